@@ -1,0 +1,1 @@
+//! The rmq name server: a nearly stateless routing registry (issue 2).

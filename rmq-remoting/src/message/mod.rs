@@ -1,0 +1,1 @@
+//! Message encodings: the properties string, stored message records, batch bodies, message ids.

@@ -3,4 +3,14 @@
 //! Everything except [`transport`] is pure: functions take bytes and return values, with no
 //! sockets, tasks or clocks, so they can be fuzzed and property-tested directly.
 
+pub mod code;
+pub mod command;
+pub mod error;
+pub mod ext_fields;
+pub mod frame;
+pub mod header_codec;
 pub mod message;
+
+pub use code::{RequestCode, ResponseCode};
+pub use command::{LanguageCode, RemotingCommand, SerializeType};
+pub use error::{CommandError, FrameError, HeaderError};

@@ -7,6 +7,7 @@ pub mod code;
 pub mod command;
 pub mod error;
 pub mod ext_fields;
+pub mod fastjson;
 pub mod frame;
 pub mod header_codec;
 pub mod message;

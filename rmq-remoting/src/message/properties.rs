@@ -1,0 +1,144 @@
+//! The properties string (§7.1): `name 0x01 value 0x02` pairs, every pair terminated by 0x02.
+
+use std::collections::HashMap;
+
+use super::MessageError;
+
+/// Separates a property name from its value.
+pub const NAME_VALUE_SEPARATOR: char = '\u{1}';
+/// Terminates every name/value pair, including the last.
+pub const PROPERTY_SEPARATOR: char = '\u{2}';
+/// Largest encoded properties string a stored record can carry (signed 16-bit length).
+pub const MAX_PROPERTIES_LEN: usize = i16::MAX as usize;
+
+/// Reserved property keys (§7.2) that the store and broker read, so nobody misspells them.
+pub mod keys {
+    /// Space-separated business keys, indexed for QUERY_MESSAGE.
+    pub const KEYS: &str = "KEYS";
+    /// The single tag; its Java hash is the consume-queue tag code.
+    pub const TAGS: &str = "TAGS";
+    /// Whether the producer waits for flush/replication.
+    pub const WAIT: &str = "WAIT";
+    /// Delay level.
+    pub const DELAY: &str = "DELAY";
+    /// Client-generated unique id, indexed for lookups by id.
+    pub const UNIQ_KEY: &str = "UNIQ_KEY";
+    /// Original topic of a message parked in a system topic.
+    pub const REAL_TOPIC: &str = "REAL_TOPIC";
+    /// Original queue of a message parked in a system topic.
+    pub const REAL_QID: &str = "REAL_QID";
+    /// Marks a transactional half message.
+    pub const TRAN_MSG: &str = "TRAN_MSG";
+    /// Producer group of a transactional message.
+    pub const PGROUP: &str = "PGROUP";
+    /// Broker cluster name added on store.
+    pub const CLUSTER: &str = "CLUSTER";
+    /// Original topic of a retry message.
+    pub const RETRY_TOPIC: &str = "RETRY_TOPIC";
+    /// Id of the first delivery of a retried message.
+    pub const ORIGIN_MESSAGE_ID: &str = "ORIGIN_MESSAGE_ID";
+    /// Minimum offset added by the consumer; never stored.
+    pub const MIN_OFFSET: &str = "MIN_OFFSET";
+    /// Maximum offset added by the consumer; never stored.
+    pub const MAX_OFFSET: &str = "MAX_OFFSET";
+}
+
+/// Encodes name/value pairs as RocketMQ's properties string.
+///
+/// Exists so every writer produces the exact Java byte form (each pair terminated by 0x02). Pairs
+/// with an empty value are kept here; Java drops them on decode, as [`decode_properties`] does.
+pub fn encode_properties<'a, I>(pairs: I) -> String
+where
+    I: IntoIterator<Item = (&'a str, &'a str)>,
+{
+    let mut out = String::new();
+    for (name, value) in pairs {
+        out.push_str(name);
+        out.push(NAME_VALUE_SEPARATOR);
+        out.push_str(value);
+        out.push(PROPERTY_SEPARATOR);
+    }
+    out
+}
+
+/// Decodes a properties string the way Java's `string2messageProperties` does.
+///
+/// Splits on 0x02, then at the first 0x01; segments with an empty name or value are dropped and a
+/// later duplicate wins, so behaviour matches what official clients see.
+pub fn decode_properties(text: &str) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    for (name, value) in iter_pairs(text) {
+        map.insert(name.to_owned(), value.to_owned());
+    }
+    map
+}
+
+/// Returns the value of one property without allocating (the last occurrence wins, as in Java).
+///
+/// Exists for the store's dispatcher, which reads TAGS, KEYS and UNIQ_KEY of every record.
+pub fn property_value<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let mut found = None;
+    for (n, v) in iter_pairs(text) {
+        if n == name {
+            found = Some(v);
+        }
+    }
+    found
+}
+
+/// Checks that a property name or value can be encoded (no 0x01/0x02 inside).
+///
+/// Exists because a separator inside a value silently corrupts every later property.
+pub fn validate_property_text(text: &str) -> Result<(), MessageError> {
+    if text.contains([NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR]) {
+        return Err(MessageError::SeparatorInProperty(text.to_owned()));
+    }
+    Ok(())
+}
+
+fn iter_pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.split(PROPERTY_SEPARATOR).filter_map(|segment| {
+        let (name, value) = segment.split_once(NAME_VALUE_SEPARATOR)?;
+        if name.is_empty() || value.is_empty() {
+            None
+        } else {
+            Some((name, value))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn encodes_like_java() {
+        let s = encode_properties([("TAGS", "TagA"), ("KEYS", "k1 k2")]);
+        assert_eq!(s, "TAGS\u{1}TagA\u{2}KEYS\u{1}k1 k2\u{2}");
+        assert_eq!(property_value(&s, "KEYS"), Some("k1 k2"));
+        assert_eq!(property_value(&s, "WAIT"), None);
+    }
+
+    #[test]
+    fn decode_drops_empty_and_keeps_last_duplicate() {
+        let m = decode_properties("A\u{1}\u{2}B\u{1}1\u{2}B\u{1}2\u{2}\u{1}x\u{2}junk");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m["B"], "2");
+        assert_eq!(property_value("B\u{1}1\u{2}B\u{1}2", "B"), Some("2"));
+    }
+
+    #[test]
+    fn separators_rejected() {
+        assert!(validate_property_text("a\u{2}b").is_err());
+        assert!(validate_property_text("ok").is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(map in proptest::collection::hash_map("[a-zA-Z_]{1,12}", "[^\u{1}\u{2}]{1,20}", 0..8)) {
+            let text = encode_properties(map.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            prop_assert_eq!(decode_properties(&text), map);
+        }
+    }
+}

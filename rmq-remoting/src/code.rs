@@ -181,9 +181,15 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_unknown_codes_are_none() {
-        assert_eq!(RequestCode::from_i32(105), Some(RequestCode::GET_ROUTEINFO_BY_TOPIC));
+        assert_eq!(
+            RequestCode::from_i32(105),
+            Some(RequestCode::GET_ROUTEINFO_BY_TOPIC)
+        );
         assert_eq!(RequestCode::GET_ROUTEINFO_BY_TOPIC.as_i32(), 105);
         assert_eq!(RequestCode::from_i32(99_999), None);
-        assert_eq!(ResponseCode::TOPIC_NOT_EXIST.to_string(), "TOPIC_NOT_EXIST(17)");
+        assert_eq!(
+            ResponseCode::TOPIC_NOT_EXIST.to_string(),
+            "TOPIC_NOT_EXIST(17)"
+        );
     }
 }

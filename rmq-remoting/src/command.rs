@@ -87,7 +87,9 @@ impl LanguageCode {
 
     /// The language for a binary-header byte; unknown bytes are `OTHER`.
     pub fn from_u8(byte: u8) -> Self {
-        LANGUAGES.get(usize::from(byte)).map_or(LanguageCode::OTHER, |(code, _)| *code)
+        LANGUAGES
+            .get(usize::from(byte))
+            .map_or(LanguageCode::OTHER, |(code, _)| *code)
     }
 
     /// The enum name used by JSON headers.
@@ -97,7 +99,10 @@ impl LanguageCode {
 
     /// The language for a JSON name; unknown names are `OTHER`.
     pub fn from_name(name: &str) -> Self {
-        LANGUAGES.iter().find(|(_, n)| *n == name).map_or(LanguageCode::OTHER, |(code, _)| *code)
+        LANGUAGES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map_or(LanguageCode::OTHER, |(code, _)| *code)
     }
 }
 
@@ -149,12 +154,19 @@ impl RemotingCommand {
 
     /// A successful response carrying a typed header.
     pub fn success_with_header<H: Serialize>(header: &H) -> Self {
-        RemotingCommand { ext_fields: ext_fields::to_map(header), ..Self::success() }
+        RemotingCommand {
+            ext_fields: ext_fields::to_map(header),
+            ..Self::success()
+        }
     }
 
     /// A response with the given code and remark.
     pub fn response(code: ResponseCode, remark: Option<String>) -> Self {
-        RemotingCommand { flag: FLAG_RESPONSE, remark, ..Self::bare(code.as_i32()) }
+        RemotingCommand {
+            flag: FLAG_RESPONSE,
+            remark,
+            ..Self::bare(code.as_i32())
+        }
     }
 
     fn bare(code: i32) -> Self {
@@ -205,10 +217,15 @@ impl RemotingCommand {
 
     /// Turns this command into the response to `request`: same opaque, response flag set, and
     /// the request's serialization so Java and Go peers get what they sent.
-    pub fn answering(mut self, request: &RemotingCommand) -> Self {
-        self.opaque = request.opaque;
+    pub fn answering(self, request: &RemotingCommand) -> Self {
+        self.answer_to(request.opaque, request.serialize_type)
+    }
+
+    /// [`Self::answering`] for a request that has already been consumed.
+    pub(crate) fn answer_to(mut self, opaque: i32, serialize_type: SerializeType) -> Self {
+        self.opaque = opaque;
         self.flag |= FLAG_RESPONSE;
-        self.serialize_type = request.serialize_type;
+        self.serialize_type = serialize_type;
         self
     }
 }

@@ -39,7 +39,11 @@ pub enum HeaderError {
     Missing(String),
     /// A header field is present but its value cannot be parsed.
     #[error("the request header field `{field}` has the value {value:?}, which is not {expected}")]
-    Invalid { field: String, value: String, expected: &'static str },
+    Invalid {
+        field: String,
+        value: String,
+        expected: &'static str,
+    },
     /// Anything else serde reports.
     #[error("the request header is invalid: {0}")]
     Other(String),
@@ -71,7 +75,10 @@ pub struct CommandError {
 impl CommandError {
     /// A refusal with the given code and remark.
     pub fn new(code: ResponseCode, remark: impl Into<String>) -> Self {
-        CommandError { code, remark: remark.into() }
+        CommandError {
+            code,
+            remark: remark.into(),
+        }
     }
 }
 

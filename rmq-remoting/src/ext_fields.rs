@@ -43,7 +43,10 @@ impl<'de> de::Deserializer<'de> for FieldsDeserializer<'_> {
     type Error = HeaderError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, HeaderError> {
-        visitor.visit_map(FieldsAccess { iter: self.fields.iter(), current: None })
+        visitor.visit_map(FieldsAccess {
+            iter: self.fields.iter(),
+            current: None,
+        })
     }
 
     serde::forward_to_deserialize_any! {
@@ -61,18 +64,25 @@ struct FieldsAccess<'a> {
 impl<'de> MapAccess<'de> for FieldsAccess<'_> {
     type Error = HeaderError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, HeaderError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, HeaderError> {
         match self.iter.next() {
             Some((key, value)) => {
                 self.current = Some((key, value));
-                let key: de::value::StrDeserializer<'_, HeaderError> = key.as_str().into_deserializer();
+                let key: de::value::StrDeserializer<'_, HeaderError> =
+                    key.as_str().into_deserializer();
                 seed.deserialize(key).map(Some)
             }
             None => Ok(None),
         }
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, HeaderError> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, HeaderError> {
         let (field, value) = self.current.take().unwrap_or_default();
         seed.deserialize(FieldValue { field, value })
     }
@@ -86,11 +96,18 @@ struct FieldValue<'a> {
 
 impl FieldValue<'_> {
     fn invalid(&self, expected: &'static str) -> HeaderError {
-        HeaderError::Invalid { field: self.field.to_owned(), value: self.value.to_owned(), expected }
+        HeaderError::Invalid {
+            field: self.field.to_owned(),
+            value: self.value.to_owned(),
+            expected,
+        }
     }
 
     fn parse<T: std::str::FromStr>(&self, expected: &'static str) -> Result<T, HeaderError> {
-        self.value.trim().parse().map_err(|_| self.invalid(expected))
+        self.value
+            .trim()
+            .parse()
+            .map_err(|_| self.invalid(expected))
     }
 }
 
@@ -144,11 +161,16 @@ impl<'de> de::Deserializer<'de> for FieldValue<'_> {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, HeaderError> {
-        let value: de::value::StrDeserializer<'_, HeaderError> = self.value.trim().into_deserializer();
+        let value: de::value::StrDeserializer<'_, HeaderError> =
+            self.value.trim().into_deserializer();
         visitor.visit_enum(value)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, HeaderError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, HeaderError> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -177,7 +199,10 @@ mod tests {
     }
 
     fn fields(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -190,24 +215,51 @@ mod tests {
             accept_standard_json_only: None,
         };
         let map = to_map(&s);
-        assert_eq!(map, fields(&[("topic", "T"), ("queueId", "3"), ("offset", "-7"), ("unitMode", "true")]));
+        assert_eq!(
+            map,
+            fields(&[
+                ("topic", "T"),
+                ("queueId", "3"),
+                ("offset", "-7"),
+                ("unitMode", "true")
+            ])
+        );
         assert_eq!(from_map::<Sample>(&map), Ok(s));
     }
 
     #[test]
     fn java_boolean_rules_and_unknown_keys() {
-        let map = fields(&[("topic", "T"), ("queueId", "0"), ("offset", "1"), ("unitMode", "yes"), ("bname", "b")]);
+        let map = fields(&[
+            ("topic", "T"),
+            ("queueId", "0"),
+            ("offset", "1"),
+            ("unitMode", "yes"),
+            ("bname", "b"),
+        ]);
         let s: Sample = from_map(&map).unwrap();
         assert!(!s.unit_mode);
-        let map = fields(&[("topic", "T"), ("queueId", "0"), ("offset", "1"), ("acceptStandardJsonOnly", "TRUE")]);
-        assert_eq!(from_map::<Sample>(&map).unwrap().accept_standard_json_only, Some(true));
+        let map = fields(&[
+            ("topic", "T"),
+            ("queueId", "0"),
+            ("offset", "1"),
+            ("acceptStandardJsonOnly", "TRUE"),
+        ]);
+        assert_eq!(
+            from_map::<Sample>(&map).unwrap().accept_standard_json_only,
+            Some(true)
+        );
     }
 
     #[test]
     fn errors_name_the_field() {
         let err = from_map::<Sample>(&fields(&[("queueId", "0"), ("offset", "1")])).unwrap_err();
         assert_eq!(err, HeaderError::Missing("topic".into()));
-        let err = from_map::<Sample>(&fields(&[("topic", "T"), ("queueId", "x"), ("offset", "1")])).unwrap_err();
+        let err = from_map::<Sample>(&fields(&[
+            ("topic", "T"),
+            ("queueId", "x"),
+            ("offset", "1"),
+        ]))
+        .unwrap_err();
         assert!(err.to_string().contains("`queueId`"), "{err}");
     }
 }

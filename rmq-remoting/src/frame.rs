@@ -19,13 +19,19 @@ pub const DEFAULT_MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
 /// Returns `Ok(None)` while the frame is still incomplete (nothing is consumed then). Checks the
 /// announced length against `max_frame_len` before waiting for the bytes, so a hostile length
 /// cannot make us buffer 4 GiB.
-pub fn decode_frame(src: &mut BytesMut, max_frame_len: usize) -> Result<Option<RemotingCommand>, FrameError> {
+pub fn decode_frame(
+    src: &mut BytesMut,
+    max_frame_len: usize,
+) -> Result<Option<RemotingCommand>, FrameError> {
     if src.len() < 4 {
         return Ok(None);
     }
     let total = u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
     if total.saturating_add(4) > max_frame_len {
-        return Err(FrameError::TooLarge { len: total.saturating_add(4), max: max_frame_len });
+        return Err(FrameError::TooLarge {
+            len: total.saturating_add(4),
+            max: max_frame_len,
+        });
     }
     if total < 4 {
         return Err(FrameError::TooShort(total));
@@ -39,7 +45,10 @@ pub fn decode_frame(src: &mut BytesMut, max_frame_len: usize) -> Result<Option<R
     let word = frame.get_u32();
     let header_len = (word & 0x00FF_FFFF) as usize;
     if header_len > frame.len() {
-        return Err(FrameError::HeaderBeyondFrame { header: header_len, available: frame.len() });
+        return Err(FrameError::HeaderBeyondFrame {
+            header: header_len,
+            available: frame.len(),
+        });
     }
     let header = frame.split_to(header_len);
     let mut cmd = match (word >> 24) as u8 {

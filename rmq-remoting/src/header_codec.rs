@@ -87,7 +87,11 @@ struct JsonHeader {
     flag: i32,
     #[serde(default)]
     remark: Option<String>,
-    #[serde(default, rename = "extFields", deserialize_with = "ext_fields_as_strings")]
+    #[serde(
+        default,
+        rename = "extFields",
+        deserialize_with = "ext_fields_as_strings"
+    )]
     ext_fields: HashMap<String, String>,
 }
 
@@ -99,7 +103,9 @@ enum JsonLanguage {
     Ordinal(u8),
 }
 
-fn ext_fields_as_strings<'de, D: Deserializer<'de>>(d: D) -> Result<HashMap<String, String>, D::Error> {
+fn ext_fields_as_strings<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<HashMap<String, String>, D::Error> {
     struct FieldsVisitor;
     impl<'de> Visitor<'de> for FieldsVisitor {
         type Value = HashMap<String, String>;
@@ -127,7 +133,8 @@ fn ext_fields_as_strings<'de, D: Deserializer<'de>>(d: D) -> Result<HashMap<Stri
 
 /// Parses a JSON header.
 pub fn decode_json(header: &[u8]) -> Result<RemotingCommand, FrameError> {
-    let h: JsonHeader = serde_json::from_slice(header).map_err(|e| FrameError::InvalidJson(e.to_string()))?;
+    let h: JsonHeader =
+        serde_json::from_slice(header).map_err(|e| FrameError::InvalidJson(e.to_string()))?;
     let language = match h.language {
         Some(JsonLanguage::Name(name)) => LanguageCode::from_name(&name),
         Some(JsonLanguage::Ordinal(n)) => LanguageCode::from_u8(n),
@@ -163,7 +170,11 @@ pub fn encode_binary(cmd: &RemotingCommand, dst: &mut BytesMut) {
         }
         _ => dst.put_i32(0),
     }
-    let ext_len: usize = cmd.ext_fields.iter().map(|(k, v)| 2 + k.len() + 4 + v.len()).sum();
+    let ext_len: usize = cmd
+        .ext_fields
+        .iter()
+        .map(|(k, v)| 2 + k.len() + 4 + v.len())
+        .sum();
     dst.put_i32(ext_len as i32);
     for (key, value) in &cmd.ext_fields {
         dst.put_i16(key.len() as i16);
@@ -198,7 +209,8 @@ pub fn decode_binary(mut header: &[u8]) -> Result<RemotingCommand, FrameError> {
             return Err(SHORT);
         }
         let key_len = entries.get_i16();
-        let key_len = usize::try_from(key_len).map_err(|_| FrameError::InvalidBinary("negative key length"))?;
+        let key_len = usize::try_from(key_len)
+            .map_err(|_| FrameError::InvalidBinary("negative key length"))?;
         let key = take_str(&mut entries, key_len)?;
         let value_len = read_len(&mut entries)?;
         let value = take_str(&mut entries, value_len)?;
@@ -221,14 +233,18 @@ pub fn decode_binary(mut header: &[u8]) -> Result<RemotingCommand, FrameError> {
 
 fn read_len(buf: &mut &[u8]) -> Result<usize, FrameError> {
     if buf.len() < 4 {
-        return Err(FrameError::InvalidBinary("header is shorter than its fields"));
+        return Err(FrameError::InvalidBinary(
+            "header is shorter than its fields",
+        ));
     }
     usize::try_from(buf.get_i32()).map_err(|_| FrameError::InvalidBinary("negative length"))
 }
 
 fn take_str(buf: &mut &[u8], len: usize) -> Result<Option<String>, FrameError> {
     if len > buf.len() {
-        return Err(FrameError::InvalidBinary("a length runs past the end of the header"));
+        return Err(FrameError::InvalidBinary(
+            "a length runs past the end of the header",
+        ));
     }
     let (text, rest) = buf.split_at(len);
     *buf = rest;

@@ -11,6 +11,7 @@ pub mod fastjson;
 pub mod frame;
 pub mod header_codec;
 pub mod message;
+pub mod transport;
 
 pub use code::{RequestCode, ResponseCode};
 pub use command::{LanguageCode, RemotingCommand, SerializeType};

@@ -36,7 +36,9 @@ fn binary_route_request_has_the_documented_sizes() {
     let mut buf = BytesMut::new();
     encode_frame(&route_request(SerializeType::RocketMq), &mut buf);
     assert_eq!(&buf[..8], &[0, 0, 0, 45, 1, 0, 0, 41]);
-    let decoded = decode_frame(&mut buf, DEFAULT_MAX_FRAME_LEN).unwrap().unwrap();
+    let decoded = decode_frame(&mut buf, DEFAULT_MAX_FRAME_LEN)
+        .unwrap()
+        .unwrap();
     assert_eq!(decoded, route_request(SerializeType::RocketMq));
     assert!(buf.is_empty());
 }
@@ -48,7 +50,9 @@ fn cpp_style_header_with_numbers_and_missing_fields_is_accepted() {
     buf.extend_from_slice(&((4 + header.len()) as u32).to_be_bytes());
     buf.extend_from_slice(&(header.len() as u32).to_be_bytes());
     buf.extend_from_slice(header);
-    let cmd = decode_frame(&mut buf, DEFAULT_MAX_FRAME_LEN).unwrap().unwrap();
+    let cmd = decode_frame(&mut buf, DEFAULT_MAX_FRAME_LEN)
+        .unwrap()
+        .unwrap();
     assert_eq!(cmd.language, LanguageCode::CPP);
     assert_eq!(cmd.ext_fields["queueId"], "2");
     assert_eq!(cmd.version, 0);
@@ -59,20 +63,38 @@ fn incomplete_frames_wait_and_hostile_frames_fail() {
     let mut full = BytesMut::new();
     encode_frame(&route_request(SerializeType::Json), &mut full);
     let mut partial = BytesMut::from(&full[..full.len() - 1]);
-    assert!(decode_frame(&mut partial, DEFAULT_MAX_FRAME_LEN).unwrap().is_none());
-    assert_eq!(partial.len(), full.len() - 1, "nothing consumed while incomplete");
+    assert!(decode_frame(&mut partial, DEFAULT_MAX_FRAME_LEN)
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        partial.len(),
+        full.len() - 1,
+        "nothing consumed while incomplete"
+    );
 
     let mut huge = BytesMut::from(&[0x7f, 0xff, 0xff, 0xff][..]);
-    assert!(matches!(decode_frame(&mut huge, DEFAULT_MAX_FRAME_LEN), Err(FrameError::TooLarge { .. })));
+    assert!(matches!(
+        decode_frame(&mut huge, DEFAULT_MAX_FRAME_LEN),
+        Err(FrameError::TooLarge { .. })
+    ));
 
     let mut bad_header = BytesMut::from(&[0, 0, 0, 8, 0, 0, 0, 9, 1, 2, 3, 4][..]);
-    assert!(matches!(decode_frame(&mut bad_header, 1024), Err(FrameError::HeaderBeyondFrame { .. })));
+    assert!(matches!(
+        decode_frame(&mut bad_header, 1024),
+        Err(FrameError::HeaderBeyondFrame { .. })
+    ));
 
     let mut bad_type = BytesMut::from(&[0, 0, 0, 4, 7, 0, 0, 0][..]);
-    assert!(matches!(decode_frame(&mut bad_type, 1024), Err(FrameError::UnknownSerializeType(7))));
+    assert!(matches!(
+        decode_frame(&mut bad_type, 1024),
+        Err(FrameError::UnknownSerializeType(7))
+    ));
 
     let mut bad_json = BytesMut::from(&[0, 0, 0, 6, 0, 0, 0, 2, b'{', b'x'][..]);
-    assert!(matches!(decode_frame(&mut bad_json, 1024), Err(FrameError::InvalidJson(_))));
+    assert!(matches!(
+        decode_frame(&mut bad_json, 1024),
+        Err(FrameError::InvalidJson(_))
+    ));
 }
 
 fn arb_command() -> impl Strategy<Value = RemotingCommand> {
@@ -87,17 +109,25 @@ fn arb_command() -> impl Strategy<Value = RemotingCommand> {
         proptest::collection::vec(any::<u8>(), 0..256),
         any::<bool>(),
     )
-        .prop_map(|(code, lang, version, opaque, flag, remark, ext_fields, body, binary)| RemotingCommand {
-            code: i32::from(code),
-            language: LanguageCode::from_u8(lang),
-            version: i32::from(version),
-            opaque,
-            flag,
-            remark,
-            ext_fields,
-            body: body.into(),
-            serialize_type: if binary { SerializeType::RocketMq } else { SerializeType::Json },
-        })
+        .prop_map(
+            |(code, lang, version, opaque, flag, remark, ext_fields, body, binary)| {
+                RemotingCommand {
+                    code: i32::from(code),
+                    language: LanguageCode::from_u8(lang),
+                    version: i32::from(version),
+                    opaque,
+                    flag,
+                    remark,
+                    ext_fields,
+                    body: body.into(),
+                    serialize_type: if binary {
+                        SerializeType::RocketMq
+                    } else {
+                        SerializeType::Json
+                    },
+                }
+            },
+        )
 }
 
 proptest! {

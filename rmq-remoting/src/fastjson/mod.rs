@@ -71,9 +71,14 @@ impl Value {
             Value::Bool(b) => serde_json::Value::Bool(b),
             Value::Number(n) => serde_json::Value::Number(n),
             Value::String(s) => serde_json::Value::String(s),
-            Value::Array(items) => serde_json::Value::Array(items.into_iter().map(Value::into_serde_json).collect()),
+            Value::Array(items) => {
+                serde_json::Value::Array(items.into_iter().map(Value::into_serde_json).collect())
+            }
             Value::Object(entries) => serde_json::Value::Object(
-                entries.into_iter().map(|(key, value)| (key.into_text(), value.into_serde_json())).collect(),
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (key.into_text(), value.into_serde_json()))
+                    .collect(),
             ),
         }
     }
@@ -121,7 +126,10 @@ mod tests {
 
     fn broker() -> BrokerData {
         BrokerData {
-            broker_addrs: BTreeMap::from([(0, "192.168.1.10:10911".into()), (1, "192.168.1.11:10911".into())]),
+            broker_addrs: BTreeMap::from([
+                (0, "192.168.1.10:10911".into()),
+                (1, "192.168.1.11:10911".into()),
+            ]),
             broker_name: "broker-a".into(),
             cluster: "DefaultCluster".into(),
             zone_name: None,
@@ -143,23 +151,34 @@ mod tests {
     #[test]
     fn both_key_styles_read_back() {
         for style in [KeyStyle::Fastjson, KeyStyle::Standard] {
-            assert_eq!(from_slice::<BrokerData>(&to_vec(&broker(), style)).unwrap(), broker());
+            assert_eq!(
+                from_slice::<BrokerData>(&to_vec(&broker(), style)).unwrap(),
+                broker()
+            );
         }
     }
 
     #[test]
     fn object_keys_are_raw_objects() {
         let table = BTreeMap::from([(
-            MessageQueue { broker_name: "b".into(), queue_id: 0, topic: "T".into() },
+            MessageQueue {
+                broker_name: "b".into(),
+                queue_id: 0,
+                topic: "T".into(),
+            },
             BTreeMap::from([("brokerOffset", 10)]),
         )]);
         assert_eq!(
             String::from_utf8(to_vec(&table, KeyStyle::Fastjson)).unwrap(),
             r#"{{"brokerName":"b","queueId":0,"topic":"T"}:{"brokerOffset":10}}"#
         );
-        let parsed = parse(br#"{{"brokerName":"b","queueId":0,"topic":"T"}:{"brokerOffset":10}}"#).unwrap();
+        let parsed =
+            parse(br#"{{"brokerName":"b","queueId":0,"topic":"T"}:{"brokerOffset":10}}"#).unwrap();
         let json = parsed.into_serde_json();
-        assert_eq!(json[r#"{"brokerName":"b","queueId":0,"topic":"T"}"#]["brokerOffset"], 10);
+        assert_eq!(
+            json[r#"{"brokerName":"b","queueId":0,"topic":"T"}"#]["brokerOffset"],
+            10
+        );
     }
 
     #[test]
@@ -174,7 +193,17 @@ mod tests {
 
     #[test]
     fn malformed_input_is_an_error_not_a_panic() {
-        for bad in [&b"{"[..], b"{a:}", b"[1,", b"\"abc", b"{{}:1", b"nul", b"1 2", b"", b"{\"a\":\"\\u12\"}"] {
+        for bad in [
+            &b"{"[..],
+            b"{a:}",
+            b"[1,",
+            b"\"abc",
+            b"{{}:1",
+            b"nul",
+            b"1 2",
+            b"",
+            b"{\"a\":\"\\u12\"}",
+        ] {
             assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
         let deep = "[".repeat(10_000);
@@ -184,7 +213,10 @@ mod tests {
     #[test]
     fn standard_style_escapes_non_ascii_like_browser_compatible() {
         let out = to_vec(&BTreeMap::from([("k", "é\u{1}😀")]), KeyStyle::Standard);
-        assert_eq!(String::from_utf8(out).unwrap(), r#"{"k":"\u00e9\u0001\ud83d\ude00"}"#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"k":"\u00e9\u0001\ud83d\ude00"}"#
+        );
         let out = to_vec(&BTreeMap::from([("k", "é")]), KeyStyle::Fastjson);
         assert_eq!(String::from_utf8(out).unwrap(), "{\"k\":\"é\"}");
     }

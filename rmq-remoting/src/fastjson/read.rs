@@ -36,7 +36,10 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn error(&self, what: &'static str) -> FastjsonError {
-        FastjsonError::Syntax { offset: self.pos, what }
+        FastjsonError::Syntax {
+            offset: self.pos,
+            what,
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -123,14 +126,18 @@ impl Parser<'_> {
             }
             Some(b'-' | b'0'..=b'9') => {
                 let n = self.number()?;
-                Ok(n.as_i64().map_or_else(|| Key::String(n.to_string()), Key::Integer))
+                Ok(n.as_i64()
+                    .map_or_else(|| Key::String(n.to_string()), Key::Integer))
             }
             Some(c) if c == b'_' || c == b'$' || c.is_ascii_alphabetic() => {
                 let start = self.pos;
-                while matches!(self.peek(), Some(c) if c == b'_' || c == b'$' || c.is_ascii_alphanumeric()) {
+                while matches!(self.peek(), Some(c) if c == b'_' || c == b'$' || c.is_ascii_alphanumeric())
+                {
                     self.pos += 1;
                 }
-                Ok(Key::String(String::from_utf8_lossy(&self.input[start..self.pos]).into_owned()))
+                Ok(Key::String(
+                    String::from_utf8_lossy(&self.input[start..self.pos]).into_owned(),
+                ))
             }
             _ => Err(self.error("expected a key")),
         }
@@ -160,10 +167,14 @@ impl Parser<'_> {
 
     fn number(&mut self) -> Result<serde_json::Number, FastjsonError> {
         let start = self.pos;
-        while matches!(self.peek(), Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) {
+        while matches!(
+            self.peek(),
+            Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+        ) {
             self.pos += 1;
         }
-        let text = std::str::from_utf8(&self.input[start..self.pos]).map_err(|_| self.error("invalid number"))?;
+        let text = std::str::from_utf8(&self.input[start..self.pos])
+            .map_err(|_| self.error("invalid number"))?;
         if let Ok(i) = text.parse::<i64>() {
             return Ok(i.into());
         }
@@ -173,7 +184,10 @@ impl Parser<'_> {
         text.parse::<f64>()
             .ok()
             .and_then(serde_json::Number::from_f64)
-            .ok_or(FastjsonError::Syntax { offset: start, what: "invalid number" })
+            .ok_or(FastjsonError::Syntax {
+                offset: start,
+                what: "invalid number",
+            })
     }
 
     fn string(&mut self, quote: u8) -> Result<String, FastjsonError> {
@@ -210,7 +224,9 @@ impl Parser<'_> {
                 if (0xD800..0xDC00).contains(&high) && self.input[self.pos..].starts_with(b"\\u") {
                     self.pos += 2;
                     let low = self.hex4()?;
-                    let combined = 0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(low).wrapping_sub(0xDC00) & 0x3FF);
+                    let combined = 0x10000
+                        + ((u32::from(high) - 0xD800) << 10)
+                        + (u32::from(low).wrapping_sub(0xDC00) & 0x3FF);
                     char::from_u32(combined).unwrap_or(char::REPLACEMENT_CHARACTER)
                 } else {
                     char::from_u32(u32::from(high)).unwrap_or(char::REPLACEMENT_CHARACTER)
@@ -224,7 +240,10 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u16, FastjsonError> {
-        let digits = self.input.get(self.pos..self.pos + 4).ok_or(self.error("short \\u escape"))?;
+        let digits = self
+            .input
+            .get(self.pos..self.pos + 4)
+            .ok_or(self.error("short \\u escape"))?;
         let text = std::str::from_utf8(digits).map_err(|_| self.error("bad \\u escape"))?;
         let v = u16::from_str_radix(text, 16).map_err(|_| self.error("bad \\u escape"))?;
         self.pos += 4;

@@ -130,10 +130,19 @@ impl ser::Serializer for TreeSerializer {
     fn serialize_unit_struct(self, _name: &'static str) -> Result<Value, Never> {
         Ok(Value::Null)
     }
-    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<Value, Never> {
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<Value, Never> {
         Ok(Value::String(variant.to_owned()))
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, v: &T) -> Result<Value, Never> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        v: &T,
+    ) -> Result<Value, Never> {
         v.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -143,7 +152,10 @@ impl ser::Serializer for TreeSerializer {
         variant: &'static str,
         v: &T,
     ) -> Result<Value, Never> {
-        Ok(Value::Object(vec![(Key::String(variant.to_owned()), v.serialize(self)?)]))
+        Ok(Value::Object(vec![(
+            Key::String(variant.to_owned()),
+            v.serialize(self)?,
+        )]))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder, Never> {
         Ok(SeqBuilder(Vec::with_capacity(len.unwrap_or(0))))
@@ -161,10 +173,16 @@ impl ser::Serializer for TreeSerializer {
         variant: &'static str,
         len: usize,
     ) -> Result<VariantBuilder<SeqBuilder>, Never> {
-        Ok(VariantBuilder { name: variant, inner: SeqBuilder(Vec::with_capacity(len)) })
+        Ok(VariantBuilder {
+            name: variant,
+            inner: SeqBuilder(Vec::with_capacity(len)),
+        })
     }
     fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder, Never> {
-        Ok(MapBuilder { entries: Vec::with_capacity(len.unwrap_or(0)), pending_key: None })
+        Ok(MapBuilder {
+            entries: Vec::with_capacity(len.unwrap_or(0)),
+            pending_key: None,
+        })
     }
     fn serialize_struct(self, _name: &'static str, len: usize) -> Result<MapBuilder, Never> {
         self.serialize_map(Some(len))
@@ -176,7 +194,10 @@ impl ser::Serializer for TreeSerializer {
         variant: &'static str,
         len: usize,
     ) -> Result<VariantBuilder<MapBuilder>, Never> {
-        Ok(VariantBuilder { name: variant, inner: self.serialize_map(Some(len))? })
+        Ok(VariantBuilder {
+            name: variant,
+            inner: self.serialize_map(Some(len))?,
+        })
     }
 }
 
@@ -221,7 +242,10 @@ impl ser::SerializeTupleVariant for VariantBuilder<SeqBuilder> {
         ser::SerializeSeq::serialize_element(&mut self.inner, v)
     }
     fn end(self) -> Result<Value, Never> {
-        Ok(Value::Object(vec![(Key::String(self.name.to_owned()), Value::Array(self.inner.0))]))
+        Ok(Value::Object(vec![(
+            Key::String(self.name.to_owned()),
+            Value::Array(self.inner.0),
+        )]))
     }
 }
 
@@ -233,7 +257,10 @@ impl ser::SerializeMap for MapBuilder {
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Never> {
-        let key = self.pending_key.take().unwrap_or(Key::String(String::new()));
+        let key = self
+            .pending_key
+            .take()
+            .unwrap_or(Key::String(String::new()));
         self.entries.push((key, v.serialize(TreeSerializer)?));
         Ok(())
     }
@@ -245,7 +272,11 @@ impl ser::SerializeMap for MapBuilder {
 impl ser::SerializeStruct for MapBuilder {
     type Ok = Value;
     type Error = Never;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, v: &T) -> Result<(), Never> {
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        v: &T,
+    ) -> Result<(), Never> {
         let value = v.serialize(TreeSerializer)?;
         if value != Value::Null {
             self.entries.push((Key::String(name.to_owned()), value));
@@ -260,10 +291,17 @@ impl ser::SerializeStruct for MapBuilder {
 impl ser::SerializeStructVariant for VariantBuilder<MapBuilder> {
     type Ok = Value;
     type Error = Never;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, v: &T) -> Result<(), Never> {
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        v: &T,
+    ) -> Result<(), Never> {
         ser::SerializeStruct::serialize_field(&mut self.inner, name, v)
     }
     fn end(self) -> Result<Value, Never> {
-        Ok(Value::Object(vec![(Key::String(self.name.to_owned()), Value::Object(self.inner.entries))]))
+        Ok(Value::Object(vec![(
+            Key::String(self.name.to_owned()),
+            Value::Object(self.inner.entries),
+        )]))
     }
 }

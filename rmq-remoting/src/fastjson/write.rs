@@ -42,7 +42,9 @@ fn write_object(entries: &[(Key, Value)], style: KeyStyle, out: &mut Vec<u8>) {
         }
         match (key, style) {
             (Key::String(s), _) => write_string(s, style, out),
-            (Key::Integer(n), KeyStyle::Fastjson) => out.extend_from_slice(n.to_string().as_bytes()),
+            (Key::Integer(n), KeyStyle::Fastjson) => {
+                out.extend_from_slice(n.to_string().as_bytes())
+            }
             (Key::Integer(n), KeyStyle::Standard) => write_string(&n.to_string(), style, out),
             (Key::Object(fields), _) => write_object(fields, style, out),
         }

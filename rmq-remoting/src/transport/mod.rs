@@ -1,0 +1,72 @@
+//! The async transport: connections that multiplex requests in both directions, a router that
+//! dispatches incoming requests by code, a server accept loop with graceful shutdown, and a
+//! client that keeps one connection per peer address.
+//!
+//! This is the only part of the crate that does I/O; it sits on the pure codec in
+//! [`crate::frame`].
+
+mod client;
+mod connection;
+mod router;
+mod server;
+
+pub use client::RemotingClient;
+pub use connection::Connection;
+pub use router::{Handler, HandlerResult, Router};
+pub use server::serve;
+
+use std::time::Duration;
+
+use crate::error::FrameError;
+use crate::frame::DEFAULT_MAX_FRAME_LEN;
+
+/// Limits that keep a connection's memory bounded whatever the peer sends.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// Largest frame accepted, length prefix included (Java's `frameMaxLength`, 16 MiB).
+    pub max_frame_len: usize,
+    /// Requests from one peer handled at once; further frames wait in the socket, which pushes
+    /// back on the peer through TCP flow control.
+    pub max_in_flight_per_connection: usize,
+    /// Frames queued for writing on one connection before senders wait.
+    pub write_queue_len: usize,
+    /// How long graceful shutdown waits for in-flight requests before closing connections.
+    pub shutdown_grace: Duration,
+    /// How long the client waits for a TCP connection to be established.
+    pub connect_timeout: Duration,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            max_in_flight_per_connection: 256,
+            write_queue_len: 1024,
+            shutdown_grace: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Why a call through the transport did not produce a response.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The TCP connection could not be established.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
+    /// The connection attempt did not finish within `connect_timeout`.
+    #[error("connecting to {addr} timed out after {timeout:?}")]
+    ConnectTimeout { addr: String, timeout: Duration },
+    /// No response arrived within the call's timeout.
+    #[error("no response from {addr} within {timeout:?}")]
+    Timeout { addr: String, timeout: Duration },
+    /// The connection closed before the response arrived or while sending.
+    #[error("connection to {0} closed")]
+    Closed(String),
+    /// The peer sent bytes that are not a valid frame.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+}

@@ -1,0 +1,111 @@
+//! Dispatch of incoming requests to one handler per request code.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::FutureExt;
+
+use super::Connection;
+use crate::code::{RequestCode, ResponseCode};
+use crate::command::RemotingCommand;
+use crate::error::CommandError;
+
+/// What a handler returns: the response, or a refusal with a RocketMQ code and a remark.
+pub type HandlerResult = Result<RemotingCommand, CommandError>;
+
+/// Handles requests of one code. Implemented for every `async fn(Connection, RemotingCommand)`.
+pub trait Handler: Send + Sync + 'static {
+    /// Answers one request that arrived on `conn`.
+    fn call(
+        &self,
+        conn: Connection,
+        request: RemotingCommand,
+    ) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
+}
+
+impl<F, Fut> Handler for F
+where
+    F: Fn(Connection, RemotingCommand) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = HandlerResult> + Send + 'static,
+{
+    fn call(
+        &self,
+        conn: Connection,
+        request: RemotingCommand,
+    ) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>> {
+        Box::pin(self(conn, request))
+    }
+}
+
+type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
+
+/// Maps request codes to handlers, and tells interested parties when a connection closes
+/// (the name server drops a broker whose registering connection closed).
+#[derive(Default, Clone)]
+pub struct Router {
+    routes: HashMap<i32, Arc<dyn Handler>>,
+    close_hooks: Vec<CloseHook>,
+}
+
+impl Router {
+    /// A router that answers every request with `REQUEST_CODE_NOT_SUPPORTED`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Handles requests with `code` by `handler`, replacing any earlier handler for it.
+    pub fn route(mut self, code: RequestCode, handler: impl Handler) -> Self {
+        self.routes.insert(code.as_i32(), Arc::new(handler));
+        self
+    }
+
+    /// Calls `hook` once for every connection that closes, for whatever reason.
+    pub fn on_close(mut self, hook: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
+        self.close_hooks.push(Arc::new(hook));
+        self
+    }
+
+    /// Produces the response to `request`: the handler's answer, its refusal, or
+    /// `REQUEST_CODE_NOT_SUPPORTED`. A panicking handler becomes `SYSTEM_ERROR`, never a dead
+    /// server.
+    pub(crate) async fn dispatch(
+        &self,
+        conn: Connection,
+        request: RemotingCommand,
+    ) -> RemotingCommand {
+        let (code, opaque, serialize_type) = (request.code, request.opaque, request.serialize_type);
+        let response = match self.routes.get(&code) {
+            None => RemotingCommand::response(
+                ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+                Some(format!(" request type {code} not supported")),
+            ),
+            Some(handler) => {
+                let peer = conn.peer_addr();
+                match AssertUnwindSafe(handler.call(conn, request))
+                    .catch_unwind()
+                    .await
+                {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(refusal)) => refusal.into(),
+                    Err(_) => {
+                        tracing::error!(code, %peer, "request handler panicked");
+                        RemotingCommand::response(
+                            ResponseCode::SYSTEM_ERROR,
+                            Some(format!("internal error while handling request code {code}")),
+                        )
+                    }
+                }
+            }
+        };
+        response.answer_to(opaque, serialize_type)
+    }
+
+    pub(crate) fn connection_closed(&self, conn: &Connection) {
+        for hook in &self.close_hooks {
+            hook(conn);
+        }
+    }
+}

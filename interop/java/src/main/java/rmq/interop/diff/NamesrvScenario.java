@@ -1,0 +1,361 @@
+package rmq.interop.diff;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+
+import org.apache.rocketmq.common.DataVersion;
+import org.apache.rocketmq.common.MQVersion;
+import org.apache.rocketmq.common.namesrv.NamesrvUtil;
+import org.apache.rocketmq.common.protocol.RequestCode;
+import org.apache.rocketmq.common.protocol.body.ClusterInfo;
+import org.apache.rocketmq.common.protocol.body.KVTable;
+import org.apache.rocketmq.common.protocol.body.TopicList;
+import org.apache.rocketmq.common.protocol.route.TopicRouteData;
+import org.apache.rocketmq.remoting.protocol.RemotingCommand;
+
+import rmq.interop.harness.Await;
+import rmq.interop.harness.RawClient;
+import rmq.interop.harness.SimBroker;
+
+/**
+ * A fixed sequence of name-server requests, run identically against any name server. The result
+ * is one {@link Observation} per step; {@link DiffReport} compares two runs.
+ *
+ * <p>It covers: empty-state answers, registration of masters/slaves/compressed bodies, the
+ * ORDER_TOPIC_CONFIG KV namespace showing up in register answers and routes, both route JSON
+ * encodings (version ≥ 401 vs legacy, {@code acceptStandardJsonOnly}), cluster info, topic lists,
+ * QUERY_DATA_VERSION {@code changed} semantics, re-registration with an unchanged / bumped data
+ * version, the KV commands, write-permission wipe/add, topic deletion, unregistration, and route
+ * removal when a registering connection closes.
+ *
+ * <p>Each step uses deterministic names and a fixed data-version timestamp, so two correct servers
+ * must give the same typed answers.
+ */
+public final class NamesrvScenario {
+    /** Protocol version a Go client sends (4.5.2): routes come back in fastjson's legacy encoding. */
+    public static final int LEGACY_VERSION = 317;
+    /** How long a server gets to notice a closed connection. */
+    public static final Duration CLOSE_DETECTION = Duration.ofSeconds(10);
+
+    public static final String CLUSTER = "InteropCluster";
+    public static final String OTHER_CLUSTER = "OtherCluster";
+    static final long TS = 1718000000000L;
+
+    private interface Action {
+        RemotingCommand run() throws Exception;
+    }
+
+    private enum Body {
+        NONE(null), ROUTE(TopicRouteData.class), CLUSTER(ClusterInfo.class), TOPICS(TopicList.class),
+        KV(KVTable.class), DATA_VERSION(DataVersion.class);
+
+        final Class<?> cls;
+
+        Body(Class<?> cls) {
+            this.cls = cls;
+        }
+    }
+
+    private final String ns;
+    private final RawClient admin = new RawClient();
+    private final List<Observation> out = new ArrayList<>();
+    private int seq;
+
+    private NamesrvScenario(String nsAddr) {
+        this.ns = nsAddr;
+    }
+
+    /** Runs the whole scenario against the name server at {@code nsAddr}. */
+    public static List<Observation> run(String nsAddr) throws Exception {
+        NamesrvScenario s = new NamesrvScenario(nsAddr);
+        try {
+            s.script();
+        } finally {
+            s.admin.close();
+        }
+        return s.out;
+    }
+
+    private void script() throws Exception {
+        SimBroker a0 = new SimBroker(CLUSTER, "broker-a", 0, "127.0.0.1:30911", "127.0.0.1:30912", TS)
+                .topic("TopicA", 4, 4, SimBroker.PERM_RW)
+                .topic("TopicShared", 4, 4, SimBroker.PERM_RW)
+                .topic("TopicOrder", 2, 2, SimBroker.PERM_RW)
+                .topic("TBW102", 8, 8, SimBroker.PERM_RWX);
+        SimBroker a1 = new SimBroker(CLUSTER, "broker-a", 1, "127.0.0.1:30921", "127.0.0.1:30922", TS)
+                .topic("TopicA", 4, 4, SimBroker.PERM_RW)
+                .topic("TopicShared", 4, 4, SimBroker.PERM_RW)
+                .topic("TopicOrder", 2, 2, SimBroker.PERM_RW)
+                .topic("TBW102", 8, 8, SimBroker.PERM_RWX);
+        SimBroker b0 = new SimBroker(CLUSTER, "broker-b", 0, "127.0.0.1:31911", "127.0.0.1:31912", TS)
+                .topic("TopicShared", 2, 2, SimBroker.PERM_RW)
+                .topic("TopicB", 8, 8, SimBroker.PERM_RW)
+                .topic("TopicReadOnly", 4, 4, SimBroker.PERM_R);
+        SimBroker c0 = new SimBroker(OTHER_CLUSTER, "broker-c", 0, "127.0.0.1:32911", "127.0.0.1:32912", TS)
+                .topic("TopicC", 3, 3, SimBroker.PERM_RW)
+                .topic("TopicShared", 1, 1, SimBroker.PERM_RW)
+                .compressed(true);
+        try {
+            // --- empty server
+            route("TopicA", null, null);
+            step("cluster info (empty)", "GET_BROKER_CLUSTER_INFO", Body.CLUSTER,
+                    () -> admin.invoke(ns, RequestCode.GET_BROKER_CLUSTER_INFO, null, null, null, 5000));
+            allTopics();
+            kvGet("ns1", "k1");
+            kvList("ns1");
+
+            // --- order-topic config first, so register answers carry it
+            kvPut(NamesrvUtil.NAMESPACE_ORDER_TOPIC_CONFIG, "TopicOrder", "broker-a:2");
+
+            // --- registrations
+            register("broker-a master", a0);
+            register("broker-a slave", a1);
+            register("broker-b master", b0);
+            register("broker-c master, compressed body", c0);
+
+            // --- routes in both encodings
+            route("TopicA", null, null);
+            route("TopicShared", null, null);
+            route("TopicShared", LEGACY_VERSION, null);
+            route("TopicShared", LEGACY_VERSION, Boolean.TRUE);
+            route("TopicOrder", null, null);
+            route("TopicReadOnly", null, null);
+            route("TopicC", null, null);
+            route("TBW102", null, null);
+            route("NoSuchTopic", null, null);
+            clusterInfo();
+            allTopics();
+            topicsByCluster(CLUSTER);
+            topicsByCluster(OTHER_CLUSTER);
+            topicsByCluster("NoSuchCluster");
+
+            // --- data version semantics
+            step("query data version, same version", "QUERY_DATA_VERSION broker-a master, its current version",
+                    Body.DATA_VERSION, () -> a0.queryDataVersion(ns, null), "changed");
+            DataVersion other = a0.dataVersion();
+            other.nextVersion();
+            step("query data version, newer version", "QUERY_DATA_VERSION broker-a master, counter+1",
+                    Body.DATA_VERSION, () -> a0.queryDataVersion(ns, other), "changed");
+            SimBroker ghost = new SimBroker(CLUSTER, "broker-ghost", 0, "127.0.0.1:33911", "127.0.0.1:33912", TS);
+            try {
+                step("query data version, unknown broker", "QUERY_DATA_VERSION never-registered broker",
+                        Body.DATA_VERSION, () -> ghost.queryDataVersion(ns, null), "changed");
+            } finally {
+                ghost.close();
+            }
+
+            // --- re-registration: same data version must not change queue data
+            a0.topic("TopicA", 16, 16, SimBroker.PERM_RW);
+            register("broker-a master again, same data version, TopicA now 16 queues", a0);
+            route("TopicA", null, null);
+            // bumped version: queue data updated; a topic missing from the body is not removed
+            a0.removeTopic("TopicOrder").topic("TopicNew", 1, 1, SimBroker.PERM_RW).bumpDataVersion();
+            register("broker-a master again, new data version, +TopicNew -TopicOrder", a0);
+            route("TopicA", null, null);
+            route("TopicNew", null, null);
+            route("TopicOrder", null, null);
+            step("query data version after re-register", "QUERY_DATA_VERSION broker-a master, its current version",
+                    Body.DATA_VERSION, () -> a0.queryDataVersion(ns, null), "changed");
+
+            // --- KV config
+            kvPut("ns1", "k1", "v1");
+            kvPut("ns1", "k2", "v2");
+            kvGet("ns1", "k1");
+            kvGet("ns1", "missing");
+            kvList("ns1");
+            kvList("nsMissing");
+            kvPut("ns1", "k1", "v1-updated");
+            kvGet("ns1", "k1");
+            kvDelete("ns1", "k1");
+            kvGet("ns1", "k1");
+            kvList("ns1");
+            kvDelete("ns1", "never-existed");
+            kvDelete("ns1", "k2");
+            kvList("ns1");
+
+            // --- write permission
+            step("wipe write perm broker-a", "WIPE_WRITE_PERM_OF_BROKER brokerName=broker-a", Body.NONE,
+                    () -> admin.invoke(ns, RequestCode.WIPE_WRITE_PERM_OF_BROKER, Map.of("brokerName", "broker-a"),
+                            null, null, 5000), "wipeTopicCount");
+            route("TopicA", null, null);
+            route("TopicShared", null, null);
+            step("add write perm broker-a", "ADD_WRITE_PERM_OF_BROKER brokerName=broker-a", Body.NONE,
+                    () -> admin.invoke(ns, RequestCode.ADD_WRITE_PERM_OF_BROKER, Map.of("brokerName", "broker-a"),
+                            null, null, 5000), "addTopicCount");
+            route("TopicA", null, null);
+            step("wipe write perm unknown broker", "WIPE_WRITE_PERM_OF_BROKER brokerName=broker-none", Body.NONE,
+                    () -> admin.invoke(ns, RequestCode.WIPE_WRITE_PERM_OF_BROKER, Map.of("brokerName", "broker-none"),
+                            null, null, 5000), "wipeTopicCount");
+
+            // --- topic deletion
+            step("delete topic TopicB", "DELETE_TOPIC_IN_NAMESRV topic=TopicB", Body.NONE,
+                    () -> admin.invoke(ns, RequestCode.DELETE_TOPIC_IN_NAMESRV, Map.of("topic", "TopicB"), null, null, 5000));
+            route("TopicB", null, null);
+            allTopics();
+            step("delete unknown topic", "DELETE_TOPIC_IN_NAMESRV topic=NoSuchTopic", Body.NONE,
+                    () -> admin.invoke(ns, RequestCode.DELETE_TOPIC_IN_NAMESRV, Map.of("topic", "NoSuchTopic"), null, null, 5000));
+            // 4.9.7 also accepts clusterName: only that cluster's brokers lose the topic
+            route("TopicShared", null, null);
+            step("delete TopicShared in OtherCluster", "DELETE_TOPIC_IN_NAMESRV topic=TopicShared clusterName=OtherCluster",
+                    Body.NONE, () -> admin.invoke(ns, RequestCode.DELETE_TOPIC_IN_NAMESRV,
+                            Map.of("topic", "TopicShared", "clusterName", OTHER_CLUSTER), null, null, 5000));
+            route("TopicShared", null, null);
+            step("delete TopicShared in NoSuchCluster", "DELETE_TOPIC_IN_NAMESRV topic=TopicShared clusterName=NoSuchCluster",
+                    Body.NONE, () -> admin.invoke(ns, RequestCode.DELETE_TOPIC_IN_NAMESRV,
+                            Map.of("topic", "TopicShared", "clusterName", "NoSuchCluster"), null, null, 5000));
+            route("TopicShared", null, null);
+            topicsByCluster(OTHER_CLUSTER);
+
+            // --- unregister
+            step("unregister broker-b", "UNREGISTER_BROKER broker-b id 0", Body.NONE, () -> b0.unregister(ns));
+            route("TopicShared", null, null);
+            route("TopicReadOnly", null, null);
+            clusterInfo();
+            topicsByCluster(CLUSTER);
+
+            // --- connection close drops routes
+            a1.close();
+            awaitThen("slave connection closed", () -> !clusterText().contains("127.0.0.1:30921"));
+            clusterInfo();
+            route("TopicA", null, null);
+            c0.close();
+            awaitThen("broker-c connection closed", () -> routeCode("TopicC") == 17);
+            route("TopicC", null, null);
+            clusterInfo();
+            allTopics();
+            a0.close();
+            awaitThen("broker-a master connection closed", () -> routeCode("TopicA") == 17);
+            route("TopicA", null, null);
+            clusterInfo();
+        } finally {
+            a0.close();
+            a1.close();
+            b0.close();
+            c0.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ step helpers
+
+    private void register(String what, SimBroker b) {
+        step("register " + what, "REGISTER_BROKER " + b.brokerName() + " id " + b.brokerId() + " topics "
+                + b.topics().keySet() + " counter " + b.dataVersion().getCounter(), Body.KV,
+                () -> b.register(ns), "haServerAddr", "masterAddr");
+    }
+
+    private void route(String topic, Integer version, Boolean acceptStandardJsonOnly) {
+        Map<String, String> ext = new LinkedHashMap<>();
+        ext.put("topic", topic);
+        if (acceptStandardJsonOnly != null) {
+            ext.put("acceptStandardJsonOnly", acceptStandardJsonOnly.toString());
+        }
+        String v = version == null ? "" : " version=" + version;
+        String std = acceptStandardJsonOnly == null ? "" : " acceptStandardJsonOnly=" + acceptStandardJsonOnly;
+        step("route " + topic + v + std, "GET_ROUTEINFO_BY_TOPIC topic=" + topic + v + std, Body.ROUTE,
+                () -> admin.invoke(ns, RequestCode.GET_ROUTEINFO_BY_TOPIC, ext, null, version, 5000));
+    }
+
+    private void clusterInfo() {
+        step("cluster info", "GET_BROKER_CLUSTER_INFO", Body.CLUSTER,
+                () -> admin.invoke(ns, RequestCode.GET_BROKER_CLUSTER_INFO, null, null, null, 5000));
+    }
+
+    private void allTopics() {
+        step("all topics", "GET_ALL_TOPIC_LIST_FROM_NAMESERVER", Body.TOPICS,
+                () -> admin.invoke(ns, RequestCode.GET_ALL_TOPIC_LIST_FROM_NAMESERVER, null, null, null, 5000));
+    }
+
+    private void topicsByCluster(String cluster) {
+        step("topics by cluster " + cluster, "GET_TOPICS_BY_CLUSTER cluster=" + cluster, Body.TOPICS,
+                () -> admin.invoke(ns, RequestCode.GET_TOPICS_BY_CLUSTER, Map.of("cluster", cluster), null, null, 5000));
+    }
+
+    private void kvPut(String nsName, String key, String value) {
+        step("kv put " + nsName + "/" + key + "=" + value, "PUT_KV_CONFIG", Body.NONE,
+                () -> admin.invoke(ns, RequestCode.PUT_KV_CONFIG, Map.of("namespace", nsName, "key", key, "value", value),
+                        null, null, 5000));
+    }
+
+    private void kvGet(String nsName, String key) {
+        step("kv get " + nsName + "/" + key, "GET_KV_CONFIG", Body.NONE,
+                () -> admin.invoke(ns, RequestCode.GET_KV_CONFIG, Map.of("namespace", nsName, "key", key), null, null, 5000),
+                "value");
+    }
+
+    private void kvDelete(String nsName, String key) {
+        step("kv delete " + nsName + "/" + key, "DELETE_KV_CONFIG", Body.NONE,
+                () -> admin.invoke(ns, RequestCode.DELETE_KV_CONFIG, Map.of("namespace", nsName, "key", key), null, null, 5000));
+    }
+
+    private void kvList(String nsName) {
+        step("kv list " + nsName, "GET_KVLIST_BY_NAMESPACE", Body.KV,
+                () -> admin.invoke(ns, RequestCode.GET_KVLIST_BY_NAMESPACE, Map.of("namespace", nsName), null, null, 5000));
+    }
+
+    private String clusterText() {
+        try {
+            RemotingCommand r = admin.invoke(ns, RequestCode.GET_BROKER_CLUSTER_INFO, null, null, null, 3000);
+            return Canonical.generic(r.getBody());
+        } catch (Exception e) {
+            return "";
+        }
+    }
+
+    private int routeCode(String topic) {
+        try {
+            return admin.invoke(ns, RequestCode.GET_ROUTEINFO_BY_TOPIC, Map.of("topic", topic), null, null, 3000).getCode();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    /** Waits (bounded) for an asynchronous effect and records whether it happened. */
+    private void awaitThen(String what, BooleanSupplier cond) {
+        long t0 = System.nanoTime();
+        boolean ok = Await.until(CLOSE_DETECTION, cond);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        String id = String.format("%02d", ++seq) + " await " + what;
+        String typed = "effect observed within " + CLOSE_DETECTION.toSeconds() + "s: " + ok;
+        out.add(new Observation(id, "poll until: " + what + " (took " + ms + " ms)", ok ? 0 : -1, null, null, null,
+                typed, typed));
+    }
+
+    private void step(String name, String request, Body body, Action action, String... keyHeaders) {
+        String id = String.format("%02d", ++seq) + " " + name;
+        RemotingCommand r;
+        try {
+            r = action.run();
+        } catch (Exception e) {
+            String err = "no response: " + e.getClass().getSimpleName() + ": " + e.getMessage();
+            out.add(new Observation(id, request, -1, err, null, null, "code=-1 (" + e.getClass().getSimpleName() + ")",
+                    "code=-1 (" + e.getClass().getSimpleName() + ")"));
+            return;
+        }
+        Map<String, String> ext = r.getExtFields() == null ? new TreeMap<>() : new TreeMap<>(r.getExtFields());
+        Map<String, String> key = new TreeMap<>();
+        for (String k : keyHeaders) {
+            if (ext.containsKey(k)) {
+                key.put(k, ext.get(k));
+            }
+        }
+        String typedBody = body.cls == null ? (r.getBody() == null ? Canonical.NONE : "<body present>")
+                : Canonical.typed(r.getBody(), body.cls);
+        if (r.getCode() != 0) {
+            // error answers are compared by code only (remarks differ by design)
+            typedBody = "(ignored on error)";
+        }
+        String typed = "code=" + r.getCode() + " headers=" + key + " body=" + typedBody;
+        String generic = "code=" + r.getCode() + " headers=" + ext + " body=" + Canonical.generic(r.getBody());
+        out.add(new Observation(id, request, r.getCode(), r.getRemark(), ext, r.getBody(), typed, generic));
+    }
+
+    /** Convenience for reports: the protocol version the scenario's default requests carry. */
+    public static int defaultVersion() {
+        return MQVersion.CURRENT_VERSION;
+    }
+}

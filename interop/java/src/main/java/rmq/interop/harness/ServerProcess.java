@@ -1,0 +1,227 @@
+package rmq.interop.harness;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A server started as a child process that announces its address on stdout.
+ *
+ * <p>Every server in this project (and {@link rmq.interop.ApacheNamesrvMain}) prints one line
+ * containing {@code listening on HOST:PORT} once its socket is bound, so tests can start it on
+ * port 0 and learn the real port. Everything the child writes is copied to a log file so that a
+ * failing test can point at it; the last lines are also kept in memory for error messages.
+ *
+ * <p>{@link #close()} sends SIGTERM (what {@link Process#destroy()} does on Unix), waits, and
+ * only then escalates to SIGKILL. A JVM shutdown hook kills children left behind by a crashed test.
+ */
+public final class ServerProcess implements AutoCloseable {
+    /** The marker every server prints before its address. */
+    public static final String LISTENING_MARKER = "listening on ";
+
+    private static final int TAIL_LINES = 200;
+
+    private final String name;
+    private final Process process;
+    private final Path logFile;
+    private final Deque<String> tail = new ArrayDeque<>();
+    private final CompletableFuture<String> address = new CompletableFuture<>();
+    private final Thread shutdownHook;
+    private volatile Integer exitCode;
+
+    private ServerProcess(String name, Process process, Path logFile) {
+        this.name = name;
+        this.process = process;
+        this.logFile = logFile;
+        this.shutdownHook = new Thread(process::destroyForcibly, "kill-" + name);
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    /**
+     * Starts {@code command} and waits until it prints its listening address.
+     *
+     * @param name    short label used in thread names and messages
+     * @param command program and arguments
+     * @param workDir working directory of the child (created if missing)
+     * @param logFile file receiving the child's stdout and stderr
+     * @param bootTimeout how long to wait for the address line
+     */
+    public static ServerProcess start(String name, List<String> command, Path workDir, Path logFile,
+                                      Duration bootTimeout) throws IOException {
+        Files.createDirectories(workDir);
+        Files.createDirectories(logFile.toAbsolutePath().getParent());
+        ProcessBuilder pb = new ProcessBuilder(command)
+                .directory(workDir.toFile())
+                .redirectErrorStream(true);
+        Process p = pb.start();
+        ServerProcess sp = new ServerProcess(name, p, logFile);
+        Thread pump = new Thread(sp::pump, "stdout-" + name);
+        pump.setDaemon(true);
+        pump.start();
+        try {
+            sp.address.get(bootTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            sp.close();
+            throw new IOException(name + " printed no '" + LISTENING_MARKER + "' line within " + bootTimeout
+                    + "; command: " + command + "\n" + sp.describeTail());
+        } catch (ExecutionException e) {
+            sp.close();
+            throw new IOException(name + " failed to boot (" + e.getCause().getMessage() + "); command: "
+                    + command + "\n" + sp.describeTail());
+        } catch (InterruptedException e) {
+            sp.close();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting " + name, e);
+        }
+        return sp;
+    }
+
+    /** Extracts {@code HOST:PORT} from a boot line, or returns null if the line has no marker. */
+    public static String parseListeningAddress(String line) {
+        int i = line.indexOf(LISTENING_MARKER);
+        if (i < 0) {
+            return null;
+        }
+        String rest = line.substring(i + LISTENING_MARKER.length()).trim();
+        int space = rest.indexOf(' ');
+        String addr = space < 0 ? rest : rest.substring(0, space);
+        // tolerate a trailing punctuation mark such as "127.0.0.1:9876."
+        while (!addr.isEmpty() && !Character.isDigit(addr.charAt(addr.length() - 1))) {
+            addr = addr.substring(0, addr.length() - 1);
+        }
+        int colon = addr.lastIndexOf(':');
+        if (colon <= 0 || colon == addr.length() - 1) {
+            return null;
+        }
+        return addr;
+    }
+
+    private void pump() {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+             Writer w = Files.newBufferedWriter(logFile, StandardCharsets.UTF_8)) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                w.write(line);
+                w.write('\n');
+                w.flush();
+                synchronized (tail) {
+                    tail.addLast(line);
+                    if (tail.size() > TAIL_LINES) {
+                        tail.removeFirst();
+                    }
+                }
+                if (!address.isDone()) {
+                    String addr = parseListeningAddress(line);
+                    if (addr != null) {
+                        address.complete(addr);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // the stream closes when the child dies; nothing else to do
+        } finally {
+            if (!address.isDone()) {
+                String why;
+                try {
+                    why = "exited with code " + process.waitFor();
+                } catch (InterruptedException e) {
+                    why = "stdout closed";
+                }
+                address.completeExceptionally(new IOException(why));
+            }
+        }
+    }
+
+    /** The {@code HOST:PORT} the server announced. */
+    public String address() {
+        return address.join();
+    }
+
+    /** The TCP port the server announced. */
+    public int port() {
+        String a = address();
+        return Integer.parseInt(a.substring(a.lastIndexOf(':') + 1));
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Path logFile() {
+        return logFile;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** The last lines the child printed, for error messages. */
+    public List<String> tail() {
+        synchronized (tail) {
+            return new ArrayList<>(tail);
+        }
+    }
+
+    public String describeTail() {
+        StringBuilder sb = new StringBuilder("--- last output of ").append(name).append(" (full log: ")
+                .append(logFile).append(") ---\n");
+        for (String l : tail()) {
+            sb.append(l).append('\n');
+        }
+        return sb.append("---").toString();
+    }
+
+    /**
+     * Sends SIGTERM and waits up to {@code grace} for the child to exit.
+     *
+     * @return the exit code, or null if the child had to be killed with SIGKILL
+     */
+    public Integer stop(Duration grace) {
+        if (exitCode != null) {
+            return exitCode;
+        }
+        process.destroy();
+        try {
+            if (process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+                exitCode = process.exitValue();
+                return exitCode;
+            }
+            process.destroyForcibly();
+            process.waitFor(5, TimeUnit.SECONDS);
+            return null;
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+            return null;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            } catch (IllegalStateException ignored) {
+                // JVM already shutting down
+            }
+        }
+    }
+
+    /** SIGTERM with a 10 s grace period. */
+    @Override
+    public void close() {
+        stop(Duration.ofSeconds(10));
+    }
+}

@@ -1,0 +1,40 @@
+package rmq.interop.support;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+
+import rmq.interop.harness.Locations;
+import rmq.interop.harness.RmqNamesrv;
+
+/** JUnit-side policy for our binaries: fail under CI when missing, skip locally. */
+public final class Targets {
+    private Targets() {
+    }
+
+    /**
+     * Path of our name server binary. If it is missing the test fails when {@code CI=true}
+     * and is skipped (with the reason) otherwise.
+     */
+    public static Path requireRmqNamesrvBinary() {
+        Path p = Locations.namesrvBinary();
+        if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+            return p;
+        }
+        String msg = "our name server binary is missing: " + p
+                + " — build it with `cargo build -p rmq-namesrv` (interop/run.sh does) or point RMQ_NAMESRV_BIN at it";
+        if (Locations.isCi()) {
+            Assertions.fail(msg + " [CI=true: missing binaries are failures]");
+        }
+        Assumptions.abort(msg + " [skipped locally; with CI=true this fails]");
+        return p; // unreachable
+    }
+
+    /** Starts our name server, applying the missing-binary policy first. */
+    public static RmqNamesrv startRmqNamesrv() throws IOException {
+        return RmqNamesrv.start(requireRmqNamesrvBinary());
+    }
+}

@@ -1,1 +1,75 @@
-//! The rmq name server: a nearly stateless routing registry (issue 2).
+//! The rmq name server: a nearly stateless routing registry, wire-compatible with RocketMQ's.
+//!
+//! Brokers register with every name server every 30 s; clients ask any one of them for topic
+//! routes. Name servers never talk to each other. A broker is dropped when the connection it
+//! registered over closes, or when it has been silent for `brokerChannelExpiredTime`
+//! (120 s), checked every `scanNotActiveBrokerInterval` (10 s). The only state on disk is the
+//! KV table (`kvConfigPath`).
+
+pub mod config;
+pub mod kv_store;
+mod processor;
+pub mod route_table;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rmq_remoting::transport::{serve, TransportConfig};
+use tokio::net::TcpListener;
+
+pub use config::NamesrvConfig;
+use kv_store::{KvStore, KvStoreError};
+use processor::State;
+use route_table::RouteTable;
+
+/// A configured name server, ready to serve on a listener.
+pub struct NameServer {
+    state: Arc<State>,
+    scan_interval: Duration,
+    transport: TransportConfig,
+}
+
+impl NameServer {
+    /// Builds the server from its settings, loading the KV table.
+    pub fn new(config: &NamesrvConfig) -> Result<Self, KvStoreError> {
+        let state = State {
+            routes: RouteTable::new(Duration::from_millis(config.broker_channel_expired_time)),
+            kv: KvStore::open(&config.kv_config_path)?,
+            order_message_enable: config.order_message_enable,
+            enable_all_topic_list: config.enable_all_topic_list,
+        };
+        Ok(NameServer {
+            state: Arc::new(state),
+            scan_interval: Duration::from_millis(config.scan_not_active_broker_interval.max(1)),
+            transport: TransportConfig {
+                max_frame_len: config.frame_max_length,
+                ..TransportConfig::default()
+            },
+        })
+    }
+
+    /// Serves on `listener` until `shutdown` completes, scanning for silent brokers meanwhile.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        let state = self.state.clone();
+        let interval = self.scan_interval;
+        let scanner = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                for addr in state.routes.expire(Instant::now()) {
+                    tracing::warn!(broker = %addr, "broker removed: no registration within its expiry");
+                }
+            }
+        });
+        serve(
+            listener,
+            processor::router(self.state),
+            self.transport,
+            shutdown,
+        )
+        .await;
+        scanner.abort();
+    }
+}

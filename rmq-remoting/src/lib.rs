@@ -9,6 +9,8 @@ pub mod error;
 pub mod ext_fields;
 pub mod fastjson;
 pub mod frame;
+pub mod body;
+pub mod header;
 pub mod header_codec;
 pub mod message;
 pub mod transport;

@@ -1,0 +1,1 @@
+//! Headers of the commands the broker serves and sends.

@@ -1,0 +1,7 @@
+//! Typed request and response headers, one struct per command (remoting-protocol.md §6).
+//!
+//! Each is a serde struct with Java's field names; [`crate::ext_fields`] is the only code that
+//! converts them to and from `extFields`.
+
+pub mod broker;
+pub mod namesrv;

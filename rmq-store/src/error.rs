@@ -1,0 +1,96 @@
+//! The store's error type.
+
+use std::path::PathBuf;
+
+use rmq_remoting::message::MessageError;
+use thiserror::Error;
+
+/// Why the store refused or failed an operation.
+///
+/// Variants map onto RocketMQ's `PutMessageStatus` so the broker can pick the response code
+/// without string matching: see [`StoreError::put_status_name`].
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The disk is too full to accept writes (SERVICE_NOT_AVAILABLE). The message says how full,
+    /// the limit, the key that sets it and what to do.
+    #[error(
+        "service not available now: the store's disk is {used_pct:.1}% full ({path}), above \
+         diskSpaceWarningLevelRatio={limit_pct}%; writes are refused until usage drops below \
+         {resume_pct}% (reads still work). Expired commit-log files were already removed \
+         (fileReservedTime={reserved_hours}h); free space by deleting old files under {path}/commitlog \
+         (oldest first, never the newest), lowering fileReservedTime, or enlarging the disk"
+    )]
+    DiskFull {
+        /// Usage in percent.
+        used_pct: f64,
+        /// The configured limit in percent.
+        limit_pct: u32,
+        /// The usage under which writes resume.
+        resume_pct: u32,
+        /// `fileReservedTime` in hours.
+        reserved_hours: u64,
+        /// Store root.
+        path: PathBuf,
+    },
+    /// The message is not acceptable (MESSAGE_ILLEGAL).
+    #[error("message illegal: {0}")]
+    MessageIllegal(String),
+    /// Properties longer than a record can hold (PROPERTIES_SIZE_EXCEEDED).
+    #[error("properties too long: {0} bytes, at most 32767")]
+    PropertiesSizeExceeded(usize),
+    /// The store is shut down or not writable (SERVICE_NOT_AVAILABLE).
+    #[error("service not available now: {0}")]
+    NotAvailable(&'static str),
+    /// A commit-log file could not be created (CREATE_MAPEDFILE_FAILED).
+    #[error("create mapped file failed: {path}: {source}")]
+    CreateMappedFileFailed {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Another process holds the store's lock file.
+    #[error("store {0} is locked by another process")]
+    Locked(PathBuf),
+    /// An I/O error (UNKNOWN_ERROR).
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A stored record could not be decoded (data corruption).
+    #[error("corrupt record at physical offset {offset}: {source}")]
+    Corrupt {
+        /// Physical offset of the record.
+        offset: i64,
+        /// What was wrong.
+        source: MessageError,
+    },
+}
+
+impl StoreError {
+    /// The RocketMQ `PutMessageStatus` name this error corresponds to.
+    pub fn put_status_name(&self) -> &'static str {
+        match self {
+            StoreError::DiskFull { .. } | StoreError::NotAvailable(_) | StoreError::Locked(_) => {
+                "SERVICE_NOT_AVAILABLE"
+            }
+            StoreError::MessageIllegal(_) => "MESSAGE_ILLEGAL",
+            StoreError::PropertiesSizeExceeded(_) => "PROPERTIES_SIZE_EXCEEDED",
+            StoreError::CreateMappedFileFailed { .. } => "CREATE_MAPEDFILE_FAILED",
+            StoreError::Io { .. } | StoreError::Corrupt { .. } => "UNKNOWN_ERROR",
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        StoreError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result alias for the store.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

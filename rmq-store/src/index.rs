@@ -1,0 +1,391 @@
+//! The message index: lookups by `topic#key` (KEYS and UNIQ_KEY) within a time range.
+//!
+//! Same file format as RocketMQ's `IndexFile`: a 40-byte header (begin/end store timestamp,
+//! begin/end physical offset, used slot count, entry count), `maxHashSlotNum` 4-byte slots holding
+//! the newest entry number for a hash, then `maxIndexNum` 20-byte entries (key hash, physical
+//! offset, seconds since the file's begin timestamp, previous entry number). Files are named by
+//! creation time `yyyyMMddHHmmssSSS` (UTC here). Entries can be stale after a crash or collide on
+//! hash, so the store verifies every hit against the commit log.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, RwLock};
+
+use rmq_remoting::message::java_string_hash;
+
+use crate::error::{Result, StoreError};
+use crate::mapped_file::MappedFile;
+
+const HEADER: u64 = 40;
+const SLOT: u64 = 4;
+const ENTRY: u64 = 20;
+
+fn key_hash(key: &str) -> i32 {
+    java_string_hash(key).checked_abs().unwrap_or(0)
+}
+
+/// `yyyyMMddHHmmssSSS` in UTC for epoch milliseconds.
+pub(crate) fn timestamp_name(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let milli = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}{milli:03}",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
+    )
+}
+
+struct IndexFile {
+    file: Arc<MappedFile>,
+    slot_num: u64,
+    index_num: u64,
+}
+
+impl IndexFile {
+    fn size(slot_num: u64, index_num: u64) -> u64 {
+        HEADER + slot_num * SLOT + index_num * ENTRY
+    }
+
+    fn read_i64(&self, pos: u64) -> i64 {
+        self.file
+            .bytes(pos, 8)
+            .and_then(|b| b.try_into().ok())
+            .map(i64::from_be_bytes)
+            .unwrap_or(0)
+    }
+
+    fn read_i32(&self, pos: u64) -> i32 {
+        self.file
+            .bytes(pos, 4)
+            .and_then(|b| b.try_into().ok())
+            .map(i32::from_be_bytes)
+            .unwrap_or(0)
+    }
+
+    fn write(&self, pos: u64, data: &[u8]) {
+        // SAFETY: only the store's writer writes; readers reach entries only through slots
+        // published afterwards with Release, and header fields are plain reads of past values.
+        if let Some(dst) = unsafe { self.file.bytes_mut(pos, data.len() as u64) } {
+            dst.copy_from_slice(data);
+        }
+    }
+
+    fn slot(&self, slot: u64) -> &AtomicU32 {
+        let pos = HEADER + slot * SLOT;
+        debug_assert!(pos + 4 <= self.file.size());
+        // SAFETY: the mapping is page aligned and `pos` is a multiple of 4, inside the mapping, and
+        // lives as long as `self`. All accesses to slots go through this atomic view.
+        unsafe { &*(self.file.base_ptr().add(pos as usize) as *const AtomicU32) }
+    }
+
+    fn begin_timestamp(&self) -> i64 {
+        self.read_i64(0)
+    }
+    fn end_timestamp(&self) -> i64 {
+        self.read_i64(8)
+    }
+    fn end_phy(&self) -> i64 {
+        self.read_i64(24)
+    }
+    fn index_count(&self) -> u64 {
+        (self.read_i32(36).max(1)) as u64
+    }
+    fn is_full(&self) -> bool {
+        self.index_count() >= self.index_num
+    }
+
+    /// Adds `key` → `phys`; false when full.
+    fn put(&self, key: &str, phys: i64, store_ts: i64) -> bool {
+        let count = self.index_count();
+        if count >= self.index_num {
+            return false;
+        }
+        let hash = key_hash(key);
+        let slot_no = (hash as u64) % self.slot_num;
+        let slot = self.slot(slot_no);
+        let prev = slot.load(Ordering::Acquire);
+        let prev = if u64::from(prev) >= count { 0 } else { prev };
+        let begin = if count == 1 {
+            store_ts
+        } else {
+            self.begin_timestamp()
+        };
+        let diff = ((store_ts - begin) / 1000).clamp(0, i64::from(i32::MAX)) as i32;
+        let mut e = [0u8; 20];
+        e[0..4].copy_from_slice(&hash.to_be_bytes());
+        e[4..12].copy_from_slice(&phys.to_be_bytes());
+        e[12..16].copy_from_slice(&diff.to_be_bytes());
+        e[16..20].copy_from_slice(&(prev as i32).to_be_bytes());
+        self.write(HEADER + self.slot_num * SLOT + count * ENTRY, &e);
+        slot.store(count as u32, Ordering::Release);
+        if count == 1 {
+            self.write(0, &store_ts.to_be_bytes());
+            self.write(16, &phys.to_be_bytes());
+        }
+        self.write(8, &store_ts.to_be_bytes());
+        self.write(24, &phys.to_be_bytes());
+        if prev == 0 {
+            let used = self.read_i32(32) + 1;
+            self.write(32, &used.to_be_bytes());
+        }
+        self.write(36, &((count + 1) as i32).to_be_bytes());
+        true
+    }
+
+    fn lookup(&self, key: &str, begin_ms: i64, end_ms: i64, max: usize, out: &mut Vec<i64>) {
+        let hash = key_hash(key);
+        let count = self.index_count();
+        let mut cur = u64::from(
+            self.slot((hash as u64) % self.slot_num)
+                .load(Ordering::Acquire),
+        );
+        let file_begin = self.begin_timestamp();
+        let mut steps = 0u64;
+        while cur > 0 && cur < count && out.len() < max && steps < self.index_num {
+            steps += 1;
+            let pos = HEADER + self.slot_num * SLOT + cur * ENTRY;
+            let h = self.read_i32(pos);
+            let phys = self.read_i64(pos + 4);
+            let diff = self.read_i32(pos + 12);
+            let prev = self.read_i32(pos + 16);
+            let ts = file_begin + i64::from(diff) * 1000;
+            // Entry times are truncated to seconds: widen the window by one second below.
+            if h == hash && ts >= begin_ms - 1000 && ts <= end_ms {
+                out.push(phys);
+            }
+            if prev <= 0 || (prev as u64) >= cur {
+                break;
+            }
+            cur = prev as u64;
+        }
+    }
+}
+
+/// All index files, newest last.
+pub(crate) struct IndexService {
+    dir: PathBuf,
+    slot_num: u64,
+    index_num: u64,
+    preallocate: bool,
+    files: RwLock<Vec<IndexFile>>,
+}
+
+impl IndexService {
+    pub(crate) fn load(
+        dir: &Path,
+        slot_num: u32,
+        index_num: u32,
+        preallocate: bool,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        let slot_num = u64::from(slot_num.max(1));
+        let index_num = u64::from(index_num.max(2));
+        let size = IndexFile::size(slot_num, index_num);
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))? {
+            let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.len() == 17 && name.bytes().all(|b| b.is_ascii_digit()) {
+                names.push(name);
+            }
+        }
+        names.sort();
+        let mut files = Vec::new();
+        for name in names {
+            let path = dir.join(&name);
+            let len = std::fs::metadata(&path)
+                .map_err(|e| StoreError::io(&path, e))?
+                .len();
+            if len != size {
+                tracing::warn!("index file {} has size {len}, expected {size}; removing it (keys written to it can no longer be found by key)", path.display());
+                std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+                continue;
+            }
+            let file = MappedFile::open(&path, 0, size)?;
+            files.push(IndexFile {
+                file,
+                slot_num,
+                index_num,
+            });
+        }
+        Ok(IndexService {
+            dir: dir.to_path_buf(),
+            slot_num,
+            index_num,
+            preallocate,
+            files: RwLock::new(files),
+        })
+    }
+
+    /// Physical offset of the newest indexed record, or -1.
+    pub(crate) fn max_indexed_phys(&self) -> i64 {
+        let files = self.files.read().unwrap_or_else(|p| p.into_inner());
+        files
+            .last()
+            .map(|f| if f.index_count() > 1 { f.end_phy() } else { -1 })
+            .unwrap_or(-1)
+    }
+
+    /// Indexes one record under `topic#key` for each key. Only the store's writer calls this.
+    pub(crate) fn put(&self, topic: &str, keys: &[&str], phys: i64, store_ts: i64) -> Result<()> {
+        for key in keys {
+            if key.is_empty() {
+                continue;
+            }
+            let full = format!("{topic}#{key}");
+            loop {
+                {
+                    let files = self.files.read().unwrap_or_else(|p| p.into_inner());
+                    if let Some(f) = files.last() {
+                        if f.put(&full, phys, store_ts) {
+                            break;
+                        }
+                    }
+                }
+                self.roll(store_ts)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn roll(&self, store_ts: i64) -> Result<()> {
+        let mut files = self.files.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = files.last() {
+            if !f.is_full() {
+                return Ok(());
+            }
+            if let Err(e) = f.file.flush_to(f.file.size()) {
+                tracing::warn!("flushing full index file failed: {e}");
+            }
+        }
+        let mut ts = store_ts.max(files.last().map(|f| f.end_timestamp()).unwrap_or(0));
+        let mut path = self.dir.join(timestamp_name(ts));
+        while path.exists() {
+            ts += 1;
+            path = self.dir.join(timestamp_name(ts));
+        }
+        let size = IndexFile::size(self.slot_num, self.index_num);
+        let file = MappedFile::create_at(&path, 0, size, self.preallocate)?;
+        let f = IndexFile {
+            file,
+            slot_num: self.slot_num,
+            index_num: self.index_num,
+        };
+        f.write(36, &1i32.to_be_bytes());
+        files.push(f);
+        Ok(())
+    }
+
+    /// Physical offsets indexed under `topic#key` in `[begin_ms, end_ms]`, newest first, at most
+    /// `max` (may contain stale or colliding hits: callers verify).
+    pub(crate) fn query(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+        begin_ms: i64,
+        end_ms: i64,
+    ) -> Vec<i64> {
+        let full = format!("{topic}#{key}");
+        let files = self.files.read().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for f in files.iter().rev() {
+            if out.len() >= max {
+                break;
+            }
+            if f.index_count() <= 1 {
+                continue;
+            }
+            let (fb, fe) = (f.begin_timestamp(), f.end_timestamp());
+            if fe < begin_ms - 1000 || fb > end_ms {
+                continue;
+            }
+            f.lookup(&full, begin_ms, end_ms, max, &mut out);
+        }
+        out
+    }
+
+    pub(crate) fn flush(&self) -> Result<()> {
+        let files = self.files.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = files.last() {
+            // Slots are random access: msync the whole mapping (only dirty pages are written).
+            f.file.set_flushed(0);
+            f.file.flush_to(f.file.size())?;
+        }
+        Ok(())
+    }
+
+    /// Deletes index files whose newest entry points below `min_phys` (never the last file).
+    pub(crate) fn delete_expired(&self, min_phys: i64) -> Result<usize> {
+        let mut files = self.files.write().unwrap_or_else(|p| p.into_inner());
+        let mut n = 0;
+        while files.len() > 1 && files[0].end_phy() < min_phys {
+            let f = files.remove(0);
+            std::fs::remove_file(f.file.path()).map_err(|e| StoreError::io(f.file.path(), e))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Deletes every index file (rebuild from the commit log follows).
+    pub(crate) fn destroy(&self) -> Result<()> {
+        let mut files = self.files.write().unwrap_or_else(|p| p.into_inner());
+        for f in files.drain(..) {
+            std::fs::remove_file(f.file.path()).map_err(|e| StoreError::io(f.file.path(), e))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn disk_bytes(&self) -> u64 {
+        let files = self.files.read().unwrap_or_else(|p| p.into_inner());
+        files.len() as u64 * IndexFile::size(self.slot_num, self.index_num)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(timestamp_name(0), "19700101000000000");
+        assert_eq!(timestamp_name(1_700_000_000_123), "20231114221320123");
+    }
+
+    #[test]
+    fn put_query_roll() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = IndexService::load(dir.path(), 7, 5, true).unwrap();
+        let base = 1_700_000_000_000;
+        for i in 0..10i64 {
+            idx.put("T", &["k", &format!("u{i}")], i * 100, base + i * 1000)
+                .unwrap();
+        }
+        let hits = idx.query("T", "k", 64, base, base + 20_000);
+        assert_eq!(hits.len(), 10, "{hits:?}");
+        assert_eq!(idx.query("T", "u3", 64, base, base + 20_000), vec![300]);
+        assert!(idx
+            .query("T", "u3", 64, base + 10_000, base + 20_000)
+            .is_empty());
+        assert!(idx.query("X", "k", 64, base, base + 20_000).is_empty());
+        drop(idx);
+        let idx = IndexService::load(dir.path(), 7, 5, true).unwrap();
+        assert_eq!(idx.query("T", "k", 3, base, base + 20_000).len(), 3);
+        assert_eq!(idx.max_indexed_phys(), 900);
+        assert!(idx.delete_expired(850).unwrap() > 0);
+        assert!(idx.query("T", "u0", 64, base, base + 20_000).is_empty());
+    }
+}

@@ -1,0 +1,520 @@
+//! Memory-mapped, preallocated, fixed-size files named by their 20-digit start offset, and the
+//! ordered queue of them that forms one logical byte stream (commit log, consume queue).
+//!
+//! Writes are done by one thread at a time (the caller holds the store's writer lock); reads
+//! may happen concurrently from any thread, but only below the published write position, so a
+//! reader never sees a half-written record.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use memmap2::MmapRaw;
+
+use crate::error::{Result, StoreError};
+
+/// Name of a file that starts at `offset`: 20 digits, zero padded.
+pub(crate) fn file_name(offset: u64) -> String {
+    format!("{offset:020}")
+}
+
+/// One mapped file.
+pub(crate) struct MappedFile {
+    path: PathBuf,
+    start: u64,
+    size: u64,
+    map: MmapRaw,
+    file: File,
+    /// Bytes written (relative to `start`), published with Release after the bytes are in place.
+    wrote: AtomicU64,
+    /// Bytes known durable (relative).
+    flushed: AtomicU64,
+}
+
+fn preallocate(file: &File, len: u64) -> std::io::Result<()> {
+    // SAFETY: plain syscall on an open descriptor.
+    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len as libc::off_t) };
+    if rc == 0 {
+        Ok(())
+    } else if rc == libc::EOPNOTSUPP || rc == libc::EINVAL {
+        // Filesystem without fallocate (tmpfs is fine, some FUSE are not): fall back to sparse.
+        Ok(())
+    } else {
+        Err(std::io::Error::from_raw_os_error(rc))
+    }
+}
+
+impl MappedFile {
+    /// Creates (or re-creates) a file of `size` bytes at `dir/<start>`.
+    pub(crate) fn create(
+        dir: &Path,
+        start: u64,
+        size: u64,
+        preallocate_blocks: bool,
+    ) -> Result<Arc<Self>> {
+        Self::create_at(&dir.join(file_name(start)), start, size, preallocate_blocks)
+    }
+
+    /// Creates a file of `size` bytes at `path` (named freely, e.g. index files).
+    pub(crate) fn create_at(
+        path: &Path,
+        start: u64,
+        size: u64,
+        preallocate_blocks: bool,
+    ) -> Result<Arc<Self>> {
+        let path = path.to_path_buf();
+        let fail = |source| StoreError::CreateMappedFileFailed {
+            path: path.clone(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(fail)?;
+        file.set_len(size).map_err(fail)?;
+        if preallocate_blocks {
+            if let Err(e) = preallocate(&file, size) {
+                let _ = std::fs::remove_file(&path);
+                return Err(fail(e));
+            }
+        }
+        let map = MmapRaw::map_raw(&file).map_err(fail)?;
+        Ok(Arc::new(MappedFile {
+            path,
+            start,
+            size,
+            map,
+            file,
+            wrote: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
+        }))
+    }
+
+    /// Opens an existing file; `wrote` and `flushed` start at 0 until recovery sets them.
+    pub(crate) fn open(path: &Path, start: u64, size: u64) -> Result<Arc<Self>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| StoreError::io(path, e))?;
+        let len = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
+        if len != size {
+            if len > size {
+                return Err(StoreError::io(
+                    path,
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("file is {len} bytes, larger than the configured file size {size}; was the size key changed?"),
+                    ),
+                ));
+            }
+            // A file cut short (crash during creation): extend with zeros.
+            file.set_len(size).map_err(|e| StoreError::io(path, e))?;
+        }
+        let map = MmapRaw::map_raw(&file).map_err(|e| StoreError::io(path, e))?;
+        Ok(Arc::new(MappedFile {
+            path: path.to_path_buf(),
+            start,
+            size,
+            map,
+            file,
+            wrote: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
+        }))
+    }
+
+    pub(crate) fn start(&self) -> u64 {
+        self.start
+    }
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+    pub(crate) fn wrote(&self) -> u64 {
+        self.wrote.load(Ordering::Acquire)
+    }
+    pub(crate) fn set_wrote(&self, pos: u64) {
+        self.wrote.store(pos.min(self.size), Ordering::Release);
+    }
+    pub(crate) fn flushed(&self) -> u64 {
+        self.flushed.load(Ordering::Acquire)
+    }
+    pub(crate) fn set_flushed(&self, pos: u64) {
+        self.flushed.store(pos.min(self.size), Ordering::Release);
+    }
+
+    /// Bytes `[pos, pos+len)` of the mapping. Panics never: returns None when out of range.
+    pub(crate) fn bytes(&self, pos: u64, len: u64) -> Option<&[u8]> {
+        let end = pos.checked_add(len)?;
+        if end > self.size {
+            return None;
+        }
+        // SAFETY: the range lies inside the mapping, which lives as long as `self`. Readers only ask
+        // for ranges below `wrote` (already written, never rewritten while mapped) or, during
+        // recovery, before any writer runs.
+        Some(unsafe {
+            std::slice::from_raw_parts(self.map.as_ptr().add(pos as usize), len as usize)
+        })
+    }
+
+    /// Mutable view of `[pos, pos+len)` for the single writer.
+    ///
+    /// # Safety
+    /// The caller must be the only writer (hold the writer lock) and the range must lie at or above
+    /// the published `wrote` position, so no reader looks at it.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn bytes_mut(&self, pos: u64, len: u64) -> Option<&mut [u8]> {
+        let end = pos.checked_add(len)?;
+        if end > self.size {
+            return None;
+        }
+        Some(std::slice::from_raw_parts_mut(
+            self.map.as_mut_ptr().add(pos as usize),
+            len as usize,
+        ))
+    }
+
+    /// Zeroes `[from, size)` so stale bytes past a truncation point can never be mistaken for
+    /// records by a later recovery. Only for recovery (no readers yet) or the writer.
+    pub(crate) fn zero_from(&self, from: u64) -> Result<()> {
+        if from >= self.size {
+            return Ok(());
+        }
+        let err = |e| StoreError::io(&self.path, e);
+        // Zero the partial page by hand, then let the filesystem zero the rest cheaply (ext4 and
+        // xfs turn FALLOC_FL_ZERO_RANGE into unwritten extents); fall back to writing zeros.
+        const PAGE: u64 = 4096;
+        let aligned = from.div_ceil(PAGE) * PAGE;
+        let head = aligned.min(self.size) - from;
+        if head > 0 {
+            // SAFETY: recovery (or the writer) is the only user of bytes at or above `from`.
+            if let Some(b) = unsafe { self.bytes_mut(from, head) } {
+                b.fill(0);
+            }
+            self.map
+                .flush_range(from as usize, head as usize)
+                .map_err(err)?;
+        }
+        if aligned >= self.size {
+            return Ok(());
+        }
+        let len = self.size - aligned;
+        // SAFETY: plain syscall on an open descriptor.
+        let rc = unsafe {
+            libc::fallocate(
+                self.file.as_raw_fd(),
+                libc::FALLOC_FL_ZERO_RANGE | libc::FALLOC_FL_KEEP_SIZE,
+                aligned as libc::off_t,
+                len as libc::off_t,
+            )
+        };
+        if rc == 0 {
+            return self.file.sync_data().map_err(err);
+        }
+        const CHUNK: u64 = 1 << 20;
+        let mut pos = aligned;
+        while pos < self.size {
+            let n = CHUNK.min(self.size - pos);
+            // SAFETY: as above.
+            if let Some(b) = unsafe { self.bytes_mut(pos, n) } {
+                if b.iter().any(|x| *x != 0) {
+                    b.fill(0);
+                }
+            }
+            pos += n;
+        }
+        self.map
+            .flush_range(aligned as usize, len as usize)
+            .map_err(err)
+    }
+
+    /// Makes `[flushed, upto)` durable (msync MS_SYNC, i.e. fdatasync of that range).
+    pub(crate) fn flush_to(&self, upto: u64) -> Result<()> {
+        let upto = upto.min(self.size);
+        let from = self.flushed();
+        if upto <= from {
+            return Ok(());
+        }
+        self.map
+            .flush_range(from as usize, (upto - from) as usize)
+            .map_err(|e| StoreError::io(&self.path, e))?;
+        self.flushed.fetch_max(upto, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Last modification time, for expiry.
+    /// Raw pointer to the start of the mapping (for atomic views of 4-byte aligned fields).
+    pub(crate) fn base_ptr(&self) -> *mut u8 {
+        self.map.as_mut_ptr()
+    }
+
+    pub(crate) fn modified(&self) -> Option<std::time::SystemTime> {
+        std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok()
+    }
+}
+
+/// A byte range of a mapped file handed to a reader without copying (a pull hands it to the
+/// network as is). Holding it keeps the mapping alive even if the file is deleted meanwhile.
+#[derive(Clone)]
+pub struct SelectedBuffer {
+    file: Arc<MappedFile>,
+    pos: u64,
+    len: u64,
+}
+
+impl SelectedBuffer {
+    pub(crate) fn new(file: Arc<MappedFile>, pos: u64, len: u64) -> Option<Self> {
+        file.bytes(pos, len)?;
+        Some(SelectedBuffer { file, pos, len })
+    }
+
+    /// Physical (stream) offset of the first byte.
+    pub fn offset(&self) -> i64 {
+        (self.file.start() + self.pos) as i64
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        self.file.bytes(self.pos, self.len).unwrap_or(&[])
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether the range is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl AsRef<[u8]> for SelectedBuffer {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl std::fmt::Debug for SelectedBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SelectedBuffer")
+            .field("offset", &self.offset())
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+/// An ordered run of same-size mapped files forming one byte stream.
+pub(crate) struct MappedFileQueue {
+    dir: PathBuf,
+    file_size: u64,
+    preallocate: bool,
+    files: RwLock<Vec<Arc<MappedFile>>>,
+}
+
+impl MappedFileQueue {
+    /// Loads every 20-digit file in `dir` (creating `dir`); positions are set by recovery.
+    pub(crate) fn load(dir: &Path, file_size: u64, preallocate: bool) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))? {
+            let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name.len() != 20 || !name.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let Ok(start) = name.parse::<u64>() else {
+                continue;
+            };
+            found.push((start, entry.path()));
+        }
+        found.sort();
+        let mut files: Vec<Arc<MappedFile>> = Vec::with_capacity(found.len());
+        for (start, path) in found {
+            if let Some(prev) = files.last() {
+                if prev.start() + file_size != start {
+                    tracing::warn!(
+                        "{}: file {} does not follow {} (gap or size change); ignoring it and later files",
+                        dir.display(),
+                        path.display(),
+                        prev.path().display()
+                    );
+                    break;
+                }
+            } else if start % file_size != 0 {
+                tracing::warn!(
+                    "{}: first file {} is not aligned to the file size {}",
+                    dir.display(),
+                    path.display(),
+                    file_size
+                );
+            }
+            files.push(MappedFile::open(&path, start, file_size)?);
+        }
+        Ok(MappedFileQueue {
+            dir: dir.to_path_buf(),
+            file_size,
+            preallocate,
+            files: RwLock::new(files),
+        })
+    }
+
+    pub(crate) fn file_size(&self) -> u64 {
+        self.file_size
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<MappedFile>>> {
+        self.files.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Arc<MappedFile>>> {
+        self.files.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn files(&self) -> Vec<Arc<MappedFile>> {
+        self.read().clone()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    /// Lowest stream offset still held (start of the first file), or 0.
+    pub(crate) fn min_offset(&self) -> u64 {
+        self.read().first().map(|f| f.start()).unwrap_or(0)
+    }
+
+    /// Stream offset after the last written byte.
+    pub(crate) fn max_offset(&self) -> u64 {
+        self.read()
+            .last()
+            .map(|f| f.start() + f.wrote())
+            .unwrap_or(0)
+    }
+
+    /// Stream offset up to which everything is durable.
+    pub(crate) fn flushed_offset(&self) -> u64 {
+        let files = self.read();
+        // The first file whose flushed < wrote bounds it.
+        for f in files.iter() {
+            if f.flushed() < f.wrote() {
+                return f.start() + f.flushed();
+            }
+        }
+        files.last().map(|f| f.start() + f.wrote()).unwrap_or(0)
+    }
+
+    /// The file holding stream offset `offset`.
+    pub(crate) fn find(&self, offset: u64) -> Option<Arc<MappedFile>> {
+        let files = self.read();
+        let first = files.first()?;
+        if offset < first.start() {
+            return None;
+        }
+        let idx = ((offset - first.start()) / self.file_size) as usize;
+        files
+            .get(idx)
+            .filter(|f| offset < f.start() + f.size())
+            .cloned()
+    }
+
+    /// The file to write stream offset `offset` into, creating files up to it as needed.
+    pub(crate) fn file_for_write(&self, offset: u64) -> Result<Arc<MappedFile>> {
+        if let Some(f) = self.find(offset) {
+            return Ok(f);
+        }
+        let mut files = self.write();
+        loop {
+            let next_start = match files.last() {
+                Some(last) => {
+                    if offset < last.start() + last.size() {
+                        return Ok(last.clone());
+                    }
+                    if offset < last.start() {
+                        return Err(StoreError::io(
+                            &self.dir,
+                            std::io::Error::other(format!(
+                                "offset {offset} is below the first file"
+                            )),
+                        ));
+                    }
+                    // Gap-free: the previous file counts as full.
+                    last.set_wrote(last.size());
+                    last.start() + self.file_size
+                }
+                None => offset - offset % self.file_size,
+            };
+            let f = MappedFile::create(&self.dir, next_start, self.file_size, self.preallocate)?;
+            files.push(f);
+        }
+    }
+
+    /// Drops everything at and after stream offset `offset`: later files are deleted, the file
+    /// holding it is zeroed from there. Used by recovery.
+    pub(crate) fn truncate(&self, offset: u64) -> Result<()> {
+        let mut files = self.write();
+        while let Some(last) = files.last() {
+            if last.start() > offset || (last.start() == offset && files.len() > 1) {
+                let path = last.path().to_path_buf();
+                files.pop();
+                std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+            } else {
+                break;
+            }
+        }
+        if let Some(last) = files.last() {
+            if offset >= last.start() && offset <= last.start() + last.size() {
+                let rel = offset - last.start();
+                last.zero_from(rel)?;
+                last.set_wrote(rel);
+                last.set_flushed(rel);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the first file (retention). Returns it so callers can log.
+    pub(crate) fn remove_first(&self) -> Result<Option<Arc<MappedFile>>> {
+        let mut files = self.write();
+        if files.len() <= 1 {
+            return Ok(None);
+        }
+        let f = files.remove(0);
+        std::fs::remove_file(f.path()).map_err(|e| StoreError::io(f.path(), e))?;
+        Ok(Some(f))
+    }
+
+    /// Deletes every file (used when a queue must be rebuilt from scratch).
+    pub(crate) fn destroy(&self) -> Result<()> {
+        let mut files = self.write();
+        for f in files.drain(..) {
+            std::fs::remove_file(f.path()).map_err(|e| StoreError::io(f.path(), e))?;
+        }
+        Ok(())
+    }
+
+    /// Flushes every file up to its written position.
+    pub(crate) fn flush(&self) -> Result<()> {
+        for f in self.files() {
+            if f.flushed() < f.wrote() {
+                f.flush_to(f.wrote())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes of disk the files occupy (nominal size).
+    pub(crate) fn disk_bytes(&self) -> u64 {
+        self.read().len() as u64 * self.file_size
+    }
+}

@@ -1,0 +1,4 @@
+//! `mqbench` modes and their common report.
+
+pub mod report;
+pub mod route;

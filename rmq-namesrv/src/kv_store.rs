@@ -2,10 +2,10 @@
 //! `kvConfig.json` format so an existing file keeps working.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use rmq_config::persist;
 use serde::{Deserialize, Serialize};
 
 /// Why the KV file could not be read or written.
@@ -40,22 +40,16 @@ pub struct KvStore {
 impl KvStore {
     /// Loads the table from `path`; a missing file is an empty table.
     pub fn open(path: &Path) -> Result<Self, KvStoreError> {
-        let table = match std::fs::read(path) {
-            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => BTreeMap::new(),
-            Ok(bytes) => {
-                let file: KvFile =
-                    rmq_remoting::fastjson::from_slice(&bytes).map_err(|e| KvStoreError::Load {
-                        path: path.to_owned(),
-                        reason: e.to_string(),
-                    })?;
+        let load_error = |reason: String| KvStoreError::Load {
+            path: path.to_owned(),
+            reason,
+        };
+        let table = match persist::read_if_present(path).map_err(|e| load_error(e.to_string()))? {
+            None => BTreeMap::new(),
+            Some(bytes) => {
+                let file: KvFile = rmq_remoting::fastjson::from_slice(&bytes)
+                    .map_err(|e| load_error(e.to_string()))?;
                 file.config_table
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => {
-                return Err(KvStoreError::Load {
-                    path: path.to_owned(),
-                    reason: e.to_string(),
-                })
             }
         };
         Ok(KvStore {
@@ -124,36 +118,19 @@ impl KvStore {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Writes to a temporary file, syncs it, then renames it over the old one, so a crash
-    /// leaves either the old table or the new one, never a torn file.
     fn persist(
         &self,
         table: &BTreeMap<String, BTreeMap<String, String>>,
     ) -> Result<(), KvStoreError> {
-        let err = |source| KvStoreError::Write {
-            path: self.path.clone(),
-            source,
-        };
         let file = KvFile {
             config_table: table.clone(),
         };
-        let text = serde_json::to_vec_pretty(&file).map_err(|e| err(std::io::Error::other(e)))?;
-        let dir = self
-            .path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(err)?;
-        let tmp = self.path.with_extension("json.tmp");
-        let mut out = std::fs::File::create(&tmp).map_err(err)?;
-        out.write_all(&text).map_err(err)?;
-        out.sync_all().map_err(err)?;
-        drop(out);
-        std::fs::rename(&tmp, &self.path).map_err(err)?;
-        if let Ok(dir) = std::fs::File::open(dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
+        let text = serde_json::to_vec_pretty(&file).map_err(std::io::Error::other);
+        text.and_then(|bytes| persist::write_atomically(&self.path, &bytes))
+            .map_err(|source| KvStoreError::Write {
+                path: self.path.clone(),
+                source,
+            })
     }
 }
 

@@ -90,12 +90,10 @@ impl KvStore {
         let Some(ns) = table.get_mut(namespace) else {
             return Ok(());
         };
+        // An emptied namespace stays (listing it answers an empty table), as in RocketMQ.
         let Some(old) = ns.remove(key) else {
             return Ok(());
         };
-        if ns.is_empty() {
-            table.remove(namespace);
-        }
         if let Err(err) = self.persist(&table) {
             table
                 .entry(namespace.to_owned())
@@ -106,12 +104,9 @@ impl KvStore {
         Ok(())
     }
 
-    /// Every entry of a namespace, or `None` if it has none.
+    /// Every entry of a namespace, or `None` if it was never written.
     pub fn namespace(&self, namespace: &str) -> Option<BTreeMap<String, String>> {
-        self.lock()
-            .get(namespace)
-            .filter(|ns| !ns.is_empty())
-            .cloned()
+        self.lock().get(namespace).cloned()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, BTreeMap<String, String>>> {
@@ -154,7 +149,8 @@ mod tests {
             reopened.get("ORDER_TOPIC_CONFIG", "T").as_deref(),
             Some("broker-a:4")
         );
-        assert_eq!(reopened.namespace("ns"), None);
+        assert_eq!(reopened.namespace("ns"), Some(BTreeMap::new()));
+        assert_eq!(reopened.namespace("never"), None);
 
         std::fs::write(&path, br#"{"configTable":{"ns":{"a":"1"}}}"#).unwrap();
         assert_eq!(

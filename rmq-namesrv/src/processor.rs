@@ -123,14 +123,12 @@ fn register_broker(state: &State, conn: &Connection, req: &RemotingCommand) -> H
             ));
         }
     }
-    if header.compressed {
-        return Err(CommandError::new(
-            ResponseCode::SYSTEM_ERROR,
-            "compressed registration bodies are not supported; set compressedRegister=false in broker.conf",
-        ));
-    }
     let topics = if req.body.is_empty() {
         None
+    } else if header.compressed {
+        let body = RegisterBrokerBody::decode_compressed(&req.body)
+            .map_err(|e| bad_body("REGISTER_BROKER", e))?;
+        Some(body.topic_config_serialize_wrapper)
     } else if req.version >= REGISTER_BODY_SINCE_VERSION {
         let body: RegisterBrokerBody =
             fastjson::from_slice(&req.body).map_err(|e| bad_body("REGISTER_BROKER", e))?;

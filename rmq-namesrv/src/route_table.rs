@@ -390,14 +390,15 @@ impl RouteTable {
         }
     }
 
-    /// Sets or clears WRITE on every queue of `broker_name`; returns how many topics changed.
+    /// Clears WRITE on every queue of `broker_name`, or (like RocketMQ's ADD_WRITE_PERM) sets
+    /// the permission to exactly READ|WRITE; returns how many topics changed.
     pub fn set_write_perm(&self, broker_name: &str, writable: bool) -> i32 {
         let mut t = self.write();
         let mut count = 0;
         for queues in t.topics.values_mut() {
             if let Some(q) = queues.get_mut(broker_name) {
                 q.perm = if writable {
-                    q.perm | perm::WRITE
+                    perm::READ | perm::WRITE
                 } else {
                     q.perm & !perm::WRITE
                 };
@@ -600,7 +601,11 @@ mod tests {
         table.register(reg("a", "m:1", 0, &["T", "U"], 1), 1, Instant::now());
         assert_eq!(table.set_write_perm("a", false), 2);
         assert_eq!(table.route("T").unwrap().queue_datas[0].perm, 4);
-        assert_eq!(table.set_write_perm("a", true), 2);
+        assert_eq!(
+            table.set_write_perm("a", true),
+            2,
+            "restores exactly READ|WRITE"
+        );
         assert_eq!(table.route("T").unwrap().queue_datas[0].perm, 6);
         table.delete_topic("T", None);
         assert_eq!(

@@ -1,10 +1,16 @@
 //! Routing documents exchanged with the name server (remoting-protocol.md §3.2, §6.10).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 
-use super::topic::TopicConfigSerializeWrapper;
+use super::topic::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
+use crate::fastjson::{self, FastjsonError};
+
+/// Inflated size beyond which a compressed registration is refused (a zip bomb guard; a real
+/// table of 100 000 topics inflates to a few MiB).
+const MAX_INFLATED_REGISTER_BODY: u64 = 64 * 1024 * 1024;
 
 /// Broker id of a master; slaves have ids ≥ 1.
 pub const MASTER_ID: i64 = 0;
@@ -107,6 +113,100 @@ pub struct RegisterBrokerBody {
     pub topic_config_serialize_wrapper: TopicConfigSerializeWrapper,
 }
 
+impl RegisterBrokerBody {
+    /// Decodes the zlib form 4.9 brokers send with `compressedRegister=true`: a length-prefixed
+    /// DataVersion JSON, a topic count, one length-prefixed `name read write perm filterType`
+    /// line per topic, then the length-prefixed filter-server list JSON. Integers are big-endian.
+    pub fn decode_compressed(data: &[u8]) -> Result<Self, FastjsonError> {
+        let mut inflated = Vec::new();
+        flate2::read::ZlibDecoder::new(data)
+            .take(MAX_INFLATED_REGISTER_BODY + 1)
+            .read_to_end(&mut inflated)
+            .map_err(|e| {
+                FastjsonError::Shape(format!("cannot inflate the registration body: {e}"))
+            })?;
+        if inflated.len() as u64 > MAX_INFLATED_REGISTER_BODY {
+            return Err(FastjsonError::Shape(
+                "the registration body inflates beyond 64 MiB".into(),
+            ));
+        }
+        let mut input = &inflated[..];
+        let data_version: DataVersion = fastjson::from_slice(take_chunk(&mut input)?)?;
+        let count = take_int(&mut input)?;
+        let mut table = BTreeMap::new();
+        for _ in 0..count {
+            let line = std::str::from_utf8(take_chunk(&mut input)?)
+                .map_err(|_| FastjsonError::Shape("a topic line is not UTF-8".into()))?;
+            let config = parse_topic_line(line)?;
+            table.insert(config.topic_name.clone(), config);
+        }
+        let filter_server_list = match input.is_empty() {
+            true => Vec::new(),
+            false => fastjson::from_slice(take_chunk(&mut input)?)?,
+        };
+        Ok(RegisterBrokerBody {
+            filter_server_list,
+            topic_config_serialize_wrapper: TopicConfigSerializeWrapper {
+                data_version,
+                topic_config_table: table,
+            },
+        })
+    }
+}
+
+fn take_int(input: &mut &[u8]) -> Result<usize, FastjsonError> {
+    let Some((word, rest)) = input.split_first_chunk::<4>() else {
+        return Err(FastjsonError::Shape(
+            "the registration body ends inside a length".into(),
+        ));
+    };
+    *input = rest;
+    usize::try_from(i32::from_be_bytes(*word))
+        .map_err(|_| FastjsonError::Shape("negative length in the registration body".into()))
+}
+
+fn take_chunk<'a>(input: &mut &'a [u8]) -> Result<&'a [u8], FastjsonError> {
+    let len = take_int(input)?;
+    if len > input.len() {
+        return Err(FastjsonError::Shape(
+            "a length runs past the end of the registration body".into(),
+        ));
+    }
+    let (chunk, rest) = input.split_at(len);
+    *input = rest;
+    Ok(chunk)
+}
+
+/// `TopicConfig`'s compact text: `name read write perm filterType[ attributesJson]`.
+fn parse_topic_line(line: &str) -> Result<TopicConfig, FastjsonError> {
+    let bad = || {
+        FastjsonError::Shape(format!(
+            "invalid topic line {line:?} in the registration body"
+        ))
+    };
+    let mut parts = line.splitn(6, ' ');
+    let mut next = || parts.next().ok_or_else(bad);
+    let topic_name = next()?.to_owned();
+    let read_queue_nums = next()?.parse().map_err(|_| bad())?;
+    let write_queue_nums = next()?.parse().map_err(|_| bad())?;
+    let perm = next()?.parse().map_err(|_| bad())?;
+    let topic_filter_type = next()?.to_owned();
+    let attributes = match parts.next() {
+        Some(json) if !json.is_empty() => Some(fastjson::from_slice(json.as_bytes())?),
+        _ => None,
+    };
+    Ok(TopicConfig {
+        order: false,
+        perm,
+        read_queue_nums,
+        topic_filter_type,
+        topic_name,
+        topic_sys_flag: 0,
+        write_queue_nums,
+        attributes,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +249,32 @@ mod tests {
         let wrapper = parsed.topic_config_serialize_wrapper;
         assert_eq!(wrapper.data_version.counter, 7);
         assert_eq!(wrapper.topic_config_table["TBW102"].perm, 7);
+    }
+
+    #[test]
+    fn compressed_register_body_decodes() {
+        use std::io::Write;
+        fn chunk(out: &mut Vec<u8>, bytes: &[u8]) {
+            out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+            out.extend_from_slice(bytes);
+        }
+        let mut plain = Vec::new();
+        chunk(&mut plain, br#"{"counter":3,"timestamp":1718000000000}"#);
+        plain.extend_from_slice(&2i32.to_be_bytes());
+        chunk(&mut plain, b"TopicZip 4 4 6 SINGLE_TAG");
+        chunk(&mut plain, b"TBW102 8 8 7 SINGLE_TAG");
+        chunk(&mut plain, b"[]");
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&plain).unwrap();
+        let body = RegisterBrokerBody::decode_compressed(&z.finish().unwrap()).unwrap();
+        let wrapper = body.topic_config_serialize_wrapper;
+        assert_eq!(wrapper.data_version.counter, 3);
+        assert_eq!(wrapper.topic_config_table["TBW102"].perm, 7);
+        assert_eq!(wrapper.topic_config_table["TopicZip"].write_queue_nums, 4);
+        assert!(RegisterBrokerBody::decode_compressed(b"not zlib").is_err());
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&plain[..10]).unwrap();
+        assert!(RegisterBrokerBody::decode_compressed(&z.finish().unwrap()).is_err());
     }
 
     #[test]

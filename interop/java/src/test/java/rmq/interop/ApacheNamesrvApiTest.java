@@ -12,6 +12,11 @@ import rmq.interop.harness.NameServer;
 @DisplayName("Java 4.9 client APIs vs Apache name server (reference)")
 class ApacheNamesrvApiTest extends NamesrvApiContract {
     @Override
+    boolean isReference() {
+        return true;
+    }
+
+    @Override
     NameServer startServer(Map<String, String> config) throws Exception {
         Properties props = new Properties();
         props.putAll(config);

@@ -17,6 +17,11 @@ import rmq.interop.support.Targets;
 @DisplayName("Java 4.9 client APIs vs rmq name server")
 class RmqNamesrvApiTest extends NamesrvApiContract {
     @Override
+    boolean isReference() {
+        return false;
+    }
+
+    @Override
     NameServer startServer(Map<String, String> config) throws Exception {
         return RmqNamesrv.start(Targets.requireRmqNamesrvBinary(), config);
     }

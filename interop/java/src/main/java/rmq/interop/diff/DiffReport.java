@@ -2,8 +2,12 @@ package rmq.interop.diff;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+
+import rmq.interop.harness.KnownDifferences;
 
 /**
  * Compares two runs of a scenario step by step and renders a readable report.
@@ -12,6 +16,7 @@ import java.util.Objects;
  * <ul>
  *   <li><b>MISMATCH</b> (fails the test): the typed view differs — response code, significant
  *       headers, or the body as a Java client decodes it.</li>
+ *   <li><b>KNOWN</b>: a mismatch listed in {@link KnownDifferences}; printed, does not fail.</li>
  *   <li><b>warn</b>: extra/missing headers or body fields a Java client would ignore.</li>
  *   <li><b>note</b>: same meaning, different bytes (key order, key quoting, whitespace) or a
  *       different remark.</li>
@@ -21,27 +26,53 @@ public final class DiffReport {
     private final String expectedLabel;
     private final String actualLabel;
     private final List<String> lines = new ArrayList<>();
+    private final KnownDifferences known;
+    private final Set<String> knownSeen = new HashSet<>();
     private int mismatches;
+    private int knownMismatches;
     private int warnings;
     private int notes;
     private int steps;
 
-    private DiffReport(String expectedLabel, String actualLabel) {
+    /** Key prefix of differential steps in {@link KnownDifferences}. */
+    public static final String KEY_PREFIX = "namesrv-diff:";
+
+    private DiffReport(String expectedLabel, String actualLabel, KnownDifferences known) {
         this.expectedLabel = expectedLabel;
         this.actualLabel = actualLabel;
+        this.known = known;
     }
 
-    /** Compares {@code actual} against the reference run {@code expected}. */
+    /** Compares {@code actual} against the reference run {@code expected}; every mismatch fails. */
     public static DiffReport compare(String expectedLabel, List<Observation> expected,
                                      String actualLabel, List<Observation> actual) {
-        DiffReport r = new DiffReport(expectedLabel, actualLabel);
+        return compare(expectedLabel, expected, actualLabel, actual, KnownDifferences.none());
+    }
+
+    /** Like {@link #compare(String, List, String, List)}, but mismatches listed in {@code known} do not fail. */
+    public static DiffReport compare(String expectedLabel, List<Observation> expected,
+                                     String actualLabel, List<Observation> actual, KnownDifferences known) {
+        DiffReport r = new DiffReport(expectedLabel, actualLabel, known);
         int n = Math.max(expected.size(), actual.size());
         for (int i = 0; i < n; i++) {
             Observation e = i < expected.size() ? expected.get(i) : null;
             Observation a = i < actual.size() ? actual.get(i) : null;
             r.compareStep(e, a);
         }
+        for (String key : known.withPrefix(KEY_PREFIX).keySet()) {
+            if (!r.knownSeen.contains(key)) {
+                r.notes++;
+                r.lines.add("note     stale entry in " + known.source() + ": '" + key
+                        + "' no longer differs (or no such step) — delete it");
+            }
+        }
         return r;
+    }
+
+    /** The key of a step in the known-differences file: its name without the leading number. */
+    public static String keyOf(String step) {
+        int sp = step.indexOf(' ');
+        return KEY_PREFIX + (sp < 0 ? step : step.substring(sp + 1));
     }
 
     private void compareStep(Observation e, Observation a) {
@@ -59,8 +90,15 @@ public final class DiffReport {
         }
         String head = e.step() + "   [" + e.request() + "]";
         if (!e.typed().equals(a.typed())) {
-            mismatches++;
-            lines.add("MISMATCH " + head);
+            String key = keyOf(e.step());
+            if (known.isKnown(key)) {
+                knownSeen.add(key);
+                knownMismatches++;
+                lines.add("KNOWN    " + head + "  (" + known.reason(key) + ")");
+            } else {
+                mismatches++;
+                lines.add("MISMATCH " + head);
+            }
             lines.add("    expected (" + expectedLabel + "): " + e.typed());
             lines.add("    actual   (" + actualLabel + "): " + a.typed());
             addRaw(e, a);
@@ -109,6 +147,10 @@ public final class DiffReport {
         return mismatches;
     }
 
+    public int knownMismatches() {
+        return knownMismatches;
+    }
+
     public int warnings() {
         return warnings;
     }
@@ -119,8 +161,8 @@ public final class DiffReport {
 
     /** One-line summary. */
     public String summary() {
-        return String.format("differential %s vs %s: %d steps, %d mismatches, %d warnings, %d notes",
-                expectedLabel, actualLabel, steps, mismatches, warnings, notes);
+        return String.format("differential %s vs %s: %d steps, %d mismatches, %d known, %d warnings, %d notes",
+                expectedLabel, actualLabel, steps, mismatches, knownMismatches, warnings, notes);
     }
 
     /** Every step's request and typed answer of one run: documents what the reference server does. */
@@ -141,10 +183,17 @@ public final class DiffReport {
 
     /** The full report: one line per step plus details for every difference. */
     public String render() {
+        return render(true);
+    }
+
+    /** The report; without {@code includeOk} only differences (and their details) are listed. */
+    public String render(boolean includeOk) {
         StringBuilder sb = new StringBuilder();
         sb.append("==== ").append(summary()).append(" ====\n");
         for (String l : lines) {
-            sb.append(l).append('\n');
+            if (includeOk || !l.startsWith("ok ")) {
+                sb.append(l).append('\n');
+            }
         }
         sb.append("==== end of report ====\n");
         return sb.toString();

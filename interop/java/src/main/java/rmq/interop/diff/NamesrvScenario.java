@@ -98,7 +98,11 @@ public final class NamesrvScenario {
                 .topic("TopicReadOnly", 4, 4, SimBroker.PERM_R);
         SimBroker c0 = new SimBroker(OTHER_CLUSTER, "broker-c", 0, "127.0.0.1:32911", "127.0.0.1:32912", TS)
                 .topic("TopicC", 3, 3, SimBroker.PERM_RW)
-                .topic("TopicShared", 1, 1, SimBroker.PERM_RW)
+                .topic("TopicShared", 1, 1, SimBroker.PERM_RW);
+        // compressed registration is isolated on its own broker so that a server rejecting it
+        // shows one mismatch instead of changing every later answer
+        SimBroker z0 = new SimBroker("ZipCluster", "broker-z", 0, "127.0.0.1:35911", "127.0.0.1:35912", TS)
+                .topic("TopicZip", 5, 5, SimBroker.PERM_RW)
                 .compressed(true);
         try {
             // --- empty server
@@ -116,7 +120,11 @@ public final class NamesrvScenario {
             register("broker-a master", a0);
             register("broker-a slave", a1);
             register("broker-b master", b0);
-            register("broker-c master, compressed body", c0);
+            register("broker-c master", c0);
+            register("broker-z master, compressed body (4.9 broker option compressedRegister=true)", z0);
+            route("TopicZip", null, null, "registered compressed");
+            step("unregister broker-z", "UNREGISTER_BROKER broker-z id 0", Body.NONE, () -> z0.unregister(ns));
+            z0.close();
 
             // --- routes in both encodings
             route("TopicA", null, null);
@@ -176,7 +184,7 @@ public final class NamesrvScenario {
             kvList("ns1");
             kvDelete("ns1", "never-existed");
             kvDelete("ns1", "k2");
-            kvList("ns1");
+            kvList("ns1", "after its last key was deleted");
 
             // --- write permission
             step("wipe write perm broker-a", "WIPE_WRITE_PERM_OF_BROKER brokerName=broker-a", Body.NONE,
@@ -188,6 +196,7 @@ public final class NamesrvScenario {
                     () -> admin.invoke(ns, RequestCode.ADD_WRITE_PERM_OF_BROKER, Map.of("brokerName", "broker-a"),
                             null, null, 5000), "addTopicCount");
             route("TopicA", null, null);
+            route("TBW102", null, null, "after add write perm");
             step("wipe write perm unknown broker", "WIPE_WRITE_PERM_OF_BROKER brokerName=broker-none", Body.NONE,
                     () -> admin.invoke(ns, RequestCode.WIPE_WRITE_PERM_OF_BROKER, Map.of("brokerName", "broker-none"),
                             null, null, 5000), "wipeTopicCount");
@@ -249,6 +258,11 @@ public final class NamesrvScenario {
     }
 
     private void route(String topic, Integer version, Boolean acceptStandardJsonOnly) {
+        route(topic, version, acceptStandardJsonOnly, null);
+    }
+
+    /** @param label distinguishes steps that would otherwise share a name (keys in known-differences.txt) */
+    private void route(String topic, Integer version, Boolean acceptStandardJsonOnly, String label) {
         Map<String, String> ext = new LinkedHashMap<>();
         ext.put("topic", topic);
         if (acceptStandardJsonOnly != null) {
@@ -256,7 +270,8 @@ public final class NamesrvScenario {
         }
         String v = version == null ? "" : " version=" + version;
         String std = acceptStandardJsonOnly == null ? "" : " acceptStandardJsonOnly=" + acceptStandardJsonOnly;
-        step("route " + topic + v + std, "GET_ROUTEINFO_BY_TOPIC topic=" + topic + v + std, Body.ROUTE,
+        String suffix = label == null ? "" : " (" + label + ")";
+        step("route " + topic + v + std + suffix, "GET_ROUTEINFO_BY_TOPIC topic=" + topic + v + std, Body.ROUTE,
                 () -> admin.invoke(ns, RequestCode.GET_ROUTEINFO_BY_TOPIC, ext, null, version, 5000));
     }
 
@@ -293,7 +308,11 @@ public final class NamesrvScenario {
     }
 
     private void kvList(String nsName) {
-        step("kv list " + nsName, "GET_KVLIST_BY_NAMESPACE", Body.KV,
+        kvList(nsName, null);
+    }
+
+    private void kvList(String nsName, String label) {
+        step("kv list " + nsName + (label == null ? "" : " (" + label + ")"), "GET_KVLIST_BY_NAMESPACE", Body.KV,
                 () -> admin.invoke(ns, RequestCode.GET_KVLIST_BY_NAMESPACE, Map.of("namespace", nsName), null, null, 5000));
     }
 

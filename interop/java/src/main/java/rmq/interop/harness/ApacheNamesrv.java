@@ -150,8 +150,25 @@ public final class ApacheNamesrv implements NameServer {
         return dataDir;
     }
 
+    /**
+     * Stops the server. An in-process controller needs about 3 s to shut down, so it is stopped
+     * on a background thread (its port is ephemeral, nothing waits for it); use
+     * {@link #closeAndWait()} when the shutdown itself matters.
+     */
     @Override
     public void close() {
+        if (controller != null) {
+            Thread t = new Thread(controller::shutdown, "apache-namesrv-shutdown");
+            t.setDaemon(true);
+            t.start();
+        }
+        if (child != null) {
+            child.close();
+        }
+    }
+
+    /** Stops the server and returns once it is down. */
+    public void closeAndWait() {
         if (controller != null) {
             controller.shutdown();
         }

@@ -21,12 +21,14 @@ public final class Reports {
         return dir;
     }
 
-    /** Prints {@code report} and saves it as {@code interop/java/target/interop-reports/NAME.txt}. */
+    /**
+     * Prints the differences of {@code report} and saves the full report (every step) as
+     * {@code interop/java/target/interop-reports/NAME.txt}.
+     */
     public static Path publish(String name, DiffReport report) throws IOException {
-        String text = report.render();
-        System.out.println(text);
+        System.out.println(report.render(false));
         Path f = dir().resolve(name + ".txt");
-        Files.writeString(f, text, StandardCharsets.UTF_8);
+        Files.writeString(f, report.render(true), StandardCharsets.UTF_8);
         System.out.println("report saved to " + f);
         return f;
     }

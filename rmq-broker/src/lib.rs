@@ -1,4 +1,10 @@
 //! The rmq broker: serves producers and consumers over the RocketMQ remoting protocol on top of
 //! `rmq-store`.
 //!
-//! Not built yet (issue 4). This crate exists so the workspace has the shape the design card fixes.
+//! Under construction (issue 4): the settings, topic table, consumer offsets and name-server
+//! registration exist; the request handlers and the `mqbroker` binary follow.
+
+pub mod config;
+pub mod consumer_offsets;
+pub mod registration;
+pub mod topics;

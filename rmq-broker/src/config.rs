@@ -1,0 +1,185 @@
+//! Broker settings under RocketMQ's `broker.conf` key names (behaviour.md §1.4).
+//!
+//! Store keys (`storePathRootDir`, `flushDiskType`, `deleteWhen`, …) belong to `rmq-store`'s
+//! settings; as in RocketMQ, every key of the file is offered to both.
+
+use rmq_config::ConfigValue;
+
+/// A broker's role in its master/slave group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum BrokerRole {
+    /// Master that answers sends once stored locally; slaves replicate in the background.
+    AsyncMaster,
+    /// Master that answers sends once a slave has the message too.
+    SyncMaster,
+    /// Read-only replica of a master.
+    Slave,
+}
+
+impl ConfigValue for BrokerRole {
+    fn parse_value(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "ASYNC_MASTER" => Ok(BrokerRole::AsyncMaster),
+            "SYNC_MASTER" => Ok(BrokerRole::SyncMaster),
+            "SLAVE" => Ok(BrokerRole::Slave),
+            _ => Err(
+                "ASYNC_MASTER, SYNC_MASTER or SLAVE (upper case, as RocketMQ spells them)"
+                    .to_owned(),
+            ),
+        }
+    }
+
+    fn render(&self) -> String {
+        match self {
+            BrokerRole::AsyncMaster => "ASYNC_MASTER",
+            BrokerRole::SyncMaster => "SYNC_MASTER",
+            BrokerRole::Slave => "SLAVE",
+        }
+        .to_owned()
+    }
+}
+
+rmq_config::settings! {
+    /// Everything `broker.conf` and `mqbroker` flags set that is not a store setting.
+    pub struct BrokerConfig {
+        /// Cluster the broker registers under.
+        broker_cluster_name: String = "DefaultCluster".to_owned() => "brokerClusterName",
+        /// Name of the master/slave group; master and slaves share it.
+        broker_name: String = default_broker_name() => "brokerName",
+        /// 0 = master, >0 = slave.
+        broker_id: i64 = 0 => "brokerId",
+        /// Address registered with name servers; clients connect to brokerIP1:listenPort. Set it in containers.
+        broker_ip1: String = String::new() => "brokerIP1",
+        /// Address the master advertises to slaves for replication.
+        broker_ip2: String = String::new() => "brokerIP2",
+        /// Port clients connect to.
+        listen_port: u16 = 10911 => "listenPort",
+        /// Name servers, host:port separated by ';' (NAMESRV_ADDR in the environment is used when unset).
+        namesrv_addr: String = std::env::var("NAMESRV_ADDR").unwrap_or_default() => "namesrvAddr",
+        /// Role in the group: ASYNC_MASTER, SYNC_MASTER or SLAVE.
+        broker_role: BrokerRole = BrokerRole::AsyncMaster => "brokerRole",
+        /// Permission bits of the broker (2 write, 4 read); topics register with topicPerm & brokerPermission.
+        broker_permission: i32 = 6 => "brokerPermission",
+        /// Create TBW102 so producers can create topics on first send. Turn off in production.
+        auto_create_topic_enable: bool = true => "autoCreateTopicEnable",
+        /// Queue count of TBW102, hence of auto-created topics.
+        default_topic_queue_nums: i32 = 8 => "defaultTopicQueueNums",
+        /// Create consumer groups on first contact.
+        auto_create_subscription_group: bool = true => "autoCreateSubscriptionGroup",
+        /// Register a topic named after the cluster.
+        cluster_topic_enable: bool = true => "clusterTopicEnable",
+        /// Register a topic named after the broker.
+        broker_topic_enable: bool = true => "brokerTopicEnable",
+        /// Milliseconds between registrations with every name server (clamped to 10 000–60 000).
+        register_name_server_period: u64 = 30_000 => "registerNameServerPeriod",
+        /// Milliseconds between writes of consumerOffset.json.
+        flush_consumer_offset_interval: u64 = 5_000 => "flushConsumerOffsetInterval",
+        /// Hold pulls that find nothing until a message arrives or the consumer's suspend timeout ends.
+        long_polling_enable: bool = true => "longPollingEnable",
+        /// Milliseconds a pull is held when long polling is off.
+        short_polling_time_mills: u64 = 1_000 => "shortPollingTimeMills",
+        /// Tell a group's consumers when its membership changes.
+        notify_consumer_ids_changed_enable: bool = true => "notifyConsumerIdsChangedEnable",
+        /// Largest frame accepted from a client, in bytes, length prefix included.
+        frame_max_length: usize = 16 * 1024 * 1024 => "frameMaxLength",
+    }
+    ignored {
+        "rocketmqHome" => "rmq needs no installation directory",
+        "sendMessageThreadPoolNums" => "requests run on the async runtime, not a thread pool",
+        "pullMessageThreadPoolNums" => "requests run on the async runtime, not a thread pool",
+        "queryMessageThreadPoolNums" => "requests run on the async runtime, not a thread pool",
+        "adminBrokerThreadPoolNums" => "requests run on the async runtime, not a thread pool",
+        "clientManageThreadPoolNums" => "requests run on the async runtime, not a thread pool",
+        "consumerManageThreadPoolNums" => "requests run on the async runtime, not a thread pool",
+        "heartbeatThreadPoolNums" => "requests run on the async runtime, not a thread pool",
+        "endTransactionThreadPoolNums" => "requests run on the async runtime, not a thread pool",
+        "serverWorkerThreads" => "requests run on the async runtime, not a thread pool",
+        "serverCallbackExecutorThreads" => "requests run on the async runtime, not a thread pool",
+        "serverSelectorThreads" => "requests run on the async runtime, not a thread pool",
+        "useEpollNativeSelector" => "the async runtime always uses epoll on Linux",
+        "serverPooledByteBufAllocatorEnable" => "there is no Netty allocator",
+        "useReentrantLockWhenPutMessage" => "appends are ordered by a single writer, not a lock",
+        "brokerFastFailureEnable" => "in-flight work is bounded per connection instead",
+        "waitTimeMillsInSendQueue" => "in-flight work is bounded per connection instead",
+        "osPageCacheBusyTimeOutMills" => "in-flight work is bounded per connection instead",
+        "aclEnable" => "ACL is not supported yet",
+    }
+}
+
+fn default_broker_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "DEFAULT_BROKER".to_owned())
+}
+
+impl BrokerConfig {
+    /// The name servers to register with, from `namesrvAddr`.
+    pub fn name_servers(&self) -> Vec<String> {
+        self.namesrv_addr
+            .split(';')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rmq_config::{apply_all, properties, Settings};
+
+    use super::*;
+
+    /// The broker.conf from RocketMQ's quick-start, with a trailing comment as users write it.
+    const QUICK_START: &str = "brokerClusterName = DefaultCluster\nbrokerName = broker-a\nbrokerId = 0\n\
+        deleteWhen = 04\nfileReservedTime = 48\nbrokerRole = ASYNC_MASTER\nflushDiskType = ASYNC_FLUSH\n\
+        brokerIP1 = 10.0.0.5   # public address\nnamesrvAddr = 127.0.0.1:9876;127.0.0.2:9876\n";
+
+    #[test]
+    fn quick_start_file_loads_with_a_warning_for_the_inline_comment() {
+        let mut config = BrokerConfig::default();
+        let applied = apply_all(
+            &mut config,
+            &properties::parse(QUICK_START),
+            "broker.conf",
+            false,
+        )
+        .unwrap();
+        assert_eq!(config.broker_name, "broker-a");
+        assert_eq!(config.broker_ip1, "10.0.0.5");
+        assert_eq!(config.broker_role, BrokerRole::AsyncMaster);
+        assert_eq!(
+            config.name_servers(),
+            vec!["127.0.0.1:9876", "127.0.0.2:9876"]
+        );
+        assert!(
+            applied
+                .warnings
+                .iter()
+                .any(|w| w.contains("broker.conf:8: `brokerIP1`")),
+            "{:?}",
+            applied.warnings
+        );
+    }
+
+    #[test]
+    fn bad_role_names_the_accepted_values() {
+        let mut config = BrokerConfig::default();
+        let err = apply_all(
+            &mut config,
+            &properties::parse("brokerRole=sync_master\n"),
+            "broker.conf",
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("ASYNC_MASTER, SYNC_MASTER or SLAVE"),
+            "{err}"
+        );
+        assert!(BrokerConfig::help().contains("autoCreateTopicEnable"));
+    }
+}

@@ -46,6 +46,46 @@ pub trait Settings: Default {
     }
 }
 
+/// Two settings structs fed from one file, as RocketMQ offers every `broker.conf` key to each
+/// of its configuration objects: a key is applied to every struct that has it (`listenPort`
+/// may live in both), and is unknown only when neither has it.
+impl<A: Settings, B: Settings> Settings for (A, B) {
+    fn keys() -> Vec<KeyInfo> {
+        let mut keys = A::keys();
+        keys.extend(
+            B::keys()
+                .into_iter()
+                .filter(|k| !A::keys().iter().any(|a| a.key == k.key)),
+        );
+        keys
+    }
+
+    fn ignored_keys() -> &'static [(&'static str, &'static str)] {
+        // Only A's list: the first struct speaks for the process.
+        A::ignored_keys()
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
+        match (self.0.set(key, value), self.1.set(key, value)) {
+            (None, None) => None,
+            (Some(Err(e)), _) | (_, Some(Err(e))) => Some(Err(e)),
+            _ => Some(Ok(())),
+        }
+    }
+
+    fn values(&self) -> Vec<(&'static str, String)> {
+        let mut values = self.0.values();
+        let own: Vec<&str> = values.iter().map(|(k, _)| *k).collect();
+        values.extend(
+            self.1
+                .values()
+                .into_iter()
+                .filter(|(k, _)| !own.contains(k)),
+        );
+        values
+    }
+}
+
 /// Why a configuration could not be loaded. Every variant names the key, where it came from
 /// and what would be accepted.
 #[derive(Debug, thiserror::Error)]
@@ -272,6 +312,39 @@ mod tests {
         );
         let lenient = apply_all(&mut s, &parse("zzzzzzzzzz=1\n"), "b.conf", false).unwrap();
         assert!(lenient.warnings[0].contains("unknown key `zzzzzzzzzz` ignored; run with --help"));
+    }
+
+    crate::settings! {
+        /// A second struct sharing `listenPort`.
+        struct Other {
+            /// The same port.
+            listen_port: u16 = 1 => "listenPort",
+            /// Only here.
+            delete_when: String = "04".to_owned() => "deleteWhen",
+        }
+        ignored {}
+    }
+
+    #[test]
+    fn a_pair_applies_each_key_to_every_struct_that_has_it() {
+        let mut pair = (Demo::default(), Other::default());
+        apply_all(
+            &mut pair,
+            &parse("listenPort=7\ndeleteWhen=01;04\n"),
+            "b.conf",
+            true,
+        )
+        .unwrap();
+        assert_eq!((pair.0.listen_port, pair.1.listen_port), (7, 7));
+        assert_eq!(pair.1.delete_when, "01;04");
+        assert_eq!(
+            <(Demo, Other)>::keys()
+                .iter()
+                .filter(|k| k.key == "listenPort")
+                .count(),
+            1
+        );
+        assert!(apply_all(&mut pair, &parse("nope=1\n"), "b.conf", true).is_err());
     }
 
     #[test]

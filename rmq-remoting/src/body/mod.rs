@@ -1,4 +1,6 @@
 //! Typed command bodies (JSON documents in the fastjson dialect), shared by servers and clients.
 
+pub mod client;
 pub mod route;
+pub mod stats;
 pub mod topic;

@@ -6,6 +6,7 @@
 //! [`Value`] tree that remembers what kind each key was, then written in the chosen
 //! [`KeyStyle`]; input is read by a tolerant parser that accepts both forms.
 
+pub mod object_keys;
 mod read;
 mod ser;
 mod write;

@@ -15,7 +15,7 @@ CP_FILE="$JAVA_DIR/target/classpath.txt"
 
 # compile the helper and record the dependency classpath once, again when sources change
 if [ ! -f "$CP_FILE" ] || [ ! -f "$JAVA_DIR/target/classes/rmq/interop/ApacheNamesrvMain.class" ] \
-   || [ -n "$(find "$JAVA_DIR/src/main" "$JAVA_DIR/pom.xml" -newer "$CP_FILE" -print -quit)" ]; then
+   || [ -n "$(find "$JAVA_DIR/src/main" "$JAVA_DIR/src/shared" "$JAVA_DIR/pom.xml" -newer "$CP_FILE" -print -quit)" ]; then
   (cd "$JAVA_DIR" && mvn -B -q -ntp -Dstyle.color=never compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt) >&2
 fi
 

@@ -13,6 +13,7 @@ import rmq.interop.diff.DiffReport;
 import rmq.interop.diff.NamesrvScenario;
 import rmq.interop.diff.Observation;
 import rmq.interop.harness.ApacheNamesrv;
+import rmq.interop.harness.Kit49;
 import rmq.interop.support.Reports;
 
 /**
@@ -27,10 +28,10 @@ class DifferentialApacheVsApacheTest {
         List<Observation> first;
         List<Observation> second;
         try (ApacheNamesrv a = ApacheNamesrv.startInProcess()) {
-            first = NamesrvScenario.run(a.address());
+            first = NamesrvScenario.run(Kit49.INSTANCE, a.address());
         }
         try (ApacheNamesrv b = ApacheNamesrv.startInProcess()) {
-            second = NamesrvScenario.run(b.address());
+            second = NamesrvScenario.run(Kit49.INSTANCE, b.address());
         }
         DiffReport report = DiffReport.compare("apache#1", first, "apache#2", second);
         Reports.transcript("namesrv-transcript-apache", "apache", first);

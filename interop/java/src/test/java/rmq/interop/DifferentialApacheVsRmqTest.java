@@ -17,6 +17,7 @@ import rmq.interop.diff.DiffReport;
 import rmq.interop.diff.NamesrvScenario;
 import rmq.interop.diff.Observation;
 import rmq.interop.harness.ApacheNamesrv;
+import rmq.interop.harness.Kit49;
 import rmq.interop.harness.KnownDifferences;
 import rmq.interop.harness.RmqNamesrv;
 import rmq.interop.support.Reports;
@@ -52,10 +53,10 @@ class DifferentialApacheVsRmqTest {
         String apacheLabel;
         try (ApacheNamesrv a = ApacheNamesrv.startInProcess(props)) {
             apacheLabel = a.kind();
-            expected = NamesrvScenario.run(a.address());
+            expected = NamesrvScenario.run(Kit49.INSTANCE, a.address());
         }
         try (RmqNamesrv r = RmqNamesrv.start(bin, options)) {
-            actual = NamesrvScenario.run(r.address());
+            actual = NamesrvScenario.run(Kit49.INSTANCE, r.address());
         }
         Reports.transcript("namesrv-transcript-apache" + suffix, apacheLabel, expected);
         Reports.transcript("namesrv-transcript-rmq" + suffix, "rmq", actual);

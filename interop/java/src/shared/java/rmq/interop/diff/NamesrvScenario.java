@@ -8,19 +8,12 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 
-import org.apache.rocketmq.common.DataVersion;
-import org.apache.rocketmq.common.MQVersion;
-import org.apache.rocketmq.common.namesrv.NamesrvUtil;
-import org.apache.rocketmq.common.protocol.RequestCode;
-import org.apache.rocketmq.common.protocol.body.ClusterInfo;
-import org.apache.rocketmq.common.protocol.body.KVTable;
-import org.apache.rocketmq.common.protocol.body.TopicList;
-import org.apache.rocketmq.common.protocol.route.TopicRouteData;
-import org.apache.rocketmq.remoting.protocol.RemotingCommand;
-
 import rmq.interop.harness.Await;
-import rmq.interop.harness.RawClient;
-import rmq.interop.harness.SimBroker;
+import rmq.interop.proto.Codes;
+import rmq.interop.proto.ProtocolKit;
+import rmq.interop.proto.ProtocolKit.Broker;
+import rmq.interop.proto.ProtocolKit.Requester;
+import rmq.interop.proto.Response;
 
 /**
  * A fixed sequence of name-server requests, run identically against any name server. The result
@@ -34,7 +27,8 @@ import rmq.interop.harness.SimBroker;
  * removal when a registering connection closes.
  *
  * <p>Each step uses deterministic names and a fixed data-version timestamp, so two correct servers
- * must give the same typed answers.
+ * must give the same typed answers. Requests, simulated brokers and the classes used to decode
+ * answers come from a {@link ProtocolKit}, so the same scenario runs with 4.9 or 5.x jars.
  */
 public final class NamesrvScenario {
     /** Protocol version a Go client sends (4.5.2): routes come back in fastjson's legacy encoding. */
@@ -45,34 +39,33 @@ public final class NamesrvScenario {
     public static final String CLUSTER = "InteropCluster";
     public static final String OTHER_CLUSTER = "OtherCluster";
     static final long TS = 1718000000000L;
+    static final int PERM_R = Codes.PERM_READ;
+    static final int PERM_RW = Codes.PERM_READ | Codes.PERM_WRITE;
+    static final int PERM_RWX = PERM_RW | Codes.PERM_INHERIT;
 
     private interface Action {
-        RemotingCommand run() throws Exception;
+        Response run() throws Exception;
     }
 
     private enum Body {
-        NONE(null), ROUTE(TopicRouteData.class), CLUSTER(ClusterInfo.class), TOPICS(TopicList.class),
-        KV(KVTable.class), DATA_VERSION(DataVersion.class);
-
-        final Class<?> cls;
-
-        Body(Class<?> cls) {
-            this.cls = cls;
-        }
+        NONE, ROUTE, CLUSTER, TOPICS, KV, DATA_VERSION
     }
 
+    private final ProtocolKit kit;
     private final String ns;
-    private final RawClient admin = new RawClient();
+    private final Requester admin;
     private final List<Observation> out = new ArrayList<>();
     private int seq;
 
-    private NamesrvScenario(String nsAddr) {
+    private NamesrvScenario(ProtocolKit kit, String nsAddr) {
+        this.kit = kit;
         this.ns = nsAddr;
+        this.admin = kit.newRequester();
     }
 
     /** Runs the whole scenario against the name server at {@code nsAddr}. */
-    public static List<Observation> run(String nsAddr) throws Exception {
-        NamesrvScenario s = new NamesrvScenario(nsAddr);
+    public static List<Observation> run(ProtocolKit kit, String nsAddr) throws Exception {
+        NamesrvScenario s = new NamesrvScenario(kit, nsAddr);
         try {
             s.script();
         } finally {
@@ -82,39 +75,39 @@ public final class NamesrvScenario {
     }
 
     private void script() throws Exception {
-        SimBroker a0 = new SimBroker(CLUSTER, "broker-a", 0, "127.0.0.1:30911", "127.0.0.1:30912", TS)
-                .topic("TopicA", 4, 4, SimBroker.PERM_RW)
-                .topic("TopicShared", 4, 4, SimBroker.PERM_RW)
-                .topic("TopicOrder", 2, 2, SimBroker.PERM_RW)
-                .topic("TBW102", 8, 8, SimBroker.PERM_RWX);
-        SimBroker a1 = new SimBroker(CLUSTER, "broker-a", 1, "127.0.0.1:30921", "127.0.0.1:30922", TS)
-                .topic("TopicA", 4, 4, SimBroker.PERM_RW)
-                .topic("TopicShared", 4, 4, SimBroker.PERM_RW)
-                .topic("TopicOrder", 2, 2, SimBroker.PERM_RW)
-                .topic("TBW102", 8, 8, SimBroker.PERM_RWX);
-        SimBroker b0 = new SimBroker(CLUSTER, "broker-b", 0, "127.0.0.1:31911", "127.0.0.1:31912", TS)
-                .topic("TopicShared", 2, 2, SimBroker.PERM_RW)
-                .topic("TopicB", 8, 8, SimBroker.PERM_RW)
-                .topic("TopicReadOnly", 4, 4, SimBroker.PERM_R);
-        SimBroker c0 = new SimBroker(OTHER_CLUSTER, "broker-c", 0, "127.0.0.1:32911", "127.0.0.1:32912", TS)
-                .topic("TopicC", 3, 3, SimBroker.PERM_RW)
-                .topic("TopicShared", 1, 1, SimBroker.PERM_RW);
+        Broker a0 = kit.newBroker(CLUSTER, "broker-a", 0, "127.0.0.1:30911", "127.0.0.1:30912", TS)
+                .topic("TopicA", 4, 4, PERM_RW)
+                .topic("TopicShared", 4, 4, PERM_RW)
+                .topic("TopicOrder", 2, 2, PERM_RW)
+                .topic("TBW102", 8, 8, PERM_RWX);
+        Broker a1 = kit.newBroker(CLUSTER, "broker-a", 1, "127.0.0.1:30921", "127.0.0.1:30922", TS)
+                .topic("TopicA", 4, 4, PERM_RW)
+                .topic("TopicShared", 4, 4, PERM_RW)
+                .topic("TopicOrder", 2, 2, PERM_RW)
+                .topic("TBW102", 8, 8, PERM_RWX);
+        Broker b0 = kit.newBroker(CLUSTER, "broker-b", 0, "127.0.0.1:31911", "127.0.0.1:31912", TS)
+                .topic("TopicShared", 2, 2, PERM_RW)
+                .topic("TopicB", 8, 8, PERM_RW)
+                .topic("TopicReadOnly", 4, 4, PERM_R);
+        Broker c0 = kit.newBroker(OTHER_CLUSTER, "broker-c", 0, "127.0.0.1:32911", "127.0.0.1:32912", TS)
+                .topic("TopicC", 3, 3, PERM_RW)
+                .topic("TopicShared", 1, 1, PERM_RW);
         // compressed registration is isolated on its own broker so that a server rejecting it
         // shows one mismatch instead of changing every later answer
-        SimBroker z0 = new SimBroker("ZipCluster", "broker-z", 0, "127.0.0.1:35911", "127.0.0.1:35912", TS)
-                .topic("TopicZip", 5, 5, SimBroker.PERM_RW)
+        Broker z0 = kit.newBroker("ZipCluster", "broker-z", 0, "127.0.0.1:35911", "127.0.0.1:35912", TS)
+                .topic("TopicZip", 5, 5, PERM_RW)
                 .compressed(true);
         try {
             // --- empty server
             route("TopicA", null, null);
             step("cluster info (empty)", "GET_BROKER_CLUSTER_INFO", Body.CLUSTER,
-                    () -> admin.invoke(ns, RequestCode.GET_BROKER_CLUSTER_INFO, null, null, null, 5000));
+                    () -> admin.invoke(ns, Codes.GET_BROKER_CLUSTER_INFO, null, null, null, 5000));
             allTopics();
             kvGet("ns1", "k1");
             kvList("ns1");
 
             // --- order-topic config first, so register answers carry it
-            kvPut(NamesrvUtil.NAMESPACE_ORDER_TOPIC_CONFIG, "TopicOrder", "broker-a:2");
+            kvPut(Codes.NAMESPACE_ORDER_TOPIC_CONFIG, "TopicOrder", "broker-a:2");
 
             // --- registrations
             register("broker-a master", a0);
@@ -144,31 +137,29 @@ public final class NamesrvScenario {
 
             // --- data version semantics
             step("query data version, same version", "QUERY_DATA_VERSION broker-a master, its current version",
-                    Body.DATA_VERSION, () -> a0.queryDataVersion(ns, null), "changed");
-            DataVersion other = a0.dataVersion();
-            other.nextVersion();
+                    Body.DATA_VERSION, () -> a0.queryDataVersion(ns, 0), "changed");
             step("query data version, newer version", "QUERY_DATA_VERSION broker-a master, counter+1",
-                    Body.DATA_VERSION, () -> a0.queryDataVersion(ns, other), "changed");
-            SimBroker ghost = new SimBroker(CLUSTER, "broker-ghost", 0, "127.0.0.1:33911", "127.0.0.1:33912", TS);
+                    Body.DATA_VERSION, () -> a0.queryDataVersion(ns, 1), "changed");
+            Broker ghost = kit.newBroker(CLUSTER, "broker-ghost", 0, "127.0.0.1:33911", "127.0.0.1:33912", TS);
             try {
                 step("query data version, unknown broker", "QUERY_DATA_VERSION never-registered broker",
-                        Body.DATA_VERSION, () -> ghost.queryDataVersion(ns, null), "changed");
+                        Body.DATA_VERSION, () -> ghost.queryDataVersion(ns, 0), "changed");
             } finally {
                 ghost.close();
             }
 
             // --- re-registration: same data version must not change queue data
-            a0.topic("TopicA", 16, 16, SimBroker.PERM_RW);
+            a0.topic("TopicA", 16, 16, PERM_RW);
             register("broker-a master again, same data version, TopicA now 16 queues", a0);
             route("TopicA", null, null);
             // bumped version: queue data updated; a topic missing from the body is not removed
-            a0.removeTopic("TopicOrder").topic("TopicNew", 1, 1, SimBroker.PERM_RW).bumpDataVersion();
+            a0.removeTopic("TopicOrder").topic("TopicNew", 1, 1, PERM_RW).bumpDataVersion();
             register("broker-a master again, new data version, +TopicNew -TopicOrder", a0);
             route("TopicA", null, null);
             route("TopicNew", null, null);
             route("TopicOrder", null, null);
             step("query data version after re-register", "QUERY_DATA_VERSION broker-a master, its current version",
-                    Body.DATA_VERSION, () -> a0.queryDataVersion(ns, null), "changed");
+                    Body.DATA_VERSION, () -> a0.queryDataVersion(ns, 0), "changed");
 
             // --- KV config
             kvPut("ns1", "k1", "v1");
@@ -188,34 +179,34 @@ public final class NamesrvScenario {
 
             // --- write permission
             step("wipe write perm broker-a", "WIPE_WRITE_PERM_OF_BROKER brokerName=broker-a", Body.NONE,
-                    () -> admin.invoke(ns, RequestCode.WIPE_WRITE_PERM_OF_BROKER, Map.of("brokerName", "broker-a"),
+                    () -> admin.invoke(ns, Codes.WIPE_WRITE_PERM_OF_BROKER, Map.of("brokerName", "broker-a"),
                             null, null, 5000), "wipeTopicCount");
             route("TopicA", null, null);
             route("TopicShared", null, null);
             step("add write perm broker-a", "ADD_WRITE_PERM_OF_BROKER brokerName=broker-a", Body.NONE,
-                    () -> admin.invoke(ns, RequestCode.ADD_WRITE_PERM_OF_BROKER, Map.of("brokerName", "broker-a"),
+                    () -> admin.invoke(ns, Codes.ADD_WRITE_PERM_OF_BROKER, Map.of("brokerName", "broker-a"),
                             null, null, 5000), "addTopicCount");
             route("TopicA", null, null);
             route("TBW102", null, null, "after add write perm");
             step("wipe write perm unknown broker", "WIPE_WRITE_PERM_OF_BROKER brokerName=broker-none", Body.NONE,
-                    () -> admin.invoke(ns, RequestCode.WIPE_WRITE_PERM_OF_BROKER, Map.of("brokerName", "broker-none"),
+                    () -> admin.invoke(ns, Codes.WIPE_WRITE_PERM_OF_BROKER, Map.of("brokerName", "broker-none"),
                             null, null, 5000), "wipeTopicCount");
 
             // --- topic deletion
             step("delete topic TopicB", "DELETE_TOPIC_IN_NAMESRV topic=TopicB", Body.NONE,
-                    () -> admin.invoke(ns, RequestCode.DELETE_TOPIC_IN_NAMESRV, Map.of("topic", "TopicB"), null, null, 5000));
+                    () -> admin.invoke(ns, Codes.DELETE_TOPIC_IN_NAMESRV, Map.of("topic", "TopicB"), null, null, 5000));
             route("TopicB", null, null);
             allTopics();
             step("delete unknown topic", "DELETE_TOPIC_IN_NAMESRV topic=NoSuchTopic", Body.NONE,
-                    () -> admin.invoke(ns, RequestCode.DELETE_TOPIC_IN_NAMESRV, Map.of("topic", "NoSuchTopic"), null, null, 5000));
+                    () -> admin.invoke(ns, Codes.DELETE_TOPIC_IN_NAMESRV, Map.of("topic", "NoSuchTopic"), null, null, 5000));
             // 4.9.7 also accepts clusterName: only that cluster's brokers lose the topic
             route("TopicShared", null, null);
             step("delete TopicShared in OtherCluster", "DELETE_TOPIC_IN_NAMESRV topic=TopicShared clusterName=OtherCluster",
-                    Body.NONE, () -> admin.invoke(ns, RequestCode.DELETE_TOPIC_IN_NAMESRV,
+                    Body.NONE, () -> admin.invoke(ns, Codes.DELETE_TOPIC_IN_NAMESRV,
                             Map.of("topic", "TopicShared", "clusterName", OTHER_CLUSTER), null, null, 5000));
             route("TopicShared", null, null);
             step("delete TopicShared in NoSuchCluster", "DELETE_TOPIC_IN_NAMESRV topic=TopicShared clusterName=NoSuchCluster",
-                    Body.NONE, () -> admin.invoke(ns, RequestCode.DELETE_TOPIC_IN_NAMESRV,
+                    Body.NONE, () -> admin.invoke(ns, Codes.DELETE_TOPIC_IN_NAMESRV,
                             Map.of("topic", "TopicShared", "clusterName", "NoSuchCluster"), null, null, 5000));
             route("TopicShared", null, null);
             topicsByCluster(OTHER_CLUSTER);
@@ -251,9 +242,9 @@ public final class NamesrvScenario {
 
     // ------------------------------------------------------------------ step helpers
 
-    private void register(String what, SimBroker b) {
+    private void register(String what, Broker b) {
         step("register " + what, "REGISTER_BROKER " + b.brokerName() + " id " + b.brokerId() + " topics "
-                + b.topics().keySet() + " counter " + b.dataVersion().getCounter(), Body.KV,
+                + b.topicNames() + " counter " + b.dataVersionCounter(), Body.KV,
                 () -> b.register(ns), "haServerAddr", "masterAddr");
     }
 
@@ -272,39 +263,39 @@ public final class NamesrvScenario {
         String std = acceptStandardJsonOnly == null ? "" : " acceptStandardJsonOnly=" + acceptStandardJsonOnly;
         String suffix = label == null ? "" : " (" + label + ")";
         step("route " + topic + v + std + suffix, "GET_ROUTEINFO_BY_TOPIC topic=" + topic + v + std, Body.ROUTE,
-                () -> admin.invoke(ns, RequestCode.GET_ROUTEINFO_BY_TOPIC, ext, null, version, 5000));
+                () -> admin.invoke(ns, Codes.GET_ROUTEINFO_BY_TOPIC, ext, null, version, 5000));
     }
 
     private void clusterInfo() {
         step("cluster info", "GET_BROKER_CLUSTER_INFO", Body.CLUSTER,
-                () -> admin.invoke(ns, RequestCode.GET_BROKER_CLUSTER_INFO, null, null, null, 5000));
+                () -> admin.invoke(ns, Codes.GET_BROKER_CLUSTER_INFO, null, null, null, 5000));
     }
 
     private void allTopics() {
         step("all topics", "GET_ALL_TOPIC_LIST_FROM_NAMESERVER", Body.TOPICS,
-                () -> admin.invoke(ns, RequestCode.GET_ALL_TOPIC_LIST_FROM_NAMESERVER, null, null, null, 5000));
+                () -> admin.invoke(ns, Codes.GET_ALL_TOPIC_LIST_FROM_NAMESERVER, null, null, null, 5000));
     }
 
     private void topicsByCluster(String cluster) {
         step("topics by cluster " + cluster, "GET_TOPICS_BY_CLUSTER cluster=" + cluster, Body.TOPICS,
-                () -> admin.invoke(ns, RequestCode.GET_TOPICS_BY_CLUSTER, Map.of("cluster", cluster), null, null, 5000));
+                () -> admin.invoke(ns, Codes.GET_TOPICS_BY_CLUSTER, Map.of("cluster", cluster), null, null, 5000));
     }
 
     private void kvPut(String nsName, String key, String value) {
         step("kv put " + nsName + "/" + key + "=" + value, "PUT_KV_CONFIG", Body.NONE,
-                () -> admin.invoke(ns, RequestCode.PUT_KV_CONFIG, Map.of("namespace", nsName, "key", key, "value", value),
+                () -> admin.invoke(ns, Codes.PUT_KV_CONFIG, Map.of("namespace", nsName, "key", key, "value", value),
                         null, null, 5000));
     }
 
     private void kvGet(String nsName, String key) {
         step("kv get " + nsName + "/" + key, "GET_KV_CONFIG", Body.NONE,
-                () -> admin.invoke(ns, RequestCode.GET_KV_CONFIG, Map.of("namespace", nsName, "key", key), null, null, 5000),
+                () -> admin.invoke(ns, Codes.GET_KV_CONFIG, Map.of("namespace", nsName, "key", key), null, null, 5000),
                 "value");
     }
 
     private void kvDelete(String nsName, String key) {
         step("kv delete " + nsName + "/" + key, "DELETE_KV_CONFIG", Body.NONE,
-                () -> admin.invoke(ns, RequestCode.DELETE_KV_CONFIG, Map.of("namespace", nsName, "key", key), null, null, 5000));
+                () -> admin.invoke(ns, Codes.DELETE_KV_CONFIG, Map.of("namespace", nsName, "key", key), null, null, 5000));
     }
 
     private void kvList(String nsName) {
@@ -313,13 +304,13 @@ public final class NamesrvScenario {
 
     private void kvList(String nsName, String label) {
         step("kv list " + nsName + (label == null ? "" : " (" + label + ")"), "GET_KVLIST_BY_NAMESPACE", Body.KV,
-                () -> admin.invoke(ns, RequestCode.GET_KVLIST_BY_NAMESPACE, Map.of("namespace", nsName), null, null, 5000));
+                () -> admin.invoke(ns, Codes.GET_KVLIST_BY_NAMESPACE, Map.of("namespace", nsName), null, null, 5000));
     }
 
     private String clusterText() {
         try {
-            RemotingCommand r = admin.invoke(ns, RequestCode.GET_BROKER_CLUSTER_INFO, null, null, null, 3000);
-            return Canonical.generic(r.getBody());
+            Response r = admin.invoke(ns, Codes.GET_BROKER_CLUSTER_INFO, null, null, null, 3000);
+            return Canonical.generic(r.body());
         } catch (Exception e) {
             return "";
         }
@@ -327,7 +318,7 @@ public final class NamesrvScenario {
 
     private int routeCode(String topic) {
         try {
-            return admin.invoke(ns, RequestCode.GET_ROUTEINFO_BY_TOPIC, Map.of("topic", topic), null, null, 3000).getCode();
+            return admin.invoke(ns, Codes.GET_ROUTEINFO_BY_TOPIC, Map.of("topic", topic), null, null, 3000).code();
         } catch (Exception e) {
             return -1;
         }
@@ -346,7 +337,7 @@ public final class NamesrvScenario {
 
     private void step(String name, String request, Body body, Action action, String... keyHeaders) {
         String id = String.format("%02d", ++seq) + " " + name;
-        RemotingCommand r;
+        Response r;
         try {
             r = action.run();
         } catch (Exception e) {
@@ -355,26 +346,39 @@ public final class NamesrvScenario {
                     "code=-1 (" + e.getClass().getSimpleName() + ")"));
             return;
         }
-        Map<String, String> ext = r.getExtFields() == null ? new TreeMap<>() : new TreeMap<>(r.getExtFields());
+        Map<String, String> ext = new TreeMap<>(r.ext());
         Map<String, String> key = new TreeMap<>();
         for (String k : keyHeaders) {
             if (ext.containsKey(k)) {
                 key.put(k, ext.get(k));
             }
         }
-        String typedBody = body.cls == null ? (r.getBody() == null ? Canonical.NONE : "<body present>")
-                : Canonical.typed(r.getBody(), body.cls);
-        if (r.getCode() != 0) {
+        Class<?> cls = bodyClass(body);
+        String typedBody = cls == null ? (r.body() == null ? Canonical.NONE : "<body present>")
+                : Canonical.typed(r.body(), cls);
+        if (r.code() != 0) {
             // error answers are compared by code only (remarks differ by design)
             typedBody = "(ignored on error)";
         }
-        String typed = "code=" + r.getCode() + " headers=" + key + " body=" + typedBody;
-        String generic = "code=" + r.getCode() + " headers=" + ext + " body=" + Canonical.generic(r.getBody());
-        out.add(new Observation(id, request, r.getCode(), r.getRemark(), ext, r.getBody(), typed, generic));
+        String typed = "code=" + r.code() + " headers=" + key + " body=" + typedBody;
+        String generic = "code=" + r.code() + " headers=" + ext + " body=" + Canonical.generic(r.body());
+        out.add(new Observation(id, request, r.code(), r.remark(), ext, r.body(), typed, generic));
     }
 
-    /** Convenience for reports: the protocol version the scenario's default requests carry. */
-    public static int defaultVersion() {
-        return MQVersion.CURRENT_VERSION;
+    private Class<?> bodyClass(Body b) {
+        switch (b) {
+            case ROUTE:
+                return kit.topicRouteDataClass();
+            case CLUSTER:
+                return kit.clusterInfoClass();
+            case TOPICS:
+                return kit.topicListClass();
+            case KV:
+                return kit.kvTableClass();
+            case DATA_VERSION:
+                return kit.dataVersionClass();
+            default:
+                return null;
+        }
     }
 }

@@ -108,6 +108,9 @@ impl IndexFile {
     }
 
     /// Adds `key` → `phys`; false when full.
+    ///
+    /// Write order makes a crash at any point repairable: entry, begin fields (first entry),
+    /// slot, entry count (publishes the entry), end fields. See [`IndexFile::repair`].
     fn put(&self, key: &str, phys: i64, store_ts: i64) -> bool {
         let count = self.index_count();
         if count >= self.index_num {
@@ -129,20 +132,73 @@ impl IndexFile {
         e[4..12].copy_from_slice(&phys.to_be_bytes());
         e[12..16].copy_from_slice(&diff.to_be_bytes());
         e[16..20].copy_from_slice(&(prev as i32).to_be_bytes());
-        self.write(HEADER + self.slot_num * SLOT + count * ENTRY, &e);
-        slot.store(count as u32, Ordering::Release);
+        self.write(self.entry_pos(count), &e);
         if count == 1 {
             self.write(0, &store_ts.to_be_bytes());
             self.write(16, &phys.to_be_bytes());
         }
-        self.write(8, &store_ts.to_be_bytes());
-        self.write(24, &phys.to_be_bytes());
+        slot.store(count as u32, Ordering::Release);
         if prev == 0 {
             let used = self.read_i32(32) + 1;
             self.write(32, &used.to_be_bytes());
         }
         self.write(36, &((count + 1) as i32).to_be_bytes());
+        self.write(8, &store_ts.max(self.end_timestamp()).to_be_bytes());
+        self.write(24, &phys.to_be_bytes());
         true
+    }
+
+    fn entry_pos(&self, n: u64) -> u64 {
+        HEADER + self.slot_num * SLOT + n * ENTRY
+    }
+
+    /// Physical offset of the newest published entry, or -1.
+    fn last_entry_phys(&self) -> i64 {
+        let count = self.index_count();
+        if count <= 1 {
+            return -1;
+        }
+        self.read_i64(self.entry_pos(count - 1) + 4)
+    }
+
+    /// After a crash in the middle of [`IndexFile::put`]: unhook slots that point at an
+    /// unpublished entry (restoring that entry's predecessor) and bring the end fields up to the
+    /// last published entry. The record itself is indexed again by recovery.
+    fn repair(&self) {
+        let count = self.index_count();
+        let mut fixed = 0u64;
+        for s in 0..self.slot_num {
+            let slot = self.slot(s);
+            let v = u64::from(slot.load(Ordering::Acquire));
+            if v >= count {
+                let prev = if v < self.index_num {
+                    self.read_i32(self.entry_pos(v) + 16)
+                } else {
+                    0
+                };
+                let prev = if prev > 0 && (prev as u64) < count {
+                    prev as u32
+                } else {
+                    0
+                };
+                slot.store(prev, Ordering::Release);
+                fixed += 1;
+            }
+        }
+        if fixed > 0 {
+            tracing::warn!(
+                "index {}: repaired {fixed} hash slots left by an interrupted write",
+                self.file.path().display()
+            );
+        }
+        if count > 1 {
+            let pos = self.entry_pos(count - 1);
+            let phys = self.read_i64(pos + 4);
+            let diff = i64::from(self.read_i32(pos + 12));
+            let ts = self.begin_timestamp() + diff * 1000 + 999;
+            self.write(24, &phys.to_be_bytes());
+            self.write(8, &ts.max(self.end_timestamp()).to_be_bytes());
+        }
     }
 
     fn lookup(&self, key: &str, begin_ms: i64, end_ms: i64, max: usize, out: &mut Vec<i64>) {
@@ -156,7 +212,7 @@ impl IndexFile {
         let mut steps = 0u64;
         while cur > 0 && cur < count && out.len() < max && steps < self.index_num {
             steps += 1;
-            let pos = HEADER + self.slot_num * SLOT + cur * ENTRY;
+            let pos = self.entry_pos(cur);
             let h = self.read_i32(pos);
             let phys = self.read_i64(pos + 4);
             let diff = self.read_i32(pos + 12);
@@ -221,6 +277,9 @@ impl IndexService {
                 index_num,
             });
         }
+        if let Some(last) = files.last() {
+            last.repair();
+        }
         Ok(IndexService {
             dir: dir.to_path_buf(),
             slot_num,
@@ -230,13 +289,10 @@ impl IndexService {
         })
     }
 
-    /// Physical offset of the newest indexed record, or -1.
+    /// Physical offset of the newest indexed record (possibly only some of its keys), or -1.
     pub(crate) fn max_indexed_phys(&self) -> i64 {
         let files = self.files.read().unwrap_or_else(|p| p.into_inner());
-        files
-            .last()
-            .map(|f| if f.index_count() > 1 { f.end_phy() } else { -1 })
-            .unwrap_or(-1)
+        files.last().map(|f| f.last_entry_phys()).unwrap_or(-1)
     }
 
     /// Indexes one record under `topic#key` for each key. Only the store's writer calls this.

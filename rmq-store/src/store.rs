@@ -64,6 +64,10 @@ struct Inner {
     flushed_tx: watch::Sender<i64>,
     flush_request: (Mutex<bool>, Condvar),
     dispatched: AtomicI64,
+    /// Records at or after this physical offset are (re)indexed by dispatch; records before it
+    /// are already in the index, so recovery does not add them twice. The newest indexed record is
+    /// indexed again (it may have been cut between two of its keys); duplicates are harmless.
+    index_from: AtomicI64,
     shutdown: AtomicBool,
     disk_full: AtomicBool,
     disk_ratio_bits: AtomicU64,
@@ -147,6 +151,7 @@ impl MessageStore {
             flushed_tx,
             flush_request: (Mutex::new(false), Condvar::new()),
             dispatched: AtomicI64::new(0),
+            index_from: AtomicI64::new(0),
             shutdown: AtomicBool::new(false),
             disk_full: AtomicBool::new(false),
             disk_ratio_bits: AtomicU64::new(0f64.to_bits()),
@@ -660,8 +665,9 @@ impl Inner {
                 properties: &m.properties,
             };
             // SAFETY: single writer (lock held), region above the published position.
-            let dst = unsafe { file.bytes_mut(pos, size) }
-                .ok_or_else(|| StoreError::NotAvailable("record does not fit the mapped file"))?;
+            let dst = unsafe { file.bytes_mut(pos, size) }.ok_or(StoreError::NotAvailable(
+                "record does not fit the mapped file",
+            ))?;
             write_record(&view, dst).map_err(|e| StoreError::MessageIllegal(e.to_string()))?;
             file.set_wrote(pos + size);
             last_tag_code = self.dispatch(&view, phys, size as i32)?;
@@ -728,7 +734,7 @@ impl Inner {
         }
         if self.config.message_index_enable
             && tx != sys_flag::TRANSACTION_ROLLBACK
-            && phys > self.index.max_indexed_phys()
+            && phys >= self.index_from.load(Ordering::Acquire)
         {
             let mut ks: Vec<&str> = Vec::new();
             if let Some(k) = property_value(v.properties, keys::KEYS) {
@@ -1225,6 +1231,8 @@ impl Inner {
             self.drop_all_queue_entries_above(0, &mut report)?;
             return Ok(report);
         }
+        self.index_from
+            .store(self.index.max_indexed_phys().max(0), Ordering::Release);
         let no_queues = self
             .queues
             .read()
@@ -1333,6 +1341,13 @@ impl Inner {
             report.truncated = Some((valid_end as i64, reason));
         }
         self.commit_log.truncate(valid_end)?;
+        // Index entries at or past the cut are stale (lookups verify and skip them); everything
+        // appended from here on must be indexed.
+        let from = self
+            .index_from
+            .load(Ordering::Acquire)
+            .min(valid_end as i64);
+        self.index_from.store(from, Ordering::Release);
         self.drop_all_queue_entries_above(valid_end as i64, &mut report)?;
         let min = self.commit_log.min_offset() as i64;
         for q in self.all_queues() {

@@ -66,3 +66,81 @@ pub fn rt() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// Checks that consume queues, index and commit log agree exactly: every dispatchable record in
+/// the commit log has the matching consume-queue entry, every entry points at a valid record of its
+/// queue, and every record with a UNIQ_KEY is found by the index. Returns the record count.
+pub fn check_consistency(store: &rmq_store::MessageStore) -> usize {
+    use rmq_remoting::message::{decode_record, keys, property_value, sys_flag, tags_code};
+    use std::collections::HashMap;
+    let mut per_queue: HashMap<(String, i32), i64> = HashMap::new();
+    let mut pos = store.min_phy_offset();
+    let max = store.max_phy_offset();
+    let mut records = 0;
+    while pos < max {
+        let Some(chunk) = store.read_commit_log(pos, usize::MAX) else {
+            panic!("no commit log at {pos}")
+        };
+        let bytes = chunk.as_slice();
+        let mut i = 0usize;
+        while i + 8 <= bytes.len() {
+            let total = i32::from_be_bytes(bytes[i..i + 4].try_into().unwrap()) as usize;
+            let magic = u32::from_be_bytes(bytes[i + 4..i + 8].try_into().unwrap());
+            if magic == rmq_remoting::message::BLANK_MAGIC_CODE {
+                i += total;
+                continue;
+            }
+            let v = decode_record(&bytes[i..], true)
+                .unwrap_or_else(|e| panic!("bad record at {}: {e}", pos + i as i64));
+            assert_eq!(v.physical_offset, pos + i as i64);
+            let tx = sys_flag::transaction_type(v.sys_flag);
+            if tx == sys_flag::TRANSACTION_NOT_TYPE || tx == sys_flag::TRANSACTION_COMMIT {
+                let next = per_queue
+                    .entry((v.topic.to_owned(), v.queue_id))
+                    .or_insert(v.queue_offset);
+                assert_eq!(
+                    v.queue_offset, *next,
+                    "queue offsets of {}/{} not dense",
+                    v.topic, v.queue_id
+                );
+                *next += 1;
+                let e = store
+                    .consume_queue_entry(v.topic, v.queue_id, v.queue_offset)
+                    .expect("consume queue entry missing");
+                assert_eq!(e.phys_offset, v.physical_offset);
+                assert_eq!(e.size, v.total_size);
+                assert_eq!(
+                    e.tag_code,
+                    tags_code(property_value(v.properties, keys::TAGS))
+                );
+            }
+            if let Some(u) = property_value(v.properties, keys::UNIQ_KEY) {
+                let hit = store
+                    .query_by_uniq_key(
+                        v.topic,
+                        u,
+                        v.store_timestamp - 1000,
+                        v.store_timestamp + 1000,
+                    )
+                    .unwrap_or_else(|| panic!("index misses {u}"));
+                assert_eq!(hit.offset(), v.physical_offset);
+            }
+            records += 1;
+            i += v.total_size as usize;
+        }
+        pos += bytes.len() as i64;
+        if bytes.is_empty() {
+            // End of a file's written part that is not the end: next file.
+            let fs = store.config().mapped_file_size_commit_log as i64;
+            pos = (pos / fs + 1) * fs;
+        }
+    }
+    for ((topic, qid), next) in per_queue {
+        assert_eq!(
+            store.max_offset_in_queue(&topic, qid),
+            next,
+            "consume queue {topic}/{qid} has extra entries"
+        );
+    }
+    records
+}

@@ -1,0 +1,222 @@
+//! Crash test: a child process appends in SYNC_FLUSH mode and is killed with SIGKILL at random
+//! moments; after each kill the store is recovered and checked against what the child reported as
+//! acknowledged.
+//!
+//! The child is this test binary itself, re-executed with `RMQ_CRASH_CHILD_DIR` set (the
+//! `crash_child_writer` test is a no-op without it). Default: 20 kills (`RMQ_CRASH_KILLS` overrides);
+//! `crash_kill9_long` (ignored) does 300.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use rmq_remoting::message::{body_crc32, decode_record};
+use rmq_store::*;
+
+const WRITERS: i32 = 4;
+
+/// Acknowledged messages of one queue: (queue offset, (body crc, body length)).
+type AckList = Vec<(i64, (i32, usize))>;
+
+fn child_config(dir: &std::path::Path) -> StoreConfig {
+    StoreConfig {
+        mapped_file_size_commit_log: 256 * 1024,
+        ..sync_config(dir)
+    }
+}
+
+/// The child: appends forever from several tasks, printing `ACK run queue offset crc len` after
+/// each acknowledged append.
+#[test]
+fn crash_child_writer() {
+    let Ok(dir) = std::env::var("RMQ_CRASH_CHILD_DIR") else {
+        return;
+    };
+    let run: u64 = std::env::var("RMQ_CRASH_RUN")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let store = Arc::new(MessageStore::open(child_config(std::path::Path::new(&dir))).unwrap());
+    let out = Arc::new(std::sync::Mutex::new(std::io::stdout()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let mut tasks = Vec::new();
+        for w in 0..WRITERS {
+            let store = store.clone();
+            let out = out.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut rng = fastrand::Rng::with_seed(run * 1000 + w as u64);
+                for seq in 0u64.. {
+                    let len = rng.usize(16..3000);
+                    let mut body = format!("{run}:{w}:{seq}:").into_bytes();
+                    body.extend((0..len).map(|_| rng.u8(..)));
+                    let uniq = format!("R{run}W{w}S{seq}");
+                    let tag = if seq % 2 == 0 { "even" } else { "odd" };
+                    let r = store
+                        .put_message(msg(
+                            "Crash",
+                            w,
+                            &body,
+                            Some(tag),
+                            Some("crash"),
+                            Some(&uniq),
+                        ))
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status, PutStatus::PutOk);
+                    let line = format!(
+                        "ACK {run} {w} {} {} {}\n",
+                        r.queue_offset,
+                        body_crc32(&body),
+                        body.len()
+                    );
+                    let mut o = out.lock().unwrap();
+                    o.write_all(line.as_bytes()).unwrap();
+                    o.flush().unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+}
+
+fn run_kills(kills: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    // (queue, offset) -> (crc, len) of every acknowledged message.
+    let mut acked: HashMap<(i32, i64), (i32, usize)> = HashMap::new();
+    let mut rng = fastrand::Rng::with_seed(0xC0FFEE);
+    let mut truncations = 0;
+    for run in 0..kills as u64 {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "crash_child_writer",
+                "--nocapture",
+                "--test-threads=1",
+                "-q",
+            ])
+            .env("RMQ_CRASH_CHILD_DIR", dir.path())
+            .env("RMQ_CRASH_RUN", run.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                lines.push(line);
+            }
+            lines
+        });
+        std::thread::sleep(Duration::from_millis(rng.u64(80..400)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let lines = reader.join().unwrap();
+        let mut n = 0;
+        for l in &lines {
+            let p: Vec<&str> = l.split_whitespace().collect();
+            if p.len() != 6 || p[0] != "ACK" {
+                continue; // a partial last line
+            }
+            let q: i32 = p[2].parse().unwrap();
+            let off: i64 = p[3].parse().unwrap();
+            let prev = acked.insert((q, off), (p[4].parse().unwrap(), p[5].parse().unwrap()));
+            assert!(prev.is_none(), "queue {q} offset {off} acknowledged twice");
+            n += 1;
+        }
+        let store = MessageStore::open(child_config(dir.path())).unwrap();
+        let rep = store.recovery_report().clone();
+        // A child killed before it opened the store leaves no marker; one that acknowledged must.
+        assert!(
+            rep.abnormal || n == 0,
+            "run {run}: the killed child left no abort marker"
+        );
+        if rep.truncated.is_some() {
+            truncations += 1;
+        }
+        verify(&store, &acked);
+        let records = check_consistency(&store);
+        eprintln!(
+            "kill {run}: {n} new acks, {} total, {records} records, recovery {rep:?}",
+            acked.len()
+        );
+        drop(store);
+    }
+    eprintln!("{kills} kills, {} acknowledged messages verified, {truncations} recoveries cut a torn tail", acked.len());
+    assert!(acked.len() > kills, "the child barely wrote anything");
+}
+
+fn verify(store: &MessageStore, acked: &HashMap<(i32, i64), (i32, usize)>) {
+    let mut by_queue: BTreeMap<i32, AckList> = BTreeMap::new();
+    for ((q, off), v) in acked {
+        by_queue.entry(*q).or_default().push((*off, *v));
+    }
+    for (q, mut list) in by_queue {
+        list.sort();
+        let max = store.max_offset_in_queue("Crash", q);
+        assert!(
+            max > list.last().unwrap().0,
+            "queue {q}: acknowledged offset {} lost (max {max})",
+            list.last().unwrap().0
+        );
+        // Every acknowledged message is there, intact; and the queue is in write order.
+        let mut last_key: HashMap<(u64, u64), u64> = HashMap::new();
+        let mut off = 0;
+        while off < max {
+            let r = store.get_message("Crash", q, off, 32, 1 << 20, &AcceptAll);
+            assert_eq!(r.status, GetMessageStatus::Found, "queue {q} offset {off}");
+            for (m, qo) in r.messages.iter().zip(&r.queue_offsets) {
+                let v = decode_record(m.as_slice(), true).unwrap();
+                assert_eq!(v.queue_offset, *qo);
+                let text = String::from_utf8_lossy(&v.body[..v.body.len().min(40)]).into_owned();
+                let parts: Vec<&str> = text.splitn(4, ':').collect();
+                let (run, w, seq): (u64, u64, u64) = (
+                    parts[0].parse().unwrap(),
+                    parts[1].parse().unwrap(),
+                    parts[2].parse().unwrap(),
+                );
+                assert_eq!(w, q as u64);
+                if let Some(prev) = last_key.insert((run, w), seq) {
+                    assert_eq!(seq, prev + 1, "queue {q}: out of order or gap in run {run}");
+                }
+                if let Some((crc, len)) = acked.get(&(q, *qo)) {
+                    assert_eq!(
+                        (v.body_crc, v.body.len()),
+                        (*crc, *len),
+                        "queue {q} offset {qo} differs from what was acknowledged"
+                    );
+                }
+            }
+            off = r.next_begin_offset;
+        }
+    }
+}
+
+#[test]
+fn crash_kill9_recovery() {
+    let kills = std::env::var("RMQ_CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    run_kills(kills);
+}
+
+#[test]
+#[ignore = "long: 300 kills, several minutes"]
+fn crash_kill9_long() {
+    run_kills(300);
+}

@@ -1,10 +1,175 @@
 //! The rmq broker: serves producers and consumers over the RocketMQ remoting protocol on top of
 //! `rmq-store`.
 //!
-//! Under construction (issue 4): the settings, topic table, consumer offsets and name-server
-//! registration exist; the request handlers and the `mqbroker` binary follow.
+//! [`Broker::open`] opens the store and the state files under `storePathRootDir/config/`;
+//! [`Broker::serve`] answers requests on a bound listener and, meanwhile, registers with every
+//! name server (at start, every `registerNameServerPeriod`, and after topic changes), persists
+//! consumer offsets every `flushConsumerOffsetInterval`, and closes client connections silent
+//! for 120 s. Shutdown is graceful: in-flight requests finish, offsets are written, the broker
+//! unregisters and the store closes cleanly.
 
+pub mod clients;
 pub mod config;
 pub mod consumer_offsets;
+mod processor;
 pub mod registration;
+mod state;
+pub mod subscription_groups;
 pub mod topics;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use rmq_remoting::transport::{serve, RemotingClient, Router, TransportConfig};
+use rmq_store::{MessageStore, StoreConfig, StoreError};
+use tokio::net::TcpListener;
+
+pub use config::{BrokerConfig, BrokerRole};
+use registration::{BrokerIdentity, Registrar};
+pub use state::BrokerContext;
+
+/// Clients silent for this long are disconnected (Java's channel expiry).
+const CLIENT_EXPIRY: Duration = Duration::from_secs(120);
+
+/// Why a broker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// The store could not be opened or recovered.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A state file could not be read or written.
+    #[error("{0}")]
+    State(String),
+}
+
+/// A broker ready to serve.
+pub struct Broker {
+    ctx: Arc<BrokerContext>,
+    registrar: Registrar,
+}
+
+impl Broker {
+    /// Opens the store and the state files. `store_host` is the address clients reach this
+    /// broker at (`brokerIP1:listenPort`); it goes into message ids and registrations.
+    pub fn open(
+        config: BrokerConfig,
+        store_config: StoreConfig,
+        store_host: SocketAddr,
+    ) -> Result<Self, BrokerError> {
+        let config_dir = store_config.store_path_root_dir.join("config");
+        let store = MessageStore::open(store_config)?;
+        let topics = topics::TopicTable::open(config_dir.join("topics.json"), &config)
+            .map_err(BrokerError::State)?;
+        let groups = subscription_groups::SubscriptionGroups::open(
+            config_dir.join("subscriptionGroup.json"),
+            config.auto_create_subscription_group,
+        )
+        .map_err(BrokerError::State)?;
+        let offsets =
+            consumer_offsets::ConsumerOffsets::open(config_dir.join("consumerOffset.json"))
+                .map_err(BrokerError::State)?;
+        let arrivals = Arc::new(state::Arrivals::default());
+        store.set_arrival_listener(arrivals.clone());
+        let identity = BrokerIdentity {
+            cluster_name: config.broker_cluster_name.clone(),
+            broker_name: config.broker_name.clone(),
+            broker_id: config.broker_id,
+            broker_addr: store_host.to_string(),
+            ha_server_addr: SocketAddr::new(store_host.ip(), store_host.port().saturating_add(1))
+                .to_string(),
+        };
+        let client = Arc::new(RemotingClient::new(
+            TransportConfig::default(),
+            Router::new(),
+        ));
+        let registrar = Registrar::new(client, config.name_servers(), identity);
+        let ctx = Arc::new(BrokerContext {
+            config,
+            store,
+            topics,
+            groups,
+            offsets,
+            clients: clients::ClientManager::default(),
+            arrivals,
+            store_host,
+            topics_changed: tokio::sync::Notify::new(),
+            boot_time: SystemTime::now(),
+        });
+        Ok(Broker { ctx, registrar })
+    }
+
+    /// The shared state (for tests and the all-in-one launcher).
+    pub fn context(&self) -> &Arc<BrokerContext> {
+        &self.ctx
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then shuts down gracefully.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        let ctx = self.ctx.clone();
+        let registrar = Arc::new(self.registrar);
+        let background = vec![
+            tokio::spawn(register_periodically(ctx.clone(), registrar.clone())),
+            tokio::spawn(flush_offsets_periodically(ctx.clone())),
+            tokio::spawn(expire_silent_clients(ctx.clone())),
+        ];
+        let transport = TransportConfig {
+            max_frame_len: ctx.config.frame_max_length,
+            // Long-polling pulls stay in flight for up to their suspend timeout, one per queue.
+            max_in_flight_per_connection: 4096,
+            ..TransportConfig::default()
+        };
+        serve(listener, processor::router(&ctx), transport, shutdown).await;
+        for task in background {
+            task.abort();
+        }
+        if let Err(e) = ctx.offsets.persist_if_dirty() {
+            tracing::error!(error = %e, "cannot persist consumer offsets at shutdown");
+        }
+        registrar.unregister_all().await;
+        if let Err(e) = ctx.store.shutdown() {
+            tracing::error!(error = %e, "store did not shut down cleanly");
+        }
+    }
+}
+
+async fn register_periodically(ctx: Arc<BrokerContext>, registrar: Arc<Registrar>) {
+    let period =
+        Duration::from_millis(ctx.config.register_name_server_period.clamp(10_000, 60_000));
+    loop {
+        registrar
+            .register_all(ctx.topics.snapshot(), ctx.config.broker_permission)
+            .await;
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            () = ctx.topics_changed.notified() => {}
+        }
+    }
+}
+
+async fn flush_offsets_periodically(ctx: Arc<BrokerContext>) {
+    let mut ticks = tokio::time::interval(Duration::from_millis(
+        ctx.config.flush_consumer_offset_interval.max(100),
+    ));
+    loop {
+        ticks.tick().await;
+        if let Err(e) = ctx.offsets.persist_if_dirty() {
+            tracing::error!(error = %e, "cannot persist consumer offsets; retrying");
+        }
+    }
+}
+
+async fn expire_silent_clients(ctx: Arc<BrokerContext>) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        ticks.tick().await;
+        for conn in ctx
+            .clients
+            .silent_connections(Instant::now(), CLIENT_EXPIRY)
+        {
+            tracing::info!(peer = %conn.peer_addr(), "closing a client connection silent for 120 s");
+            conn.close();
+        }
+    }
+}

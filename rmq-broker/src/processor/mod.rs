@@ -1,0 +1,45 @@
+//! Request handlers, one module per family; each module adds its routes to the router.
+
+mod client;
+mod offsets;
+mod pull;
+mod send;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use rmq_remoting::transport::{Connection, Handler, HandlerResult, Router};
+use rmq_remoting::RemotingCommand;
+
+use crate::state::BrokerContext;
+
+/// The router serving every broker command.
+pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
+    let router = Router::new();
+    let router = send::register(router, ctx);
+    let router = pull::register(router, ctx);
+    let router = client::register(router, ctx);
+    let router = offsets::register(router, ctx);
+    let closing = ctx.clone();
+    router.on_close(move |conn| {
+        let ctx = closing.clone();
+        let changed = ctx.clients.connection_closed(conn.id());
+        if !changed.is_empty() && ctx.config.notify_consumer_ids_changed_enable {
+            tokio::spawn(async move {
+                for group in changed {
+                    ctx.clients.notify_consumer_ids_changed(&group).await;
+                }
+            });
+        }
+    })
+}
+
+/// Adapts `async fn(ctx, conn, request)` to a transport handler bound to the shared context.
+pub(crate) fn handler<F, Fut>(ctx: &Arc<BrokerContext>, f: F) -> impl Handler
+where
+    F: Fn(Arc<BrokerContext>, Connection, RemotingCommand) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = HandlerResult> + Send + 'static,
+{
+    let ctx = ctx.clone();
+    move |conn: Connection, request: RemotingCommand| f(ctx.clone(), conn, request)
+}

@@ -1,0 +1,241 @@
+//! PULL_MESSAGE and LITE_PULL_MESSAGE with long polling: a pull that finds nothing waits until
+//! its queue gets a message or the consumer's suspend timeout ends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use rmq_remoting::body::topic::perm;
+use rmq_remoting::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
+use rmq_remoting::message::TagSubscription;
+use rmq_remoting::transport::{Connection, HandlerResult, Router};
+use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
+use rmq_store::{GetMessageResult, GetMessageStatus};
+use tokio::time::Instant;
+
+use super::handler;
+use crate::state::BrokerContext;
+
+/// Pull sysFlag bits (PullSysFlag).
+const FLAG_COMMIT_OFFSET: i32 = 0x1;
+const FLAG_SUSPEND: i32 = 0x2;
+const FLAG_SUBSCRIPTION: i32 = 0x4;
+
+pub(super) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
+    router
+        .route(RequestCode::PULL_MESSAGE, handler(ctx, pull))
+        .route(RequestCode::LITE_PULL_MESSAGE, handler(ctx, pull))
+}
+
+fn refuse(code: ResponseCode, remark: impl Into<String>) -> CommandError {
+    CommandError::new(code, remark)
+}
+
+async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -> HandlerResult {
+    let h: PullMessageRequestHeader = req.decode_header()?;
+    if ctx.config.broker_permission & perm::READ == 0 {
+        return Err(refuse(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] pulling message is forbidden",
+                ctx.broker_addr()
+            ),
+        ));
+    }
+    let Some(group) = ctx.groups.get_or_create(&h.consumer_group) else {
+        return Err(refuse(
+            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!(
+                "subscription group [{}] does not exist and autoCreateSubscriptionGroup=false: create it with `mqadmin updateSubGroup -g {}`",
+                h.consumer_group, h.consumer_group
+            ),
+        ));
+    };
+    if !group.consume_enable {
+        return Err(refuse(
+            ResponseCode::NO_PERMISSION,
+            format!("subscription group no permission, {}", h.consumer_group),
+        ));
+    }
+    let Some(topic) = ctx.topics.get(&h.topic) else {
+        return Err(refuse(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist, apply first please!", h.topic),
+        ));
+    };
+    if topic.perm & perm::READ == 0 {
+        return Err(refuse(
+            ResponseCode::NO_PERMISSION,
+            format!("the topic[{}] pulling message is forbidden", h.topic),
+        ));
+    }
+    if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums {
+        return Err(refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                h.queue_id,
+                h.topic,
+                topic.read_queue_nums,
+                conn.peer_addr()
+            ),
+        ));
+    }
+    let filter = subscription(&ctx, &h)?;
+    if h.sys_flag & FLAG_COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
+        ctx.offsets
+            .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+    }
+
+    let store_config = ctx.store.config();
+    let max_count = usize::try_from(h.max_msg_nums).unwrap_or(0).clamp(
+        1,
+        store_config.max_transfer_count_on_message_in_memory.max(1),
+    );
+    let max_bytes = store_config.max_transfer_bytes_on_message_in_memory;
+    let hold = if h.sys_flag & FLAG_SUSPEND == 0 {
+        Duration::ZERO
+    } else if ctx.config.long_polling_enable {
+        Duration::from_millis(u64::try_from(h.suspend_timeout_millis).unwrap_or(0))
+    } else {
+        Duration::from_millis(ctx.config.short_polling_time_mills)
+    };
+    let deadline = Instant::now() + hold;
+    // Subscribe before reading, so a message stored in between still wakes us.
+    let mut arrivals = ctx.arrivals.subscribe(&h.topic, h.queue_id);
+    loop {
+        let result = ctx.store.get_message(
+            &h.topic,
+            h.queue_id,
+            h.queue_offset,
+            max_count,
+            max_bytes,
+            &filter,
+        );
+        let nothing_yet = matches!(
+            result.status,
+            GetMessageStatus::OffsetOverflowOne | GetMessageStatus::OffsetFoundNull
+        ) || (matches!(
+            result.status,
+            GetMessageStatus::NoMessageInQueue | GetMessageStatus::NoMatchedLogicQueue
+        ) && h.queue_offset == 0);
+        if !nothing_yet || Instant::now() >= deadline {
+            return Ok(respond(&h, result));
+        }
+        match tokio::time::timeout_at(deadline, arrivals.changed()).await {
+            Ok(Ok(())) => continue,
+            // Timed out (or the signal vanished): read once more and answer whatever is there.
+            _ => {
+                let result = ctx.store.get_message(
+                    &h.topic,
+                    h.queue_id,
+                    h.queue_offset,
+                    max_count,
+                    max_bytes,
+                    &filter,
+                );
+                return Ok(respond(&h, result));
+            }
+        }
+    }
+}
+
+/// The tag filter for this pull: from the request when it carries the expression, otherwise
+/// from the group's last heartbeat.
+fn subscription(
+    ctx: &BrokerContext,
+    h: &PullMessageRequestHeader,
+) -> Result<TagSubscription, CommandError> {
+    let expression_type = h.expression_type.as_deref().unwrap_or("TAG");
+    if !expression_type.eq_ignore_ascii_case("TAG") {
+        return Err(refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!("The broker does not support consumer to filter message by {expression_type} (enablePropertyFilter is not supported yet)"),
+        ));
+    }
+    if h.sys_flag & FLAG_SUBSCRIPTION != 0 {
+        return Ok(TagSubscription::parse(h.subscription.as_deref()));
+    }
+    let Some(group) = ctx.clients.consumer_group(&h.consumer_group) else {
+        return Err(refuse(
+            ResponseCode::SUBSCRIPTION_NOT_EXIST,
+            format!(
+                "the consumer's group info not exist: {} (no heartbeat yet)",
+                h.consumer_group
+            ),
+        ));
+    };
+    let Some(sub) = group.subscriptions.get(&h.topic) else {
+        return Err(refuse(
+            ResponseCode::SUBSCRIPTION_NOT_EXIST,
+            format!(
+                "the consumer's subscription not exist: group {} topic {}",
+                h.consumer_group, h.topic
+            ),
+        ));
+    };
+    if sub.sub_version < h.sub_version {
+        return Err(refuse(
+            ResponseCode::SUBSCRIPTION_NOT_LATEST,
+            "the consumer's subscription not latest",
+        ));
+    }
+    let mut filter = TagSubscription::parse(Some(&sub.sub_string));
+    if !filter.all && !sub.code_set.is_empty() {
+        filter.codes = sub.code_set.clone();
+    }
+    Ok(filter)
+}
+
+fn respond(h: &PullMessageRequestHeader, result: GetMessageResult) -> RemotingCommand {
+    let (code, remark) = match result.status {
+        GetMessageStatus::Found => (ResponseCode::SUCCESS, None),
+        GetMessageStatus::MessageWasRemoving | GetMessageStatus::NoMatchedMessage => {
+            (ResponseCode::PULL_RETRY_IMMEDIATELY, None)
+        }
+        GetMessageStatus::OffsetFoundNull | GetMessageStatus::OffsetOverflowOne => {
+            (ResponseCode::PULL_NOT_FOUND, None)
+        }
+        GetMessageStatus::NoMatchedLogicQueue | GetMessageStatus::NoMessageInQueue
+            if h.queue_offset == 0 =>
+        {
+            (ResponseCode::PULL_NOT_FOUND, None)
+        }
+        GetMessageStatus::NoMatchedLogicQueue
+        | GetMessageStatus::NoMessageInQueue
+        | GetMessageStatus::OffsetOverflowBadly
+        | GetMessageStatus::OffsetTooSmall => (
+            ResponseCode::PULL_OFFSET_MOVED,
+            Some(format!(
+                "offset {} is outside [{}, {}] of {}:{}; continue from {}",
+                h.queue_offset,
+                result.min_offset,
+                result.max_offset,
+                h.topic,
+                h.queue_id,
+                result.next_begin_offset
+            )),
+        ),
+    };
+    let header = PullMessageResponseHeader {
+        suggest_which_broker_id: 0,
+        next_begin_offset: result.next_begin_offset,
+        min_offset: result.min_offset,
+        max_offset: result.max_offset,
+        offset_delta: None,
+        topic_sys_flag: None,
+        group_sys_flag: None,
+        forbidden_type: None,
+    };
+    let mut response = RemotingCommand::success_with_header(&header);
+    response.code = code.as_i32();
+    response.remark = remark;
+    if code == ResponseCode::SUCCESS {
+        let mut body = BytesMut::with_capacity(result.buffer_total_size());
+        for record in &result.messages {
+            body.extend_from_slice(record.as_slice());
+        }
+        response.body = body.freeze();
+    }
+    response
+}

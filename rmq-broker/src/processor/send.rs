@@ -1,0 +1,222 @@
+//! SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE: check, append, answer with the ids.
+
+use std::sync::Arc;
+
+use rmq_remoting::body::topic::perm;
+use rmq_remoting::header::broker::{SendMessageRequestHeader, SendMessageResponseHeader};
+use rmq_remoting::message::{self, keys, sys_flag};
+use rmq_remoting::transport::{Connection, HandlerResult, Router};
+use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
+use rmq_store::{PutMessage, PutResult, PutStatus, StoreError};
+
+use super::handler;
+use crate::state::BrokerContext;
+use crate::topics::{
+    validate_topic_name, AUTO_CREATE_TOPIC, RETRY_GROUP_TOPIC_PREFIX, SCHEDULE_TOPIC,
+};
+
+pub(super) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
+    router
+        .route(RequestCode::SEND_MESSAGE, handler(ctx, send))
+        .route(RequestCode::SEND_MESSAGE_V2, handler(ctx, send))
+        .route(RequestCode::SEND_BATCH_MESSAGE, handler(ctx, send))
+}
+
+fn refuse(code: ResponseCode, remark: impl Into<String>) -> CommandError {
+    CommandError::new(code, remark)
+}
+
+async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -> HandlerResult {
+    let header = SendMessageRequestHeader::from_command(&req)?;
+    let producer = conn.peer_addr();
+    if ctx.config.broker_permission & perm::WRITE == 0 {
+        return Err(refuse(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending message is forbidden (brokerPermission={})",
+                ctx.broker_addr(),
+                ctx.config.broker_permission
+            ),
+        ));
+    }
+    validate_topic_name(&header.topic).map_err(|why| refuse(ResponseCode::SYSTEM_ERROR, why))?;
+    if header.topic == AUTO_CREATE_TOPIC || header.topic == SCHEDULE_TOPIC {
+        return Err(refuse(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "Sending message to topic[{}] is forbidden: it is a system topic.",
+                header.topic
+            ),
+        ));
+    }
+    let topic = if header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+        ctx.topics
+            .get_or_create_retry_topic(&header.topic[RETRY_GROUP_TOPIC_PREFIX.len()..], 1)
+            .map(|(t, _)| t)
+            .map_err(|e| {
+                refuse(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("cannot create the retry topic {}: {e}", header.topic),
+                )
+            })?
+    } else {
+        let default_topic = if header.default_topic.is_empty() {
+            AUTO_CREATE_TOPIC
+        } else {
+            &header.default_topic
+        };
+        let (topic, created) = ctx
+            .topics
+            .get_or_create_for_send(
+                &header.topic,
+                default_topic,
+                header.default_topic_queue_nums,
+                0,
+            )
+            .map_err(|why| refuse(ResponseCode::TOPIC_NOT_EXIST, why))?;
+        if created {
+            ctx.topics_changed.notify_one();
+        }
+        topic
+    };
+    if topic.perm & perm::WRITE == 0 {
+        return Err(refuse(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the topic[{}] sending message is forbidden (perm {})",
+                topic.topic_name, topic.perm
+            ),
+        ));
+    }
+    let queue_limit = topic.write_queue_nums.max(topic.read_queue_nums);
+    let queue_id = if header.queue_id < 0 {
+        fastrand::i32(0..topic.write_queue_nums.max(1))
+    } else {
+        header.queue_id
+    };
+    if queue_id >= queue_limit {
+        return Err(refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!("request queueId[{queue_id}] is illegal, topic {} has {queue_limit} queues. Producer: {producer}", topic.topic_name),
+        ));
+    }
+    if sys_flag::transaction_type(header.sys_flag) == sys_flag::TRANSACTION_PREPARED {
+        return Err(refuse(
+            ResponseCode::NO_PERMISSION,
+            "transactional messages are not supported by this broker yet",
+        ));
+    }
+    let properties = header.properties.clone().unwrap_or_default();
+    if message::property_value(&properties, keys::DELAY).is_some_and(|level| level.trim() != "0") {
+        return Err(refuse(
+            ResponseCode::SYSTEM_ERROR,
+            "delayed messages are not supported by this broker yet",
+        ));
+    }
+    let cluster = format!(
+        "{}{}{}{}",
+        keys::CLUSTER,
+        message::NAME_VALUE_SEPARATOR,
+        ctx.config.broker_cluster_name,
+        message::PROPERTY_SEPARATOR
+    );
+    let base = PutMessage {
+        topic: header.topic.clone(),
+        queue_id,
+        flag: header.flag,
+        body: req.body.clone(),
+        properties: String::new(),
+        sys_flag: header.sys_flag,
+        born_timestamp: header.born_timestamp,
+        born_host: producer,
+        store_host: ctx.store_host,
+        reconsume_times: header.reconsume_times.unwrap_or(0),
+        prepared_transaction_offset: 0,
+    };
+    let batch = req.code == RequestCode::SEND_BATCH_MESSAGE.as_i32() || header.batch;
+    let (result, uniq_key) = if batch {
+        let items = message::decode_batch(&req.body).map_err(|e| {
+            refuse(
+                ResponseCode::MESSAGE_ILLEGAL,
+                format!("the batch body is invalid: {e}"),
+            )
+        })?;
+        if items.is_empty() {
+            return Err(refuse(
+                ResponseCode::MESSAGE_ILLEGAL,
+                "the batch holds no message",
+            ));
+        }
+        let messages = items
+            .into_iter()
+            .map(|item| PutMessage {
+                body: item.body,
+                flag: item.flag,
+                properties: with_cluster(
+                    message::merge_batch_properties(&item.properties, &properties),
+                    &cluster,
+                ),
+                ..base.clone()
+            })
+            .collect();
+        (ctx.store.put_messages(messages).await, None)
+    } else {
+        let uniq = message::property_value(&properties, keys::UNIQ_KEY).map(str::to_owned);
+        (
+            ctx.store
+                .put_message(PutMessage {
+                    properties: with_cluster(properties, &cluster),
+                    ..base
+                })
+                .await,
+            uniq,
+        )
+    };
+    let result = result.map_err(store_refusal)?;
+    Ok(answer(&result, queue_id, uniq_key))
+}
+
+fn with_cluster(mut properties: String, cluster: &str) -> String {
+    if message::property_value(&properties, keys::CLUSTER).is_none() {
+        properties.push_str(cluster);
+    }
+    properties
+}
+
+fn answer(result: &PutResult, queue_id: i32, uniq_key: Option<String>) -> RemotingCommand {
+    let code = match result.status {
+        PutStatus::PutOk => ResponseCode::SUCCESS,
+        PutStatus::FlushDiskTimeout => ResponseCode::FLUSH_DISK_TIMEOUT,
+        PutStatus::FlushSlaveTimeout => ResponseCode::FLUSH_SLAVE_TIMEOUT,
+        PutStatus::SlaveNotAvailable => ResponseCode::SLAVE_NOT_AVAILABLE,
+    };
+    let header = SendMessageResponseHeader {
+        msg_id: result.msg_id.clone(),
+        queue_id,
+        queue_offset: result.queue_offset,
+        transaction_id: uniq_key,
+        batch_uniq_id: None,
+        recall_handle: None,
+        delay_time: None,
+        msg_region: "DefaultRegion".to_owned(),
+        trace_on: true,
+    };
+    let mut response = RemotingCommand::success_with_header(&header);
+    response.code = code.as_i32();
+    response
+}
+
+/// Maps a store refusal to the code the Java client understands, keeping the store's
+/// actionable explanation as the remark.
+pub(crate) fn store_refusal(err: StoreError) -> CommandError {
+    let code = match &err {
+        StoreError::MessageIllegal(_) | StoreError::PropertiesSizeExceeded(_) => {
+            ResponseCode::MESSAGE_ILLEGAL
+        }
+        StoreError::DiskFull { .. } | StoreError::NotAvailable(_) => {
+            ResponseCode::SERVICE_NOT_AVAILABLE
+        }
+        _ => ResponseCode::SYSTEM_ERROR,
+    };
+    refuse(code, err.to_string())
+}

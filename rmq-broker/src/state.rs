@@ -1,0 +1,81 @@
+//! What every request handler shares: settings, the store, the tables and the client registry.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use rmq_store::{MessageArrivingListener, MessageStore};
+use tokio::sync::{watch, Notify};
+
+use crate::clients::ClientManager;
+use crate::config::BrokerConfig;
+use crate::consumer_offsets::ConsumerOffsets;
+use crate::subscription_groups::SubscriptionGroups;
+use crate::topics::TopicTable;
+
+/// The broker's shared state, one per process, handed to every handler.
+pub struct BrokerContext {
+    /// Broker settings.
+    pub config: BrokerConfig,
+    /// The message store.
+    pub store: MessageStore,
+    /// Topics.
+    pub topics: TopicTable,
+    /// Consumer groups' settings.
+    pub groups: SubscriptionGroups,
+    /// Committed consumer offsets.
+    pub offsets: ConsumerOffsets,
+    /// Connected producers and consumers.
+    pub clients: ClientManager,
+    /// Wakes long-polling pulls when messages arrive.
+    pub arrivals: std::sync::Arc<Arrivals>,
+    /// This broker's address as stored in message ids (`brokerIP1:listenPort`).
+    pub store_host: SocketAddr,
+    /// Signalled when the topic table changed, so registration runs at once.
+    pub topics_changed: Notify,
+    /// When the broker started (runtime info).
+    pub boot_time: SystemTime,
+}
+
+impl BrokerContext {
+    /// `brokerIP1:listenPort`, as registered with name servers.
+    pub fn broker_addr(&self) -> String {
+        self.store_host.to_string()
+    }
+}
+
+/// Per-queue "new maximum offset" signals for long polling. A pull that found nothing waits on
+/// its queue's signal; the store reports every dispatched message here.
+#[derive(Default)]
+pub struct Arrivals {
+    queues: Mutex<HashMap<String, HashMap<i32, watch::Sender<i64>>>>,
+}
+
+impl Arrivals {
+    /// A receiver that changes whenever `topic`/`queue_id` gets a new message.
+    pub fn subscribe(&self, topic: &str, queue_id: i32) -> watch::Receiver<i64> {
+        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let per_topic = queues.entry(topic.to_owned()).or_default();
+        per_topic
+            .entry(queue_id)
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
+    }
+}
+
+impl MessageArrivingListener for Arrivals {
+    fn arriving(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        max_offset: i64,
+        _tag_code: i64,
+        _store_timestamp: i64,
+    ) {
+        let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = queues.get(topic).and_then(|q| q.get(&queue_id)) {
+            tx.send_replace(max_offset);
+        }
+    }
+}

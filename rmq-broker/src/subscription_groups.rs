@@ -1,0 +1,119 @@
+//! Consumer-group settings (`subscriptionGroup.json`): retry policy, whether the group may
+//! consume, auto-creation on first contact.
+
+use std::path::PathBuf;
+use std::sync::RwLock;
+
+use rmq_remoting::body::stats::{SubscriptionGroupConfig, SubscriptionGroupWrapper};
+use rmq_remoting::fastjson::{self, KeyStyle};
+
+/// The group table, persisted after every change.
+pub struct SubscriptionGroups {
+    path: PathBuf,
+    state: RwLock<SubscriptionGroupWrapper>,
+    auto_create: bool,
+}
+
+impl SubscriptionGroups {
+    /// Loads `path` (Java's `subscriptionGroup.json` format); a missing file is an empty table.
+    pub fn open(path: PathBuf, auto_create: bool) -> Result<Self, String> {
+        let state = match rmq_config::persist::read_if_present(&path) {
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Ok(None) => SubscriptionGroupWrapper::default(),
+            Ok(Some(bytes)) => fastjson::from_slice(&bytes).map_err(|e| {
+                format!("cannot parse {}: {e}; fix or move the file (the broker refuses to overwrite it)", path.display())
+            })?,
+        };
+        Ok(SubscriptionGroups {
+            path,
+            state: RwLock::new(state),
+            auto_create,
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, SubscriptionGroupWrapper> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A group's settings.
+    pub fn get(&self, group: &str) -> Option<SubscriptionGroupConfig> {
+        self.read().subscription_group_table.get(group).cloned()
+    }
+
+    /// A group's settings, created with RocketMQ's defaults on first contact when
+    /// `autoCreateSubscriptionGroup` is on.
+    pub fn get_or_create(&self, group: &str) -> Option<SubscriptionGroupConfig> {
+        if let Some(existing) = self.get(group) {
+            return Some(existing);
+        }
+        if !self.auto_create {
+            return None;
+        }
+        let config = SubscriptionGroupConfig::new(group);
+        if let Err(e) = self.put(config.clone()) {
+            tracing::warn!(group, error = %e, "cannot persist the auto-created subscription group");
+        }
+        Some(config)
+    }
+
+    /// Creates or replaces a group.
+    pub fn put(&self, config: SubscriptionGroupConfig) -> std::io::Result<()> {
+        {
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            state
+                .subscription_group_table
+                .insert(config.group_name.clone(), config);
+            state.data_version.counter += 1;
+        }
+        self.persist()
+    }
+
+    /// Deletes a group; returns whether it existed.
+    pub fn remove(&self, group: &str) -> std::io::Result<bool> {
+        let existed = {
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            let existed = state.subscription_group_table.remove(group).is_some();
+            if existed {
+                state.data_version.counter += 1;
+            }
+            existed
+        };
+        if existed {
+            self.persist()?;
+        }
+        Ok(existed)
+    }
+
+    /// The whole table (GET_ALL_SUBSCRIPTIONGROUP_CONFIG).
+    pub fn snapshot(&self) -> SubscriptionGroupWrapper {
+        self.read().clone()
+    }
+
+    fn persist(&self) -> std::io::Result<()> {
+        let bytes = fastjson::to_vec(&*self.read(), KeyStyle::Fastjson);
+        rmq_config::persist::write_atomically(&self.path, &bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_auto_created_with_defaults_and_persisted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscriptionGroup.json");
+        let groups = SubscriptionGroups::open(path.clone(), true).unwrap();
+        let cg = groups.get_or_create("cg").unwrap();
+        assert_eq!(
+            (cg.retry_max_times, cg.retry_queue_nums, cg.consume_enable),
+            (16, 1, true)
+        );
+        assert!(SubscriptionGroups::open(path, false)
+            .unwrap()
+            .get("cg")
+            .is_some());
+        let strict = SubscriptionGroups::open(dir.path().join("other.json"), false).unwrap();
+        assert!(strict.get_or_create("new").is_none());
+    }
+}

@@ -8,6 +8,7 @@
 //! for 120 s. Shutdown is graceful: in-flight requests finish, offsets are written, the broker
 //! unregisters and the store closes cleanly.
 
+pub mod address;
 pub mod clients;
 pub mod config;
 pub mod consumer_offsets;

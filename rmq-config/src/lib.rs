@@ -7,6 +7,7 @@
 //! impl, the `--help` listing, and binding that names the key, the file and the accepted
 //! values when a value is wrong.
 
+pub mod cli;
 pub mod persist;
 pub mod properties;
 mod settings;

@@ -1,6 +1,7 @@
 //! Parsing and printing of individual setting values.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A type a setting can have. `parse_value` returns, on failure, a description of the accepted
 /// values, which the error message shows the user.
@@ -62,5 +63,19 @@ impl ConfigValue for PathBuf {
     }
     fn render(&self) -> String {
         self.display().to_string()
+    }
+}
+
+/// Durations are written in milliseconds, as every RocketMQ interval key is
+/// (`flushIntervalCommitLog=500`, `syncFlushTimeout=5000`, …).
+impl ConfigValue for Duration {
+    fn parse_value(text: &str) -> Result<Self, String> {
+        text.trim()
+            .parse()
+            .map(Duration::from_millis)
+            .map_err(|_| "a whole number of milliseconds".to_owned())
+    }
+    fn render(&self) -> String {
+        self.as_millis().to_string()
     }
 }

@@ -24,101 +24,86 @@ impl FlushDiskType {
     }
 }
 
-/// Configuration of a [`crate::MessageStore`].
-///
-/// Field docs name the RocketMQ key each field corresponds to, so the broker can bind
-/// `broker.conf` straight onto it. Defaults are RocketMQ's.
-#[derive(Debug, Clone)]
-pub struct StoreConfig {
-    /// `storePathRootDir`: root of all store files (default `~/store`).
-    pub store_path_root_dir: PathBuf,
-    /// `mappedFileSizeCommitLog`: bytes per commit-log file (default 1 GiB).
-    pub mapped_file_size_commit_log: u64,
-    /// `mappedFileSizeConsumeQueue`: bytes per consume-queue file, rounded up to a multiple of 20
-    /// (default 6,000,000 = 300,000 entries).
-    pub mapped_file_size_consume_queue: u64,
-    /// `flushDiskType`.
-    pub flush_disk_type: FlushDiskType,
-    /// `flushIntervalCommitLog`: async flush period (default 500 ms).
-    pub flush_interval_commit_log: Duration,
-    /// `flushIntervalConsumeQueue`: consume queue and index flush period (default 1000 ms).
-    pub flush_interval_consume_queue: Duration,
-    /// `syncFlushTimeout`: how long a SYNC_FLUSH append waits before reporting FLUSH_DISK_TIMEOUT
-    /// (default 5000 ms).
-    pub sync_flush_timeout: Duration,
-    /// `slaveTimeout`: how long a SYNC_MASTER append waits for the replica (default 3000 ms).
-    pub slave_timeout: Duration,
-    /// `deleteWhen`: hours of the day (local time, `;`-separated) when expired files are removed
-    /// (default `"04"`).
-    pub delete_when: String,
-    /// `fileReservedTime`: hours after its last modification when a commit-log file expires
-    /// (default 72).
-    pub file_reserved_time_hours: u64,
-    /// `diskMaxUsedSpaceRatio`: above this % of disk use, expired files are removed at any hour
-    /// (default 75, clamped to 10..=95).
-    pub disk_max_used_space_ratio: u32,
-    /// `diskSpaceCleanForciblyRatio`: above this %, files are removed even if not expired
-    /// (default 85).
-    pub disk_space_clean_forcibly_ratio: u32,
-    /// `diskSpaceWarningLevelRatio`: above this %, the store refuses writes (default 90). Reads go
-    /// on working.
-    pub disk_space_warning_level_ratio: u32,
-    /// `cleanFileForciblyEnable`: allow removing unexpired files under disk pressure (default true).
-    pub clean_file_forcibly_enable: bool,
-    /// `deleteFileBatchMax`: files removed per clean-up pass (default 10).
-    pub delete_file_batch_max: usize,
-    /// `cleanResourceInterval`: period of the clean-up pass (default 10 s).
-    pub clean_resource_interval: Duration,
-    /// `maxMessageSize`: largest accepted body (default 4 MiB).
-    pub max_message_size: usize,
-    /// `messageIndexEnable`: build the key / unique-key index (default true).
-    pub message_index_enable: bool,
-    /// `maxHashSlotNum`: hash slots per index file (default 5,000,000).
-    pub max_hash_slot_num: u32,
-    /// `maxIndexNum`: entries per index file (default 20,000,000).
-    pub max_index_num: u32,
-    /// `checkCRCOnRecover`: verify body CRCs when recovering (default true).
-    pub check_crc_on_recover: bool,
-    /// `maxTransferBytesOnMessageInMemory`: default cap on bytes returned by one read (256 KiB).
-    pub max_transfer_bytes_on_message_in_memory: usize,
-    /// `maxTransferCountOnMessageInMemory`: default cap on messages returned by one read (32).
-    pub max_transfer_count_on_message_in_memory: usize,
-    /// Not a RocketMQ key: preallocate each new file's blocks (fallocate), so that a write into a
-    /// mapped page can never hit ENOSPC (which would kill the process with SIGBUS). Default true.
-    pub preallocate_files: bool,
+rmq_config::settings! {
+    /// Configuration of a [`crate::MessageStore`], bound from `broker.conf` with RocketMQ's key
+    /// names and defaults (durations in milliseconds, as RocketMQ writes them).
+    pub struct StoreConfig {
+        /// Root of all store files (default `~/store`).
+        store_path_root_dir: PathBuf = default_store_root() => "storePathRootDir",
+        /// Bytes per commit-log file (default 1 GiB).
+        mapped_file_size_commit_log: u64 = 1024 * 1024 * 1024 => "mappedFileSizeCommitLog",
+        /// Bytes per consume-queue file, rounded up to a multiple of 20 (default 6,000,000 = 300,000 entries).
+        mapped_file_size_consume_queue: u64 = 300_000 * 20 => "mappedFileSizeConsumeQueue",
+        /// ASYNC_FLUSH acknowledges appends once in the page cache; SYNC_FLUSH after fdatasync (group commit).
+        flush_disk_type: FlushDiskType = FlushDiskType::AsyncFlush => "flushDiskType",
+        /// Async flush period (default 500 ms).
+        flush_interval_commit_log: Duration = Duration::from_millis(500) => "flushIntervalCommitLog",
+        /// Consume queue and index flush period (default 1000 ms).
+        flush_interval_consume_queue: Duration = Duration::from_millis(1000) => "flushIntervalConsumeQueue",
+        /// How long a SYNC_FLUSH append waits before reporting FLUSH_DISK_TIMEOUT (default 5000 ms).
+        sync_flush_timeout: Duration = Duration::from_millis(5000) => "syncFlushTimeout",
+        /// How long a SYNC_MASTER append waits for the replica (default 3000 ms).
+        slave_timeout: Duration = Duration::from_millis(3000) => "slaveTimeout",
+        /// Hours of the day (local time, `;`-separated) when expired files are removed (default `"04"`).
+        delete_when: String = "04".to_owned() => "deleteWhen",
+        /// Hours after its last modification when a commit-log file expires (default 72).
+        file_reserved_time_hours: u64 = 72 => "fileReservedTime",
+        /// Above this % of disk use, expired files are removed at any hour (default 75, clamped to 10..=95).
+        disk_max_used_space_ratio: u32 = 75 => "diskMaxUsedSpaceRatio",
+        /// Above this %, files are removed even if not expired (default 85).
+        disk_space_clean_forcibly_ratio: u32 = 85 => "diskSpaceCleanForciblyRatio",
+        /// Above this %, the store refuses writes (default 90). Reads go on working.
+        disk_space_warning_level_ratio: u32 = 90 => "diskSpaceWarningLevelRatio",
+        /// Allow removing unexpired files under disk pressure (default true).
+        clean_file_forcibly_enable: bool = true => "cleanFileForciblyEnable",
+        /// Files removed per clean-up pass (default 10).
+        delete_file_batch_max: usize = 10 => "deleteFileBatchMax",
+        /// Period of the clean-up pass (default 10 s).
+        clean_resource_interval: Duration = Duration::from_secs(10) => "cleanResourceInterval",
+        /// Largest accepted body (default 4 MiB).
+        max_message_size: usize = 4 * 1024 * 1024 => "maxMessageSize",
+        /// Build the key / unique-key index (default true).
+        message_index_enable: bool = true => "messageIndexEnable",
+        /// Hash slots per index file (default 5,000,000).
+        max_hash_slot_num: u32 = 5_000_000 => "maxHashSlotNum",
+        /// Entries per index file (default 20,000,000).
+        max_index_num: u32 = 20_000_000 => "maxIndexNum",
+        /// Verify body CRCs when recovering (default true).
+        check_crc_on_recover: bool = true => "checkCRCOnRecover",
+        /// Default cap on bytes returned by one read (256 KiB).
+        max_transfer_bytes_on_message_in_memory: usize = 256 * 1024 => "maxTransferBytesOnMessageInMemory",
+        /// Default cap on messages returned by one read (32).
+        max_transfer_count_on_message_in_memory: usize = 32 => "maxTransferCountOnMessageInMemory",
+        /// Not a RocketMQ key: preallocate each new file's blocks (fallocate), so that a write into a mapped page can never hit ENOSPC (which would kill the process with SIGBUS). Default true.
+        preallocate_files: bool = true => "preallocateFiles",
+    }
+    ignored {
+        "transientStorePoolEnable" => "appends go straight into mapped files; there is no write-buffer pool",
+        "transientStorePoolSize" => "appends go straight into mapped files; there is no write-buffer pool",
+        "commitIntervalCommitLog" => "appends go straight into mapped files; there is no write-buffer pool",
+        "flushCommitLogLeastPages" => "the async flush syncs whatever is dirty each interval",
+        "flushCommitLogThoroughInterval" => "the async flush syncs whatever is dirty each interval",
+        "mapedFileSizeCommitLog" => "pre-4.5 spelling, ignored by RocketMQ too: use mappedFileSizeCommitLog",
+        "mapedFileSizeConsumeQueue" => "pre-4.5 spelling, ignored by RocketMQ too: use mappedFileSizeConsumeQueue",
+    }
 }
 
-impl Default for StoreConfig {
-    fn default() -> Self {
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."));
-        StoreConfig {
-            store_path_root_dir: home.join("store"),
-            mapped_file_size_commit_log: 1024 * 1024 * 1024,
-            mapped_file_size_consume_queue: 300_000 * 20,
-            flush_disk_type: FlushDiskType::AsyncFlush,
-            flush_interval_commit_log: Duration::from_millis(500),
-            flush_interval_consume_queue: Duration::from_millis(1000),
-            sync_flush_timeout: Duration::from_millis(5000),
-            slave_timeout: Duration::from_millis(3000),
-            delete_when: "04".to_owned(),
-            file_reserved_time_hours: 72,
-            disk_max_used_space_ratio: 75,
-            disk_space_clean_forcibly_ratio: 85,
-            disk_space_warning_level_ratio: 90,
-            clean_file_forcibly_enable: true,
-            delete_file_batch_max: 10,
-            clean_resource_interval: Duration::from_secs(10),
-            max_message_size: 4 * 1024 * 1024,
-            message_index_enable: true,
-            max_hash_slot_num: 5_000_000,
-            max_index_num: 20_000_000,
-            check_crc_on_recover: true,
-            max_transfer_bytes_on_message_in_memory: 256 * 1024,
-            max_transfer_count_on_message_in_memory: 32,
-            preallocate_files: true,
+fn default_store_root() -> PathBuf {
+    std::env::var_os("HOME")
+        .map_or_else(|| PathBuf::from("."), PathBuf::from)
+        .join("store")
+}
+
+impl rmq_config::ConfigValue for FlushDiskType {
+    fn parse_value(text: &str) -> Result<Self, String> {
+        Self::parse(text).ok_or_else(|| "ASYNC_FLUSH or SYNC_FLUSH".to_owned())
+    }
+    fn render(&self) -> String {
+        match self {
+            FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
+            FlushDiskType::SyncFlush => "SYNC_FLUSH",
         }
+        .to_owned()
     }
 }
 

@@ -1,0 +1,104 @@
+//! `mqbroker`: the broker process.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use rmq_broker::{address, Broker, BrokerConfig};
+use rmq_config::{cli, Settings};
+use rmq_store::StoreConfig;
+
+const USAGE: &str = "\
+mqbroker — the rmq broker (RocketMQ-compatible)
+
+Usage: mqbroker [-c broker.conf] [-n NAMESRV_ADDR] [--KEY VALUE | --KEY=VALUE]... [-p] [-h]
+
+  -c, --configFile FILE   read settings from a Java-properties file (RocketMQ's broker.conf);
+                          unknown keys are warnings, bad values are errors
+  -n ADDR                 name servers, host:port separated by ';' (namesrvAddr)
+  --KEY VALUE             set any key below; applied after the file
+  -p, --printConfigItem   print every setting with its value and exit
+  -h, --help              print this help and exit
+
+Logging: RUST_LOG (e.g. RUST_LOG=debug), default info, to stderr.
+
+Keys:
+";
+
+fn main() -> ExitCode {
+    cli::init_logging();
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("mqbroker: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let Some(args) = cli::parse_args(std::env::args().skip(1), &[("-n", "namesrvAddr")])
+        .map_err(anyhow::Error::msg)?
+    else {
+        print!("{USAGE}{}", <(BrokerConfig, StoreConfig)>::help());
+        return Ok(());
+    };
+    let mut settings = (BrokerConfig::default(), StoreConfig::default());
+    for warning in cli::load(&mut settings, &args, false)? {
+        tracing::warn!("{warning}");
+    }
+    if args.print_config {
+        for (key, value) in settings.values() {
+            println!("{key}={value}");
+        }
+        return Ok(());
+    }
+    let (config, store_config) = settings;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let bind = SocketAddr::from(([0, 0, 0, 0], config.listen_port));
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind} (listenPort); is another broker running there?"))?;
+        let port = listener.local_addr()?.port();
+        let ip = advertised_ip(&config)?;
+        let store_host = SocketAddr::new(ip, port);
+        let broker = Broker::open(config.clone(), store_config, store_host)?;
+        let name_servers = config.name_servers();
+        if name_servers.is_empty() {
+            tracing::warn!("namesrvAddr is not set: the broker runs but no client can find it; set namesrvAddr in broker.conf or pass -n host:9876");
+        }
+        println!(
+            "The broker[{}, {store_host}] boot success. serializeType=JSON and name server is {}, listening on 127.0.0.1:{port}",
+            config.broker_name,
+            name_servers.join(";")
+        );
+        broker.serve(listener, cli::shutdown_signal()).await;
+        tracing::info!("broker stopped");
+        Ok(())
+    })
+}
+
+/// `brokerIP1` if set, otherwise the detected address, with a warning when other hosts are
+/// unlikely to reach it (the classic container trap).
+fn advertised_ip(config: &BrokerConfig) -> anyhow::Result<IpAddr> {
+    if !config.broker_ip1.is_empty() {
+        return config.broker_ip1.parse().with_context(|| {
+            format!(
+                "brokerIP1 = {:?} is not an IP address; set it to the address clients connect to",
+                config.broker_ip1
+            )
+        });
+    }
+    let detected = address::detect();
+    if !detected.publicly_reachable {
+        tracing::warn!(
+            "brokerIP1 is not set; advertising the auto-detected {}, a private or loopback address that clients on other hosts \
+             (or outside this container) cannot reach. Set brokerIP1 in broker.conf to the address clients use.",
+            detected.ip
+        );
+    }
+    Ok(detected.ip)
+}

@@ -1,0 +1,173 @@
+//! What the server binaries share at start-up: `-c FILE`, `--key value` overrides, `-p`,
+//! `-h`; loading a file then the overrides onto settings; logging; and waiting for
+//! SIGINT/SIGTERM.
+
+use std::path::PathBuf;
+
+use crate::properties::{self, Property};
+use crate::settings::{apply_all, ConfigError, Settings};
+
+/// The command line of a server binary.
+#[derive(Debug, Default)]
+pub struct ServerArgs {
+    /// `-c FILE`: a Java-properties file.
+    pub config_file: Option<PathBuf>,
+    /// `--key value` settings, applied after the file.
+    pub overrides: Vec<Property>,
+    /// `-p`: print the effective settings and exit.
+    pub print_config: bool,
+}
+
+/// Parses `args` (without the program name). `aliases` maps extra short flags to keys, as
+/// `mqbroker -n ADDR` means `--namesrvAddr ADDR`. `Ok(None)` means help was asked for.
+pub fn parse_args(
+    args: impl IntoIterator<Item = String>,
+    aliases: &[(&str, &str)],
+) -> Result<Option<ServerArgs>, String> {
+    let mut out = ServerArgs::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "-p" | "--printConfigItem" => out.print_config = true,
+            "-c" | "--configFile" => {
+                let file = args.next().ok_or_else(|| {
+                    format!("{arg} needs a file path, e.g. {arg} conf/broker.conf")
+                })?;
+                out.config_file = Some(PathBuf::from(file));
+            }
+            flag => {
+                let (key, inline) = if let Some((_, key)) =
+                    aliases.iter().find(|(short, _)| *short == flag)
+                {
+                    ((*key).to_owned(), None)
+                } else if let Some(long) = flag.strip_prefix("--") {
+                    match long.split_once('=') {
+                        Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+                        None => (long.to_owned(), None),
+                    }
+                } else {
+                    return Err(format!("unexpected argument {flag:?}; settings are given as --key value (see --help)"));
+                };
+                let value = match inline {
+                    Some(v) => v,
+                    None => args
+                        .next()
+                        .ok_or_else(|| format!("{flag} needs a value, e.g. {flag} VALUE"))?,
+                };
+                out.overrides.push(Property {
+                    key,
+                    value,
+                    line: 0,
+                    warning: None,
+                });
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Applies the file (if any), then the overrides, to `settings`; returns warnings to log.
+///
+/// `strict_file` decides whether an unknown key in the file is an error (name server) or a
+/// warning (broker, whose users carry keys from many RocketMQ versions). Unknown command-line
+/// keys are always errors: they are typed by hand, so they are typos.
+pub fn load<S: Settings>(
+    settings: &mut S,
+    args: &ServerArgs,
+    strict_file: bool,
+) -> Result<Vec<String>, ConfigError> {
+    let mut warnings = Vec::new();
+    if let Some(path) = &args.config_file {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: path.display().to_string(),
+            source,
+        })?;
+        warnings.extend(
+            apply_all(
+                settings,
+                &properties::parse(&text),
+                &path.display().to_string(),
+                strict_file,
+            )?
+            .warnings,
+        );
+    }
+    warnings.extend(apply_all(settings, &args.overrides, "command line", true)?.warnings);
+    Ok(warnings)
+}
+
+/// Logs to stderr, level from `RUST_LOG` (default info), colours only on a terminal.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+        return;
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn flags_files_aliases_and_help() {
+        let parsed = parse_args(
+            args(&[
+                "-c",
+                "b.conf",
+                "-n",
+                "127.0.0.1:9876",
+                "--listenPort=0",
+                "--brokerName",
+                "a",
+                "-p",
+            ]),
+            &[("-n", "namesrvAddr")],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(parsed.config_file, Some(PathBuf::from("b.conf")));
+        assert!(parsed.print_config);
+        let keys: Vec<(&str, &str)> = parsed
+            .overrides
+            .iter()
+            .map(|p| (p.key.as_str(), p.value.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("namesrvAddr", "127.0.0.1:9876"),
+                ("listenPort", "0"),
+                ("brokerName", "a")
+            ]
+        );
+        assert!(parse_args(args(&["--help"]), &[]).unwrap().is_none());
+        assert!(parse_args(args(&["stray"]), &[])
+            .unwrap_err()
+            .contains("--key value"));
+        assert!(parse_args(args(&["--listenPort"]), &[])
+            .unwrap_err()
+            .contains("needs a value"));
+    }
+}

@@ -1,0 +1,105 @@
+//! `rmq-local`: the whole stack on one machine in one command — a name server on 9876 and a
+//! broker on 10911 that registers with it, data under `./rmq-data`. What a developer runs
+//! before `cargo run -p demo-consumer`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use rmq_broker::{Broker, BrokerConfig};
+use rmq_config::{cli, Settings};
+use rmq_namesrv::{NameServer, NamesrvConfig};
+use rmq_store::StoreConfig;
+
+const USAGE: &str = "\
+rmq-local — a name server and a broker in one process, for development
+
+Usage: rmq-local [--data DIR] [--namesrvPort N] [--KEY VALUE]... [-h]
+
+  --data DIR        where the store, topics and offsets live (default ./rmq-data)
+  --namesrvPort N   name-server port (default 9876)
+  --KEY VALUE       any broker.conf key (listenPort defaults to 10911, brokerIP1 to 127.0.0.1)
+
+Keys:
+";
+
+fn main() -> ExitCode {
+    cli::init_logging();
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("rmq-local: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let Some(mut args) =
+        cli::parse_args(std::env::args().skip(1), &[]).map_err(anyhow::Error::msg)?
+    else {
+        print!("{USAGE}{}", <(BrokerConfig, StoreConfig)>::help());
+        return Ok(());
+    };
+    let take = |args: &mut cli::ServerArgs, key: &str| {
+        let at = args.overrides.iter().position(|p| p.key == key)?;
+        Some(args.overrides.remove(at).value)
+    };
+    let data = PathBuf::from(take(&mut args, "data").unwrap_or_else(|| "rmq-data".to_owned()));
+    let namesrv_port: u16 = take(&mut args, "namesrvPort")
+        .map_or(Ok(9876), |p| p.parse())
+        .context("--namesrvPort must be a port number")?;
+
+    let namesrv_config = NamesrvConfig {
+        listen_port: namesrv_port,
+        kv_config_path: data.join("namesrv/kvConfig.json"),
+        ..NamesrvConfig::default()
+    };
+    let mut broker_settings = (
+        BrokerConfig {
+            broker_name: "broker-a".to_owned(),
+            broker_ip1: "127.0.0.1".to_owned(),
+            ..BrokerConfig::default()
+        },
+        StoreConfig::with_root(data.join("store")),
+    );
+    for warning in cli::load(&mut broker_settings, &args, false)? {
+        tracing::warn!("{warning}");
+    }
+    let own_namesrv = !args.overrides.iter().any(|p| p.key == "namesrvAddr");
+    let (mut broker_config, store_config) = broker_settings;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let ns_listener = tokio::net::TcpListener::bind(("0.0.0.0", namesrv_port))
+            .await
+            .with_context(|| format!("cannot listen on port {namesrv_port} for the name server; is one running already?"))?;
+        let ns_port = ns_listener.local_addr()?.port();
+        if own_namesrv {
+            broker_config.namesrv_addr = format!("127.0.0.1:{ns_port}");
+        }
+        let name_server = NameServer::new(&namesrv_config)?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let ns_task = {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(name_server.serve(ns_listener, async move {
+                let _ = stop.changed().await;
+            }))
+        };
+
+        let broker_listener = tokio::net::TcpListener::bind(("0.0.0.0", broker_config.listen_port))
+            .await
+            .with_context(|| format!("cannot listen on port {} for the broker (listenPort)", broker_config.listen_port))?;
+        let broker_port = broker_listener.local_addr()?.port();
+        let ip = broker_config.broker_ip1.parse().context("brokerIP1 must be an IP address")?;
+        let broker = Broker::open(broker_config, store_config, SocketAddr::new(ip, broker_port))?;
+        println!("rmq-local: name server on 127.0.0.1:{ns_port}, broker on 127.0.0.1:{broker_port}, data in {}", data.display());
+        broker.serve(broker_listener, cli::shutdown_signal()).await;
+        let _ = stop_tx.send(true);
+        let _ = ns_task.await;
+        Ok(())
+    })
+}

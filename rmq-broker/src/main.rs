@@ -13,34 +13,24 @@ mqbroker — the rmq broker (RocketMQ-compatible)
 
 Usage: mqbroker [-c broker.conf] [-n NAMESRV_ADDR] [--KEY VALUE | --KEY=VALUE]... [-p] [-h]
 
-  -c, --configFile FILE   read settings from a Java-properties file (RocketMQ's broker.conf);
-                          unknown keys are warnings, bad values are errors
   -n ADDR                 name servers, host:port separated by ';' (namesrvAddr)
-  --KEY VALUE             set any key below; applied after the file
-  -p, --printConfigItem   print every setting with its value and exit
-  -h, --help              print this help and exit
-
-Logging: RUST_LOG (e.g. RUST_LOG=debug), default info, to stderr.
-
-Keys:
+  (in broker.conf, unknown keys are warnings and bad values are errors)
 ";
 
 fn main() -> ExitCode {
     cli::init_logging();
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("mqbroker: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::exit_code("mqbroker", run())
 }
 
 fn run() -> anyhow::Result<()> {
     let Some(args) = cli::parse_args(std::env::args().skip(1), &[("-n", "namesrvAddr")])
         .map_err(anyhow::Error::msg)?
     else {
-        print!("{USAGE}{}", <(BrokerConfig, StoreConfig)>::help());
+        cli::print(&format!(
+            "{USAGE}{}{}",
+            cli::COMMON_OPTIONS,
+            <(BrokerConfig, StoreConfig)>::help()
+        ));
         return Ok(());
     };
     let mut settings = (BrokerConfig::default(), StoreConfig::default());
@@ -49,7 +39,7 @@ fn run() -> anyhow::Result<()> {
     }
     if args.print_config {
         for (key, value) in settings.values() {
-            println!("{key}={value}");
+            cli::print(&format!("{key}={value}\n"));
         }
         return Ok(());
     }
@@ -70,11 +60,10 @@ fn run() -> anyhow::Result<()> {
         if name_servers.is_empty() {
             tracing::warn!("namesrvAddr is not set: the broker runs but no client can find it; set namesrvAddr in broker.conf or pass -n host:9876");
         }
-        println!(
-            "The broker[{}, {store_host}] boot success. serializeType=JSON and name server is {}, listening on 127.0.0.1:{port}",
+        cli::print(&format!("The broker[{}, {store_host}] boot success. serializeType=JSON and name server is {}, listening on 127.0.0.1:{port}\n",
             config.broker_name,
             name_servers.join(";")
-        );
+        ));
         broker.serve(listener, cli::shutdown_signal()).await;
         tracing::info!("broker stopped");
         Ok(())

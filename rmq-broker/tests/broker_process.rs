@@ -1,8 +1,7 @@
 //! The real `mqbroker` binary with a name server, over real TCP: sends, pulls, long polling,
 //! registration, and the refusals a user must be able to act on.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rmq_namesrv::{NameServer, NamesrvConfig};
@@ -19,19 +18,20 @@ use rmq_remoting::header::namesrv::GetRouteInfoRequestHeader;
 use rmq_remoting::message::{decode_record, encode_properties};
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
+use rmq_testkit::ServerProcess;
 
 const T: Duration = Duration::from_secs(5);
 
 struct BrokerProcess {
-    child: Child,
-    addr: String,
+    server: ServerProcess,
     _dir: tempfile::TempDir,
 }
 
 impl BrokerProcess {
     fn start(namesrv: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mqbroker"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mqbroker"));
+        command
             .args([
                 "-n",
                 namesrv,
@@ -50,33 +50,11 @@ impl BrokerProcess {
                 "--storePathRootDir",
             ])
             .arg(dir.path())
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .rsplit("listening on ")
-            .next()
-            .unwrap()
-            .to_owned();
+            .args(extra);
         BrokerProcess {
-            child,
-            addr,
+            server: ServerProcess::start(command),
             _dir: dir,
         }
-    }
-}
-
-impl Drop for BrokerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -172,7 +150,7 @@ async fn send_pull_and_route_registration() {
     for i in 0..3 {
         let sent = c
             .invoke(
-                &broker.addr,
+                &broker.server.addr,
                 send_request("Orders", 0, format!("m{i}").as_bytes(), "TagA"),
                 T,
             )
@@ -184,7 +162,7 @@ async fn send_pull_and_route_registration() {
         assert_eq!(header.msg_id.len(), 32);
     }
     let pulled = c
-        .invoke(&broker.addr, pull_request("Orders", 0, 0, 0, "*"), T)
+        .invoke(&broker.server.addr, pull_request("Orders", 0, 0, 0, "*"), T)
         .await
         .unwrap();
     assert_eq!(pulled.code, 0, "{:?}", pulled.remark);
@@ -193,7 +171,11 @@ async fn send_pull_and_route_registration() {
         vec![b"m0".to_vec(), b"m1".to_vec(), b"m2".to_vec()]
     );
     let other_tag = c
-        .invoke(&broker.addr, pull_request("Orders", 0, 0, 0, "TagB"), T)
+        .invoke(
+            &broker.server.addr,
+            pull_request("Orders", 0, 0, 0, "TagB"),
+            T,
+        )
         .await
         .unwrap();
     assert_ne!(other_tag.code, 0, "TagB matches nothing");
@@ -211,7 +193,7 @@ async fn send_pull_and_route_registration() {
         let route = c.invoke(&ns, request, T).await.unwrap();
         if route.code == 0 {
             let route: TopicRouteData = fastjson::from_slice(&route.body).unwrap();
-            assert_eq!(route.broker_datas[0].broker_addrs[&0], broker.addr);
+            assert_eq!(route.broker_datas[0].broker_addrs[&0], broker.server.addr);
             break;
         }
         assert!(
@@ -230,7 +212,7 @@ async fn send_pull_and_route_registration() {
     };
     let offset = c
         .invoke(
-            &broker.addr,
+            &broker.server.addr,
             RemotingCommand::request(RequestCode::QUERY_CONSUMER_OFFSET, &query),
             T,
         )
@@ -248,15 +230,19 @@ async fn a_parked_pull_returns_as_soon_as_a_message_arrives() {
     let broker = BrokerProcess::start(&ns, &[]);
     let c = std::sync::Arc::new(client());
     assert_eq!(
-        c.invoke(&broker.addr, send_request("Waiting", 1, b"first", "a"), T)
-            .await
-            .unwrap()
-            .code,
+        c.invoke(
+            &broker.server.addr,
+            send_request("Waiting", 1, b"first", "a"),
+            T
+        )
+        .await
+        .unwrap()
+        .code,
         0
     );
     let started = Instant::now();
     let waiter = {
-        let (c, addr) = (c.clone(), broker.addr.clone());
+        let (c, addr) = (c.clone(), broker.server.addr.clone());
         tokio::spawn(async move {
             c.invoke(
                 &addr,
@@ -269,10 +255,14 @@ async fn a_parked_pull_returns_as_soon_as_a_message_arrives() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!waiter.is_finished(), "the pull is parked");
     assert_eq!(
-        c.invoke(&broker.addr, send_request("Waiting", 1, b"second", "a"), T)
-            .await
-            .unwrap()
-            .code,
+        c.invoke(
+            &broker.server.addr,
+            send_request("Waiting", 1, b"second", "a"),
+            T
+        )
+        .await
+        .unwrap()
+        .code,
         0
     );
     let response = waiter.await.unwrap().unwrap();
@@ -284,7 +274,11 @@ async fn a_parked_pull_returns_as_soon_as_a_message_arrives() {
     );
 
     let idle = c
-        .invoke(&broker.addr, pull_request("Waiting", 1, 2, 300, "*"), T)
+        .invoke(
+            &broker.server.addr,
+            pull_request("Waiting", 1, 2, 300, "*"),
+            T,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -293,7 +287,11 @@ async fn a_parked_pull_returns_as_soon_as_a_message_arrives() {
         "nothing arrives: not found after the suspend timeout"
     );
     let moved = c
-        .invoke(&broker.addr, pull_request("Waiting", 1, 99, 0, "*"), T)
+        .invoke(
+            &broker.server.addr,
+            pull_request("Waiting", 1, 99, 0, "*"),
+            T,
+        )
         .await
         .unwrap();
     assert_eq!(moved.code, ResponseCode::PULL_OFFSET_MOVED.as_i32());
@@ -314,7 +312,11 @@ async fn refusals_carry_the_right_code_and_an_actionable_remark() {
     );
     let c = client();
     let missing = c
-        .invoke(&strict.addr, send_request("NoSuchTopic", 0, b"x", "a"), T)
+        .invoke(
+            &strict.server.addr,
+            send_request("NoSuchTopic", 0, b"x", "a"),
+            T,
+        )
         .await
         .unwrap();
     assert_eq!(missing.code, ResponseCode::TOPIC_NOT_EXIST.as_i32());
@@ -323,13 +325,17 @@ async fn refusals_carry_the_right_code_and_an_actionable_remark() {
         .unwrap()
         .contains("autoCreateTopicEnable=false"));
     let bad_name = c
-        .invoke(&strict.addr, send_request("bad topic", 0, b"x", "a"), T)
+        .invoke(
+            &strict.server.addr,
+            send_request("bad topic", 0, b"x", "a"),
+            T,
+        )
         .await
         .unwrap();
     assert_eq!(bad_name.code, ResponseCode::SYSTEM_ERROR.as_i32());
     let too_big = c
         .invoke(
-            &strict.addr,
+            &strict.server.addr,
             send_request("SELF_TEST_TOPIC", 0, &[0u8; 2048], "a"),
             T,
         )
@@ -343,7 +349,7 @@ async fn refusals_carry_the_right_code_and_an_actionable_remark() {
     );
     let bad_queue = c
         .invoke(
-            &strict.addr,
+            &strict.server.addr,
             send_request("SELF_TEST_TOPIC", 7, b"x", "a"),
             T,
         )
@@ -352,7 +358,7 @@ async fn refusals_carry_the_right_code_and_an_actionable_remark() {
     assert_eq!(bad_queue.code, ResponseCode::SYSTEM_ERROR.as_i32());
     let system = c
         .invoke(
-            &strict.addr,
+            &strict.server.addr,
             send_request("SCHEDULE_TOPIC_XXXX", 0, b"x", "a"),
             T,
         )
@@ -362,7 +368,7 @@ async fn refusals_carry_the_right_code_and_an_actionable_remark() {
     // Nothing was written for any refused request.
     let empty = c
         .invoke(
-            &strict.addr,
+            &strict.server.addr,
             pull_request("SELF_TEST_TOPIC", 0, 0, 0, "*"),
             T,
         )
@@ -376,7 +382,7 @@ async fn refusals_carry_the_right_code_and_an_actionable_remark() {
     );
     let refused = c
         .invoke(
-            &read_only.addr,
+            &read_only.server.addr,
             send_request("SELF_TEST_TOPIC", 0, b"x", "a"),
             T,
         )
@@ -415,13 +421,19 @@ async fn heartbeats_register_consumers_and_their_subscriptions() {
     };
     let request = RemotingCommand::request_without_header(RequestCode::HEART_BEAT)
         .with_body(fastjson::to_vec(&heartbeat, KeyStyle::Fastjson));
-    assert_eq!(c.invoke(&broker.addr, request, T).await.unwrap().code, 0);
+    assert_eq!(
+        c.invoke(&broker.server.addr, request, T)
+            .await
+            .unwrap()
+            .code,
+        0
+    );
     let header = rmq_remoting::header::broker::GetConsumerListByGroupRequestHeader {
         consumer_group: "cg".into(),
     };
     let list = c
         .invoke(
-            &broker.addr,
+            &broker.server.addr,
             RemotingCommand::request(RequestCode::GET_CONSUMER_LIST_BY_GROUP, &header),
             T,
         )

@@ -3,9 +3,41 @@
 //! SIGINT/SIGTERM.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use crate::properties::{self, Property};
 use crate::settings::{apply_all, ConfigError, Settings};
+
+/// The options every server binary accepts, for its `--help` (after its own options).
+pub const COMMON_OPTIONS: &str =
+    "  -c, --configFile FILE   read settings from a Java-properties file
+  --KEY VALUE             set any key listed below; applied after the file
+  -p, --printConfigItem   print every setting with its value and exit
+  -h, --help              print this help and exit
+
+Logging: RUST_LOG (e.g. RUST_LOG=debug), default info, to stderr.
+
+Keys:
+";
+
+/// Turns a binary's outcome into its exit status, printing a failure as `name: error` with
+/// its whole chain of causes.
+pub fn exit_code<E: std::fmt::Display>(name: &str, outcome: Result<(), E>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{name}: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes to stdout, ignoring a closed pipe (`mqbroker --help | head` must not panic).
+pub fn print(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
 
 /// The command line of a server binary.
 #[derive(Debug, Default)]

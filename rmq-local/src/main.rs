@@ -19,27 +19,23 @@ Usage: rmq-local [--data DIR] [--namesrvPort N] [--KEY VALUE]... [-h]
 
   --data DIR        where the store, topics and offsets live (default ./rmq-data)
   --namesrvPort N   name-server port (default 9876)
-  --KEY VALUE       any broker.conf key (listenPort defaults to 10911, brokerIP1 to 127.0.0.1)
-
-Keys:
+  (listenPort defaults to 10911, brokerIP1 to 127.0.0.1)
 ";
 
 fn main() -> ExitCode {
     cli::init_logging();
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("rmq-local: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::exit_code("rmq-local", run())
 }
 
 fn run() -> anyhow::Result<()> {
     let Some(mut args) =
         cli::parse_args(std::env::args().skip(1), &[]).map_err(anyhow::Error::msg)?
     else {
-        print!("{USAGE}{}", <(BrokerConfig, StoreConfig)>::help());
+        cli::print(&format!(
+            "{USAGE}{}{}",
+            cli::COMMON_OPTIONS,
+            <(BrokerConfig, StoreConfig)>::help()
+        ));
         return Ok(());
     };
     let take = |args: &mut cli::ServerArgs, key: &str| {
@@ -96,7 +92,7 @@ fn run() -> anyhow::Result<()> {
         let broker_port = broker_listener.local_addr()?.port();
         let ip = broker_config.broker_ip1.parse().context("brokerIP1 must be an IP address")?;
         let broker = Broker::open(broker_config, store_config, SocketAddr::new(ip, broker_port))?;
-        println!("rmq-local: name server on 127.0.0.1:{ns_port}, broker on 127.0.0.1:{broker_port}, data in {}", data.display());
+        cli::print(&format!("rmq-local: name server on 127.0.0.1:{ns_port}, broker on 127.0.0.1:{broker_port}, data in {}\n", data.display()));
         broker.serve(broker_listener, cli::shutdown_signal()).await;
         let _ = stop_tx.send(true);
         let _ = ns_task.await;

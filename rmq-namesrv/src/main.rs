@@ -10,33 +10,23 @@ use rmq_namesrv::{NameServer, NamesrvConfig};
 const USAGE: &str = "\
 mqnamesrv — the rmq name server (RocketMQ-compatible routing registry)
 
-Usage: mqnamesrv [-c FILE] [--KEY VALUE | --KEY=VALUE]... [-p] [-h]
+Usage: mqnamesrv [-c namesrv.conf] [--KEY VALUE | --KEY=VALUE]... [-p] [-h]
 
-  -c, --configFile FILE   read settings from a Java-properties file (RocketMQ's namesrv.conf)
-  --KEY VALUE             set any key below; applied after the file
-  -p, --printConfigItem   print every setting with its value and exit
-  -h, --help              print this help and exit
-
-Logging: RUST_LOG (e.g. RUST_LOG=debug), default info, to stderr.
-
-Keys:
 ";
 
 fn main() -> ExitCode {
     cli::init_logging();
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("mqnamesrv: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::exit_code("mqnamesrv", run())
 }
 
 fn run() -> anyhow::Result<()> {
     let Some(args) = cli::parse_args(std::env::args().skip(1), &[]).map_err(anyhow::Error::msg)?
     else {
-        print!("{USAGE}{}", NamesrvConfig::help());
+        cli::print(&format!(
+            "{USAGE}{}{}",
+            cli::COMMON_OPTIONS,
+            NamesrvConfig::help()
+        ));
         return Ok(());
     };
     let mut config = NamesrvConfig::default();
@@ -45,7 +35,7 @@ fn run() -> anyhow::Result<()> {
     }
     if args.print_config {
         for (key, value) in config.values() {
-            println!("{key}={value}");
+            cli::print(&format!("{key}={value}\n"));
         }
         return Ok(());
     }
@@ -59,7 +49,7 @@ fn run() -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {bind} (listenPort/bindAddress); is another name server running there?"))?;
         let local = listener.local_addr()?;
-        println!("The Name Server boot success. serializeType=JSON, listening on {}", connectable(local));
+        cli::print(&format!("The Name Server boot success. serializeType=JSON, listening on {}\n", connectable(local)));
         tracing::info!(%local, kv = %config.kv_config_path.display(), "name server started");
         server.serve(listener, cli::shutdown_signal()).await;
         tracing::info!("name server stopped");

@@ -1,8 +1,7 @@
 //! The real `mqnamesrv` binary over real TCP: registration, routes, cluster info, KV, liveness
 //! and bad input.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use rmq_remoting::body::route::{
@@ -13,19 +12,19 @@ use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::header::namesrv::*;
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
+use rmq_testkit::ServerProcess;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct NamesrvProcess {
-    child: Child,
-    addr: String,
+    server: ServerProcess,
     _dir: tempfile::TempDir,
 }
 
 impl NamesrvProcess {
     fn start(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let kv = dir.path().join("kvConfig.json");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mqnamesrv"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mqnamesrv"));
+        command
             .args([
                 "--listenPort",
                 "0",
@@ -33,34 +32,12 @@ impl NamesrvProcess {
                 "127.0.0.1",
                 "--kvConfigPath",
             ])
-            .arg(&kv)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .rsplit("listening on ")
-            .next()
-            .unwrap()
-            .to_owned();
+            .arg(dir.path().join("kvConfig.json"))
+            .args(extra);
         NamesrvProcess {
-            child,
-            addr,
+            server: ServerProcess::start(command),
             _dir: dir,
         }
-    }
-}
-
-impl Drop for NamesrvProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -136,7 +113,7 @@ async fn brokers_register_and_clients_get_routes() {
     let broker = client();
     let master = broker
         .invoke(
-            &ns.addr,
+            &ns.server.addr,
             register_request(
                 "broker-a",
                 "127.0.0.1:10911",
@@ -151,7 +128,7 @@ async fn brokers_register_and_clients_get_routes() {
     assert_eq!(master.code, 0);
     let slave = broker
         .invoke(
-            &ns.addr,
+            &ns.server.addr,
             register_request("broker-a", "127.0.0.1:10921", 1, &["TopicTest"], 1),
             T,
         )
@@ -163,14 +140,14 @@ async fn brokers_register_and_clients_get_routes() {
     let user = client();
     // A Go client (version 317) gets fastjson's unquoted ids; a 4.9.8 client (409) standard JSON.
     let old = user
-        .invoke(&ns.addr, route_request("TopicTest", 317), T)
+        .invoke(&ns.server.addr, route_request("TopicTest", 317), T)
         .await
         .unwrap();
     assert!(
         String::from_utf8_lossy(&old.body).contains(r#"{0:"127.0.0.1:10911",1:"127.0.0.1:10921"}"#)
     );
     let new = user
-        .invoke(&ns.addr, route_request("TopicTest", 409), T)
+        .invoke(&ns.server.addr, route_request("TopicTest", 409), T)
         .await
         .unwrap();
     assert!(String::from_utf8_lossy(&new.body)
@@ -179,7 +156,7 @@ async fn brokers_register_and_clients_get_routes() {
     assert_eq!(route.queue_datas[0].write_queue_nums, 4);
 
     let missing = user
-        .invoke(&ns.addr, route_request("NoSuchTopic", 409), T)
+        .invoke(&ns.server.addr, route_request("NoSuchTopic", 409), T)
         .await
         .unwrap();
     assert_eq!(missing.code, ResponseCode::TOPIC_NOT_EXIST.as_i32());
@@ -195,7 +172,7 @@ async fn brokers_register_and_clients_get_routes() {
 
     let info = user
         .invoke(
-            &ns.addr,
+            &ns.server.addr,
             RemotingCommand::request_without_header(RequestCode::GET_BROKER_CLUSTER_INFO),
             T,
         )
@@ -206,7 +183,7 @@ async fn brokers_register_and_clients_get_routes() {
 
     let all = user
         .invoke(
-            &ns.addr,
+            &ns.server.addr,
             RemotingCommand::request_without_header(
                 RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
             ),
@@ -221,7 +198,7 @@ async fn brokers_register_and_clients_get_routes() {
     broker.close_all().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let after = user
-        .invoke(&ns.addr, route_request("TopicTest", 409), T)
+        .invoke(&ns.server.addr, route_request("TopicTest", 409), T)
         .await
         .unwrap();
     assert_eq!(
@@ -242,7 +219,7 @@ async fn kv_config_round_trip_and_order_topic_conf() {
     };
     assert_eq!(
         c.invoke(
-            &ns.addr,
+            &ns.server.addr,
             RemotingCommand::request(RequestCode::PUT_KV_CONFIG, &put),
             T
         )
@@ -257,7 +234,7 @@ async fn kv_config_round_trip_and_order_topic_conf() {
     };
     let got = c
         .invoke(
-            &ns.addr,
+            &ns.server.addr,
             RemotingCommand::request(RequestCode::GET_KV_CONFIG, &key),
             T,
         )
@@ -274,7 +251,7 @@ async fn kv_config_round_trip_and_order_topic_conf() {
     };
     let listed = c
         .invoke(
-            &ns.addr,
+            &ns.server.addr,
             RemotingCommand::request(RequestCode::GET_KVLIST_BY_NAMESPACE, &list),
             T,
         )
@@ -287,7 +264,7 @@ async fn kv_config_round_trip_and_order_topic_conf() {
 
     let registered = c
         .invoke(
-            &ns.addr,
+            &ns.server.addr,
             register_request("broker-a", "127.0.0.1:10911", 0, &["Ordered"], 1),
             T,
         )
@@ -300,7 +277,7 @@ async fn kv_config_round_trip_and_order_topic_conf() {
         "broker-a:4"
     );
     let route = c
-        .invoke(&ns.addr, route_request("Ordered", 409), T)
+        .invoke(&ns.server.addr, route_request("Ordered", 409), T)
         .await
         .unwrap();
     let route: TopicRouteData = fastjson::from_slice(&route.body).unwrap();
@@ -308,7 +285,7 @@ async fn kv_config_round_trip_and_order_topic_conf() {
 
     assert_eq!(
         c.invoke(
-            &ns.addr,
+            &ns.server.addr,
             RemotingCommand::request(RequestCode::DELETE_KV_CONFIG, &key),
             T
         )
@@ -319,7 +296,7 @@ async fn kv_config_round_trip_and_order_topic_conf() {
     );
     let gone = c
         .invoke(
-            &ns.addr,
+            &ns.server.addr,
             RemotingCommand::request(RequestCode::GET_KV_CONFIG, &key),
             T,
         )
@@ -338,14 +315,14 @@ async fn silent_brokers_expire() {
     ]);
     let c = client();
     c.invoke(
-        &ns.addr,
+        &ns.server.addr,
         register_request("broker-a", "127.0.0.1:10911", 0, &["T"], 1),
         T,
     )
     .await
     .unwrap();
     assert_eq!(
-        c.invoke(&ns.addr, route_request("T", 409), T)
+        c.invoke(&ns.server.addr, route_request("T", 409), T)
             .await
             .unwrap()
             .code,
@@ -353,7 +330,7 @@ async fn silent_brokers_expire() {
     );
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(
-        c.invoke(&ns.addr, route_request("T", 409), T)
+        c.invoke(&ns.server.addr, route_request("T", 409), T)
             .await
             .unwrap()
             .code,
@@ -369,7 +346,9 @@ async fn bad_input_closes_one_connection_and_names_missing_fields() {
         &[0xff, 0xff, 0xff, 0xff, 0, 0][..],
         &[0, 0, 0, 9, 0, 0, 0, 5, b'{', b'!', 1, 2, 3][..],
     ] {
-        let mut raw = tokio::net::TcpStream::connect(&ns.addr).await.unwrap();
+        let mut raw = tokio::net::TcpStream::connect(&ns.server.addr)
+            .await
+            .unwrap();
         raw.write_all(garbage).await.unwrap();
         let mut buf = [0u8; 8];
         let n = tokio::time::timeout(T, raw.read(&mut buf)).await.unwrap();
@@ -377,7 +356,7 @@ async fn bad_input_closes_one_connection_and_names_missing_fields() {
     }
     let missing = c
         .invoke(
-            &ns.addr,
+            &ns.server.addr,
             RemotingCommand::request_without_header(RequestCode::GET_ROUTEINFO_BY_TOPIC),
             T,
         )
@@ -387,11 +366,11 @@ async fn bad_input_closes_one_connection_and_names_missing_fields() {
     assert!(missing.remark.unwrap().contains("`topic`"));
     let mut bad_body = register_request("b", "127.0.0.1:1", 0, &[], 1);
     bad_body.body = b"{oops".to_vec().into();
-    let refused = c.invoke(&ns.addr, bad_body, T).await.unwrap();
+    let refused = c.invoke(&ns.server.addr, bad_body, T).await.unwrap();
     assert_eq!(refused.code, ResponseCode::SYSTEM_ERROR.as_i32());
     let unknown = c
         .invoke(
-            &ns.addr,
+            &ns.server.addr,
             RemotingCommand::request_without_header(RequestCode::PULL_MESSAGE),
             T,
         )
@@ -403,7 +382,7 @@ async fn bad_input_closes_one_connection_and_names_missing_fields() {
     );
     // Still serving.
     assert_eq!(
-        c.invoke(&ns.addr, route_request("T", 409), T)
+        c.invoke(&ns.server.addr, route_request("T", 409), T)
             .await
             .unwrap()
             .code,

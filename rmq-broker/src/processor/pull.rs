@@ -103,6 +103,7 @@ async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
     let deadline = Instant::now() + hold;
     // Subscribe before reading, so a message stored in between still wakes us.
     let mut arrivals = ctx.arrivals.subscribe(&h.topic, h.queue_id);
+    let mut last_read = false;
     loop {
         let result = ctx.store.get_message(
             &h.topic,
@@ -119,24 +120,12 @@ async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
             result.status,
             GetMessageStatus::NoMessageInQueue | GetMessageStatus::NoMatchedLogicQueue
         ) && h.queue_offset == 0);
-        if !nothing_yet || Instant::now() >= deadline {
+        if !nothing_yet || last_read || Instant::now() >= deadline {
             return Ok(respond(&h, result));
         }
-        match tokio::time::timeout_at(deadline, arrivals.changed()).await {
-            Ok(Ok(())) => continue,
-            // Timed out (or the signal vanished): read once more and answer whatever is there.
-            _ => {
-                let result = ctx.store.get_message(
-                    &h.topic,
-                    h.queue_id,
-                    h.queue_offset,
-                    max_count,
-                    max_bytes,
-                    &filter,
-                );
-                return Ok(respond(&h, result));
-            }
-        }
+        // Woken by an arrival: read again. Timed out (or the signal vanished): read once more
+        // and answer whatever is there.
+        last_read = !matches!(tokio::time::timeout_at(deadline, arrivals.changed()).await, Ok(Ok(())));
     }
 }
 

@@ -13,6 +13,7 @@ pub mod clients;
 pub mod config;
 pub mod consumer_offsets;
 mod processor;
+mod rebalance_lock;
 pub mod registration;
 mod state;
 pub mod subscription_groups;

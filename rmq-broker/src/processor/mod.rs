@@ -1,8 +1,11 @@
 //! Request handlers, one module per family; each module adds its routes to the router.
 
+mod admin;
 mod client;
+mod lock;
 mod offsets;
 mod pull;
+mod query;
 mod send;
 
 use std::future::Future;
@@ -20,6 +23,9 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     let router = pull::register(router, ctx);
     let router = client::register(router, ctx);
     let router = offsets::register(router, ctx);
+    let router = admin::register(router, ctx);
+    let router = query::register(router, ctx);
+    let router = lock::register(router, ctx);
     let closing = ctx.clone();
     router.on_close(move |conn| {
         let ctx = closing.clone();

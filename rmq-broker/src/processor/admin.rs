@@ -1,0 +1,915 @@
+//! What `mqadmin`, `DefaultMQAdminExt` and the dashboard ask a broker in ordinary use: topic and
+//! subscription-group management, runtime and configuration reports, consumption progress,
+//! connections, and resetting a group's offsets to a point in time (remoting-protocol.md §6.11,
+//! behaviour.md §5.10 and §8).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rmq_config::Settings;
+use rmq_remoting::body::client::{
+    Connection as ClientConnection, ConsumerConnection, MessageQueue, ProducerConnection,
+};
+use rmq_remoting::body::route::{KvTable, TopicList};
+use rmq_remoting::body::stats::{
+    ConsumeStats, ConsumerOffsetSerializeWrapper, OffsetWrapper, QueryConsumeTimeSpanBody,
+    QueueTimeSpan, ResetOffsetBody, ResetOffsetBodyForC, SubscriptionGroupConfig, TopicOffset,
+    TopicStatsTable,
+};
+use rmq_remoting::body::topic::{DataVersion, TopicConfig};
+use rmq_remoting::fastjson::{self, KeyStyle};
+use rmq_remoting::header::broker::{
+    CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader, GetConsumeStatsRequestHeader,
+    GetConsumerConnectionListRequestHeader, GetProducerConnectionListRequestHeader,
+    QueryConsumeTimeSpanRequestHeader, ResetOffsetRequestHeader, TopicRequestHeader,
+};
+use rmq_remoting::message::store_timestamp_at;
+use rmq_remoting::transport::{Connection, HandlerResult, Router};
+use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
+use serde::Serialize;
+
+use super::handler;
+use crate::state::BrokerContext;
+use crate::topics::{
+    validate_topic_name, AUTO_CREATE_TOPIC, BENCHMARK_TOPIC, OFFSET_MOVED_EVENT, SCHEDULE_TOPIC,
+    SELF_TEST_TOPIC,
+};
+
+/// What `GET_BROKER_RUNTIME_INFO` reports as the broker's version (the release whose protocol
+/// rmq speaks, matching the `version` ordinal in every command it sends).
+const BROKER_VERSION_DESC: &str = "V4_9_8";
+
+/// Topics Java's `TopicValidator` treats as system topics: admins may not create, change or
+/// delete them.
+const JAVA_SYSTEM_TOPICS: &[&str] = &[
+    AUTO_CREATE_TOPIC,
+    SCHEDULE_TOPIC,
+    BENCHMARK_TOPIC,
+    SELF_TEST_TOPIC,
+    OFFSET_MOVED_EVENT,
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRACE_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "TRANS_CHECK_MAX_TIME_TOPIC",
+];
+
+/// Prefix of the 5.x internal topics, also reserved.
+const SYSTEM_TOPIC_PREFIX: &str = "rmq_sys_";
+
+pub(super) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
+    router
+        .route(
+            RequestCode::UPDATE_AND_CREATE_TOPIC,
+            handler(ctx, update_and_create_topic),
+        )
+        .route(
+            RequestCode::DELETE_TOPIC_IN_BROKER,
+            handler(ctx, delete_topic),
+        )
+        .route(
+            RequestCode::GET_ALL_TOPIC_CONFIG,
+            handler(ctx, all_topic_config),
+        )
+        .route(
+            RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+            handler(ctx, update_and_create_group),
+        )
+        .route(
+            RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+            handler(ctx, all_group_config),
+        )
+        .route(
+            RequestCode::DELETE_SUBSCRIPTIONGROUP,
+            handler(ctx, delete_group),
+        )
+        .route(
+            RequestCode::GET_BROKER_RUNTIME_INFO,
+            handler(ctx, runtime_info),
+        )
+        .route(RequestCode::GET_TOPIC_STATS_INFO, handler(ctx, topic_stats))
+        .route(RequestCode::GET_CONSUME_STATS, handler(ctx, consume_stats))
+        .route(
+            RequestCode::GET_CONSUMER_CONNECTION_LIST,
+            handler(ctx, consumer_connections),
+        )
+        .route(
+            RequestCode::GET_PRODUCER_CONNECTION_LIST,
+            handler(ctx, producer_connections),
+        )
+        .route(
+            RequestCode::GET_ALL_CONSUMER_OFFSET,
+            handler(ctx, all_consumer_offsets),
+        )
+        .route(
+            RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+            handler(ctx, reset_offset),
+        )
+        .route(
+            RequestCode::QUERY_TOPIC_CONSUME_BY_WHO,
+            handler(ctx, topic_consumed_by),
+        )
+        .route(
+            RequestCode::QUERY_CONSUME_TIME_SPAN,
+            handler(ctx, consume_time_span),
+        )
+        .route(
+            RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER,
+            handler(ctx, system_topics),
+        )
+        .route(RequestCode::GET_BROKER_CONFIG, handler(ctx, broker_config))
+}
+
+fn refuse(code: ResponseCode, remark: impl Into<String>) -> CommandError {
+    CommandError::new(code, remark)
+}
+
+/// A success carrying `body` as fastjson (unquoted integer keys, raw object keys).
+fn json_answer<T: Serialize>(body: &T) -> RemotingCommand {
+    RemotingCommand::success().with_body(fastjson::to_vec(body, KeyStyle::Fastjson))
+}
+
+fn millis_since_epoch(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn now_millis() -> i64 {
+    millis_since_epoch(SystemTime::now())
+}
+
+fn boot_millis(ctx: &BrokerContext) -> i64 {
+    millis_since_epoch(ctx.boot_time)
+}
+
+fn is_java_system_topic(topic: &str) -> bool {
+    JAVA_SYSTEM_TOPICS.contains(&topic) || topic.starts_with(SYSTEM_TOPIC_PREFIX)
+}
+
+fn system_topic_refusal(topic: &str) -> CommandError {
+    refuse(
+        ResponseCode::SYSTEM_ERROR,
+        format!(
+            "The topic[{topic}] is conflicted with system topic; the broker manages it itself."
+        ),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Topics
+// ---------------------------------------------------------------------------------------------
+
+/// Applies 5.x attribute text (`+key=value,-key,…`) to a topic's current attributes.
+fn apply_attributes(
+    current: Option<HashMap<String, String>>,
+    text: &str,
+) -> Result<Option<HashMap<String, String>>, String> {
+    let mut attributes = current.unwrap_or_default();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        if let Some(set) = item.strip_prefix('+') {
+            let Some((key, value)) = set.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+                return Err(format!(
+                    "the attribute {item:?} is not of the form +key=value"
+                ));
+            };
+            attributes.insert(key.to_owned(), value.to_owned());
+        } else if let Some(key) = item.strip_prefix('-').filter(|k| !k.is_empty()) {
+            attributes.remove(key);
+        } else {
+            return Err(format!(
+                "the attribute {item:?} must start with + (set) or - (remove)"
+            ));
+        }
+    }
+    Ok((!attributes.is_empty()).then_some(attributes))
+}
+
+async fn update_and_create_topic(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let h: CreateTopicRequestHeader = req.decode_header()?;
+    validate_topic_name(&h.topic).map_err(|why| refuse(ResponseCode::SYSTEM_ERROR, why))?;
+    if h.topic == ctx.config.broker_cluster_name {
+        return Err(refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "the topic[{}] is conflict with system reserved words: it is this broker's cluster name",
+                h.topic
+            ),
+        ));
+    }
+    if is_java_system_topic(&h.topic) {
+        return Err(system_topic_refusal(&h.topic));
+    }
+    if h.read_queue_nums < 0 || h.write_queue_nums < 0 {
+        return Err(refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "the topic[{}] cannot have a negative queue count (readQueueNums={}, writeQueueNums={})",
+                h.topic, h.read_queue_nums, h.write_queue_nums
+            ),
+        ));
+    }
+    let existing = ctx.topics.get(&h.topic).and_then(|t| t.attributes);
+    let attributes = match h.attributes.as_deref() {
+        Some(text) => apply_attributes(existing, text)
+            .map_err(|why| refuse(ResponseCode::INVALID_PARAMETER, why))?,
+        None => existing,
+    };
+    let config = TopicConfig {
+        order: h.order,
+        perm: h.perm,
+        read_queue_nums: h.read_queue_nums,
+        topic_filter_type: h.topic_filter_type,
+        topic_name: h.topic.clone(),
+        topic_sys_flag: h.topic_sys_flag,
+        write_queue_nums: h.write_queue_nums,
+        attributes,
+    };
+    ctx.topics.put(config).map_err(|e| {
+        refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!("cannot persist the topic[{}]: {e}", h.topic),
+        )
+    })?;
+    tracing::info!(topic = %h.topic, read = h.read_queue_nums, write = h.write_queue_nums, perm = h.perm, "topic created or updated by an admin");
+    ctx.topics_changed.notify_one();
+    Ok(RemotingCommand::success())
+}
+
+async fn delete_topic(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let h: TopicRequestHeader = req.decode_header()?;
+    if h.topic.is_empty() {
+        return Err(refuse(
+            ResponseCode::SYSTEM_ERROR,
+            "the topic to delete is empty",
+        ));
+    }
+    if is_java_system_topic(&h.topic) {
+        return Err(system_topic_refusal(&h.topic));
+    }
+    let existed = ctx.topics.remove(&h.topic).map_err(|e| {
+        refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!("cannot persist the deletion of topic[{}]: {e}", h.topic),
+        )
+    })?;
+    ctx.offsets.remove_topic(&h.topic);
+    if existed {
+        tracing::info!(topic = %h.topic, "topic deleted by an admin");
+        ctx.topics_changed.notify_one();
+    }
+    Ok(RemotingCommand::success())
+}
+
+async fn all_topic_config(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    _: RemotingCommand,
+) -> HandlerResult {
+    Ok(json_answer(&ctx.topics.snapshot()))
+}
+
+/// The topics this broker creates for itself (what Java's `getSystemTopic()` lists).
+fn system_topic_names(ctx: &BrokerContext) -> BTreeSet<String> {
+    let cluster = &ctx.config.broker_cluster_name;
+    [
+        SELF_TEST_TOPIC.to_owned(),
+        AUTO_CREATE_TOPIC.to_owned(),
+        BENCHMARK_TOPIC.to_owned(),
+        OFFSET_MOVED_EVENT.to_owned(),
+        SCHEDULE_TOPIC.to_owned(),
+        cluster.clone(),
+        ctx.config.broker_name.clone(),
+        format!("{cluster}_REPLY_TOPIC"),
+    ]
+    .into_iter()
+    .filter(|t| ctx.topics.get(t).is_some())
+    .collect()
+}
+
+async fn system_topics(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    _: RemotingCommand,
+) -> HandlerResult {
+    Ok(json_answer(&TopicList {
+        topic_list: system_topic_names(&ctx),
+        broker_addr: None,
+    }))
+}
+
+async fn topic_stats(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let h: TopicRequestHeader = req.decode_header()?;
+    let Some(topic) = ctx.topics.get(&h.topic) else {
+        return Err(refuse(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!(
+                "topic[{}] not exist on broker {}",
+                h.topic, ctx.config.broker_name
+            ),
+        ));
+    };
+    let mut table = TopicStatsTable::default();
+    for queue_id in 0..topic.write_queue_nums {
+        let min_offset = ctx.store.min_offset_in_queue(&h.topic, queue_id).max(0);
+        let max_offset = ctx.store.max_offset_in_queue(&h.topic, queue_id).max(0);
+        let last_update_timestamp = if max_offset > 0 {
+            ctx.store
+                .message_store_timestamp(&h.topic, queue_id, max_offset - 1)
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        table.offset_table.insert(
+            MessageQueue::new(&h.topic, &ctx.config.broker_name, queue_id),
+            TopicOffset {
+                last_update_timestamp,
+                max_offset,
+                min_offset,
+            },
+        );
+    }
+    Ok(json_answer(&table))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscription groups and consumption
+// ---------------------------------------------------------------------------------------------
+
+async fn update_and_create_group(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let config: SubscriptionGroupConfig = fastjson::from_slice(&req.body).map_err(|e| {
+        refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!("the UPDATE_AND_CREATE_SUBSCRIPTIONGROUP body is not a SubscriptionGroupConfig: {e}"),
+        )
+    })?;
+    if config.group_name.trim().is_empty() {
+        return Err(refuse(
+            ResponseCode::SYSTEM_ERROR,
+            "the subscription group's groupName is empty",
+        ));
+    }
+    let name = config.group_name.clone();
+    ctx.groups.put(config).map_err(|e| {
+        refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!("cannot persist the subscription group [{name}]: {e}"),
+        )
+    })?;
+    tracing::info!(group = %name, "subscription group created or updated by an admin");
+    Ok(RemotingCommand::success())
+}
+
+async fn all_group_config(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    _: RemotingCommand,
+) -> HandlerResult {
+    Ok(json_answer(&ctx.groups.snapshot()))
+}
+
+async fn delete_group(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let h: DeleteSubscriptionGroupRequestHeader = req.decode_header()?;
+    ctx.groups.remove(&h.group_name).map_err(|e| {
+        refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "cannot persist the deletion of subscription group [{}]: {e}",
+                h.group_name
+            ),
+        )
+    })?;
+    if h.clean_offset == Some(true) {
+        ctx.offsets.remove_group(&h.group_name);
+    }
+    Ok(RemotingCommand::success())
+}
+
+/// Topics whose progress GET_CONSUME_STATS reports for a group: those it has offsets in, plus
+/// what its online members subscribe to.
+fn consumed_topics(ctx: &BrokerContext, group: &str) -> BTreeSet<String> {
+    let mut topics: BTreeSet<String> = ctx.offsets.topics_of_group(group).into_iter().collect();
+    if let Some(online) = ctx.clients.consumer_group(group) {
+        topics.extend(online.subscriptions.into_keys());
+    }
+    topics
+}
+
+async fn consume_stats(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let h: GetConsumeStatsRequestHeader = req.decode_header()?;
+    let group = &h.consumer_group;
+    let topics = match h.topic.as_deref().filter(|t| !t.is_empty()) {
+        Some(topic) => BTreeSet::from([topic.to_owned()]),
+        None => consumed_topics(&ctx, group),
+    };
+    let online = ctx.clients.consumer_group(group);
+    let mut stats = ConsumeStats::default();
+    for topic_name in topics {
+        let Some(topic) = ctx.topics.get(&topic_name) else {
+            continue;
+        };
+        // An online group reports only what it subscribes to now (Java does the same).
+        if online.as_ref().is_some_and(|g| {
+            !g.subscriptions.is_empty() && !g.subscriptions.contains_key(&topic_name)
+        }) {
+            continue;
+        }
+        for queue_id in 0..topic.read_queue_nums {
+            let broker_offset = ctx.store.max_offset_in_queue(&topic_name, queue_id).max(0);
+            let consumer_offset = ctx
+                .offsets
+                .query(group, &topic_name, queue_id)
+                .unwrap_or(0)
+                .max(0);
+            let last_timestamp = if consumer_offset > 0 {
+                ctx.store
+                    .message_store_timestamp(&topic_name, queue_id, consumer_offset - 1)
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            stats.offset_table.insert(
+                MessageQueue::new(&topic_name, &ctx.config.broker_name, queue_id),
+                OffsetWrapper {
+                    broker_offset,
+                    consumer_offset,
+                    last_timestamp,
+                    pull_offset: consumer_offset,
+                },
+            );
+        }
+    }
+    Ok(json_answer(&stats))
+}
+
+async fn consume_time_span(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let h: QueryConsumeTimeSpanRequestHeader = req.decode_header()?;
+    let Some(topic) = ctx.topics.get(&h.topic) else {
+        return Err(refuse(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!(
+                "[QueryConsumeTimeSpan] topic[{}] not exist on this broker",
+                h.topic
+            ),
+        ));
+    };
+    let now = now_millis();
+    let mut body = QueryConsumeTimeSpanBody::default();
+    for queue_id in 0..topic.write_queue_nums {
+        let store_time = |offset: i64| {
+            ctx.store
+                .message_store_timestamp(&h.topic, queue_id, offset)
+        };
+        let min_offset = ctx.store.min_offset_in_queue(&h.topic, queue_id);
+        let max_offset = ctx.store.max_offset_in_queue(&h.topic, queue_id);
+        let min_time_stamp = store_time(min_offset).unwrap_or(0);
+        let max_time_stamp = if max_offset > 0 {
+            store_time(max_offset - 1).unwrap_or(0)
+        } else {
+            0
+        };
+        let consumer_offset = ctx
+            .offsets
+            .query(&h.group, &h.topic, queue_id)
+            .unwrap_or(min_offset)
+            .max(min_offset);
+        let consume_time_stamp = if consumer_offset > min_offset {
+            store_time(consumer_offset - 1).unwrap_or(min_time_stamp)
+        } else {
+            min_time_stamp
+        };
+        let delay_time = if consumer_offset < max_offset {
+            store_time(consumer_offset).map_or(0, |next| (now - next).max(0))
+        } else {
+            0
+        };
+        body.consume_time_span_set.push(QueueTimeSpan {
+            consume_time_stamp,
+            delay_time,
+            max_time_stamp,
+            message_queue: MessageQueue::new(&h.topic, &ctx.config.broker_name, queue_id),
+            min_time_stamp,
+        });
+    }
+    Ok(json_answer(&body))
+}
+
+/// QUERY_TOPIC_CONSUME_BY_WHO answer (`GroupList`): the groups consuming a topic.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupList {
+    group_list: BTreeSet<String>,
+}
+
+async fn topic_consumed_by(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let h: TopicRequestHeader = req.decode_header()?;
+    let mut group_list: BTreeSet<String> =
+        ctx.offsets.groups_of_topic(&h.topic).into_iter().collect();
+    for group in ctx.clients.consumer_group_names() {
+        if ctx
+            .clients
+            .consumer_group(&group)
+            .is_some_and(|g| g.subscriptions.contains_key(&h.topic))
+        {
+            group_list.insert(group);
+        }
+    }
+    Ok(json_answer(&GroupList { group_list }))
+}
+
+async fn all_consumer_offsets(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    _: RemotingCommand,
+) -> HandlerResult {
+    Ok(json_answer(&ConsumerOffsetSerializeWrapper {
+        data_version: None,
+        offset_table: ctx.offsets.snapshot().offset_table,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+// ---------------------------------------------------------------------------------------------
+
+fn connection_of(channel: &crate::clients::ClientChannel) -> ClientConnection {
+    ClientConnection {
+        client_addr: channel.conn.peer_addr().to_string(),
+        client_id: channel.client_id.clone(),
+        language: channel.language.clone(),
+        version: channel.version,
+    }
+}
+
+async fn consumer_connections(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let h: GetConsumerConnectionListRequestHeader = req.decode_header()?;
+    let Some(group) = ctx.clients.consumer_group(&h.consumer_group) else {
+        return Err(refuse(
+            ResponseCode::CONSUMER_NOT_ONLINE,
+            format!(
+                "the consumer group[{}] not online: no consumer of it is connected to this broker",
+                h.consumer_group
+            ),
+        ));
+    };
+    let mut connection_set: Vec<ClientConnection> =
+        group.channels.values().map(connection_of).collect();
+    connection_set.sort();
+    Ok(json_answer(&ConsumerConnection {
+        connection_set,
+        consume_from_where: Some(group.consume_from_where),
+        consume_type: Some(group.consume_type),
+        message_model: Some(group.message_model),
+        subscription_table: group.subscriptions,
+    }))
+}
+
+async fn producer_connections(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let h: GetProducerConnectionListRequestHeader = req.decode_header()?;
+    let mut connection_set: Vec<ClientConnection> = ctx
+        .clients
+        .producers(&h.producer_group)
+        .iter()
+        .map(connection_of)
+        .collect();
+    if connection_set.is_empty() {
+        return Err(refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "the producer group[{}] not exist: no producer of it is connected to this broker",
+                h.producer_group
+            ),
+        ));
+    }
+    connection_set.sort();
+    Ok(json_answer(&ProducerConnection { connection_set }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resetting offsets
+// ---------------------------------------------------------------------------------------------
+
+/// Where one queue's offset goes on a reset: `found` (the offset for the requested time) when
+/// forced, when it moves the group backwards, or when the group has no offset there yet;
+/// otherwise the group stays where it is (unforced resets never skip messages).
+fn reset_target(committed: Option<i64>, found: i64, force: bool) -> i64 {
+    let found = found.max(0);
+    match committed {
+        Some(current) if !force && found >= current => current,
+        _ => found,
+    }
+}
+
+async fn reset_offset(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let h: ResetOffsetRequestHeader = req.decode_header()?;
+    let Some(topic) = ctx.topics.get(&h.topic) else {
+        return Err(refuse(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!(
+                "[reset-offset] reset offset failed, no topic in this broker. topic={}",
+                h.topic
+            ),
+        ));
+    };
+    let queues: Vec<i32> = if h.queue_id >= 0 {
+        if h.queue_id >= topic.write_queue_nums.max(topic.read_queue_nums) {
+            return Err(refuse(
+                ResponseCode::SYSTEM_ERROR,
+                format!(
+                    "[reset-offset] queueId {} is out of range: topic {} has {} queues on this broker",
+                    h.queue_id, h.topic, topic.write_queue_nums
+                ),
+            ));
+        }
+        vec![h.queue_id]
+    } else {
+        (0..topic.write_queue_nums).collect()
+    };
+    let mut body = ResetOffsetBody::default();
+    for queue_id in queues {
+        let min = ctx.store.min_offset_in_queue(&h.topic, queue_id);
+        let max = ctx.store.max_offset_in_queue(&h.topic, queue_id);
+        let found = match h.offset {
+            // 5.x: an explicit offset for one queue.
+            Some(offset) if h.queue_id >= 0 => offset.clamp(min, max),
+            _ if h.timestamp == -1 => max,
+            _ => ctx
+                .store
+                .offset_in_queue_by_time(&h.topic, queue_id, h.timestamp),
+        };
+        let committed = ctx.offsets.query(&h.group, &h.topic, queue_id);
+        let target = reset_target(committed, found, h.is_force);
+        ctx.offsets.commit(&h.group, &h.topic, queue_id, target);
+        body.offset_table.insert(
+            MessageQueue::new(&h.topic, &ctx.config.broker_name, queue_id),
+            target,
+        );
+    }
+    tracing::info!(group = %h.group, topic = %h.topic, timestamp = h.timestamp, force = h.is_force, "consumer offsets reset by an admin");
+    push_reset_to_consumers(&ctx, &h, &body).await;
+    Ok(json_answer(&body))
+}
+
+/// Tells every connected consumer of the group to adopt the new offsets now
+/// (RESET_CONSUMER_CLIENT_OFFSET, oneway); C++ clients get the list form they can parse.
+async fn push_reset_to_consumers(
+    ctx: &BrokerContext,
+    h: &ResetOffsetRequestHeader,
+    body: &ResetOffsetBody,
+) {
+    let Some(group) = ctx.clients.consumer_group(&h.group) else {
+        return;
+    };
+    let header = ResetOffsetRequestHeader {
+        topic: h.topic.clone(),
+        group: h.group.clone(),
+        timestamp: h.timestamp,
+        is_force: h.is_force,
+        queue_id: h.queue_id,
+        offset: None,
+    };
+    let for_java = fastjson::to_vec(body, KeyStyle::Fastjson);
+    let for_cpp = fastjson::to_vec(&ResetOffsetBodyForC::from(body), KeyStyle::Standard);
+    for channel in group.channels.values() {
+        let payload = if channel.language == "CPP" {
+            for_cpp.clone()
+        } else {
+            for_java.clone()
+        };
+        let request = RemotingCommand::request(RequestCode::RESET_CONSUMER_CLIENT_OFFSET, &header)
+            .with_body(payload);
+        if let Err(err) = channel.conn.invoke_oneway(request).await {
+            tracing::warn!(group = %h.group, client = %channel.client_id, error = %err, "cannot push the offset reset to a consumer; it will pick the offsets up after a restart");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Broker reports
+// ---------------------------------------------------------------------------------------------
+
+/// A double the way Java's `String.valueOf(double)` writes it in most cases (`0.0`, `12.5`).
+fn java_double(value: f64) -> String {
+    format!("{value:?}")
+}
+
+async fn runtime_info(ctx: Arc<BrokerContext>, _: Connection, _: RemotingCommand) -> HandlerResult {
+    let stats = ctx.store.stats();
+    let boot = boot_millis(&ctx);
+    let earliest = ctx
+        .store
+        .look_message_by_offset(stats.commit_log_min_offset)
+        .and_then(|record| store_timestamp_at(record.as_slice()))
+        .unwrap_or(0);
+    // The store measures put TPS over 10 s only; Java reports 10 s, 60 s and 600 s figures
+    // separated by spaces, and tools read the first.
+    let put_tps = java_double(stats.put_tps);
+    let put_tps = format!("{put_tps} {put_tps} {put_tps}");
+    let untracked_tps = "0.0 0.0 0.0".to_owned();
+    let average_size = stats
+        .put_message_bytes
+        .checked_div(stats.put_message_count)
+        .unwrap_or(0);
+    let disk_ratio = java_double(stats.disk_used_ratio);
+    let entries: Vec<(&str, String)> = vec![
+        ("brokerVersionDesc", BROKER_VERSION_DESC.to_owned()),
+        (
+            "brokerVersion",
+            rmq_remoting::command::RMQ_VERSION.to_string(),
+        ),
+        ("bootTimestamp", boot.to_string()),
+        ("earliestMessageTimeStamp", earliest.to_string()),
+        ("startAcceptSendRequestTimeStamp", "0".to_owned()),
+        // Put counters start at broker start; midnight snapshots are not kept, so today's
+        // count is everything since start.
+        ("msgPutTotalTodayNow", stats.put_message_count.to_string()),
+        ("msgPutTotalTodayMorning", "0".to_owned()),
+        ("msgPutTotalYesterdayMorning", "0".to_owned()),
+        // Deliveries are not counted yet.
+        ("msgGetTotalTodayNow", "0".to_owned()),
+        ("msgGetTotalTodayMorning", "0".to_owned()),
+        ("msgGetTotalYesterdayMorning", "0".to_owned()),
+        ("putTps", put_tps),
+        ("getTransferedTps", untracked_tps.clone()),
+        ("getFoundTps", untracked_tps.clone()),
+        ("getMissTps", untracked_tps.clone()),
+        ("getTotalTps", untracked_tps),
+        ("putMessageTimesTotal", stats.put_message_count.to_string()),
+        ("putMessageSizeTotal", stats.put_message_bytes.to_string()),
+        ("putMessageAverageSize", average_size.to_string()),
+        ("commitLogDiskRatio", disk_ratio.clone()),
+        ("consumeQueueDiskRatio", disk_ratio),
+        (
+            "commitLogMinOffset",
+            stats.commit_log_min_offset.to_string(),
+        ),
+        (
+            "commitLogMaxOffset",
+            stats.commit_log_max_offset.to_string(),
+        ),
+        (
+            "remainHowManyDataToFlush",
+            (stats.commit_log_max_offset - stats.commit_log_flushed_offset)
+                .max(0)
+                .to_string(),
+        ),
+        ("dispatchBehindBytes", "0".to_owned()),
+        ("pageCacheLockTimeMills", "0".to_owned()),
+        ("sendThreadPoolQueueSize", "0".to_owned()),
+        ("sendThreadPoolQueueHeadWaitTimeMills", "0".to_owned()),
+        ("pullThreadPoolQueueSize", "0".to_owned()),
+        ("pullThreadPoolQueueHeadWaitTimeMills", "0".to_owned()),
+        ("queryThreadPoolQueueSize", "0".to_owned()),
+        // 5.x `clusterList` prints timer figures; this broker has no timer store.
+        ("timerReadBehind", "0".to_owned()),
+        ("timerOffsetBehind", "0".to_owned()),
+        ("timerCongestNum", "0".to_owned()),
+        ("timerEnqueueTps", "0.0".to_owned()),
+        ("timerDequeueTps", "0.0".to_owned()),
+    ];
+    let table = entries
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect::<BTreeMap<_, _>>();
+    Ok(json_answer(&KvTable { table }))
+}
+
+/// GET_BROKER_CONFIG response header: the configuration's version, as a DataVersion JSON text.
+#[derive(Serialize)]
+struct GetBrokerConfigResponseHeader {
+    version: String,
+}
+
+/// One `key=value` line as Java's `Properties.load` reads it back.
+fn property_line(key: &str, value: &str) -> String {
+    let value = value
+        .replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r");
+    format!("{key}={value}\n")
+}
+
+async fn broker_config(
+    ctx: Arc<BrokerContext>,
+    _: Connection,
+    _: RemotingCommand,
+) -> HandlerResult {
+    let mut text = String::new();
+    let mut seen = BTreeSet::new();
+    for (key, value) in ctx
+        .config
+        .values()
+        .into_iter()
+        .chain(ctx.store.config().values())
+    {
+        if seen.insert(key) {
+            text.push_str(&property_line(key, &value));
+        }
+    }
+    // The settings cannot change at run time, so their version is the start time.
+    let version = DataVersion {
+        timestamp: boot_millis(&ctx),
+        counter: 0,
+        state_version: None,
+    };
+    let header = GetBrokerConfigResponseHeader {
+        version: String::from_utf8_lossy(&fastjson::to_vec(&version, KeyStyle::Fastjson))
+            .into_owned(),
+    };
+    Ok(RemotingCommand::success_with_header(&header).with_body(text.into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unforced_resets_only_move_backwards() {
+        // The time points before the group: go back.
+        assert_eq!(reset_target(Some(100), 40, false), 40);
+        // The time points past the group: stay, nothing is skipped.
+        assert_eq!(reset_target(Some(100), 140, false), 100);
+        assert_eq!(reset_target(Some(100), 100, false), 100);
+    }
+
+    #[test]
+    fn forced_resets_move_either_way() {
+        assert_eq!(reset_target(Some(100), 140, true), 140);
+        assert_eq!(reset_target(Some(100), 40, true), 40);
+    }
+
+    #[test]
+    fn a_queue_without_an_offset_takes_the_found_one_and_negatives_become_zero() {
+        assert_eq!(reset_target(None, 7, false), 7);
+        assert_eq!(reset_target(None, -1, true), 0);
+        assert_eq!(reset_target(Some(5), -1, false), 0);
+    }
+
+    #[test]
+    fn attribute_text_sets_and_removes() {
+        let current = HashMap::from([("a".to_owned(), "1".to_owned())]);
+        let applied = apply_attributes(Some(current), "+message.type=FIFO,-a").unwrap();
+        assert_eq!(
+            applied,
+            Some(HashMap::from([(
+                "message.type".to_owned(),
+                "FIFO".to_owned()
+            )]))
+        );
+        assert_eq!(apply_attributes(None, "-gone").unwrap(), None);
+        assert!(apply_attributes(None, "message.type=FIFO").is_err());
+        assert!(apply_attributes(None, "+=x").is_err());
+    }
+
+    #[test]
+    fn property_lines_survive_java_properties_parsing() {
+        assert_eq!(
+            property_line("brokerName", "broker-a"),
+            "brokerName=broker-a\n"
+        );
+        assert_eq!(property_line("p", "C:\\store\nx"), "p=C:\\\\store\\nx\n");
+    }
+}

@@ -4,6 +4,8 @@
 //! rather than pretending to work.
 
 fn main() -> std::process::ExitCode {
-    eprintln!("demo-consumer is not built yet: it needs rmq-client (issue 5) and rmq-starter (issue 7)");
+    eprintln!(
+        "demo-consumer is not built yet: it needs rmq-client (issue 5) and rmq-starter (issue 7)"
+    );
     std::process::ExitCode::FAILURE
 }

@@ -3,13 +3,13 @@
 //! Everything except [`transport`] is pure: functions take bytes and return values, with no
 //! sockets, tasks or clocks, so they can be fuzzed and property-tested directly.
 
+pub mod body;
 pub mod code;
 pub mod command;
 pub mod error;
 pub mod ext_fields;
 pub mod fastjson;
 pub mod frame;
-pub mod body;
 pub mod header;
 pub mod header_codec;
 pub mod message;

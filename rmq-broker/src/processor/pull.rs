@@ -125,7 +125,10 @@ async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         }
         // Woken by an arrival: read again. Timed out (or the signal vanished): read once more
         // and answer whatever is there.
-        last_read = !matches!(tokio::time::timeout_at(deadline, arrivals.changed()).await, Ok(Ok(())));
+        last_read = !matches!(
+            tokio::time::timeout_at(deadline, arrivals.changed()).await,
+            Ok(Ok(()))
+        );
     }
 }
 

@@ -133,6 +133,13 @@ fn ext_fields_as_strings<'de, D: Deserializer<'de>>(
 
 /// Parses a JSON header.
 pub fn decode_json(header: &[u8]) -> Result<RemotingCommand, FrameError> {
+    // serde's derived struct reader would also take a positional JSON array (`[105]`); a
+    // header is an object, and anything else is refused.
+    if header.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(FrameError::InvalidJson(
+            "the header is not a JSON object".to_owned(),
+        ));
+    }
     let h: JsonHeader =
         serde_json::from_slice(header).map_err(|e| FrameError::InvalidJson(e.to_string()))?;
     let language = match h.language {

@@ -90,6 +90,16 @@ fn incomplete_frames_wait_and_hostile_frames_fail() {
         Err(FrameError::UnknownSerializeType(7))
     ));
 
+    let mut array_header =
+        BytesMut::from(&[0, 0, 0, 9, 0, 0, 0, 5, b'[', b'1', b'0', b'5', b']'][..]);
+    assert!(
+        matches!(
+            decode_frame(&mut array_header, 1024),
+            Err(FrameError::InvalidJson(_))
+        ),
+        "a positional JSON array is not a header"
+    );
+
     let mut bad_json = BytesMut::from(&[0, 0, 0, 6, 0, 0, 0, 2, b'{', b'x'][..]);
     assert!(matches!(
         decode_frame(&mut bad_json, 1024),

@@ -60,11 +60,12 @@ fn run() -> anyhow::Result<()> {
         if name_servers.is_empty() {
             tracing::warn!("namesrvAddr is not set: the broker runs but no client can find it; set namesrvAddr in broker.conf or pass -n host:9876");
         }
+        let shutdown = cli::shutdown_signal();
         cli::print(&format!("The broker[{}, {store_host}] boot success. serializeType=JSON and name server is {}, listening on 127.0.0.1:{port}\n",
             config.broker_name,
             name_servers.join(";")
         ));
-        broker.serve(listener, cli::shutdown_signal()).await;
+        broker.serve(listener, shutdown).await;
         tracing::info!("broker stopped");
         Ok(())
     })

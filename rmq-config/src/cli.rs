@@ -129,7 +129,8 @@ pub fn load<S: Settings>(
     Ok(warnings)
 }
 
-/// Logs to stderr, level from `RUST_LOG` (default info), colours only on a terminal.
+/// Logs to stderr, level from `RUST_LOG` (default info), colours only on a terminal; a closed
+/// stderr silently drops log lines.
 pub fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -137,21 +138,40 @@ pub fn init_logging() {
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // A closed stderr (the parent stopped reading) must not turn a log line into a panic.
+        .log_internal_errors(false)
         .init();
 }
 
-/// Completes on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
+/// Completes on SIGINT or SIGTERM. The handlers are installed when this is called (inside the
+/// runtime), so a binary calls it before printing its boot line: a signal sent as soon as the
+/// line appears is then always handled gracefully.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
     {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = term.recv() => {},
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {},
+                        _ = term.recv() => {},
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
-        return;
     }
-    let _ = tokio::signal::ctrl_c().await;
+    #[cfg(not(unix))]
+    {
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -92,8 +92,9 @@ fn run() -> anyhow::Result<()> {
         let broker_port = broker_listener.local_addr()?.port();
         let ip = broker_config.broker_ip1.parse().context("brokerIP1 must be an IP address")?;
         let broker = Broker::open(broker_config, store_config, SocketAddr::new(ip, broker_port))?;
+        let shutdown = cli::shutdown_signal();
         cli::print(&format!("rmq-local: name server on 127.0.0.1:{ns_port}, broker on 127.0.0.1:{broker_port}, data in {}\n", data.display()));
-        broker.serve(broker_listener, cli::shutdown_signal()).await;
+        broker.serve(broker_listener, shutdown).await;
         let _ = stop_tx.send(true);
         let _ = ns_task.await;
         Ok(())

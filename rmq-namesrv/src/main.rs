@@ -49,9 +49,10 @@ fn run() -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {bind} (listenPort/bindAddress); is another name server running there?"))?;
         let local = listener.local_addr()?;
+        let shutdown = cli::shutdown_signal();
         cli::print(&format!("The Name Server boot success. serializeType=JSON, listening on {}\n", connectable(local)));
         tracing::info!(%local, kv = %config.kv_config_path.display(), "name server started");
-        server.serve(listener, cli::shutdown_signal()).await;
+        server.serve(listener, shutdown).await;
         tracing::info!("name server stopped");
         Ok(())
     })

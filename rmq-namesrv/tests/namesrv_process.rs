@@ -408,3 +408,36 @@ fn config_errors_name_key_file_and_accepted_values() {
     );
     assert!(stderr.contains("expected an integer"), "{stderr}");
 }
+
+#[test]
+fn sigterm_stops_cleanly_even_when_nobody_reads_the_output() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mqnamesrv"))
+        .args([
+            "--listenPort",
+            "0",
+            "--bindAddress",
+            "127.0.0.1",
+            "--kvConfigPath",
+        ])
+        .arg(dir.path().join("kv.json"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    drop(child.stderr.take());
+    // The signal comes right after the boot line, and both pipes are closed: the handler must
+    // already be installed, and logging to a closed stderr must not panic.
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

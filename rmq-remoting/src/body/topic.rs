@@ -21,15 +21,15 @@ pub mod perm {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DataVersion {
-    /// Milliseconds since the epoch when the table last changed.
-    #[serde(default)]
-    pub timestamp: i64,
     /// Changes since the broker started.
     #[serde(default)]
     pub counter: i64,
     /// 5.x: bumped on role changes; absent from 4.9 brokers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_version: Option<i64>,
+    /// Milliseconds since the epoch when the table last changed.
+    #[serde(default)]
+    pub timestamp: i64,
 }
 
 /// One topic's settings on one broker (`TopicConfig`).

@@ -3,11 +3,12 @@
 # differential runs against Apache's own name server.
 #
 #   interop/run.sh            build rmq-namesrv, run the Java suite, then the Go suite
-#   interop/run.sh java|go    run one suite only (still builds first)
+#   interop/run.sh java|java5|go   run one suite only (still builds first)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
 #   RMQ_INTEROP_NO_BUILD  =1 skips `cargo build -p rmq-namesrv`
+#   RMQ_INTEROP_JAVA5     =0 skips the 5.x Java suite in a full run
 #   CI=true               a missing binary fails the suites instead of skipping them
 # Exits non-zero if the build or any suite fails. Maven and Go fetch their dependencies from
 # their registries on first use.
@@ -63,6 +64,20 @@ if [ "$WHAT" = all ] || [ "$WHAT" = java ]; then
     summary+=("java suite: ok ($(( $(date +%s) - t0 ))s)")
   else
     summary+=("java suite: FAILED ($(( $(date +%s) - t0 ))s) — reports in interop/java/target/surefire-reports and interop-reports")
+    status=1
+  fi
+fi
+
+# ---------------------------------------------------------------- Java 5.x suite
+if { [ "$WHAT" = all ] && [ "${RMQ_INTEROP_JAVA5:-1}" != "0" ]; } || [ "$WHAT" = java5 ]; then
+  need mvn
+  need java
+  say "Java 5.x suite (Maven Surefire, rocketmq-client/tools/namesrv 5.3.3)"
+  t0=$(date +%s)
+  if (cd "$HERE/java5" && mvn -B -ntp -Dstyle.color=never test); then
+    summary+=("java5 suite: ok ($(( $(date +%s) - t0 ))s)")
+  else
+    summary+=("java5 suite: FAILED ($(( $(date +%s) - t0 ))s) — reports in interop/java5/target/surefire-reports and interop-reports")
     status=1
   fi
 fi

@@ -77,7 +77,9 @@ func StartServer(name, command string, args []string, dir, logPath string, bootT
 	}
 	s := &Server{Name: name, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
 	addrCh := make(chan string, 1)
+	readerDone := make(chan struct{})
 	go func() {
+		defer close(readerDone)
 		defer logFile.Close()
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -100,6 +102,8 @@ func StartServer(name, command string, args []string, dir, logPath string, bootT
 		}
 	}()
 	go func() {
+		// Wait closes the pipe: only call it once everything the child wrote has been copied
+		<-readerDone
 		err := cmd.Wait()
 		s.mu.Lock()
 		s.exitErr = err

@@ -15,8 +15,11 @@ public final class Reports {
     private Reports() {
     }
 
+    /** {@code rmq.interop.reports} (set by each project's Surefire config), else interop/java/target/interop-reports. */
     private static Path dir() throws IOException {
-        Path dir = Locations.repoRoot().resolve("interop/java/target/interop-reports");
+        String prop = System.getProperty("rmq.interop.reports");
+        Path dir = prop != null && !prop.isBlank() ? Path.of(prop)
+                : Locations.repoRoot().resolve("interop/java/target/interop-reports");
         Files.createDirectories(dir);
         return dir;
     }

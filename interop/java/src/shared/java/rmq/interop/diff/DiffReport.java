@@ -27,6 +27,7 @@ public final class DiffReport {
     private final String actualLabel;
     private final List<String> lines = new ArrayList<>();
     private final KnownDifferences known;
+    private final String keyPrefix;
     private final Set<String> knownSeen = new HashSet<>();
     private int mismatches;
     private int knownMismatches;
@@ -37,10 +38,11 @@ public final class DiffReport {
     /** Key prefix of differential steps in {@link KnownDifferences}. */
     public static final String KEY_PREFIX = "namesrv-diff:";
 
-    private DiffReport(String expectedLabel, String actualLabel, KnownDifferences known) {
+    private DiffReport(String expectedLabel, String actualLabel, KnownDifferences known, String keyPrefix) {
         this.expectedLabel = expectedLabel;
         this.actualLabel = actualLabel;
         this.known = known;
+        this.keyPrefix = keyPrefix;
     }
 
     /** Compares {@code actual} against the reference run {@code expected}; every mismatch fails. */
@@ -52,14 +54,24 @@ public final class DiffReport {
     /** Like {@link #compare(String, List, String, List)}, but mismatches listed in {@code known} do not fail. */
     public static DiffReport compare(String expectedLabel, List<Observation> expected,
                                      String actualLabel, List<Observation> actual, KnownDifferences known) {
-        DiffReport r = new DiffReport(expectedLabel, actualLabel, known);
+        return compare(expectedLabel, expected, actualLabel, actual, known, KEY_PREFIX);
+    }
+
+    /**
+     * Like {@link #compare(String, List, String, List, KnownDifferences)} with the key prefix of
+     * this comparison's entries in the known-differences file (e.g. {@code namesrv5-diff:}).
+     */
+    public static DiffReport compare(String expectedLabel, List<Observation> expected,
+                                     String actualLabel, List<Observation> actual, KnownDifferences known,
+                                     String keyPrefix) {
+        DiffReport r = new DiffReport(expectedLabel, actualLabel, known, keyPrefix);
         int n = Math.max(expected.size(), actual.size());
         for (int i = 0; i < n; i++) {
             Observation e = i < expected.size() ? expected.get(i) : null;
             Observation a = i < actual.size() ? actual.get(i) : null;
             r.compareStep(e, a);
         }
-        for (String key : known.withPrefix(KEY_PREFIX).keySet()) {
+        for (String key : known.withPrefix(keyPrefix).keySet()) {
             if (!r.knownSeen.contains(key)) {
                 r.notes++;
                 r.lines.add("note     stale entry in " + known.source() + ": '" + key
@@ -69,10 +81,10 @@ public final class DiffReport {
         return r;
     }
 
-    /** The key of a step in the known-differences file: its name without the leading number. */
-    public static String keyOf(String step) {
+    /** The key of a step in the known-differences file: prefix + its name without the leading number. */
+    public static String keyOf(String prefix, String step) {
         int sp = step.indexOf(' ');
-        return KEY_PREFIX + (sp < 0 ? step : step.substring(sp + 1));
+        return prefix + (sp < 0 ? step : step.substring(sp + 1));
     }
 
     private void compareStep(Observation e, Observation a) {
@@ -90,7 +102,7 @@ public final class DiffReport {
         }
         String head = e.step() + "   [" + e.request() + "]";
         if (!e.typed().equals(a.typed())) {
-            String key = keyOf(e.step());
+            String key = keyOf(keyPrefix, e.step());
             if (known.isKnown(key)) {
                 knownSeen.add(key);
                 knownMismatches++;
@@ -186,12 +198,22 @@ public final class DiffReport {
         return render(true);
     }
 
-    /** The report; without {@code includeOk} only differences (and their details) are listed. */
-    public String render(boolean includeOk) {
+    /**
+     * The report. With {@code full} every step and every detail; otherwise (for the console)
+     * no ok steps, and details only for MISMATCH and KNOWN steps.
+     */
+    public String render(boolean full) {
         StringBuilder sb = new StringBuilder();
         sb.append("==== ").append(summary()).append(" ====\n");
+        boolean showDetails = true;
         for (String l : lines) {
-            if (includeOk || !l.startsWith("ok ")) {
+            boolean detail = l.startsWith("    ");
+            if (!detail) {
+                showDetails = full || l.startsWith("MISMATCH") || l.startsWith("KNOWN");
+                if (full || !l.startsWith("ok ")) {
+                    sb.append(l).append('\n');
+                }
+            } else if (showDetails) {
                 sb.append(l).append('\n');
             }
         }

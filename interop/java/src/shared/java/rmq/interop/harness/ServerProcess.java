@@ -41,6 +41,7 @@ public final class ServerProcess implements AutoCloseable {
     private final CompletableFuture<String> address = new CompletableFuture<>();
     private final Thread shutdownHook;
     private volatile Integer exitCode;
+    private Thread pumpThread;
 
     private ServerProcess(String name, Process process, Path logFile) {
         this.name = name;
@@ -66,10 +67,13 @@ public final class ServerProcess implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(command)
                 .directory(workDir.toFile())
                 .redirectErrorStream(true);
+        // a Rust server that panics should say where
+        pb.environment().putIfAbsent("RUST_BACKTRACE", "1");
         Process p = pb.start();
         ServerProcess sp = new ServerProcess(name, p, logFile);
         Thread pump = new Thread(sp::pump, "stdout-" + name);
         pump.setDaemon(true);
+        sp.pumpThread = pump;
         pump.start();
         try {
             sp.address.get(bootTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -197,10 +201,14 @@ public final class ServerProcess implements AutoCloseable {
         if (exitCode != null) {
             return exitCode;
         }
-        process.destroy();
+        // SIGTERM through the process handle: Process.destroy() would also close our end of the
+        // child's stdout pipe at once, so its last log lines would hit a broken pipe
+        process.toHandle().destroy();
         try {
             if (process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
                 exitCode = process.exitValue();
+                // let the pump copy the last lines (e.g. a panic message) before anyone reads the tail
+                pumpThread.join(2000);
                 return exitCode;
             }
             process.destroyForcibly();
@@ -216,6 +224,18 @@ public final class ServerProcess implements AutoCloseable {
             } catch (IllegalStateException ignored) {
                 // JVM already shutting down
             }
+        }
+    }
+
+    /**
+     * Closes our end of the child's stdout/stderr pipe while it keeps running, as a supervisor
+     * that goes away (or {@code | head}) does; later writes of the child fail with EPIPE.
+     */
+    public void closeOutput() {
+        try {
+            process.getInputStream().close();
+        } catch (IOException ignored) {
+            // already closed
         }
     }
 

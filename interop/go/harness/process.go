@@ -142,6 +142,7 @@ func (s *Server) Stop(grace time.Duration) int {
 	case <-s.done:
 		return s.cmd.ProcessState.ExitCode()
 	case <-time.After(grace):
+		// same process group as the test on purpose: Ctrl-C on `go test` reaches the server too
 		_ = s.cmd.Process.Kill()
 		<-s.done
 		return -1

@@ -47,7 +47,7 @@ public final class ServerProcess implements AutoCloseable {
         this.name = name;
         this.process = process;
         this.logFile = logFile;
-        this.shutdownHook = new Thread(process::destroyForcibly, "kill-" + name);
+        this.shutdownHook = new Thread(() -> killTree(process), "kill-" + name);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
@@ -211,11 +211,11 @@ public final class ServerProcess implements AutoCloseable {
                 pumpThread.join(2000);
                 return exitCode;
             }
-            process.destroyForcibly();
+            killTree(process);
             process.waitFor(5, TimeUnit.SECONDS);
             return null;
         } catch (InterruptedException e) {
-            process.destroyForcibly();
+            killTree(process);
             Thread.currentThread().interrupt();
             return null;
         } finally {
@@ -237,6 +237,12 @@ public final class ServerProcess implements AutoCloseable {
         } catch (IOException ignored) {
             // already closed
         }
+    }
+
+    /** SIGKILL to the child and everything it started (a wrapper script may not exec). */
+    private static void killTree(Process p) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
     }
 
     /** SIGTERM with a 10 s grace period. */

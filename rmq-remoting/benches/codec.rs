@@ -82,7 +82,10 @@ fn send_v2(serialize_type: SerializeType) -> RemotingCommand {
 }
 
 fn frames(c: &mut Criterion) {
-    for (name, st) in [("json", SerializeType::Json), ("binary", SerializeType::RocketMq)] {
+    for (name, st) in [
+        ("json", SerializeType::Json),
+        ("binary", SerializeType::RocketMq),
+    ] {
         let cmd = send_v2(st);
         let mut frame = BytesMut::new();
         encode_frame(&cmd, &mut frame);
@@ -193,7 +196,10 @@ fn fastjson_route(c: &mut Criterion) {
     let route = route();
     let mut group = c.benchmark_group("fastjson");
     group.throughput(Throughput::Elements(1));
-    for (name, style) in [("fastjson", KeyStyle::Fastjson), ("standard", KeyStyle::Standard)] {
+    for (name, style) in [
+        ("fastjson", KeyStyle::Fastjson),
+        ("standard", KeyStyle::Standard),
+    ] {
         let len = fastjson::to_vec(&route, style).len();
         group.bench_function(format!("to_vec route {name} ({len} B)"), |b| {
             b.iter(|| fastjson::to_vec(black_box(&route), style))

@@ -198,15 +198,6 @@ fn query_data_version(state: &State, _: &Connection, req: &RemotingCommand) -> H
 
 fn route_by_topic(state: &State, _: &Connection, req: &RemotingCommand) -> HandlerResult {
     let h: GetRouteInfoRequestHeader = req.decode_header()?;
-    let Some(mut route) = state.routes.route(&h.topic) else {
-        return Err(CommandError::new(
-            ResponseCode::TOPIC_NOT_EXIST,
-            state.routes.explain_missing_route(&h.topic),
-        ));
-    };
-    if state.order_message_enable {
-        route.order_topic_conf = state.kv.get(ORDER_TOPIC_CONFIG, &h.topic);
-    }
     let style = if req.version >= STANDARD_JSON_SINCE_VERSION
         || h.accept_standard_json_only == Some(true)
     {
@@ -214,6 +205,22 @@ fn route_by_topic(state: &State, _: &Connection, req: &RemotingCommand) -> Handl
     } else {
         KeyStyle::Fastjson
     };
+    let missing = || {
+        CommandError::new(
+            ResponseCode::TOPIC_NOT_EXIST,
+            state.routes.explain_missing_route(&h.topic),
+        )
+    };
+    if !state.order_message_enable {
+        let body = state
+            .routes
+            .encoded_route(&h.topic, style)
+            .ok_or_else(missing)?;
+        return Ok(RemotingCommand::success().with_body(body));
+    }
+    // Ordered-topic settings live in the KV table, outside the route cache.
+    let mut route = state.routes.route(&h.topic).ok_or_else(missing)?;
+    route.order_topic_conf = state.kv.get(ORDER_TOPIC_CONFIG, &h.topic);
     Ok(json_body(&route, style))
 }
 

@@ -6,13 +6,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use rmq_remoting::body::route::{
     BrokerData, ClusterInfo, QueueData, TopicList, TopicRouteData, MASTER_ID,
 };
 use rmq_remoting::body::topic::{perm, DataVersion, TopicConfigSerializeWrapper};
+use rmq_remoting::fastjson::{self, KeyStyle};
 
 /// The topic brokers register when `autoCreateTopicEnable=true`; producers use its route to
 /// create topics on first send.
@@ -65,11 +67,23 @@ struct Tables {
     clusters: BTreeMap<String, BTreeSet<String>>,
     /// broker address → liveness.
     live: HashMap<String, LiveBroker>,
+    /// Bumped on every write, under the lock, so encoded routes know when they are stale.
+    generation: u64,
+}
+
+/// Route bodies already encoded, valid for one generation of the tables. Route queries are the
+/// one call every client makes, and the tables change only on registrations.
+#[derive(Default)]
+struct EncodedRoutes {
+    generation: u64,
+    /// topic → [fastjson style, standard style].
+    bodies: HashMap<String, [Option<Bytes>; 2]>,
 }
 
 /// The registry. All methods take `&self`; reads run concurrently.
 pub struct RouteTable {
     tables: RwLock<Tables>,
+    encoded: Mutex<EncodedRoutes>,
     default_timeout: Duration,
 }
 
@@ -78,6 +92,7 @@ impl RouteTable {
     pub fn new(default_timeout: Duration) -> Self {
         RouteTable {
             tables: RwLock::default(),
+            encoded: Mutex::default(),
             default_timeout,
         }
     }
@@ -87,7 +102,9 @@ impl RouteTable {
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables> {
-        self.tables.write().unwrap_or_else(|e| e.into_inner())
+        let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
+        tables.generation += 1;
+        tables
     }
 
     /// Registers (or refreshes) a broker. Registration is an upsert: topics absent from the
@@ -237,23 +254,32 @@ impl RouteTable {
 
     /// The topic's route: its queue data and the broker groups that still have an address.
     pub fn route(&self, topic: &str) -> Option<TopicRouteData> {
-        let t = self.read();
-        let queues = t.topics.get(topic)?;
-        let queue_datas: Vec<QueueData> = queues.values().cloned().collect();
-        let broker_datas: Vec<BrokerData> = queues
-            .keys()
-            .filter_map(|name| t.brokers.get(name))
-            .filter(|group| !group.broker_addrs.is_empty())
-            .cloned()
-            .collect();
-        if broker_datas.is_empty() || queue_datas.is_empty() {
-            return None;
+        route_in(&self.read(), topic)
+    }
+
+    /// The topic's route encoded in `style`, from a cache that lives until the tables change.
+    pub fn encoded_route(&self, topic: &str, style: KeyStyle) -> Option<Bytes> {
+        let slot = usize::from(style == KeyStyle::Standard);
+        let tables = self.read();
+        let generation = tables.generation;
+        {
+            let cache = self.encoded.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.generation == generation {
+                if let Some(body) = cache.bodies.get(topic).and_then(|b| b[slot].clone()) {
+                    return Some(body);
+                }
+            }
         }
-        Some(TopicRouteData {
-            broker_datas,
-            queue_datas,
-            ..Default::default()
-        })
+        let route = route_in(&tables, topic)?;
+        drop(tables);
+        let body = Bytes::from(fastjson::to_vec(&route, style));
+        let mut cache = self.encoded.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.generation != generation {
+            cache.bodies.clear();
+            cache.generation = generation;
+        }
+        cache.bodies.entry(topic.to_owned()).or_default()[slot] = Some(body.clone());
+        Some(body)
     }
 
     /// A remark for a topic without a route that tells the user which of the usual causes it is.
@@ -407,6 +433,25 @@ impl RouteTable {
         }
         count
     }
+}
+
+fn route_in(t: &Tables, topic: &str) -> Option<TopicRouteData> {
+    let queues = t.topics.get(topic)?;
+    let queue_datas: Vec<QueueData> = queues.values().cloned().collect();
+    let broker_datas: Vec<BrokerData> = queues
+        .keys()
+        .filter_map(|name| t.brokers.get(name))
+        .filter(|group| !group.broker_addrs.is_empty())
+        .cloned()
+        .collect();
+    if broker_datas.is_empty() || queue_datas.is_empty() {
+        return None;
+    }
+    Some(TopicRouteData {
+        broker_datas,
+        queue_datas,
+        ..Default::default()
+    })
 }
 
 fn version_changed(t: &Tables, broker_addr: &str, version: &DataVersion) -> bool {

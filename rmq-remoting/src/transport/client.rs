@@ -1,7 +1,7 @@
 //! A client that keeps one connection per peer address and reconnects when it closes.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -18,7 +18,10 @@ use crate::command::RemotingCommand;
 pub struct RemotingClient {
     config: TransportConfig,
     router: Arc<Router>,
-    connections: Mutex<HashMap<String, Connection>>,
+    /// Open connections by address; read on every call, written only when connecting.
+    connections: RwLock<HashMap<String, Connection>>,
+    /// Serialises connecting, so concurrent first calls to an address open one connection.
+    connecting: Mutex<()>,
 }
 
 impl RemotingClient {
@@ -27,17 +30,19 @@ impl RemotingClient {
         RemotingClient {
             config,
             router: Arc::new(router),
-            connections: Mutex::new(HashMap::new()),
+            connections: RwLock::default(),
+            connecting: Mutex::new(()),
         }
     }
 
     /// The open connection to `addr`, connecting (or reconnecting) if there is none.
     pub async fn connection(&self, addr: &str) -> Result<Connection, TransportError> {
-        let mut connections = self.connections.lock().await;
-        if let Some(conn) = connections.get(addr) {
-            if !conn.is_closed() {
-                return Ok(conn.clone());
-            }
+        if let Some(conn) = self.open_connection(addr) {
+            return Ok(conn);
+        }
+        let _connecting = self.connecting.lock().await;
+        if let Some(conn) = self.open_connection(addr) {
+            return Ok(conn);
         }
         let timeout = self.config.connect_timeout;
         let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
@@ -56,8 +61,16 @@ impl RemotingClient {
             &self.config,
             Lifecycle::default(),
         );
-        connections.insert(addr.to_owned(), conn.clone());
+        self.connections
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(addr.to_owned(), conn.clone());
         Ok(conn)
+    }
+
+    fn open_connection(&self, addr: &str) -> Option<Connection> {
+        let connections = self.connections.read().unwrap_or_else(|e| e.into_inner());
+        connections.get(addr).filter(|c| !c.is_closed()).cloned()
     }
 
     /// Sends `request` to `addr` and waits up to `timeout` for the response (connecting
@@ -90,7 +103,14 @@ impl RemotingClient {
 
     /// Closes every connection; later calls reconnect.
     pub async fn close_all(&self) {
-        for (_, conn) in self.connections.lock().await.drain() {
+        let all: Vec<Connection> = self
+            .connections
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, c)| c)
+            .collect();
+        for conn in all {
             conn.close();
         }
     }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::codec::{FramedRead, FramedWrite};
@@ -235,15 +235,32 @@ impl ReadLoop {
                     let Ok(permit) = self.permits.clone().acquire_owned().await else {
                         break;
                     };
+                    let oneway = command.is_oneway();
                     let (conn, router) = (self.conn.clone(), self.router.clone());
-                    self.lifecycle.handlers.spawn(async move {
-                        let oneway = command.is_oneway();
-                        let response = router.dispatch(conn.clone(), command).await;
-                        if !oneway {
-                            let _ = conn.send(response).await;
+                    let mut handling =
+                        Box::pin(async move { router.dispatch(conn, command).await });
+                    // Most handlers finish without waiting (in-memory work, an ASYNC_FLUSH
+                    // append): answering them here saves a task per request and lets one
+                    // read's worth of requests leave in one write. Handlers that wait (long
+                    // polling, SYNC_FLUSH) go on in a task of their own.
+                    match handling.as_mut().now_or_never() {
+                        Some(response) => {
+                            if !oneway {
+                                let _ = self.conn.send(response).await;
+                            }
+                            drop(permit);
                         }
-                        drop(permit);
-                    });
+                        None => {
+                            let conn = self.conn.clone();
+                            self.lifecycle.handlers.spawn(async move {
+                                let response = handling.await;
+                                if !oneway {
+                                    let _ = conn.send(response).await;
+                                }
+                                drop(permit);
+                            });
+                        }
+                    }
                 }
             }
         }

@@ -8,26 +8,244 @@
 use std::collections::HashMap;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
+use serde::ser;
 use serde::Serialize;
 
 use crate::error::HeaderError;
 
 /// Writes a typed header as `extFields`; `None` fields are left out.
+///
+/// Values are written as Java's `String.valueOf` would (`true`, `42`, enum names). Headers are
+/// flat structs of such values; anything else has no `extFields` form and yields no entry.
 pub fn to_map<H: Serialize>(header: &H) -> HashMap<String, String> {
-    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(header) else {
-        return HashMap::new();
+    let mut fields = FieldCollector(HashMap::new());
+    match header.serialize(&mut fields) {
+        Ok(()) => fields.0,
+        Err(_) => HashMap::new(),
+    }
+}
+
+/// Why a value has no `extFields` form (a nested list or map); never expected for headers.
+#[derive(Debug)]
+struct NotAHeaderValue;
+
+impl std::fmt::Display for NotAHeaderValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not a flat header value")
+    }
+}
+
+impl std::error::Error for NotAHeaderValue {}
+
+impl ser::Error for NotAHeaderValue {
+    fn custom<T: std::fmt::Display>(_msg: T) -> Self {
+        NotAHeaderValue
+    }
+}
+
+/// Serializes a header struct straight into the field map.
+struct FieldCollector(HashMap<String, String>);
+
+impl ser::SerializeStruct for &mut FieldCollector {
+    type Ok = ();
+    type Error = NotAHeaderValue;
+
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), NotAHeaderValue> {
+        if let Some(text) = value.serialize(ValueText)? {
+            self.0.insert(key.to_owned(), text);
+        }
+        Ok(())
+    }
+
+    fn end(self) -> Result<(), NotAHeaderValue> {
+        Ok(())
+    }
+}
+
+/// Generates the serializer methods a header value never uses.
+macro_rules! unsupported {
+    ($($method:ident($($arg:ty),*) -> $ret:ty;)*) => {
+        $(fn $method(self, $(_: $arg),*) -> Result<$ret, NotAHeaderValue> {
+            Err(NotAHeaderValue)
+        })*
     };
-    fields
-        .into_iter()
-        .filter_map(|(key, value)| {
-            let text = match value {
-                serde_json::Value::Null => return None,
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            Some((key, text))
-        })
-        .collect()
+}
+
+impl<'a> ser::Serializer for &'a mut FieldCollector {
+    type Ok = ();
+    type Error = NotAHeaderValue;
+    type SerializeSeq = ser::Impossible<(), NotAHeaderValue>;
+    type SerializeTuple = ser::Impossible<(), NotAHeaderValue>;
+    type SerializeTupleStruct = ser::Impossible<(), NotAHeaderValue>;
+    type SerializeTupleVariant = ser::Impossible<(), NotAHeaderValue>;
+    type SerializeMap = ser::Impossible<(), NotAHeaderValue>;
+    type SerializeStruct = &'a mut FieldCollector;
+    type SerializeStructVariant = ser::Impossible<(), NotAHeaderValue>;
+
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self, NotAHeaderValue> {
+        Ok(self)
+    }
+
+    unsupported! {
+        serialize_bool(bool) -> ();
+        serialize_i8(i8) -> ();
+        serialize_i16(i16) -> ();
+        serialize_i32(i32) -> ();
+        serialize_i64(i64) -> ();
+        serialize_u8(u8) -> ();
+        serialize_u16(u16) -> ();
+        serialize_u32(u32) -> ();
+        serialize_u64(u64) -> ();
+        serialize_f32(f32) -> ();
+        serialize_f64(f64) -> ();
+        serialize_char(char) -> ();
+        serialize_str(&str) -> ();
+        serialize_bytes(&[u8]) -> ();
+        serialize_none() -> ();
+        serialize_unit() -> ();
+        serialize_unit_struct(&'static str) -> ();
+        serialize_unit_variant(&'static str, u32, &'static str) -> ();
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_map(Option<usize>) -> Self::SerializeMap;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), NotAHeaderValue> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), NotAHeaderValue> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<(), NotAHeaderValue> {
+        Err(NotAHeaderValue)
+    }
+}
+
+/// Turns one header value into its Java text; `None` (and unit) means "leave the field out".
+struct ValueText;
+
+/// Generates serializer methods that format a scalar with `to_string`.
+macro_rules! as_text {
+    ($($method:ident($ty:ty);)*) => {
+        $(fn $method(self, v: $ty) -> Result<Option<String>, NotAHeaderValue> {
+            Ok(Some(v.to_string()))
+        })*
+    };
+}
+
+impl ser::Serializer for ValueText {
+    type Ok = Option<String>;
+    type Error = NotAHeaderValue;
+    type SerializeSeq = ser::Impossible<Option<String>, NotAHeaderValue>;
+    type SerializeTuple = ser::Impossible<Option<String>, NotAHeaderValue>;
+    type SerializeTupleStruct = ser::Impossible<Option<String>, NotAHeaderValue>;
+    type SerializeTupleVariant = ser::Impossible<Option<String>, NotAHeaderValue>;
+    type SerializeMap = ser::Impossible<Option<String>, NotAHeaderValue>;
+    type SerializeStruct = ser::Impossible<Option<String>, NotAHeaderValue>;
+    type SerializeStructVariant = ser::Impossible<Option<String>, NotAHeaderValue>;
+
+    as_text! {
+        serialize_bool(bool);
+        serialize_i8(i8);
+        serialize_i16(i16);
+        serialize_i32(i32);
+        serialize_i64(i64);
+        serialize_u8(u8);
+        serialize_u16(u16);
+        serialize_u32(u32);
+        serialize_u64(u64);
+        serialize_char(char);
+        serialize_str(&str);
+    }
+
+    fn serialize_f32(self, v: f32) -> Result<Option<String>, NotAHeaderValue> {
+        self.serialize_f64(f64::from(v))
+    }
+
+    fn serialize_f64(self, v: f64) -> Result<Option<String>, NotAHeaderValue> {
+        // Java's Double.toString keeps a fraction: 1.0, not 1.
+        Ok(Some(if v.fract() == 0.0 && v.is_finite() {
+            format!("{v:.1}")
+        } else {
+            v.to_string()
+        }))
+    }
+
+    fn serialize_none(self) -> Result<Option<String>, NotAHeaderValue> {
+        Ok(None)
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(
+        self,
+        value: &T,
+    ) -> Result<Option<String>, NotAHeaderValue> {
+        value.serialize(self)
+    }
+
+    fn serialize_unit(self) -> Result<Option<String>, NotAHeaderValue> {
+        Ok(None)
+    }
+
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<Option<String>, NotAHeaderValue> {
+        Ok(None)
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<Option<String>, NotAHeaderValue> {
+        Ok(Some(variant.to_owned()))
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<Option<String>, NotAHeaderValue> {
+        value.serialize(self)
+    }
+
+    unsupported! {
+        serialize_bytes(&[u8]) -> Option<String>;
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_map(Option<usize>) -> Self::SerializeMap;
+        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<Option<String>, NotAHeaderValue> {
+        Err(NotAHeaderValue)
+    }
 }
 
 /// Reads `extFields` as a typed header. Unknown keys are ignored, as every RocketMQ server does.

@@ -33,6 +33,24 @@ public final class Targets {
         return p; // unreachable
     }
 
+    /**
+     * Path of our broker binary ({@code RMQ_BROKER_BIN}, default {@code target/debug/mqbroker});
+     * same missing-binary policy as the name server.
+     */
+    public static Path requireRmqBrokerBinary() {
+        Path p = Locations.brokerBinary();
+        if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+            return p;
+        }
+        String msg = "our broker binary is missing: " + p
+                + " — build it with `cargo build -p rmq-broker` (interop/run.sh does) or point RMQ_BROKER_BIN at it";
+        if (Locations.isCi()) {
+            Assertions.fail(msg + " [CI=true: missing binaries are failures]");
+        }
+        Assumptions.abort(msg + " [skipped locally; with CI=true this fails]");
+        return p; // unreachable
+    }
+
     /** Starts our name server, applying the missing-binary policy first. */
     public static RmqNamesrv startRmqNamesrv() throws IOException {
         return RmqNamesrv.start(requireRmqNamesrvBinary());

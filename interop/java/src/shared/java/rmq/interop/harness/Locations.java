@@ -67,6 +67,11 @@ public final class Locations {
         return binary("RMQ_NAMESRV_BIN", "mqnamesrv");
     }
 
+    /** Our broker binary ({@code RMQ_BROKER_BIN}, default {@code target/debug/mqbroker}). */
+    public static Path brokerBinary() {
+        return binary("RMQ_BROKER_BIN", "mqbroker");
+    }
+
     /** A scratch directory for logs and data of started servers: {@code interop/java/target/interop-run}. */
     public static Path scratchDir() {
         String env = System.getenv("RMQ_INTEROP_SCRATCH");

@@ -1,0 +1,129 @@
+package rmq.interop;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+
+import org.apache.rocketmq.broker.BrokerController;
+import org.apache.rocketmq.broker.BrokerPathConfigHelper;
+import org.apache.rocketmq.common.BrokerConfig;
+import org.apache.rocketmq.common.MQVersion;
+import org.apache.rocketmq.common.MixAll;
+import org.apache.rocketmq.remoting.netty.NettyClientConfig;
+import org.apache.rocketmq.remoting.netty.NettyServerConfig;
+import org.apache.rocketmq.remoting.protocol.RemotingCommand;
+import org.apache.rocketmq.store.config.MessageStoreConfig;
+
+import rmq.interop.harness.ApacheNamesrv;
+
+/**
+ * Runs Apache RocketMQ 4.9.7's broker ({@code BrokerController}) with the command-line shape and
+ * boot line of our {@code mqbroker}: {@code -n NS --listenPort N --brokerIP1 IP --brokerName B
+ * --storePathRootDir DIR [--key value]...} where any other key is a BrokerConfig,
+ * NettyServerConfig or MessageStoreConfig property (as in broker.conf). Prints
+ * {@code The broker[B, IP:P] boot success. ... listening on IP:P} and runs until SIGTERM.
+ *
+ * <p>{@code --listenPort 0} picks a free port P itself such that P-2 (Apache's "VIP" fast
+ * channel) and P+1 (HA, {@code haListenPort}) are free too; Apache binds all three.
+ */
+public final class ApacheBrokerMain {
+    private ApacheBrokerMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        // as BrokerStartup does: without it every request carries version 0 and the name server
+        // takes REGISTER_BROKER for a pre-3.0.11 broker (body = bare topic table: no topics registered)
+        System.setProperty(RemotingCommand.REMOTING_VERSION_KEY, Integer.toString(MQVersion.CURRENT_VERSION));
+        Properties props = new Properties();
+        int port = 10911;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (i + 1 >= args.length || !a.startsWith("-")) {
+                System.err.println("usage: ApacheBrokerMain -n NS [--listenPort N] [--storePathRootDir DIR] [--key value]...");
+                System.exit(2);
+            }
+            String key = a.equals("-n") ? "namesrvAddr" : a.replaceFirst("^--?", "");
+            String value = args[++i];
+            if (key.equals("listenPort")) {
+                port = Integer.parseInt(value);
+            } else {
+                props.setProperty(key, value);
+            }
+        }
+        if (port == 0) {
+            port = pickPortTriple();
+        }
+        String ip = props.getProperty("brokerIP1", "127.0.0.1");
+        Path root = Paths.get(props.getProperty("storePathRootDir",
+                Paths.get(System.getProperty("java.io.tmpdir"), "apache-broker-" + ProcessHandle.current().pid()).toString()))
+                .toAbsolutePath();
+        Files.createDirectories(root.resolve("config"));
+
+        BrokerConfig bc = new BrokerConfig();
+        NettyServerConfig sc = new NettyServerConfig();
+        NettyClientConfig cc = new NettyClientConfig();
+        MessageStoreConfig mc = new MessageStoreConfig();
+        bc.setBrokerIP1(ip);
+        bc.setBrokerIP2(ip);
+        bc.setRocketmqHome(root.toString());
+        sc.setListenPort(port);
+        mc.setHaListenPort(port + 1);
+        mc.setStorePathRootDir(root.toString());
+        mc.setStorePathCommitLog(root.resolve("commitlog").toString());
+        MixAll.properties2Object(props, bc);
+        MixAll.properties2Object(props, sc);
+        MixAll.properties2Object(props, cc);
+        MixAll.properties2Object(props, mc);
+        // explicit store root wins over the defaults derived above
+        if (props.containsKey("storePathRootDir") && !props.containsKey("storePathCommitLog")) {
+            mc.setStorePathCommitLog(root.resolve("commitlog").toString());
+        }
+        BrokerPathConfigHelper.setBrokerConfigPath(root.resolve("config/broker.properties").toString());
+
+        BrokerController controller = new BrokerController(bc, sc, cc, mc);
+        if (!controller.initialize()) {
+            controller.shutdown();
+            System.err.println("Apache BrokerController.initialize() failed");
+            System.exit(1);
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            controller.shutdown();
+            stopped.countDown();
+        }, "broker-shutdown"));
+        controller.start();
+        String addr = ip + ":" + port;
+        System.out.println("The broker[" + bc.getBrokerName() + ", " + addr + "] boot success. serializeType=JSON and name server is "
+                + bc.getNamesrvAddr() + ", listening on " + addr + " (" + ApacheNamesrv.versionLabel()
+                + ", flushDiskType=" + mc.getFlushDiskType() + ")");
+        System.out.flush();
+        stopped.await();
+    }
+
+    /** A port P with P-2, P and P+1 all free on every interface (Apache binds 0.0.0.0). */
+    static int pickPortTriple() throws IOException {
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int p = 20000 + ThreadLocalRandom.current().nextInt(12000);
+            if (free(p - 2) && free(p) && free(p + 1)) {
+                return p;
+            }
+        }
+        throw new IOException("no free port triple P-2, P, P+1 found");
+    }
+
+    private static boolean free(int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.setReuseAddress(false);
+            s.bind(new InetSocketAddress("0.0.0.0", port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}

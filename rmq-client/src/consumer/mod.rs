@@ -1,0 +1,355 @@
+//! The push consumer (Java `DefaultMQPushConsumer` with a concurrent listener): long-polling
+//! pulls per assigned queue, a bounded pool of listener calls, offsets committed as the
+//! smallest in-flight offset (behaviour.md §5).
+
+mod allocate;
+mod offset_store;
+mod process;
+mod process_queue;
+mod pull;
+mod rebalance;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rmq_remoting::body::client::{
+    ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue, SubscriptionData,
+    EXPRESSION_TYPE_TAG,
+};
+use rmq_remoting::message::TagSubscription;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use allocate::{AllocateMessageQueueAveragely, AllocateMessageQueueStrategy};
+
+use crate::config::{ClientConfig, ConsumerConfig};
+use crate::error::{ClientError, Result};
+use crate::instance::ClientInstance;
+use crate::message::ReceivedMessage;
+use offset_store::OffsetStore;
+use process_queue::ProcessQueue;
+
+/// What a listener reports for a batch of messages (Java `ConsumeConcurrentlyStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumeStatus {
+    /// Done; the messages count as consumed.
+    ConsumeSuccess,
+    /// Failed; deliver the messages again later.
+    ReconsumeLater,
+}
+
+/// What a listener learns about the call besides the messages.
+#[derive(Debug, Clone)]
+pub struct ConsumeContext {
+    /// The queue the messages come from.
+    pub queue: MessageQueue,
+}
+
+/// The application's message handler. It runs on a pool of at most `consumeThreadMax`
+/// blocking threads, so it may block; a panic counts as [`ConsumeStatus::ReconsumeLater`].
+///
+/// Closures `Fn(&[ReceivedMessage], &ConsumeContext) -> ConsumeStatus` are listeners.
+pub trait MessageListener: Send + Sync + 'static {
+    /// Handles up to `consumeMessageBatchMaxSize` messages of one queue.
+    fn consume(&self, msgs: &[ReceivedMessage], ctx: &ConsumeContext) -> ConsumeStatus;
+}
+
+impl<F> MessageListener for F
+where
+    F: Fn(&[ReceivedMessage], &ConsumeContext) -> ConsumeStatus + Send + Sync + 'static,
+{
+    fn consume(&self, msgs: &[ReceivedMessage], ctx: &ConsumeContext) -> ConsumeStatus {
+        self(msgs, ctx)
+    }
+}
+
+/// One subscribed topic with its parsed tag filter.
+struct Subscription {
+    data: SubscriptionData,
+    filter: TagSubscription,
+}
+
+/// The consumer's state, shared by its pull loops, listener calls and the client instance.
+pub(crate) struct ConsumerInner {
+    config: ConsumerConfig,
+    instance: Arc<ClientInstance>,
+    subscriptions: HashMap<String, Subscription>,
+    retry_topic: String,
+    listener: Arc<dyn MessageListener>,
+    strategy: Arc<dyn AllocateMessageQueueStrategy>,
+    offsets: OffsetStore,
+    queues: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
+    consume_permits: Arc<Semaphore>,
+    consume_tasks: TaskTracker,
+    stop_pulling: CancellationToken,
+    stop_consuming: CancellationToken,
+    running: AtomicBool,
+    rebalance_lock: tokio::sync::Mutex<()>,
+}
+
+impl ConsumerInner {
+    fn queues(&self) -> std::sync::MutexGuard<'_, HashMap<MessageQueue, Arc<ProcessQueue>>> {
+        self.queues.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The group's entry in heartbeats.
+    pub(crate) fn consumer_data(&self) -> ConsumerData {
+        let mut subs: Vec<SubscriptionData> = self
+            .subscriptions
+            .values()
+            .map(|s| s.data.clone())
+            .collect();
+        subs.sort_by(|a, b| a.topic.cmp(&b.topic));
+        ConsumerData {
+            consume_from_where: self.config.consume_from_where,
+            consume_type: ConsumeType::Passively,
+            group_name: self.config.consumer_group.clone(),
+            message_model: self.config.message_model,
+            subscription_data_set: subs,
+            unit_mode: false,
+        }
+    }
+
+    /// The subscribed topics (the retry topic included in clustering mode).
+    pub(crate) fn topics(&self) -> Vec<String> {
+        self.subscriptions.keys().cloned().collect()
+    }
+
+    /// Sends the in-memory offsets of every assigned queue to their durable store.
+    pub(crate) async fn persist_offsets(&self) {
+        let mqs: Vec<MessageQueue> = self.queues().keys().cloned().collect();
+        self.offsets.persist(&mqs, false).await;
+    }
+}
+
+/// A running push consumer. Create it with [`PushConsumer::builder`]; stop it with
+/// [`PushConsumer::shutdown`], which commits what was consumed.
+pub struct PushConsumer {
+    inner: Arc<ConsumerInner>,
+}
+
+/// Collects a push consumer's settings, subscriptions and listener.
+pub struct PushConsumerBuilder {
+    client: ClientConfig,
+    consumer: ConsumerConfig,
+    subscriptions: Vec<(String, String)>,
+    listener: Option<Arc<dyn MessageListener>>,
+    strategy: Arc<dyn AllocateMessageQueueStrategy>,
+}
+
+impl Default for PushConsumerBuilder {
+    fn default() -> Self {
+        PushConsumerBuilder {
+            client: ClientConfig::default(),
+            consumer: ConsumerConfig::default(),
+            subscriptions: Vec::new(),
+            listener: None,
+            strategy: Arc::new(AllocateMessageQueueAveragely),
+        }
+    }
+}
+
+impl PushConsumerBuilder {
+    /// Sets `namesrvAddr`.
+    pub fn namesrv_addr(mut self, addr: impl Into<String>) -> Self {
+        self.client.namesrv_addr = addr.into();
+        self
+    }
+
+    /// Sets `consumerGroup`.
+    pub fn consumer_group(mut self, group: impl Into<String>) -> Self {
+        self.consumer.consumer_group = group.into();
+        self
+    }
+
+    /// Replaces the client-wide settings (keeps the name servers if `config` has none).
+    pub fn client_config(mut self, config: ClientConfig) -> Self {
+        let namesrv = std::mem::take(&mut self.client.namesrv_addr);
+        self.client = config;
+        if self.client.namesrv_addr.is_empty() {
+            self.client.namesrv_addr = namesrv;
+        }
+        self
+    }
+
+    /// Replaces the consumer settings (keeps the group if `config` has none).
+    pub fn config(mut self, config: ConsumerConfig) -> Self {
+        let group = std::mem::take(&mut self.consumer.consumer_group);
+        self.consumer = config;
+        if self.consumer.consumer_group.is_empty() {
+            self.consumer.consumer_group = group;
+        }
+        self
+    }
+
+    /// Sets `messageModel`.
+    pub fn message_model(mut self, model: MessageModel) -> Self {
+        self.consumer.message_model = model;
+        self
+    }
+
+    /// Sets `consumeFromWhere`.
+    pub fn consume_from_where(mut self, from: ConsumeFromWhere) -> Self {
+        self.consumer.consume_from_where = from;
+        self
+    }
+
+    /// Subscribes to `topic` with a tag expression: `*` or `TagA || TagB`.
+    pub fn subscribe(mut self, topic: impl Into<String>, expression: impl Into<String>) -> Self {
+        self.subscriptions.push((topic.into(), expression.into()));
+        self
+    }
+
+    /// Sets the message handler.
+    pub fn listener(mut self, listener: impl MessageListener) -> Self {
+        self.listener = Some(Arc::new(listener));
+        self
+    }
+
+    /// Replaces the allocation strategy (default [`AllocateMessageQueueAveragely`]).
+    pub fn allocate_strategy(
+        mut self,
+        strategy: impl AllocateMessageQueueStrategy + 'static,
+    ) -> Self {
+        self.strategy = Arc::new(strategy);
+        self
+    }
+
+    /// Validates, joins the client instance, registers the group and starts rebalancing and
+    /// pulling. Must run inside a tokio runtime.
+    pub async fn start(self) -> Result<PushConsumer> {
+        let cfg = self.consumer;
+        cfg.validate()?;
+        let listener = self
+            .listener
+            .ok_or_else(|| ClientError::Config("messageListener is null".into()))?;
+        if self.subscriptions.is_empty() {
+            return Err(ClientError::Config(
+                "no subscription: call subscribe".into(),
+            ));
+        }
+        let group = cfg.consumer_group.clone();
+        let clustering = cfg.message_model == MessageModel::Clustering;
+        let retry_topic = format!("%RETRY%{group}");
+        let mut subscriptions = HashMap::new();
+        let mut topics = self.subscriptions;
+        if clustering {
+            topics.push((retry_topic.clone(), "*".to_owned()));
+        }
+        for (topic, expression) in topics {
+            let filter = TagSubscription::parse(Some(&expression));
+            let data = SubscriptionData {
+                class_filter_mode: false,
+                code_set: filter.codes.clone(),
+                expression_type: EXPRESSION_TYPE_TAG.to_owned(),
+                filter_class_source: None,
+                sub_string: if filter.all {
+                    "*".to_owned()
+                } else {
+                    expression.trim().to_owned()
+                },
+                sub_version: SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64),
+                tags_set: filter.tags.clone(),
+                topic: topic.clone(),
+            };
+            subscriptions.insert(topic, Subscription { data, filter });
+        }
+        let instance = ClientInstance::acquire(&self.client, clustering)?;
+        let offsets = if clustering {
+            OffsetStore::remote(instance.clone(), &group)
+        } else {
+            let path = cfg
+                .local_offset_store_dir
+                .join(instance.client_id())
+                .join(&group)
+                .join("offsets.json");
+            OffsetStore::local(instance.clone(), &group, path)
+        };
+        let inner = Arc::new(ConsumerInner {
+            consume_permits: Arc::new(Semaphore::new(cfg.consume_thread_max)),
+            config: cfg,
+            instance: instance.clone(),
+            subscriptions,
+            retry_topic,
+            listener,
+            strategy: self.strategy,
+            offsets,
+            queues: Mutex::default(),
+            consume_tasks: TaskTracker::new(),
+            stop_pulling: CancellationToken::new(),
+            stop_consuming: CancellationToken::new(),
+            running: AtomicBool::new(true),
+            rebalance_lock: tokio::sync::Mutex::new(()),
+        });
+        instance.register_consumer(&group, inner.clone())?;
+        for topic in inner.topics() {
+            if let Err(e) = instance.update_route(&topic).await {
+                tracing::warn!(topic, error = %e, "cannot fetch the route of a subscribed topic");
+            }
+        }
+        instance.send_heartbeat_to_all_brokers().await;
+        instance.rebalance_soon();
+        tracing::info!(group, client_id = %instance.client_id(), "push consumer started");
+        Ok(PushConsumer { inner })
+    }
+}
+
+impl PushConsumer {
+    /// A builder with Java's defaults.
+    pub fn builder() -> PushConsumerBuilder {
+        PushConsumerBuilder::default()
+    }
+
+    /// The client id this consumer is known by in its group.
+    pub fn client_id(&self) -> &str {
+        self.inner.instance.client_id()
+    }
+
+    /// The queues currently assigned to this consumer, sorted.
+    pub fn assigned_queues(&self) -> Vec<MessageQueue> {
+        let mut queues: Vec<MessageQueue> = self.inner.queues().keys().cloned().collect();
+        queues.sort();
+        queues
+    }
+
+    /// Stops pulling, lets running listener calls finish (up to
+    /// `awaitTerminationMillisWhenShutdown`), commits offsets and leaves the group, whose other
+    /// members then take over the queues. Messages pulled but not yet handed to the listener
+    /// are not committed and will be delivered again.
+    pub async fn shutdown(&self) {
+        let inner = &self.inner;
+        if !inner.running.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let _rebalance = inner.rebalance_lock.lock().await;
+        inner.stop_pulling.cancel();
+        inner.stop_consuming.cancel();
+        inner.consume_tasks.close();
+        if tokio::time::timeout(
+            inner.config.await_termination_when_shutdown,
+            inner.consume_tasks.wait(),
+        )
+        .await
+        .is_err()
+        {
+            tracing::warn!(
+                "listener calls still running at shutdown; their messages will be delivered again"
+            );
+        }
+        let mqs: Vec<MessageQueue> = inner.queues().keys().cloned().collect();
+        inner.offsets.persist(&mqs, true).await;
+        for (_, pq) in inner.queues().drain() {
+            pq.set_dropped();
+        }
+        inner
+            .instance
+            .unregister_consumer(&inner.config.consumer_group)
+            .await;
+        tracing::info!(group = %inner.config.consumer_group, "push consumer shut down");
+    }
+}

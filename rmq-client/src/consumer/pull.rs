@@ -1,0 +1,270 @@
+//! The long-polling pull loop of one assigned queue (Java `PullMessageService`,
+//! `DefaultMQPushConsumerImpl.pullMessage` and `PullAPIWrapper`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmq_remoting::body::client::{MessageModel, MessageQueue, EXPRESSION_TYPE_TAG};
+use rmq_remoting::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
+use rmq_remoting::message::decode_record;
+use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
+
+use super::process_queue::ProcessQueue;
+use super::ConsumerInner;
+use crate::error::{ClientError, Result};
+use crate::instance::refused;
+use crate::message::ReceivedMessage;
+
+/// Pull flag: store `commitOffset` as the group's offset.
+const FLAG_COMMIT_OFFSET: i32 = 0x1;
+/// Pull flag: the broker may hold the request until messages arrive.
+const FLAG_SUSPEND: i32 = 0x2;
+/// Pull flag: filter by the subscription carried in the request.
+const FLAG_SUBSCRIPTION: i32 = 0x4;
+/// Pause when the queue's cache is over a threshold (Java's flow-control delay).
+const FLOW_CONTROL_DELAY: Duration = Duration::from_millis(50);
+/// Pause after a broker FLOW_CONTROL (215) answer.
+const BROKER_FLOW_CONTROL_DELAY: Duration = Duration::from_millis(20);
+/// How long a queue whose offset was illegal stays dropped before it is re-created, so that
+/// in-flight listener calls can finish (Java: 10 s).
+const OFFSET_ILLEGAL_DELAY: Duration = Duration::from_secs(10);
+
+/// What one pull produced.
+enum PullOutcome {
+    /// Messages (possibly none left after client-side tag filtering).
+    Found {
+        next: i64,
+        msgs: Vec<ReceivedMessage>,
+    },
+    /// Nothing new (19) or nothing matching (20): continue from `next`.
+    Nothing { next: i64 },
+    /// The offset is out of range (21); `next` is the broker's correction.
+    OffsetIllegal { next: i64 },
+}
+
+/// Pulls `mq` from `offset` until the queue is dropped or the consumer stops.
+pub(crate) async fn pull_loop(
+    consumer: Arc<ConsumerInner>,
+    mq: MessageQueue,
+    pq: Arc<ProcessQueue>,
+    mut offset: i64,
+) {
+    let stop = consumer.stop_pulling.clone();
+    let cfg = &consumer.config;
+    let mut throttled: u64 = 0;
+    loop {
+        if pq.is_dropped() || stop.is_cancelled() {
+            return;
+        }
+        let count = pq.count();
+        let mib = pq.bytes() / (1024 * 1024);
+        let span = pq.span();
+        if count > cfg.pull_threshold_for_queue
+            || mib > cfg.pull_threshold_size_for_queue
+            || span > cfg.consume_concurrently_max_span
+        {
+            if throttled % 1000 == 0 {
+                tracing::warn!(queue = ?mq, count, mib, span,
+                    "the cached messages exceed a threshold, so do flow control");
+            }
+            throttled += 1;
+            if pause(&stop, FLOW_CONTROL_DELAY).await {
+                return;
+            }
+            continue;
+        }
+        let outcome = tokio::select! {
+            _ = stop.cancelled() => return,
+            r = consumer.pull_once(&mq, offset) => r,
+        };
+        match outcome {
+            Ok(PullOutcome::Found { next, msgs }) => {
+                offset = next;
+                if msgs.is_empty() {
+                    consumer.correct_offset(&mq, &pq, next);
+                } else {
+                    pq.put(&msgs);
+                    consumer.submit(&mq, &pq, msgs);
+                }
+                if !cfg.pull_interval.is_zero() && pause(&stop, cfg.pull_interval).await {
+                    return;
+                }
+            }
+            Ok(PullOutcome::Nothing { next }) => {
+                offset = next;
+                consumer.correct_offset(&mq, &pq, next);
+            }
+            Ok(PullOutcome::OffsetIllegal { next }) => {
+                tracing::warn!(queue = ?mq, requested = offset, correction = next,
+                    "PULL_OFFSET_MOVED: the offset is illegal; adopting the correction offset");
+                pq.set_dropped();
+                tokio::spawn(recreate_after_offset_illegal(
+                    consumer.clone(),
+                    mq,
+                    pq,
+                    next,
+                ));
+                return;
+            }
+            Err(e) => {
+                let delay = if e.response_code() == Some(ResponseCode::FLOW_CONTROL.as_i32()) {
+                    BROKER_FLOW_CONTROL_DELAY
+                } else {
+                    tracing::warn!(queue = ?mq, error = %e, "pull failed");
+                    cfg.pull_time_delay_when_exception
+                };
+                if pause(&stop, delay).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps for `delay`; true if the consumer stopped meanwhile.
+async fn pause(stop: &tokio_util::sync::CancellationToken, delay: Duration) -> bool {
+    tokio::select! {
+        _ = stop.cancelled() => true,
+        _ = tokio::time::sleep(delay) => false,
+    }
+}
+
+/// Java's OFFSET_ILLEGAL handling: store the corrected offset, drop the queue, and let the next
+/// rebalance create it again from that offset.
+async fn recreate_after_offset_illegal(
+    consumer: Arc<ConsumerInner>,
+    mq: MessageQueue,
+    pq: Arc<ProcessQueue>,
+    next: i64,
+) {
+    if pause(&consumer.stop_pulling, OFFSET_ILLEGAL_DELAY).await {
+        return;
+    }
+    consumer.offsets.update(&mq, next, false);
+    consumer
+        .offsets
+        .persist(std::slice::from_ref(&mq), false)
+        .await;
+    {
+        let mut queues = consumer.queues();
+        if queues.get(&mq).is_some_and(|cur| Arc::ptr_eq(cur, &pq)) {
+            queues.remove(&mq);
+        }
+    }
+    consumer.instance.rebalance_soon();
+}
+
+impl ConsumerInner {
+    /// With nothing in flight, the committed offset can follow the pull offset past messages
+    /// that were filtered out (Java `correctTagsOffset`).
+    fn correct_offset(&self, mq: &MessageQueue, pq: &ProcessQueue, next: i64) {
+        if pq.count() == 0 && !pq.is_dropped() {
+            self.offsets.update(mq, next, true);
+        }
+    }
+
+    /// One PULL_MESSAGE round trip.
+    async fn pull_once(&self, mq: &MessageQueue, offset: i64) -> Result<PullOutcome> {
+        let sub = self
+            .subscriptions
+            .get(&mq.topic)
+            .ok_or_else(|| ClientError::State(format!("not subscribed to {}", mq.topic)))?;
+        let addr = self
+            .instance
+            .master_addr(&mq.broker_name)
+            .ok_or_else(|| ClientError::BrokerNotFound(mq.broker_name.clone()))?;
+        let commit_offset = match self.config.message_model {
+            MessageModel::Clustering => self.offsets.read_memory(mq).unwrap_or(0),
+            MessageModel::Broadcasting => 0,
+        };
+        let mut sys_flag = FLAG_SUSPEND | FLAG_SUBSCRIPTION;
+        if commit_offset > 0 {
+            sys_flag |= FLAG_COMMIT_OFFSET;
+        }
+        let header = PullMessageRequestHeader {
+            consumer_group: self.config.consumer_group.clone(),
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
+            queue_offset: offset,
+            max_msg_nums: self.config.pull_batch_size,
+            sys_flag,
+            commit_offset,
+            suspend_timeout_millis: self.config.broker_suspend_max_time.as_millis() as i64,
+            subscription: Some(sub.data.sub_string.clone()),
+            sub_version: sub.data.sub_version,
+            expression_type: Some(EXPRESSION_TYPE_TAG.to_owned()),
+            max_msg_bytes: None,
+            request_source: None,
+            proxy_froward_client_id: None,
+            bname: None,
+        };
+        let req = RemotingCommand::request(RequestCode::PULL_MESSAGE, &header);
+        let resp = self
+            .instance
+            .remoting()
+            .invoke(&addr, req, self.config.consumer_timeout_when_suspend)
+            .await?;
+        let code = ResponseCode::from_i32(resp.code);
+        if !matches!(
+            code,
+            Some(
+                ResponseCode::SUCCESS
+                    | ResponseCode::PULL_NOT_FOUND
+                    | ResponseCode::PULL_RETRY_IMMEDIATELY
+                    | ResponseCode::PULL_OFFSET_MOVED
+            )
+        ) {
+            return Err(refused(&addr, resp));
+        }
+        let h: PullMessageResponseHeader =
+            resp.decode_header().map_err(|e| ClientError::Protocol {
+                addr: addr.clone(),
+                reason: format!("pull response header: {e}"),
+            })?;
+        let next = h.next_begin_offset;
+        match code {
+            Some(ResponseCode::SUCCESS) => {
+                let mut msgs = Vec::new();
+                let mut body = &resp.body[..];
+                while !body.is_empty() {
+                    let record = decode_record(body, false).map_err(|e| ClientError::Protocol {
+                        addr: addr.clone(),
+                        reason: format!("pulled record: {e}"),
+                    })?;
+                    let size = usize::try_from(record.total_size)
+                        .ok()
+                        .filter(|s| *s > 0 && *s <= body.len())
+                        .ok_or_else(|| ClientError::Protocol {
+                            addr: addr.clone(),
+                            reason: "pulled record size out of range".into(),
+                        })?;
+                    let tag_ok = sub.filter.all
+                        || record_tag(record.properties)
+                            .is_some_and(|t| sub.filter.tags.iter().any(|s| s == t));
+                    if tag_ok {
+                        let msg = ReceivedMessage::from_record(
+                            &record,
+                            &mq.broker_name,
+                            h.min_offset,
+                            h.max_offset,
+                            &self.retry_topic,
+                        )
+                        .map_err(|reason| ClientError::Protocol {
+                            addr: addr.clone(),
+                            reason,
+                        })?;
+                        msgs.push(msg);
+                    }
+                    body = &body[size..];
+                }
+                Ok(PullOutcome::Found { next, msgs })
+            }
+            Some(ResponseCode::PULL_OFFSET_MOVED) => Ok(PullOutcome::OffsetIllegal { next }),
+            _ => Ok(PullOutcome::Nothing { next }),
+        }
+    }
+}
+
+fn record_tag(properties: &str) -> Option<&str> {
+    rmq_remoting::message::property_value(properties, rmq_remoting::message::keys::TAGS)
+}

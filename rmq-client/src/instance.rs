@@ -1,0 +1,537 @@
+//! The client instance (Java `MQClientInstance`): one per client id and process, shared by the
+//! producers and consumers created with that id. It owns the connections, the route cache, the
+//! broker address table, and the periodic work — route refresh, heartbeats, rebalancing and
+//! offset persistence — and answers the requests brokers send to clients.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::time::Duration;
+
+use futures::future::join_all;
+use rmq_remoting::body::client::{GetConsumerListByGroupResponseBody, HeartbeatData, ProducerData};
+use rmq_remoting::body::route::{TopicRouteData, MASTER_ID};
+use rmq_remoting::fastjson::{self, KeyStyle};
+use rmq_remoting::header::broker::{
+    GetConsumerListByGroupRequestHeader, NotifyConsumerIdsChangedRequestHeader,
+    UnregisterClientRequestHeader,
+};
+use rmq_remoting::header::namesrv::GetRouteInfoRequestHeader;
+use rmq_remoting::transport::{Connection, RemotingClient, Router, TransportConfig};
+use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ClientConfig;
+use crate::consumer::ConsumerInner;
+use crate::error::{ClientError, Result};
+
+/// The producer group Java clients always list in heartbeats, besides the user's groups.
+const CLIENT_INNER_PRODUCER: &str = "CLIENT_INNER_PRODUCER";
+
+/// Shared state behind every producer and consumer of one client id.
+pub(crate) struct ClientInstance {
+    client_id: String,
+    config: ClientConfig,
+    remoting: RemotingClient,
+    name_servers: Vec<String>,
+    /// Index of the name server used last; moves on when one fails.
+    ns_index: AtomicUsize,
+    /// Routes of the topics in use, by topic.
+    routes: RwLock<HashMap<String, TopicRouteData>>,
+    /// Broker addresses by broker name and broker id, merged from all routes.
+    brokers: RwLock<HashMap<String, BTreeMap<i64, String>>>,
+    producers: Mutex<BTreeSet<String>>,
+    consumers: Mutex<BTreeMap<String, Arc<ConsumerInner>>>,
+    /// Wakes the rebalance task (consumer start, NOTIFY_CONSUMER_IDS_CHANGED).
+    rebalance_wakeup: Arc<Notify>,
+    /// Serialises heartbeats, so a periodic one and a triggered one do not interleave.
+    heartbeat_lock: tokio::sync::Mutex<()>,
+    stop: CancellationToken,
+}
+
+fn registry() -> &'static Mutex<HashMap<String, Weak<ClientInstance>>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<String, Weak<ClientInstance>>>> = OnceLock::new();
+    REGISTRY.get_or_init(Mutex::default)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ClientInstance {
+    /// The running instance for the client id `config` yields, created (and its background
+    /// tasks started) if there is none. `unique` gives clustering clients with the default
+    /// instance name an id of their own. Must be called inside a tokio runtime.
+    pub(crate) fn acquire(config: &ClientConfig, unique: bool) -> Result<Arc<ClientInstance>> {
+        config.validate()?;
+        let client_id = config.client_id(unique);
+        let mut reg = lock(registry());
+        if let Some(existing) = reg.get(&client_id).and_then(Weak::upgrade) {
+            if !existing.stop.is_cancelled() {
+                return Ok(existing);
+            }
+        }
+        let rebalance_wakeup = Arc::new(Notify::new());
+        let wakeup = rebalance_wakeup.clone();
+        let router = Router::new().route(
+            RequestCode::NOTIFY_CONSUMER_IDS_CHANGED,
+            move |conn: Connection, req: RemotingCommand| {
+                let wakeup = wakeup.clone();
+                async move {
+                    let header: NotifyConsumerIdsChangedRequestHeader =
+                        req.decode_header().map_err(|e| {
+                            CommandError::new(ResponseCode::SYSTEM_ERROR, e.to_string())
+                        })?;
+                    tracing::info!(group = %header.consumer_group, broker = %conn.peer_addr(),
+                        "consumer ids changed; rebalancing now");
+                    wakeup.notify_one();
+                    Ok(RemotingCommand::success())
+                }
+            },
+        );
+        let transport = TransportConfig {
+            connect_timeout: config.connect_timeout,
+            // One long-polling pull per assigned queue may be in flight on a broker connection.
+            max_in_flight_per_connection: 4096,
+            ..TransportConfig::default()
+        };
+        let instance = Arc::new(ClientInstance {
+            client_id: client_id.clone(),
+            config: config.clone(),
+            remoting: RemotingClient::new(transport, router),
+            name_servers: config.name_servers(),
+            ns_index: AtomicUsize::new(fastrand::usize(..config.name_servers().len().max(1))),
+            routes: RwLock::default(),
+            brokers: RwLock::default(),
+            producers: Mutex::default(),
+            consumers: Mutex::default(),
+            rebalance_wakeup,
+            heartbeat_lock: tokio::sync::Mutex::new(()),
+            stop: CancellationToken::new(),
+        });
+        instance.start_background_tasks();
+        reg.insert(client_id.clone(), Arc::downgrade(&instance));
+        tracing::info!(client_id = %client_id, "client instance started");
+        Ok(instance)
+    }
+
+    /// `clientIP@instanceName`, as brokers and other group members see this client.
+    pub(crate) fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The shared settings.
+    pub(crate) fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The connections.
+    pub(crate) fn remoting(&self) -> &RemotingClient {
+        &self.remoting
+    }
+
+    fn start_background_tasks(self: &Arc<Self>) {
+        let cfg = &self.config;
+        self.spawn_periodic(
+            Duration::from_millis(10),
+            cfg.poll_name_server_interval,
+            |c| Box::pin(async move { c.refresh_all_routes().await }),
+        );
+        self.spawn_periodic(Duration::from_secs(1), cfg.heartbeat_broker_interval, |c| {
+            Box::pin(async move { c.send_heartbeat_to_all_brokers().await })
+        });
+        let first_persist = cfg
+            .persist_consumer_offset_interval
+            .min(Duration::from_secs(10));
+        self.spawn_periodic(first_persist, cfg.persist_consumer_offset_interval, |c| {
+            Box::pin(async move {
+                for consumer in c.consumer_list() {
+                    consumer.persist_offsets().await;
+                }
+            })
+        });
+        let weak = Arc::downgrade(self);
+        let stop = self.stop.clone();
+        let wakeup = self.rebalance_wakeup.clone();
+        let interval = cfg.rebalance_interval;
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = wakeup.notified() => {}
+                    _ = tokio::time::sleep(interval) => {}
+                }
+                let Some(instance) = weak.upgrade() else {
+                    return;
+                };
+                for consumer in instance.consumer_list() {
+                    consumer.rebalance().await;
+                }
+            }
+        });
+    }
+
+    /// Runs `work` after `first`, then every `period`, until the instance stops or is dropped.
+    fn spawn_periodic(
+        self: &Arc<Self>,
+        first: Duration,
+        period: Duration,
+        work: fn(Arc<ClientInstance>) -> futures::future::BoxFuture<'static, ()>,
+    ) {
+        let weak = Arc::downgrade(self);
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            let mut delay = first;
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                let Some(instance) = weak.upgrade() else {
+                    return;
+                };
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = work(instance) => {}
+                }
+                delay = period;
+            }
+        });
+    }
+
+    fn consumer_list(&self) -> Vec<Arc<ConsumerInner>> {
+        lock(&self.consumers).values().cloned().collect()
+    }
+
+    /// Asks the rebalance task to run now.
+    pub(crate) fn rebalance_soon(&self) {
+        self.rebalance_wakeup.notify_one();
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Membership
+    // -----------------------------------------------------------------------------------------
+
+    /// Adds a producer group to the heartbeats; a group may be registered once per instance.
+    pub(crate) fn register_producer(&self, group: &str) -> Result<()> {
+        if !lock(&self.producers).insert(group.to_owned()) {
+            return Err(ClientError::Config(format!(
+                "The producer group[{group}] has been created before, specify another name please."
+            )));
+        }
+        Ok(())
+    }
+
+    /// Adds a consumer group to the heartbeats and to rebalancing.
+    pub(crate) fn register_consumer(
+        &self,
+        group: &str,
+        consumer: Arc<ConsumerInner>,
+    ) -> Result<()> {
+        let mut consumers = lock(&self.consumers);
+        if consumers.contains_key(group) {
+            return Err(ClientError::Config(format!(
+                "The consumer group[{group}] has been created before, specify another name please."
+            )));
+        }
+        consumers.insert(group.to_owned(), consumer);
+        Ok(())
+    }
+
+    /// Removes a producer group: tells every broker, and stops the instance if it was the last
+    /// member.
+    pub(crate) async fn unregister_producer(&self, group: &str) {
+        lock(&self.producers).remove(group);
+        self.unregister_client(Some(group), None).await;
+        self.stop_if_unused().await;
+    }
+
+    /// Removes a consumer group: tells every broker (which notifies the rest of the group),
+    /// and stops the instance if it was the last member.
+    pub(crate) async fn unregister_consumer(&self, group: &str) {
+        lock(&self.consumers).remove(group);
+        self.unregister_client(None, Some(group)).await;
+        self.stop_if_unused().await;
+    }
+
+    async fn stop_if_unused(&self) {
+        let unused = lock(&self.producers).is_empty() && lock(&self.consumers).is_empty();
+        if !unused {
+            return;
+        }
+        {
+            let mut reg = lock(registry());
+            if reg
+                .get(&self.client_id)
+                .is_some_and(|w| std::ptr::eq(w.as_ptr(), self))
+            {
+                reg.remove(&self.client_id);
+            }
+        }
+        self.stop.cancel();
+        self.remoting.close_all().await;
+        tracing::info!(client_id = %self.client_id, "client instance stopped");
+    }
+
+    async fn unregister_client(&self, producer: Option<&str>, consumer: Option<&str>) {
+        let header = UnregisterClientRequestHeader {
+            client_id: self.client_id.clone(),
+            producer_group: producer.map(str::to_owned),
+            consumer_group: consumer.map(str::to_owned),
+        };
+        let calls = self.all_broker_addrs().into_iter().map(|addr| {
+            let req = RemotingCommand::request(RequestCode::UNREGISTER_CLIENT, &header);
+            async move {
+                match self
+                    .invoke(&addr, req, self.config.mq_client_api_timeout)
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(broker = %addr, error = %e, "unregister failed"),
+                }
+            }
+        });
+        join_all(calls).await;
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Requests
+    // -----------------------------------------------------------------------------------------
+
+    /// Sends `req` to `addr` and turns a non-success answer into [`ClientError::Refused`].
+    pub(crate) async fn invoke(
+        &self,
+        addr: &str,
+        req: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand> {
+        let resp = self.remoting.invoke(addr, req, timeout).await?;
+        if resp.code != ResponseCode::SUCCESS.as_i32() {
+            return Err(refused(addr, resp));
+        }
+        Ok(resp)
+    }
+
+    /// Sends `req` to a name server, moving on to the next one after a connection failure.
+    async fn invoke_namesrv(&self, req: RemotingCommand) -> Result<(String, RemotingCommand)> {
+        let n = self.name_servers.len();
+        let mut last = None;
+        for _ in 0..n {
+            let i = self.ns_index.load(Ordering::Relaxed) % n;
+            let addr = &self.name_servers[i];
+            match self
+                .remoting
+                .invoke(addr, req.clone(), self.config.mq_client_api_timeout)
+                .await
+            {
+                Ok(resp) => return Ok((addr.clone(), resp)),
+                Err(e) => {
+                    tracing::warn!(namesrv = %addr, error = %e, "name server unreachable; trying the next");
+                    self.ns_index.store(i + 1, Ordering::Relaxed);
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.map_or(
+            ClientError::Config("No name server address, please set it.".into()),
+            ClientError::Transport,
+        ))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Routes
+    // -----------------------------------------------------------------------------------------
+
+    /// Asks a name server for `topic`'s route; `None` when the topic does not exist.
+    pub(crate) async fn fetch_route(&self, topic: &str) -> Result<Option<TopicRouteData>> {
+        let header = GetRouteInfoRequestHeader {
+            topic: topic.to_owned(),
+            accept_standard_json_only: None,
+        };
+        let req = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header);
+        let (addr, resp) = self.invoke_namesrv(req).await?;
+        if resp.code == ResponseCode::TOPIC_NOT_EXIST.as_i32() {
+            return Ok(None);
+        }
+        if resp.code != ResponseCode::SUCCESS.as_i32() {
+            return Err(refused(&addr, resp));
+        }
+        fastjson::from_slice::<TopicRouteData>(&resp.body)
+            .map(Some)
+            .map_err(|e| ClientError::Protocol {
+                addr,
+                reason: format!("route of {topic}: {e}"),
+            })
+    }
+
+    /// Fetches and caches `topic`'s route; `None` (and the cache untouched) when it does not
+    /// exist.
+    pub(crate) async fn update_route(&self, topic: &str) -> Result<Option<TopicRouteData>> {
+        let route = self.fetch_route(topic).await?;
+        if let Some(route) = &route {
+            self.store_route(topic, route.clone());
+        }
+        Ok(route)
+    }
+
+    /// Caches `route` as `topic`'s route and learns its broker addresses.
+    pub(crate) fn store_route(&self, topic: &str, route: TopicRouteData) {
+        {
+            let mut brokers = self.brokers.write().unwrap_or_else(|e| e.into_inner());
+            for bd in &route.broker_datas {
+                brokers.insert(bd.broker_name.clone(), bd.broker_addrs.clone());
+            }
+        }
+        let mut routes = self.routes.write().unwrap_or_else(|e| e.into_inner());
+        if routes.get(topic) != Some(&route) {
+            tracing::info!(topic, ?route, "topic route changed");
+            routes.insert(topic.to_owned(), route);
+        }
+    }
+
+    /// The cached route of `topic`.
+    pub(crate) fn cached_route(&self, topic: &str) -> Option<TopicRouteData> {
+        self.routes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(topic)
+            .cloned()
+    }
+
+    async fn refresh_all_routes(&self) {
+        let mut topics: BTreeSet<String> = self
+            .routes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for consumer in self.consumer_list() {
+            topics.extend(consumer.topics());
+        }
+        for topic in topics {
+            if let Err(e) = self.update_route(&topic).await {
+                tracing::warn!(topic, error = %e, "route refresh failed");
+            }
+        }
+    }
+
+    /// The master address of `broker_name`.
+    pub(crate) fn master_addr(&self, broker_name: &str) -> Option<String> {
+        self.broker_addr(broker_name, MASTER_ID)
+    }
+
+    /// The address of broker `id` of `broker_name`, else its master.
+    pub(crate) fn broker_addr(&self, broker_name: &str, id: i64) -> Option<String> {
+        let brokers = self.brokers.read().unwrap_or_else(|e| e.into_inner());
+        let addrs = brokers.get(broker_name)?;
+        addrs.get(&id).or_else(|| addrs.get(&MASTER_ID)).cloned()
+    }
+
+    fn all_broker_addrs(&self) -> Vec<String> {
+        let brokers = self.brokers.read().unwrap_or_else(|e| e.into_inner());
+        brokers.values().flat_map(|m| m.values().cloned()).collect()
+    }
+
+    /// The client ids of `group`, sorted, asked from a random broker that serves `topic`.
+    pub(crate) async fn consumer_ids(&self, topic: &str, group: &str) -> Result<Vec<String>> {
+        let route = self
+            .cached_route(topic)
+            .ok_or_else(|| ClientError::NoRoute(topic.to_owned()))?;
+        let addrs: Vec<String> = route
+            .broker_datas
+            .iter()
+            .filter_map(|bd| {
+                bd.broker_addrs
+                    .get(&MASTER_ID)
+                    .or_else(|| bd.broker_addrs.values().next())
+                    .cloned()
+            })
+            .collect();
+        if addrs.is_empty() {
+            return Err(ClientError::NoRoute(topic.to_owned()));
+        }
+        let addr = &addrs[fastrand::usize(..addrs.len())];
+        let header = GetConsumerListByGroupRequestHeader {
+            consumer_group: group.to_owned(),
+        };
+        let req = RemotingCommand::request(RequestCode::GET_CONSUMER_LIST_BY_GROUP, &header);
+        let resp = self
+            .invoke(addr, req, self.config.mq_client_api_timeout)
+            .await?;
+        let body: GetConsumerListByGroupResponseBody =
+            fastjson::from_slice(&resp.body).map_err(|e| ClientError::Protocol {
+                addr: addr.clone(),
+                reason: format!("consumer list: {e}"),
+            })?;
+        let mut ids = body.consumer_id_list;
+        ids.sort();
+        Ok(ids)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Heartbeats
+    // -----------------------------------------------------------------------------------------
+
+    /// Sends the heartbeat of every registered group to every broker (masters only when there
+    /// is no consumer, as Java does).
+    pub(crate) async fn send_heartbeat_to_all_brokers(&self) {
+        let _serial = self.heartbeat_lock.lock().await;
+        let consumers = self.consumer_list();
+        let mut producer_data_set: Vec<ProducerData> = lock(&self.producers)
+            .iter()
+            .map(|g| ProducerData {
+                group_name: g.clone(),
+            })
+            .collect();
+        if consumers.is_empty() && producer_data_set.is_empty() {
+            return;
+        }
+        producer_data_set.push(ProducerData {
+            group_name: CLIENT_INNER_PRODUCER.to_owned(),
+        });
+        let data = HeartbeatData {
+            client_id: self.client_id.clone(),
+            consumer_data_set: consumers.iter().map(|c| c.consumer_data()).collect(),
+            heartbeat_fingerprint: None,
+            producer_data_set,
+            without_sub: None,
+        };
+        let body = bytes::Bytes::from(fastjson::to_vec(&data, KeyStyle::Fastjson));
+        let targets: Vec<String> = {
+            let brokers = self.brokers.read().unwrap_or_else(|e| e.into_inner());
+            brokers
+                .values()
+                .flat_map(|addrs| {
+                    addrs
+                        .iter()
+                        .filter(|(id, _)| !consumers.is_empty() || **id == MASTER_ID)
+                        .map(|(_, a)| a.clone())
+                })
+                .collect()
+        };
+        let calls = targets.into_iter().map(|addr| {
+            let req = RemotingCommand::request_without_header(RequestCode::HEART_BEAT)
+                .with_body(body.clone());
+            async move {
+                if let Err(e) = self
+                    .invoke(&addr, req, self.config.mq_client_api_timeout)
+                    .await
+                {
+                    tracing::warn!(broker = %addr, error = %e, "heartbeat failed");
+                }
+            }
+        });
+        join_all(calls).await;
+    }
+}
+
+/// A non-success response as an error.
+pub(crate) fn refused(addr: &str, resp: RemotingCommand) -> ClientError {
+    ClientError::Refused {
+        addr: addr.to_owned(),
+        code: resp.code,
+        remark: resp.remark.unwrap_or_default(),
+    }
+}

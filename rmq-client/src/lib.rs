@@ -1,0 +1,34 @@
+//! The rmq client: a RocketMQ producer and push consumer speaking the remoting protocol to rmq
+//! or Apache RocketMQ name servers and brokers.
+//!
+//! * [`Producer`] sends messages (sync, async, oneway, ordered through a
+//!   [`MessageQueueSelector`], batches) with Java's routing, retry and compression rules.
+//! * [`PushConsumer`] consumes in clustering or broadcasting mode with a concurrent
+//!   [`MessageListener`], rebalancing queues across the group.
+//!
+//! Producers and consumers created with the same client id share one client instance (Java's
+//! `MQClientInstance`): its connections, route cache, heartbeats and rebalance timer.
+//! Settings keep the Java names and defaults ([`ClientConfig`], [`ProducerConfig`],
+//! [`ConsumerConfig`]).
+
+mod config;
+mod consumer;
+mod error;
+mod instance;
+mod message;
+mod producer;
+mod route;
+mod uniq_id;
+
+pub use config::{ClientConfig, ConsumerConfig, ProducerConfig, DEFAULT_INSTANCE_NAME};
+pub use consumer::{
+    AllocateMessageQueueAveragely, AllocateMessageQueueStrategy, ConsumeContext, ConsumeStatus,
+    MessageListener, PushConsumer, PushConsumerBuilder,
+};
+pub use error::{ClientError, Result};
+pub use message::{Message, ReceivedMessage};
+pub use producer::{
+    MessageQueueSelector, Producer, ProducerBuilder, SelectMessageQueueByHash,
+    SelectMessageQueueByRandom, SendResult, SendStatus,
+};
+pub use rmq_remoting::body::client::{ConsumeFromWhere, MessageModel, MessageQueue};

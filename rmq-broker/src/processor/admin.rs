@@ -406,14 +406,6 @@ async fn delete_group(
 
 /// Topics whose progress GET_CONSUME_STATS reports for a group: those it has offsets in, plus
 /// what its online members subscribe to.
-fn consumed_topics(ctx: &BrokerContext, group: &str) -> BTreeSet<String> {
-    let mut topics: BTreeSet<String> = ctx.offsets.topics_of_group(group).into_iter().collect();
-    if let Some(online) = ctx.clients.consumer_group(group) {
-        topics.extend(online.subscriptions.into_keys());
-    }
-    topics
-}
-
 async fn consume_stats(
     ctx: Arc<BrokerContext>,
     _: Connection,
@@ -423,7 +415,8 @@ async fn consume_stats(
     let group = &h.consumer_group;
     let topics = match h.topic.as_deref().filter(|t| !t.is_empty()) {
         Some(topic) => BTreeSet::from([topic.to_owned()]),
-        None => consumed_topics(&ctx, group),
+        // As Java: the topics the group has committed offsets in.
+        None => ctx.offsets.topics_of_group(group).into_iter().collect(),
     };
     let online = ctx.clients.consumer_group(group);
     let mut stats = ConsumeStats::default();

@@ -47,11 +47,16 @@ async fn heartbeat(
     for consumer in &data.consumer_data_set {
         if let Some(group) = ctx.groups.get_or_create(&consumer.group_name) {
             if group.retry_queue_nums > 0 {
-                if let Err(e) = ctx
+                match ctx
                     .topics
                     .get_or_create_retry_topic(&consumer.group_name, group.retry_queue_nums)
                 {
-                    tracing::warn!(group = %consumer.group_name, error = %e, "cannot create the retry topic");
+                    // Admin tools find a group's broker through its retry topic's route.
+                    Ok((_, true)) => ctx.topics_changed.notify_one(),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(group = %consumer.group_name, error = %e, "cannot create the retry topic")
+                    }
                 }
             }
         }

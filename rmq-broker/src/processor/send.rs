@@ -50,15 +50,19 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         ));
     }
     let topic = if header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
-        ctx.topics
+        let (topic, created) = ctx
+            .topics
             .get_or_create_retry_topic(&header.topic[RETRY_GROUP_TOPIC_PREFIX.len()..], 1)
-            .map(|(t, _)| t)
             .map_err(|e| {
                 refuse(
                     ResponseCode::SYSTEM_ERROR,
                     format!("cannot create the retry topic {}: {e}", header.topic),
                 )
-            })?
+            })?;
+        if created {
+            ctx.topics_changed.notify_one();
+        }
+        topic
     } else {
         let default_topic = if header.default_topic.is_empty() {
             AUTO_CREATE_TOPIC
@@ -113,13 +117,6 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
             "delayed messages are not supported by this broker yet",
         ));
     }
-    let cluster = format!(
-        "{}{}{}{}",
-        keys::CLUSTER,
-        message::NAME_VALUE_SEPARATOR,
-        ctx.config.broker_cluster_name,
-        message::PROPERTY_SEPARATOR
-    );
     let base = PutMessage {
         topic: header.topic.clone(),
         queue_id,
@@ -152,9 +149,10 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
             .map(|item| PutMessage {
                 body: item.body,
                 flag: item.flag,
-                properties: with_cluster(
-                    message::merge_batch_properties(&item.properties, &properties),
-                    &cluster,
+                properties: stored_properties(
+                    &message::merge_batch_properties(&item.properties, &properties),
+                    &ctx.config.broker_cluster_name,
+                    false,
                 ),
                 ..base.clone()
             })
@@ -165,7 +163,11 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         (
             ctx.store
                 .put_message(PutMessage {
-                    properties: with_cluster(properties, &cluster),
+                    properties: stored_properties(
+                        &properties,
+                        &ctx.config.broker_cluster_name,
+                        true,
+                    ),
                     ..base
                 })
                 .await,
@@ -176,11 +178,26 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
     Ok(answer(&result, queue_id, uniq_key))
 }
 
-fn with_cluster(mut properties: String, cluster: &str) -> String {
-    if message::property_value(&properties, keys::CLUSTER).is_none() {
-        properties.push_str(cluster);
+/// The properties as RocketMQ stores them: the producer's, with `CLUSTER` set to this broker's
+/// cluster and, for single messages, without `WAIT=true` (the default, not worth storing;
+/// `WAIT=false` stays so the store still honours it; Java keeps it in batch messages).
+/// Producers may or may not end the string with a separator; the result is rebuilt pair by
+/// pair, joined like Java's `messageProperties2String`.
+fn stored_properties(client: &str, cluster: &str, drop_wait_true: bool) -> String {
+    let wait_true = format!("{}{}true", keys::WAIT, message::NAME_VALUE_SEPARATOR);
+    let mut pairs: Vec<&str> = client
+        .split(message::PROPERTY_SEPARATOR)
+        .filter(|pair| !(pair.is_empty() || drop_wait_true && *pair == wait_true))
+        .collect();
+    let cluster_pair = format!(
+        "{}{}{cluster}",
+        keys::CLUSTER,
+        message::NAME_VALUE_SEPARATOR
+    );
+    if message::property_value(client, keys::CLUSTER).is_none() {
+        pairs.push(&cluster_pair);
     }
-    properties
+    pairs.join(&message::PROPERTY_SEPARATOR.to_string())
 }
 
 fn answer(result: &PutResult, queue_id: i32, uniq_key: Option<String>) -> RemotingCommand {
@@ -219,4 +236,28 @@ pub(crate) fn store_refusal(err: StoreError) -> CommandError {
         _ => ResponseCode::SYSTEM_ERROR,
     };
     refuse(code, err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stored_properties;
+
+    #[test]
+    fn stored_properties_drop_wait_true_and_add_the_cluster_whatever_the_last_separator() {
+        let without_trailing = "KEYS\u{1}k\u{2}WAIT\u{1}true\u{2}TAGS\u{1}a";
+        let with_trailing = "KEYS\u{1}k\u{2}WAIT\u{1}true\u{2}TAGS\u{1}a\u{2}";
+        let expected = "KEYS\u{1}k\u{2}TAGS\u{1}a\u{2}CLUSTER\u{1}DefaultCluster";
+        for client in [without_trailing, with_trailing] {
+            assert_eq!(stored_properties(client, "DefaultCluster", true), expected);
+        }
+        let batch = stored_properties("WAIT\u{1}true", "C", false);
+        assert_eq!(batch, "WAIT\u{1}true\u{2}CLUSTER\u{1}C");
+        let keep_false = stored_properties("WAIT\u{1}false", "C", true);
+        assert_eq!(keep_false, "WAIT\u{1}false\u{2}CLUSTER\u{1}C");
+        assert_eq!(stored_properties("", "C", true), "CLUSTER\u{1}C");
+        assert_eq!(
+            stored_properties("CLUSTER\u{1}X", "C", true),
+            "CLUSTER\u{1}X"
+        );
+    }
 }

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Interop suites: official RocketMQ clients (Java 4.9.7, Go v2.1.2) against our servers, plus
-# differential runs against Apache's own name server.
+# Interop suites: official RocketMQ clients (Java 4.9.7, Go v2.1.2) against our name server
+# and broker, plus differential runs against Apache's own name server and broker.
 #
-#   interop/run.sh            build rmq-namesrv, run the Java suite, then the Go suite
+#   interop/run.sh            build rmq-namesrv + rmq-broker, run the Java suite, the Java 5.x
+#                             suite, then the Go suite
 #   interop/run.sh java|java5|go   run one suite only (still builds first)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
-#   RMQ_INTEROP_NO_BUILD  =1 skips `cargo build -p rmq-namesrv`
+#   RMQ_BROKER_BIN        use this broker binary instead of building one
+#   RMQ_INTEROP_NO_BUILD  =1 skips `cargo build -p rmq-namesrv -p rmq-broker`
+#   RMQ_INTEROP_APACHE_BROKER =1 also runs the Java broker contract against Apache's broker
 #   RMQ_INTEROP_JAVA5     =0 skips the 5.x Java suite in a full run
 #   CI=true               a missing binary fails the suites instead of skipping them
 # Exits non-zero if the build or any suite fails. Maven and Go fetch their dependencies from
@@ -31,34 +34,36 @@ need() {
 }
 
 # ---------------------------------------------------------------- build our binaries
-if [ -z "${RMQ_NAMESRV_BIN:-}" ]; then
+if [ -z "${RMQ_NAMESRV_BIN:-}" ] || [ -z "${RMQ_BROKER_BIN:-}" ]; then
   if [ "${RMQ_INTEROP_NO_BUILD:-0}" != "1" ]; then
     need cargo
-    say "cargo build -p rmq-namesrv"
-    if (cd "$ROOT" && cargo build -p rmq-namesrv); then
-      summary+=("build rmq-namesrv: ok")
+    say "cargo build -p rmq-namesrv -p rmq-broker"
+    if (cd "$ROOT" && cargo build -p rmq-namesrv -p rmq-broker); then
+      summary+=("build rmq-namesrv + rmq-broker: ok")
     else
-      summary+=("build rmq-namesrv: FAILED")
+      summary+=("build rmq-namesrv + rmq-broker: FAILED")
       status=1
     fi
   fi
   target_dir="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps 2>/dev/null \
     | grep -o '"target_directory":"[^"]*"' | head -n1 | cut -d'"' -f4)"
   [ -n "$target_dir" ] || target_dir="$ROOT/target"
-  export RMQ_NAMESRV_BIN="$target_dir/debug/mqnamesrv"
+  [ -n "${RMQ_NAMESRV_BIN:-}" ] || RMQ_NAMESRV_BIN="$target_dir/debug/mqnamesrv"
+  [ -n "${RMQ_BROKER_BIN:-}" ] || RMQ_BROKER_BIN="$target_dir/debug/mqbroker"
 fi
-case "$RMQ_NAMESRV_BIN" in
-  /*) ;;
-  *) RMQ_NAMESRV_BIN="$PWD/$RMQ_NAMESRV_BIN" ;;
-esac
-export RMQ_NAMESRV_BIN RMQ_REPO_ROOT="$ROOT"
-echo "interop: name server binary: $RMQ_NAMESRV_BIN $([ -x "$RMQ_NAMESRV_BIN" ] && echo '(present)' || echo '(MISSING)')"
+abs() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+RMQ_NAMESRV_BIN="$(abs "$RMQ_NAMESRV_BIN")"
+RMQ_BROKER_BIN="$(abs "$RMQ_BROKER_BIN")"
+export RMQ_NAMESRV_BIN RMQ_BROKER_BIN RMQ_REPO_ROOT="$ROOT"
+for b in "$RMQ_NAMESRV_BIN" "$RMQ_BROKER_BIN"; do
+  echo "interop: binary: $b $([ -x "$b" ] && echo '(present)' || echo '(MISSING)')"
+done
 
 # ---------------------------------------------------------------- Java suite
 if [ "$WHAT" = all ] || [ "$WHAT" = java ]; then
   need mvn
   need java
-  say "Java suite (Maven Surefire, rocketmq-client/tools/namesrv 4.9.7)"
+  say "Java suite (Maven Surefire, rocketmq-client/tools/namesrv/broker 4.9.7)"
   t0=$(date +%s)
   if (cd "$HERE/java" && mvn -B -ntp -Dstyle.color=never test); then
     summary+=("java suite: ok ($(( $(date +%s) - t0 ))s)")
@@ -87,7 +92,9 @@ if [ "$WHAT" = all ] || [ "$WHAT" = go ]; then
   need go
   say "Go suite (go test, rocketmq-client-go v2.1.2)"
   t0=$(date +%s)
-  if (cd "$HERE/go" && go test -count=1 -timeout 5m -v ./... 2>&1 | grep -v '^=== \(RUN\|PAUSE\|CONT\)'); then
+  # broadcasting consumers keep offsets in local files: under .cache, not in ~/.rocketmq_client_go
+  if (cd "$HERE/go" && env "rocketmq.client.localOffsetStoreDir=$HERE/go/.cache/offsets" \
+      go test -count=1 -timeout 5m -v ./... 2>&1 | grep -v '^=== \(RUN\|PAUSE\|CONT\)'); then
     summary+=("go suite: ok ($(( $(date +%s) - t0 ))s)")
   else
     summary+=("go suite: FAILED ($(( $(date +%s) - t0 ))s)")

@@ -1,0 +1,252 @@
+package rmq.interop.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
+import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
+import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.client.producer.SendResult;
+import org.apache.rocketmq.client.producer.SendStatus;
+import org.apache.rocketmq.common.TopicConfig;
+import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
+import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
+
+/**
+ * A broker benchmark with the stock Java 4.9.7 client, identical for any broker:
+ * <ol>
+ *   <li>produce: {@code --threads} threads send 1 KiB messages synchronously for {@code --seconds};
+ *       TPS, send latency p50/p99/max;</li>
+ *   <li>consume: a push consumer reads everything produced from the first offset; consume TPS
+ *       (first to last message).</li>
+ * </ol>
+ * With {@code --brokerPid} it also reads the broker's CPU ticks (utime+stime of
+ * {@code /proc/PID/stat}) before and after each phase and samples its RSS every 250 ms.
+ * The last line is machine-readable: {@code BENCH key=value ...}.
+ *
+ * <pre>BrokerBench --namesrv NS --broker ADDR [--brokerPid P] [--threads 8] [--seconds 20]
+ *            [--size 1024] [--queues 8] [--clkTck 100] [--label name]</pre>
+ */
+public final class BrokerBench {
+    private BrokerBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> o = new HashMap<>(Map.of("threads", "8", "seconds", "20", "size", "1024", "queues", "8",
+                "clkTck", "100", "label", "broker", "brokerPid", "0"));
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            o.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+        }
+        String ns = o.get("namesrv");
+        String broker = o.get("broker");
+        int threads = Integer.parseInt(o.get("threads"));
+        int seconds = Integer.parseInt(o.get("seconds"));
+        int size = Integer.parseInt(o.get("size"));
+        int queues = Integer.parseInt(o.get("queues"));
+        long pid = Long.parseLong(o.get("brokerPid"));
+        double clkTck = Double.parseDouble(o.get("clkTck"));
+        String label = o.get("label");
+        String topic = "BenchTopic_" + System.currentTimeMillis();
+
+        DefaultMQAdminExt admin = new DefaultMQAdminExt(10_000);
+        admin.setNamesrvAddr(ns);
+        admin.setInstanceName("bench-admin");
+        admin.start();
+        admin.createAndUpdateTopicConfig(broker, new TopicConfig(topic, queues, queues, 6));
+        long routeDeadline = System.currentTimeMillis() + 30_000;
+        while (true) {
+            try {
+                if (admin.examineTopicRouteInfo(topic).getQueueDatas().get(0).getWriteQueueNums() == queues) {
+                    break;
+                }
+            } catch (Exception e) {
+                if (System.currentTimeMillis() > routeDeadline) {
+                    throw e;
+                }
+            }
+            Thread.sleep(100);
+        }
+        admin.shutdown();
+
+        DefaultMQProducer producer = new DefaultMQProducer("bench_pg");
+        producer.setNamesrvAddr(ns);
+        producer.setInstanceName("bench-producer");
+        producer.setSendMsgTimeout(10_000);
+        producer.setCompressMsgBodyOverHowmuch(Integer.MAX_VALUE);
+        producer.start();
+        byte[] body = new byte[size];
+        Arrays.fill(body, (byte) 'x');
+
+        // warm-up (JIT, connections, the broker's page cache), 3 s, not measured but consumed later
+        AtomicLong warm = new AtomicLong();
+        runSenders(producer, topic, body, threads, 3, warm, new AtomicLong(), null);
+
+        RssSampler rss = new RssSampler(pid);
+        rss.start();
+        long cpu0 = ticks(pid);
+        AtomicLong sent = new AtomicLong();
+        AtomicLong failed = new AtomicLong();
+        long[][] lat = new long[threads][];
+        long t0 = System.nanoTime();
+        runSenders(producer, topic, body, threads, seconds, sent, failed, lat);
+        long produceNanos = System.nanoTime() - t0;
+        long cpu1 = ticks(pid);
+        producer.shutdown();
+
+        long total = warm.get() + sent.get();
+        long[] all = Arrays.stream(lat).flatMapToLong(Arrays::stream).filter(v -> v > 0).sorted().toArray();
+        double produceTps = sent.get() / (produceNanos / 1e9);
+
+        // consume everything from the first offset
+        long cpu2 = ticks(pid);
+        AtomicLong consumed = new AtomicLong();
+        AtomicLong firstNs = new AtomicLong();
+        AtomicLong lastNs = new AtomicLong();
+        CountDownLatch done = new CountDownLatch(1);
+        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer("bench_cg_" + System.currentTimeMillis());
+        consumer.setNamesrvAddr(ns);
+        consumer.setInstanceName("bench-consumer");
+        consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        consumer.setConsumeThreadMin(8);
+        consumer.setConsumeThreadMax(8);
+        consumer.setPullBatchSize(32);
+        consumer.subscribe(topic, "*");
+        consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+            long now = System.nanoTime();
+            firstNs.compareAndSet(0, now);
+            long c = consumed.addAndGet(msgs.size());
+            if (c >= total) {
+                lastNs.compareAndSet(0, now);
+                done.countDown();
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        long c0 = System.nanoTime();
+        consumer.start();
+        boolean all0 = done.await(Math.max(120, seconds * 6L), java.util.concurrent.TimeUnit.SECONDS);
+        long cpu3 = ticks(pid);
+        long consumeWall = (all0 ? lastNs.get() : System.nanoTime()) - c0;
+        long consumeActive = (all0 ? lastNs.get() : System.nanoTime()) - Math.max(firstNs.get(), c0);
+        consumer.shutdown();
+        rss.stopSampling();
+
+        double consumeTps = consumed.get() / (consumeActive / 1e9);
+        double usPerProduced = (cpu1 - cpu0) / clkTck * 1e6 / Math.max(1, sent.get());
+        double usPerConsumed = (cpu3 - cpu2) / clkTck * 1e6 / Math.max(1, consumed.get());
+        System.out.printf("%s: produce %d msgs (%d failed) in %.1f s = %.0f msg/s; send latency p50 %.2f ms p99 %.2f ms max %.1f ms%n",
+                label, sent.get(), failed.get(), produceNanos / 1e9, produceTps, pct(all, 50) / 1e6, pct(all, 99) / 1e6,
+                (all.length == 0 ? 0 : all[all.length - 1]) / 1e6);
+        System.out.printf("%s: consume %d/%d msgs, %.0f msg/s (first to last; %.1f s incl. start-up)%s%n", label,
+                consumed.get(), total, consumeTps, consumeWall / 1e9, all0 ? "" : "  INCOMPLETE");
+        if (pid > 0) {
+            System.out.printf("%s: broker CPU %.1f µs per produced msg, %.1f µs per consumed msg; RSS max %.0f MiB%n",
+                    label, usPerProduced, usPerConsumed, rss.maxKib / 1024.0);
+        }
+        System.out.printf("BENCH label=%s produced=%d failed=%d produce_tps=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.1f "
+                        + "consumed=%d consume_tps=%.0f cpu_us_per_produced=%.1f cpu_us_per_consumed=%.1f rss_max_mib=%.0f complete=%s%n",
+                label, sent.get(), failed.get(), produceTps, pct(all, 50) / 1e6, pct(all, 99) / 1e6,
+                (all.length == 0 ? 0 : all[all.length - 1]) / 1e6, consumed.get(), consumeTps, usPerProduced, usPerConsumed,
+                rss.maxKib / 1024.0, all0);
+        System.exit(0);
+    }
+
+    /** {@code threads} threads send synchronously for {@code seconds}; latencies (ns) into {@code lat} if given. */
+    static void runSenders(DefaultMQProducer p, String topic, byte[] body, int threads, int seconds, AtomicLong sent,
+                           AtomicLong failed, long[][] lat) throws InterruptedException {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        Thread[] ts = new Thread[threads];
+        for (int i = 0; i < threads; i++) {
+            final int idx = i;
+            ts[i] = new Thread(() -> {
+                long[] mine = new long[1 << 16];
+                int n = 0;
+                while (System.nanoTime() < deadline) {
+                    long s = System.nanoTime();
+                    try {
+                        SendResult r = p.send(new Message(topic, "bench", body));
+                        if (r.getSendStatus() == SendStatus.SEND_OK) {
+                            sent.incrementAndGet();
+                        } else {
+                            failed.incrementAndGet();
+                        }
+                    } catch (Exception e) {
+                        failed.incrementAndGet();
+                        continue;
+                    }
+                    if (n == mine.length) {
+                        mine = Arrays.copyOf(mine, n * 2);
+                    }
+                    mine[n++] = System.nanoTime() - s;
+                }
+                if (lat != null) {
+                    lat[idx] = Arrays.copyOf(mine, n);
+                }
+            }, "sender-" + i);
+            ts[i].start();
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+    }
+
+    static double pct(long[] sorted, double p) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        int i = (int) Math.min(sorted.length - 1, Math.ceil(p / 100.0 * sorted.length) - 1);
+        return sorted[Math.max(0, i)];
+    }
+
+    /** utime + stime of a process in clock ticks (0 when unknown). */
+    static long ticks(long pid) throws IOException {
+        if (pid <= 0) {
+            return 0;
+        }
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        // the command name (field 2) may contain spaces: split after its closing parenthesis
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    }
+
+    /** Samples VmRSS of a process every 250 ms and keeps the maximum (KiB). */
+    static final class RssSampler extends Thread {
+        private final long pid;
+        private volatile boolean running = true;
+        volatile long maxKib;
+
+        RssSampler(long pid) {
+            super("rss-sampler");
+            setDaemon(true);
+            this.pid = pid;
+        }
+
+        @Override
+        public void run() {
+            while (running && pid > 0) {
+                try {
+                    for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                        if (l.startsWith("VmRSS:")) {
+                            long kib = Long.parseLong(l.replaceAll("[^0-9]", ""));
+                            maxKib = Math.max(maxKib, kib);
+                        }
+                    }
+                    Thread.sleep(250);
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        }
+
+        void stopSampling() {
+            running = false;
+        }
+    }
+}

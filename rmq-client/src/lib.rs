@@ -11,6 +11,8 @@
 //! Settings keep the Java names and defaults ([`ClientConfig`], [`ProducerConfig`],
 //! [`ConsumerConfig`]).
 
+#![warn(missing_docs)]
+
 mod config;
 mod consumer;
 mod error;

@@ -240,7 +240,18 @@ async fn a_tag_expression_receives_only_those_tags() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconsume_later_delivers_the_message_again() {
-    bounded(async {
+    bounded(retried_after_first_failure(false)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_listener_counts_as_reconsume_later() {
+    bounded(retried_after_first_failure(true)).await;
+}
+
+/// The listener fails the first delivery (by status or by panicking); the message must come
+/// back with its reconsume count raised.
+async fn retried_after_first_failure(panic: bool) {
+    {
         let cluster = Cluster::start().await;
         cluster.create_topic("Retry", 1).await;
         let attempts = Arc::new(std::sync::Mutex::new(Vec::<ReceivedMessage>::new()));
@@ -254,6 +265,8 @@ async fn reconsume_later_delivers_the_message_again() {
                 seen.lock().unwrap().extend_from_slice(msgs);
                 if failed.swap(true, Ordering::SeqCst) {
                     ConsumeStatus::ConsumeSuccess
+                } else if panic {
+                    panic!("listener failure on purpose");
                 } else {
                     ConsumeStatus::ReconsumeLater
                 }
@@ -279,8 +292,7 @@ async fn reconsume_later_delivers_the_message_again() {
         consumer.shutdown().await;
         producer.shutdown().await;
         cluster.stop().await;
-    })
-    .await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -71,33 +71,16 @@ impl ConsumerInner {
             }
             let listener = me.listener.clone();
             let ctx = ConsumeContext { queue: mq.clone() };
-            let call = tokio::task::spawn_blocking(move || {
-                let status = listener.consume(&msgs, &ctx);
-                (msgs, status)
-            });
-            let (msgs, status) = match call.await {
-                Ok(done) => done,
-                Err(e) => {
+            let batch = msgs.clone();
+            let status = tokio::task::spawn_blocking(move || listener.consume(&batch, &ctx))
+                .await
+                .unwrap_or_else(|e| {
                     tracing::warn!(queue = ?mq, error = %e, "the listener panicked; reconsume later");
-                    drop(permit);
-                    return me.after_panic(mq, pq);
-                }
-            };
+                    ConsumeStatus::ReconsumeLater
+                });
             drop(permit);
             me.process_result(mq, pq, msgs, status).await;
         });
-    }
-
-    /// A panicking listener loses its messages (they moved into the panicked call); the queue
-    /// is re-created from the committed offset so they are pulled and delivered again.
-    fn after_panic(&self, mq: MessageQueue, pq: Arc<ProcessQueue>) {
-        pq.set_dropped();
-        let mut queues = self.queues();
-        if queues.get(&mq).is_some_and(|cur| Arc::ptr_eq(cur, &pq)) {
-            queues.remove(&mq);
-        }
-        drop(queues);
-        self.instance.rebalance_soon();
     }
 
     /// Java `processConsumeResult`: commit what succeeded, retry what failed.

@@ -98,6 +98,7 @@ impl Broker {
             store_host,
             topics_changed: tokio::sync::Notify::new(),
             boot_time: SystemTime::now(),
+            stopping: tokio_util::sync::CancellationToken::new(),
         });
         Ok(Broker { ctx, registrar })
     }
@@ -121,6 +122,11 @@ impl Broker {
             // Long-polling pulls stay in flight for up to their suspend timeout, one per queue.
             max_in_flight_per_connection: 4096,
             ..TransportConfig::default()
+        };
+        let stopping = ctx.stopping.clone();
+        let shutdown = async move {
+            shutdown.await;
+            stopping.cancel();
         };
         serve(listener, processor::router(&ctx), transport, shutdown).await;
         for task in background {

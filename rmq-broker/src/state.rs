@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use rmq_store::{MessageArrivingListener, MessageStore};
 use tokio::sync::{watch, Notify};
+use tokio_util::sync::CancellationToken;
 
 use crate::clients::ClientManager;
 use crate::config::BrokerConfig;
@@ -36,6 +37,9 @@ pub struct BrokerContext {
     pub topics_changed: Notify,
     /// When the broker started (runtime info).
     pub boot_time: SystemTime,
+    /// Cancelled when shutdown begins, so parked pulls answer at once instead of holding the
+    /// shutdown for their whole suspend timeout.
+    pub stopping: CancellationToken,
 }
 
 impl BrokerContext {

@@ -123,12 +123,14 @@ async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         if !nothing_yet || last_read || Instant::now() >= deadline {
             return Ok(respond(&h, result));
         }
-        // Woken by an arrival: read again. Timed out (or the signal vanished): read once more
-        // and answer whatever is there.
-        last_read = !matches!(
-            tokio::time::timeout_at(deadline, arrivals.changed()).await,
-            Ok(Ok(()))
-        );
+        // Woken by an arrival: read again. Timed out, the consumer went away or the broker is
+        // stopping: read once more and answer whatever is there.
+        let woken = tokio::select! {
+            arrival = tokio::time::timeout_at(deadline, arrivals.changed()) => matches!(arrival, Ok(Ok(()))),
+            () = conn.closed() => false,
+            () = ctx.stopping.cancelled() => false,
+        };
+        last_read = !woken;
     }
 }
 

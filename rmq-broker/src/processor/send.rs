@@ -105,15 +105,16 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         ));
     }
     if sys_flag::transaction_type(header.sys_flag) == sys_flag::TRANSACTION_PREPARED {
+        // MESSAGE_ILLEGAL, not a code on the clients' retry list: retrying cannot help.
         return Err(refuse(
-            ResponseCode::NO_PERMISSION,
+            ResponseCode::MESSAGE_ILLEGAL,
             "transactional messages are not supported by this broker yet",
         ));
     }
     let properties = header.properties.clone().unwrap_or_default();
     if message::property_value(&properties, keys::DELAY).is_some_and(|level| level.trim() != "0") {
         return Err(refuse(
-            ResponseCode::SYSTEM_ERROR,
+            ResponseCode::MESSAGE_ILLEGAL,
             "delayed messages are not supported by this broker yet",
         ));
     }

@@ -85,11 +85,11 @@ run_one() { # run_one IMPL FLUSH
   sleep 2
   local idle_rss; idle_rss=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$broker_pid/status")
   echo "== $impl $flush: broker $broker_addr (pid $broker_pid) ready in $ready ms, idle RSS $idle_rss MiB" >&2
-  local line
-  line=$(java -Xmx512m -cp "$CP" rmq.interop.bench.BrokerBench --namesrv "$ns_addr" --broker "$broker_addr" \
+  java -Xmx512m -cp "$CP" rmq.interop.bench.BrokerBench --namesrv "$ns_addr" --broker "$broker_addr" \
     --brokerPid "$broker_pid" --threads "$THREADS" --seconds "$SECS" --queues "$QUEUES" --clkTck "$CLK_TCK" \
-    --label "$impl-$flush" 2>"$dir/bench.err" | tee /dev/stderr | grep '^BENCH ')
-  results+=("$line ready_ms=$ready idle_rss_mib=$idle_rss")
+    --label "$impl-$flush" >"$dir/bench.out" 2>"$dir/bench.err" || { tail -20 "$dir/bench.err"; exit 1; }
+  grep -v '^BENCH ' "$dir/bench.out" >&2
+  results+=("$(grep '^BENCH ' "$dir/bench.out") ready_ms=$ready idle_rss_mib=$idle_rss")
   stop "$broker_pid"
   stop "$ns_pid"
   rm -rf "$dir/store"

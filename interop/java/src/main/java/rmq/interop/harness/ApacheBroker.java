@@ -102,6 +102,7 @@ public final class ApacheBroker {
         public void close() {
             try {
                 broker.close();
+                RmqBroker.deleteStore(broker);
             } finally {
                 ns.close();
             }

@@ -69,6 +69,31 @@ public final class RmqBroker {
         }
     }
 
+    /**
+     * Deletes the store of a stopped broker (its commit-log files are 64 MiB each); the output log
+     * next to it stays for debugging.
+     */
+    public static void deleteStore(ServerProcess broker) {
+        if (broker.isAlive()) {
+            return;
+        }
+        Path store = broker.logFile().toAbsolutePath().getParent().resolve("store");
+        if (!Files.isDirectory(store)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> walk = Files.walk(store)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort: the scratch directory is under target/
+                }
+            });
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+
     private record Stack(RmqNamesrv ns, ServerProcess broker) implements BrokerStack {
         @Override
         public String namesrvAddr() {
@@ -104,6 +129,7 @@ public final class RmqBroker {
         public void close() {
             try {
                 broker.close();
+                deleteStore(broker);
             } finally {
                 ns.close();
             }

@@ -1,4 +1,6 @@
 //! `mqbench` modes and their common report.
 
+pub mod consume;
+pub mod produce;
 pub mod report;
 pub mod route;

@@ -1,6 +1,8 @@
 //! `mqbench`: load generator for rmq and Apache RocketMQ servers.
 
 use clap::{Parser, Subcommand};
+use rmq_tools::bench::consume::{self, ConsumeArgs};
+use rmq_tools::bench::produce::{self, ProduceArgs};
 use rmq_tools::bench::route::{self, RouteArgs};
 
 /// Measures throughput and latency against a RocketMQ-compatible server.
@@ -16,6 +18,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Mode {
+    /// Sends messages through the rmq client (like RocketMQ's Producer benchmark).
+    Produce(ProduceArgs),
+    /// Consumes with a push consumer and measures end-to-end latency.
+    Consume(ConsumeArgs),
     /// Topic-route queries against a name server.
     Route(RouteArgs),
 }
@@ -27,6 +33,8 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let report = runtime.block_on(async {
         match &cli.mode {
+            Mode::Produce(args) => produce::run(args).await,
+            Mode::Consume(args) => consume::run(args).await,
             Mode::Route(args) => route::run(args).await,
         }
     })?;

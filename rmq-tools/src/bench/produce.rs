@@ -1,14 +1,15 @@
 //! `mqbench produce`: sends messages as fast as `--concurrency` in-flight sends allow, for
 //! `--duration` seconds after a one-second warm-up, like RocketMQ's own Producer benchmark.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use rmq_client::{Message, Producer};
 
-use super::report::{Latencies, Report};
+use super::driver::drive;
+use super::report::Report;
 
 /// Settings of a produce run.
 #[derive(Debug, Clone, clap::Args)]
@@ -49,56 +50,23 @@ pub async fn run(args: &ProduceArgs) -> anyhow::Result<Report> {
     let body = Bytes::from(vec![b'x'; args.size]);
     // One synchronous send first: it fails fast with the real reason (no route, refused, ...).
     producer.send(message(args, &body, 0)).await?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let measuring = Arc::new(AtomicBool::new(false));
-    let failed = Arc::new(AtomicU64::new(0));
     let next_key = Arc::new(AtomicU64::new(1));
-    let mut workers = Vec::new();
-    for _ in 0..args.concurrency.max(1) {
-        let (producer, body, args) = (producer.clone(), body.clone(), args.clone());
-        let (stop, measuring, failed, next_key) = (
-            stop.clone(),
-            measuring.clone(),
-            failed.clone(),
-            next_key.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            let mut latencies = Latencies::default();
-            while !stop.load(Ordering::Relaxed) {
-                let msg = message(&args, &body, next_key.fetch_add(1, Ordering::Relaxed));
-                let started = Instant::now();
-                let outcome = producer.send(msg).await;
-                if measuring.load(Ordering::Relaxed) {
-                    match outcome {
-                        Ok(_) => latencies.record(started.elapsed()),
-                        Err(_) => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                }
-            }
-            latencies
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    measuring.store(true, Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(args.duration)).await;
-    measuring.store(false, Ordering::Relaxed);
-    let elapsed = started.elapsed();
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Latencies::default();
-    for worker in workers {
-        all.merge(&worker.await?);
-    }
-    producer.shutdown().await;
-    Ok(Report::new(
+    let sender = producer.clone();
+    let params = args.clone();
+    let report = drive(
         "produce",
         &args.namesrv,
-        &all,
-        failed.load(Ordering::Relaxed),
-        elapsed,
-    ))
+        args.concurrency,
+        Duration::from_secs(args.duration),
+        move |_| {
+            let msg = message(&params, &body, next_key.fetch_add(1, Ordering::Relaxed));
+            let sender = sender.clone();
+            async move { sender.send(msg).await.is_ok() }
+        },
+    )
+    .await;
+    producer.shutdown().await;
+    report
 }
 
 fn message(args: &ProduceArgs, body: &Bytes, n: u64) -> Message {

@@ -1,9 +1,8 @@
 //! `mqbench route`: topic-route queries (GET_ROUTEINFO_BY_TOPIC) against a name server, the
 //! one call every client makes. Works against rmq's name server and Apache's alike.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rmq_remoting::body::route::RegisterBrokerBody;
 use rmq_remoting::body::topic::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
@@ -12,7 +11,8 @@ use rmq_remoting::header::namesrv::{GetRouteInfoRequestHeader, RegisterBrokerReq
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 
-use super::report::{Latencies, Report};
+use super::driver::drive;
+use super::report::Report;
 
 /// Settings of a route benchmark.
 #[derive(Debug, Clone, clap::Args)]
@@ -55,73 +55,46 @@ pub async fn run(args: &RouteArgs) -> anyhow::Result<Report> {
             response.remark
         );
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let measuring = Arc::new(AtomicBool::new(false));
-    let failed = Arc::new(AtomicU64::new(0));
-    let mut workers = Vec::new();
-    for _ in 0..args.connections.max(1) {
-        let client = Arc::new(RemotingClient::new(
-            TransportConfig::default(),
-            Router::new(),
-        ));
-        for _ in 0..args.concurrency.max(1) {
-            let (client, stop, measuring, failed, args) = (
-                client.clone(),
-                stop.clone(),
-                measuring.clone(),
-                failed.clone(),
-                args.clone(),
-            );
-            workers.push(tokio::spawn(async move {
-                let mut latencies = Latencies::default();
-                let header = GetRouteInfoRequestHeader {
-                    topic: args.topic.clone(),
-                    accept_standard_json_only: None,
-                };
-                while !stop.load(Ordering::Relaxed) {
-                    let request =
-                        RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header);
-                    let started = Instant::now();
-                    let outcome = client
-                        .invoke(&args.namesrv, request, Duration::from_secs(3))
-                        .await;
-                    let expected = if args.register {
-                        ResponseCode::SUCCESS
-                    } else {
-                        ResponseCode::TOPIC_NOT_EXIST
-                    };
-                    let ok = matches!(&outcome, Ok(r) if r.code == expected.as_i32());
-                    if measuring.load(Ordering::Relaxed) {
-                        if ok {
-                            latencies.record(started.elapsed());
-                        } else {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                }
-                latencies
-            }));
-        }
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    measuring.store(true, Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(args.duration)).await;
-    measuring.store(false, Ordering::Relaxed);
-    let elapsed = started.elapsed();
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Latencies::default();
-    for worker in workers {
-        all.merge(&worker.await?);
-    }
-    registrar.close_all().await;
-    Ok(Report::new(
+    let clients: Vec<Arc<RemotingClient>> = (0..args.connections.max(1))
+        .map(|_| {
+            Arc::new(RemotingClient::new(
+                TransportConfig::default(),
+                Router::new(),
+            ))
+        })
+        .collect();
+    let header = GetRouteInfoRequestHeader {
+        topic: args.topic.clone(),
+        accept_standard_json_only: None,
+    };
+    let expected = if args.register {
+        ResponseCode::SUCCESS
+    } else {
+        ResponseCode::TOPIC_NOT_EXIST
+    };
+    let namesrv = args.namesrv.clone();
+    let per_connection = args.concurrency.max(1);
+    let workers = clients.len() * per_connection;
+    let report = drive(
         "route",
         &args.namesrv,
-        &all,
-        failed.load(Ordering::Relaxed),
-        elapsed,
-    ))
+        workers,
+        Duration::from_secs(args.duration),
+        move |index| {
+            let client = clients[index / per_connection].clone();
+            let request = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header);
+            let namesrv = namesrv.clone();
+            async move {
+                let outcome = client
+                    .invoke(&namesrv, request, Duration::from_secs(3))
+                    .await;
+                matches!(&outcome, Ok(r) if r.code == expected.as_i32())
+            }
+        },
+    )
+    .await;
+    registrar.close_all().await;
+    report
 }
 
 fn register_command(topic: &str) -> RemotingCommand {

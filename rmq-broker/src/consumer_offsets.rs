@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
-use rmq_remoting::fastjson::{self, KeyStyle};
 use serde::{Deserialize, Serialize};
 
 /// Java's file shape: `{"offsetTable":{"topic@group":{0:118,1:97}}}`.
@@ -32,13 +31,7 @@ pub struct ConsumerOffsets {
 impl ConsumerOffsets {
     /// Loads `path`; a missing file is an empty table.
     pub fn open(path: PathBuf) -> Result<Self, String> {
-        let table = match rmq_config::persist::read_if_present(&path) {
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-            Ok(None) => OffsetTable::default(),
-            Ok(Some(bytes)) => fastjson::from_slice(&bytes).map_err(|e| {
-                format!("cannot parse {}: {e}; fix or move the file (the broker refuses to overwrite it)", path.display())
-            })?,
-        };
+        let table: OffsetTable = crate::state_file::load(&path)?;
         Ok(ConsumerOffsets {
             path,
             table: RwLock::new(table),
@@ -130,8 +123,7 @@ impl ConsumerOffsets {
         if !self.dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
-        let bytes = fastjson::to_vec(&*self.read(), KeyStyle::Fastjson);
-        rmq_config::persist::write_atomically(&self.path, &bytes)
+        crate::state_file::save(&self.path, &*self.read())
             .inspect_err(|_| self.dirty.store(true, Ordering::Release))
     }
 }

@@ -16,6 +16,7 @@ mod processor;
 mod rebalance_lock;
 pub mod registration;
 mod state;
+mod state_file;
 pub mod subscription_groups;
 pub mod topics;
 

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::RwLock;
 
 use rmq_remoting::body::stats::{SubscriptionGroupConfig, SubscriptionGroupWrapper};
-use rmq_remoting::fastjson::{self, KeyStyle};
 
 /// The group table, persisted after every change.
 pub struct SubscriptionGroups {
@@ -17,13 +16,7 @@ pub struct SubscriptionGroups {
 impl SubscriptionGroups {
     /// Loads `path` (Java's `subscriptionGroup.json` format); a missing file is an empty table.
     pub fn open(path: PathBuf, auto_create: bool) -> Result<Self, String> {
-        let state = match rmq_config::persist::read_if_present(&path) {
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-            Ok(None) => SubscriptionGroupWrapper::default(),
-            Ok(Some(bytes)) => fastjson::from_slice(&bytes).map_err(|e| {
-                format!("cannot parse {}: {e}; fix or move the file (the broker refuses to overwrite it)", path.display())
-            })?,
-        };
+        let state: SubscriptionGroupWrapper = crate::state_file::load(&path)?;
         Ok(SubscriptionGroups {
             path,
             state: RwLock::new(state),
@@ -90,8 +83,7 @@ impl SubscriptionGroups {
     }
 
     fn persist(&self) -> std::io::Result<()> {
-        let bytes = fastjson::to_vec(&*self.read(), KeyStyle::Fastjson);
-        rmq_config::persist::write_atomically(&self.path, &bytes)
+        crate::state_file::save(&self.path, &*self.read())
     }
 }
 

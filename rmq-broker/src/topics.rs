@@ -7,7 +7,6 @@ use std::sync::RwLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rmq_remoting::body::topic::{perm, DataVersion, TopicConfig, TopicConfigSerializeWrapper};
-use rmq_remoting::fastjson::{self, KeyStyle};
 
 use crate::config::BrokerConfig;
 
@@ -76,13 +75,7 @@ pub fn topic_settings(name: &str, queues: i32, permission: i32) -> TopicConfig {
 impl TopicTable {
     /// Loads `path` (Java's `topics.json` format) and adds the system topics the broker needs.
     pub fn open(path: PathBuf, config: &BrokerConfig) -> Result<Self, String> {
-        let mut state = match rmq_config::persist::read_if_present(&path) {
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-            Ok(None) => TopicConfigSerializeWrapper::default(),
-            Ok(Some(bytes)) => fastjson::from_slice(&bytes).map_err(|e| {
-                format!("cannot parse {}: {e}; fix or move the file (the broker refuses to overwrite it)", path.display())
-            })?,
-        };
+        let mut state: TopicConfigSerializeWrapper = crate::state_file::load(&path)?;
         let rw = perm::READ | perm::WRITE;
         let mut system = vec![
             topic_settings(SELF_TEST_TOPIC, 1, rw),
@@ -250,8 +243,7 @@ impl TopicTable {
     }
 
     fn persist(&self) -> std::io::Result<()> {
-        let bytes = fastjson::to_vec(&*self.read(), KeyStyle::Fastjson);
-        rmq_config::persist::write_atomically(&self.path, &bytes)
+        crate::state_file::save(&self.path, &*self.read())
     }
 
     /// Number of topics.

@@ -59,6 +59,15 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
+    /// These settings replaced by `config`, keeping the name servers already set when `config`
+    /// names none (what the producer and consumer builders' `client_config` do).
+    pub(crate) fn replaced_by(self, mut config: ClientConfig) -> ClientConfig {
+        if config.namesrv_addr.is_empty() {
+            config.namesrv_addr = self.namesrv_addr;
+        }
+        config
+    }
+
     /// The name servers as a list, empty entries dropped.
     pub(crate) fn name_servers(&self) -> Vec<String> {
         self.namesrv_addr

@@ -167,11 +167,7 @@ impl PushConsumerBuilder {
 
     /// Replaces the client-wide settings (keeps the name servers if `config` has none).
     pub fn client_config(mut self, config: ClientConfig) -> Self {
-        let namesrv = std::mem::take(&mut self.client.namesrv_addr);
-        self.client = config;
-        if self.client.namesrv_addr.is_empty() {
-            self.client.namesrv_addr = namesrv;
-        }
+        self.client = self.client.replaced_by(config);
         self
     }
 

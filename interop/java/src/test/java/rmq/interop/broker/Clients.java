@@ -133,6 +133,11 @@ final class Clients implements AutoCloseable {
         c.setInstanceName(unique("litepull"));
         c.setAutoCommit(false);
         c.setPollTimeoutMillis(1000);
+        // A fresh group starts at offset 0. The 4.9.7 lite-pull consumer can lose a seek() to a
+        // pull task that is just starting (the old task takes the seek offset, is cancelled and
+        // drops its result; the new one falls back to consumeFromWhere). With FIRST_OFFSET that
+        // fallback agrees with seek(mq, 0), so readAll cannot miss a queue.
+        c.setConsumeFromWhere(org.apache.rocketmq.common.consumer.ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
         c.start();
         shutdowns.add(c::shutdown);
         return c;

@@ -255,7 +255,8 @@ impl ClientInstance {
         self.stop_if_unused().await;
     }
 
-    async fn stop_if_unused(&self) {
+    /// Stops the instance (closing its connections) once no producer or consumer uses it.
+    pub(crate) async fn stop_if_unused(&self) {
         let unused = lock(&self.producers).is_empty() && lock(&self.consumers).is_empty();
         if !unused {
             return;
@@ -314,7 +315,10 @@ impl ClientInstance {
     }
 
     /// Sends `req` to a name server, moving on to the next one after a connection failure.
-    async fn invoke_namesrv(&self, req: RemotingCommand) -> Result<(String, RemotingCommand)> {
+    pub(crate) async fn invoke_namesrv(
+        &self,
+        req: RemotingCommand,
+    ) -> Result<(String, RemotingCommand)> {
         let n = self.name_servers.len();
         let mut last = None;
         for _ in 0..n {

@@ -3,6 +3,7 @@
 //!
 //! * [`Producer`] sends messages (sync, async, oneway, ordered through a
 //!   [`MessageQueueSelector`], batches) with Java's routing, retry and compression rules.
+//! * [`Admin`] manages topics, groups and offsets and queries messages (what `mqadmin` uses).
 //! * [`PushConsumer`] consumes in clustering or broadcasting mode with a concurrent
 //!   [`MessageListener`], rebalancing queues across the group.
 //!
@@ -13,15 +14,18 @@
 
 #![warn(missing_docs)]
 
+mod admin;
 mod config;
 mod consumer;
 mod error;
 mod instance;
 mod message;
 mod producer;
+mod pull_api;
 mod route;
 mod uniq_id;
 
+pub use admin::Admin;
 pub use config::{ClientConfig, ConsumerConfig, ProducerConfig, DEFAULT_INSTANCE_NAME};
 pub use consumer::{
     AllocateMessageQueueAveragely, AllocateMessageQueueStrategy, ConsumeContext, ConsumeStatus,

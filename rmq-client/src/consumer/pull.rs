@@ -5,22 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmq_remoting::body::client::{MessageModel, MessageQueue, EXPRESSION_TYPE_TAG};
-use rmq_remoting::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
-use rmq_remoting::message::decode_record;
-use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
+use rmq_remoting::header::broker::PullMessageRequestHeader;
+use rmq_remoting::ResponseCode;
 
 use super::process_queue::ProcessQueue;
 use super::ConsumerInner;
 use crate::error::{ClientError, Result};
-use crate::instance::refused;
 use crate::message::ReceivedMessage;
-
-/// Pull flag: store `commitOffset` as the group's offset.
-const FLAG_COMMIT_OFFSET: i32 = 0x1;
-/// Pull flag: the broker may hold the request until messages arrive.
-const FLAG_SUSPEND: i32 = 0x2;
-/// Pull flag: filter by the subscription carried in the request.
-const FLAG_SUBSCRIPTION: i32 = 0x4;
+use crate::pull_api::{self, PullStatus, FLAG_COMMIT_OFFSET, FLAG_SUBSCRIPTION, FLAG_SUSPEND};
 /// Pause when the queue's cache is over a threshold (Java's flow-control delay).
 const FLOW_CONTROL_DELAY: Duration = Duration::from_millis(50);
 /// Pause after a broker FLOW_CONTROL (215) answer.
@@ -198,73 +190,24 @@ impl ConsumerInner {
             proxy_froward_client_id: None,
             bname: None,
         };
-        let req = RemotingCommand::request(RequestCode::PULL_MESSAGE, &header);
-        let resp = self
-            .instance
-            .remoting()
-            .invoke(&addr, req, self.config.consumer_timeout_when_suspend)
-            .await?;
-        let code = ResponseCode::from_i32(resp.code);
-        if !matches!(
-            code,
-            Some(
-                ResponseCode::SUCCESS
-                    | ResponseCode::PULL_NOT_FOUND
-                    | ResponseCode::PULL_RETRY_IMMEDIATELY
-                    | ResponseCode::PULL_OFFSET_MOVED
-            )
-        ) {
-            return Err(refused(&addr, resp));
-        }
-        let h: PullMessageResponseHeader =
-            resp.decode_header().map_err(|e| ClientError::Protocol {
-                addr: addr.clone(),
-                reason: format!("pull response header: {e}"),
-            })?;
-        let next = h.next_begin_offset;
-        match code {
-            Some(ResponseCode::SUCCESS) => {
-                let mut msgs = Vec::new();
-                let mut body = &resp.body[..];
-                while !body.is_empty() {
-                    let record = decode_record(body, false).map_err(|e| ClientError::Protocol {
-                        addr: addr.clone(),
-                        reason: format!("pulled record: {e}"),
-                    })?;
-                    let size = usize::try_from(record.total_size)
-                        .ok()
-                        .filter(|s| *s > 0 && *s <= body.len())
-                        .ok_or_else(|| ClientError::Protocol {
-                            addr: addr.clone(),
-                            reason: "pulled record size out of range".into(),
-                        })?;
-                    let tag_ok = sub.filter.all
-                        || record_tag(record.properties)
-                            .is_some_and(|t| sub.filter.tags.iter().any(|s| s == t));
-                    if tag_ok {
-                        let msg = ReceivedMessage::from_record(
-                            &record,
-                            &mq.broker_name,
-                            h.min_offset,
-                            h.max_offset,
-                            &self.retry_topic,
-                        )
-                        .map_err(|reason| ClientError::Protocol {
-                            addr: addr.clone(),
-                            reason,
-                        })?;
-                        msgs.push(msg);
-                    }
-                    body = &body[size..];
-                }
-                Ok(PullOutcome::Found { next, msgs })
-            }
-            Some(ResponseCode::PULL_OFFSET_MOVED) => Ok(PullOutcome::OffsetIllegal { next }),
-            _ => Ok(PullOutcome::Nothing { next }),
-        }
+        let result = pull_api::pull(
+            &self.instance,
+            &addr,
+            mq,
+            &header,
+            Some(&sub.filter),
+            &self.retry_topic,
+            self.config.consumer_timeout_when_suspend,
+        )
+        .await?;
+        let next = result.next_begin_offset;
+        Ok(match result.status {
+            PullStatus::Found => PullOutcome::Found {
+                next,
+                msgs: result.msgs,
+            },
+            PullStatus::NoNewMsg => PullOutcome::Nothing { next },
+            PullStatus::OffsetIllegal => PullOutcome::OffsetIllegal { next },
+        })
     }
-}
-
-fn record_tag(properties: &str) -> Option<&str> {
-    rmq_remoting::message::property_value(properties, rmq_remoting::message::keys::TAGS)
 }

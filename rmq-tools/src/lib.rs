@@ -1,5 +1,6 @@
-//! Command-line tools for rmq and Apache RocketMQ servers alike: `mqbench` today, `mqadmin`
-//! next. Everything here talks to servers over the wire, so it measures rmq and Apache side by
-//! side with the same client.
+//! Command-line tools for rmq and Apache RocketMQ servers alike: `mqbench` (load) and
+//! `mqadmin` (administration). Everything here talks to servers over the wire, so it works
+//! on rmq and Apache side by side with the same client.
 
+pub mod admin;
 pub mod bench;

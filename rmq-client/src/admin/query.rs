@@ -100,6 +100,19 @@ impl Admin {
         mq: &MessageQueue,
         offset: i64,
     ) -> Result<Option<ReceivedMessage>> {
+        let msgs = self.pull_messages(mq, offset, 1).await?;
+        Ok(msgs.into_iter().find(|m| m.queue_offset == offset))
+    }
+
+    /// Up to `max` messages of queue `mq` from `offset` on, read without a subscription and
+    /// without committing anything (what `mqadmin consumeMessage` prints); empty when the
+    /// queue has nothing at `offset`.
+    pub async fn pull_messages(
+        &self,
+        mq: &MessageQueue,
+        offset: i64,
+        max: i32,
+    ) -> Result<Vec<ReceivedMessage>> {
         self.instance.update_route(&mq.topic).await?;
         let addr = self
             .instance
@@ -110,7 +123,7 @@ impl Admin {
             topic: mq.topic.clone(),
             queue_id: mq.queue_id,
             queue_offset: offset,
-            max_msg_nums: 1,
+            max_msg_nums: max,
             sys_flag: FLAG_SUBSCRIPTION,
             commit_offset: 0,
             suspend_timeout_millis: 0,
@@ -124,10 +137,10 @@ impl Admin {
         };
         let result =
             pull_api::pull(&self.instance, &addr, mq, &header, None, "", self.timeout).await?;
-        if result.status != PullStatus::Found {
-            return Ok(None);
-        }
-        Ok(result.msgs.into_iter().find(|m| m.queue_offset == offset))
+        Ok(match result.status {
+            PullStatus::Found => result.msgs,
+            PullStatus::NoNewMsg | PullStatus::OffsetIllegal => Vec::new(),
+        })
     }
 
     /// QUERY_MESSAGE to a broker of each group holding `topic`; QUERY_NOT_FOUND counts as none.

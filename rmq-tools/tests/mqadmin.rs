@@ -1,0 +1,438 @@
+//! The real `mqadmin` binary against a name server and broker over TCP on ephemeral ports:
+//! every command's output layout, and the errors a user must be able to act on.
+
+use std::net::SocketAddr;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use rmq_broker::{Broker, BrokerConfig};
+use rmq_namesrv::{NameServer, NamesrvConfig};
+use rmq_store::StoreConfig;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// A name server and one broker (`broker-a` in `DefaultCluster`) served in this process.
+struct Stack {
+    namesrv: String,
+    broker: String,
+    stop: watch::Sender<bool>,
+    _dir: tempfile::TempDir,
+}
+
+impl Stack {
+    async fn start() -> Stack {
+        let dir = tempfile::tempdir().unwrap();
+        let (stop, stopped) = watch::channel(false);
+        let ns_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let namesrv = ns_listener.local_addr().unwrap().to_string();
+        let ns = NameServer::new(&NamesrvConfig {
+            listen_port: 0,
+            kv_config_path: dir.path().join("kvConfig.json"),
+            ..NamesrvConfig::default()
+        })
+        .unwrap();
+        let mut ns_stop = stopped.clone();
+        tokio::spawn(ns.serve(ns_listener, async move {
+            let _ = ns_stop.changed().await;
+        }));
+        let broker_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let broker_addr: SocketAddr = broker_listener.local_addr().unwrap();
+        let mut store = StoreConfig::with_root(dir.path().join("store"));
+        store.mapped_file_size_commit_log = 4 * 1024 * 1024;
+        store.mapped_file_size_consume_queue = 60_000;
+        let config = BrokerConfig {
+            namesrv_addr: namesrv.clone(),
+            broker_name: "broker-a".into(),
+            broker_ip1: "127.0.0.1".into(),
+            listen_port: broker_addr.port(),
+            ..BrokerConfig::default()
+        };
+        let broker = Broker::open(config, store, broker_addr).unwrap();
+        let mut b_stop = stopped;
+        tokio::spawn(broker.serve(broker_listener, async move {
+            let _ = b_stop.changed().await;
+        }));
+        let stack = Stack {
+            namesrv,
+            broker: broker_addr.to_string(),
+            stop,
+            _dir: dir,
+        };
+        // The broker has registered once clusterList shows it.
+        for _ in 0..200 {
+            if stack.ok(&["clusterList"]).await.contains("broker-a") {
+                return stack;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the broker never registered with the name server");
+    }
+
+    /// Runs mqadmin with `-n` set to this stack's name server.
+    async fn mqadmin(&self, args: &[&str]) -> Output {
+        let mut all = vec!["-n".to_owned(), self.namesrv.clone()];
+        all.extend(args.iter().map(|s| s.to_string()));
+        run(all, &[]).await
+    }
+
+    /// Runs mqadmin, asserts success and returns stdout.
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.mqadmin(args).await;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "mqadmin {args:?} failed: {}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Runs the mqadmin binary off the async threads, with `env` set and NAMESRV_ADDR cleared.
+async fn run(args: Vec<String>, env: &[(&str, &str)]) -> Output {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_mqadmin"))
+            .args(&args)
+            .env_remove("NAMESRV_ADDR")
+            .envs(env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// The last column of the first data row under a header.
+fn first_row_last_column(text: &str) -> String {
+    text.lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_message_and_group_commands_print_what_rocketmq_prints() {
+    let s = Stack::start().await;
+    let out = s
+        .ok(&[
+            "updateTopic",
+            "-c",
+            "DefaultCluster",
+            "-t",
+            "AdminCli",
+            "-r",
+            "4",
+            "-w",
+            "4",
+        ])
+        .await;
+    assert!(
+        out.contains(&format!("create topic to {} success.", s.broker)),
+        "{out}"
+    );
+    assert!(
+        out.contains("TopicConfig [topicName=AdminCli, readQueueNums=4, writeQueueNums=4, perm=RW-, topicFilterType=SINGLE_TAG, topicSysFlag=0, order=false]"),
+        "{out}"
+    );
+    assert!(s.ok(&["topicList"]).await.lines().any(|l| l == "AdminCli"));
+    let route = s.ok(&["topicRoute", "-t", "AdminCli"]).await;
+    let route: serde_json::Value = serde_json::from_str(&route).unwrap();
+    assert_eq!(route["queueDatas"][0]["writeQueueNums"], 4);
+
+    let sent = s
+        .ok(&[
+            "sendMessage",
+            "-t",
+            "AdminCli",
+            "-p",
+            "hello",
+            "-k",
+            "order-7",
+            "-c",
+            "TagA",
+        ])
+        .await;
+    assert!(sent.starts_with("#Broker Name"), "{sent}");
+    assert!(sent.contains("SEND_OK"), "{sent}");
+    let msg_id = first_row_last_column(&sent);
+    let first_qid: i32 = sent
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let other_qid = ((first_qid + 1) % 4).to_string();
+    let to_queue = s
+        .ok(&[
+            "sendMessage",
+            "-t",
+            "AdminCli",
+            "-p",
+            "second",
+            "-b",
+            "broker-a",
+            "-i",
+            &other_qid,
+        ])
+        .await;
+    let row: Vec<&str> = to_queue
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row[..3],
+        ["broker-a", other_qid.as_str(), "SEND_OK"],
+        "{to_queue}"
+    );
+
+    let status = s.ok(&["topicStatus", "-t", "AdminCli"]).await;
+    assert!(status.starts_with("#Broker Name"), "{status}");
+    assert_eq!(status.lines().count(), 5, "{status}");
+    let max_total: i64 = status
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(3).unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(max_total, 2);
+
+    let by_key = s
+        .ok(&["queryMsgByKey", "-t", "AdminCli", "-k", "order-7"])
+        .await;
+    assert!(by_key.starts_with("#Message ID"), "{by_key}");
+    assert!(
+        by_key.lines().nth(1).unwrap().starts_with(&msg_id),
+        "{by_key}"
+    );
+
+    let by_id = s
+        .ok(&["queryMsgById", "-t", "AdminCli", "-i", &msg_id])
+        .await;
+    assert!(by_id.contains("Topic:               AdminCli"), "{by_id}");
+    assert!(by_id.contains("Tags:                [TagA]"), "{by_id}");
+    assert!(by_id.contains("Keys:                [order-7]"), "{by_id}");
+    assert!(by_id.contains("Message Body:        hello"), "{by_id}");
+    let offset_id = by_id
+        .lines()
+        .find_map(|l| l.strip_prefix("OffsetID:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let by_offset_id = s.ok(&["queryMsgById", "-i", &offset_id]).await;
+    assert!(
+        by_offset_id.contains("Message Body:        hello"),
+        "{by_offset_id}"
+    );
+
+    let consumed = s.ok(&["consumeMessage", "-t", "AdminCli"]).await;
+    assert_eq!(consumed.matches("Consume ok").count(), 2, "{consumed}");
+    assert!(consumed.contains("BODY: hello"), "{consumed}");
+    let one_queue = s
+        .ok(&[
+            "consumeMessage",
+            "-t",
+            "AdminCli",
+            "-b",
+            "broker-a",
+            "-i",
+            &other_qid,
+        ])
+        .await;
+    assert!(
+        one_queue.contains("BODY: second") && !one_queue.contains("BODY: hello"),
+        "{one_queue}"
+    );
+
+    let group = s
+        .ok(&[
+            "updateSubGroup",
+            "-c",
+            "DefaultCluster",
+            "-g",
+            "cg-cli",
+            "-r",
+            "5",
+        ])
+        .await;
+    assert!(
+        group.contains(&format!(
+            "create subscription group to {} success.",
+            s.broker
+        )),
+        "{group}"
+    );
+    assert!(
+        group.contains("groupName=cg-cli") && group.contains("retryMaxTimes=5"),
+        "{group}"
+    );
+
+    let reset = s
+        .ok(&[
+            "resetOffsetByTime",
+            "-g",
+            "cg-cli",
+            "-t",
+            "AdminCli",
+            "-s",
+            "now",
+        ])
+        .await;
+    assert!(
+        reset.starts_with(
+            "rollback consumer offset by specified group[cg-cli], topic[AdminCli], force[true]"
+        ),
+        "{reset}"
+    );
+    assert_eq!(
+        reset.lines().filter(|l| l.starts_with("broker-a")).count(),
+        4,
+        "{reset}"
+    );
+
+    let progress = s
+        .ok(&["consumerProgress", "-g", "cg-cli", "-t", "AdminCli"])
+        .await;
+    assert!(progress.starts_with("#Topic"), "{progress}");
+    assert!(progress.contains("Diff Total: 0"), "{progress}");
+    let rewind = s
+        .ok(&[
+            "resetOffsetByTime",
+            "-g",
+            "cg-cli",
+            "-t",
+            "AdminCli",
+            "-s",
+            "0",
+        ])
+        .await;
+    assert!(rewind.contains("timestamp(long)[0]"), "{rewind}");
+    let progress = s.ok(&["consumerProgress", "-g", "cg-cli"]).await;
+    assert!(progress.contains("Diff Total: 2"), "{progress}");
+
+    let deleted = s
+        .ok(&["deleteTopic", "-t", "AdminCli", "-c", "DefaultCluster"])
+        .await;
+    assert!(
+        deleted.contains("delete topic [AdminCli] from NameServer success."),
+        "{deleted}"
+    );
+    assert!(!s.ok(&["topicList"]).await.lines().any(|l| l == "AdminCli"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_commands_list_the_broker_and_its_figures() {
+    let s = Stack::start().await;
+    let list = s.ok(&["clusterList"]).await;
+    assert!(list.starts_with("#Cluster Name"), "{list}");
+    let row: Vec<&str> = list.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(
+        row[..4],
+        ["DefaultCluster", "broker-a", "0", s.broker.as_str()],
+        "{list}"
+    );
+    let status = s.ok(&["brokerStatus", "-b", &s.broker]).await;
+    assert!(
+        status.lines().any(|l| l.starts_with("brokerVersionDesc")),
+        "{status}"
+    );
+    let by_cluster = s.ok(&["brokerStatus", "-c", "DefaultCluster"]).await;
+    assert!(
+        by_cluster.lines().all(|l| l.starts_with(&s.broker)),
+        "{by_cluster}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mistakes_are_explained() {
+    let no_ns = run(vec!["topicList".into()], &[]).await;
+    assert_eq!(no_ns.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_ns.stderr).contains("NAMESRV_ADDR"));
+
+    let typo = run(vec!["updateTopc".into()], &[]).await;
+    assert_eq!(typo.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&typo.stderr);
+    assert!(
+        err.contains("'updateTopic'") && err.contains("The mqadmin commands are:"),
+        "{err}"
+    );
+    assert!(err.contains("   consumerProgress"), "{err}");
+
+    let s = Stack::start().await;
+    // NAMESRV_ADDR stands in for -n.
+    let from_env = run(vec!["clusterList".into()], &[("NAMESRV_ADDR", &s.namesrv)]).await;
+    assert!(String::from_utf8_lossy(&from_env.stdout).contains("broker-a"));
+
+    let missing = s.mqadmin(&["updateTopic", "-t", "X"]).await;
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--brokerAddr"));
+
+    let no_cluster = s.mqadmin(&["updateTopic", "-t", "X", "-c", "Nope"]).await;
+    let err = String::from_utf8_lossy(&no_cluster.stderr);
+    assert!(
+        err.contains("cluster [Nope] is not registered") && err.contains("DefaultCluster"),
+        "{err}"
+    );
+
+    let bad_time = s
+        .mqadmin(&["resetOffsetByTime", "-g", "g", "-t", "T", "-s", "yesterday"])
+        .await;
+    let err = String::from_utf8_lossy(&bad_time.stderr);
+    assert!(err.contains("yyyy-MM-dd#HH:mm:ss:SSS"), "{err}");
+
+    let no_route = s.mqadmin(&["topicStatus", "-t", "NoSuchTopic"]).await;
+    let err = String::from_utf8_lossy(&no_route.stderr);
+    assert!(
+        err.contains("No route info of this topic: NoSuchTopic"),
+        "{err}"
+    );
+
+    let unreachable = run(
+        vec!["-n".into(), "127.0.0.1:1".into(), "topicList".into()],
+        &[],
+    )
+    .await;
+    let err = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(
+        err.contains("check that the name server (127.0.0.1:1)"),
+        "{err}"
+    );
+
+    for cmd in [
+        "updateTopic",
+        "deleteTopic",
+        "topicList",
+        "topicRoute",
+        "topicStatus",
+        "updateSubGroup",
+        "consumerProgress",
+        "queryMsgById",
+        "queryMsgByKey",
+        "resetOffsetByTime",
+        "clusterList",
+        "brokerStatus",
+        "sendMessage",
+        "consumeMessage",
+    ] {
+        let help = run(vec![cmd.into(), "--help".into()], &[]).await;
+        assert!(help.status.success(), "{cmd} --help");
+        assert!(
+            String::from_utf8_lossy(&help.stdout).contains("Usage: mqadmin"),
+            "{cmd}"
+        );
+    }
+}

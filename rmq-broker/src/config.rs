@@ -83,6 +83,16 @@ rmq_config::settings! {
         notify_consumer_ids_changed_enable: bool = true => "notifyConsumerIdsChangedEnable",
         /// Largest frame accepted from a client, in bytes, length prefix included.
         frame_max_length: usize = 16 * 1024 * 1024 => "frameMaxLength",
+        /// Refuse transactional (half) messages with NO_PERMISSION.
+        reject_transaction_message: bool = false => "rejectTransactionMessage",
+        /// Milliseconds a half message waits for its producer's verdict before it is checked back.
+        transaction_time_out: u64 = 6_000 => "transactionTimeOut",
+        /// Check-backs per half message before it is logged and discarded.
+        transaction_check_max: i32 = 15 => "transactionCheckMax",
+        /// Milliseconds between two rounds of transaction check-backs.
+        transaction_check_interval: u64 = 60_000 => "transactionCheckInterval",
+        /// Accept SQL92 subscriptions (filtering by message properties).
+        enable_property_filter: bool = false => "enablePropertyFilter",
     }
     ignored {
         "rocketmqHome" => "rmq needs no installation directory",

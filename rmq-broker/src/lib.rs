@@ -19,6 +19,7 @@ mod state;
 mod state_file;
 pub mod subscription_groups;
 pub mod topics;
+mod transaction;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -117,6 +118,7 @@ impl Broker {
             tokio::spawn(register_periodically(ctx.clone(), registrar.clone())),
             tokio::spawn(flush_offsets_periodically(ctx.clone())),
             tokio::spawn(expire_silent_clients(ctx.clone())),
+            tokio::spawn(transaction::check::run(ctx.clone())),
         ];
         let transport = TransportConfig {
             max_frame_len: ctx.config.frame_max_length,

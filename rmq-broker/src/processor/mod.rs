@@ -8,6 +8,8 @@ mod pull;
 mod query;
 mod send;
 
+pub(crate) use send::store_refusal;
+
 use std::future::Future;
 use std::sync::Arc;
 
@@ -26,6 +28,7 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     let router = admin::register(router, ctx);
     let router = query::register(router, ctx);
     let router = lock::register(router, ctx);
+    let router = crate::transaction::end::register(router, ctx);
     let closing = ctx.clone();
     router.on_close(move |conn| {
         let ctx = closing.clone();

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use rmq_remoting::body::topic::perm;
 use rmq_remoting::header::broker::{SendMessageRequestHeader, SendMessageResponseHeader};
-use rmq_remoting::message::{self, keys, sys_flag};
+use rmq_remoting::message::{self, keys};
 use rmq_remoting::transport::{Connection, HandlerResult, Router};
 use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
 use rmq_store::{PutMessage, PutResult, PutStatus, StoreError};
@@ -14,6 +14,7 @@ use crate::state::BrokerContext;
 use crate::topics::{
     validate_topic_name, AUTO_CREATE_TOPIC, RETRY_GROUP_TOPIC_PREFIX, SCHEDULE_TOPIC,
 };
+use crate::transaction;
 
 pub(super) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
     router
@@ -40,7 +41,15 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         ));
     }
     validate_topic_name(&header.topic).map_err(|why| refuse(ResponseCode::SYSTEM_ERROR, why))?;
-    if header.topic == AUTO_CREATE_TOPIC || header.topic == SCHEDULE_TOPIC {
+    if [
+        AUTO_CREATE_TOPIC,
+        SCHEDULE_TOPIC,
+        transaction::HALF_TOPIC,
+        transaction::OP_TOPIC,
+        transaction::DISCARD_TOPIC,
+    ]
+    .contains(&header.topic.as_str())
+    {
         return Err(refuse(
             ResponseCode::NO_PERMISSION,
             format!(
@@ -104,14 +113,17 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
             format!("request queueId[{queue_id}] is illegal, topic {} has {queue_limit} queues. Producer: {producer}", topic.topic_name),
         ));
     }
-    if sys_flag::transaction_type(header.sys_flag) == sys_flag::TRANSACTION_PREPARED {
-        // MESSAGE_ILLEGAL, not a code on the clients' retry list: retrying cannot help.
+    let properties = header.properties.clone().unwrap_or_default();
+    let half = transaction::is_half_message(&properties);
+    if half && ctx.config.reject_transaction_message {
         return Err(refuse(
-            ResponseCode::MESSAGE_ILLEGAL,
-            "transactional messages are not supported by this broker yet",
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending transaction message is forbidden (rejectTransactionMessage=true)",
+                ctx.broker_addr()
+            ),
         ));
     }
-    let properties = header.properties.clone().unwrap_or_default();
     if message::property_value(&properties, keys::DELAY).is_some_and(|level| level.trim() != "0") {
         return Err(refuse(
             ResponseCode::MESSAGE_ILLEGAL,
@@ -139,6 +151,12 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
                 format!("the batch body is invalid: {e}"),
             )
         })?;
+        if half {
+            return Err(refuse(
+                ResponseCode::MESSAGE_ILLEGAL,
+                "a batch cannot hold transactional messages; send them one by one",
+            ));
+        }
         if items.is_empty() {
             return Err(refuse(
                 ResponseCode::MESSAGE_ILLEGAL,
@@ -161,19 +179,16 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         (ctx.store.put_messages(messages).await, None)
     } else {
         let uniq = message::property_value(&properties, keys::UNIQ_KEY).map(str::to_owned);
-        (
-            ctx.store
-                .put_message(PutMessage {
-                    properties: stored_properties(
-                        &properties,
-                        &ctx.config.broker_cluster_name,
-                        true,
-                    ),
-                    ..base
-                })
-                .await,
-            uniq,
-        )
+        let single = PutMessage {
+            properties: stored_properties(&properties, &ctx.config.broker_cluster_name, true),
+            ..base
+        };
+        let single = if half {
+            transaction::to_half(single)
+        } else {
+            single
+        };
+        (ctx.store.put_message(single).await, uniq)
     };
     let result = result.map_err(store_refusal)?;
     Ok(answer(&result, queue_id, uniq_key))

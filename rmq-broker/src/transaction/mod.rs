@@ -1,0 +1,178 @@
+//! Transactional messages, RocketMQ's two-phase send.
+//!
+//! A send marked `TRAN_MSG=true` is parked as a *half message* in [`HALF_TOPIC`] (its real
+//! topic and queue kept in `REAL_TOPIC` / `REAL_QID`), where no consumer sees it. The producer's
+//! END_TRANSACTION then commits it (re-stored to the real topic, visible) or rolls it back; both
+//! append an *op message* to [`OP_TOPIC`] whose body is the settled half message's queue offset.
+//! Half messages without an op are asked about by the [`check`] service. Everything lives in
+//! ordinary topics and in the consumer offsets of [`CHECK_GROUP`], so progress survives a
+//! restart exactly as in RocketMQ.
+
+pub(crate) mod check;
+pub(crate) mod end;
+
+use bytes::Bytes;
+use rmq_remoting::message::{
+    self, keys, sys_flag, RecordView, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
+};
+use rmq_store::{PutMessage, PutResult, StoreError};
+
+use crate::state::BrokerContext;
+
+/// Where half messages wait for their verdict.
+pub const HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
+/// Where op messages record which half messages are settled.
+pub const OP_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
+/// Where half messages go after `transactionCheckMax` checks without a verdict.
+pub const DISCARD_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
+/// The system group whose offsets in [`HALF_TOPIC`] and [`OP_TOPIC`] are the check progress.
+pub const CHECK_GROUP: &str = "CID_RMQ_SYS_TRANS";
+/// Tag of op messages ("delete" in RocketMQ).
+const OP_TAG: &str = "d";
+/// Property counting the check-backs a half message had.
+const CHECK_TIMES: &str = "TRANSACTION_CHECK_TIMES";
+/// Producer-set property: seconds before the first check-back (overrides `transactionTimeOut`).
+const CHECK_IMMUNITY_SECONDS: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
+/// Half messages all go to one queue, as in RocketMQ.
+const HALF_QUEUE: i32 = 0;
+
+/// Whether a send's properties mark it as a transactional half message (Java tests the
+/// property, not the sysFlag).
+pub(crate) fn is_half_message(properties: &str) -> bool {
+    message::property_value(properties, keys::TRAN_MSG) == Some("true")
+}
+
+/// Turns a prepared send into the half message to store: the real topic and queue move into
+/// properties and the transaction bits are cleared so the half topic's queue indexes it.
+pub(crate) fn to_half(msg: PutMessage) -> PutMessage {
+    let queue = msg.queue_id.to_string();
+    let properties = edit_properties(
+        &msg.properties,
+        &[],
+        &[(keys::REAL_TOPIC, &msg.topic), (keys::REAL_QID, &queue)],
+    );
+    PutMessage {
+        topic: HALF_TOPIC.to_owned(),
+        queue_id: HALF_QUEUE,
+        sys_flag: without_transaction_bits(msg.sys_flag),
+        properties,
+        ..msg
+    }
+}
+
+fn without_transaction_bits(flag: i32) -> i32 {
+    flag & !sys_flag::TRANSACTION_MASK
+}
+
+/// Rebuilds a properties string without the `remove` names (and without any name `set`
+/// replaces), then with the `set` pairs appended; the order of the other pairs is kept.
+fn edit_properties(text: &str, remove: &[&str], set: &[(&str, &str)]) -> String {
+    let mut out: Vec<String> = text
+        .split(PROPERTY_SEPARATOR)
+        .filter(|pair| {
+            let name = pair.split(NAME_VALUE_SEPARATOR).next().unwrap_or_default();
+            !pair.is_empty()
+                && !remove.contains(&name)
+                && !set.iter().any(|(set_name, _)| *set_name == name)
+        })
+        .map(str::to_owned)
+        .collect();
+    out.extend(
+        set.iter()
+            .map(|(name, value)| format!("{name}{NAME_VALUE_SEPARATOR}{value}")),
+    );
+    out.join(&PROPERTY_SEPARATOR.to_string())
+}
+
+/// The real topic and queue of a half message, if its properties hold them.
+fn real_destination(half: &RecordView<'_>) -> Option<(String, i32)> {
+    let topic = message::property_value(half.properties, keys::REAL_TOPIC)?;
+    let queue = message::property_value(half.properties, keys::REAL_QID)?
+        .parse()
+        .ok()?;
+    Some((topic.to_owned(), queue))
+}
+
+/// A stored record as a message to append again, with new destination and properties.
+fn reput(record: &RecordView<'_>, ctx: &BrokerContext) -> PutMessage {
+    PutMessage {
+        topic: record.topic.to_owned(),
+        queue_id: record.queue_id,
+        flag: record.flag,
+        body: Bytes::copy_from_slice(record.body),
+        properties: record.properties.to_owned(),
+        sys_flag: record.sys_flag,
+        born_timestamp: record.born_timestamp,
+        born_host: record.born_host,
+        store_host: ctx.store_host,
+        reconsume_times: record.reconsume_times,
+        prepared_transaction_offset: record.prepared_transaction_offset,
+    }
+}
+
+/// Stores the committed copy of `half` in its real topic, visible to consumers.
+async fn store_committed(
+    ctx: &BrokerContext,
+    half: &RecordView<'_>,
+) -> Result<PutResult, StoreError> {
+    let Some((topic, queue_id)) = real_destination(half) else {
+        return Err(StoreError::MessageIllegal(
+            "the half message has no REAL_TOPIC/REAL_QID".to_owned(),
+        ));
+    };
+    let committed = PutMessage {
+        topic,
+        queue_id,
+        properties: edit_properties(
+            half.properties,
+            &[keys::REAL_TOPIC, keys::REAL_QID, keys::TRAN_MSG],
+            &[],
+        ),
+        sys_flag: without_transaction_bits(half.sys_flag) | sys_flag::TRANSACTION_COMMIT,
+        prepared_transaction_offset: half.physical_offset,
+        ..reput(half, ctx)
+    };
+    ctx.store.put_message(committed).await
+}
+
+/// Records that the half message at `half_queue_offset` is settled (committed, rolled back).
+async fn write_op(ctx: &BrokerContext, half_queue_offset: i64) -> Result<(), StoreError> {
+    let op = PutMessage {
+        topic: OP_TOPIC.to_owned(),
+        queue_id: HALF_QUEUE,
+        flag: 0,
+        body: Bytes::from(half_queue_offset.to_string()),
+        properties: message::encode_properties([(keys::TAGS, OP_TAG), (keys::WAIT, "false")]),
+        sys_flag: 0,
+        born_timestamp: now_ms(),
+        born_host: ctx.store_host,
+        store_host: ctx.store_host,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+    };
+    ctx.store.put_message(op).await.map(|_| ())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_keeps_order_removes_and_replaces() {
+        let text = "A\u{1}1\u{2}TRAN_MSG\u{1}true\u{2}B\u{1}2\u{2}";
+        assert_eq!(
+            edit_properties(text, &["TRAN_MSG"], &[("A", "9"), ("C", "3")]),
+            "B\u{1}2\u{2}A\u{1}9\u{2}C\u{1}3"
+        );
+        assert_eq!(edit_properties("", &[], &[("X", "y")]), "X\u{1}y");
+        assert!(is_half_message("TRAN_MSG\u{1}true\u{2}"));
+        assert!(!is_half_message("TRAN_MSG\u{1}false"));
+    }
+}

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ClientConfig;
 use crate::consumer::ConsumerInner;
 use crate::error::{ClientError, Result};
+use crate::producer::{TransactionCheckers, TransactionListener};
 
 /// The producer group Java clients always list in heartbeats, besides the user's groups.
 const CLIENT_INNER_PRODUCER: &str = "CLIENT_INNER_PRODUCER";
@@ -43,6 +44,8 @@ pub(crate) struct ClientInstance {
     brokers: RwLock<HashMap<String, BTreeMap<i64, String>>>,
     producers: Mutex<BTreeSet<String>>,
     consumers: Mutex<BTreeMap<String, Arc<ConsumerInner>>>,
+    /// Transactional producer groups, which answer the brokers' transaction checks.
+    transaction_checkers: TransactionCheckers,
     /// Wakes the rebalance task (consumer start, NOTIFY_CONSUMER_IDS_CHANGED).
     rebalance_wakeup: Arc<Notify>,
     /// Serialises heartbeats, so a periodic one and a triggered one do not interleave.
@@ -74,22 +77,32 @@ impl ClientInstance {
         }
         let rebalance_wakeup = Arc::new(Notify::new());
         let wakeup = rebalance_wakeup.clone();
-        let router = Router::new().route(
-            RequestCode::NOTIFY_CONSUMER_IDS_CHANGED,
-            move |conn: Connection, req: RemotingCommand| {
-                let wakeup = wakeup.clone();
-                async move {
-                    let header: NotifyConsumerIdsChangedRequestHeader =
-                        req.decode_header().map_err(|e| {
-                            CommandError::new(ResponseCode::SYSTEM_ERROR, e.to_string())
-                        })?;
-                    tracing::info!(group = %header.consumer_group, broker = %conn.peer_addr(),
+        let transaction_checkers = TransactionCheckers::default();
+        let checkers = transaction_checkers.clone();
+        let router = Router::new()
+            .route(
+                RequestCode::CHECK_TRANSACTION_STATE,
+                move |conn: Connection, req: RemotingCommand| {
+                    checkers.answer(conn, req);
+                    async { Ok(RemotingCommand::success()) }
+                },
+            )
+            .route(
+                RequestCode::NOTIFY_CONSUMER_IDS_CHANGED,
+                move |conn: Connection, req: RemotingCommand| {
+                    let wakeup = wakeup.clone();
+                    async move {
+                        let header: NotifyConsumerIdsChangedRequestHeader =
+                            req.decode_header().map_err(|e| {
+                                CommandError::new(ResponseCode::SYSTEM_ERROR, e.to_string())
+                            })?;
+                        tracing::info!(group = %header.consumer_group, broker = %conn.peer_addr(),
                         "consumer ids changed; rebalancing now");
-                    wakeup.notify_one();
-                    Ok(RemotingCommand::success())
-                }
-            },
-        );
+                        wakeup.notify_one();
+                        Ok(RemotingCommand::success())
+                    }
+                },
+            );
         let transport = TransportConfig {
             connect_timeout: config.connect_timeout,
             // One long-polling pull per assigned queue may be in flight on a broker connection.
@@ -106,6 +119,7 @@ impl ClientInstance {
             brokers: RwLock::default(),
             producers: Mutex::default(),
             consumers: Mutex::default(),
+            transaction_checkers,
             rebalance_wakeup,
             heartbeat_lock: tokio::sync::Mutex::new(()),
             stop: CancellationToken::new(),
@@ -221,6 +235,20 @@ impl ClientInstance {
             )));
         }
         Ok(())
+    }
+
+    /// Lets `listener` answer the brokers' transaction checks for `group`.
+    pub(crate) fn register_transaction_checker(
+        &self,
+        group: &str,
+        listener: Arc<dyn TransactionListener>,
+    ) {
+        self.transaction_checkers.insert(group, listener);
+    }
+
+    /// Stops answering transaction checks for `group`.
+    pub(crate) fn unregister_transaction_checker(&self, group: &str) {
+        self.transaction_checkers.remove(group);
     }
 
     /// Adds a consumer group to the heartbeats and to rebalancing.

@@ -4,6 +4,9 @@
 //! * [`Producer`] sends messages (sync, async, oneway, ordered through a
 //!   [`MessageQueueSelector`], batches) with Java's routing, retry and compression rules.
 //! * [`Admin`] manages topics, groups and offsets and queries messages (what `mqadmin` uses).
+//! * [`TransactionProducer`] sends transactional messages: a half message, the application's
+//!   local transaction ([`TransactionListener`]), then commit or rollback; it answers the
+//!   broker's checks when the outcome was unknown.
 //! * [`PushConsumer`] consumes in clustering or broadcasting mode with a concurrent
 //!   [`MessageListener`], rebalancing queues across the group.
 //!
@@ -34,7 +37,8 @@ pub use consumer::{
 pub use error::{ClientError, Result};
 pub use message::{Message, ReceivedMessage};
 pub use producer::{
-    MessageQueueSelector, Producer, ProducerBuilder, SelectMessageQueueByHash,
-    SelectMessageQueueByRandom, SendResult, SendStatus,
+    LocalTransactionState, MessageQueueSelector, Producer, ProducerBuilder,
+    SelectMessageQueueByHash, SelectMessageQueueByRandom, SendResult, SendStatus,
+    TransactionListener, TransactionProducer, TransactionSendResult,
 };
 pub use rmq_remoting::body::client::{ConsumeFromWhere, MessageModel, MessageQueue};

@@ -89,6 +89,12 @@ impl Message {
         self
     }
 
+    /// Sets a property the client manages (e.g. `TRAN_MSG`), bypassing the reserved-name check.
+    pub(crate) fn with_system_property(mut self, name: &str, value: &str) -> Self {
+        self.system.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
     /// Sets the user flag stored verbatim with the message.
     pub fn with_flag(mut self, flag: i32) -> Self {
         self.flag = flag;

@@ -3,6 +3,7 @@
 
 mod fault;
 mod selector;
+mod transaction;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +18,10 @@ use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use tokio::sync::Semaphore;
 
 pub use selector::{MessageQueueSelector, SelectMessageQueueByHash, SelectMessageQueueByRandom};
+pub(crate) use transaction::TransactionCheckers;
+pub use transaction::{
+    LocalTransactionState, TransactionListener, TransactionProducer, TransactionSendResult,
+};
 
 use crate::config::{valid_name_byte, ClientConfig, ProducerConfig};
 use crate::error::{ClientError, Result};
@@ -354,6 +359,9 @@ impl ProducerInner {
         self.check_message(msg)?;
         let msg_id = self.ids.next();
         let mut flags = 0;
+        if msg.property(keys::TRAN_MSG) == Some("true") {
+            flags |= sys_flag::TRANSACTION_PREPARED;
+        }
         let mut body = msg.body().clone();
         if body.len() >= self.config.compress_msg_body_over_howmuch {
             match deflate(&body, self.config.compress_level) {

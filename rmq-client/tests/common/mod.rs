@@ -30,11 +30,36 @@ pub struct Cluster {
     admin: RemotingClient,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    broker_config: BrokerConfig,
+    broker_stop: watch::Sender<bool>,
+    broker_task: Option<tokio::task::JoinHandle<()>>,
     pub dir: tempfile::TempDir,
+}
+
+/// Runs a broker on `listener` until `stop` changes.
+fn spawn_broker(
+    config: BrokerConfig,
+    dir: &std::path::Path,
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let mut store = StoreConfig::with_root(dir.join("store"));
+    store.mapped_file_size_commit_log = 8 * 1024 * 1024;
+    store.mapped_file_size_consume_queue = 60_000;
+    let broker = Broker::open(config, store, addr).unwrap();
+    tokio::spawn(broker.serve(listener, async move {
+        let _ = stop.changed().await;
+    }))
 }
 
 impl Cluster {
     pub async fn start() -> Cluster {
+        Cluster::start_with(|_| {}).await
+    }
+
+    /// Starts a cluster whose broker settings `tweak` adjusts.
+    pub async fn start_with(tweak: impl FnOnce(&mut BrokerConfig)) -> Cluster {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
@@ -58,27 +83,25 @@ impl Cluster {
         }));
         let broker_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let broker_addr: SocketAddr = broker_listener.local_addr().unwrap();
-        let mut store = StoreConfig::with_root(dir.path().join("store"));
-        store.mapped_file_size_commit_log = 8 * 1024 * 1024;
-        store.mapped_file_size_consume_queue = 60_000;
-        let config = BrokerConfig {
+        let mut config = BrokerConfig {
             namesrv_addr: namesrv.clone(),
             broker_name: "broker-a".into(),
             broker_ip1: "127.0.0.1".into(),
             listen_port: broker_addr.port(),
             ..BrokerConfig::default()
         };
-        let broker = Broker::open(config, store, broker_addr).unwrap();
-        let mut b_stop = stopped.clone();
-        let broker_task = tokio::spawn(broker.serve(broker_listener, async move {
-            let _ = b_stop.changed().await;
-        }));
+        tweak(&mut config);
+        let (broker_stop, broker_stopped) = watch::channel(false);
+        let broker_task = spawn_broker(config.clone(), dir.path(), broker_listener, broker_stopped);
         let cluster = Cluster {
             namesrv,
             broker: broker_addr.to_string(),
             admin: RemotingClient::new(TransportConfig::default(), Router::new()),
             stop,
-            tasks: vec![ns_task, broker_task],
+            tasks: vec![ns_task],
+            broker_config: config,
+            broker_stop,
+            broker_task: Some(broker_task),
             dir,
         };
         cluster.wait_for_route("TBW102").await;
@@ -151,7 +174,28 @@ impl Cluster {
             .unwrap()
     }
 
+    /// Stops the broker gracefully and starts it again on the same port and store.
+    pub async fn restart_broker(&mut self) {
+        let _ = self.broker_stop.send(true);
+        if let Some(task) = self.broker_task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+        let listener = TcpListener::bind(&self.broker).await.unwrap();
+        let (broker_stop, broker_stopped) = watch::channel(false);
+        self.broker_stop = broker_stop;
+        self.broker_task = Some(spawn_broker(
+            self.broker_config.clone(),
+            self.dir.path(),
+            listener,
+            broker_stopped,
+        ));
+    }
+
     pub async fn stop(mut self) {
+        let _ = self.broker_stop.send(true);
+        if let Some(task) = self.broker_task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
         let _ = self.stop.send(true);
         for t in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;

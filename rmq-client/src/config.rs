@@ -246,6 +246,9 @@ pub struct ConsumerConfig {
     pub consumer_timeout_when_suspend: Duration,
     /// `pullTimeDelayMillsWhenException`: pause after a failed pull (1 s).
     pub pull_time_delay_when_exception: Duration,
+    /// `suspendCurrentQueueTimeMillis`: how long an orderly queue pauses after its listener
+    /// asked to retry a batch (1 s).
+    pub suspend_current_queue_time: Duration,
     /// Delay before a message whose retry could not be handed to the broker is consumed again
     /// locally (Java's 5 s `submitConsumeRequestLater`).
     pub local_retry_delay: Duration,
@@ -280,6 +283,7 @@ impl Default for ConsumerConfig {
             broker_suspend_max_time: Duration::from_millis(15_000),
             consumer_timeout_when_suspend: Duration::from_millis(30_000),
             pull_time_delay_when_exception: Duration::from_millis(1_000),
+            suspend_current_queue_time: Duration::from_millis(1_000),
             local_retry_delay: Duration::from_millis(5_000),
             await_termination_when_shutdown: Duration::from_millis(10_000),
             local_offset_store_dir: home.join(".rocketmq_offsets"),

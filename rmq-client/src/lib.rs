@@ -31,8 +31,9 @@ mod uniq_id;
 pub use admin::Admin;
 pub use config::{ClientConfig, ConsumerConfig, ProducerConfig, DEFAULT_INSTANCE_NAME};
 pub use consumer::{
-    AllocateMessageQueueAveragely, AllocateMessageQueueStrategy, ConsumeContext, ConsumeStatus,
-    MessageListener, PushConsumer, PushConsumerBuilder,
+    AllocateMessageQueueAveragely, AllocateMessageQueueStrategy, ConsumeContext,
+    ConsumeOrderlyContext, ConsumeOrderlyStatus, ConsumeStatus, MessageListener,
+    MessageListenerOrderly, PushConsumer, PushConsumerBuilder,
 };
 pub use error::{ClientError, Result};
 pub use message::{Message, ReceivedMessage};

@@ -4,6 +4,7 @@
 
 mod allocate;
 mod offset_store;
+mod orderly;
 mod process;
 mod process_queue;
 mod pull;
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use allocate::{AllocateMessageQueueAveragely, AllocateMessageQueueStrategy};
+pub use orderly::{ConsumeOrderlyContext, ConsumeOrderlyStatus, MessageListenerOrderly};
 
 use crate::config::{ClientConfig, ConsumerConfig};
 use crate::error::{ClientError, Result};
@@ -66,6 +68,15 @@ where
     }
 }
 
+/// The application's handler, concurrent or orderly.
+#[derive(Clone)]
+pub(crate) enum Listener {
+    /// Batches of any queue in parallel on the pool.
+    Concurrently(Arc<dyn MessageListener>),
+    /// One batch at a time per queue, in queue order, holding the broker's queue lock.
+    Orderly(Arc<dyn MessageListenerOrderly>),
+}
+
 /// One subscribed topic with its parsed tag filter.
 struct Subscription {
     data: SubscriptionData,
@@ -78,7 +89,7 @@ pub(crate) struct ConsumerInner {
     instance: Arc<ClientInstance>,
     subscriptions: HashMap<String, Subscription>,
     retry_topic: String,
-    listener: Arc<dyn MessageListener>,
+    listener: Listener,
     strategy: Arc<dyn AllocateMessageQueueStrategy>,
     offsets: OffsetStore,
     queues: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
@@ -123,6 +134,19 @@ impl ConsumerInner {
         let mqs: Vec<MessageQueue> = self.queues().keys().cloned().collect();
         self.offsets.persist(&mqs, false).await;
     }
+
+    /// Hands freshly pulled messages of `mq` to the listener.
+    pub(crate) fn dispatch(
+        self: &Arc<Self>,
+        mq: &MessageQueue,
+        pq: &Arc<ProcessQueue>,
+        msgs: Vec<ReceivedMessage>,
+    ) {
+        match self.listener {
+            Listener::Concurrently(_) => self.submit(mq, pq, msgs),
+            Listener::Orderly(_) => self.submit_orderly(mq, pq, msgs),
+        }
+    }
 }
 
 /// A running push consumer. Create it with [`PushConsumer::builder`]; stop it with
@@ -136,7 +160,7 @@ pub struct PushConsumerBuilder {
     client: ClientConfig,
     consumer: ConsumerConfig,
     subscriptions: Vec<(String, String)>,
-    listener: Option<Arc<dyn MessageListener>>,
+    listener: Option<Listener>,
     strategy: Arc<dyn AllocateMessageQueueStrategy>,
 }
 
@@ -199,9 +223,17 @@ impl PushConsumerBuilder {
         self
     }
 
-    /// Sets the message handler.
+    /// Sets a concurrent message handler (replaces any listener set before).
     pub fn listener(mut self, listener: impl MessageListener) -> Self {
-        self.listener = Some(Arc::new(listener));
+        self.listener = Some(Listener::Concurrently(Arc::new(listener)));
+        self
+    }
+
+    /// Sets an orderly message handler (Java `registerMessageListener(MessageListenerOrderly)`):
+    /// each queue's messages are handled one batch at a time in queue order, and in clustering
+    /// mode only while this member holds the queue's lock on the broker.
+    pub fn listener_orderly(mut self, listener: impl MessageListenerOrderly) -> Self {
+        self.listener = Some(Listener::Orderly(Arc::new(listener)));
         self
     }
 
@@ -283,6 +315,9 @@ impl PushConsumerBuilder {
             rebalance_lock: tokio::sync::Mutex::new(()),
         });
         instance.register_consumer(&group, inner.clone())?;
+        if inner.locks_queues() {
+            inner.spawn_lock_renewal();
+        }
         for topic in inner.topics() {
             if let Err(e) = instance.update_route(&topic).await {
                 tracing::warn!(topic, error = %e, "cannot fetch the route of a subscribed topic");
@@ -339,6 +374,9 @@ impl PushConsumer {
         }
         let mqs: Vec<MessageQueue> = inner.queues().keys().cloned().collect();
         inner.offsets.persist(&mqs, true).await;
+        if inner.locks_queues() {
+            inner.unlock_all().await;
+        }
         for (_, pq) in inner.queues().drain() {
             pq.set_dropped();
         }

@@ -19,7 +19,7 @@ use rmq_remoting::header::broker::ConsumerSendMsgBackRequestHeader;
 use rmq_remoting::{RemotingCommand, RequestCode};
 
 use super::process_queue::ProcessQueue;
-use super::{ConsumeContext, ConsumeStatus, ConsumerInner};
+use super::{ConsumeContext, ConsumeStatus, ConsumerInner, Listener};
 use crate::error::{ClientError, Result};
 use crate::message::ReceivedMessage;
 
@@ -69,7 +69,9 @@ impl ConsumerInner {
             if pq.is_dropped() || stop.is_cancelled() {
                 return;
             }
-            let listener = me.listener.clone();
+            let Listener::Concurrently(listener) = me.listener.clone() else {
+                return;
+            };
             let ctx = ConsumeContext { queue: mq.clone() };
             let batch = msgs.clone();
             let status = tokio::task::spawn_blocking(move || listener.consume(&batch, &ctx))

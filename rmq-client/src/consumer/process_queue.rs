@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use super::orderly::OrderlyState;
 use crate::message::ReceivedMessage;
 
 #[derive(Debug, Default)]
@@ -22,6 +23,8 @@ struct InFlight {
 pub(crate) struct ProcessQueue {
     state: Mutex<InFlight>,
     dropped: AtomicBool,
+    /// Lock and waiting messages, used by orderly consumers only.
+    pub(crate) orderly: OrderlyState,
 }
 
 impl ProcessQueue {
@@ -33,6 +36,7 @@ impl ProcessQueue {
                 ..InFlight::default()
             }),
             dropped: AtomicBool::new(false),
+            orderly: OrderlyState::default(),
         }
     }
 

@@ -17,6 +17,8 @@ use crate::pull_api::{self, PullStatus, FLAG_COMMIT_OFFSET, FLAG_SUBSCRIPTION, F
 const FLOW_CONTROL_DELAY: Duration = Duration::from_millis(50);
 /// Pause after a broker FLOW_CONTROL (215) answer.
 const BROKER_FLOW_CONTROL_DELAY: Duration = Duration::from_millis(20);
+/// Pause of an orderly queue's pulls while its broker lock is missing (Java: 3 s).
+const NOT_LOCKED_DELAY: Duration = Duration::from_secs(3);
 /// How long a queue whose offset was illegal stays dropped before it is re-created, so that
 /// in-flight listener calls can finish (Java: 10 s).
 const OFFSET_ILLEGAL_DELAY: Duration = Duration::from_secs(10);
@@ -48,6 +50,13 @@ pub(crate) async fn pull_loop(
         if pq.is_dropped() || stop.is_cancelled() {
             return;
         }
+        if consumer.locks_queues() && !pq.orderly.holds_lock() {
+            // Java pauses 3 s; the queue is pulled again once its lock is renewed.
+            if pause(&stop, NOT_LOCKED_DELAY).await {
+                return;
+            }
+            continue;
+        }
         let count = pq.count();
         let mib = pq.bytes() / (1024 * 1024);
         let span = pq.span();
@@ -76,7 +85,7 @@ pub(crate) async fn pull_loop(
                     consumer.correct_offset(&mq, &pq, next);
                 } else {
                     pq.put(&msgs);
-                    consumer.submit(&mq, &pq, msgs);
+                    consumer.dispatch(&mq, &pq, msgs);
                 }
                 if !cfg.pull_interval.is_zero() && pause(&stop, cfg.pull_interval).await {
                     return;

@@ -77,8 +77,14 @@ impl ConsumerInner {
             .collect();
         let mut changed = false;
         for (mq, pq) in lost {
-            pq.set_dropped();
-            self.offsets.persist(std::slice::from_ref(&mq), false).await;
+            if self.locks_queues() {
+                if !self.release_orderly_queue(&mq, &pq).await {
+                    continue;
+                }
+            } else {
+                pq.set_dropped();
+                self.offsets.persist(std::slice::from_ref(&mq), false).await;
+            }
             if self.config.message_model == MessageModel::Clustering {
                 self.offsets.remove(&mq);
             }
@@ -90,6 +96,19 @@ impl ConsumerInner {
             if self.queues().contains_key(&mq) {
                 continue;
             }
+            if self.locks_queues() {
+                match self.lock_queues(&mq.broker_name, [mq.clone()]).await {
+                    Ok(locked) if locked.contains(&mq) => {}
+                    Ok(_) => {
+                        tracing::info!(queue = ?mq, "another member still holds this queue's lock; will try again at the next rebalance");
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(queue = ?mq, error = %e, "cannot lock the queue; will try again at the next rebalance");
+                        continue;
+                    }
+                }
+            }
             let start = match self.compute_pull_from_where(&mq).await {
                 Ok(offset) => offset,
                 Err(e) => {
@@ -99,6 +118,7 @@ impl ConsumerInner {
             };
             self.offsets.update(&mq, start, false);
             let pq = Arc::new(ProcessQueue::new());
+            pq.orderly.set_locked(self.locks_queues());
             self.queues().insert(mq.clone(), pq.clone());
             tracing::info!(queue = ?mq, offset = start, "queue assigned; pulling");
             tokio::spawn(pull::pull_loop(self.clone(), mq, pq, start));

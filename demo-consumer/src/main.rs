@@ -1,11 +1,28 @@
-//! The Spring Boot consumer demo, rebuilt on rmq-starter.
+//! The Spring Boot consumer demo on rmq-starter: a listener for `first-topic` in group
+//! `my-consumer-group` that prints every message, and a web server on port 8083.
 //!
-//! Not built yet: it needs the client (issue 5) and the starter (issue 7). It says so and exits
-//! rather than pretending to work.
+//! Reads `application.yml` from the working directory (`cargo run -p demo-consumer` from the
+//! repository root uses the workspace's); `--server.port=N` or `SERVER_PORT` moves it.
 
-fn main() -> std::process::ExitCode {
-    eprintln!(
-        "demo-consumer is not built yet: it needs rmq-client (issue 5) and rmq-starter (issue 7)"
-    );
-    std::process::ExitCode::FAILURE
+use rmq_starter::{rocketmq_listener, Application, ConsumeResult, RocketMQListener};
+
+/// Prints each message of `first-topic`, as the Java demo's `@RocketMQMessageListener` does.
+#[derive(Default)]
+#[rocketmq_listener(
+    topic = "${rocketmq.consumer.topic:first-topic}",
+    consumer_group = "${rocketmq.consumer.group:my-consumer-group}"
+)]
+struct FirstTopicListener;
+
+impl RocketMQListener<String> for FirstTopicListener {
+    async fn on_message(&self, message: String) -> ConsumeResult {
+        println!("接收到消息：{message}");
+        Ok(())
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let app = Application::new("demo-consumer").default_port(8083);
+    rmq_starter::exit_code(app.run(|_ctx| Ok(axum::Router::new())).await)
 }

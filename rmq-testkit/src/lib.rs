@@ -3,6 +3,12 @@
 //! Every rmq server binary prints one boot line ending in `listening on IP:PORT` on stdout;
 //! [`ServerProcess`] starts a binary with `--listenPort 0`-style arguments, reads that line
 //! and kills the process when dropped, so tests run in parallel on ephemeral ports.
+//! With the `stack` feature, [`LocalStack`] runs a name server and a broker in-process.
+
+#[cfg(feature = "stack")]
+mod stack;
+#[cfg(feature = "stack")]
+pub use stack::LocalStack;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -74,6 +74,8 @@ rmq_config::settings! {
         max_transfer_bytes_on_message_in_memory: usize = 256 * 1024 => "maxTransferBytesOnMessageInMemory",
         /// Default cap on messages returned by one read (32).
         max_transfer_count_on_message_in_memory: usize = 32 => "maxTransferCountOnMessageInMemory",
+        /// Delay of each delay level, level 1 first (units s, m, h, d).
+        message_delay_level: crate::DelayLevels = crate::DelayLevels::default() => "messageDelayLevel",
         /// Not a RocketMQ key: preallocate each new file's blocks (fallocate), so that a write into a mapped page can never hit ENOSPC (which would kill the process with SIGBUS). Default true.
         preallocate_files: bool = true => "preallocateFiles",
     }

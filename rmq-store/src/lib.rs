@@ -14,6 +14,7 @@
 mod checkpoint;
 mod config;
 mod consume_queue;
+mod delay;
 mod error;
 mod index;
 mod mapped_file;
@@ -22,6 +23,7 @@ mod types;
 
 pub use config::{FlushDiskType, StoreConfig};
 pub use consume_queue::CqEntry;
+pub use delay::{DelayLevels, SCHEDULE_TOPIC, TIMER_TOPIC};
 pub use error::{Result, StoreError};
 pub use mapped_file::SelectedBuffer;
 pub use store::MessageStore;

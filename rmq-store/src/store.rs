@@ -720,7 +720,13 @@ impl Inner {
     /// recovery (idempotent). Returns the tag code.
     fn dispatch(&self, v: &RecordView<'_>, phys: i64, size: i32) -> Result<i64> {
         let tx = sys_flag::transaction_type(v.sys_flag);
-        let tag_code = tags_code(property_value(v.properties, keys::TAGS));
+        let tag_code = crate::delay::delivery_tag_code(
+            v.topic,
+            v.properties,
+            v.store_timestamp,
+            &self.config.message_delay_level,
+        )
+        .unwrap_or_else(|| tags_code(property_value(v.properties, keys::TAGS)));
         if tx == sys_flag::TRANSACTION_NOT_TYPE || tx == sys_flag::TRANSACTION_COMMIT {
             let cq = self.queue_or_create(v.topic, v.queue_id)?;
             cq.put(

@@ -41,6 +41,16 @@ pub mod keys {
     pub const MIN_OFFSET: &str = "MIN_OFFSET";
     /// Maximum offset added by the consumer; never stored.
     pub const MAX_OFFSET: &str = "MAX_OFFSET";
+    /// RocketMQ 5: absolute delivery time in epoch milliseconds.
+    pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
+    /// RocketMQ 5: delivery after this many seconds from the send.
+    pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
+    /// RocketMQ 5: delivery after this many milliseconds from the send.
+    pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
+    /// Aliyun/ONS spelling of an absolute delivery time in epoch milliseconds.
+    pub const START_DELIVER_TIME: &str = "__STARTDELIVERTIME";
+    /// Delivery time the broker computed for a timer message (epoch ms), kept on delivery.
+    pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
 }
 
 /// Encodes name/value pairs as RocketMQ's properties string.
@@ -86,6 +96,17 @@ pub fn property_value<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     found
 }
 
+/// Rewrites a properties string: drops every pair named in `remove` or `set`, then appends the
+/// `set` pairs, keeping the other pairs in their order.
+///
+/// Exists for the broker, which re-stores messages (delays, retries, dead letters) with a few
+/// properties changed and the rest byte-for-byte as the producer sent them.
+pub fn edit_properties(text: &str, set: &[(&str, &str)], remove: &[&str]) -> String {
+    let kept = iter_pairs(text)
+        .filter(|(name, _)| !remove.contains(name) && !set.iter().any(|(n, _)| n == name));
+    encode_properties(kept.chain(set.iter().copied()))
+}
+
 /// Checks that a property name or value can be encoded (no 0x01/0x02 inside).
 ///
 /// Exists because a separator inside a value silently corrupts every later property.
@@ -118,6 +139,14 @@ mod tests {
         assert_eq!(s, "TAGS\u{1}TagA\u{2}KEYS\u{1}k1 k2\u{2}");
         assert_eq!(property_value(&s, "KEYS"), Some("k1 k2"));
         assert_eq!(property_value(&s, "WAIT"), None);
+    }
+
+    #[test]
+    fn edit_replaces_removes_and_keeps_order() {
+        let s = encode_properties([("A", "1"), ("DELAY", "3"), ("B", "2")]);
+        let edited = edit_properties(&s, &[("A", "9"), ("C", "3")], &["DELAY"]);
+        assert_eq!(edited, "B\u{1}2\u{2}A\u{1}9\u{2}C\u{1}3\u{2}");
+        assert_eq!(edit_properties("", &[], &["X"]), "");
     }
 
     #[test]

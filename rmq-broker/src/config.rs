@@ -81,6 +81,8 @@ rmq_config::settings! {
         short_polling_time_mills: u64 = 1_000 => "shortPollingTimeMills",
         /// Tell a group's consumers when its membership changes.
         notify_consumer_ids_changed_enable: bool = true => "notifyConsumerIdsChangedEnable",
+        /// Furthest ahead, in seconds, a message may ask to be delivered (TIMER_DELIVER_MS and friends); default 3 days.
+        timer_max_delay_sec: u64 = 259_200 => "timerMaxDelaySec",
         /// Largest frame accepted from a client, in bytes, length prefix included.
         frame_max_length: usize = 16 * 1024 * 1024 => "frameMaxLength",
         /// Refuse transactional (half) messages with NO_PERMISSION.

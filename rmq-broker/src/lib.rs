@@ -3,8 +3,9 @@
 //!
 //! [`Broker::open`] opens the store and the state files under `storePathRootDir/config/`;
 //! [`Broker::serve`] answers requests on a bound listener and, meanwhile, registers with every
-//! name server (at start, every `registerNameServerPeriod`, and after topic changes), persists
-//! consumer offsets every `flushConsumerOffsetInterval`, and closes client connections silent
+//! name server (at start, every `registerNameServerPeriod`, and after topic changes), delivers
+//! delayed messages when due, persists consumer offsets and delay progress every
+//! `flushConsumerOffsetInterval`, and closes client connections silent
 //! for 120 s. Shutdown is graceful: in-flight requests finish, offsets are written, the broker
 //! unregisters and the store closes cleanly.
 
@@ -15,6 +16,7 @@ pub mod consumer_offsets;
 mod processor;
 mod rebalance_lock;
 pub mod registration;
+pub mod schedule;
 mod state;
 mod state_file;
 pub mod subscription_groups;
@@ -74,6 +76,9 @@ impl Broker {
         let offsets =
             consumer_offsets::ConsumerOffsets::open(config_dir.join("consumerOffset.json"))
                 .map_err(BrokerError::State)?;
+        let schedule_progress =
+            schedule::progress::ScheduleProgress::open(config_dir.join("delayOffset.json"))
+                .map_err(BrokerError::State)?;
         let arrivals = Arc::new(state::Arrivals::default());
         store.set_arrival_listener(arrivals.clone());
         let identity = BrokerIdentity {
@@ -95,6 +100,7 @@ impl Broker {
             topics,
             groups,
             offsets,
+            schedule_progress,
             clients: clients::ClientManager::default(),
             arrivals,
             store_host,
@@ -114,12 +120,13 @@ impl Broker {
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
         let ctx = self.ctx.clone();
         let registrar = Arc::new(self.registrar);
-        let background = vec![
+        let mut background = vec![
             tokio::spawn(register_periodically(ctx.clone(), registrar.clone())),
             tokio::spawn(flush_offsets_periodically(ctx.clone())),
             tokio::spawn(expire_silent_clients(ctx.clone())),
             tokio::spawn(transaction::check::run(ctx.clone())),
         ];
+        background.extend(schedule::spawn(&ctx));
         let transport = TransportConfig {
             max_frame_len: ctx.config.frame_max_length,
             // Long-polling pulls stay in flight for up to their suspend timeout, one per queue.
@@ -135,9 +142,7 @@ impl Broker {
         for task in background {
             task.abort();
         }
-        if let Err(e) = ctx.offsets.persist_if_dirty() {
-            tracing::error!(error = %e, "cannot persist consumer offsets at shutdown");
-        }
+        persist_progress(&ctx, " at shutdown");
         registrar.unregister_all().await;
         if let Err(e) = ctx.store.shutdown() {
             tracing::error!(error = %e, "store did not shut down cleanly");
@@ -165,9 +170,17 @@ async fn flush_offsets_periodically(ctx: Arc<BrokerContext>) {
     ));
     loop {
         ticks.tick().await;
-        if let Err(e) = ctx.offsets.persist_if_dirty() {
-            tracing::error!(error = %e, "cannot persist consumer offsets; retrying");
-        }
+        persist_progress(&ctx, "; retrying");
+    }
+}
+
+/// Writes consumer offsets and delayed-delivery progress if they changed.
+fn persist_progress(ctx: &BrokerContext, when: &str) {
+    if let Err(e) = ctx.offsets.persist_if_dirty() {
+        tracing::error!(error = %e, "cannot persist consumer offsets{when}");
+    }
+    if let Err(e) = ctx.schedule_progress.persist_if_dirty() {
+        tracing::error!(error = %e, "cannot persist delayOffset.json{when}");
     }
 }
 

@@ -27,6 +27,8 @@ pub struct BrokerContext {
     pub groups: SubscriptionGroups,
     /// Committed consumer offsets.
     pub offsets: ConsumerOffsets,
+    /// How far delayed delivery has got (`delayOffset.json`).
+    pub schedule_progress: crate::schedule::progress::ScheduleProgress,
     /// Connected producers and consumers.
     pub clients: ClientManager,
     /// Wakes long-polling pulls when messages arrive.

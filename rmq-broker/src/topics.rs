@@ -18,8 +18,8 @@ pub const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
 pub const BENCHMARK_TOPIC: &str = "BenchmarkTest";
 /// Event topic for offsets that were moved.
 pub const OFFSET_MOVED_EVENT: &str = "OFFSET_MOVED_EVENT";
-/// Holds delayed messages until their time.
-pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+/// Holds delayed messages until their time (level messages and timer messages).
+pub use rmq_store::{SCHEDULE_TOPIC, TIMER_TOPIC};
 /// Prefix of a group's retry topic.
 pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
 /// Prefix of a group's dead-letter topic.
@@ -82,6 +82,7 @@ impl TopicTable {
             topic_settings(BENCHMARK_TOPIC, 1024, rw),
             topic_settings(OFFSET_MOVED_EVENT, 1, rw),
             topic_settings(SCHEDULE_TOPIC, 18, rw),
+            topic_settings(TIMER_TOPIC, 1, rw),
             topic_settings(
                 &format!("{}_REPLY_TOPIC", config.broker_cluster_name),
                 1,
@@ -228,16 +229,30 @@ impl TopicTable {
         group: &str,
         retry_queue_nums: i32,
     ) -> std::io::Result<(TopicConfig, bool)> {
-        let name = format!("{RETRY_GROUP_TOPIC_PREFIX}{group}");
-        if let Some(existing) = self.get(&name) {
+        self.get_or_create_group_topic(
+            &format!("{RETRY_GROUP_TOPIC_PREFIX}{group}"),
+            retry_queue_nums,
+            perm::READ | perm::WRITE,
+        )
+    }
+
+    /// The dead-letter topic of a consumer group, created on first use write-only, as
+    /// RocketMQ 4 does: consumers never read it by accident; admin tools look messages up.
+    pub fn get_or_create_dlq_topic(&self, group: &str) -> std::io::Result<(TopicConfig, bool)> {
+        self.get_or_create_group_topic(&format!("{DLQ_GROUP_TOPIC_PREFIX}{group}"), 1, perm::WRITE)
+    }
+
+    fn get_or_create_group_topic(
+        &self,
+        name: &str,
+        queues: i32,
+        permission: i32,
+    ) -> std::io::Result<(TopicConfig, bool)> {
+        if let Some(existing) = self.get(name) {
             return Ok((existing, false));
         }
         Ok((
-            self.put(topic_settings(
-                &name,
-                retry_queue_nums.max(1),
-                perm::READ | perm::WRITE,
-            ))?,
+            self.put(topic_settings(name, queues.max(1), permission))?,
             true,
         ))
     }

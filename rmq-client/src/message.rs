@@ -72,7 +72,7 @@ impl Message {
     }
 
     /// Asks the broker to deliver the message after delay level `level` (1 = 1 s … 18 = 2 h);
-    /// 0 clears it. The current rmq broker refuses delayed messages (issue 6).
+    /// 0 clears it.
     pub fn with_delay_level(mut self, level: i32) -> Self {
         if level > 0 {
             self.system

@@ -33,7 +33,7 @@ use super::handler;
 use crate::state::BrokerContext;
 use crate::topics::{
     validate_topic_name, AUTO_CREATE_TOPIC, BENCHMARK_TOPIC, OFFSET_MOVED_EVENT, SCHEDULE_TOPIC,
-    SELF_TEST_TOPIC,
+    SELF_TEST_TOPIC, TIMER_TOPIC,
 };
 
 /// What `GET_BROKER_RUNTIME_INFO` reports as the broker's version (the release whose protocol
@@ -285,6 +285,7 @@ fn system_topic_names(ctx: &BrokerContext) -> BTreeSet<String> {
         BENCHMARK_TOPIC.to_owned(),
         OFFSET_MOVED_EVENT.to_owned(),
         SCHEDULE_TOPIC.to_owned(),
+        TIMER_TOPIC.to_owned(),
         cluster.clone(),
         ctx.config.broker_name.clone(),
         format!("{cluster}_REPLY_TOPIC"),

@@ -7,6 +7,7 @@ mod offsets;
 mod pull;
 mod query;
 mod send;
+mod send_back;
 
 pub(crate) use send::store_refusal;
 
@@ -22,6 +23,7 @@ use crate::state::BrokerContext;
 pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     let router = Router::new();
     let router = send::register(router, ctx);
+    let router = send_back::register(router, ctx);
     let router = pull::register(router, ctx);
     let router = client::register(router, ctx);
     let router = offsets::register(router, ctx);

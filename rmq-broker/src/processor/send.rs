@@ -1,6 +1,7 @@
 //! SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE: check, append, answer with the ids.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rmq_remoting::body::topic::perm;
 use rmq_remoting::header::broker::{SendMessageRequestHeader, SendMessageResponseHeader};
@@ -9,10 +10,11 @@ use rmq_remoting::transport::{Connection, HandlerResult, Router};
 use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
 use rmq_store::{PutMessage, PutResult, PutStatus, StoreError};
 
-use super::handler;
+use super::{handler, send_back};
+use crate::schedule;
 use crate::state::BrokerContext;
 use crate::topics::{
-    validate_topic_name, AUTO_CREATE_TOPIC, RETRY_GROUP_TOPIC_PREFIX, SCHEDULE_TOPIC,
+    validate_topic_name, AUTO_CREATE_TOPIC, RETRY_GROUP_TOPIC_PREFIX, SCHEDULE_TOPIC, TIMER_TOPIC,
 };
 use crate::transaction;
 
@@ -44,6 +46,7 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
     if [
         AUTO_CREATE_TOPIC,
         SCHEDULE_TOPIC,
+        TIMER_TOPIC,
         transaction::HALF_TOPIC,
         transaction::OP_TOPIC,
         transaction::DISCARD_TOPIC,
@@ -124,14 +127,12 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
             ),
         ));
     }
-    if message::property_value(&properties, keys::DELAY).is_some_and(|level| level.trim() != "0") {
-        return Err(refuse(
-            ResponseCode::MESSAGE_ILLEGAL,
-            "delayed messages are not supported by this broker yet",
-        ));
-    }
+    let (topic_name, queue_id) = match retry_exhausted(&ctx, &header)? {
+        Some(dead_letter) => dead_letter,
+        None => (header.topic.clone(), queue_id),
+    };
     let base = PutMessage {
-        topic: header.topic.clone(),
+        topic: topic_name,
         queue_id,
         flag: header.flag,
         body: req.body.clone(),
@@ -163,7 +164,7 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
                 "the batch holds no message",
             ));
         }
-        let messages = items
+        let messages: Vec<PutMessage> = items
             .into_iter()
             .map(|item| PutMessage {
                 body: item.body,
@@ -176,22 +177,67 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
                 ..base.clone()
             })
             .collect();
+        if messages.iter().any(wants_delay) {
+            return Err(refuse(
+                ResponseCode::MESSAGE_ILLEGAL,
+                "a batch cannot be delayed (DELAY or TIMER_* property); send delayed messages one by one",
+            ));
+        }
         (ctx.store.put_messages(messages).await, None)
     } else {
         let uniq = message::property_value(&properties, keys::UNIQ_KEY).map(str::to_owned);
-        let single = PutMessage {
+        let mut single = PutMessage {
             properties: stored_properties(&properties, &ctx.config.broker_cluster_name, true),
             ..base
         };
-        let single = if half {
-            transaction::to_half(single)
+        if half {
+            single = transaction::to_half(single);
         } else {
-            single
-        };
+            schedule::divert(
+                &mut single,
+                &ctx.store.config().message_delay_level,
+                Duration::from_secs(ctx.config.timer_max_delay_sec),
+                schedule::now_ms(),
+            )
+            .map_err(|why| refuse(ResponseCode::MESSAGE_ILLEGAL, why))?;
+        }
         (ctx.store.put_message(single).await, uniq)
     };
     let result = result.map_err(store_refusal)?;
     Ok(answer(&result, queue_id, uniq_key))
+}
+
+/// Whether a batch item asks for later delivery.
+fn wants_delay(msg: &PutMessage) -> bool {
+    let p = &msg.properties;
+    message::property_value(p, keys::DELAY).is_some_and(|level| level.trim() != "0")
+        || [
+            keys::TIMER_DELIVER_MS,
+            keys::START_DELIVER_TIME,
+            keys::TIMER_DELAY_SEC,
+            keys::TIMER_DELAY_MS,
+        ]
+        .iter()
+        .any(|k| message::property_value(p, k).is_some())
+}
+
+/// A message a consumer re-sends to its retry topic after `maxReconsumeTimes` failures goes to
+/// the group's dead-letter queue instead (Java `handleRetryAndDLQ`): the new topic and queue.
+fn retry_exhausted(
+    ctx: &BrokerContext,
+    header: &SendMessageRequestHeader,
+) -> Result<Option<(String, i32)>, CommandError> {
+    let Some(group) = header.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) else {
+        return Ok(None);
+    };
+    let settings = send_back::group_settings(ctx, group)?;
+    let max = header
+        .max_reconsume_times
+        .unwrap_or(settings.retry_max_times);
+    if header.reconsume_times.unwrap_or(0) < max {
+        return Ok(None);
+    }
+    send_back::dead_letter_queue(ctx, group).map(Some)
 }
 
 /// The properties as RocketMQ stores them: the producer's, with `CLUSTER` set to this broker's

@@ -2,13 +2,11 @@
 //! bounded pool, offsets advanced to the smallest in-flight offset, failed messages retried.
 //!
 //! Retries: in clustering mode a failed message is sent back to the broker
-//! (CONSUMER_SEND_MSG_BACK), which redelivers it through `%RETRY%<group>` after a delay. When
-//! that request fails — the current rmq broker answers REQUEST_CODE_NOT_SUPPORTED — Java would
-//! next publish the message to the retry topic itself with a delay level, which the rmq broker
-//! refuses too (issue 6). So the message stays in flight (holding the committed offset back)
-//! and is handed to the listener again locally after `local_retry_delay` with its reconsume
-//! count increased, as Java's last resort does. After `maxReconsumeTimes` local retries it is
-//! dropped with an error log where a broker would have dead-lettered it. Broadcasting
+//! (CONSUMER_SEND_MSG_BACK), which redelivers it through `%RETRY%<group>` after a delay, or
+//! moves it to `%DLQ%<group>` after `maxReconsumeTimes` retries. When that request fails, the
+//! message stays in flight (holding the committed offset back) and is handed to the listener
+//! again locally after `local_retry_delay` with its reconsume count increased, as Java's last
+//! resort does. After `maxReconsumeTimes` local retries it is dropped with an error log. Broadcasting
 //! consumers never retry (as Java: "BROADCASTING, the message consume failed, drop it").
 
 use std::sync::Arc;

@@ -1,0 +1,170 @@
+//! CONSUMER_SEND_MSG_BACK: a consumer failed a message; store it again for the group's retry
+//! topic after a delay (level 3 + times already retried, unless the consumer names one), or in
+//! the group's dead-letter topic once it was retried `maxReconsumeTimes` times or the consumer
+//! asks for it (negative level). The message keeps its id (UNIQ_KEY), body and properties;
+//! RETRY_TOPIC remembers the topic it was first sent to, ORIGIN_MESSAGE_ID its first offset id.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmq_remoting::body::stats::SubscriptionGroupConfig;
+use rmq_remoting::header::broker::ConsumerSendMsgBackRequestHeader;
+use rmq_remoting::message::{
+    decode_record, edit_properties, encode_offset_msg_id, keys, property_value,
+};
+use rmq_remoting::transport::{Connection, HandlerResult, Router};
+use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
+use rmq_store::PutMessage;
+
+use super::handler;
+use super::send::store_refusal;
+use crate::schedule::{divert, now_ms};
+use crate::state::BrokerContext;
+
+pub(super) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
+    router.route(RequestCode::CONSUMER_SEND_MSG_BACK, handler(ctx, send_back))
+}
+
+/// The group's settings, or the SUBSCRIPTION_GROUP_NOT_EXIST refusal.
+pub(super) fn group_settings(
+    ctx: &BrokerContext,
+    group: &str,
+) -> Result<SubscriptionGroupConfig, CommandError> {
+    ctx.groups.get_or_create(group).ok_or_else(|| {
+        CommandError::new(
+            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!(
+                "subscription group [{group}] does not exist on this broker; create it with \
+                 `mqadmin updateSubGroup -g {group}` or set autoCreateSubscriptionGroup=true"
+            ),
+        )
+    })
+}
+
+/// The group's dead-letter topic (created write-only on first use) and queue.
+pub(super) fn dead_letter_queue(
+    ctx: &BrokerContext,
+    group: &str,
+) -> Result<(String, i32), CommandError> {
+    let (topic, created) = ctx.topics.get_or_create_dlq_topic(group).map_err(|e| {
+        CommandError::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("cannot create the dead-letter topic of group {group}: {e}"),
+        )
+    })?;
+    if created {
+        ctx.topics_changed.notify_one();
+    }
+    Ok((topic.topic_name, 0))
+}
+
+async fn send_back(
+    ctx: Arc<BrokerContext>,
+    conn: Connection,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let header: ConsumerSendMsgBackRequestHeader = req.decode_header()?;
+    let group = group_settings(&ctx, &header.group)?;
+    if group.retry_queue_nums <= 0 {
+        // The group opted out of retries (Java answers success and drops the message).
+        return Ok(RemotingCommand::success());
+    }
+    let Some(buffer) = ctx.store.look_message_by_offset(header.offset) else {
+        return Err(CommandError::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "look message by offset failed, {}: the message is no longer stored",
+                header.offset
+            ),
+        ));
+    };
+    let record = decode_record(buffer.as_slice(), false).map_err(|e| {
+        CommandError::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("look message by offset failed, {}: {e}", header.offset),
+        )
+    })?;
+    let max_reconsume_times = header.max_reconsume_times.unwrap_or(group.retry_max_times);
+    let dead = header.delay_level < 0 || record.reconsume_times >= max_reconsume_times;
+    let (topic, queue_id) = if dead {
+        dead_letter_queue(&ctx, &header.group)?
+    } else {
+        let (topic, created) = ctx
+            .topics
+            .get_or_create_retry_topic(&header.group, group.retry_queue_nums)
+            .map_err(|e| {
+                CommandError::new(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!(
+                        "cannot create the retry topic of group {}: {e}",
+                        header.group
+                    ),
+                )
+            })?;
+        if created {
+            ctx.topics_changed.notify_one();
+        }
+        (
+            topic.topic_name,
+            fastrand::i32(0..topic.write_queue_nums.max(1)),
+        )
+    };
+    let retry_topic = property_value(record.properties, keys::RETRY_TOPIC)
+        .unwrap_or(record.topic)
+        .to_owned();
+    let origin_id = property_value(record.properties, keys::ORIGIN_MESSAGE_ID)
+        .map(str::to_owned)
+        .unwrap_or_else(|| encode_offset_msg_id(record.store_host, record.physical_offset));
+    let delay = if dead {
+        None
+    } else if header.delay_level > 0 {
+        Some(header.delay_level)
+    } else {
+        Some(3 + record.reconsume_times)
+    };
+    let delay_text = delay.map(|level| level.to_string());
+    let mut set = vec![
+        (keys::RETRY_TOPIC, retry_topic.as_str()),
+        (keys::ORIGIN_MESSAGE_ID, origin_id.as_str()),
+        (keys::WAIT, "false"),
+    ];
+    if let Some(level) = &delay_text {
+        set.push((keys::DELAY, level));
+    }
+    // A delayed message re-stored earlier still names its parking place; the new one sets its own.
+    let remove = [
+        keys::DELAY,
+        keys::REAL_TOPIC,
+        keys::REAL_QID,
+        keys::TIMER_DELIVER_MS,
+        keys::START_DELIVER_TIME,
+        keys::TIMER_DELAY_SEC,
+        keys::TIMER_DELAY_MS,
+    ];
+    let mut msg = PutMessage {
+        topic,
+        queue_id,
+        flag: record.flag,
+        body: bytes::Bytes::copy_from_slice(record.body),
+        properties: edit_properties(record.properties, &set, &remove),
+        sys_flag: record.sys_flag,
+        born_timestamp: record.born_timestamp,
+        born_host: record.born_host,
+        store_host: ctx.store_host,
+        reconsume_times: record.reconsume_times + 1,
+        prepared_transaction_offset: record.prepared_transaction_offset,
+    };
+    divert(
+        &mut msg,
+        &ctx.store.config().message_delay_level,
+        Duration::from_secs(ctx.config.timer_max_delay_sec),
+        now_ms(),
+    )
+    .map_err(|why| CommandError::new(ResponseCode::MESSAGE_ILLEGAL, why))?;
+    if dead {
+        tracing::info!(group = header.group, consumer = %conn.peer_addr(), origin_id,
+            reconsume_times = record.reconsume_times, "message moved to the dead-letter queue");
+    }
+    ctx.store.put_message(msg).await.map_err(store_refusal)?;
+    Ok(RemotingCommand::success())
+}

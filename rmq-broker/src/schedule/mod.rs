@@ -1,0 +1,277 @@
+//! Delayed delivery: messages sent with a delay level wait in `SCHEDULE_TOPIC_XXXX` (one queue
+//! per level, RocketMQ 4), messages with a delivery time wait in the timer topic (RocketMQ 5's
+//! `TIMER_DELIVER_MS` / `TIMER_DELAY_SEC` / `TIMER_DELAY_MS` / `__STARTDELIVERTIME`). Both keep
+//! the real topic and queue in `REAL_TOPIC` / `REAL_QID`; when due, the message is stored again
+//! under them, with its id, body and properties kept.
+//!
+//! [`divert`] is the send-path hook; [`levels`] and [`timer`] deliver; [`release`] is the
+//! re-store both share.
+
+mod levels;
+pub mod progress;
+mod timer;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rmq_remoting::message::{decode_record, edit_properties, keys, property_value};
+use rmq_store::{DelayLevels, PutMessage, PutStatus, StoreError, SCHEDULE_TOPIC, TIMER_TOPIC};
+
+use crate::state::BrokerContext;
+
+/// Properties that ask for a delivery time, in the order they are looked at.
+const TIMER_REQUESTS: [&str; 4] = [
+    keys::TIMER_DELIVER_MS,
+    keys::START_DELIVER_TIME,
+    keys::TIMER_DELAY_SEC,
+    keys::TIMER_DELAY_MS,
+];
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// When a message asks to be delivered later, moves it to the schedule or timer topic (keeping
+/// its real topic and queue in properties). Messages due now are left alone. `Err` is the remark
+/// of a MESSAGE_ILLEGAL answer.
+pub(crate) fn divert(
+    msg: &mut PutMessage,
+    levels: &DelayLevels,
+    max_delay: Duration,
+    now: i64,
+) -> Result<(), String> {
+    let level = match property_value(&msg.properties, keys::DELAY) {
+        None => 0,
+        Some(text) => text.trim().parse::<i32>().map_err(|_| {
+            format!("the DELAY property {text:?} is not a delay level (a whole number)")
+        })?,
+    };
+    let deliver_at = timer_request(&msg.properties, now)?;
+    if level > 0 && deliver_at.is_some() {
+        return Err(
+            "the message has both a delay level (DELAY) and a delivery time (TIMER_*); \
+                    set only one"
+                .to_owned(),
+        );
+    }
+    let real = [
+        (keys::REAL_TOPIC, msg.topic.clone()),
+        (keys::REAL_QID, msg.queue_id.to_string()),
+    ];
+    if level > 0 {
+        let level = level.min(levels.max_level());
+        let level_text = level.to_string();
+        msg.properties = edit_properties(
+            &msg.properties,
+            &[
+                (real[0].0, &real[0].1),
+                (real[1].0, &real[1].1),
+                (keys::DELAY, &level_text),
+            ],
+            &[],
+        );
+        msg.topic = SCHEDULE_TOPIC.to_owned();
+        msg.queue_id = level - 1;
+        return Ok(());
+    }
+    let Some(deliver_at) = deliver_at.filter(|&at| at > now) else {
+        return Ok(());
+    };
+    let max_ms = i64::try_from(max_delay.as_millis()).unwrap_or(i64::MAX);
+    if deliver_at - now > max_ms {
+        return Err(format!(
+            "the delivery time is {} s away; this broker accepts at most timerMaxDelaySec = {} s",
+            (deliver_at - now) / 1000,
+            max_delay.as_secs()
+        ));
+    }
+    let at_text = deliver_at.to_string();
+    msg.properties = edit_properties(
+        &msg.properties,
+        &[
+            (real[0].0, &real[0].1),
+            (real[1].0, &real[1].1),
+            (keys::TIMER_OUT_MS, &at_text),
+        ],
+        &[],
+    );
+    msg.topic = TIMER_TOPIC.to_owned();
+    msg.queue_id = 0;
+    Ok(())
+}
+
+/// The delivery time a message asks for through RocketMQ 5's timer properties, if any.
+fn timer_request(properties: &str, now: i64) -> Result<Option<i64>, String> {
+    for key in TIMER_REQUESTS {
+        let Some(text) = property_value(properties, key) else {
+            continue;
+        };
+        let value: i64 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("the {key} property {text:?} is not a whole number"))?;
+        let at = match key {
+            keys::TIMER_DELAY_SEC => now.saturating_add(value.saturating_mul(1000)),
+            keys::TIMER_DELAY_MS => now.saturating_add(value),
+            _ => value,
+        };
+        return Ok(Some(at));
+    }
+    Ok(None)
+}
+
+/// Why a due message could not be re-stored.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReleaseError {
+    /// The store refused the write (disk full, shutting down): try again later.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Re-stores the parked message at commit-log offset `phys` under its real topic and queue.
+/// A record that is gone (retention removed it) or is not a parked message is skipped with a
+/// warning: there is nothing to deliver.
+pub(crate) async fn release(ctx: &Arc<BrokerContext>, phys: i64) -> Result<(), ReleaseError> {
+    let Some(msg) = released_message(ctx, phys) else {
+        return Ok(());
+    };
+    let result = ctx.store.put_message(msg).await?;
+    if result.status != PutStatus::PutOk {
+        tracing::debug!(phys, status = ?result.status, "delayed message delivered; flush or replica wait timed out");
+    }
+    Ok(())
+}
+
+/// The message to store for the parked record at `phys`, or `None` (with a warning) when there
+/// is none.
+fn released_message(ctx: &BrokerContext, phys: i64) -> Option<PutMessage> {
+    let Some(buffer) = ctx.store.look_message_by_offset(phys) else {
+        tracing::warn!(
+            phys,
+            "a delayed message is no longer in the commit log (removed by retention); skipping it"
+        );
+        return None;
+    };
+    let record = match decode_record(buffer.as_slice(), false) {
+        Ok(record) => record,
+        Err(e) => {
+            tracing::warn!(phys, error = %e, "a delayed message's record cannot be read; skipping it");
+            return None;
+        }
+    };
+    let real_topic = property_value(record.properties, keys::REAL_TOPIC);
+    let real_queue = property_value(record.properties, keys::REAL_QID).and_then(|q| q.parse().ok());
+    let (Some(topic), Some(queue_id)) = (real_topic, real_queue) else {
+        tracing::warn!(
+            phys,
+            topic = record.topic,
+            "a delayed message has no REAL_TOPIC/REAL_QID; skipping it"
+        );
+        return None;
+    };
+    let mut remove = vec![keys::DELAY];
+    remove.extend(TIMER_REQUESTS);
+    Some(PutMessage {
+        topic: topic.to_owned(),
+        queue_id,
+        flag: record.flag,
+        body: bytes::Bytes::copy_from_slice(record.body),
+        properties: edit_properties(record.properties, &[], &remove),
+        sys_flag: record.sys_flag,
+        born_timestamp: record.born_timestamp,
+        born_host: record.born_host,
+        store_host: ctx.store_host,
+        reconsume_times: record.reconsume_times,
+        prepared_transaction_offset: record.prepared_transaction_offset,
+    })
+}
+
+/// Starts the delivery tasks (one per delay level, one for the timer). They end when the
+/// broker begins shutting down.
+pub(crate) fn spawn(ctx: &Arc<BrokerContext>) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks: Vec<_> = (1..=ctx.store.config().message_delay_level.max_level())
+        .map(|level| tokio::spawn(levels::deliver_level(ctx.clone(), level)))
+        .collect();
+    tasks.push(tokio::spawn(timer::run(ctx.clone())));
+    tasks
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn msg(properties: &str) -> PutMessage {
+        let host: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        PutMessage {
+            topic: "T".into(),
+            queue_id: 3,
+            flag: 0,
+            body: Bytes::from_static(b"x"),
+            properties: properties.into(),
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: host,
+            store_host: host,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+        }
+    }
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    #[test]
+    fn a_delay_level_goes_to_its_schedule_queue_clamped_to_the_highest() {
+        let levels = DelayLevels::parse("1s 2s 3s").unwrap();
+        let mut m = msg("DELAY\u{1}9\u{2}KEYS\u{1}k\u{2}");
+        divert(&mut m, &levels, DAY, 0).unwrap();
+        assert_eq!((m.topic.as_str(), m.queue_id), (SCHEDULE_TOPIC, 2));
+        assert_eq!(property_value(&m.properties, keys::DELAY), Some("3"));
+        assert_eq!(property_value(&m.properties, keys::REAL_TOPIC), Some("T"));
+        assert_eq!(property_value(&m.properties, keys::REAL_QID), Some("3"));
+        assert_eq!(property_value(&m.properties, keys::KEYS), Some("k"));
+        let mut zero = msg("DELAY\u{1}0\u{2}");
+        divert(&mut zero, &levels, DAY, 0).unwrap();
+        assert_eq!(zero.topic, "T");
+    }
+
+    #[test]
+    fn delivery_times_go_to_the_timer_topic_unless_due() {
+        let levels = DelayLevels::default();
+        for (props, at) in [
+            ("TIMER_DELIVER_MS\u{1}5000\u{2}", "5000"),
+            ("__STARTDELIVERTIME\u{1}5000\u{2}", "5000"),
+            ("TIMER_DELAY_SEC\u{1}4\u{2}", "5000"),
+            ("TIMER_DELAY_MS\u{1}4000\u{2}", "5000"),
+        ] {
+            let mut m = msg(props);
+            divert(&mut m, &levels, DAY, 1000).unwrap();
+            assert_eq!((m.topic.as_str(), m.queue_id), (TIMER_TOPIC, 0), "{props}");
+            assert_eq!(property_value(&m.properties, keys::TIMER_OUT_MS), Some(at));
+        }
+        let mut due = msg("TIMER_DELIVER_MS\u{1}900\u{2}");
+        divert(&mut due, &levels, DAY, 1000).unwrap();
+        assert_eq!(due.topic, "T");
+    }
+
+    #[test]
+    fn bad_requests_are_explained() {
+        let levels = DelayLevels::default();
+        let too_far = divert(&mut msg("TIMER_DELAY_SEC\u{1}90000\u{2}"), &levels, DAY, 0);
+        assert!(too_far.unwrap_err().contains("timerMaxDelaySec"));
+        let both = divert(
+            &mut msg("DELAY\u{1}2\u{2}TIMER_DELAY_SEC\u{1}9\u{2}"),
+            &levels,
+            DAY,
+            0,
+        );
+        assert!(both.unwrap_err().contains("set only one"));
+        let junk = divert(&mut msg("DELAY\u{1}x\u{2}"), &levels, DAY, 0);
+        assert!(junk.unwrap_err().contains("not a delay level"));
+    }
+}

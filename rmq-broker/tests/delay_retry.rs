@@ -1,0 +1,358 @@
+//! Delayed delivery, retries and dead letters end to end: the real `mqbroker` binary (short
+//! delay levels from its broker.conf), an in-process name server, and rmq-client.
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rmq_client::{
+    ClientConfig, ConsumeContext, ConsumeStatus, ConsumerConfig, Message, Producer, PushConsumer,
+    ReceivedMessage,
+};
+use rmq_namesrv::{NameServer, NamesrvConfig};
+use rmq_remoting::body::client::ConsumeFromWhere;
+use rmq_remoting::header::broker::GetMaxOffsetRequestHeader;
+use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
+use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
+use rmq_testkit::ServerProcess;
+
+/// Level 3 (the first retry) is 1 s, level 4 (the second) 2 s.
+const LEVELS: &str = "1s 2s 1s 2s 3s 4s";
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+async fn name_server() -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let config = NamesrvConfig {
+        kv_config_path: dir.path().join("kv.json"),
+        ..NamesrvConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = NameServer::new(&config).unwrap();
+    tokio::spawn(async move {
+        let _dir = dir;
+        server.serve(listener, std::future::pending()).await;
+    });
+    addr
+}
+
+/// `mqbroker -c broker.conf` on an ephemeral port, storing under `store`.
+fn broker(namesrv: &str, store: &std::path::Path) -> ServerProcess {
+    let conf = store.join("broker.conf");
+    std::fs::create_dir_all(store).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "brokerName=broker-a\nbrokerIP1=127.0.0.1\nlistenPort=0\nnamesrvAddr={namesrv}\n\
+             storePathRootDir={}\nmappedFileSizeCommitLog=4194304\nmappedFileSizeConsumeQueue=60000\n\
+             messageDelayLevel={LEVELS}\nflushConsumerOffsetInterval=200\n",
+            store.join("data").display()
+        ),
+    )
+    .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mqbroker"));
+    command.arg("-c").arg(conf);
+    ServerProcess::start(command)
+}
+
+fn client_config(namesrv: &str) -> ClientConfig {
+    ClientConfig {
+        namesrv_addr: namesrv.to_owned(),
+        client_ip: "127.0.0.1".into(),
+        poll_name_server_interval: Duration::from_millis(300),
+        heartbeat_broker_interval: Duration::from_secs(1),
+        persist_consumer_offset_interval: Duration::from_millis(300),
+        rebalance_interval: Duration::from_millis(500),
+        ..ClientConfig::default()
+    }
+}
+
+async fn producer(namesrv: &str) -> Producer {
+    Producer::builder()
+        .client_config(client_config(namesrv))
+        .producer_group("pg-delay")
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Sends a first message to `topic` once the broker has registered with the name server.
+async fn warm_up(p: &Producer, topic: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while let Err(e) = p.send(Message::new(topic, "warm-up")).await {
+        assert!(
+            Instant::now() < deadline,
+            "the broker never became reachable: {e}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every delivery: (message id, when it arrived in epoch ms, reconsume times, topic).
+type Deliveries = Arc<Mutex<Vec<(String, i64, i32, String)>>>;
+
+/// A consumer of `topic` whose listener records each delivery and answers `outcome(n)` for the
+/// n-th delivery (1-based) of a message.
+async fn consumer(
+    namesrv: &str,
+    group: &str,
+    topic: &str,
+    max_reconsume_times: i32,
+    outcome: fn(usize) -> ConsumeStatus,
+) -> (PushConsumer, Deliveries) {
+    let seen: Deliveries = Arc::default();
+    let record = seen.clone();
+    let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let listener = move |msgs: &[ReceivedMessage], _: &ConsumeContext| {
+        let mut status = ConsumeStatus::ConsumeSuccess;
+        for m in msgs {
+            record.lock().unwrap().push((
+                m.msg_id.clone(),
+                now_ms(),
+                m.reconsume_times,
+                m.topic.clone(),
+            ));
+            let mut counts = counts.lock().unwrap();
+            let n = counts.entry(m.msg_id.clone()).or_default();
+            *n += 1;
+            if outcome(*n) == ConsumeStatus::ReconsumeLater {
+                status = ConsumeStatus::ReconsumeLater;
+            }
+        }
+        status
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let consumer = PushConsumer::builder()
+        .client_config(client_config(namesrv))
+        .config(ConsumerConfig {
+            consumer_group: group.into(),
+            max_reconsume_times,
+            local_retry_delay: Duration::from_secs(30),
+            local_offset_store_dir: dir.path().to_path_buf(),
+            ..ConsumerConfig::default()
+        })
+        .consume_from_where(ConsumeFromWhere::FirstOffset)
+        .subscribe(topic, "*")
+        .listener(listener)
+        .start()
+        .await
+        .unwrap();
+    (consumer, seen)
+}
+
+async fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn max_offset(broker: &str, topic: &str) -> i64 {
+    let client = RemotingClient::new(TransportConfig::default(), Router::new());
+    let header = GetMaxOffsetRequestHeader {
+        topic: topic.into(),
+        queue_id: 0,
+        committed: None,
+        bname: None,
+    };
+    let req = RemotingCommand::request(RequestCode::GET_MAX_OFFSET, &header);
+    let resp = client
+        .invoke(broker, req, Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.code,
+        ResponseCode::SUCCESS.as_i32(),
+        "{:?}",
+        resp.remark
+    );
+    resp.ext_fields["offset"].parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delay_levels_and_delivery_times_are_honoured() {
+    let namesrv = name_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let _broker = broker(&namesrv, dir.path());
+    let p = producer(&namesrv).await;
+    warm_up(&p, "DelayT").await;
+    let (c, seen) = consumer(&namesrv, "cg-delay", "DelayT", -1, |_| {
+        ConsumeStatus::ConsumeSuccess
+    })
+    .await;
+    wait_until("the warm-up", Duration::from_secs(15), || {
+        seen.lock().unwrap().len() == 1
+    })
+    .await;
+    let mut expected = Vec::new();
+    for (msg, delay_ms) in [
+        (Message::new("DelayT", "level 1").with_delay_level(1), 1_000),
+        (Message::new("DelayT", "level 2").with_delay_level(2), 2_000),
+        (
+            Message::new("DelayT", "at")
+                .with_property("TIMER_DELIVER_MS", (now_ms() + 1_500).to_string()),
+            1_500,
+        ),
+        (
+            Message::new("DelayT", "in").with_property("TIMER_DELAY_SEC", "1"),
+            1_000,
+        ),
+    ] {
+        let sent = now_ms();
+        let r = p.send(msg).await.unwrap();
+        expected.push((r.msg_id, sent, delay_ms));
+    }
+    wait_until("the delayed messages", Duration::from_secs(10), || {
+        seen.lock().unwrap().len() == 5
+    })
+    .await;
+    let seen = seen.lock().unwrap().clone();
+    for (id, sent, delay) in expected {
+        let (_, at, _, topic) = seen.iter().find(|d| d.0 == id).unwrap().clone();
+        assert_eq!(topic, "DelayT");
+        // The TIMER_DELIVER_MS time was taken just before `sent`: allow the few ms between.
+        assert!(
+            at - sent >= delay - 20,
+            "{id} arrived after {} ms, asked {delay}",
+            at - sent
+        );
+        assert!(
+            at - sent < delay + 1_000,
+            "{id} arrived after {} ms, asked {delay}",
+            at - sent
+        );
+    }
+    c.shutdown().await;
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_delayed_messages_survive_a_broker_crash() {
+    let namesrv = name_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = broker(&namesrv, dir.path());
+    let p = producer(&namesrv).await;
+    warm_up(&p, "DelayR").await;
+    let level = p
+        .send(Message::new("DelayR", "level").with_delay_level(4))
+        .await
+        .unwrap();
+    let timer = p
+        .send(Message::new("DelayR", "timer").with_property("TIMER_DELAY_SEC", "3"))
+        .await
+        .unwrap();
+    let sent = now_ms();
+    p.shutdown().await;
+    // Killed (SIGKILL) before either is due: the store recovers, the wheel is re-read.
+    drop(first);
+    let _second = broker(&namesrv, dir.path());
+    let (c, seen) = consumer(&namesrv, "cg-restart", "DelayR", -1, |_| {
+        ConsumeStatus::ConsumeSuccess
+    })
+    .await;
+    wait_until(
+        "the delayed messages after the restart",
+        Duration::from_secs(15),
+        || {
+            let seen = seen.lock().unwrap();
+            [&level.msg_id, &timer.msg_id]
+                .iter()
+                .all(|id| seen.iter().any(|d| &d.0 == *id))
+        },
+    )
+    .await;
+    for d in seen.lock().unwrap().iter() {
+        if d.0 == level.msg_id {
+            assert!(
+                d.1 - sent >= 1_980,
+                "level 4 (2 s) arrived after {} ms",
+                d.1 - sent
+            );
+        }
+        if d.0 == timer.msg_id {
+            assert!(
+                d.1 - sent >= 2_980,
+                "timer (3 s) arrived after {} ms",
+                d.1 - sent
+            );
+        }
+    }
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_messages_are_retried_with_growing_gaps_then_dead_lettered() {
+    let namesrv = name_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = broker(&namesrv, dir.path());
+    let p = producer(&namesrv).await;
+    warm_up(&p, "RetryT").await;
+    let (twice, twice_seen) = consumer(&namesrv, "cg-twice", "RetryT", -1, |n| {
+        if n <= 2 {
+            ConsumeStatus::ReconsumeLater
+        } else {
+            ConsumeStatus::ConsumeSuccess
+        }
+    })
+    .await;
+    let (always, always_seen) = consumer(&namesrv, "cg-dlq", "RetryT", 2, |_| {
+        ConsumeStatus::ReconsumeLater
+    })
+    .await;
+    wait_until("the warm-up", Duration::from_secs(15), || {
+        twice_seen.lock().unwrap().len() >= 3 && always_seen.lock().unwrap().len() >= 3
+    })
+    .await;
+    let sent = p
+        .send(Message::new("RetryT", "fails").with_keys(["retry-key"]))
+        .await
+        .unwrap();
+    let of = |seen: &Deliveries| -> Vec<(String, i64, i32, String)> {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|d| d.0 == sent.msg_id)
+            .cloned()
+            .collect()
+    };
+    wait_until("three deliveries", Duration::from_secs(15), || {
+        of(&twice_seen).len() == 3 && of(&always_seen).len() == 3
+    })
+    .await;
+    let deliveries = of(&twice_seen);
+    assert_eq!(
+        deliveries.iter().map(|d| d.2).collect::<Vec<_>>(),
+        [0, 1, 2],
+        "reconsume times"
+    );
+    assert!(deliveries.iter().all(|d| d.3 == "RetryT"), "{deliveries:?}");
+    let (gap1, gap2) = (
+        deliveries[1].1 - deliveries[0].1,
+        deliveries[2].1 - deliveries[1].1,
+    );
+    assert!(
+        gap1 >= 1_000 && gap2 >= 2_000 && gap2 > gap1,
+        "gaps {gap1} ms, {gap2} ms"
+    );
+    // maxReconsumeTimes = 2: the third failure dead-letters it (and the warm-up message, which
+    // that listener failed too); no fourth delivery.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while max_offset(&broker.addr, "%DLQ%cg-dlq").await != 2 {
+        assert!(Instant::now() < deadline, "no dead letter in %DLQ%cg-dlq");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(of(&always_seen).len(), 3, "{:?}", of(&always_seen));
+    assert_eq!(max_offset(&broker.addr, "%DLQ%cg-twice").await, 0);
+    twice.shutdown().await;
+    always.shutdown().await;
+    p.shutdown().await;
+}

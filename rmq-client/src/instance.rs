@@ -1,7 +1,8 @@
 //! The client instance (Java `MQClientInstance`): one per client id and process, shared by the
 //! producers and consumers created with that id. It owns the connections, the route cache, the
 //! broker address table, and the periodic work — route refresh, heartbeats, rebalancing and
-//! offset persistence — and answers the requests brokers send to clients.
+//! offset persistence — and answers the requests brokers send to clients (membership changes,
+//! offset resets).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,10 +12,11 @@ use std::time::Duration;
 use futures::future::join_all;
 use rmq_remoting::body::client::{GetConsumerListByGroupResponseBody, HeartbeatData, ProducerData};
 use rmq_remoting::body::route::{TopicRouteData, MASTER_ID};
+use rmq_remoting::body::stats::ResetOffsetBody;
 use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::header::broker::{
     GetConsumerListByGroupRequestHeader, NotifyConsumerIdsChangedRequestHeader,
-    UnregisterClientRequestHeader,
+    ResetOffsetRequestHeader, UnregisterClientRequestHeader,
 };
 use rmq_remoting::header::namesrv::GetRouteInfoRequestHeader;
 use rmq_remoting::transport::{Connection, RemotingClient, Router, TransportConfig};
@@ -43,7 +45,8 @@ pub(crate) struct ClientInstance {
     /// Broker addresses by broker name and broker id, merged from all routes.
     brokers: RwLock<HashMap<String, BTreeMap<i64, String>>>,
     producers: Mutex<BTreeSet<String>>,
-    consumers: Mutex<BTreeMap<String, Arc<ConsumerInner>>>,
+    /// Consumers by group; shared with the handler of RESET_CONSUMER_CLIENT_OFFSET.
+    consumers: Arc<Mutex<BTreeMap<String, Arc<ConsumerInner>>>>,
     /// Transactional producer groups, which answer the brokers' transaction checks.
     transaction_checkers: TransactionCheckers,
     /// Wakes the rebalance task (consumer start, NOTIFY_CONSUMER_IDS_CHANGED).
@@ -77,6 +80,8 @@ impl ClientInstance {
         }
         let rebalance_wakeup = Arc::new(Notify::new());
         let wakeup = rebalance_wakeup.clone();
+        let consumers: Arc<Mutex<BTreeMap<String, Arc<ConsumerInner>>>> = Arc::default();
+        let resettable = consumers.clone();
         let transaction_checkers = TransactionCheckers::default();
         let checkers = transaction_checkers.clone();
         let router = Router::new()
@@ -103,6 +108,29 @@ impl ClientInstance {
                     }
                 },
             );
+        let router = router.route(
+            RequestCode::RESET_CONSUMER_CLIENT_OFFSET,
+            move |conn: Connection, req: RemotingCommand| {
+                let consumers = resettable.clone();
+                async move {
+                    let invalid = |e: String| CommandError::new(ResponseCode::SYSTEM_ERROR, e);
+                    let header: ResetOffsetRequestHeader =
+                        req.decode_header().map_err(|e| invalid(e.to_string()))?;
+                    let body: ResetOffsetBody = fastjson::from_slice(&req.body)
+                        .map_err(|e| invalid(format!("the reset body is invalid: {e}")))?;
+                    let consumer = lock(&consumers).get(&header.group).cloned();
+                    match consumer {
+                        Some(consumer) => {
+                            tracing::info!(group = %header.group, topic = %header.topic,
+                                broker = %conn.peer_addr(), "offsets reset by an admin; adopting them");
+                            tokio::spawn(async move { consumer.reset_offsets(body).await });
+                        }
+                        None => tracing::debug!(group = %header.group, "offset reset for a group this client does not consume"),
+                    }
+                    Ok(RemotingCommand::success())
+                }
+            },
+        );
         let transport = TransportConfig {
             connect_timeout: config.connect_timeout,
             // One long-polling pull per assigned queue may be in flight on a broker connection.
@@ -118,7 +146,7 @@ impl ClientInstance {
             routes: RwLock::default(),
             brokers: RwLock::default(),
             producers: Mutex::default(),
-            consumers: Mutex::default(),
+            consumers,
             transaction_checkers,
             rebalance_wakeup,
             heartbeat_lock: tokio::sync::Mutex::new(()),

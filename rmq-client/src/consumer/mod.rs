@@ -9,6 +9,7 @@ mod process;
 mod process_queue;
 mod pull;
 mod rebalance;
+mod reset;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,4 +1,4 @@
-//! Delayed delivery, retries and dead letters end to end: the real `mqbroker` binary (short
+//! Delivering again, end to end: delayed delivery, retries, dead letters and resets by time: the real `mqbroker` binary (short
 //! delay levels from its broker.conf), an in-process name server, and rmq-client.
 
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ use rmq_client::{
 };
 use rmq_namesrv::{NameServer, NamesrvConfig};
 use rmq_remoting::body::client::ConsumeFromWhere;
-use rmq_remoting::header::broker::GetMaxOffsetRequestHeader;
+use rmq_remoting::header::broker::{GetMaxOffsetRequestHeader, ResetOffsetRequestHeader};
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_testkit::ServerProcess;
@@ -354,5 +354,83 @@ async fn failed_messages_are_retried_with_growing_gaps_then_dead_lettered() {
     assert_eq!(max_offset(&broker.addr, "%DLQ%cg-twice").await, 0);
     twice.shutdown().await;
     always.shutdown().await;
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_by_time_replays_live_consumers_from_the_right_offset() {
+    let namesrv = name_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = broker(&namesrv, dir.path());
+    let p = producer(&namesrv).await;
+    warm_up(&p, "ResetT").await;
+    let (c, seen) = consumer(&namesrv, "cg-reset", "ResetT", -1, |_| {
+        ConsumeStatus::ConsumeSuccess
+    })
+    .await;
+    wait_until("the warm-up", Duration::from_secs(15), || {
+        seen.lock().unwrap().len() == 1
+    })
+    .await;
+    let mut old = Vec::new();
+    for i in 0..8 {
+        old.push(
+            p.send(Message::new("ResetT", format!("old-{i}")))
+                .await
+                .unwrap()
+                .msg_id,
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let between = now_ms();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut new = Vec::new();
+    for i in 0..8 {
+        new.push(
+            p.send(Message::new("ResetT", format!("new-{i}")))
+                .await
+                .unwrap()
+                .msg_id,
+        );
+    }
+    wait_until("both batches", Duration::from_secs(15), || {
+        seen.lock().unwrap().len() == 17
+    })
+    .await;
+    let header = ResetOffsetRequestHeader {
+        topic: "ResetT".into(),
+        group: "cg-reset".into(),
+        timestamp: between,
+        is_force: true,
+        queue_id: -1,
+        offset: None,
+    };
+    let req = RemotingCommand::request(RequestCode::INVOKE_BROKER_TO_RESET_OFFSET, &header);
+    let client = RemotingClient::new(TransportConfig::default(), Router::new());
+    let resp = client
+        .invoke(&broker.addr, req, Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.code,
+        ResponseCode::SUCCESS.as_i32(),
+        "{:?}",
+        resp.remark
+    );
+    // The live consumer replays exactly the messages stored after the timestamp.
+    wait_until("the replay", Duration::from_secs(15), || {
+        seen.lock().unwrap().len() >= 25
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = seen.lock().unwrap().clone();
+    let count = |id: &String| seen.iter().filter(|d| &d.0 == id).count();
+    assert!(old.iter().all(|id| count(id) == 1), "old messages replayed");
+    assert!(
+        new.iter().all(|id| count(id) == 2),
+        "new messages not replayed once"
+    );
+    assert_eq!(seen.len(), 25);
+    c.shutdown().await;
     p.shutdown().await;
 }

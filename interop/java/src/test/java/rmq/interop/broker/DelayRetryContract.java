@@ -1,0 +1,194 @@
+package rmq.interop.broker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.rocketmq.client.QueryResult;
+import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
+import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
+import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.client.producer.SendResult;
+import org.apache.rocketmq.common.MixAll;
+import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.common.message.MessageConst;
+import org.apache.rocketmq.common.message.MessageExt;
+import org.apache.rocketmq.common.protocol.heartbeat.MessageModel;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+import rmq.interop.harness.Await;
+import rmq.interop.harness.BrokerStack;
+
+/**
+ * Delay levels, retries and dead letters as the stock Java 4.9.7 client sees them. The broker
+ * runs with short delay levels ({@link #LEVELS}) so that retries (levels 3, 4, …) take seconds.
+ * Subclasses choose the stack: Apache's proves the tests, ours is under test.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+abstract class DelayRetryContract {
+    /** Level 1 = 1 s, 2 = 2 s; the first retry (level 3) waits 1 s, the second (level 4) 2 s. */
+    static final Map<String, String> LEVELS = Map.of("messageDelayLevel", "1s 2s 1s 2s 3s 4s");
+
+    BrokerStack stack;
+    Clients clients;
+
+    abstract BrokerStack startStack() throws Exception;
+
+    @BeforeAll
+    void startServers() throws Exception {
+        stack = startStack();
+    }
+
+    @AfterAll
+    void stopServers() {
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    @BeforeEach
+    void newClients() throws Exception {
+        clients = new Clients(stack);
+    }
+
+    @AfterEach
+    void closeClients() {
+        if (clients != null) {
+            clients.close();
+        }
+    }
+
+    /** A delivery as the listener saw it. */
+    record Delivery(String msgId, String topic, int reconsumeTimes, long at, String body) {}
+
+    /**
+     * Starts a consumer of {@code topic} whose listener records every delivery and fails the
+     * first {@code failures} deliveries of each message.
+     */
+    DefaultMQPushConsumer consume(String group, String topic, int failures, int maxReconsumeTimes,
+                                  ConcurrentLinkedQueue<Delivery> sink) throws Exception {
+        DefaultMQPushConsumer c = clients.pushConsumer(group, topic, "*", MessageModel.CLUSTERING);
+        c.setMaxReconsumeTimes(maxReconsumeTimes);
+        Map<String, AtomicInteger> seen = new ConcurrentHashMap<>();
+        c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+            ConsumeConcurrentlyStatus status = ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+            for (MessageExt m : msgs) {
+                sink.add(new Delivery(m.getMsgId(), m.getTopic(), m.getReconsumeTimes(), System.currentTimeMillis(),
+                        new String(m.getBody(), StandardCharsets.UTF_8)));
+                if (seen.computeIfAbsent(m.getMsgId(), k -> new AtomicInteger()).incrementAndGet() <= failures) {
+                    status = ConsumeConcurrentlyStatus.RECONSUME_LATER;
+                }
+            }
+            return status;
+        });
+        c.start();
+        return c;
+    }
+
+    static List<Delivery> of(ConcurrentLinkedQueue<Delivery> sink, String msgId) {
+        List<Delivery> out = new ArrayList<>();
+        for (Delivery d : sink) {
+            if (d.msgId().equals(msgId)) {
+                out.add(d);
+            }
+        }
+        return out;
+    }
+
+    static Message msg(String topic, String body) {
+        return new Message(topic, "t", "key-" + body, body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void delayLevelsArriveNoEarlierThanAsked() throws Exception {
+        String topic = clients.createTopic("Delay", 2);
+        ConcurrentLinkedQueue<Delivery> got = new ConcurrentLinkedQueue<>();
+        consume(Clients.unique("delayg"), topic, 0, -1, got);
+        DefaultMQProducer p = clients.producer();
+        Map<String, long[]> sent = new ConcurrentHashMap<>();
+        for (int level = 1; level <= 2; level++) {
+            Message m = msg(topic, "level-" + level);
+            m.setDelayTimeLevel(level);
+            long before = System.currentTimeMillis();
+            SendResult r = p.send(m);
+            sent.put(r.getMsgId(), new long[] {before, level * 1000L});
+        }
+        Message now = msg(topic, "now");
+        SendResult plain = p.send(now);
+        assertTrue(Await.until(Duration.ofSeconds(20), () -> got.size() >= 3), "3 messages, got " + got);
+        for (Map.Entry<String, long[]> e : sent.entrySet()) {
+            List<Delivery> d = of(got, e.getKey());
+            assertEquals(1, d.size(), "one delivery of " + e.getKey() + ": " + got);
+            long waited = d.get(0).at() - e.getValue()[0];
+            assertTrue(waited >= e.getValue()[1], "asked " + e.getValue()[1] + " ms, arrived after " + waited);
+            assertTrue(waited < e.getValue()[1] + 3_000, "asked " + e.getValue()[1] + " ms, arrived after " + waited);
+            assertEquals(topic, d.get(0).topic());
+        }
+        assertEquals(1, of(got, plain.getMsgId()).size());
+    }
+
+    @Test
+    void aListenerFailingTwiceGetsTheMessageThreeTimesWithGrowingGaps() throws Exception {
+        String topic = clients.createTopic("Retry", 1);
+        ConcurrentLinkedQueue<Delivery> got = new ConcurrentLinkedQueue<>();
+        consume(Clients.unique("retryg"), topic, 2, -1, got);
+        SendResult r = clients.producer().send(msg(topic, "flaky"));
+        assertTrue(Await.until(Duration.ofSeconds(30), () -> of(got, r.getMsgId()).size() >= 3), "3 deliveries: " + got);
+        Thread.sleep(1500);
+        List<Delivery> d = of(got, r.getMsgId());
+        assertEquals(3, d.size(), "deliveries " + d);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(i, d.get(i).reconsumeTimes(), "reconsume times " + d);
+            assertEquals(topic, d.get(i).topic(), "the retry topic is hidden from the listener");
+            assertEquals("flaky", d.get(i).body());
+        }
+        long gap1 = d.get(1).at() - d.get(0).at();
+        long gap2 = d.get(2).at() - d.get(1).at();
+        assertTrue(gap1 >= 900 && gap2 >= 1900 && gap2 > gap1, "gaps " + gap1 + " ms then " + gap2 + " ms");
+    }
+
+    @Test
+    void anAlwaysFailingListenerEndsInTheDeadLetterQueue() throws Exception {
+        String topic = clients.createTopic("Dlq", 1);
+        String group = Clients.unique("dlqg");
+        ConcurrentLinkedQueue<Delivery> got = new ConcurrentLinkedQueue<>();
+        consume(group, topic, Integer.MAX_VALUE, 2, got);
+        SendResult r = clients.producer().send(msg(topic, "doomed"));
+        String dlq = MixAll.getDLQTopic(group);
+        List<MessageExt> dead = new ArrayList<>();
+        assertTrue(Await.until(Duration.ofSeconds(30), () -> {
+            try {
+                QueryResult q = clients.admin.queryMessage(dlq, "key-doomed", 32, 0, Long.MAX_VALUE);
+                dead.clear();
+                dead.addAll(q.getMessageList());
+                return !dead.isEmpty();
+            } catch (Exception e) {
+                return false;
+            }
+        }), "the message in " + dlq + " (deliveries " + of(got, r.getMsgId()) + ")");
+        Thread.sleep(2500);
+        assertEquals(3, of(got, r.getMsgId()).size(), "maxReconsumeTimes + 1 deliveries: " + of(got, r.getMsgId()));
+        MessageExt m = dead.get(0);
+        assertEquals(r.getMsgId(), m.getProperty(MessageConst.PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX), "id kept");
+        assertEquals(topic, m.getProperty(MessageConst.PROPERTY_RETRY_TOPIC), "original topic kept");
+        assertEquals("doomed", new String(m.getBody(), StandardCharsets.UTF_8));
+        assertEquals(3, m.getReconsumeTimes());
+    }
+}

@@ -1,5 +1,7 @@
-//! `#[rocketmq_listener(...)]` for `rmq-starter`: rocketmq-spring's `@RocketMQMessageListener`
-//! as an attribute on a type implementing `rmq_starter::RocketMQListener<T>`.
+//! `#[rocketmq_listener(...)]` and `#[rocketmq_transaction_listener]` for `rmq-starter`:
+//! rocketmq-spring's `@RocketMQMessageListener` and `@RocketMQTransactionListener` as attributes
+//! on types implementing `rmq_starter::RocketMQListener<T>` /
+//! `rmq_starter::RocketMQLocalTransactionListener`.
 //!
 //! Attribute names, value types and combinations are checked at compile time; errors point at
 //! the attribute. The listener is registered through `inventory`, and `rmq_starter::Application`
@@ -30,7 +32,8 @@ use syn::{Expr, ExprLit, ExprUnary, ItemStruct, Lit, MetaNameValue, Token, UnOp}
 /// `selector_type` (`"tag"` | `"sql92"`), `selector_expression` (`"*"`), `consume_mode`
 /// (`"concurrently"` | `"orderly"`), `message_model` (`"clustering"` | `"broadcasting"`),
 /// `consume_thread_max` (64), `max_reconsume_times` (-1), `consume_timeout` (15, minutes),
-/// `delay_level_when_next_consume` (0), `name_server`, `access_key`, `secret_key`,
+/// `delay_level_when_next_consume` (0), `suspend_current_queue_time_millis` (1000, orderly
+/// mode), `name_server`, `access_key`, `secret_key`,
 /// `namespace`. Text attributes may use `${property}` / `${property:default}` placeholders,
 /// resolved from the configuration at startup. The type must implement `Default`.
 #[proc_macro_attribute]
@@ -39,6 +42,75 @@ pub fn rocketmq_listener(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(tokens) => tokens.into(),
         Err(e) => e.to_compile_error().into(),
     }
+}
+
+/// Registers the local-transaction callbacks of the default `RocketMQTemplate`, as
+/// `@RocketMQTransactionListener` does: put it on a `Default` type implementing
+/// `rmq_starter::RocketMQLocalTransactionListener`. One per application; it takes no
+/// attributes (rmq-starter has one template, and checks run on the client's own bounded pool).
+#[proc_macro_attribute]
+pub fn rocketmq_transaction_listener(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand_transaction(attr.into(), item.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand_transaction(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
+    if let Some(first) = attr.into_iter().next() {
+        return Err(syn::Error::new(
+            first.span(),
+            "#[rocketmq_transaction_listener] takes no attributes: rmq-starter has one template, and checks run on the client's bounded pool",
+        ));
+    }
+    let item = listener_struct(
+        item,
+        "#[rocketmq_transaction_listener]",
+        "RocketMQLocalTransactionListener",
+    )?;
+    let ident = &item.ident;
+    let type_name = ident.to_string();
+    let create = quote_spanned! {ident.span()=>
+        fn __rmq_create() -> ::std::sync::Arc<dyn ::rmq_starter::RocketMQLocalTransactionListener> {
+            ::std::sync::Arc::new(<#ident as ::core::default::Default>::default())
+        }
+    };
+    Ok(quote! {
+        #item
+
+        const _: () = {
+            #create
+            ::rmq_starter::__private::inventory::submit! {
+                ::rmq_starter::TransactionListenerRegistration {
+                    type_name: #type_name,
+                    create: __rmq_create,
+                }
+            }
+        };
+    })
+}
+
+/// The struct an attribute is on; refused when it is not a struct or is generic.
+fn listener_struct(
+    item: TokenStream2,
+    attribute: &str,
+    trait_name: &str,
+) -> syn::Result<ItemStruct> {
+    let item: ItemStruct = syn::parse2(item).map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("{attribute} goes on a struct implementing {trait_name}"),
+        )
+    })?;
+    if !item.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            item.generics.span(),
+            format!(
+                "a {attribute} type cannot be generic: the starter must name one concrete type"
+            ),
+        ));
+    }
+    Ok(item)
 }
 
 /// What kind of value an attribute takes.
@@ -76,6 +148,11 @@ const ATTRIBUTES: &[(&str, Kind, &str)] = &[
     ("max_reconsume_times", Kind::Int(-1, 16_384), "-1"),
     ("consume_timeout", Kind::Int(1, 1_000_000), "15"),
     ("delay_level_when_next_consume", Kind::Int(-1, 18), "0"),
+    (
+        "suspend_current_queue_time_millis",
+        Kind::Int(1, 3_600_000),
+        "1000",
+    ),
     ("name_server", Kind::Text, "${rocketmq.name-server:}"),
     ("access_key", Kind::Text, "${rocketmq.consumer.access-key:}"),
     ("secret_key", Kind::Text, "${rocketmq.consumer.secret-key:}"),

@@ -14,6 +14,7 @@ use crate::logging;
 use crate::properties::{Properties, PropertySources};
 use crate::settings::{ignored_keys, require_name_server, unknown_keys, Settings};
 use crate::template::RocketMQTemplate;
+use crate::transaction::transaction_listener;
 
 /// The health endpoint's path, Spring Boot Actuator's.
 pub const HEALTH_PATH: &str = "/actuator/health";
@@ -119,7 +120,7 @@ impl Application {
             Ok(c) => c,
             Err(e) => {
                 if let Some(t) = &template {
-                    t.producer().shutdown().await;
+                    t.shutdown().await;
                 }
                 return Err(e);
             }
@@ -144,7 +145,7 @@ impl Application {
             consumer.shutdown().await;
         }
         if let Some(t) = &ctx.template {
-            t.producer().shutdown().await;
+            t.shutdown().await;
         }
         tracing::info!(app = %self.name, "stopped");
         served
@@ -217,7 +218,7 @@ async fn start_template(
         Some(ns) => format!("{ns}%{group}"),
         None => group.clone(),
     };
-    let producer = Producer::builder()
+    let builder = Producer::builder()
         .client_config(ClientConfig {
             namesrv_addr: name_server.to_owned(),
             instance_name: p.instance_name.clone(),
@@ -232,15 +233,31 @@ async fn start_template(
             compress_msg_body_over_howmuch: p.compress_message_body_threshold,
             max_message_size: p.max_message_size,
             ..ProducerConfig::default()
-        })
-        .start()
-        .await
-        .map_err(|source| StarterError::Client {
-            what: format!("the producer of group {group}"),
-            source: Box::new(source),
-        })?;
-    tracing::info!(group, "RocketMQTemplate ready");
-    Ok(Some(RocketMQTemplate::new(producer, p.namespace.clone())))
+        });
+    let failed = |source| StarterError::Client {
+        what: format!("the producer of group {group}"),
+        source: Box::new(source),
+    };
+    let template = match transaction_listener()? {
+        Some(reg) => {
+            let producer = builder
+                .start_transactional((reg.create)())
+                .await
+                .map_err(failed)?;
+            tracing::info!(
+                group,
+                listener = reg.type_name,
+                "transactional RocketMQTemplate ready"
+            );
+            RocketMQTemplate::transactional(producer, p.namespace.clone())
+        }
+        None => {
+            let producer = builder.start().await.map_err(failed)?;
+            tracing::info!(group, "RocketMQTemplate ready");
+            RocketMQTemplate::new(producer, p.namespace.clone())
+        }
+    };
+    Ok(Some(template))
 }
 
 /// Starts the push consumer of every registered, enabled listener; on a failure the ones

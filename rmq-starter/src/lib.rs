@@ -7,6 +7,9 @@
 //! * [`RocketMQTemplate`] for sending.
 //! * `#[rocketmq_listener(topic = "...", consumer_group = "...")]` on a type implementing
 //!   [`RocketMQListener`]; every such listener is found and started by [`Application::run`].
+//! * `#[rocketmq_transaction_listener]` on a type implementing
+//!   [`RocketMQLocalTransactionListener`] makes the template transactional
+//!   ([`RocketMQTemplate::send_message_in_transaction`]).
 //! * [`Application`]: one call that starts all of it next to an axum router, with a health
 //!   endpoint and a graceful stop.
 //!
@@ -40,6 +43,7 @@ mod payload;
 mod properties;
 mod settings;
 mod template;
+mod transaction;
 
 pub use app::{exit_code, AppContext, Application, HEALTH_PATH};
 pub use error::StarterError;
@@ -49,13 +53,17 @@ pub use listener::{
 };
 pub use payload::{ConvertError, FromMessage, IntoPayload, Json};
 pub use properties::{Properties, PropertySources, PropertyValue};
-pub use rmq_client::{ReceivedMessage, SendResult, SendStatus};
-pub use rmq_macros::rocketmq_listener;
+pub use rmq_client::{
+    LocalTransactionState as RocketMQLocalTransactionState, Message, ReceivedMessage, SendResult,
+    SendStatus, TransactionListener as RocketMQLocalTransactionListener, TransactionSendResult,
+};
+pub use rmq_macros::{rocketmq_listener, rocketmq_transaction_listener};
 pub use settings::{
     ignored_keys, unknown_keys, ConsumerProperties, LoggingProperties, ProducerProperties,
     RocketMqProperties, ServerProperties, Settings, UnknownKey,
 };
 pub use template::{headers, IntoMessage, OutgoingMessage, RocketMQTemplate, TemplateError};
+pub use transaction::TransactionListenerRegistration;
 
 /// What `#[rocketmq_listener]` expands to refers to; not part of the public API.
 #[doc(hidden)]

@@ -5,9 +5,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use rmq_client::{
-    ConsumeContext, ConsumeStatus, ConsumerConfig, MessageListener, MessageModel, PushConsumer,
-    ReceivedMessage,
+    ConsumeContext, ConsumeOrderlyContext, ConsumeOrderlyStatus, ConsumeStatus, ConsumerConfig,
+    MessageListener, MessageListenerOrderly, MessageModel, PushConsumer, ReceivedMessage,
 };
 
 use crate::error::StarterError;
@@ -43,7 +45,8 @@ pub enum SelectorType {
 pub enum ConsumeMode {
     /// In parallel, up to `consume_thread_max` at once.
     Concurrently,
-    /// One at a time per queue, in queue order.
+    /// One at a time per queue, in queue order, holding the broker's queue lock; a failure
+    /// pauses the queue for `suspend_current_queue_time_millis` and retries the same message.
     Orderly,
 }
 
@@ -80,6 +83,8 @@ pub struct ListenerAttributes {
     pub consume_timeout: u64,
     /// Retry delay level after a failure: 0 lets the broker choose (0).
     pub delay_level_when_next_consume: i32,
+    /// Orderly mode: how long a queue pauses after a failure, in ms (1000).
+    pub suspend_current_queue_time_millis: u64,
     /// Name servers (`${rocketmq.name-server:}`).
     pub name_server: &'static str,
     /// ACL access key (`${rocketmq.consumer.access-key:}`).
@@ -123,6 +128,7 @@ pub(crate) struct ConsumerPlan {
     pub topic: String,
     pub expression: String,
     pub model: MessageModel,
+    pub mode: ConsumeMode,
     pub config: ConsumerConfig,
 }
 
@@ -160,9 +166,6 @@ impl ConsumerPlan {
         }
         if attrs.selector_type == SelectorType::Sql92 {
             return Err(refuse("selector_type = \"sql92\" is not supported: rmq-client filters by tag only; use selector_type = \"tag\"".into()));
-        }
-        if attrs.consume_mode == ConsumeMode::Orderly {
-            return Err(refuse("consume_mode = \"orderly\" is not supported yet: rmq-client has no orderly push consumer; use \"concurrently\" with sync_send_orderly to keep per-queue order on the producer side".into()));
         }
         let mut name_server = resolve(attrs.name_server, "name_server")?;
         if name_server.is_empty() {
@@ -208,6 +211,9 @@ impl ConsumerPlan {
             consume_thread_max: threads,
             consume_thread_min: threads.min(20),
             max_reconsume_times: attrs.max_reconsume_times,
+            suspend_current_queue_time: Duration::from_millis(
+                attrs.suspend_current_queue_time_millis,
+            ),
             ..ConsumerConfig::default()
         };
         Ok(Some(ConsumerPlan {
@@ -224,6 +230,7 @@ impl ConsumerPlan {
                 ListenerMessageModel::Clustering => MessageModel::Clustering,
                 ListenerMessageModel::Broadcasting => MessageModel::Broadcasting,
             },
+            mode: attrs.consume_mode,
             config,
         }))
     }
@@ -244,13 +251,17 @@ where
             type_name: plan.type_name,
             payload: std::marker::PhantomData,
         };
-        PushConsumer::builder()
+        let builder = PushConsumer::builder()
             .namesrv_addr(plan.name_server.clone())
             .config(plan.config.clone())
             .consumer_group(plan.group.clone())
             .message_model(plan.model)
-            .subscribe(plan.topic.clone(), plan.expression.clone())
-            .listener(container)
+            .subscribe(plan.topic.clone(), plan.expression.clone());
+        let builder = match plan.mode {
+            ConsumeMode::Concurrently => builder.listener(container),
+            ConsumeMode::Orderly => builder.listener_orderly(container),
+        };
+        builder
             .start()
             .await
             .map_err(|source| StarterError::Client {
@@ -272,19 +283,20 @@ struct Container<L, T> {
     payload: std::marker::PhantomData<fn() -> T>,
 }
 
-impl<L, T> MessageListener for Container<L, T>
+impl<L, T> Container<L, T>
 where
     L: RocketMQListener<T>,
     T: FromMessage,
 {
-    fn consume(&self, msgs: &[ReceivedMessage], _ctx: &ConsumeContext) -> ConsumeStatus {
+    /// Hands the messages to the listener one by one; false at the first failure, after which
+    /// the whole batch is delivered again (as rocketmq-spring does).
+    fn handle(&self, msgs: &[ReceivedMessage]) -> bool {
         for msg in msgs {
             let outcome = match T::from_message(msg) {
                 Ok(payload) => self.runtime.block_on(self.listener.on_message(payload)),
                 Err(e) => Err(e.into()),
             };
             if let Err(e) = outcome {
-                // Like rocketmq-spring: the first failure sends the whole batch back.
                 tracing::warn!(
                     listener = self.type_name,
                     error = %e,
@@ -293,9 +305,41 @@ where
                     msg.topic,
                     msg.reconsume_times
                 );
-                return ConsumeStatus::ReconsumeLater;
+                return false;
             }
         }
-        ConsumeStatus::ConsumeSuccess
+        true
+    }
+}
+
+impl<L, T> MessageListener for Container<L, T>
+where
+    L: RocketMQListener<T>,
+    T: FromMessage,
+{
+    fn consume(&self, msgs: &[ReceivedMessage], _ctx: &ConsumeContext) -> ConsumeStatus {
+        if self.handle(msgs) {
+            ConsumeStatus::ConsumeSuccess
+        } else {
+            ConsumeStatus::ReconsumeLater
+        }
+    }
+}
+
+impl<L, T> MessageListenerOrderly for Container<L, T>
+where
+    L: RocketMQListener<T>,
+    T: FromMessage,
+{
+    fn consume(
+        &self,
+        msgs: &[ReceivedMessage],
+        _ctx: &mut ConsumeOrderlyContext,
+    ) -> ConsumeOrderlyStatus {
+        if self.handle(msgs) {
+            ConsumeOrderlyStatus::Success
+        } else {
+            ConsumeOrderlyStatus::SuspendCurrentQueueAMoment
+        }
     }
 }

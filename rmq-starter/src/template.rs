@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use rmq_client::{
     ClientError, Message, MessageQueueSelector, Producer, SelectMessageQueueByHash, SendResult,
+    TransactionProducer, TransactionSendResult,
 };
 
 use crate::payload::{ConvertError, IntoPayload};
@@ -72,6 +73,9 @@ pub enum TemplateError {
     /// The client refused or failed the send.
     #[error(transparent)]
     Send(#[from] ClientError),
+    /// `send_message_in_transaction` without a `#[rocketmq_transaction_listener]`.
+    #[error("The rocketMQTemplate does not exist TransactionListener: add a #[rocketmq_transaction_listener] type")]
+    NoTransactionListener,
     /// The per-call timeout expired before the broker answered; the message may be stored.
     #[error("no answer within {0:?}; the message may or may not have been stored")]
     Timeout(Duration),
@@ -122,6 +126,7 @@ impl IntoMessage for OutgoingMessage {
 #[derive(Clone)]
 pub struct RocketMQTemplate {
     producer: Producer,
+    transactions: Option<TransactionProducer>,
     namespace: Option<String>,
     selector: Arc<dyn MessageQueueSelector>,
 }
@@ -140,9 +145,43 @@ impl RocketMQTemplate {
     pub fn new(producer: Producer, namespace: Option<String>) -> Self {
         RocketMQTemplate {
             producer,
+            transactions: None,
             namespace,
             selector: Arc::new(SelectMessageQueueByHash),
         }
+    }
+
+    /// A template over a transactional producer: [`Self::send_message_in_transaction`] works,
+    /// and the producer's listener answers the broker's checks.
+    pub fn transactional(producer: TransactionProducer, namespace: Option<String>) -> Self {
+        RocketMQTemplate {
+            transactions: Some(producer.clone()),
+            ..RocketMQTemplate::new(producer.producer().clone(), namespace)
+        }
+    }
+
+    /// Leaves the producer group (and stops answering transaction checks); later sends fail.
+    pub async fn shutdown(&self) {
+        match &self.transactions {
+            Some(tx) => tx.shutdown().await,
+            None => self.producer.shutdown().await,
+        }
+    }
+
+    /// Sends a half message, runs the `#[rocketmq_transaction_listener]`'s local transaction
+    /// with `arg`, and commits or rolls back by its verdict.
+    pub async fn send_message_in_transaction(
+        &self,
+        dest: &str,
+        msg: impl IntoMessage,
+        arg: &(dyn std::any::Any + Send + Sync),
+    ) -> Result<TransactionSendResult, TemplateError> {
+        let tx = self
+            .transactions
+            .as_ref()
+            .ok_or(TemplateError::NoTransactionListener)?;
+        let msg = self.build(dest, msg.into_message())?;
+        Ok(tx.send_message_in_transaction(msg, arg).await?)
     }
 
     /// Replaces the queue selector of the `*_orderly` methods (default: Java's hash selector).

@@ -7,6 +7,7 @@
 //! * [`TransactionProducer`] sends transactional messages: a half message, the application's
 //!   local transaction ([`TransactionListener`]), then commit or rollback; it answers the
 //!   broker's checks when the outcome was unknown.
+//! * [`LitePullConsumer`] lets the application poll (subscribe or assign mode, seek, commit).
 //! * [`PushConsumer`] consumes in clustering or broadcasting mode with a concurrent
 //!   [`MessageListener`], rebalancing queues across the group.
 //!
@@ -32,8 +33,9 @@ pub use admin::Admin;
 pub use config::{ClientConfig, ConsumerConfig, ProducerConfig, DEFAULT_INSTANCE_NAME};
 pub use consumer::{
     AllocateMessageQueueAveragely, AllocateMessageQueueStrategy, ConsumeContext,
-    ConsumeOrderlyContext, ConsumeOrderlyStatus, ConsumeStatus, MessageListener,
-    MessageListenerOrderly, PushConsumer, PushConsumerBuilder,
+    ConsumeOrderlyContext, ConsumeOrderlyStatus, ConsumeStatus, LitePullConsumer,
+    LitePullConsumerBuilder, MessageListener, MessageListenerOrderly, PushConsumer,
+    PushConsumerBuilder,
 };
 pub use error::{ClientError, Result};
 pub use message::{Message, ReceivedMessage};

@@ -3,6 +3,7 @@
 //! smallest in-flight offset (behaviour.md §5).
 
 mod allocate;
+mod lite_pull;
 mod offset_store;
 mod orderly;
 mod process;
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use allocate::{AllocateMessageQueueAveragely, AllocateMessageQueueStrategy};
+pub use lite_pull::{LitePullConsumer, LitePullConsumerBuilder};
 pub use orderly::{ConsumeOrderlyContext, ConsumeOrderlyStatus, MessageListenerOrderly};
 
 use crate::config::{ClientConfig, ConsumerConfig};
@@ -76,6 +78,8 @@ pub(crate) enum Listener {
     Concurrently(Arc<dyn MessageListener>),
     /// One batch at a time per queue, in queue order, holding the broker's queue lock.
     Orderly(Arc<dyn MessageListenerOrderly>),
+    /// No listener: a lite pull consumer's buffer, drained by `poll`.
+    Lite(Arc<lite_pull::LiteBuffer>),
 }
 
 /// One subscribed topic with its parsed tag filter.
@@ -92,6 +96,8 @@ pub(crate) struct ConsumerInner {
     retry_topic: String,
     listener: Listener,
     strategy: Arc<dyn AllocateMessageQueueStrategy>,
+    /// Assign mode of a lite pull consumer: these queues instead of an allocation.
+    fixed_assignment: Option<Vec<MessageQueue>>,
     offsets: OffsetStore,
     queues: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
     consume_permits: Arc<Semaphore>,
@@ -117,7 +123,10 @@ impl ConsumerInner {
         subs.sort_by(|a, b| a.topic.cmp(&b.topic));
         ConsumerData {
             consume_from_where: self.config.consume_from_where,
-            consume_type: ConsumeType::Passively,
+            consume_type: match self.listener {
+                Listener::Lite(_) => ConsumeType::Actively,
+                _ => ConsumeType::Passively,
+            },
             group_name: self.config.consumer_group.clone(),
             message_model: self.config.message_model,
             subscription_data_set: subs,
@@ -146,6 +155,7 @@ impl ConsumerInner {
         match self.listener {
             Listener::Concurrently(_) => self.submit(mq, pq, msgs),
             Listener::Orderly(_) => self.submit_orderly(mq, pq, msgs),
+            Listener::Lite(ref buffer) => buffer.push(pq, msgs),
         }
     }
 }
@@ -163,6 +173,7 @@ pub struct PushConsumerBuilder {
     subscriptions: Vec<(String, String)>,
     listener: Option<Listener>,
     strategy: Arc<dyn AllocateMessageQueueStrategy>,
+    fixed_assignment: Option<Vec<MessageQueue>>,
 }
 
 impl Default for PushConsumerBuilder {
@@ -173,6 +184,7 @@ impl Default for PushConsumerBuilder {
             subscriptions: Vec::new(),
             listener: None,
             strategy: Arc::new(AllocateMessageQueueAveragely),
+            fixed_assignment: None,
         }
     }
 }
@@ -265,7 +277,8 @@ impl PushConsumerBuilder {
         let retry_topic = format!("%RETRY%{group}");
         let mut subscriptions = HashMap::new();
         let mut topics = self.subscriptions;
-        if clustering {
+        // Lite pull consumers do not send messages back, so they read no retry topic.
+        if clustering && !matches!(listener, Listener::Lite(_)) {
             topics.push((retry_topic.clone(), "*".to_owned()));
         }
         for (topic, expression) in topics {
@@ -307,6 +320,7 @@ impl PushConsumerBuilder {
             retry_topic,
             listener,
             strategy: self.strategy,
+            fixed_assignment: self.fixed_assignment,
             offsets,
             queues: Mutex::default(),
             consume_tasks: TaskTracker::new(),

@@ -9,7 +9,7 @@ use rmq_remoting::header::broker::PullMessageRequestHeader;
 use rmq_remoting::ResponseCode;
 
 use super::process_queue::ProcessQueue;
-use super::ConsumerInner;
+use super::{ConsumerInner, Listener};
 use crate::error::{ClientError, Result};
 use crate::message::ReceivedMessage;
 use crate::pull_api::{self, PullStatus, FLAG_COMMIT_OFFSET, FLAG_SUBSCRIPTION, FLAG_SUSPEND};
@@ -160,7 +160,10 @@ impl ConsumerInner {
     /// that were filtered out (Java `correctTagsOffset`).
     fn correct_offset(&self, mq: &MessageQueue, pq: &ProcessQueue, next: i64) {
         if pq.count() == 0 && !pq.is_dropped() {
-            self.offsets.update(mq, next, true);
+            match self.listener {
+                Listener::Lite(_) => self.note_consumed(mq, next),
+                _ => self.offsets.update(mq, next, true),
+            }
         }
     }
 

@@ -50,6 +50,9 @@ impl ConsumerInner {
                 .await?
                 .ok_or_else(|| ClientError::NoRoute(topic.to_owned()))?,
         };
+        if let Some(fixed) = &self.fixed_assignment {
+            return Ok(fixed.iter().filter(|q| q.topic == topic).cloned().collect());
+        }
         let all = subscribe_queues(topic, &route);
         if self.config.message_model == MessageModel::Broadcasting {
             return Ok(all);
@@ -153,7 +156,7 @@ impl ConsumerInner {
             .ok_or_else(|| ClientError::BrokerNotFound(mq.broker_name.clone()))
     }
 
-    async fn offset_call(&self, mq: &MessageQueue, req: RemotingCommand) -> Result<i64> {
+    pub(crate) async fn offset_call(&self, mq: &MessageQueue, req: RemotingCommand) -> Result<i64> {
         let addr = self.master(mq)?;
         let resp = self
             .instance
@@ -166,7 +169,7 @@ impl ConsumerInner {
         Ok(h.offset)
     }
 
-    async fn max_offset(&self, mq: &MessageQueue) -> Result<i64> {
+    pub(crate) async fn max_offset(&self, mq: &MessageQueue) -> Result<i64> {
         let header = GetMaxOffsetRequestHeader {
             topic: mq.topic.clone(),
             queue_id: mq.queue_id,

@@ -240,3 +240,80 @@ async fn a_suspended_batch_is_retried_before_anything_after_it() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_failing_max_reconsume_times_goes_to_the_dlq_and_the_queue_moves_on() {
+    bounded(async {
+        let cluster = Cluster::start().await;
+        cluster.create_topic("OrderlyDlq", 1).await;
+        let producer = cluster.producer("pg-orderly-dlq").await;
+        for i in 0..4 {
+            producer
+                .send(Message::new("OrderlyDlq", format!("m{i}")))
+                .await
+                .unwrap();
+        }
+        let log: Log = Arc::default();
+        let attempts: Arc<Mutex<Vec<(String, i32)>>> = Arc::default();
+        let consumer = {
+            let (log, attempts) = (log.clone(), attempts.clone());
+            PushConsumer::builder()
+                .client_config(cluster.client_config())
+                .config(ConsumerConfig {
+                    consume_message_batch_max_size: 1,
+                    max_reconsume_times: 2,
+                    ..orderly_config(&cluster, "cg-orderly-dlq")
+                })
+                .subscribe("OrderlyDlq", "*")
+                .listener_orderly(
+                    move |msgs: &[ReceivedMessage], _: &mut ConsumeOrderlyContext| {
+                        if &msgs[0].body[..] == b"m1" {
+                            attempts
+                                .lock()
+                                .unwrap()
+                                .push((msgs[0].msg_id.clone(), msgs[0].reconsume_times));
+                            return ConsumeOrderlyStatus::SuspendCurrentQueueAMoment;
+                        }
+                        record(&log, msgs);
+                        ConsumeOrderlyStatus::Success
+                    },
+                )
+                .start()
+                .await
+                .unwrap()
+        };
+        wait_until("the rest consumed", || async {
+            log.lock().unwrap().len() == 3
+        })
+        .await;
+        let bodies: Vec<String> = log.lock().unwrap().iter().map(|e| e.2.clone()).collect();
+        assert_eq!(bodies, ["m0", "m2", "m3"]);
+        let attempts = attempts.lock().unwrap().clone();
+        assert_eq!(attempts.iter().map(|a| a.1).collect::<Vec<_>>(), [0, 1, 2]);
+        let failed_id = attempts[0].0.clone();
+
+        let admin = rmq_client::Admin::start(cluster.client_config())
+            .await
+            .unwrap();
+        let dlq = "%DLQ%cg-orderly-dlq";
+        wait_until("the dead letter", || async {
+            admin
+                .topic_stats(dlq)
+                .await
+                .is_ok_and(|s| s.offset_table.values().map(|o| o.max_offset).sum::<i64>() == 1)
+        })
+        .await;
+        // Dead-letter queues are write-only; find the message by its id.
+        let dead = admin
+            .query_messages_by_id(Some(dlq), &failed_id)
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(&dead[0].body[..], b"m1");
+        admin.shutdown().await;
+        consumer.shutdown().await;
+        producer.shutdown().await;
+        cluster.stop().await;
+    })
+    .await;
+}

@@ -133,11 +133,9 @@ final class Clients implements AutoCloseable {
         c.setInstanceName(unique("litepull"));
         c.setAutoCommit(false);
         c.setPollTimeoutMillis(1000);
-        // A fresh group starts at offset 0. The 4.9.7 lite-pull consumer can lose a seek() to a
-        // pull task that is just starting (the old task takes the seek offset, is cancelled and
-        // drops its result; the new one falls back to consumeFromWhere). With FIRST_OFFSET that
-        // fallback agrees with seek(mq, 0), so readAll cannot miss a queue.
-        c.setConsumeFromWhere(org.apache.rocketmq.common.consumer.ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        // A fresh group starts at offset 0, so a pull task that assign() started before a seek()
+        // reads from the same place the seek asks for.
+        c.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
         c.start();
         shutdowns.add(c::shutdown);
         return c;
@@ -154,14 +152,20 @@ final class Clients implements AutoCloseable {
         for (MessageQueue mq : mqs) {
             c.seek(mq, 0);
         }
-        List<MessageExt> all = new ArrayList<>();
+        // Keyed by queue and offset: a seek() racing the pull task that assign() started can hand
+        // the same stored message over twice; those are client-side repeats, not stored duplicates,
+        // and counting them would end the loop before every queue was read.
+        Map<String, MessageExt> all = new java.util.HashMap<>();
         long deadline = System.currentTimeMillis() + 20_000;
         while (all.size() < expected && System.currentTimeMillis() < deadline) {
-            all.addAll(c.poll(500));
+            for (MessageExt m : c.poll(500)) {
+                all.put(m.getQueueId() + "@" + m.getQueueOffset(), m);
+            }
         }
         c.shutdown();
-        all.sort(Comparator.comparing((MessageExt m) -> m.getQueueId()).thenComparingLong(MessageExt::getQueueOffset));
-        return all;
+        List<MessageExt> sorted = new ArrayList<>(all.values());
+        sorted.sort(Comparator.comparing((MessageExt m) -> m.getQueueId()).thenComparingLong(MessageExt::getQueueOffset));
+        return sorted;
     }
 
     /**

@@ -13,6 +13,7 @@ pub mod address;
 pub mod clients;
 pub mod config;
 pub mod consumer_offsets;
+pub mod filter;
 mod processor;
 mod rebalance_lock;
 pub mod registration;
@@ -107,6 +108,7 @@ impl Broker {
             topics_changed: tokio::sync::Notify::new(),
             boot_time: SystemTime::now(),
             stopping: tokio_util::sync::CancellationToken::new(),
+            filters: filter::FilterCache::default(),
         });
         Ok(Broker { ctx, registrar })
     }

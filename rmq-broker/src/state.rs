@@ -39,6 +39,8 @@ pub struct BrokerContext {
     pub topics_changed: Notify,
     /// When the broker started (runtime info).
     pub boot_time: SystemTime,
+    /// Compiled SQL92 subscriptions.
+    pub filters: crate::filter::FilterCache,
     /// Cancelled when shutdown begins, so parked pulls answer at once instead of holding the
     /// shutdown for their whole suspend timeout.
     pub stopping: CancellationToken,

@@ -31,6 +31,7 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     let router = query::register(router, ctx);
     let router = lock::register(router, ctx);
     let router = crate::transaction::end::register(router, ctx);
+    let router = crate::filter::register(router, ctx);
     let closing = ctx.clone();
     router.on_close(move |conn| {
         let ctx = closing.clone();

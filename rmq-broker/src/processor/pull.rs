@@ -7,13 +7,13 @@ use std::time::Duration;
 use bytes::BytesMut;
 use rmq_remoting::body::topic::perm;
 use rmq_remoting::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
-use rmq_remoting::message::TagSubscription;
 use rmq_remoting::transport::{Connection, HandlerResult, Router};
 use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
 use rmq_store::{GetMessageResult, GetMessageStatus};
 use tokio::time::Instant;
 
 use super::handler;
+use crate::filter::{self, PullFilter};
 use crate::state::BrokerContext;
 
 /// Pull sysFlag bits (PullSysFlag).
@@ -134,21 +134,20 @@ async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
     }
 }
 
-/// The tag filter for this pull: from the request when it carries the expression, otherwise
+/// The filter for this pull: from the request when it carries the expression, otherwise
 /// from the group's last heartbeat.
 fn subscription(
     ctx: &BrokerContext,
     h: &PullMessageRequestHeader,
-) -> Result<TagSubscription, CommandError> {
-    let expression_type = h.expression_type.as_deref().unwrap_or("TAG");
-    if !expression_type.eq_ignore_ascii_case("TAG") {
-        return Err(refuse(
-            ResponseCode::SYSTEM_ERROR,
-            format!("The broker does not support consumer to filter message by {expression_type} (enablePropertyFilter is not supported yet)"),
-        ));
-    }
+) -> Result<PullFilter, CommandError> {
     if h.sys_flag & FLAG_SUBSCRIPTION != 0 {
-        return Ok(TagSubscription::parse(h.subscription.as_deref()));
+        return filter::build(
+            ctx,
+            &h.consumer_group,
+            &h.topic,
+            h.expression_type.as_deref(),
+            h.subscription.as_deref(),
+        );
     }
     let Some(group) = ctx.clients.consumer_group(&h.consumer_group) else {
         return Err(refuse(
@@ -174,9 +173,17 @@ fn subscription(
             "the consumer's subscription not latest",
         ));
     }
-    let mut filter = TagSubscription::parse(Some(&sub.sub_string));
-    if !filter.all && !sub.code_set.is_empty() {
-        filter.codes = sub.code_set.clone();
+    let mut filter = filter::build(
+        ctx,
+        &h.consumer_group,
+        &h.topic,
+        Some(&sub.expression_type),
+        Some(&sub.sub_string),
+    )?;
+    if let PullFilter::Tag(tags) = &mut filter {
+        if !tags.all && !sub.code_set.is_empty() {
+            tags.codes = sub.code_set.clone();
+        }
     }
     Ok(filter)
 }

@@ -9,7 +9,8 @@
 //!   broker's checks when the outcome was unknown.
 //! * [`LitePullConsumer`] lets the application poll (subscribe or assign mode, seek, commit).
 //! * [`PushConsumer`] consumes in clustering or broadcasting mode with a concurrent
-//!   [`MessageListener`], rebalancing queues across the group.
+//!   [`MessageListener`], rebalancing queues across the group; a [`MessageSelector`] filters
+//!   by tag or, on the broker, by an SQL92 condition on message properties.
 //!
 //! Producers and consumers created with the same client id share one client instance (Java's
 //! `MQClientInstance`): its connections, route cache, heartbeats and rebalance timer.
@@ -34,8 +35,8 @@ pub use config::{ClientConfig, ConsumerConfig, ProducerConfig, DEFAULT_INSTANCE_
 pub use consumer::{
     AllocateMessageQueueAveragely, AllocateMessageQueueStrategy, ConsumeContext,
     ConsumeOrderlyContext, ConsumeOrderlyStatus, ConsumeStatus, LitePullConsumer,
-    LitePullConsumerBuilder, MessageListener, MessageListenerOrderly, PushConsumer,
-    PushConsumerBuilder,
+    LitePullConsumerBuilder, MessageListener, MessageListenerOrderly, MessageSelector,
+    PushConsumer, PushConsumerBuilder,
 };
 pub use error::{ClientError, Result};
 pub use message::{Message, ReceivedMessage};

@@ -17,11 +17,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rmq_remoting::body::client::CheckClientRequestBody;
 use rmq_remoting::body::client::{
     ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue, SubscriptionData,
     EXPRESSION_TYPE_TAG,
 };
+use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::message::TagSubscription;
+use rmq_remoting::{RemotingCommand, RequestCode};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -82,10 +85,76 @@ pub(crate) enum Listener {
     Lite(Arc<lite_pull::LiteBuffer>),
 }
 
-/// One subscribed topic with its parsed tag filter.
+/// What a subscription selects (Java `MessageSelector`): a tag expression the client also
+/// re-checks, or an SQL92 condition on message properties that only the broker evaluates (it
+/// needs `enablePropertyFilter=true`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageSelector {
+    /// `*` or `TagA || TagB`.
+    Tag(String),
+    /// An SQL92 condition such as `a > 5 AND region IN ('eu','us')`.
+    Sql92(String),
+}
+
+impl MessageSelector {
+    /// A tag expression: `*` or `TagA || TagB`.
+    pub fn by_tag(expression: impl Into<String>) -> Self {
+        MessageSelector::Tag(expression.into())
+    }
+
+    /// An SQL92 condition on message properties.
+    pub fn by_sql(expression: impl Into<String>) -> Self {
+        MessageSelector::Sql92(expression.into())
+    }
+}
+
+/// One subscribed topic with its parsed tag filter (`None` for SQL92, filtered by the broker).
 struct Subscription {
     data: SubscriptionData,
-    filter: TagSubscription,
+    filter: Option<TagSubscription>,
+}
+
+/// The heartbeat entry and client-side filter of a subscription.
+fn subscription(topic: &str, selector: &MessageSelector) -> Result<Subscription> {
+    let sub_version = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let mut data = SubscriptionData {
+        class_filter_mode: false,
+        code_set: Vec::new(),
+        expression_type: EXPRESSION_TYPE_TAG.to_owned(),
+        filter_class_source: None,
+        sub_string: String::new(),
+        sub_version,
+        tags_set: Vec::new(),
+        topic: topic.to_owned(),
+    };
+    match selector {
+        MessageSelector::Tag(expression) => {
+            let filter = TagSubscription::parse(Some(expression));
+            data.code_set = filter.codes.clone();
+            data.tags_set = filter.tags.clone();
+            data.sub_string = if filter.all {
+                "*".to_owned()
+            } else {
+                expression.trim().to_owned()
+            };
+            Ok(Subscription {
+                data,
+                filter: Some(filter),
+            })
+        }
+        MessageSelector::Sql92(expression) => {
+            rmq_filter::Expression::compile(expression).map_err(|e| {
+                ClientError::Config(format!(
+                    "the SQL92 expression {expression:?} for topic {topic} is invalid: {e}"
+                ))
+            })?;
+            data.expression_type = rmq_filter::EXPRESSION_TYPE_SQL92.to_owned();
+            data.sub_string = expression.trim().to_owned();
+            Ok(Subscription { data, filter: None })
+        }
+    }
 }
 
 /// The consumer's state, shared by its pull loops, listener calls and the client instance.
@@ -139,6 +208,35 @@ impl ConsumerInner {
         self.subscriptions.keys().cloned().collect()
     }
 
+    /// Asks every broker of each SQL92-subscribed topic whether it accepts the expression
+    /// (CHECK_CLIENT_CONFIG, as Java does at start), so a broker without
+    /// `enablePropertyFilter` fails the start instead of every pull.
+    async fn check_client_config(&self) -> Result<()> {
+        for sub in self.subscriptions.values().filter(|s| s.filter.is_none()) {
+            let Some(route) = self.instance.cached_route(&sub.data.topic) else {
+                continue;
+            };
+            for addr in route
+                .broker_datas
+                .iter()
+                .flat_map(|bd| bd.broker_addrs.values())
+            {
+                let body = CheckClientRequestBody {
+                    client_id: self.instance.client_id().to_owned(),
+                    group: self.config.consumer_group.clone(),
+                    namespace: None,
+                    subscription_data: sub.data.clone(),
+                };
+                let req = RemotingCommand::request_without_header(RequestCode::CHECK_CLIENT_CONFIG)
+                    .with_body(fastjson::to_vec(&body, KeyStyle::Fastjson));
+                self.instance
+                    .invoke(addr, req, self.instance.config().mq_client_api_timeout)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Sends the in-memory offsets of every assigned queue to their durable store.
     pub(crate) async fn persist_offsets(&self) {
         let mqs: Vec<MessageQueue> = self.queues().keys().cloned().collect();
@@ -170,7 +268,7 @@ pub struct PushConsumer {
 pub struct PushConsumerBuilder {
     client: ClientConfig,
     consumer: ConsumerConfig,
-    subscriptions: Vec<(String, String)>,
+    subscriptions: Vec<(String, MessageSelector)>,
     listener: Option<Listener>,
     strategy: Arc<dyn AllocateMessageQueueStrategy>,
     fixed_assignment: Option<Vec<MessageQueue>>,
@@ -232,7 +330,14 @@ impl PushConsumerBuilder {
 
     /// Subscribes to `topic` with a tag expression: `*` or `TagA || TagB`.
     pub fn subscribe(mut self, topic: impl Into<String>, expression: impl Into<String>) -> Self {
-        self.subscriptions.push((topic.into(), expression.into()));
+        self.subscriptions
+            .push((topic.into(), MessageSelector::Tag(expression.into())));
+        self
+    }
+
+    /// Subscribes to `topic` with a tag or SQL92 selector.
+    pub fn subscribe_with(mut self, topic: impl Into<String>, selector: MessageSelector) -> Self {
+        self.subscriptions.push((topic.into(), selector));
         self
     }
 
@@ -279,27 +384,11 @@ impl PushConsumerBuilder {
         let mut topics = self.subscriptions;
         // Lite pull consumers do not send messages back, so they read no retry topic.
         if clustering && !matches!(listener, Listener::Lite(_)) {
-            topics.push((retry_topic.clone(), "*".to_owned()));
+            topics.push((retry_topic.clone(), MessageSelector::by_tag("*")));
         }
-        for (topic, expression) in topics {
-            let filter = TagSubscription::parse(Some(&expression));
-            let data = SubscriptionData {
-                class_filter_mode: false,
-                code_set: filter.codes.clone(),
-                expression_type: EXPRESSION_TYPE_TAG.to_owned(),
-                filter_class_source: None,
-                sub_string: if filter.all {
-                    "*".to_owned()
-                } else {
-                    expression.trim().to_owned()
-                },
-                sub_version: SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as i64),
-                tags_set: filter.tags.clone(),
-                topic: topic.clone(),
-            };
-            subscriptions.insert(topic, Subscription { data, filter });
+        for (topic, selector) in topics {
+            let sub = subscription(&topic, &selector)?;
+            subscriptions.insert(topic, sub);
         }
         let instance = ClientInstance::acquire(&self.client, clustering)?;
         let offsets = if clustering {
@@ -337,6 +426,10 @@ impl PushConsumerBuilder {
             if let Err(e) = instance.update_route(&topic).await {
                 tracing::warn!(topic, error = %e, "cannot fetch the route of a subscribed topic");
             }
+        }
+        if let Err(e) = inner.check_client_config().await {
+            instance.unregister_consumer(&group).await;
+            return Err(e);
         }
         instance.send_heartbeat_to_all_brokers().await;
         instance.rebalance_soon();

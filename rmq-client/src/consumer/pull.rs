@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rmq_remoting::body::client::{MessageModel, MessageQueue, EXPRESSION_TYPE_TAG};
+use rmq_remoting::body::client::{MessageModel, MessageQueue};
 use rmq_remoting::header::broker::PullMessageRequestHeader;
 use rmq_remoting::ResponseCode;
 
@@ -196,7 +196,7 @@ impl ConsumerInner {
             suspend_timeout_millis: self.config.broker_suspend_max_time.as_millis() as i64,
             subscription: Some(sub.data.sub_string.clone()),
             sub_version: sub.data.sub_version,
-            expression_type: Some(EXPRESSION_TYPE_TAG.to_owned()),
+            expression_type: Some(sub.data.expression_type.clone()),
             max_msg_bytes: None,
             request_source: None,
             proxy_froward_client_id: None,
@@ -207,7 +207,7 @@ impl ConsumerInner {
             &addr,
             mq,
             &header,
-            Some(&sub.filter),
+            sub.filter.as_ref(),
             &self.retry_topic,
             self.config.consumer_timeout_when_suspend,
         )

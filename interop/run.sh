@@ -4,7 +4,8 @@
 #
 #   interop/run.sh            build rmq-namesrv + rmq-broker, run the Java suite, the Java 5.x
 #                             suite, then the Go suite
-#   interop/run.sh java|java5|go   run one suite only (still builds first)
+#   interop/run.sh java|java5|go|apache-client   run one suite only (still builds first)
+#   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
@@ -83,6 +84,21 @@ if { [ "$WHAT" = all ] && [ "${RMQ_INTEROP_JAVA5:-1}" != "0" ]; } || [ "$WHAT" =
     summary+=("java5 suite: ok ($(( $(date +%s) - t0 ))s)")
   else
     summary+=("java5 suite: FAILED ($(( $(date +%s) - t0 ))s) — reports in interop/java5/target/surefire-reports and interop-reports")
+    status=1
+  fi
+fi
+
+# ---------------------------------------------------------------- our client against Apache
+if [ "$WHAT" = all ] || [ "$WHAT" = apache-client ]; then
+  need mvn
+  need java
+  need cargo
+  say "rmq-client against Apache RocketMQ 4.9.7 (name server + broker from Maven Central)"
+  t0=$(date +%s)
+  if bash "$HERE/apache-client.sh"; then
+    summary+=("apache-client suite: ok ($(( $(date +%s) - t0 ))s)")
+  else
+    summary+=("apache-client suite: FAILED ($(( $(date +%s) - t0 ))s)")
     status=1
   fi
 fi

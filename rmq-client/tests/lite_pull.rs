@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
-use common::Cluster;
+use common::{poll_n, Cluster};
 use rmq_client::{
     ClientError, ConsumeFromWhere, ConsumerConfig, LitePullConsumer, Message, MessageQueue,
     ReceivedMessage, SelectMessageQueueByHash,
@@ -25,21 +25,6 @@ fn config(cluster: &Cluster, group: &str) -> ConsumerConfig {
         pull_batch_size: 10,
         ..cluster.consumer_config(group)
     }
-}
-
-/// Polls until `n` messages arrived (or panics after 20 s).
-async fn poll_n(consumer: &LitePullConsumer, n: usize) -> Vec<ReceivedMessage> {
-    let mut all = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while all.len() < n {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {} of {n} polled",
-            all.len()
-        );
-        all.extend(consumer.poll(Duration::from_millis(500)).await.unwrap());
-    }
-    all
 }
 
 fn body(m: &ReceivedMessage) -> String {

@@ -264,3 +264,18 @@ pub fn own_queues(consumer: &rmq_client::PushConsumer) -> Vec<rmq_client::Messag
         .filter(|q| !q.topic.starts_with("%RETRY%"))
         .collect()
 }
+
+/// Polls `consumer` until `n` messages arrived (panics after 20 s); may return a few more.
+pub async fn poll_n(consumer: &rmq_client::LitePullConsumer, n: usize) -> Vec<ReceivedMessage> {
+    let mut all = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while all.len() < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {n} polled",
+            all.len()
+        );
+        all.extend(consumer.poll(Duration::from_millis(300)).await.unwrap());
+    }
+    all
+}

@@ -427,7 +427,24 @@ async fn admin_calls_work_on_apache() {
             .unwrap();
         assert_eq!(reset.len(), 2);
         assert!(reset.values().all(|o| *o == 0), "{reset:?}");
+        wait_until("the reset consumed again", || async { received.len() >= 4 }).await;
         consumer.shutdown().await;
+
+        // With no member online Apache refuses the reset; the admin writes the offsets itself.
+        let offline = admin
+            .reset_offset_by_time(&topic, "cg-apache-admin", 0, true)
+            .await
+            .unwrap();
+        assert_eq!(offline.len(), 2);
+        assert!(offline.values().all(|o| *o == 0), "{offline:?}");
+        let stats = admin
+            .consume_stats("cg-apache-admin", Some(&topic))
+            .await
+            .unwrap();
+        assert!(
+            stats.offset_table.values().all(|o| o.consumer_offset == 0),
+            "{stats:?}"
+        );
         producer.shutdown().await;
         admin
             .delete_topic(

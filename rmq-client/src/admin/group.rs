@@ -8,7 +8,8 @@ use rmq_remoting::body::stats::{ConsumeStats, ResetOffsetBody, SubscriptionGroup
 use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::header::broker::{
     DeleteSubscriptionGroupRequestHeader, GetConsumeStatsRequestHeader,
-    GetConsumerConnectionListRequestHeader, ResetOffsetRequestHeader,
+    GetConsumerConnectionListRequestHeader, OffsetResponseHeader, ResetOffsetRequestHeader,
+    SearchOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 
@@ -113,7 +114,8 @@ impl Admin {
     /// Moves the group's offsets on every queue of `topic` to the first message stored at or
     /// after `timestamp` (ms since the epoch); `-1` means the queue's end. Without `force`
     /// offsets only move backwards. Online members are told at once by the brokers
-    /// (INVOKE_BROKER_TO_RESET_OFFSET). Returns the new offset of every queue.
+    /// (INVOKE_BROKER_TO_RESET_OFFSET); brokers that refuse offline groups (Apache's) get the
+    /// offsets written queue by queue. Returns the new offset of every queue.
     pub async fn reset_offset_by_time(
         &self,
         topic: &str,
@@ -131,11 +133,87 @@ impl Admin {
             offset: None,
         };
         let mut all = BTreeMap::new();
-        for (_, addr) in Self::masters(&route.broker_datas) {
+        for (broker_name, addr) in Self::masters(&route.broker_datas) {
             let req = RemotingCommand::request(RequestCode::INVOKE_BROKER_TO_RESET_OFFSET, &header);
-            let body: ResetOffsetBody = self.broker_json(&addr, req, "reset offsets").await?;
-            all.extend(body.offset_table);
+            match self
+                .broker_json::<ResetOffsetBody>(&addr, req, "reset offsets")
+                .await
+            {
+                Ok(body) => all.extend(body.offset_table),
+                // Apache's brokers only reset groups with members online; for the others the
+                // offsets are rewritten one by one, as Java's mqadmin falls back to doing.
+                Err(e) if e.response_code() == Some(ResponseCode::CONSUMER_NOT_ONLINE.as_i32()) => {
+                    let offline = self
+                        .reset_offline_group(&addr, &broker_name, topic, group, timestamp, force)
+                        .await?;
+                    all.extend(offline);
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(all)
+    }
+
+    /// Java's `resetOffsetByTimestampOld` on one broker: for every queue the group has progress
+    /// on, the offset of `timestamp` (the queue's end for -1), stored with UPDATE_CONSUMER_OFFSET
+    /// when `force` or when it moves the group backwards.
+    async fn reset_offline_group(
+        &self,
+        addr: &str,
+        broker_name: &str,
+        topic: &str,
+        group: &str,
+        timestamp: i64,
+        force: bool,
+    ) -> Result<BTreeMap<MessageQueue, i64>> {
+        let header = GetConsumeStatsRequestHeader {
+            consumer_group: group.to_owned(),
+            topic: Some(topic.to_owned()),
+            topic_list: None,
+        };
+        let req = RemotingCommand::request(RequestCode::GET_CONSUME_STATS, &header);
+        let stats: ConsumeStats = self.broker_json(addr, req, "consume stats").await?;
+        let mut reset = BTreeMap::new();
+        for (mq, progress) in stats.offset_table {
+            if mq.topic != topic || mq.broker_name != broker_name {
+                continue;
+            }
+            let found = if timestamp == -1 {
+                progress.broker_offset
+            } else {
+                let search = SearchOffsetRequestHeader {
+                    topic: topic.to_owned(),
+                    queue_id: mq.queue_id,
+                    timestamp,
+                    boundary_type: None,
+                    bname: None,
+                };
+                let req =
+                    RemotingCommand::request(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, &search);
+                let resp = self.broker_call(addr, req).await?;
+                let h: OffsetResponseHeader =
+                    resp.decode_header().map_err(|e| ClientError::Protocol {
+                        addr: addr.to_owned(),
+                        reason: format!("SEARCH_OFFSET_BY_TIMESTAMP answer: {e}"),
+                    })?;
+                h.offset
+            };
+            let target = if force || found < progress.consumer_offset {
+                found
+            } else {
+                progress.consumer_offset
+            };
+            let update = UpdateConsumerOffsetRequestHeader {
+                consumer_group: group.to_owned(),
+                topic: topic.to_owned(),
+                queue_id: mq.queue_id,
+                commit_offset: target,
+                bname: None,
+            };
+            let req = RemotingCommand::request(RequestCode::UPDATE_CONSUMER_OFFSET, &update);
+            self.broker_call(addr, req).await?;
+            reset.insert(mq, target);
+        }
+        Ok(reset)
     }
 }

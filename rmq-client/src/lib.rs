@@ -12,6 +12,9 @@
 //!   [`MessageListener`], rebalancing queues across the group; a [`MessageSelector`] filters
 //!   by tag or, on the broker, by an SQL92 condition on message properties.
 //!
+//! Delivery is at least once: a listener may see a message again (after a restart, a
+//! rebalance, a retry). Make listeners idempotent; [`DedupGuard`] skips in-process duplicates.
+//!
 //! Producers and consumers created with the same client id share one client instance (Java's
 //! `MQClientInstance`): its connections, route cache, heartbeats and rebalance timer.
 //! Settings keep the Java names and defaults ([`ClientConfig`], [`ProducerConfig`],
@@ -22,6 +25,7 @@
 mod admin;
 mod config;
 mod consumer;
+mod dedup;
 mod error;
 mod instance;
 mod message;
@@ -38,6 +42,7 @@ pub use consumer::{
     LitePullConsumerBuilder, MessageListener, MessageListenerOrderly, MessageSelector,
     PushConsumer, PushConsumerBuilder,
 };
+pub use dedup::DedupGuard;
 pub use error::{ClientError, Result};
 pub use message::{Message, ReceivedMessage};
 pub use producer::{

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rmq_client::{
-    ClientConfig, ConsumeContext, ConsumeStatus, ConsumerConfig, Message, Producer, PushConsumer,
-    ReceivedMessage,
+    Admin, ClientConfig, ConsumeContext, ConsumeStatus, ConsumerConfig, Message, Producer,
+    PushConsumer, ReceivedMessage,
 };
 use rmq_namesrv::{NameServer, NamesrvConfig};
 use rmq_remoting::body::client::ConsumeFromWhere;
@@ -352,6 +352,32 @@ async fn failed_messages_are_retried_with_growing_gaps_then_dead_lettered() {
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(of(&always_seen).len(), 3, "{:?}", of(&always_seen));
     assert_eq!(max_offset(&broker.addr, "%DLQ%cg-twice").await, 0);
+
+    // The admin API lists the dead letters (id, topic and key kept) and sends one back.
+    let admin = Admin::start(client_config(&namesrv)).await.unwrap();
+    let dead = admin.dead_letter_messages("cg-dlq", 10).await.unwrap();
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    let letter = dead.iter().find(|m| m.msg_id == sent.msg_id).unwrap();
+    assert_eq!(letter.property("RETRY_TOPIC"), Some("RetryT"));
+    assert_eq!(letter.keys(), ["retry-key"]);
+    assert_eq!(letter.reconsume_times, 3);
+    let by_key = admin
+        .query_messages_by_key("%DLQ%cg-dlq", "retry-key", 32, 0, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(by_key.len(), 1);
+    admin
+        .resend_dead_letter("cg-dlq", &sent.msg_id)
+        .await
+        .unwrap();
+    wait_until("the re-sent dead letter", Duration::from_secs(10), || {
+        of(&always_seen).len() >= 4
+    })
+    .await;
+    let again = of(&always_seen)[3].clone();
+    assert_eq!((again.2, again.3.as_str()), (0, "RetryT"), "{again:?}");
+    assert_eq!(of(&twice_seen).len(), 3, "other groups are not affected");
+    admin.shutdown().await;
     twice.shutdown().await;
     always.shutdown().await;
     p.shutdown().await;

@@ -4,6 +4,7 @@
 //! brokers; nothing runs in the background.
 
 mod cluster;
+mod dead_letter;
 mod group;
 mod query;
 mod topic;

@@ -71,6 +71,15 @@ impl Message {
         self
     }
 
+    /// Asks the broker to deliver the message at `epoch_ms` (milliseconds since the epoch;
+    /// RocketMQ 5's `TIMER_DELIVER_MS`, which rmq's broker honours). A time already past means
+    /// now.
+    pub fn with_deliver_time_ms(mut self, epoch_ms: i64) -> Self {
+        self.system
+            .insert(keys::TIMER_DELIVER_MS.to_owned(), epoch_ms.to_string());
+        self
+    }
+
     /// Asks the broker to deliver the message after delay level `level` (1 = 1 s … 18 = 2 h);
     /// 0 clears it.
     pub fn with_delay_level(mut self, level: i32) -> Self {

@@ -36,6 +36,13 @@ pub struct ProduceArgs {
     /// Give every message a unique key (indexed by the broker).
     #[arg(long)]
     pub keys: bool,
+    /// Send delayed messages of this delay level (1 = 1 s … 18 = 2 h with default levels).
+    #[arg(long, conflicts_with = "deliver_after_ms")]
+    pub delay_level: Option<i32>,
+    /// Send messages to be delivered this many milliseconds after the send (RocketMQ 5's
+    /// TIMER_DELIVER_MS), e.g. 3600000 to build up a backlog of pending timer messages.
+    #[arg(long)]
+    pub deliver_after_ms: Option<i64>,
 }
 
 /// Runs the benchmark and returns its report; send latency is per message.
@@ -76,6 +83,12 @@ fn message(args: &ProduceArgs, body: &Bytes, n: u64) -> Message {
     }
     if args.keys {
         msg = msg.with_keys([format!("mqbench-{n}")]);
+    }
+    if let Some(level) = args.delay_level {
+        msg = msg.with_delay_level(level);
+    }
+    if let Some(after) = args.deliver_after_ms {
+        msg = msg.with_deliver_time_ms(super::now_ms() + after);
     }
     msg
 }

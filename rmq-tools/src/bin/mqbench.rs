@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use rmq_tools::bench::consume::{self, ConsumeArgs};
+use rmq_tools::bench::delay::{self, DelayArgs};
 use rmq_tools::bench::produce::{self, ProduceArgs};
 use rmq_tools::bench::route::{self, RouteArgs};
 
@@ -24,6 +25,8 @@ enum Mode {
     Consume(ConsumeArgs),
     /// Topic-route queries against a name server.
     Route(RouteArgs),
+    /// Lateness of messages with a delivery time (receipt minus the asked time).
+    Delay(DelayArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,6 +39,7 @@ fn main() -> anyhow::Result<()> {
             Mode::Produce(args) => produce::run(args).await,
             Mode::Consume(args) => consume::run(args).await,
             Mode::Route(args) => route::run(args).await,
+            Mode::Delay(args) => delay::run(args).await,
         }
     })?;
     if cli.json {

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use rmq_client::{
     ConsumeContext, ConsumeOrderlyContext, ConsumeOrderlyStatus, ConsumeStatus, ConsumerConfig,
-    MessageListener, MessageListenerOrderly, MessageModel, PushConsumer, ReceivedMessage,
+    MessageListener, MessageListenerOrderly, MessageModel, MessageSelector, PushConsumer,
+    ReceivedMessage,
 };
 
 use crate::error::StarterError;
@@ -36,7 +37,8 @@ pub trait RocketMQListener<T>: Send + Sync + 'static {
 pub enum SelectorType {
     /// A tag expression: `*` or `TagA || TagB`.
     Tag,
-    /// An SQL92 expression over message properties.
+    /// An SQL92 condition on message properties, evaluated by the broker (which needs
+    /// `enablePropertyFilter=true`).
     Sql92,
 }
 
@@ -126,7 +128,7 @@ pub(crate) struct ConsumerPlan {
     pub name_server: String,
     pub group: String,
     pub topic: String,
-    pub expression: String,
+    pub selector: MessageSelector,
     pub model: MessageModel,
     pub mode: ConsumeMode,
     pub config: ConsumerConfig,
@@ -163,9 +165,6 @@ impl ConsumerPlan {
                 "listener switched off by rocketmq.consumer.listeners"
             );
             return Ok(None);
-        }
-        if attrs.selector_type == SelectorType::Sql92 {
-            return Err(refuse("selector_type = \"sql92\" is not supported: rmq-client filters by tag only; use selector_type = \"tag\"".into()));
         }
         let mut name_server = resolve(attrs.name_server, "name_server")?;
         if name_server.is_empty() {
@@ -221,10 +220,10 @@ impl ConsumerPlan {
             name_server,
             group: with_ns(group),
             topic: with_ns(topic),
-            expression: if expression.trim().is_empty() {
-                "*".to_owned()
-            } else {
-                expression
+            selector: match attrs.selector_type {
+                SelectorType::Tag if expression.trim().is_empty() => MessageSelector::by_tag("*"),
+                SelectorType::Tag => MessageSelector::by_tag(expression),
+                SelectorType::Sql92 => MessageSelector::by_sql(expression),
             },
             model: match attrs.message_model {
                 ListenerMessageModel::Clustering => MessageModel::Clustering,
@@ -256,7 +255,7 @@ where
             .config(plan.config.clone())
             .consumer_group(plan.group.clone())
             .message_model(plan.model)
-            .subscribe(plan.topic.clone(), plan.expression.clone());
+            .subscribe_with(plan.topic.clone(), plan.selector.clone());
         let builder = match plan.mode {
             ConsumeMode::Concurrently => builder.listener(container),
             ConsumeMode::Orderly => builder.listener_orderly(container),

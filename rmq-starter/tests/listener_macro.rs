@@ -1,5 +1,5 @@
 //! What `#[rocketmq_listener]` registers for every attribute, and how the starter treats the
-//! registrations at startup (switched-off listeners, unsupported selectors).
+//! registrations at startup (switched-off listeners, unresolvable placeholders).
 
 use rmq_starter::{
     rocketmq_listener, Application, ConsumeMode, ConsumeResult, ListenerAttributes,
@@ -19,7 +19,7 @@ use rmq_starter::{
     consume_timeout = 5,
     delay_level_when_next_consume = -1,
     suspend_current_queue_time_millis = 250,
-    name_server = "${rocketmq.name-server:}",
+    name_server = "${rocketmq.name-server}",
     access_key = "ak",
     secret_key = "sk",
     namespace = "ns",
@@ -70,7 +70,7 @@ fn every_attribute_is_recorded() {
             consume_timeout: 5,
             delay_level_when_next_consume: -1,
             suspend_current_queue_time_millis: 250,
-            name_server: "${rocketmq.name-server:}",
+            name_server: "${rocketmq.name-server}",
             access_key: "ak",
             secret_key: "sk",
             namespace: "ns",
@@ -126,11 +126,13 @@ async fn switched_off_listeners_are_not_started() {
 }
 
 #[tokio::test]
-async fn an_sql92_selector_is_a_startup_error_naming_the_listener() {
-    let yaml = "rocketmq:\n  name-server: 127.0.0.1:1\n  consumer:\n    listeners:\n      plain-group:\n        plain-topic: false\n";
+async fn an_unresolvable_placeholder_is_a_startup_error_naming_listener_and_attribute() {
+    let yaml =
+        "rocketmq:\n  consumer:\n    listeners:\n      plain-group:\n        plain-topic: false\n";
     let err = run(yaml).await.unwrap_err().to_string();
     assert!(
-        err.contains("EveryAttribute") && err.contains("sql92"),
+        err.contains("${rocketmq.name-server}")
+            && err.contains("name_server of listener EveryAttribute"),
         "{err}"
     );
 }

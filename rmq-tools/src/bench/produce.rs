@@ -1,12 +1,18 @@
 //! `mqbench produce`: sends messages as fast as `--concurrency` in-flight sends allow, for
 //! `--duration` seconds after a one-second warm-up, like RocketMQ's own Producer benchmark.
+//! With `--transactional` every send is a transaction (half message, a local transaction that
+//! commits at once, END_TRANSACTION), like RocketMQ's TransactionProducer benchmark.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rmq_client::{Message, Producer};
+use rmq_client::{
+    LocalTransactionState, Message, Producer, ReceivedMessage, TransactionListener,
+    TransactionProducer,
+};
 
 use super::driver::drive;
 use super::report::Report;
@@ -43,17 +49,61 @@ pub struct ProduceArgs {
     /// TIMER_DELIVER_MS), e.g. 3600000 to build up a backlog of pending timer messages.
     #[arg(long)]
     pub deliver_after_ms: Option<i64>,
+    /// Send transactionally, committing every transaction (transactions take no delay).
+    #[arg(long, conflicts_with_all = ["delay_level", "deliver_after_ms"])]
+    pub transactional: bool,
+}
+
+/// Commits every transaction: the benchmark measures the protocol, not a local transaction.
+struct CommitAll;
+
+impl TransactionListener for CommitAll {
+    fn execute_local_transaction(
+        &self,
+        _msg: &Message,
+        _transaction_id: &str,
+        _arg: &(dyn Any + Send + Sync),
+    ) -> LocalTransactionState {
+        LocalTransactionState::CommitMessage
+    }
+
+    fn check_local_transaction(&self, _msg: &ReceivedMessage) -> LocalTransactionState {
+        LocalTransactionState::CommitMessage
+    }
+}
+
+/// A plain or a transactional producer.
+enum Sender {
+    Plain(Producer),
+    Transactional(TransactionProducer),
+}
+
+impl Sender {
+    async fn send(&self, msg: Message) -> rmq_client::Result<()> {
+        match self {
+            Sender::Plain(p) => p.send(msg).await.map(drop),
+            Sender::Transactional(p) => p.send_message_in_transaction(msg, &()).await.map(drop),
+        }
+    }
+
+    async fn shutdown(&self) {
+        match self {
+            Sender::Plain(p) => p.shutdown().await,
+            Sender::Transactional(p) => p.shutdown().await,
+        }
+    }
 }
 
 /// Runs the benchmark and returns its report; send latency is per message.
 pub async fn run(args: &ProduceArgs) -> anyhow::Result<Report> {
-    let producer = Arc::new(
-        Producer::builder()
-            .namesrv_addr(&args.namesrv)
-            .producer_group("mqbench-producer")
-            .start()
-            .await?,
-    );
+    let builder = Producer::builder()
+        .namesrv_addr(&args.namesrv)
+        .producer_group("mqbench-producer");
+    let producer = Arc::new(if args.transactional {
+        Sender::Transactional(builder.start_transactional(Arc::new(CommitAll)).await?)
+    } else {
+        Sender::Plain(builder.start().await?)
+    });
     let body = Bytes::from(vec![b'x'; args.size]);
     // One synchronous send first: it fails fast with the real reason (no route, refused, ...).
     producer.send(message(args, &body, 0)).await?;
@@ -61,7 +111,11 @@ pub async fn run(args: &ProduceArgs) -> anyhow::Result<Report> {
     let sender = producer.clone();
     let params = args.clone();
     let report = drive(
-        "produce",
+        if args.transactional {
+            "produce (transactional)"
+        } else {
+            "produce"
+        },
         &args.namesrv,
         args.concurrency,
         Duration::from_secs(args.duration),

@@ -43,11 +43,6 @@ const RESERVED_HEADERS: [&str; 9] = [
     "RETRY_TOPIC",
 ];
 
-/// 5.x timer properties for delivery at a given time (`syncSendDelayTime*` in rocketmq-spring).
-const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
-const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
-const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
-
 /// Why a template send failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -242,27 +237,37 @@ impl RocketMQTemplate {
         within(timeout, self.producer.send(msg)).await
     }
 
-    /// Delivers after `seconds` (RocketMQ 5.x timer messages, `TIMER_DELAY_SEC`).
+    /// Delivers after `seconds` (a RocketMQ 5 timer message).
     pub async fn sync_send_delay_time_seconds(
         &self,
         dest: &str,
         msg: impl IntoMessage,
         seconds: i64,
     ) -> Result<SendResult, TemplateError> {
-        self.send_timed(dest, msg, TIMER_DELAY_SEC, seconds).await
+        if seconds <= 0 {
+            return Err(TemplateError::DelayTime(seconds));
+        }
+        self.sync_send_delay_time_mills(dest, msg, seconds.saturating_mul(1000))
+            .await
     }
 
-    /// Delivers after `millis` milliseconds (`TIMER_DELAY_MS`).
+    /// Delivers after `millis` milliseconds.
     pub async fn sync_send_delay_time_mills(
         &self,
         dest: &str,
         msg: impl IntoMessage,
         millis: i64,
     ) -> Result<SendResult, TemplateError> {
-        self.send_timed(dest, msg, TIMER_DELAY_MS, millis).await
+        if millis <= 0 {
+            return Err(TemplateError::DelayTime(millis));
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self.send_at(dest, msg, now.saturating_add(millis)).await
     }
 
-    /// Delivers at `deliver_at` (`TIMER_DELIVER_MS`, milliseconds since the epoch).
+    /// Delivers at `deliver_at` (`TIMER_DELIVER_MS`); a time already past means now.
     pub async fn sync_send_deliver_time(
         &self,
         dest: &str,
@@ -272,7 +277,7 @@ impl RocketMQTemplate {
         let millis = deliver_at
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        self.send_timed(dest, msg, TIMER_DELIVER_MS, millis).await
+        self.send_at(dest, msg, millis).await
     }
 
     /// Starts the send at once; the returned future yields its result (Spring's `asyncSend`
@@ -354,19 +359,15 @@ impl RocketMQTemplate {
         Ok(self.producer.send_batch(batch).await?)
     }
 
-    async fn send_timed(
+    async fn send_at(
         &self,
         dest: &str,
         msg: impl IntoMessage,
-        property: &str,
-        value: i64,
+        epoch_ms: i64,
     ) -> Result<SendResult, TemplateError> {
-        if value <= 0 {
-            return Err(TemplateError::DelayTime(value));
-        }
         let msg = self
             .build(dest, msg.into_message())?
-            .with_property(property, value.to_string());
+            .with_deliver_time_ms(epoch_ms);
         Ok(self.producer.send(msg).await?)
     }
 

@@ -171,7 +171,22 @@ async fn template_and_listeners_work_end_to_end() {
         .sync_send_batch("texts:keep", ["batch-1", "batch-2"])
         .await
         .unwrap();
-    wait_for("six texts", || TEXTS.lock().unwrap().len() >= 6).await;
+    // Delays: by level (1 = 1 s) and by time.
+    template
+        .sync_send_delay_level("texts:keep", "level-1", Duration::from_secs(3), 1)
+        .await
+        .unwrap();
+    template
+        .sync_send_delay_time_mills("texts:keep", "timed", 300)
+        .await
+        .unwrap();
+    assert!(matches!(
+        template
+            .sync_send_delay_time_seconds("texts:keep", "x", 0)
+            .await,
+        Err(TemplateError::DelayTime(0))
+    ));
+    wait_for("eight texts", || TEXTS.lock().unwrap().len() >= 8).await;
 
     // Ordered JSON: per key, the listener sees the send order.
     for seq in 0..10 {
@@ -243,7 +258,7 @@ async fn template_and_listeners_work_end_to_end() {
     texts.sort();
     assert_eq!(
         texts,
-        ["async", "batch-1", "batch-2", "bytes", "kept", "oneway"]
+        ["async", "batch-1", "batch-2", "bytes", "kept", "level-1", "oneway", "timed"]
     );
     let orders = ORDERS.lock().unwrap().clone();
     let mut per_key: HashMap<String, Vec<u32>> = HashMap::new();

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rmq_client::{
-    Admin, ClientConfig, ConsumeContext, ConsumeStatus, ConsumerConfig, Message, Producer,
-    PushConsumer, ReceivedMessage,
+    Admin, ClientConfig, ConsumeContext, ConsumeStatus, ConsumerConfig, LocalTransactionState,
+    Message, Producer, PushConsumer, ReceivedMessage, TransactionListener,
 };
 use rmq_namesrv::{NameServer, NamesrvConfig};
 use rmq_remoting::body::client::ConsumeFromWhere;
@@ -455,6 +455,65 @@ async fn a_reset_by_time_replays_live_consumers_from_the_right_offset() {
         "new messages not replayed once"
     );
     assert_eq!(seen.len(), 25);
+    c.shutdown().await;
+    p.shutdown().await;
+}
+
+/// Commits everything at once.
+struct CommitAll;
+
+impl TransactionListener for CommitAll {
+    fn execute_local_transaction(
+        &self,
+        _: &Message,
+        _: &str,
+        _: &(dyn std::any::Any + Send + Sync),
+    ) -> LocalTransactionState {
+        LocalTransactionState::CommitMessage
+    }
+
+    fn check_local_transaction(&self, _: &ReceivedMessage) -> LocalTransactionState {
+        LocalTransactionState::CommitMessage
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_transactional_message_keeps_its_delivery_time() {
+    let namesrv = name_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let _broker = broker(&namesrv, dir.path());
+    let p = producer(&namesrv).await;
+    warm_up(&p, "TxDelayT").await;
+    let (c, seen) = consumer(&namesrv, "cg-txdelay", "TxDelayT", -1, |_| {
+        ConsumeStatus::ConsumeSuccess
+    })
+    .await;
+    wait_until("the warm-up", Duration::from_secs(15), || {
+        seen.lock().unwrap().len() == 1
+    })
+    .await;
+    let tx = Producer::builder()
+        .client_config(client_config(&namesrv))
+        .producer_group("pg-txdelay")
+        .start_transactional(Arc::new(CommitAll))
+        .await
+        .unwrap();
+    let due = now_ms() + 1_500;
+    let sent = tx
+        .send_message_in_transaction(
+            Message::new("TxDelayT", "later").with_deliver_time_ms(due),
+            &(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.local_state, LocalTransactionState::CommitMessage);
+    wait_until("the committed message", Duration::from_secs(10), || {
+        seen.lock().unwrap().len() == 2
+    })
+    .await;
+    let at = seen.lock().unwrap()[1].1;
+    assert!(at >= due, "arrived {} ms early", due - at);
+    tx.shutdown().await;
     c.shutdown().await;
     p.shutdown().await;
 }

@@ -132,6 +132,15 @@ async fn store_committed(
         prepared_transaction_offset: half.physical_offset,
         ..reput(half, ctx)
     };
+    // A committed message keeps the delay it was sent with, as RocketMQ does.
+    let mut committed = committed;
+    crate::schedule::divert(
+        &mut committed,
+        &ctx.store.config().message_delay_level,
+        std::time::Duration::from_secs(ctx.config.timer_max_delay_sec),
+        crate::schedule::now_ms(),
+    )
+    .map_err(StoreError::MessageIllegal)?;
     ctx.store.put_message(committed).await
 }
 

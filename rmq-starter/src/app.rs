@@ -6,7 +6,10 @@ use std::time::Instant;
 
 use axum::routing::get;
 use axum::{Json, Router};
-use rmq_client::{ClientConfig, Producer, ProducerConfig, PushConsumer};
+use rmq_client::{
+    ClientConfig, ConsumerConfig, LitePullConsumer, MessageModel, Producer, ProducerConfig,
+    PushConsumer,
+};
 
 use crate::error::StarterError;
 use crate::listener::{ConsumerPlan, ListenerRegistration, ListenerStart};
@@ -28,7 +31,8 @@ pub struct AppContext {
 }
 
 impl AppContext {
-    /// The default template; an error when `rocketmq.producer.group` is not configured.
+    /// The default template; an error when neither `rocketmq.producer.group` nor
+    /// `rocketmq.pull-consumer.group` + `.topic` are configured.
     pub fn template(&self) -> Result<RocketMQTemplate, StarterError> {
         self.template.clone().ok_or(StarterError::NoTemplate)
     }
@@ -204,8 +208,75 @@ where
         .map_err(http_err)
 }
 
-/// The default template, when `rocketmq.producer.group` is set.
+/// The default template: created when `rocketmq.producer.group` is set (sending) or both
+/// `rocketmq.pull-consumer.group` and `.topic` are (receiving), as in rocketmq-spring.
 async fn start_template(
+    props: &Properties,
+    settings: &Settings,
+) -> Result<Option<RocketMQTemplate>, StarterError> {
+    let template = start_producer(props, settings).await?;
+    let pull = &settings.rocketmq.pull_consumer;
+    let (Some(group), Some(topic)) = (&pull.group, &pull.topic) else {
+        return Ok(template);
+    };
+    let consumer = match start_pull_consumer(props, settings, group, topic).await {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(t) = &template {
+                t.shutdown().await;
+            }
+            return Err(e);
+        }
+    };
+    Ok(Some(match template {
+        Some(t) => t.with_pull_consumer(consumer),
+        None => RocketMQTemplate::receiving(consumer),
+    }))
+}
+
+/// The lite pull consumer behind `RocketMQTemplate::receive`.
+async fn start_pull_consumer(
+    props: &Properties,
+    settings: &Settings,
+    group: &str,
+    topic: &str,
+) -> Result<LitePullConsumer, StarterError> {
+    let p = &settings.rocketmq.pull_consumer;
+    let name_server = require_name_server(settings, props, "the RocketMQTemplate's pull consumer")?;
+    let with_ns = |name: &str| match &p.namespace {
+        Some(ns) => format!("{ns}%{name}"),
+        None => name.to_owned(),
+    };
+    let (group, topic) = (with_ns(group), with_ns(topic));
+    let consumer = LitePullConsumer::builder()
+        .client_config(ClientConfig {
+            namesrv_addr: name_server.to_owned(),
+            instance_name: p.instance_name.clone(),
+            ..ClientConfig::default()
+        })
+        .config(ConsumerConfig {
+            message_model: if p.broadcasting {
+                MessageModel::Broadcasting
+            } else {
+                MessageModel::Clustering
+            },
+            pull_batch_size: p.pull_batch_size,
+            ..ConsumerConfig::default()
+        })
+        .consumer_group(group.clone())
+        .subscribe(topic.clone(), p.selector_expression.clone())
+        .start()
+        .await
+        .map_err(|source| StarterError::Client {
+            what: format!("the pull consumer of group {group} (topic {topic})"),
+            source: Box::new(source),
+        })?;
+    tracing::info!(group, topic, "RocketMQTemplate can receive");
+    Ok(consumer)
+}
+
+/// The default template's sending side, when `rocketmq.producer.group` is set.
+async fn start_producer(
     props: &Properties,
     settings: &Settings,
 ) -> Result<Option<RocketMQTemplate>, StarterError> {

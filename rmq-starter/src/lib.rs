@@ -60,7 +60,7 @@ pub use rmq_client::{
 pub use rmq_macros::{rocketmq_listener, rocketmq_transaction_listener};
 pub use settings::{
     ignored_keys, unknown_keys, ConsumerProperties, LoggingProperties, ProducerProperties,
-    RocketMqProperties, ServerProperties, Settings, UnknownKey,
+    PullConsumerProperties, RocketMqProperties, ServerProperties, Settings, UnknownKey,
 };
 pub use template::{headers, IntoMessage, OutgoingMessage, RocketMQTemplate, TemplateError};
 pub use transaction::TransactionListenerRegistration;

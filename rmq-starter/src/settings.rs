@@ -36,7 +36,6 @@ const NO_TRACE: &str = "rmq-client has no message trace yet";
 const NO_TLS: &str = "rmq-client has no TLS yet";
 const UNUSED_IN_SPRING: &str =
     "rocketmq-spring-boot-starter 2.2.3+ binds it but never uses it; listeners take these from #[rocketmq_listener]";
-const NO_PULL: &str = "rmq-starter has no lite pull consumer (RocketMQTemplate::receive) yet";
 
 /// Every property the starter recognises (relaxed matching applies to all of them).
 pub(crate) const KNOWN_KEYS: &[KnownKey] = &[
@@ -78,12 +77,23 @@ pub(crate) const KNOWN_KEYS: &[KnownKey] = &[
         "rocketmq.consumer.namespace-v2",
         "namespace v2 is a 5.x proxy feature",
     ),
-    ignored("rocketmq.pull-consumer.group", NO_PULL),
-    ignored("rocketmq.pull-consumer.topic", NO_PULL),
-    ignored("rocketmq.pull-consumer.message-model", NO_PULL),
-    ignored("rocketmq.pull-consumer.selector-type", NO_PULL),
-    ignored("rocketmq.pull-consumer.selector-expression", NO_PULL),
-    ignored("rocketmq.pull-consumer.pull-batch-size", NO_PULL),
+    used("rocketmq.pull-consumer.group"),
+    used("rocketmq.pull-consumer.topic"),
+    used("rocketmq.pull-consumer.message-model"),
+    used("rocketmq.pull-consumer.selector-type"),
+    used("rocketmq.pull-consumer.selector-expression"),
+    used("rocketmq.pull-consumer.pull-batch-size"),
+    used("rocketmq.pull-consumer.namespace"),
+    used("rocketmq.pull-consumer.instance-name"),
+    ignored("rocketmq.pull-consumer.access-key", NO_ACL),
+    ignored("rocketmq.pull-consumer.secret-key", NO_ACL),
+    ignored("rocketmq.pull-consumer.enable-msg-trace", NO_TRACE),
+    ignored("rocketmq.pull-consumer.customized-trace-topic", NO_TRACE),
+    ignored("rocketmq.pull-consumer.tls-enable", NO_TLS),
+    ignored(
+        "rocketmq.pull-consumer.namespace-v2",
+        "namespace v2 is a 5.x proxy feature",
+    ),
     used("server.port"),
     used("server.address"),
     used("logging.file.name"),
@@ -129,6 +139,27 @@ pub struct ConsumerProperties {
     pub namespace: Option<String>,
 }
 
+/// `rocketmq.pull-consumer.*`: the lite pull consumer behind `RocketMQTemplate::receive`,
+/// created when both `group` and `topic` are set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullConsumerProperties {
+    /// `group`.
+    pub group: Option<String>,
+    /// `topic`.
+    pub topic: Option<String>,
+    /// `message-model`: `CLUSTERING` (default) or `BROADCASTING`.
+    pub broadcasting: bool,
+    /// `selector-expression`: a tag expression (`*`); `selector-type` must be `TAG`, the only
+    /// kind rmq-client's lite pull consumer subscribes with.
+    pub selector_expression: String,
+    /// `pull-batch-size` (10): messages per pull and most per `receive`.
+    pub pull_batch_size: i32,
+    /// `namespace`.
+    pub namespace: Option<String>,
+    /// `instance-name` (`DEFAULT`).
+    pub instance_name: String,
+}
+
 /// `rocketmq.*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RocketMqProperties {
@@ -138,6 +169,8 @@ pub struct RocketMqProperties {
     pub producer: ProducerProperties,
     /// `rocketmq.consumer.*`.
     pub consumer: ConsumerProperties,
+    /// `rocketmq.pull-consumer.*`.
+    pub pull_consumer: PullConsumerProperties,
 }
 
 /// `server.*`: where the HTTP server listens.
@@ -216,6 +249,40 @@ impl Settings {
             secret_key: text("rocketmq.consumer.secret-key"),
             namespace: text("rocketmq.consumer.namespace"),
         };
+        let broadcasting = match text("rocketmq.pull-consumer.message-model")
+            .map(|m| m.to_uppercase())
+            .as_deref()
+        {
+            None | Some("CLUSTERING") => false,
+            Some("BROADCASTING") => true,
+            Some(_) => {
+                return Err(invalid(
+                    props,
+                    "rocketmq.pull-consumer.message-model",
+                    "CLUSTERING or BROADCASTING",
+                ))
+            }
+        };
+        if let Some(kind) = text("rocketmq.pull-consumer.selector-type") {
+            if !kind.eq_ignore_ascii_case("TAG") {
+                return Err(invalid(
+                    props,
+                    "rocketmq.pull-consumer.selector-type",
+                    "TAG (rmq-client's lite pull consumer filters by tag only)",
+                ));
+            }
+        }
+        let pull_consumer = PullConsumerProperties {
+            group: text("rocketmq.pull-consumer.group"),
+            topic: text("rocketmq.pull-consumer.topic"),
+            broadcasting,
+            selector_expression: text("rocketmq.pull-consumer.selector-expression")
+                .unwrap_or_else(|| "*".to_owned()),
+            pull_batch_size: parse_or(props, "rocketmq.pull-consumer.pull-batch-size", 10)?,
+            namespace: text("rocketmq.pull-consumer.namespace"),
+            instance_name: text("rocketmq.pull-consumer.instance-name")
+                .unwrap_or_else(|| rmq_client::DEFAULT_INSTANCE_NAME.to_owned()),
+        };
         let port = match props.get("server.port") {
             Some(_) => Some(parse_or(props, "server.port", 0u16)?),
             None => None,
@@ -246,6 +313,7 @@ impl Settings {
                 name_server: text("rocketmq.name-server"),
                 producer,
                 consumer,
+                pull_consumer,
             },
             server: ServerProperties {
                 port,
@@ -408,6 +476,9 @@ mod tests {
         );
         let props = Properties::from_pairs([("logging.level.rmq_client", "loud")]);
         assert!(Settings::bind(&props).is_err());
+        let props = Properties::from_pairs([("rocketmq.pull-consumer.selector-type", "SQL92")]);
+        let err = Settings::bind(&props).unwrap_err().to_string();
+        assert!(err.contains("TAG"), "{err}");
     }
 
     #[test]

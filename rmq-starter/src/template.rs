@@ -11,11 +11,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use rmq_client::{
-    ClientError, Message, MessageQueueSelector, Producer, SelectMessageQueueByHash, SendResult,
-    TransactionProducer, TransactionSendResult,
+    ClientError, LitePullConsumer, Message, MessageQueueSelector, Producer,
+    SelectMessageQueueByHash, SendResult, TransactionProducer, TransactionSendResult,
 };
 
-use crate::payload::{ConvertError, IntoPayload};
+use crate::payload::{ConvertError, FromMessage, IntoPayload};
 
 /// Header names understood when sending (rocketmq-spring's `RocketMQHeaders`).
 pub mod headers {
@@ -68,6 +68,12 @@ pub enum TemplateError {
     /// The client refused or failed the send.
     #[error(transparent)]
     Send(#[from] ClientError),
+    /// A send on a template made for receiving only (no `rocketmq.producer.group`).
+    #[error("this RocketMQTemplate cannot send: set rocketmq.producer.group")]
+    NoProducer,
+    /// `receive` without `rocketmq.pull-consumer.group` and `.topic`.
+    #[error("this RocketMQTemplate cannot receive: set rocketmq.pull-consumer.group and rocketmq.pull-consumer.topic")]
+    NoPullConsumer,
     /// `send_message_in_transaction` without a `#[rocketmq_transaction_listener]`.
     #[error("The rocketMQTemplate does not exist TransactionListener: add a #[rocketmq_transaction_listener] type")]
     NoTransactionListener,
@@ -120,8 +126,9 @@ impl IntoMessage for OutgoingMessage {
 /// Sends messages the rocketmq-spring way. Cheap to clone; share it between handlers.
 #[derive(Clone)]
 pub struct RocketMQTemplate {
-    producer: Producer,
+    producer: Option<Producer>,
     transactions: Option<TransactionProducer>,
+    pull: Option<Arc<LitePullConsumer>>,
     namespace: Option<String>,
     selector: Arc<dyn MessageQueueSelector>,
 }
@@ -129,7 +136,8 @@ pub struct RocketMQTemplate {
 impl std::fmt::Debug for RocketMQTemplate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RocketMQTemplate")
-            .field("client_id", &self.producer.client_id())
+            .field("producer", &self.producer.as_ref().map(Producer::client_id))
+            .field("pull_consumer", &self.pull.as_ref().map(|c| c.client_id()))
             .field("namespace", &self.namespace)
             .finish()
     }
@@ -139,8 +147,9 @@ impl RocketMQTemplate {
     /// A template over a started producer; `namespace` prefixes every topic (`ns%topic`).
     pub fn new(producer: Producer, namespace: Option<String>) -> Self {
         RocketMQTemplate {
-            producer,
+            producer: Some(producer),
             transactions: None,
+            pull: None,
             namespace,
             selector: Arc::new(SelectMessageQueueByHash),
         }
@@ -155,12 +164,48 @@ impl RocketMQTemplate {
         }
     }
 
-    /// Leaves the producer group (and stops answering transaction checks); later sends fail.
-    pub async fn shutdown(&self) {
-        match &self.transactions {
-            Some(tx) => tx.shutdown().await,
-            None => self.producer.shutdown().await,
+    /// A template that only receives (Spring's template with just a lite pull consumer).
+    pub fn receiving(consumer: LitePullConsumer) -> Self {
+        RocketMQTemplate {
+            producer: None,
+            transactions: None,
+            pull: Some(Arc::new(consumer)),
+            namespace: None,
+            selector: Arc::new(SelectMessageQueueByHash),
         }
+    }
+
+    /// Adds the lite pull consumer that [`Self::receive`] polls.
+    pub fn with_pull_consumer(mut self, consumer: LitePullConsumer) -> Self {
+        self.pull = Some(Arc::new(consumer));
+        self
+    }
+
+    /// Leaves the producer group (and stops answering transaction checks) and stops the pull
+    /// consumer; later sends and receives fail.
+    pub async fn shutdown(&self) {
+        match (&self.transactions, &self.producer) {
+            (Some(tx), _) => tx.shutdown().await,
+            (None, Some(p)) => p.shutdown().await,
+            (None, None) => {}
+        }
+        if let Some(pull) = &self.pull {
+            pull.shutdown().await;
+        }
+    }
+
+    /// Up to `rocketmq.pull-consumer.pull-batch-size` messages of the pull consumer's topic,
+    /// converted to `T`, waiting at most `timeout` for the first (Spring's `receive`).
+    pub async fn receive<T: FromMessage>(
+        &self,
+        timeout: Duration,
+    ) -> Result<Vec<T>, TemplateError> {
+        let pull = self.pull.as_ref().ok_or(TemplateError::NoPullConsumer)?;
+        let msgs = pull.poll(timeout).await?;
+        Ok(msgs
+            .iter()
+            .map(T::from_message)
+            .collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Sends a half message, runs the `#[rocketmq_transaction_listener]`'s local transaction
@@ -189,8 +234,12 @@ impl RocketMQTemplate {
     }
 
     /// The underlying producer, for what the template does not cover.
-    pub fn producer(&self) -> &Producer {
-        &self.producer
+    pub fn producer(&self) -> Option<&Producer> {
+        self.producer.as_ref()
+    }
+
+    fn sender(&self) -> Result<&Producer, TemplateError> {
+        self.producer.as_ref().ok_or(TemplateError::NoProducer)
     }
 
     /// Sends and waits, discarding the result (Spring's `convertAndSend`).
@@ -209,7 +258,7 @@ impl RocketMQTemplate {
         msg: impl IntoMessage,
     ) -> Result<SendResult, TemplateError> {
         let msg = self.build(dest, msg.into_message())?;
-        Ok(self.producer.send(msg).await?)
+        Ok(self.sender()?.send(msg).await?)
     }
 
     /// Like [`Self::sync_send`], giving up after `timeout`. The timeout bounds the wait; it
@@ -234,7 +283,7 @@ impl RocketMQTemplate {
         let msg = self
             .build(dest, msg.into_message())?
             .with_delay_level(delay_level);
-        within(timeout, self.producer.send(msg)).await
+        within(timeout, self.sender()?.send(msg)).await
     }
 
     /// Delivers after `seconds` (a RocketMQ 5 timer message).
@@ -289,7 +338,7 @@ impl RocketMQTemplate {
     ) -> impl Future<Output = Result<SendResult, TemplateError>> + Send + 'static {
         let started = self
             .build(dest, msg.into_message())
-            .map(|m| self.producer.send_async(m));
+            .and_then(|m| Ok(self.sender()?.send_async(m)));
         async move { Ok(started?.await?) }
     }
 
@@ -300,7 +349,7 @@ impl RocketMQTemplate {
         msg: impl IntoMessage,
     ) -> Result<(), TemplateError> {
         let msg = self.build(dest, msg.into_message())?;
-        Ok(self.producer.send_oneway(msg).await?)
+        Ok(self.sender()?.send_oneway(msg).await?)
     }
 
     /// Sends to the queue chosen by `hash_key` (same key, same queue, so consumers see the
@@ -313,7 +362,7 @@ impl RocketMQTemplate {
     ) -> Result<SendResult, TemplateError> {
         let msg = self.build(dest, msg.into_message())?;
         Ok(self
-            .producer
+            .sender()?
             .send_with_selector(msg, self.selector.as_ref(), hash_key)
             .await?)
     }
@@ -356,7 +405,7 @@ impl RocketMQTemplate {
             .into_iter()
             .map(|m| self.build(dest, m.into_message()))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(self.producer.send_batch(batch).await?)
+        Ok(self.sender()?.send_batch(batch).await?)
     }
 
     async fn send_at(
@@ -368,7 +417,7 @@ impl RocketMQTemplate {
         let msg = self
             .build(dest, msg.into_message())?
             .with_deliver_time_ms(epoch_ms);
-        Ok(self.producer.send(msg).await?)
+        Ok(self.sender()?.send(msg).await?)
     }
 
     fn spawn_orderly(
@@ -379,7 +428,7 @@ impl RocketMQTemplate {
     ) -> Result<tokio::task::JoinHandle<Result<SendResult, TemplateError>>, TemplateError> {
         let msg = self.build(dest, msg)?;
         let (producer, selector, key) = (
-            self.producer.clone(),
+            self.sender()?.clone(),
             self.selector.clone(),
             hash_key.to_owned(),
         );

@@ -119,14 +119,14 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread")]
 async fn template_and_listeners_work_end_to_end() {
     let stack = LocalStack::start().await;
-    for topic in ["texts", "orders", "raw", "tx"] {
+    for topic in ["texts", "orders", "raw", "tx", "pulled"] {
         stack.create_topic(topic, 4).await;
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("application.yml"),
         format!(
-            "rocketmq:\n  name-server: {}\n  producer:\n    group: app-test-producer\ntest:\n  text-topic: texts\nlogging:\n  level:\n    root: warn\n",
+            "rocketmq:\n  name-server: {}\n  producer:\n    group: app-test-producer\n  pull-consumer:\n    group: pull-group\n    topic: pulled\ntest:\n  text-topic: texts\nlogging:\n  level:\n    root: warn\n",
             stack.namesrv
         ),
     )
@@ -245,6 +245,23 @@ async fn template_and_listeners_work_end_to_end() {
         .await
         .unwrap();
     template.sync_send("tx", "plain").await.unwrap();
+
+    // receive(): the lite pull consumer of rocketmq.pull-consumer.*.
+    for i in 0..3 {
+        template.sync_send("pulled", format!("p{i}")).await.unwrap();
+    }
+    let mut pulled: Vec<String> = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while pulled.len() < 3 && tokio::time::Instant::now() < deadline {
+        pulled.extend(
+            template
+                .receive::<String>(Duration::from_millis(500))
+                .await
+                .unwrap(),
+        );
+    }
+    pulled.sort();
+    assert_eq!(pulled, ["p0", "p1", "p2"]);
 
     wait_for("the raw message", || !RAW.lock().unwrap().is_empty()).await;
     wait_for("two tx-topic messages", || {

@@ -6,6 +6,7 @@ mod allocate;
 mod lite_pull;
 mod offset_store;
 mod orderly;
+mod pool;
 mod process;
 mod process_queue;
 mod pull;
@@ -170,6 +171,10 @@ pub(crate) struct ConsumerInner {
     offsets: OffsetStore,
     queues: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
     consume_permits: Arc<Semaphore>,
+    /// The listener threads of a concurrent consumer.
+    pool: Option<Arc<pool::ConsumePool>>,
+    /// The runtime the consumer started in, for work that follows a listener call.
+    runtime: tokio::runtime::Handle,
     consume_tasks: TaskTracker,
     stop_pulling: CancellationToken,
     stop_consuming: CancellationToken,
@@ -401,8 +406,18 @@ impl PushConsumerBuilder {
                 .join("offsets.json");
             OffsetStore::local(instance.clone(), &group, path)
         };
+        let pool = match listener {
+            Listener::Concurrently(_) => Some(
+                pool::ConsumePool::start(cfg.consume_thread_max, "ConsumeMessageThread").map_err(
+                    |e| ClientError::Config(format!("cannot start the consume threads: {e}")),
+                )?,
+            ),
+            _ => None,
+        };
         let inner = Arc::new(ConsumerInner {
             consume_permits: Arc::new(Semaphore::new(cfg.consume_thread_max)),
+            pool,
+            runtime: tokio::runtime::Handle::current(),
             config: cfg,
             instance: instance.clone(),
             subscriptions,
@@ -418,7 +433,12 @@ impl PushConsumerBuilder {
             running: AtomicBool::new(true),
             rebalance_lock: tokio::sync::Mutex::new(()),
         });
-        instance.register_consumer(&group, inner.clone())?;
+        if let Err(e) = instance.register_consumer(&group, inner.clone()) {
+            if let Some(pool) = &inner.pool {
+                pool.stop();
+            }
+            return Err(e);
+        }
         if inner.locks_queues() {
             inner.spawn_lock_renewal();
         }
@@ -468,6 +488,9 @@ impl PushConsumer {
         let _rebalance = inner.rebalance_lock.lock().await;
         inner.stop_pulling.cancel();
         inner.stop_consuming.cancel();
+        if let Some(pool) = &inner.pool {
+            pool.stop();
+        }
         inner.consume_tasks.close();
         if tokio::time::timeout(
             inner.config.await_termination_when_shutdown,

@@ -1,5 +1,5 @@
-//! Concurrent consumption (Java `ConsumeMessageConcurrentlyService`): listener calls on a
-//! bounded pool, offsets advanced to the smallest in-flight offset, failed messages retried.
+//! Concurrent consumption (Java `ConsumeMessageConcurrentlyService`): listener calls on the
+//! consume thread pool, offsets advanced to the smallest in-flight offset, failed messages retried.
 //!
 //! Retries: in clustering mode a failed message is sent back to the broker
 //! (CONSUMER_SEND_MSG_BACK), which redelivers it through `%RETRY%<group>` after a delay, or
@@ -38,8 +38,8 @@ impl ConsumerInner {
         }
     }
 
-    /// One listener call, after `delay`, once a pool slot is free. Calls that have not started
-    /// when the consumer stops or the queue is dropped are abandoned: their messages stay
+    /// One listener call on the consume pool, after `delay`. Calls that have not started when
+    /// the consumer stops or the queue is dropped are abandoned: their messages stay
     /// uncommitted and are delivered again to whoever owns the queue next.
     fn spawn_consume(
         self: &Arc<Self>,
@@ -48,39 +48,67 @@ impl ConsumerInner {
         msgs: Vec<ReceivedMessage>,
         delay: Duration,
     ) {
+        if delay.is_zero() {
+            self.enqueue_consume(mq, pq, msgs);
+            return;
+        }
         let me = self.clone();
         self.consume_tasks.spawn(async move {
-            let stop = me.stop_consuming.clone();
-            if !delay.is_zero() {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(delay) => {}
-                }
+            tokio::select! {
+                _ = me.stop_consuming.cancelled() => {}
+                _ = tokio::time::sleep(delay) => me.enqueue_consume(mq, pq, msgs),
             }
-            let permit = tokio::select! {
-                _ = stop.cancelled() => return,
-                p = me.consume_permits.clone().acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => return,
-                },
-            };
-            if pq.is_dropped() || stop.is_cancelled() {
+        });
+    }
+
+    /// Queues the listener call on the pool. A success is committed on the pool thread; any
+    /// other outcome goes back to the runtime, where retries may need the network. Until then
+    /// the call holds a token of `consume_tasks`, so shutdown waits for it.
+    fn enqueue_consume(
+        self: &Arc<Self>,
+        mq: MessageQueue,
+        pq: Arc<ProcessQueue>,
+        msgs: Vec<ReceivedMessage>,
+    ) {
+        let Some(pool) = &self.pool else {
+            return;
+        };
+        let me = self.clone();
+        let token = self.consume_tasks.token();
+        pool.submit(move || {
+            if pq.is_dropped() || me.stop_consuming.is_cancelled() {
                 return;
             }
-            let Listener::Concurrently(listener) = me.listener.clone() else {
+            let Listener::Concurrently(listener) = &me.listener else {
                 return;
             };
             let ctx = ConsumeContext { queue: mq.clone() };
-            let batch = msgs.clone();
-            let status = tokio::task::spawn_blocking(move || listener.consume(&batch, &ctx))
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::warn!(queue = ?mq, error = %e, "the listener panicked; reconsume later");
-                    ConsumeStatus::ReconsumeLater
-                });
-            drop(permit);
-            me.process_result(mq, pq, msgs, status).await;
+            let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                listener.consume(&msgs, &ctx)
+            }))
+            .unwrap_or_else(|_| {
+                tracing::warn!(queue = ?mq, "the listener panicked; reconsume later");
+                ConsumeStatus::ReconsumeLater
+            });
+            if status == ConsumeStatus::ConsumeSuccess {
+                let done: Vec<i64> = msgs.iter().map(|m| m.queue_offset).collect();
+                me.commit_consumed(&mq, &pq, &done);
+                return;
+            }
+            let runtime = me.runtime.clone();
+            runtime.spawn(async move {
+                let _token = token;
+                me.process_result(mq, pq, msgs, status).await;
+            });
         });
+    }
+
+    /// Marks `done` consumed and moves the queue's offset to the smallest one still in flight.
+    fn commit_consumed(&self, mq: &MessageQueue, pq: &ProcessQueue, done: &[i64]) {
+        let commit = pq.remove(done);
+        if commit >= 0 && !pq.is_dropped() {
+            self.offsets.update(mq, commit, true);
+        }
     }
 
     /// Java `processConsumeResult`: commit what succeeded, retry what failed.
@@ -122,10 +150,7 @@ impl ConsumerInner {
             .map(|m| m.queue_offset)
             .filter(|o| !retry.iter().any(|r| r.queue_offset == *o))
             .collect();
-        let commit = pq.remove(&done);
-        if commit >= 0 && !pq.is_dropped() {
-            self.offsets.update(&mq, commit, true);
-        }
+        self.commit_consumed(&mq, &pq, &done);
         if !retry.is_empty() {
             let retry = retry
                 .into_iter()

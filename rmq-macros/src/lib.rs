@@ -13,7 +13,7 @@ use quote::{quote, quote_spanned};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, ExprUnary, ItemStruct, Lit, MetaNameValue, Token, UnOp};
+use syn::{Expr, ExprLit, ExprUnary, ItemFn, ItemStruct, Lit, MetaNameValue, Token, UnOp};
 
 /// Registers a message listener, as `@RocketMQMessageListener` does.
 ///
@@ -36,6 +36,17 @@ use syn::{Expr, ExprLit, ExprUnary, ItemStruct, Lit, MetaNameValue, Token, UnOp}
 /// mode), `name_server`, `access_key`, `secret_key`,
 /// `namespace`. Text attributes may use `${property}` / `${property:default}` placeholders,
 /// resolved from the configuration at startup. The type must implement `Default`.
+///
+/// It also goes on an `async fn` taking the payload and returning `Result<(), E>` (any `E`
+/// that converts into a boxed error, `anyhow::Error` included):
+///
+/// ```ignore
+/// #[rocketmq_listener(topic = "first-topic", consumer_group = "my-consumer-group")]
+/// async fn print(message: String) -> ConsumeResult {
+///     println!("{message}");
+///     Ok(())
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn rocketmq_listener(attr: TokenStream, item: TokenStream) -> TokenStream {
     match expand(attr.into(), item.into()) {
@@ -166,18 +177,119 @@ struct Given {
 }
 
 fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
-    let item: ItemStruct = syn::parse2(item).map_err(|e| {
-        syn::Error::new(
-            e.span(),
-            "#[rocketmq_listener] goes on a struct implementing RocketMQListener<T>",
-        )
-    })?;
-    if !item.generics.params.is_empty() {
+    let fields = attribute_fields(attr)?;
+    // On an `async fn`, a hidden unit struct implements the listener trait by calling it.
+    let (item, ident, type_name) = match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(f) => {
+            let name = f.sig.ident.to_string();
+            let (item, ident) = listener_fn(f)?;
+            (item, ident, name)
+        }
+        Err(_) => {
+            let item = listener_struct(
+                item,
+                "#[rocketmq_listener]",
+                "RocketMQListener<T> (or on an async fn)",
+            )?;
+            let ident = item.ident.clone();
+            let name = ident.to_string();
+            (quote!(#item), ident, name)
+        }
+    };
+    // Spanned at the type, so a missing `Default` or `RocketMQListener` impl is reported there.
+    let start = quote_spanned! {ident.span()=>
+        fn __rmq_start(
+            start: ::rmq_starter::ListenerStart,
+        ) -> ::rmq_starter::StartFuture {
+            ::rmq_starter::__private::start_listener::<#ident, _>(
+                start,
+                <#ident as ::core::default::Default>::default(),
+            )
+        }
+    };
+    Ok(quote! {
+        #item
+
+        const _: () = {
+            #start
+            ::rmq_starter::__private::inventory::submit! {
+                ::rmq_starter::ListenerRegistration {
+                    type_name: #type_name,
+                    attributes: ::rmq_starter::ListenerAttributes { #(#fields),* },
+                    start: __rmq_start,
+                }
+            }
+        };
+    })
+}
+
+/// `async fn name(payload: T) -> Result<(), E>`: the function, plus a unit struct named after
+/// it whose `RocketMQListener<T>` calls it (`E` converts into the listener error, so
+/// `anyhow::Result<()>` works).
+fn listener_fn(f: ItemFn) -> syn::Result<(TokenStream2, syn::Ident)> {
+    let sig = &f.sig;
+    if sig.asyncness.is_none() {
         return Err(syn::Error::new(
-            item.generics.span(),
-            "a #[rocketmq_listener] type cannot be generic: the starter must name one concrete type",
+            sig.fn_token.span(),
+            "#[rocketmq_listener] on a function needs an `async fn`",
         ));
     }
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            sig.generics.span(),
+            "a #[rocketmq_listener] function cannot be generic: the payload type must be concrete",
+        ));
+    }
+    let mut inputs = sig.inputs.iter();
+    let (Some(syn::FnArg::Typed(arg)), None) = (inputs.next(), inputs.next()) else {
+        return Err(syn::Error::new(
+            sig.inputs.span(),
+            "a #[rocketmq_listener] function takes exactly one argument: the payload (String, Vec<u8>, Json<T>, ReceivedMessage)",
+        ));
+    };
+    let payload = &arg.ty;
+    let name = &sig.ident;
+    let ident = syn::Ident::new(
+        &format!("{}Listener", pascal_case(&name.to_string())),
+        name.span(),
+    );
+    let call = quote_spanned! {sig.output.span()=>
+        ::rmq_starter::__private::consume_result(#name(message).await)
+    };
+    Ok((
+        quote! {
+            #f
+
+            #[doc = concat!("The listener that calls `", stringify!(#name), "`.")]
+            #[derive(Default)]
+            struct #ident;
+
+            impl ::rmq_starter::RocketMQListener<#payload> for #ident {
+                async fn on_message(&self, message: #payload) -> ::rmq_starter::ConsumeResult {
+                    #call
+                }
+            }
+        },
+        ident,
+    ))
+}
+
+/// `on_order_paid` → `OnOrderPaid`.
+fn pascal_case(snake: &str) -> String {
+    snake
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map_or_else(String::new, |c| {
+                c.to_uppercase().chain(chars).collect::<String>()
+            })
+        })
+        .collect()
+}
+
+/// Checks the attribute list and turns it into the fields of `ListenerAttributes`.
+fn attribute_fields(attr: TokenStream2) -> syn::Result<Vec<TokenStream2>> {
     let pairs = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse2(attr)?;
     let mut given: Vec<Option<Given>> = ATTRIBUTES.iter().map(|_| None).collect();
     for pair in &pairs {
@@ -235,54 +347,30 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         ));
     }
 
-    let fields = ATTRIBUTES.iter().map(|(name, kind, _)| {
-        let field = syn::Ident::new(name, Span::call_site());
-        let value = value_of(name);
-        let tokens = match kind {
-            Kind::Text => quote!(#value),
-            Kind::Choice(choices) => {
-                let path: TokenStream2 = choices
-                    .iter()
-                    .find(|(word, _)| *word == value)
-                    .map_or("", |(_, path)| path)
-                    .parse()
-                    .unwrap_or_default();
-                quote!(::rmq_starter::#path)
-            }
-            Kind::Int(..) => {
-                let n: TokenStream2 = value.parse().unwrap_or_default();
-                quote!(#n)
-            }
-        };
-        quote!(#field: #tokens)
-    });
-    let ident = &item.ident;
-    let type_name = ident.to_string();
-    // Spanned at the type, so a missing `Default` or `RocketMQListener` impl is reported there.
-    let start = quote_spanned! {ident.span()=>
-        fn __rmq_start(
-            start: ::rmq_starter::ListenerStart,
-        ) -> ::rmq_starter::StartFuture {
-            ::rmq_starter::__private::start_listener::<#ident, _>(
-                start,
-                <#ident as ::core::default::Default>::default(),
-            )
-        }
-    };
-    Ok(quote! {
-        #item
-
-        const _: () = {
-            #start
-            ::rmq_starter::__private::inventory::submit! {
-                ::rmq_starter::ListenerRegistration {
-                    type_name: #type_name,
-                    attributes: ::rmq_starter::ListenerAttributes { #(#fields),* },
-                    start: __rmq_start,
+    Ok(ATTRIBUTES
+        .iter()
+        .map(|(name, kind, _)| {
+            let field = syn::Ident::new(name, Span::call_site());
+            let value = value_of(name);
+            let tokens = match kind {
+                Kind::Text => quote!(#value),
+                Kind::Choice(choices) => {
+                    let path: TokenStream2 = choices
+                        .iter()
+                        .find(|(word, _)| *word == value)
+                        .map_or("", |(_, path)| path)
+                        .parse()
+                        .unwrap_or_default();
+                    quote!(::rmq_starter::#path)
                 }
-            }
-        };
-    })
+                Kind::Int(..) => {
+                    let n: TokenStream2 = value.parse().unwrap_or_default();
+                    quote!(#n)
+                }
+            };
+            quote!(#field: #tokens)
+        })
+        .collect())
 }
 
 fn index_of(name: &str) -> usize {

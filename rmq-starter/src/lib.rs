@@ -68,6 +68,6 @@ pub use transaction::TransactionListenerRegistration;
 /// What `#[rocketmq_listener]` expands to refers to; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::listener::start_listener;
+    pub use crate::listener::{consume_result, start_listener};
     pub use inventory;
 }

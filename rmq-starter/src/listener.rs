@@ -235,6 +235,14 @@ impl ConsumerPlan {
     }
 }
 
+/// A function listener's `Result<(), E>` as a [`ConsumeResult`].
+pub fn consume_result<E>(result: Result<(), E>) -> ConsumeResult
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    result.map_err(Into::into)
+}
+
 /// Starts the push consumer of listener `L` with payload `T`; the code `#[rocketmq_listener]`
 /// generates calls this with `T` inferred from `L`'s one `RocketMQListener` implementation.
 pub fn start_listener<L, T>(start: ListenerStart, listener: L) -> StartFuture

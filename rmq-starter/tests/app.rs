@@ -70,16 +70,11 @@ impl RocketMQListener<ReceivedMessage> for RawListener {
     }
 }
 
-/// Receives what transactions committed.
-#[derive(Default)]
+/// Receives what transactions committed; a listener written as a function.
 #[rocketmq_listener(topic = "tx", consumer_group = "tx-group")]
-struct CommittedListener;
-
-impl RocketMQListener<String> for CommittedListener {
-    async fn on_message(&self, message: String) -> ConsumeResult {
-        COMMITTED.lock().unwrap().push(message);
-        Ok(())
-    }
+async fn committed(message: String) -> ConsumeResult {
+    COMMITTED.lock().unwrap().push(message);
+    Ok(())
 }
 
 /// Commits when the argument says so.

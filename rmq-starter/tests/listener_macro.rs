@@ -46,6 +46,16 @@ impl RocketMQListener<String> for Defaults {
     }
 }
 
+/// A function listener; its error type only needs to convert into the listener error.
+#[rocketmq_listener(
+    topic = "fn-topic",
+    consumer_group = "fn-group",
+    consume_thread_max = 2
+)]
+async fn bytes_seen(_message: Vec<u8>) -> Result<(), std::io::Error> {
+    Ok(())
+}
+
 fn registered(name: &str) -> ListenerAttributes {
     inventory::iter::<ListenerRegistration>
         .into_iter()
@@ -102,6 +112,18 @@ fn defaults_are_rocketmq_springs() {
     );
 }
 
+#[tokio::test]
+async fn functions_register_under_their_name() {
+    let attrs = registered("bytes_seen");
+    assert_eq!(
+        (attrs.topic, attrs.consumer_group),
+        ("fn-topic", "fn-group")
+    );
+    assert_eq!(attrs.consume_thread_max, 2);
+    // The function stays callable.
+    bytes_seen(Vec::new()).await.unwrap();
+}
+
 async fn run(yaml: &str) -> Result<(), rmq_starter::StarterError> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("application.yml"), yaml).unwrap();
@@ -121,7 +143,7 @@ async fn run(yaml: &str) -> Result<(), rmq_starter::StarterError> {
 
 #[tokio::test]
 async fn switched_off_listeners_are_not_started() {
-    let yaml = "rocketmq:\n  name-server: 127.0.0.1:1\n  consumer:\n    listeners:\n      all-group:\n        all-topic: false\n      plain-group:\n        plain-topic: false\n";
+    let yaml = "rocketmq:\n  name-server: 127.0.0.1:1\n  consumer:\n    listeners:\n      all-group:\n        all-topic: false\n      plain-group:\n        plain-topic: false\n      fn-group:\n        fn-topic: false\n";
     run(yaml).await.unwrap();
 }
 

@@ -32,3 +32,32 @@ fn a_missing_name_server_is_a_startup_error_that_says_where_to_set_it() {
     }
     assert!(out.stdout.is_empty(), "no boot line expected");
 }
+
+#[test]
+fn the_boot_line_uses_spring_application_name_and_sigterm_stops_cleanly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_demo-producer"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("ROCKETMQ_NAME_SERVER", "127.0.0.1:1")
+        .env("ROCKETMQ_PRODUCER_GROUP", "startup-test")
+        .args(["--server.port=0", "--spring.application.name=renamed"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("Started renamed in "), "{line:?}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
+}

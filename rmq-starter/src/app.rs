@@ -57,8 +57,8 @@ pub struct Application {
 }
 
 impl Application {
-    /// An application called `name` (used in logs and the boot line), on port 8080 unless
-    /// `server.port` says otherwise.
+    /// An application called `name` (in logs and the boot line, unless
+    /// `spring.application.name` is set), on port 8080 unless `server.port` says otherwise.
     pub fn new(name: impl Into<String>) -> Self {
         Application {
             name: name.into(),
@@ -129,13 +129,18 @@ impl Application {
                 return Err(e);
             }
         };
+        // `spring.application.name` names the application, as in Spring Boot.
+        let name = properties
+            .value("spring.application.name")
+            .filter(|n| !n.is_empty())
+            .map_or_else(|| self.name.clone(), str::to_owned);
         let ctx = AppContext {
             properties: Arc::new(properties),
             settings: Arc::new(settings),
             template,
         };
         let served = serve(
-            &self.name,
+            &name,
             self.default_port,
             &ctx,
             routes,
@@ -151,7 +156,7 @@ impl Application {
         if let Some(t) = &ctx.template {
             t.shutdown().await;
         }
-        tracing::info!(app = %self.name, "stopped");
+        tracing::info!(app = %name, "stopped");
         served
     }
 }

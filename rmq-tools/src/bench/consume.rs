@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rmq_client::{ConsumeContext, ConsumeFromWhere, ConsumeStatus, PushConsumer, ReceivedMessage};
+use rmq_client::{
+    ConsumeContext, ConsumeFromWhere, ConsumeStatus, ConsumerConfig, PushConsumer, ReceivedMessage,
+};
 
 use super::report::{Latencies, Report};
 
@@ -30,6 +32,9 @@ pub struct ConsumeArgs {
     /// A new group starts from the first offset instead of the last (to drain a backlog).
     #[arg(long)]
     pub from_first: bool,
+    /// Messages per listener call (`consumeMessageBatchMaxSize`, 1 as in Java).
+    #[arg(long, default_value_t = 1)]
+    pub batch_size: usize,
 }
 
 /// Runs the benchmark; the report's latency is end-to-end (born to consumed), its rate the
@@ -62,7 +67,11 @@ pub async fn run(args: &ConsumeArgs) -> anyhow::Result<Report> {
     let consumer = PushConsumer::builder()
         .namesrv_addr(&args.namesrv)
         .consumer_group(&args.group)
-        .consume_from_where(from)
+        .config(ConsumerConfig {
+            consume_from_where: from,
+            consume_message_batch_max_size: args.batch_size,
+            ..ConsumerConfig::default()
+        })
         .subscribe(&args.topic, &args.expression)
         .listener(listener)
         .start()

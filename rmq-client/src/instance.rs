@@ -30,7 +30,7 @@ use crate::error::{ClientError, Result};
 use crate::producer::{TransactionCheckers, TransactionListener};
 
 /// The producer group Java clients always list in heartbeats, besides the user's groups.
-const CLIENT_INNER_PRODUCER: &str = "CLIENT_INNER_PRODUCER";
+pub(crate) const CLIENT_INNER_PRODUCER: &str = "CLIENT_INNER_PRODUCER";
 
 /// Shared state behind every producer and consumer of one client id.
 pub(crate) struct ClientInstance {

@@ -186,6 +186,7 @@ impl Message {
     pub(crate) fn encoded_properties(&self, uniq_key: &str) -> String {
         let pairs = self
             .all_properties()
+            .filter(|(name, _)| *name != keys::UNIQ_KEY)
             .chain(std::iter::once((keys::UNIQ_KEY, uniq_key)));
         rmq_remoting::message::encode_properties(pairs)
     }

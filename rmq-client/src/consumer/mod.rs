@@ -164,6 +164,9 @@ pub(crate) struct ConsumerInner {
     instance: Arc<ClientInstance>,
     subscriptions: HashMap<String, Subscription>,
     retry_topic: String,
+    /// Publishes failed messages to the retry topic when the broker will not take them back;
+    /// made on first use.
+    retry_producer: tokio::sync::OnceCell<crate::producer::Producer>,
     listener: Listener,
     strategy: Arc<dyn AllocateMessageQueueStrategy>,
     /// Assign mode of a lite pull consumer: these queues instead of an allocation.
@@ -422,6 +425,7 @@ impl PushConsumerBuilder {
             instance: instance.clone(),
             subscriptions,
             retry_topic,
+            retry_producer: tokio::sync::OnceCell::new(),
             listener,
             strategy: self.strategy,
             fixed_assignment: self.fixed_assignment,

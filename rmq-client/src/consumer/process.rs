@@ -4,9 +4,11 @@
 //! Retries: in clustering mode a failed message is sent back to the broker
 //! (CONSUMER_SEND_MSG_BACK), which redelivers it through `%RETRY%<group>` after a delay, or
 //! moves it to `%DLQ%<group>` after `maxReconsumeTimes` retries. When that request fails, the
-//! message stays in flight (holding the committed offset back) and is handed to the listener
-//! again locally after `local_retry_delay` with its reconsume count increased, as Java's last
-//! resort does. After `maxReconsumeTimes` local retries it is dropped with an error log. Broadcasting
+//! consumer publishes a copy to `%RETRY%<group>` itself with the next delay level, as Java
+//! does. When that fails too, the message stays in flight (holding the committed offset back)
+//! and is handed to the listener again locally after `local_retry_delay` with its reconsume
+//! count increased, Java's last resort; after `maxReconsumeTimes` local retries it is dropped
+//! with an error log. Broadcasting
 //! consumers never retry (as Java: "BROADCASTING, the message consume failed, drop it").
 
 use std::sync::Arc;
@@ -19,7 +21,9 @@ use rmq_remoting::{RemotingCommand, RequestCode};
 use super::process_queue::ProcessQueue;
 use super::{ConsumeContext, ConsumeStatus, ConsumerInner, Listener};
 use crate::error::{ClientError, Result};
-use crate::message::ReceivedMessage;
+use crate::message::{Message, ReceivedMessage};
+use crate::producer::Producer;
+use rmq_remoting::message::keys;
 
 impl ConsumerInner {
     /// Hands freshly pulled messages to the listener in batches of
@@ -129,8 +133,12 @@ impl ConsumerInner {
                 }
                 MessageModel::Clustering => {
                     for m in &msgs {
-                        if let Err(e) = self.send_back(m).await {
-                            tracing::debug!(msg_id = %m.msg_id, error = %e, "send-back failed; retrying locally");
+                        let Err(e) = self.send_back(m).await else {
+                            continue;
+                        };
+                        tracing::debug!(msg_id = %m.msg_id, error = %e, "send-back failed; publishing to the retry topic");
+                        if let Err(e) = self.publish_retry(m).await {
+                            tracing::debug!(msg_id = %m.msg_id, error = %e, "publishing to the retry topic failed; retrying locally");
                             retry_locally.push(m.clone());
                         }
                     }
@@ -161,6 +169,36 @@ impl ConsumerInner {
                 .collect();
             self.spawn_consume(mq, pq, retry, self.config.local_retry_delay);
         }
+    }
+
+    /// Java's fallback when the broker would not take a message back: publish a copy to the
+    /// group's retry topic through the inner producer, with the id, body and properties kept,
+    /// the original topic in RETRY_TOPIC and the next delay level (3 + reconsume times).
+    async fn publish_retry(&self, msg: &ReceivedMessage) -> Result<()> {
+        let producer = self
+            .retry_producer
+            .get_or_init(|| async { Producer::inner_for(self.instance.clone()) })
+            .await;
+        let origin = msg
+            .property(keys::ORIGIN_MESSAGE_ID)
+            .unwrap_or(&msg.msg_id)
+            .to_owned();
+        let mut copy = Message::new(self.retry_topic.clone(), msg.body.clone()).with_flag(msg.flag);
+        for (name, value) in &msg.properties {
+            if ![keys::MIN_OFFSET, keys::MAX_OFFSET, keys::TRAN_MSG].contains(&name.as_str()) {
+                copy = copy.with_system_property(name, value);
+            }
+        }
+        let copy = copy
+            .with_system_property(keys::RETRY_TOPIC, &msg.topic)
+            .with_system_property(keys::ORIGIN_MESSAGE_ID, &origin)
+            .with_system_property(keys::RECONSUME_TIME, &(msg.reconsume_times + 1).to_string())
+            .with_system_property(
+                keys::MAX_RECONSUME_TIMES,
+                &self.config.effective_max_reconsume_times().to_string(),
+            )
+            .with_delay_level(3 + msg.reconsume_times);
+        producer.send(copy).await.map(drop)
     }
 
     /// CONSUMER_SEND_MSG_BACK to the broker that stored the message.

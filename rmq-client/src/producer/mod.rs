@@ -13,7 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use rmq_remoting::body::client::MessageQueue;
 use rmq_remoting::header::broker::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
-use rmq_remoting::message::{encode_batch, encode_properties, keys, sys_flag, BatchItem};
+use rmq_remoting::message::{
+    encode_batch, encode_properties, keys, property_value, sys_flag, BatchItem,
+};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use tokio::sync::Semaphore;
 
@@ -29,6 +31,9 @@ use crate::instance::{refused, ClientInstance};
 use crate::message::{deflate, Message};
 use crate::route::PublishInfo;
 use crate::uniq_id::UniqIdGenerator;
+
+/// Prefix of a consumer group's retry topic.
+const RETRY_TOPIC_PREFIX: &str = "%RETRY%";
 use fault::FaultStrategy;
 
 /// Response codes after which a send is retried on another broker (Java 4.9
@@ -180,17 +185,34 @@ impl ProducerBuilder {
             tracing::debug!(error = %e, "route of the auto-create topic unavailable");
         }
         instance.send_heartbeat_to_all_brokers().await;
-        let ids = UniqIdGenerator::global(&self.client.resolved_client_ip());
-        Ok(Producer {
+        Ok(Producer::on_instance(self.producer, instance))
+    }
+}
+
+impl Producer {
+    fn on_instance(config: ProducerConfig, instance: Arc<ClientInstance>) -> Producer {
+        let ids = UniqIdGenerator::global(&instance.config().resolved_client_ip());
+        Producer {
             inner: Arc::new(ProducerInner {
-                fault: FaultStrategy::new(self.producer.send_latency_fault_enable),
-                async_permits: Arc::new(Semaphore::new(self.producer.client_async_semaphore_value)),
-                config: self.producer,
+                fault: FaultStrategy::new(config.send_latency_fault_enable),
+                async_permits: Arc::new(Semaphore::new(config.client_async_semaphore_value)),
+                config,
                 instance,
                 ids,
                 running: AtomicBool::new(true),
             }),
-        })
+        }
+    }
+
+    /// The producer a push consumer publishes a failed message with when the broker would not
+    /// take it back (Java's `CLIENT_INNER_PRODUCER`): on the consumer's client instance, with
+    /// no group of its own to register.
+    pub(crate) fn inner_for(instance: Arc<ClientInstance>) -> Producer {
+        let config = ProducerConfig {
+            producer_group: crate::instance::CLIENT_INNER_PRODUCER.to_owned(),
+            ..ProducerConfig::default()
+        };
+        Producer::on_instance(config, instance)
     }
 }
 
@@ -357,7 +379,10 @@ impl ProducerInner {
     fn prepare(&self, msg: &Message) -> Result<Prepared> {
         self.check_running()?;
         self.check_message(msg)?;
-        let msg_id = self.ids.next();
+        // A message re-published by a consumer keeps its id, as Java's setUniqID does.
+        let msg_id = msg
+            .property(keys::UNIQ_KEY)
+            .map_or_else(|| self.ids.next(), str::to_owned);
         let mut flags = 0;
         if msg.property(keys::TRAN_MSG) == Some("true") {
             flags |= sys_flag::TRANSACTION_PREPARED;
@@ -565,6 +590,13 @@ impl ProducerInner {
             .instance
             .master_addr(&mq.broker_name)
             .ok_or_else(|| ClientError::BrokerNotFound(mq.broker_name.clone()))?;
+        // A consumer's own retry (Java sendKernelImpl): its counts go in the header.
+        let retry = prepared.topic.starts_with(RETRY_TOPIC_PREFIX);
+        let retry_count = |key: &str| {
+            retry
+                .then(|| property_value(&prepared.properties, key)?.parse().ok())
+                .flatten()
+        };
         let header = SendMessageRequestHeaderV2 {
             producer_group: self.config.producer_group.clone(),
             topic: prepared.topic.clone(),
@@ -575,9 +607,9 @@ impl ProducerInner {
             born_timestamp: now_ms(),
             flag: prepared.flag,
             properties: Some(prepared.properties.clone()),
-            reconsume_times: Some(0),
+            reconsume_times: Some(retry_count(keys::RECONSUME_TIME).unwrap_or(0)),
             unit_mode: Some(false),
-            max_reconsume_times: None,
+            max_reconsume_times: retry_count(keys::MAX_RECONSUME_TIMES),
             batch: Some(prepared.batch),
             bname: Some(mq.broker_name.clone()),
         };
@@ -624,6 +656,28 @@ fn answered(result: Option<SendResult>) -> Result<SendResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_republished_message_keeps_its_id_once() {
+        let config = ClientConfig {
+            namesrv_addr: "127.0.0.1:9".into(),
+            // The id generator is process-wide: keep the address other unit tests expect.
+            client_ip: "127.0.0.1".into(),
+            instance_name: "republish-test".into(),
+            ..ClientConfig::default()
+        };
+        let instance = ClientInstance::acquire(&config, false).unwrap();
+        let producer = Producer::inner_for(instance.clone());
+        let copy = Message::new("%RETRY%g", "body")
+            .with_system_property(keys::UNIQ_KEY, "7F000001ABCD")
+            .with_system_property(keys::RECONSUME_TIME, "2");
+        let prepared = producer.inner.prepare(&copy).unwrap();
+        assert_eq!(prepared.msg_id, "7F000001ABCD");
+        assert_eq!(prepared.properties.matches("UNIQ_KEY").count(), 1);
+        let fresh = producer.inner.prepare(&Message::new("T", "b")).unwrap();
+        assert_ne!(fresh.msg_id, "7F000001ABCD");
+        instance.stop_if_unused().await;
+    }
 
     #[test]
     fn topic_rules() {

@@ -49,6 +49,10 @@ pub mod keys {
     pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
     /// Aliyun/ONS spelling of an absolute delivery time in epoch milliseconds.
     pub const START_DELIVER_TIME: &str = "__STARTDELIVERTIME";
+    /// Reconsume count of a failed message a consumer publishes to its retry topic itself.
+    pub const RECONSUME_TIME: &str = "RECONSUME_TIME";
+    /// The consumer's retry limit, carried the same way.
+    pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
     /// Delivery time the broker computed for a timer message (epoch ms), kept on delivery.
     pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
 }

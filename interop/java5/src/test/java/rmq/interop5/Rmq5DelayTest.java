@@ -1,0 +1,128 @@
+package rmq.interop5;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
+import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
+import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.common.TopicConfig;
+import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
+import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.common.message.MessageExt;
+import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import rmq.interop.harness.Await;
+import rmq.interop.harness.BrokerStack;
+import rmq.interop.harness.RmqBroker;
+import rmq.interop.support.Targets;
+
+/**
+ * RocketMQ 5's delivery-time API of the official 5.3.3 client ({@code setDeliverTimeMs},
+ * {@code setDelayTimeSec}, {@code setDelayTimeMs}) and a delay level, against our name server
+ * and broker: every message arrives no earlier than asked.
+ */
+@DisplayName("Java 5.x client vs rmq broker: delivery times and delay levels")
+@Timeout(60)
+class Rmq5DelayTest {
+    BrokerStack stack;
+    DefaultMQAdminExt admin;
+    DefaultMQProducer producer;
+    DefaultMQPushConsumer consumer;
+
+    @BeforeEach
+    void start() throws Exception {
+        stack = RmqBroker.startStack(Targets.requireRmqNamesrvBinary(), Targets.requireRmqBrokerBinary(),
+                Map.of("messageDelayLevel", "1s 2s 1s 2s"));
+        admin = new DefaultMQAdminExt(5000);
+        admin.setNamesrvAddr(stack.namesrvAddr());
+        admin.setInstanceName("interop5-delay-admin-" + UUID.randomUUID());
+        admin.start();
+    }
+
+    @AfterEach
+    void stop() {
+        if (consumer != null) {
+            consumer.shutdown();
+        }
+        if (producer != null) {
+            producer.shutdown();
+        }
+        if (admin != null) {
+            admin.shutdown();
+        }
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    @Test
+    void deliveryTimesAndDelayLevelsAreHonoured() throws Exception {
+        String topic = "Delay5_" + ProcessHandle.current().pid();
+        admin.createAndUpdateTopicConfig(stack.brokerAddr(), new TopicConfig(topic, 1, 1, 6));
+        assertTrue(Await.until(Duration.ofSeconds(15), () -> {
+            try {
+                return !admin.examineTopicRouteInfo(topic).getQueueDatas().isEmpty();
+            } catch (Exception e) {
+                return false;
+            }
+        }), "route of " + topic);
+        Map<String, Long> arrived = new ConcurrentHashMap<>();
+        consumer = new DefaultMQPushConsumer("delay5_cg");
+        consumer.setNamesrvAddr(stack.namesrvAddr());
+        consumer.setInstanceName("interop5-delay-consumer-" + UUID.randomUUID());
+        consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        consumer.subscribe(topic, "*");
+        consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+            for (MessageExt m : msgs) {
+                arrived.put(new String(m.getBody(), StandardCharsets.UTF_8), System.currentTimeMillis());
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        consumer.start();
+        producer = new DefaultMQProducer("delay5_pg");
+        producer.setNamesrvAddr(stack.namesrvAddr());
+        producer.setInstanceName("interop5-delay-producer-" + UUID.randomUUID());
+        producer.start();
+
+        Map<String, Long> due = new LinkedHashMap<>();
+        for (String kind : new String[] {"deliverTimeMs", "delayTimeSec", "delayTimeMs", "level2"}) {
+            Message m = new Message(topic, kind.getBytes(StandardCharsets.UTF_8));
+            long now = System.currentTimeMillis();
+            switch (kind) {
+                case "deliverTimeMs" -> m.setDeliverTimeMs(now + 1_500);
+                case "delayTimeSec" -> m.setDelayTimeSec(1);
+                case "delayTimeMs" -> m.setDelayTimeMs(1_200);
+                default -> m.setDelayTimeLevel(2);
+            }
+            due.put(kind, now + switch (kind) {
+                case "deliverTimeMs" -> 1_500L;
+                case "delayTimeSec" -> 1_000L;
+                case "delayTimeMs" -> 1_200L;
+                default -> 2_000L;
+            });
+            producer.send(m);
+        }
+        assertTrue(Await.until(Duration.ofSeconds(20), () -> arrived.size() == due.size()),
+                "all delayed messages arrive: " + arrived.keySet());
+        for (Map.Entry<String, Long> e : due.entrySet()) {
+            long at = arrived.get(e.getKey());
+            assertTrue(at >= e.getValue(), e.getKey() + " arrived " + (e.getValue() - at) + " ms early");
+            assertTrue(at < e.getValue() + 3_000, e.getKey() + " arrived " + (at - e.getValue()) + " ms late");
+        }
+        assertEquals(due.size(), arrived.size());
+    }
+}

@@ -317,3 +317,40 @@ async fn a_message_failing_max_reconsume_times_goes_to_the_dlq_and_the_queue_mov
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_an_orderly_consumer_releases_its_queue_locks() {
+    bounded(async {
+        let cluster = Cluster::start().await;
+        cluster.create_topic("OrderlyDrop", 2).await;
+        let consumer = orderly_consumer(&cluster, "cg-orderly-drop", "OrderlyDrop", |_, _| {
+            ConsumeOrderlyStatus::Success
+        })
+        .await;
+        wait_until("both queues locked", || async {
+            consumer
+                .assigned_queues()
+                .iter()
+                .filter(|q| q.topic == "OrderlyDrop")
+                .count()
+                == 2
+        })
+        .await;
+        let own: Vec<MessageQueue> = consumer
+            .assigned_queues()
+            .into_iter()
+            .filter(|q| q.topic == "OrderlyDrop")
+            .collect();
+        assert!(foreign_lock(&cluster, "cg-orderly-drop", &own)
+            .await
+            .is_empty());
+        drop(consumer);
+        // The broker keeps a lock 60 s unless it is released.
+        wait_until("the locks released", || async {
+            foreign_lock(&cluster, "cg-orderly-drop", &own).await.len() == 2
+        })
+        .await;
+        cluster.stop().await;
+    })
+    .await;
+}

@@ -462,6 +462,21 @@ impl PushConsumerBuilder {
     }
 }
 
+/// A consumer dropped while running shuts down in the background on the runtime it started
+/// in: offsets are committed, orderly queue locks released (UNLOCK_BATCH_MQ) and the group
+/// left, instead of waiting for the broker to expire them. Call [`PushConsumer::shutdown`]
+/// to wait for that to finish.
+impl Drop for PushConsumer {
+    fn drop(&mut self) {
+        if !self.inner.running.load(Ordering::SeqCst) {
+            return;
+        }
+        let inner = self.inner.clone();
+        let runtime = inner.runtime.clone();
+        runtime.spawn(async move { PushConsumer { inner }.shutdown().await });
+    }
+}
+
 impl PushConsumer {
     /// A builder with Java's defaults.
     pub fn builder() -> PushConsumerBuilder {

@@ -329,6 +329,46 @@ async fn unknown_topics_are_created_through_tbw102_and_bad_messages_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_started_before_its_topic_exists_gets_the_first_message_within_seconds() {
+    bounded(async {
+        let cluster = Cluster::start().await;
+        let received = Received::default();
+        // the client's default periods (30 s route refresh, 20 s rebalance), not the tests' short ones
+        let c = PushConsumer::builder()
+            .client_config(rmq_client::ClientConfig {
+                namesrv_addr: cluster.namesrv.clone(),
+                client_ip: "127.0.0.1".into(),
+                instance_name: "early-consumer".into(),
+                ..rmq_client::ClientConfig::default()
+            })
+            .config(cluster.consumer_config("cg-early"))
+            .subscribe("NotYetThere", "*")
+            .listener(received.listener())
+            .start()
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let producer = cluster.producer("pg-early").await;
+        let sent = tokio::time::Instant::now();
+        let r = producer
+            .send(Message::new("NotYetThere", "first"))
+            .await
+            .unwrap();
+        received.wait_for(&HashSet::from([r.msg_id.clone()])).await;
+        // the 30 s route refresh and the 20 s rebalance would both be far later
+        assert!(
+            sent.elapsed() < Duration::from_secs(10),
+            "first message took {:?}",
+            sent.elapsed()
+        );
+        c.shutdown().await;
+        producer.shutdown().await;
+        cluster.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configuration_errors_are_reported_before_any_network_call() {
     let no_ns = rmq_client::Producer::builder()
         .namesrv_addr("")

@@ -191,7 +191,7 @@ async fn check_back(
 ) -> Result<(), rmq_store::StoreError> {
     let count = checks.to_string();
     let again = rmq_store::PutMessage {
-        properties: edit_properties(half.properties, &[], &[(CHECK_TIMES, &count)]),
+        properties: edit_properties(half.properties, &[(CHECK_TIMES, &count)], &[]),
         ..reput(half, ctx)
     };
     let put = ctx.store.put_message(again).await?;

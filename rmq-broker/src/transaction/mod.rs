@@ -12,9 +12,7 @@ pub(crate) mod check;
 pub(crate) mod end;
 
 use bytes::Bytes;
-use rmq_remoting::message::{
-    self, keys, sys_flag, RecordView, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
-};
+use rmq_remoting::message::{self, edit_properties, keys, sys_flag, RecordView};
 use rmq_store::{PutMessage, PutResult, StoreError};
 
 use crate::state::BrokerContext;
@@ -48,8 +46,8 @@ pub(crate) fn to_half(msg: PutMessage) -> PutMessage {
     let queue = msg.queue_id.to_string();
     let properties = edit_properties(
         &msg.properties,
-        &[],
         &[(keys::REAL_TOPIC, &msg.topic), (keys::REAL_QID, &queue)],
+        &[],
     );
     PutMessage {
         topic: HALF_TOPIC.to_owned(),
@@ -62,26 +60,6 @@ pub(crate) fn to_half(msg: PutMessage) -> PutMessage {
 
 fn without_transaction_bits(flag: i32) -> i32 {
     flag & !sys_flag::TRANSACTION_MASK
-}
-
-/// Rebuilds a properties string without the `remove` names (and without any name `set`
-/// replaces), then with the `set` pairs appended; the order of the other pairs is kept.
-fn edit_properties(text: &str, remove: &[&str], set: &[(&str, &str)]) -> String {
-    let mut out: Vec<String> = text
-        .split(PROPERTY_SEPARATOR)
-        .filter(|pair| {
-            let name = pair.split(NAME_VALUE_SEPARATOR).next().unwrap_or_default();
-            !pair.is_empty()
-                && !remove.contains(&name)
-                && !set.iter().any(|(set_name, _)| *set_name == name)
-        })
-        .map(str::to_owned)
-        .collect();
-    out.extend(
-        set.iter()
-            .map(|(name, value)| format!("{name}{NAME_VALUE_SEPARATOR}{value}")),
-    );
-    out.join(&PROPERTY_SEPARATOR.to_string())
 }
 
 /// The real topic and queue of a half message, if its properties hold them.
@@ -125,8 +103,8 @@ async fn store_committed(
         queue_id,
         properties: edit_properties(
             half.properties,
-            &[keys::REAL_TOPIC, keys::REAL_QID, keys::TRAN_MSG],
             &[],
+            &[keys::REAL_TOPIC, keys::REAL_QID, keys::TRAN_MSG],
         ),
         sys_flag: without_transaction_bits(half.sys_flag) | sys_flag::TRANSACTION_COMMIT,
         prepared_transaction_offset: half.physical_offset,
@@ -174,13 +152,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn edit_keeps_order_removes_and_replaces() {
-        let text = "A\u{1}1\u{2}TRAN_MSG\u{1}true\u{2}B\u{1}2\u{2}";
-        assert_eq!(
-            edit_properties(text, &["TRAN_MSG"], &[("A", "9"), ("C", "3")]),
-            "B\u{1}2\u{2}A\u{1}9\u{2}C\u{1}3"
-        );
-        assert_eq!(edit_properties("", &[], &[("X", "y")]), "X\u{1}y");
+    fn half_messages_are_known_by_their_property() {
         assert!(is_half_message("TRAN_MSG\u{1}true\u{2}"));
         assert!(!is_half_message("TRAN_MSG\u{1}false"));
     }

@@ -38,6 +38,30 @@ pub struct PutMessage {
 }
 
 impl PutMessage {
+    /// A stored record as a message to append again, unchanged but for `store_host`.
+    ///
+    /// Exists for the broker's re-stores (delays falling due, retries and dead letters,
+    /// transaction commits and checks), which then change destination or properties with
+    /// struct-update syntax.
+    pub fn from_record(
+        record: &rmq_remoting::message::RecordView<'_>,
+        store_host: SocketAddr,
+    ) -> Self {
+        PutMessage {
+            topic: record.topic.to_owned(),
+            queue_id: record.queue_id,
+            flag: record.flag,
+            body: Bytes::copy_from_slice(record.body),
+            properties: record.properties.to_owned(),
+            sys_flag: record.sys_flag,
+            born_timestamp: record.born_timestamp,
+            born_host: record.born_host,
+            store_host,
+            reconsume_times: record.reconsume_times,
+            prepared_transaction_offset: record.prepared_transaction_offset,
+        }
+    }
+
     /// Whether the producer waits for flush and replication (`WAIT` property, default true).
     pub fn wait_store_msg_ok(&self) -> bool {
         rmq_remoting::message::property_value(&self.properties, rmq_remoting::message::keys::WAIT)

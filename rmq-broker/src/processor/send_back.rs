@@ -144,15 +144,9 @@ async fn send_back(
     let mut msg = PutMessage {
         topic,
         queue_id,
-        flag: record.flag,
-        body: bytes::Bytes::copy_from_slice(record.body),
         properties: edit_properties(record.properties, &set, &remove),
-        sys_flag: record.sys_flag,
-        born_timestamp: record.born_timestamp,
-        born_host: record.born_host,
-        store_host: ctx.store_host,
         reconsume_times: record.reconsume_times + 1,
-        prepared_transaction_offset: record.prepared_transaction_offset,
+        ..PutMessage::from_record(&record, ctx.store_host)
     };
     divert(
         &mut msg,

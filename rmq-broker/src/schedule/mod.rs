@@ -176,15 +176,8 @@ fn released_message(ctx: &BrokerContext, phys: i64) -> Option<PutMessage> {
     Some(PutMessage {
         topic: topic.to_owned(),
         queue_id,
-        flag: record.flag,
-        body: bytes::Bytes::copy_from_slice(record.body),
         properties: edit_properties(record.properties, &[], &remove),
-        sys_flag: record.sys_flag,
-        born_timestamp: record.born_timestamp,
-        born_host: record.born_host,
-        store_host: ctx.store_host,
-        reconsume_times: record.reconsume_times,
-        prepared_transaction_offset: record.prepared_transaction_offset,
+        ..PutMessage::from_record(&record, ctx.store_host)
     })
 }
 

@@ -17,8 +17,8 @@ use rmq_remoting::{RemotingCommand, RequestCode};
 use rmq_store::{AcceptAll, GetMessageStatus};
 
 use super::{
-    edit_properties, now_ms, real_destination, reput, CHECK_GROUP, CHECK_IMMUNITY_SECONDS,
-    CHECK_TIMES, DISCARD_TOPIC, HALF_QUEUE, HALF_TOPIC, OP_TOPIC,
+    edit_properties, now_ms, real_destination, CHECK_GROUP, CHECK_IMMUNITY_SECONDS, CHECK_TIMES,
+    DISCARD_TOPIC, HALF_QUEUE, HALF_TOPIC, OP_TOPIC,
 };
 use crate::state::BrokerContext;
 
@@ -177,7 +177,7 @@ async fn discard(
     let moved = rmq_store::PutMessage {
         topic: DISCARD_TOPIC.to_owned(),
         queue_id: HALF_QUEUE,
-        ..reput(half, ctx)
+        ..rmq_store::PutMessage::from_record(half, ctx.store_host)
     };
     ctx.store.put_message(moved).await.map(drop)
 }
@@ -192,7 +192,7 @@ async fn check_back(
     let count = checks.to_string();
     let again = rmq_store::PutMessage {
         properties: edit_properties(half.properties, &[(CHECK_TIMES, &count)], &[]),
-        ..reput(half, ctx)
+        ..rmq_store::PutMessage::from_record(half, ctx.store_host)
     };
     let put = ctx.store.put_message(again).await?;
     let Some(copy) = ctx.store.look_message_by_offset(put.phys_offset) else {

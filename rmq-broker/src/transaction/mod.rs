@@ -71,23 +71,6 @@ fn real_destination(half: &RecordView<'_>) -> Option<(String, i32)> {
     Some((topic.to_owned(), queue))
 }
 
-/// A stored record as a message to append again, with new destination and properties.
-fn reput(record: &RecordView<'_>, ctx: &BrokerContext) -> PutMessage {
-    PutMessage {
-        topic: record.topic.to_owned(),
-        queue_id: record.queue_id,
-        flag: record.flag,
-        body: Bytes::copy_from_slice(record.body),
-        properties: record.properties.to_owned(),
-        sys_flag: record.sys_flag,
-        born_timestamp: record.born_timestamp,
-        born_host: record.born_host,
-        store_host: ctx.store_host,
-        reconsume_times: record.reconsume_times,
-        prepared_transaction_offset: record.prepared_transaction_offset,
-    }
-}
-
 /// Stores the committed copy of `half` in its real topic, visible to consumers.
 async fn store_committed(
     ctx: &BrokerContext,
@@ -108,7 +91,7 @@ async fn store_committed(
         ),
         sys_flag: without_transaction_bits(half.sys_flag) | sys_flag::TRANSACTION_COMMIT,
         prepared_transaction_offset: half.physical_offset,
-        ..reput(half, ctx)
+        ..PutMessage::from_record(half, ctx.store_host)
     };
     // A committed message keeps the delay it was sent with, as RocketMQ does.
     let mut committed = committed;

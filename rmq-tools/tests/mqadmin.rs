@@ -1,71 +1,30 @@
 //! The real `mqadmin` binary against a name server and broker over TCP on ephemeral ports:
 //! every command's output layout, and the errors a user must be able to act on.
 
-use std::net::SocketAddr;
+use std::ops::Deref;
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use rmq_broker::{Broker, BrokerConfig};
-use rmq_namesrv::{NameServer, NamesrvConfig};
-use rmq_store::StoreConfig;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use rmq_testkit::LocalStack;
 
-/// A name server and one broker (`broker-a` in `DefaultCluster`) served in this process.
-struct Stack {
-    namesrv: String,
-    broker: String,
-    stop: watch::Sender<bool>,
-    _dir: tempfile::TempDir,
+/// The in-process name server and broker (`broker-a` in `DefaultCluster`), with mqadmin
+/// pointed at them.
+struct Stack(LocalStack);
+
+impl Deref for Stack {
+    type Target = LocalStack;
+    fn deref(&self) -> &LocalStack {
+        &self.0
+    }
 }
 
 impl Stack {
     async fn start() -> Stack {
-        let dir = tempfile::tempdir().unwrap();
-        let (stop, stopped) = watch::channel(false);
-        let ns_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let namesrv = ns_listener.local_addr().unwrap().to_string();
-        let ns = NameServer::new(&NamesrvConfig {
-            listen_port: 0,
-            kv_config_path: dir.path().join("kvConfig.json"),
-            ..NamesrvConfig::default()
-        })
-        .unwrap();
-        let mut ns_stop = stopped.clone();
-        tokio::spawn(ns.serve(ns_listener, async move {
-            let _ = ns_stop.changed().await;
-        }));
-        let broker_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let broker_addr: SocketAddr = broker_listener.local_addr().unwrap();
-        let mut store = StoreConfig::with_root(dir.path().join("store"));
-        store.mapped_file_size_commit_log = 4 * 1024 * 1024;
-        store.mapped_file_size_consume_queue = 60_000;
-        let config = BrokerConfig {
-            namesrv_addr: namesrv.clone(),
-            broker_name: "broker-a".into(),
-            broker_ip1: "127.0.0.1".into(),
-            listen_port: broker_addr.port(),
-            ..BrokerConfig::default()
-        };
-        let broker = Broker::open(config, store, broker_addr).unwrap();
-        let mut b_stop = stopped;
-        tokio::spawn(broker.serve(broker_listener, async move {
-            let _ = b_stop.changed().await;
-        }));
-        let stack = Stack {
-            namesrv,
-            broker: broker_addr.to_string(),
-            stop,
-            _dir: dir,
-        };
-        // The broker has registered once clusterList shows it.
-        for _ in 0..200 {
-            if stack.ok(&["clusterList"]).await.contains("broker-a") {
-                return stack;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the broker never registered with the name server");
+        Stack(LocalStack::start().await)
+    }
+
+    /// Stops the servers before their temporary store is removed.
+    async fn stop(self) {
+        self.0.stop().await;
     }
 
     /// Runs mqadmin with `-n` set to this stack's name server.
@@ -85,12 +44,6 @@ impl Stack {
             String::from_utf8_lossy(&out.stderr)
         );
         stdout
-    }
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
     }
 }
 
@@ -332,6 +285,7 @@ async fn topic_message_and_group_commands_print_what_rocketmq_prints() {
         "{deleted}"
     );
     assert!(!s.ok(&["topicList"]).await.lines().any(|l| l == "AdminCli"));
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -355,6 +309,7 @@ async fn cluster_commands_list_the_broker_and_its_figures() {
         by_cluster.lines().all(|l| l.starts_with(&s.broker)),
         "{by_cluster}"
     );
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -435,4 +390,5 @@ async fn mistakes_are_explained() {
             "{cmd}"
         );
     }
+    s.stop().await;
 }

@@ -19,48 +19,11 @@ QUEUES="${QUEUES:-8}"
 CLK_TCK="$(getconf CLK_TCK)"
 cd "$ROOT"
 
+. "$ROOT/scripts/lib.sh"
 echo "building release binaries and the Java client (first time: a few minutes)" >&2
-cargo build --release -q -p rmq-namesrv -p rmq-broker
-BIN="$ROOT/target/release"
-JAVA_DIR="$ROOT/interop/java"
-(cd "$JAVA_DIR" && mvn -B -q -ntp -Dstyle.color=never compile dependency:build-classpath \
-  -Dmdep.outputFile=target/classpath.txt) >&2
-CP="$JAVA_DIR/target/classes:$(cat "$JAVA_DIR/target/classpath.txt")"
-JAVA_OPENS=(--add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
-            --add-opens=java.base/java.lang=ALL-UNNAMED)
-
-WORK="$(mktemp -d /tmp/broker-vs-apache.XXXXXX)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# start NAME COMMAND... : starts a server, waits for its boot line; sets ADDR, PID, START_MS
-start() {
-  local name="$1"; shift
-  local out="$WORK/$name.out"
-  local t0; t0=$(date +%s%N)
-  "$@" >"$out" 2>&1 &
-  PID=$!
-  pids+=("$PID")
-  for _ in $(seq 1 9000); do
-    if grep -q 'listening on' "$out"; then break; fi
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.01
-  done
-  START_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
-  ADDR="$(grep -o 'listening on [0-9.:]*' "$out" | head -n1 | cut -d' ' -f3)"
-  [ -n "$ADDR" ] || { echo "$name did not start:"; tail -20 "$out"; exit 1; }
-}
-
-stop() { # stop PID: SIGTERM, wait up to 30 s
-  kill "$1" 2>/dev/null || true
-  for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$1" 2>/dev/null || true
-}
+release_bins rmq-namesrv rmq-broker
+java_harness
+work_dir broker-vs-apache
 
 results=()
 run_one() { # run_one IMPL FLUSH

@@ -19,51 +19,16 @@ SECS="${1:-15}"
 CONC="${CONC:-8}"
 cd "$ROOT"
 
+. "$ROOT/scripts/lib.sh"
 echo "building release binaries and the Java client (first time: a few minutes)" >&2
-cargo build --release -q -p rmq-namesrv -p rmq-broker -p rmq-tools
-BIN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release"
-JAVA_DIR="$ROOT/interop/java"
-(cd "$JAVA_DIR" && mvn -B -q -ntp -Dstyle.color=never compile dependency:build-classpath \
-  -Dmdep.outputFile=target/classpath.txt) >&2
-CP="$JAVA_DIR/target/classes:$(cat "$JAVA_DIR/target/classpath.txt")"
-JAVA_OPENS=(--add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
-            --add-opens=java.base/java.lang=ALL-UNNAMED)
-
-WORK="$(mktemp -d /tmp/client-vs-java.XXXXXX)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# start NAME COMMAND... : starts a server and waits for its boot line; sets ADDR and PID
-start() {
-  local name="$1"; shift
-  local out="$WORK/$name.out"
-  "$@" >"$out" 2>&1 &
-  PID=$!
-  pids+=("$PID")
-  for _ in $(seq 1 9000); do
-    if grep -q 'listening on' "$out"; then break; fi
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.01
-  done
-  ADDR="$(grep -o 'listening on [0-9.:]*' "$out" | head -n1 | cut -d' ' -f3)"
-  [ -n "$ADDR" ] || { echo "$name did not start:"; tail -20 "$out"; exit 1; }
-}
-
-stop() { # SIGTERM, wait up to 30 s
-  kill "$1" 2>/dev/null || true
-  for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$1" 2>/dev/null || true
-}
+release_bins rmq-namesrv rmq-broker rmq-tools
+java_harness
+work_dir client-vs-java
 
 # measured LABEL COMMAND... : runs a client, keeps its stdout in $WORK/LABEL.json and its peak RSS
 measured() {
   local label="$1"; shift
-  /usr/bin/time -f '%M' -o "$WORK/$label.rss" "$@" >"$WORK/$label.json" 2>"$WORK/$label.err" \
+  /usr/bin/time -f '%M %U %S' -o "$WORK/$label.rss" "$@" >"$WORK/$label.json" 2>"$WORK/$label.err" \
     || { echo "$label failed:"; tail -20 "$WORK/$label.err"; exit 1; }
 }
 
@@ -116,30 +81,40 @@ stop "$BROKER_PID"; stop "$NS_PID"
 python3 - "$WORK" <<'PY'
 import json, os, sys
 work = sys.argv[1]
+def usage(label):
+    # /usr/bin/time: peak RSS KiB, user s, system s (the last line; earlier ones are warnings)
+    kib, user, system = open(os.path.join(work, label + ".rss")).read().split()[-3:]
+    return int(kib) / 1024, float(user) + float(system)
 def rss(label):
-    return int(open(os.path.join(work, label + ".rss")).read().split()[-1]) / 1024
+    return usage(label)[0]
+def cpu_us_per_msg(label, msgs):
+    return usage(label)[1] * 1e6 / max(1, msgs)
 def mq(label):
-    r = json.load(open(os.path.join(work, label + ".json")))
-    return r
+    return json.load(open(os.path.join(work, label + ".json")))
 rows = []
 for side in ("rust-on-rmq", "rust-on-apache"):
     p, live, drain = mq(side + "-produce"), mq(side + "-live"), mq(side + "-drain")
     rows.append((side, p["ops_per_sec"], p["latency_us"]["p50"] / 1000, p["latency_us"]["p99"] / 1000,
                  drain["ops_per_sec"], live["latency_us"]["p50"] / 1000, live["latency_us"]["p99"] / 1000,
-                 rss(side + "-produce"), max(rss(side + "-live"), rss(side + "-drain"))))
+                 rss(side + "-produce"), max(rss(side + "-live"), rss(side + "-drain")),
+                 cpu_us_per_msg(side + "-produce", p["ok"]), cpu_us_per_msg(side + "-drain", drain["ok"])))
 bench = [l for l in open(os.path.join(work, "java-on-rmq.json")) if l.startswith("BENCH ")][0]
 kv = dict(x.split("=", 1) for x in bench.split()[1:])
 java_rss = rss("java-on-rmq")
+# one JVM produced (warm-up included in "consumed") and then consumed everything
+java_cpu = cpu_us_per_msg("java-on-rmq", int(kv["consumed"]) * 2)
 rows.append(("java-on-rmq", float(kv["produce_tps"]), float(kv["p50_ms"]), float(kv["p99_ms"]),
-             float(kv["consume_tps"]), float("nan"), float("nan"), java_rss, java_rss))
+             float(kv["consume_tps"]), float("nan"), float("nan"), java_rss, java_rss, java_cpu, java_cpu))
 hdr = ("client/broker", "produce msg/s", "send p50 ms", "send p99 ms", "consume msg/s", "e2e p50 ms",
-       "e2e p99 ms", "RSS prod MiB", "RSS cons MiB")
+       "e2e p99 ms", "RSS prod MiB", "RSS cons MiB", "CPU us/sent", "CPU us/recv")
 print()
-print(f"{hdr[0]:16}" + "".join(f"{h:>15}" for h in hdr[1:]))
+print(f"{hdr[0]:16}" + "".join(f"{h:>14}" for h in hdr[1:]))
 for r in rows:
-    print(f"{r[0]:16}" + "".join(f"{v:>15.2f}" for v in r[1:]))
+    print(f"{r[0]:16}" + "".join(f"{v:>14.2f}" for v in r[1:]))
 ours, java = rows[0], rows[2]
 print(f"\nrust/java on rmq: produce {ours[1] / java[1]:.2f}x, send p99 {ours[3] / java[3]:.2f}x, "
-      f"consume {ours[4] / java[4]:.2f}x, peak RSS {max(ours[7], ours[8]) / java[7]:.3f}x")
-print("(the Java row's RSS is one JVM that produced and then consumed; e2e latency is not measured by it)")
+      f"consume {ours[4] / java[4]:.2f}x, peak RSS {max(ours[7], ours[8]) / java[7]:.3f}x, "
+      f"client CPU per message sent {ours[9] / java[9]:.2f}x, received {ours[10] / java[10]:.2f}x")
+print("(the Java row is one JVM that produced and then consumed: its RSS and its CPU per message cover both,"
+      " start-up and JIT included; it does not measure end-to-end latency)")
 PY

@@ -24,37 +24,14 @@ SPRING="${SPRING:-0}"
 cd "$ROOT"
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
+. "$ROOT/scripts/lib.sh"
 echo "building release binaries (first time: a few minutes)" >&2
-cargo build --release -q -p rmq-local -p demo-producer
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+release_bins rmq-local demo-producer
 SPRING_JAR="$ROOT/interop/spring-demo/target/spring-demo.jar"
 if [ "$SPRING" = 1 ]; then
   (cd "$ROOT/interop/spring-demo" && mvn -B -q -ntp -Dstyle.color=never package -DskipTests) >&2
 fi
-
-WORK="$(mktemp -d /tmp/demo-producer-http.XXXXXX)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# wait_for FILE PATTERN PID: until PATTERN appears in FILE (or the process dies)
-wait_for() {
-  for _ in $(seq 1 3000); do
-    grep -q "$2" "$1" && return 0
-    kill -0 "$3" 2>/dev/null || break
-    sleep 0.01
-  done
-  echo "no '$2' in $1:" >&2; tail -20 "$1" >&2; exit 1
-}
-
-stop() { # SIGTERM and wait
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
+work_dir demo-producer-http
 
 # Counts answers other than 发送成功！ (the demo's failure answer is 发送失败) across wrk threads.
 cat >"$WORK/check.lua" <<'LUA'
@@ -89,33 +66,23 @@ load() {
 
 printf '%-8s %-12s %10s %9s %9s %8s %8s %9s %8s\n' demo flush req/s p50 p99 non2xx failed rss_kib start_ms
 for mode in ASYNC_FLUSH SYNC_FLUSH; do
-  "$BIN/rmq-local" --data "$WORK/$mode" --namesrvPort 0 --listenPort 0 --flushDiskType "$mode" \
-    >"$WORK/stack.out" 2>"$WORK/stack.err" &
-  stack=$!; pids+=("$stack")
-  wait_for "$WORK/stack.out" 'name server on' "$stack"
+  READY='name server on' start stack "$BIN/rmq-local" --data "$WORK/$mode" --namesrvPort 0 \
+    --listenPort 0 --flushDiskType "$mode"
+  stack=$PID
   ns="$(grep -o 'name server on [0-9.:]*' "$WORK/stack.out" | cut -d' ' -f4)"
 
-  t0=$(date +%s%N)
-  ROCKETMQ_NAME_SERVER="$ns" RUST_LOG=warn "$BIN/demo-producer" --server.port=0 \
-    >"$WORK/demo.out" 2>"$WORK/demo.err" &
-  demo=$!; pids+=("$demo")
-  wait_for "$WORK/demo.out" 'listening on' "$demo"
-  started=$(( ($(date +%s%N) - t0) / 1000000 ))
-  port="$(grep -o 'listening on [0-9.:]*' "$WORK/demo.out" | head -n1 | rev | cut -d: -f1 | rev)"
-  load rmq "$mode" "$demo" "http://127.0.0.1:$port/product/msg" "$started"
-  stop "$demo"
+  ROCKETMQ_NAME_SERVER="$ns" RUST_LOG=warn start demo "$BIN/demo-producer" --server.port=0
+  port="${ADDR##*:}"
+  load rmq "$mode" "$PID" "http://127.0.0.1:$port/product/msg" "$START_MS"
+  stop "$PID"
 
   if [ "$SPRING" = 1 ]; then
-    t0=$(date +%s%N)
-    java -jar "$SPRING_JAR" --server.port=0 --rocketmq.name-server="$ns" \
-      --logging.level.root=WARN --logging.level.org.springframework.boot.web.embedded.tomcat=INFO \
-      >"$WORK/spring.out" 2>&1 &
-    spring=$!; pids+=("$spring")
-    wait_for "$WORK/spring.out" 'Tomcat started on port' "$spring"
-    started=$(( ($(date +%s%N) - t0) / 1000000 ))
+    READY='Tomcat started on port' start spring java -jar "$SPRING_JAR" --server.port=0 \
+      --rocketmq.name-server="$ns" --logging.level.root=WARN \
+      --logging.level.org.springframework.boot.web.embedded.tomcat=INFO
     port="$(grep -o 'Tomcat started on port(s): [0-9]*' "$WORK/spring.out" | head -n1 | awk '{print $NF}')"
-    load spring "$mode" "$spring" "http://127.0.0.1:$port/product/msg" "$started"
-    stop "$spring"
+    load spring "$mode" "$PID" "http://127.0.0.1:$port/product/msg" "$START_MS"
+    stop "$PID"
   fi
   stop "$stack"
 done

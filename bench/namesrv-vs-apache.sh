@@ -9,29 +9,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECS="${1:-10}"
 cd "$ROOT"
-cargo build --release -q -p rmq-namesrv -p rmq-tools
-BIN="$ROOT/target/release"
-WORK="$(mktemp -d)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-# start NAME COMMAND... : starts a server, waits for its boot line, sets ADDR, PID and START_MS
-start() {
-  local name="$1"; shift
-  local out="$WORK/$name.out"
-  local t0; t0=$(date +%s%N)
-  "$@" >"$out" 2>"$WORK/$name.err" &
-  PID=$!
-  pids+=("$PID")
-  for _ in $(seq 1 600); do
-    if grep -q 'listening on' "$out"; then break; fi
-    sleep 0.01
-  done
-  START_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
-  ADDR="$(grep -o 'listening on [0-9.:]*' "$out" | head -n1 | cut -d' ' -f3)"
-  [ -n "$ADDR" ] || { echo "$name did not start:"; cat "$WORK/$name.err"; exit 1; }
-}
+. "$ROOT/scripts/lib.sh"
+release_bins rmq-namesrv rmq-tools
+work_dir namesrv-vs-apache
 
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 

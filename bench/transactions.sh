@@ -16,33 +16,10 @@ SIZE="${SIZE:-1024}"
 CONCURRENCY="${CONCURRENCY:-64}"
 cd "$ROOT"
 
+. "$ROOT/scripts/lib.sh"
 echo "building release binaries" >&2
-cargo build --release -q -p rmq-namesrv -p rmq-broker -p rmq-tools
-target_dir="$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)"
-BIN="${target_dir:-$ROOT/target}/release"
-
-WORK="$(mktemp -d /tmp/rmq-tx-bench.XXXXXX)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-start() { # start NAME COMMAND... : waits for the boot line; sets ADDR
-  local out="$WORK/$1.out"; shift
-  "$@" >"$out" 2>&1 &
-  local pid=$!
-  pids+=("$pid")
-  for _ in $(seq 1 3000); do
-    grep -q 'listening on' "$out" && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.01
-  done
-  ADDR="$(grep -o 'listening on [0-9.:]*' "$out" | head -n1 | cut -d' ' -f3)"
-  [ -n "$ADDR" ] || { echo "$out:"; tail -20 "$out"; exit 1; }
-}
+release_bins rmq-namesrv rmq-broker rmq-tools
+work_dir rmq-tx-bench
 
 start ns "$BIN/mqnamesrv" --listenPort 0 --kvConfigPath "$WORK/kv.json"
 NS="$ADDR"

@@ -1,0 +1,71 @@
+# Shell helpers shared by the bench/ and interop/ scripts: release binaries, the Java harness's
+# classpath, a work directory cleaned up on exit, and servers started until their boot line.
+# Source it after `set -euo pipefail`: `. "$ROOT/scripts/lib.sh"` (ROOT = the repository root).
+
+# release_bins PACKAGE... : builds the packages in release mode; sets BIN to the release dir.
+release_bins() {
+  local args=() target
+  for p in "$@"; do args+=(-p "$p"); done
+  (cd "$ROOT" && cargo build --release -q "${args[@]}")
+  target="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps \
+    | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)"
+  BIN="${target:-$ROOT/target}/release"
+}
+
+# java_harness : compiles interop/java (Apache's servers and the Java client come from Maven
+# Central); sets CP to its classpath and JAVA_OPENS to the flags Apache's broker needs on Java 17.
+java_harness() {
+  local dir="$ROOT/interop/java"
+  (cd "$dir" && mvn -B -q -ntp -Dstyle.color=never compile dependency:build-classpath \
+    -Dmdep.outputFile=target/classpath.txt) >&2
+  CP="$dir/target/classes:$(cat "$dir/target/classpath.txt")"
+  JAVA_OPENS=(--add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
+              --add-opens=java.base/java.lang=ALL-UNNAMED --add-exports=java.base/jdk.internal.ref=ALL-UNNAMED)
+}
+
+# work_dir NAME : sets WORK to a new temporary directory; on exit every server `start`ed is
+# stopped and WORK removed (kept, and its path printed, with RMQ_KEEP_WORK=1).
+work_dir() {
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")"
+  SERVER_PIDS=()
+  trap _lib_cleanup EXIT
+}
+
+_lib_cleanup() {
+  for p in "${SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${SERVER_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ "${RMQ_KEEP_WORK:-0}" = 1 ]; then echo "output kept in $WORK" >&2; else rm -rf "$WORK"; fi
+}
+
+# start NAME COMMAND... : runs a server in the background (stdout and stderr in $WORK/NAME.out)
+# and waits, 90 s at most, for the line READY (default "listening on"). Sets PID, START_MS
+# (launch to that line) and ADDR (the HOST:PORT of a "listening on HOST:PORT" line, if any).
+start() {
+  local name="$1" ready="${READY:-listening on}" t0
+  shift
+  local out="$WORK/$name.out"
+  t0=$(date +%s%N)
+  "$@" >"$out" 2>&1 &
+  PID=$!
+  SERVER_PIDS+=("$PID")
+  for _ in $(seq 1 9000); do
+    grep -q "$ready" "$out" && break
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.01
+  done
+  START_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+  if ! grep -q "$ready" "$out"; then
+    echo "$name did not start (no '$ready' line); its output:" >&2
+    tail -30 "$out" >&2
+    exit 1
+  fi
+  ADDR="$(grep -o 'listening on [0-9.:]*' "$out" | head -n1 | cut -d' ' -f3 || true)"
+}
+
+# stop PID : SIGTERM, then SIGKILL if it is still running after 30 s.
+stop() {
+  kill "$1" 2>/dev/null || true
+  for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}

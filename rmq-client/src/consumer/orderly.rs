@@ -15,7 +15,6 @@ use rmq_remoting::body::client::{
     LockBatchRequestBody, LockBatchResponseBody, MessageModel, MessageQueue, UnlockBatchRequestBody,
 };
 use rmq_remoting::fastjson::{self, KeyStyle};
-use rmq_remoting::header::broker::ConsumerSendMsgBackRequestHeader;
 use rmq_remoting::{RemotingCommand, RequestCode};
 
 use super::process_queue::ProcessQueue;
@@ -280,7 +279,10 @@ impl ConsumerInner {
         let mut retry = Vec::new();
         for mut m in batch {
             if m.reconsume_times >= max {
-                match self.send_to_dead_letter_queue(&m).await {
+                match self
+                    .send_back(&m, -1, self.orderly_max_reconsume_times())
+                    .await
+                {
                     Ok(()) => {
                         tracing::warn!(msg_id = %m.msg_id, reconsume_times = m.reconsume_times,
                             "orderly consumption failed maxReconsumeTimes times; message sent to the dead-letter queue");
@@ -305,29 +307,6 @@ impl ConsumerInner {
         } else {
             self.config.max_reconsume_times
         }
-    }
-
-    /// CONSUMER_SEND_MSG_BACK with delay level -1: straight to `%DLQ%<group>`.
-    async fn send_to_dead_letter_queue(&self, msg: &ReceivedMessage) -> Result<()> {
-        let addr = self
-            .instance
-            .master_addr(&msg.queue.broker_name)
-            .ok_or_else(|| ClientError::BrokerNotFound(msg.queue.broker_name.clone()))?;
-        let header = ConsumerSendMsgBackRequestHeader {
-            offset: msg.commit_log_offset,
-            group: self.config.consumer_group.clone(),
-            delay_level: -1,
-            origin_msg_id: Some(msg.msg_id.clone()),
-            origin_topic: Some(msg.topic.clone()),
-            unit_mode: false,
-            max_reconsume_times: Some(self.orderly_max_reconsume_times()),
-            bname: None,
-        };
-        let req = RemotingCommand::request(RequestCode::CONSUMER_SEND_MSG_BACK, &header);
-        self.instance
-            .invoke(&addr, req, self.instance.config().mq_client_api_timeout)
-            .await
-            .map(drop)
     }
 
     // -----------------------------------------------------------------------------------------

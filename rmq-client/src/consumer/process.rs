@@ -133,7 +133,10 @@ impl ConsumerInner {
                 }
                 MessageModel::Clustering => {
                     for m in &msgs {
-                        let Err(e) = self.send_back(m).await else {
+                        let Err(e) = self
+                            .send_back(m, 0, self.config.effective_max_reconsume_times())
+                            .await
+                        else {
                             continue;
                         };
                         tracing::debug!(msg_id = %m.msg_id, error = %e, "send-back failed; publishing to the retry topic");
@@ -201,8 +204,14 @@ impl ConsumerInner {
         producer.send(copy).await.map(drop)
     }
 
-    /// CONSUMER_SEND_MSG_BACK to the broker that stored the message.
-    async fn send_back(&self, msg: &ReceivedMessage) -> Result<()> {
+    /// CONSUMER_SEND_MSG_BACK to the broker that stored the message: `delay_level` 0 lets the
+    /// broker pick the next retry level, -1 sends it straight to `%DLQ%<group>`.
+    pub(crate) async fn send_back(
+        &self,
+        msg: &ReceivedMessage,
+        delay_level: i32,
+        max_reconsume_times: i32,
+    ) -> Result<()> {
         let addr = self
             .instance
             .master_addr(&msg.queue.broker_name)
@@ -210,11 +219,11 @@ impl ConsumerInner {
         let header = ConsumerSendMsgBackRequestHeader {
             offset: msg.commit_log_offset,
             group: self.config.consumer_group.clone(),
-            delay_level: 0,
+            delay_level,
             origin_msg_id: Some(msg.msg_id.clone()),
             origin_topic: Some(msg.topic.clone()),
             unit_mode: false,
-            max_reconsume_times: Some(self.config.effective_max_reconsume_times()),
+            max_reconsume_times: Some(max_reconsume_times),
             bname: None,
         };
         let req = RemotingCommand::request(RequestCode::CONSUMER_SEND_MSG_BACK, &header);

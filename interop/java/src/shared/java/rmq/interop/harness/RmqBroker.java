@@ -57,12 +57,11 @@ public final class RmqBroker {
     }
 
     /** Our name server and our broker, both binaries, on ephemeral ports. */
-    public static BrokerStack startStack(Path namesrvBinary, Path brokerBinary, Map<String, String> brokerOptions)
+    public static Stack startStack(Path namesrvBinary, Path brokerBinary, Map<String, String> brokerOptions)
             throws IOException {
         RmqNamesrv ns = RmqNamesrv.start(namesrvBinary);
         try {
-            ServerProcess broker = start(brokerBinary, ns.address(), brokerOptions);
-            return new Stack(ns, broker);
+            return new Stack(ns, brokerBinary, brokerOptions, start(brokerBinary, ns.address(), brokerOptions));
         } catch (IOException | RuntimeException e) {
             ns.close();
             throw e;
@@ -94,7 +93,34 @@ public final class RmqBroker {
         }
     }
 
-    private record Stack(RmqNamesrv ns, ServerProcess broker) implements BrokerStack {
+    /** A {@link BrokerStack} of our binaries whose broker can be restarted on its port and store. */
+    public static final class Stack implements BrokerStack {
+        private final RmqNamesrv ns;
+        private final Path binary;
+        private final Map<String, String> options;
+        /** The first broker: its scratch directory holds the store every restart reuses. */
+        private final ServerProcess first;
+        private ServerProcess broker;
+
+        private Stack(RmqNamesrv ns, Path binary, Map<String, String> options, ServerProcess first) {
+            this.ns = ns;
+            this.binary = binary;
+            this.options = options;
+            this.first = first;
+            this.broker = first;
+        }
+
+        /** Stops the broker (SIGTERM) and starts it again on its port with its store. */
+        public void restartBroker() throws IOException {
+            Path store = first.logFile().toAbsolutePath().getParent().resolve("store");
+            int port = broker.port();
+            broker.stop(Duration.ofSeconds(10));
+            Map<String, String> opts = new LinkedHashMap<>(options);
+            opts.put("listenPort", Integer.toString(port));
+            opts.put("storePathRootDir", store.toString());
+            broker = start(binary, ns.address(), opts);
+        }
+
         @Override
         public String namesrvAddr() {
             return ns.address();
@@ -129,7 +155,7 @@ public final class RmqBroker {
         public void close() {
             try {
                 broker.close();
-                deleteStore(broker);
+                deleteStore(first);
             } finally {
                 ns.close();
             }

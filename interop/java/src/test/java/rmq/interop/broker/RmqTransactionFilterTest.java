@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -41,10 +39,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 import rmq.interop.harness.Await;
-import rmq.interop.harness.BrokerStack;
 import rmq.interop.harness.RmqBroker;
-import rmq.interop.harness.RmqNamesrv;
-import rmq.interop.harness.ServerProcess;
 import rmq.interop.support.Targets;
 
 /**
@@ -63,12 +58,12 @@ class RmqTransactionFilterTest {
         "transactionTimeOut", "1000",
         "enablePropertyFilter", "true");
 
-    private Restartable stack;
+    private RmqBroker.Stack stack;
     private Clients clients;
 
     @BeforeAll
     void startServers() throws Exception {
-        stack = new Restartable();
+        stack = RmqBroker.startStack(Targets.requireRmqNamesrvBinary(), Targets.requireRmqBrokerBinary(), OPTIONS);
     }
 
     @AfterAll
@@ -299,77 +294,5 @@ class RmqTransactionFilterTest {
             () -> collect(topic, MessageSelector.bySql("a > AND b = 1"), new ConcurrentLinkedQueue<>()));
         String text = String.valueOf(e.getMessage()) + " " + String.valueOf(e.getCause());
         assertTrue(text.contains("position 4"), text);
-    }
-
-    /** Our name server and broker; the broker can be restarted on the same port and store. */
-    private static final class Restartable implements BrokerStack {
-        private final RmqNamesrv ns;
-        private final Path binary;
-        /** The first broker: its scratch directory holds the store every restart reuses. */
-        private final ServerProcess first;
-        private ServerProcess broker;
-
-        Restartable() throws Exception {
-            ns = RmqNamesrv.start(Targets.requireRmqNamesrvBinary());
-            binary = Targets.requireRmqBrokerBinary();
-            try {
-                first = RmqBroker.start(binary, ns.address(), OPTIONS);
-            } catch (Exception e) {
-                ns.close();
-                throw e;
-            }
-            broker = first;
-        }
-
-        /** Stops the broker (SIGTERM) and starts it again on its port with its store. */
-        void restartBroker() throws Exception {
-            Path store = first.logFile().toAbsolutePath().getParent().resolve("store");
-            int port = broker.port();
-            broker.stop(Duration.ofSeconds(10));
-            Map<String, String> opts = new LinkedHashMap<>(OPTIONS);
-            opts.put("listenPort", Integer.toString(port));
-            opts.put("storePathRootDir", store.toString());
-            broker = RmqBroker.start(binary, ns.address(), opts);
-        }
-
-        @Override
-        public String namesrvAddr() {
-            return ns.address();
-        }
-
-        @Override
-        public String brokerAddr() {
-            return broker.address();
-        }
-
-        @Override
-        public String brokerName() {
-            return RmqBroker.BROKER_NAME;
-        }
-
-        @Override
-        public String clusterName() {
-            return RmqBroker.CLUSTER_NAME;
-        }
-
-        @Override
-        public String kind() {
-            return "rmq";
-        }
-
-        @Override
-        public ServerProcess brokerProcess() {
-            return broker;
-        }
-
-        @Override
-        public void close() {
-            try {
-                broker.close();
-                RmqBroker.deleteStore(first);
-            } finally {
-                ns.close();
-            }
-        }
     }
 }

@@ -186,8 +186,7 @@ async fn broadcasting_members_each_get_everything() {
 
         // Offsets live in a local file per client id and group, in Java's layout.
         let file = cluster
-            .dir
-            .path()
+            .dir()
             .join("offsets/127.0.0.1@bc-a/cg-bc/offsets.json");
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(

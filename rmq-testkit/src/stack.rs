@@ -1,6 +1,7 @@
 //! An in-process name server and broker on `127.0.0.1:0` with a temporary store: the local
 //! stack for tests of the client-side crates (starter, demos), over real TCP.
 
+use std::path::Path;
 use std::time::Duration;
 
 use rmq_broker::{Broker, BrokerConfig};
@@ -12,6 +13,7 @@ use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_store::StoreConfig;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 const CALL: Duration = Duration::from_secs(3);
 
@@ -23,16 +25,50 @@ pub struct LocalStack {
     /// The broker's `host:port`.
     pub broker: String,
     admin: RemotingClient,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    namesrv_stop: watch::Sender<bool>,
+    namesrv_task: Option<JoinHandle<()>>,
+    broker_config: BrokerConfig,
+    broker_stop: watch::Sender<bool>,
+    broker_task: Option<JoinHandle<()>>,
+    dir: tempfile::TempDir,
+}
+
+/// Serves a broker on `listener` with its store under `dir` until the returned sender fires.
+fn spawn_broker(
+    config: BrokerConfig,
+    dir: &Path,
+    listener: TcpListener,
+) -> (watch::Sender<bool>, JoinHandle<()>) {
+    let addr = listener.local_addr().expect("address");
+    let mut store = StoreConfig::with_root(dir.join("store"));
+    store.mapped_file_size_commit_log = 8 * 1024 * 1024;
+    store.mapped_file_size_consume_queue = 60_000;
+    let broker = Broker::open(config, store, addr).expect("a broker");
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(broker.serve(listener, async move {
+        let _ = stopped.changed().await;
+    }));
+    (stop, task)
+}
+
+/// Signals a server to stop and waits (10 s at most) for it to finish.
+async fn stop_server(stop: &watch::Sender<bool>, task: Option<JoinHandle<()>>) {
+    let _ = stop.send(true);
+    if let Some(task) = task {
+        let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+    }
 }
 
 impl LocalStack {
     /// Starts both servers and waits until the broker's auto-create template topic is routable.
     pub async fn start() -> LocalStack {
+        LocalStack::start_with(|_| {}).await
+    }
+
+    /// Like [`LocalStack::start`], with the broker's settings adjusted by `tweak` first.
+    pub async fn start_with(tweak: impl FnOnce(&mut BrokerConfig)) -> LocalStack {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let (stop, stopped) = watch::channel(false);
+        let (namesrv_stop, mut namesrv_stopped) = watch::channel(false);
         let ns_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let namesrv = ns_listener.local_addr().expect("address").to_string();
         let ns = NameServer::new(&NamesrvConfig {
@@ -41,37 +77,39 @@ impl LocalStack {
             ..NamesrvConfig::default()
         })
         .expect("a name server");
-        let mut ns_stop = stopped.clone();
-        let ns_task = tokio::spawn(ns.serve(ns_listener, async move {
-            let _ = ns_stop.changed().await;
+        let namesrv_task = tokio::spawn(ns.serve(ns_listener, async move {
+            let _ = namesrv_stopped.changed().await;
         }));
         let broker_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let broker_addr = broker_listener.local_addr().expect("address");
-        let mut store = StoreConfig::with_root(dir.path().join("store"));
-        store.mapped_file_size_commit_log = 8 * 1024 * 1024;
-        store.mapped_file_size_consume_queue = 60_000;
-        let config = BrokerConfig {
+        let mut broker_config = BrokerConfig {
             namesrv_addr: namesrv.clone(),
             broker_name: "broker-a".into(),
             broker_ip1: "127.0.0.1".into(),
             listen_port: broker_addr.port(),
             ..BrokerConfig::default()
         };
-        let broker = Broker::open(config, store, broker_addr).expect("a broker");
-        let mut b_stop = stopped;
-        let broker_task = tokio::spawn(broker.serve(broker_listener, async move {
-            let _ = b_stop.changed().await;
-        }));
+        tweak(&mut broker_config);
+        let (broker_stop, broker_task) =
+            spawn_broker(broker_config.clone(), dir.path(), broker_listener);
         let stack = LocalStack {
             namesrv,
             broker: broker_addr.to_string(),
             admin: RemotingClient::new(TransportConfig::default(), Router::new()),
-            stop,
-            tasks: vec![ns_task, broker_task],
-            _dir: dir,
+            namesrv_stop,
+            namesrv_task: Some(namesrv_task),
+            broker_config,
+            broker_stop,
+            broker_task: Some(broker_task),
+            dir,
         };
         stack.wait_for_route("TBW102").await;
         stack
+    }
+
+    /// The stack's temporary directory (the broker's store is `store/` inside it).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// Creates `topic` with `queues` queues and waits for its route, so consumers started
@@ -121,11 +159,19 @@ impl LocalStack {
         }
     }
 
-    /// Stops both servers and waits for them to finish.
+    /// Stops the broker gracefully and starts it again on the same port and store.
+    pub async fn restart_broker(&mut self) {
+        stop_server(&self.broker_stop, self.broker_task.take()).await;
+        let listener = TcpListener::bind(&self.broker).await.expect("bind");
+        let (stop, task) = spawn_broker(self.broker_config.clone(), self.dir.path(), listener);
+        self.broker_stop = stop;
+        self.broker_task = Some(task);
+    }
+
+    /// Stops the broker, then the name server, and waits for both to finish (before the
+    /// temporary directory goes).
     pub async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        for t in self.tasks.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
-        }
+        stop_server(&self.broker_stop, self.broker_task.take()).await;
+        stop_server(&self.namesrv_stop, self.namesrv_task.take()).await;
     }
 }

@@ -4,53 +4,31 @@
 #![allow(dead_code)] // Each test binary uses a different subset of these helpers.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rmq_broker::{Broker, BrokerConfig};
+use rmq_broker::BrokerConfig;
 use rmq_client::{
     ClientConfig, ConsumeContext, ConsumeStatus, ConsumerConfig, Producer, ReceivedMessage,
 };
-use rmq_namesrv::{NameServer, NamesrvConfig};
-use rmq_remoting::header::broker::CreateTopicRequestHeader;
-use rmq_remoting::header::namesrv::GetRouteInfoRequestHeader;
-use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
-use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
-use rmq_store::StoreConfig;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use rmq_testkit::LocalStack;
 
-const CALL: Duration = Duration::from_secs(3);
+/// rmq-testkit's in-process name server and broker (`broker-a`), with client settings tuned
+/// for fast tests.
+pub struct Cluster(LocalStack);
 
-/// A name server and one broker (`broker-a`) registered with it.
-pub struct Cluster {
-    pub namesrv: String,
-    pub broker: String,
-    admin: RemotingClient,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-    broker_config: BrokerConfig,
-    broker_stop: watch::Sender<bool>,
-    broker_task: Option<tokio::task::JoinHandle<()>>,
-    pub dir: tempfile::TempDir,
+impl Deref for Cluster {
+    type Target = LocalStack;
+    fn deref(&self) -> &LocalStack {
+        &self.0
+    }
 }
 
-/// Runs a broker on `listener` until `stop` changes.
-fn spawn_broker(
-    config: BrokerConfig,
-    dir: &std::path::Path,
-    listener: TcpListener,
-    mut stop: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let mut store = StoreConfig::with_root(dir.join("store"));
-    store.mapped_file_size_commit_log = 8 * 1024 * 1024;
-    store.mapped_file_size_consume_queue = 60_000;
-    let broker = Broker::open(config, store, addr).unwrap();
-    tokio::spawn(broker.serve(listener, async move {
-        let _ = stop.changed().await;
-    }))
+impl DerefMut for Cluster {
+    fn deref_mut(&mut self) -> &mut LocalStack {
+        &mut self.0
+    }
 }
 
 impl Cluster {
@@ -67,79 +45,7 @@ impl Cluster {
             )
             .with_test_writer()
             .try_init();
-        let dir = tempfile::tempdir().unwrap();
-        let (stop, stopped) = watch::channel(false);
-        let ns_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let namesrv = ns_listener.local_addr().unwrap().to_string();
-        let ns = NameServer::new(&NamesrvConfig {
-            listen_port: 0,
-            kv_config_path: dir.path().join("kvConfig.json"),
-            ..NamesrvConfig::default()
-        })
-        .unwrap();
-        let mut ns_stop = stopped.clone();
-        let ns_task = tokio::spawn(ns.serve(ns_listener, async move {
-            let _ = ns_stop.changed().await;
-        }));
-        let broker_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let broker_addr: SocketAddr = broker_listener.local_addr().unwrap();
-        let mut config = BrokerConfig {
-            namesrv_addr: namesrv.clone(),
-            broker_name: "broker-a".into(),
-            broker_ip1: "127.0.0.1".into(),
-            listen_port: broker_addr.port(),
-            ..BrokerConfig::default()
-        };
-        tweak(&mut config);
-        let (broker_stop, broker_stopped) = watch::channel(false);
-        let broker_task = spawn_broker(config.clone(), dir.path(), broker_listener, broker_stopped);
-        let cluster = Cluster {
-            namesrv,
-            broker: broker_addr.to_string(),
-            admin: RemotingClient::new(TransportConfig::default(), Router::new()),
-            stop,
-            tasks: vec![ns_task],
-            broker_config: config,
-            broker_stop,
-            broker_task: Some(broker_task),
-            dir,
-        };
-        cluster.wait_for_route("TBW102").await;
-        cluster
-    }
-
-    /// Creates `topic` with `queues` queues on the broker and waits for its route.
-    pub async fn create_topic(&self, topic: &str, queues: i32) {
-        let header = CreateTopicRequestHeader {
-            topic: topic.into(),
-            default_topic: "TBW102".into(),
-            read_queue_nums: queues,
-            write_queue_nums: queues,
-            perm: 6,
-            topic_filter_type: "SINGLE_TAG".into(),
-            topic_sys_flag: 0,
-            order: false,
-            attributes: None,
-            force: None,
-        };
-        let req = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_TOPIC, &header);
-        let resp = self.admin.invoke(&self.broker, req, CALL).await.unwrap();
-        assert_eq!(resp.code, 0, "{:?}", resp.remark);
-        self.wait_for_route(topic).await;
-    }
-
-    /// Waits until the name server knows `topic`.
-    pub async fn wait_for_route(&self, topic: &str) {
-        wait_until(&format!("a route for {topic}"), || async {
-            let header = GetRouteInfoRequestHeader {
-                topic: topic.into(),
-                accept_standard_json_only: None,
-            };
-            let req = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header);
-            matches!(self.admin.invoke(&self.namesrv, req, CALL).await,
-                Ok(r) if r.code == ResponseCode::SUCCESS.as_i32())
-        })
-        .await;
+        Cluster(LocalStack::start_with(tweak).await)
     }
 
     /// Client settings with short periods so tests run fast.
@@ -160,7 +66,7 @@ impl Cluster {
         ConsumerConfig {
             consumer_group: group.into(),
             local_retry_delay: Duration::from_millis(300),
-            local_offset_store_dir: self.dir.path().join("offsets"),
+            local_offset_store_dir: self.dir().join("offsets"),
             ..ConsumerConfig::default()
         }
     }
@@ -174,32 +80,8 @@ impl Cluster {
             .unwrap()
     }
 
-    /// Stops the broker gracefully and starts it again on the same port and store.
-    pub async fn restart_broker(&mut self) {
-        let _ = self.broker_stop.send(true);
-        if let Some(task) = self.broker_task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
-        }
-        let listener = TcpListener::bind(&self.broker).await.unwrap();
-        let (broker_stop, broker_stopped) = watch::channel(false);
-        self.broker_stop = broker_stop;
-        self.broker_task = Some(spawn_broker(
-            self.broker_config.clone(),
-            self.dir.path(),
-            listener,
-            broker_stopped,
-        ));
-    }
-
-    pub async fn stop(mut self) {
-        let _ = self.broker_stop.send(true);
-        if let Some(task) = self.broker_task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
-        }
-        let _ = self.stop.send(true);
-        for t in self.tasks.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
-        }
+    pub async fn stop(self) {
+        self.0.stop().await;
     }
 }
 

@@ -4,7 +4,6 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rmq_namesrv::{NameServer, NamesrvConfig};
 use rmq_remoting::body::client::{
     ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData, MessageModel, SubscriptionData,
 };
@@ -19,6 +18,9 @@ use rmq_remoting::message::{decode_record, encode_properties};
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_testkit::ServerProcess;
+
+mod common;
+use common::name_server;
 
 const T: Duration = Duration::from_secs(5);
 
@@ -56,22 +58,6 @@ impl BrokerProcess {
             _dir: dir,
         }
     }
-}
-
-async fn name_server() -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let config = NamesrvConfig {
-        kv_config_path: dir.path().join("kv.json"),
-        ..NamesrvConfig::default()
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let server = NameServer::new(&config).unwrap();
-    tokio::spawn(async move {
-        let _dir = dir;
-        server.serve(listener, std::future::pending()).await;
-    });
-    addr
 }
 
 fn client() -> RemotingClient {

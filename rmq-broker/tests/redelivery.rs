@@ -10,12 +10,14 @@ use rmq_client::{
     Admin, ClientConfig, ConsumeContext, ConsumeStatus, ConsumerConfig, LocalTransactionState,
     Message, Producer, PushConsumer, ReceivedMessage, TransactionListener,
 };
-use rmq_namesrv::{NameServer, NamesrvConfig};
 use rmq_remoting::body::client::ConsumeFromWhere;
 use rmq_remoting::header::broker::{GetMaxOffsetRequestHeader, ResetOffsetRequestHeader};
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_testkit::ServerProcess;
+
+mod common;
+use common::name_server;
 
 /// Level 3 (the first retry) is 1 s, level 4 (the second) 2 s.
 const LEVELS: &str = "1s 2s 1s 2s 3s 4s";
@@ -25,22 +27,6 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64
-}
-
-async fn name_server() -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let config = NamesrvConfig {
-        kv_config_path: dir.path().join("kv.json"),
-        ..NamesrvConfig::default()
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let server = NameServer::new(&config).unwrap();
-    tokio::spawn(async move {
-        let _dir = dir;
-        server.serve(listener, std::future::pending()).await;
-    });
-    addr
 }
 
 /// `mqbroker -c broker.conf` on an ephemeral port, storing under `store`.
@@ -93,6 +79,38 @@ async fn warm_up(p: &Producer, topic: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// One test's servers and producer: an in-process name server, `mqbroker` storing in `dir`, and
+/// a producer that has sent one warm-up message to the test's topic (so the broker has
+/// registered and the topic exists).
+struct Stack {
+    namesrv: String,
+    dir: tempfile::TempDir,
+    broker: ServerProcess,
+    producer: Producer,
+}
+
+async fn stack(topic: &str) -> Stack {
+    let namesrv = name_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = broker(&namesrv, dir.path());
+    let producer = producer(&namesrv).await;
+    warm_up(&producer, topic).await;
+    Stack {
+        namesrv,
+        dir,
+        broker,
+        producer,
+    }
+}
+
+/// Waits until a consumer has seen the warm-up message (it reads from the first offset).
+async fn warmed_up(seen: &Deliveries) {
+    wait_until("the warm-up", Duration::from_secs(15), || {
+        seen.lock().unwrap().len() == 1
+    })
+    .await;
 }
 
 /// Every delivery: (message id, when it arrived in epoch ms, reconsume times, topic).
@@ -179,19 +197,17 @@ async fn max_offset(broker: &str, topic: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delay_levels_and_delivery_times_are_honoured() {
-    let namesrv = name_server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let _broker = broker(&namesrv, dir.path());
-    let p = producer(&namesrv).await;
-    warm_up(&p, "DelayT").await;
+    let Stack {
+        namesrv,
+        dir: _dir,
+        broker: _broker,
+        producer: p,
+    } = stack("DelayT").await;
     let (c, seen) = consumer(&namesrv, "cg-delay", "DelayT", -1, |_| {
         ConsumeStatus::ConsumeSuccess
     })
     .await;
-    wait_until("the warm-up", Duration::from_secs(15), || {
-        seen.lock().unwrap().len() == 1
-    })
-    .await;
+    warmed_up(&seen).await;
     // (message, when it may arrive at the earliest), each built just before its send.
     let mut expected = Vec::new();
     for kind in 0..4 {
@@ -234,11 +250,12 @@ async fn delay_levels_and_delivery_times_are_honoured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_delayed_messages_survive_a_broker_crash() {
-    let namesrv = name_server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let first = broker(&namesrv, dir.path());
-    let p = producer(&namesrv).await;
-    warm_up(&p, "DelayR").await;
+    let Stack {
+        namesrv,
+        dir,
+        broker: first,
+        producer: p,
+    } = stack("DelayR").await;
     let level = p
         .send(Message::new("DelayR", "level").with_delay_level(4))
         .await
@@ -288,11 +305,12 @@ async fn pending_delayed_messages_survive_a_broker_crash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_messages_are_retried_with_growing_gaps_then_dead_lettered() {
-    let namesrv = name_server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let broker = broker(&namesrv, dir.path());
-    let p = producer(&namesrv).await;
-    warm_up(&p, "RetryT").await;
+    let Stack {
+        namesrv,
+        dir: _dir,
+        broker,
+        producer: p,
+    } = stack("RetryT").await;
     let (twice, twice_seen) = consumer(&namesrv, "cg-twice", "RetryT", -1, |n| {
         if n <= 2 {
             ConsumeStatus::ReconsumeLater
@@ -383,19 +401,17 @@ async fn failed_messages_are_retried_with_growing_gaps_then_dead_lettered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_by_time_replays_live_consumers_from_the_right_offset() {
-    let namesrv = name_server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let broker = broker(&namesrv, dir.path());
-    let p = producer(&namesrv).await;
-    warm_up(&p, "ResetT").await;
+    let Stack {
+        namesrv,
+        dir: _dir,
+        broker,
+        producer: p,
+    } = stack("ResetT").await;
     let (c, seen) = consumer(&namesrv, "cg-reset", "ResetT", -1, |_| {
         ConsumeStatus::ConsumeSuccess
     })
     .await;
-    wait_until("the warm-up", Duration::from_secs(15), || {
-        seen.lock().unwrap().len() == 1
-    })
-    .await;
+    warmed_up(&seen).await;
     let mut old = Vec::new();
     for i in 0..8 {
         old.push(
@@ -479,19 +495,17 @@ impl TransactionListener for CommitAll {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_committed_transactional_message_keeps_its_delivery_time() {
-    let namesrv = name_server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let _broker = broker(&namesrv, dir.path());
-    let p = producer(&namesrv).await;
-    warm_up(&p, "TxDelayT").await;
+    let Stack {
+        namesrv,
+        dir: _dir,
+        broker: _broker,
+        producer: p,
+    } = stack("TxDelayT").await;
     let (c, seen) = consumer(&namesrv, "cg-txdelay", "TxDelayT", -1, |_| {
         ConsumeStatus::ConsumeSuccess
     })
     .await;
-    wait_until("the warm-up", Duration::from_secs(15), || {
-        seen.lock().unwrap().len() == 1
-    })
-    .await;
+    warmed_up(&seen).await;
     let tx = Producer::builder()
         .client_config(client_config(&namesrv))
         .producer_group("pg-txdelay")

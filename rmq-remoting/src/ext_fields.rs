@@ -86,7 +86,8 @@ impl<'a> ser::Serializer for &'a mut FieldCollector {
     type SerializeStruct = &'a mut FieldCollector;
     type SerializeStructVariant = ser::Impossible<(), NotAHeaderValue>;
 
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self, NotAHeaderValue> {
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Self, NotAHeaderValue> {
+        self.0.reserve(len);
         Ok(self)
     }
 

@@ -77,8 +77,8 @@ pub(crate) fn write_json_string(out: &mut Vec<u8>, s: &str) {
 #[derive(Deserialize)]
 struct JsonHeader {
     code: i32,
-    #[serde(default)]
-    language: Option<JsonLanguage>,
+    #[serde(default, deserialize_with = "language_name_or_ordinal")]
+    language: Option<LanguageCode>,
     #[serde(default)]
     version: i32,
     #[serde(default)]
@@ -95,12 +95,80 @@ struct JsonHeader {
     ext_fields: HashMap<String, String>,
 }
 
-/// `language` as a name (Java, Go) or an ordinal.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum JsonLanguage {
-    Name(String),
-    Ordinal(u8),
+/// `language` as a name (Java, Go), an ordinal (0-255) or null. Read straight from the parser:
+/// an untagged enum would buffer every header's value first.
+fn language_name_or_ordinal<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<LanguageCode>, D::Error> {
+    struct LanguageVisitor;
+    impl<'de> Visitor<'de> for LanguageVisitor {
+        type Value = Option<LanguageCode>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a language name or ordinal")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+            Ok(Some(LanguageCode::from_name(name)))
+        }
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            u8::try_from(n)
+                .map(|n| Some(LanguageCode::from_u8(n)))
+                .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(n), &self))
+        }
+    }
+    d.deserialize_any(LanguageVisitor)
+}
+
+/// One `extFields` value as the text Java would hold: strings as they are, numbers and booleans
+/// written out, nested JSON written back compactly, null as absent.
+struct FieldText(Option<String>);
+
+impl<'de> Deserialize<'de> for FieldText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = FieldText;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a header field value")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<FieldText, E> {
+                Ok(FieldText(None))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<FieldText, E> {
+                Ok(FieldText(Some(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<FieldText, E> {
+                Ok(FieldText(Some(s)))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<FieldText, E> {
+                Ok(FieldText(Some(b.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<FieldText, E> {
+                Ok(FieldText(Some(n.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<FieldText, E> {
+                Ok(FieldText(Some(n.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<FieldText, E> {
+                Ok(FieldText(
+                    serde_json::Number::from_f64(n).map(|n| n.to_string()),
+                ))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FieldText, A::Error> {
+                let nested =
+                    serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(FieldText(Some(nested.to_string())))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<FieldText, A::Error> {
+                let nested =
+                    serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(FieldText(Some(nested.to_string())))
+            }
+        }
+        d.deserialize_any(TextVisitor)
+    }
 }
 
 fn ext_fields_as_strings<'de, D: Deserializer<'de>>(
@@ -116,14 +184,11 @@ fn ext_fields_as_strings<'de, D: Deserializer<'de>>(
             Ok(HashMap::new())
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = HashMap::with_capacity(map.size_hint().unwrap_or(8));
-            while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
-                let text = match value {
-                    serde_json::Value::Null => continue,
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                out.insert(key, text);
+            let mut out = HashMap::with_capacity(map.size_hint().unwrap_or(16));
+            while let Some((key, FieldText(text))) = map.next_entry::<String, FieldText>()? {
+                if let Some(text) = text {
+                    out.insert(key, text);
+                }
             }
             Ok(out)
         }
@@ -142,11 +207,7 @@ pub fn decode_json(header: &[u8]) -> Result<RemotingCommand, FrameError> {
     }
     let h: JsonHeader =
         serde_json::from_slice(header).map_err(|e| FrameError::InvalidJson(e.to_string()))?;
-    let language = match h.language {
-        Some(JsonLanguage::Name(name)) => LanguageCode::from_name(&name),
-        Some(JsonLanguage::Ordinal(n)) => LanguageCode::from_u8(n),
-        None => LanguageCode::OTHER,
-    };
+    let language = h.language.unwrap_or(LanguageCode::OTHER);
     Ok(RemotingCommand {
         code: h.code,
         language,
@@ -210,7 +271,7 @@ pub fn decode_binary(mut header: &[u8]) -> Result<RemotingCommand, FrameError> {
         return Err(SHORT);
     }
     let mut entries = &header[..ext_len];
-    let mut ext_fields = HashMap::new();
+    let mut ext_fields = HashMap::with_capacity(16);
     while !entries.is_empty() {
         if entries.len() < 2 {
             return Err(SHORT);
@@ -261,4 +322,46 @@ fn take_str(buf: &mut &[u8], len: usize) -> Result<Option<String>, FrameError> {
     std::str::from_utf8(text)
         .map(|s| Some(s.to_owned()))
         .map_err(|_| FrameError::InvalidBinary("text is not UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_language_may_be_a_name_an_ordinal_null_or_missing() {
+        let lang = |json: &str| decode_json(json.as_bytes()).map(|c| c.language);
+        assert_eq!(
+            lang(r#"{"code":1,"language":"GO"}"#).ok(),
+            Some(LanguageCode::GO)
+        );
+        assert_eq!(
+            lang(r#"{"code":1,"language":9}"#).ok(),
+            Some(LanguageCode::GO)
+        );
+        assert_eq!(
+            lang(r#"{"code":1,"language":null}"#).ok(),
+            Some(LanguageCode::OTHER)
+        );
+        assert_eq!(lang(r#"{"code":1}"#).ok(), Some(LanguageCode::OTHER));
+        assert!(lang(r#"{"code":1,"language":300}"#).is_err());
+        assert!(lang(r#"{"code":1,"language":[1]}"#).is_err());
+    }
+
+    #[test]
+    fn json_ext_field_values_become_the_text_java_would_hold() {
+        let header = br#"{"code":1,"extFields":{"s":"x\"y","i":-7,"u":18446744073709551615,
+            "f":1.5,"b":true,"n":null,"o":{"k":[1,"v"]},"a":[]}}"#;
+        let cmd = decode_json(header).expect("valid header");
+        let field = |k: &str| cmd.ext_fields.get(k).map(String::as_str);
+        assert_eq!(field("s"), Some("x\"y"));
+        assert_eq!(field("i"), Some("-7"));
+        assert_eq!(field("u"), Some("18446744073709551615"));
+        assert_eq!(field("f"), Some("1.5"));
+        assert_eq!(field("b"), Some("true"));
+        assert_eq!(field("n"), None);
+        assert_eq!(field("o"), Some(r#"{"k":[1,"v"]}"#));
+        assert_eq!(field("a"), Some("[]"));
+        assert_eq!(cmd.ext_fields.len(), 7);
+    }
 }

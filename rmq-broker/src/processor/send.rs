@@ -246,20 +246,32 @@ fn retry_exhausted(
 /// Producers may or may not end the string with a separator; the result is rebuilt pair by
 /// pair, joined like Java's `messageProperties2String`.
 fn stored_properties(client: &str, cluster: &str, drop_wait_true: bool) -> String {
-    let wait_true = format!("{}{}true", keys::WAIT, message::NAME_VALUE_SEPARATOR);
-    let mut pairs: Vec<&str> = client
-        .split(message::PROPERTY_SEPARATOR)
-        .filter(|pair| !(pair.is_empty() || drop_wait_true && *pair == wait_true))
-        .collect();
-    let cluster_pair = format!(
-        "{}{}{cluster}",
-        keys::CLUSTER,
-        message::NAME_VALUE_SEPARATOR
-    );
-    if message::property_value(client, keys::CLUSTER).is_none() {
-        pairs.push(&cluster_pair);
+    let mut stored = String::with_capacity(client.len() + cluster.len() + 16);
+    let mut has_cluster = false;
+    for pair in client.split(message::PROPERTY_SEPARATOR) {
+        let (name, value) = pair
+            .split_once(message::NAME_VALUE_SEPARATOR)
+            .unwrap_or(("", ""));
+        if pair.is_empty() || drop_wait_true && name == keys::WAIT && value == "true" {
+            continue;
+        }
+        has_cluster |= name == keys::CLUSTER && !value.is_empty();
+        push_property(&mut stored, pair);
     }
-    pairs.join(&message::PROPERTY_SEPARATOR.to_string())
+    if !has_cluster {
+        push_property(&mut stored, keys::CLUSTER);
+        stored.push(message::NAME_VALUE_SEPARATOR);
+        stored.push_str(cluster);
+    }
+    stored
+}
+
+/// Appends `text` to a properties string, after a separator unless it is the first pair.
+fn push_property(stored: &mut String, text: &str) {
+    if !stored.is_empty() {
+        stored.push(message::PROPERTY_SEPARATOR);
+    }
+    stored.push_str(text);
 }
 
 fn answer(result: &PutResult, queue_id: i32, uniq_key: Option<String>) -> RemotingCommand {

@@ -8,6 +8,13 @@ use rmq_broker::{address, Broker, BrokerConfig};
 use rmq_config::{cli, Settings};
 use rmq_store::StoreConfig;
 
+/// Every request allocates its header fields and every send its stored properties; with
+/// mimalloc the broker spends about a quarter less CPU per produced message than with glibc's
+/// malloc (`bench/broker-vs-apache.sh`). Built without transparent huge pages (`no_thp`), which
+/// would otherwise add 8 MiB to the idle RSS.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "\
 mqbroker — the rmq broker (RocketMQ-compatible)
 

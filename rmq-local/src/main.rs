@@ -12,6 +12,10 @@ use rmq_config::{cli, Settings};
 use rmq_namesrv::{NameServer, NamesrvConfig};
 use rmq_store::StoreConfig;
 
+/// The same allocator as `mqbroker`, so the local stack performs like the real broker.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "\
 rmq-local — a name server and a broker in one process, for development
 

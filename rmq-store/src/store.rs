@@ -21,7 +21,7 @@ use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::error::{Result, StoreError};
 use crate::index::IndexService;
-use crate::mapped_file::{MappedFileQueue, SelectedBuffer};
+use crate::mapped_file::{MappedFile, MappedFileQueue, SelectedBuffer};
 use crate::types::*;
 
 /// Bytes an end-of-file padding needs (TOTALSIZE + BLANK magic).
@@ -163,8 +163,7 @@ impl MessageStore {
             recovery: RecoveryReport::default(),
             _lock_file: lock_file,
         };
-        let mut report = inner.recover(cp)?;
-        report.abnormal = abnormal;
+        let report = inner.recover(cp, abnormal)?;
         inner.recovery = report;
         let max = inner.commit_log.max_offset() as i64;
         inner.dispatched.store(max, Ordering::Release);
@@ -1229,8 +1228,11 @@ impl Inner {
     }
 
     /// Scans the commit log from the checkpoint, re-dispatches, truncates the torn tail.
-    fn recover(&self, cp: Option<Checkpoint>) -> Result<RecoveryReport> {
-        let mut report = RecoveryReport::default();
+    fn recover(&self, cp: Option<Checkpoint>, abnormal: bool) -> Result<RecoveryReport> {
+        let mut report = RecoveryReport {
+            abnormal,
+            ..RecoveryReport::default()
+        };
         let files = self.commit_log.files();
         if files.is_empty() {
             // Nothing stored: consume queues and index cannot point anywhere.
@@ -1258,15 +1260,34 @@ impl Inner {
             f.set_wrote(size);
             f.set_flushed(size);
         }
-        report.scanned_from = files[start_idx].start() as i64;
         let verify = self.config.check_crc_on_recover;
-        let mut valid_end = files[start_idx].start();
+        // After a crash the whole file holding `safe` is verified and re-dispatched. After a
+        // clean shutdown everything below `safe` was flushed and dispatched by this store, so
+        // the scan starts at `safe` itself when a record (or the end of the data) begins there:
+        // a restart then costs the same whatever the size of the store.
+        let first = &files[start_idx];
+        let mut pos = safe.saturating_sub(first.start());
+        if abnormal
+            || pos > 0 && self.config.message_index_enable && self.index.max_indexed_phys() < 0
+        {
+            // A crash, or the index files are gone: verify and index that file again.
+            pos = 0;
+        } else if pos > 0 && !Self::record_boundary(first, pos, size, verify) {
+            tracing::warn!(
+                "recovery: checkpoint offset {safe} is not a record boundary; scanning {} from its start",
+                first.path().display()
+            );
+            pos = 0;
+        }
+        first.set_wrote(pos);
+        first.set_flushed(pos);
+        report.scanned_from = (first.start() + pos) as i64;
+        let mut valid_end = first.start() + pos;
         let mut stop: Option<String> = None;
         'files: for f in &files[start_idx..] {
-            if f.start() != valid_end {
+            if f.start() + pos != valid_end {
                 break;
             }
-            let mut pos = 0u64;
             loop {
                 if pos + END_FILE_MIN_BLANK_LENGTH > size {
                     // Records always leave room for a padding: the file ends here.
@@ -1289,6 +1310,7 @@ impl Inner {
                         f.set_wrote(size);
                         f.set_flushed(size);
                         valid_end = f.start() + size;
+                        pos = 0;
                         continue 'files;
                     }
                     stop = Some(format!(
@@ -1367,6 +1389,21 @@ impl Inner {
             report.cq_entries_dropped
         );
         Ok(report)
+    }
+
+    /// Whether the end of the data, an end-of-file padding or a valid record whose stored
+    /// physical offset matches starts at `pos` of `f`.
+    fn record_boundary(f: &MappedFile, pos: u64, size: u64, verify: bool) -> bool {
+        let Some(head) = f.bytes(pos, 8) else {
+            return false;
+        };
+        let total = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+        let magic = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+        if total == 0 && magic == 0 || magic == BLANK_MAGIC_CODE && total as u64 == size - pos {
+            return true;
+        }
+        let rest = f.bytes(pos, size - pos).unwrap_or(&[]);
+        decode_record(rest, verify).is_ok_and(|v| v.physical_offset == (f.start() + pos) as i64)
     }
 
     fn all_queues(&self) -> Vec<Arc<ConsumeQueue>> {

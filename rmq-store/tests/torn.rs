@@ -185,3 +185,32 @@ fn lost_consume_queue_and_index_are_rebuilt() {
     assert_eq!(store.max_offset_in_queue("Torn", 0), 30);
     assert_eq!(check_consistency(&store), 30);
 }
+
+#[test]
+fn a_clean_restart_scans_only_past_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (phys, size) = prepare(dir.path(), 25);
+    std::fs::remove_file(dir.path().join("abort")).unwrap(); // this time it was a clean stop
+    let end = phys + size as i64;
+    let store = MessageStore::open(small_config(dir.path())).unwrap();
+    let rep = store.recovery_report().clone();
+    assert!(!rep.abnormal);
+    assert_eq!((rep.scanned_from, rep.valid_end), (end, end));
+    assert_eq!(rep.records_redispatched, 0);
+    assert_eq!(store.max_offset_in_queue("Torn", 0), 25);
+    assert_eq!(check_consistency(&store), 25);
+    assert!(store
+        .query_by_uniq_key("Torn", "U0", 0, i64::MAX / 2)
+        .is_some());
+    // Appends go on from the end, and the next clean restart starts from there.
+    let r = rt()
+        .block_on(store.put_message(msg("Torn", 0, b"next", None, None, Some("NEXT"))))
+        .unwrap();
+    assert_eq!((r.phys_offset, r.queue_offset), (end, 25));
+    store.shutdown().unwrap();
+    drop(store);
+    let store = MessageStore::open(small_config(dir.path())).unwrap();
+    let rep = store.recovery_report().clone();
+    assert_eq!(rep.scanned_from, end + r.wrote_bytes as i64);
+    assert_eq!(check_consistency(&store), 26);
+}

@@ -147,14 +147,16 @@ public final class BrokerBench {
         System.out.printf("%s: consume %d/%d msgs, %.0f msg/s (first to last; %.1f s incl. start-up)%s%n", label,
                 consumed.get(), total, consumeTps, consumeWall / 1e9, all0 ? "" : "  INCOMPLETE");
         if (pid > 0) {
-            System.out.printf("%s: broker CPU %.1f µs per produced msg, %.1f µs per consumed msg; RSS max %.0f MiB%n",
-                    label, usPerProduced, usPerConsumed, rss.maxKib / 1024.0);
+            System.out.printf("%s: broker CPU %.1f µs per produced msg, %.1f µs per consumed msg; RSS max %.0f MiB"
+                    + " (anonymous %.0f MiB)%n", label, usPerProduced, usPerConsumed, rss.maxKib / 1024.0,
+                    rss.maxAnonKib / 1024.0);
         }
         System.out.printf("BENCH label=%s produced=%d failed=%d produce_tps=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.1f "
-                        + "consumed=%d consume_tps=%.0f cpu_us_per_produced=%.1f cpu_us_per_consumed=%.1f rss_max_mib=%.0f complete=%s%n",
+                        + "consumed=%d consume_tps=%.0f cpu_us_per_produced=%.1f cpu_us_per_consumed=%.1f rss_max_mib=%.0f "
+                        + "anon_max_mib=%.0f complete=%s%n",
                 label, sent.get(), failed.get(), produceTps, pct(all, 50) / 1e6, pct(all, 99) / 1e6,
                 (all.length == 0 ? 0 : all[all.length - 1]) / 1e6, consumed.get(), consumeTps, usPerProduced, usPerConsumed,
-                rss.maxKib / 1024.0, all0);
+                rss.maxKib / 1024.0, rss.maxAnonKib / 1024.0, all0);
         System.exit(0);
     }
 
@@ -216,11 +218,16 @@ public final class BrokerBench {
         return Long.parseLong(f[11]) + Long.parseLong(f[12]);
     }
 
-    /** Samples VmRSS of a process every 250 ms and keeps the maximum (KiB). */
+    /**
+     * Samples VmRSS and RssAnon of a process every 250 ms and keeps their maxima (KiB). RSS counts
+     * the commit-log pages a broker has mapped and touched (page cache, given back under memory
+     * pressure); RssAnon is the memory the process itself holds: heap, stacks, buffers.
+     */
     static final class RssSampler extends Thread {
         private final long pid;
         private volatile boolean running = true;
         volatile long maxKib;
+        volatile long maxAnonKib;
 
         RssSampler(long pid) {
             super("rss-sampler");
@@ -234,8 +241,9 @@ public final class BrokerBench {
                 try {
                     for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
                         if (l.startsWith("VmRSS:")) {
-                            long kib = Long.parseLong(l.replaceAll("[^0-9]", ""));
-                            maxKib = Math.max(maxKib, kib);
+                            maxKib = Math.max(maxKib, Long.parseLong(l.replaceAll("[^0-9]", "")));
+                        } else if (l.startsWith("RssAnon:")) {
+                            maxAnonKib = Math.max(maxAnonKib, Long.parseLong(l.replaceAll("[^0-9]", "")));
                         }
                     }
                     Thread.sleep(250);

@@ -10,9 +10,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rmq_remoting::message::{
-    decode_record, encode_offset_msg_id, keys, property_value, record_size, store_timestamp_at,
-    sys_flag, tags_code, write_record, RecordView, BLANK_MAGIC_CODE, MAGIC_CODE_V1, MAGIC_CODE_V2,
-    MAX_PROPERTIES_LEN,
+    decode_record, encode_offset_msg_id, keys, property_value, property_values, record_size,
+    store_timestamp_at, sys_flag, tags_code, write_record, RecordView, BLANK_MAGIC_CODE,
+    MAGIC_CODE_V1, MAGIC_CODE_V2, MAX_PROPERTIES_LEN,
 };
 use tokio::sync::watch;
 
@@ -500,6 +500,8 @@ struct Appended {
     queue_id: i32,
     last_tag_code: i64,
     dispatched: bool,
+    /// The queue's max offset after the append (what long polling is told).
+    queue_max: i64,
 }
 
 impl Inner {
@@ -669,7 +671,7 @@ impl Inner {
             ))?;
             write_record(&view, dst).map_err(|e| StoreError::MessageIllegal(e.to_string()))?;
             file.set_wrote(pos + size);
-            last_tag_code = self.dispatch(&view, phys, size as i32)?;
+            last_tag_code = self.dispatch(&view, phys, size as i32, Some(&cq))?;
             dispatched |= dispatchable;
             if dispatchable {
                 next_queue_offset += 1;
@@ -712,22 +714,35 @@ impl Inner {
             queue_id: first.queue_id,
             last_tag_code,
             dispatched,
+            queue_max: cq.max_offset() as i64,
         })
     }
 
-    /// Builds the consume-queue entry and the index entries of one record. Used by append and by
-    /// recovery (idempotent). Returns the tag code.
-    fn dispatch(&self, v: &RecordView<'_>, phys: i64, size: i32) -> Result<i64> {
+    /// Builds the consume-queue entry and the index entries of one record. Used by append (which
+    /// passes the record's queue, already looked up) and by recovery (idempotent). Returns the
+    /// tag code.
+    fn dispatch(
+        &self,
+        v: &RecordView<'_>,
+        phys: i64,
+        size: i32,
+        queue: Option<&Arc<ConsumeQueue>>,
+    ) -> Result<i64> {
         let tx = sys_flag::transaction_type(v.sys_flag);
+        let [tags, message_keys, uniq_key] =
+            property_values(v.properties, [keys::TAGS, keys::KEYS, keys::UNIQ_KEY]);
         let tag_code = crate::delay::delivery_tag_code(
             v.topic,
             v.properties,
             v.store_timestamp,
             &self.config.message_delay_level,
         )
-        .unwrap_or_else(|| tags_code(property_value(v.properties, keys::TAGS)));
+        .unwrap_or_else(|| tags_code(tags));
         if tx == sys_flag::TRANSACTION_NOT_TYPE || tx == sys_flag::TRANSACTION_COMMIT {
-            let cq = self.queue_or_create(v.topic, v.queue_id)?;
+            let cq = match queue {
+                Some(cq) => cq.clone(),
+                None => self.queue_or_create(v.topic, v.queue_id)?,
+            };
             cq.put(
                 v.queue_offset as u64,
                 CqEntry {
@@ -742,10 +757,10 @@ impl Inner {
             && phys >= self.index_from.load(Ordering::Acquire)
         {
             let mut ks: Vec<&str> = Vec::new();
-            if let Some(k) = property_value(v.properties, keys::KEYS) {
+            if let Some(k) = message_keys {
                 ks.extend(k.split(' ').filter(|s| !s.is_empty()));
             }
-            if let Some(u) = property_value(v.properties, keys::UNIQ_KEY) {
+            if let Some(u) = uniq_key {
                 ks.push(u);
             }
             if !ks.is_empty() {
@@ -763,14 +778,10 @@ impl Inner {
                 .unwrap_or_else(|p| p.into_inner())
                 .clone();
             if let Some(l) = listener {
-                let max = self
-                    .queue(&a.topic, a.queue_id)
-                    .map(|q| q.max_offset() as i64)
-                    .unwrap_or(0);
                 l.arriving(
                     &a.topic,
                     a.queue_id,
-                    max,
+                    a.queue_max,
                     a.last_tag_code,
                     a.result.store_timestamp,
                 );
@@ -1352,7 +1363,7 @@ impl Inner {
                     stop = Some("record leaves no room for the end-of-file padding".into());
                     break 'files;
                 }
-                self.dispatch(&v, phys as i64, v.total_size)?;
+                self.dispatch(&v, phys as i64, v.total_size, None)?;
                 report.records_redispatched += 1;
                 pos += v.total_size as u64;
                 f.set_wrote(pos);

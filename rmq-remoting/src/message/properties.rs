@@ -100,6 +100,23 @@ pub fn property_value<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     found
 }
 
+/// The values of several properties in one pass over `text`, in the order of `names` (the last
+/// occurrence wins, as in [`property_value`]).
+///
+/// Exists for the store, which reads the tags, keys and unique key of every appended message.
+pub fn property_values<'a, const N: usize>(
+    text: &'a str,
+    names: [&str; N],
+) -> [Option<&'a str>; N] {
+    let mut found = [None; N];
+    for (n, v) in iter_pairs(text) {
+        if let Some(i) = names.iter().position(|name| *name == n) {
+            found[i] = Some(v);
+        }
+    }
+    found
+}
+
 /// Rewrites a properties string: drops every pair named in `remove` or `set`, then appends the
 /// `set` pairs, keeping the other pairs in their order.
 ///
@@ -136,6 +153,17 @@ fn iter_pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn property_values_agree_with_property_value() {
+        let text = "TAGS\u{1}a\u{2}KEYS\u{1}k1 k2\u{2}TAGS\u{1}b\u{2}EMPTY\u{1}\u{2}UNIQ_KEY\u{1}U";
+        let names = ["TAGS", "KEYS", "UNIQ_KEY", "EMPTY", "MISSING"];
+        let all = property_values(text, names);
+        for (name, value) in names.iter().zip(all) {
+            assert_eq!(value, property_value(text, name), "{name}");
+        }
+        assert_eq!(all[0], Some("b"));
+    }
 
     #[test]
     fn encodes_like_java() {

@@ -91,13 +91,8 @@ pub fn decode_properties(text: &str) -> HashMap<String, String> {
 ///
 /// Exists for the store's dispatcher, which reads TAGS, KEYS and UNIQ_KEY of every record.
 pub fn property_value<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-    let mut found = None;
-    for (n, v) in iter_pairs(text) {
-        if n == name {
-            found = Some(v);
-        }
-    }
-    found
+    let [value] = property_values(text, [name]);
+    value
 }
 
 /// The values of several properties in one pass over `text`, in the order of `names` (the last

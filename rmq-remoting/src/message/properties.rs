@@ -89,7 +89,8 @@ pub fn decode_properties(text: &str) -> HashMap<String, String> {
 
 /// Returns the value of one property without allocating (the last occurrence wins, as in Java).
 ///
-/// Exists for the store's dispatcher, which reads TAGS, KEYS and UNIQ_KEY of every record.
+/// Exists for the broker and the client, which read single properties of a message (UNIQ_KEY,
+/// DELAY, TRAN_MSG) without decoding them all.
 pub fn property_value<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     let [value] = property_values(text, [name]);
     value

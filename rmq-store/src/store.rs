@@ -170,7 +170,8 @@ impl MessageStore {
         inner
             .flushed_tx
             .send_replace(inner.commit_log.flushed_offset() as i64);
-        inner.write_checkpoint()?;
+        // What recovery re-dispatched must be on disk before a checkpoint says so.
+        inner.flush_queues_and_checkpoint()?;
         let inner = Arc::new(inner);
         inner.check_disk();
         let store = MessageStore {
@@ -877,20 +878,6 @@ impl Inner {
         }
     }
 
-    fn write_checkpoint(&self) -> Result<()> {
-        let safe = self
-            .dispatched
-            .load(Ordering::Acquire)
-            .min(self.commit_log.flushed_offset() as i64);
-        let now = now_ms();
-        self.checkpoint.write(&Checkpoint {
-            physic_msg_timestamp: now,
-            logics_msg_timestamp: now,
-            index_msg_timestamp: now,
-            safe_offset: safe,
-        })
-    }
-
     fn flush_queues_and_checkpoint(&self) -> Result<()> {
         // Read what is dispatched *before* flushing, so the checkpoint never claims more.
         let dispatched = self.dispatched.load(Ordering::Acquire);
@@ -1272,16 +1259,15 @@ impl Inner {
             f.set_flushed(size);
         }
         let verify = self.config.check_crc_on_recover;
-        // After a crash the whole file holding `safe` is verified and re-dispatched. After a
-        // clean shutdown everything below `safe` was flushed and dispatched by this store, so
-        // the scan starts at `safe` itself when a record (or the end of the data) begins there:
-        // a restart then costs the same whatever the size of the store.
+        // Everything below `safe` is on disk and dispatched, its queues and index flushed before
+        // the checkpoint was written: after a clean stop and after a crash alike, the scan
+        // starts at `safe` itself when a record (or the end of the data) begins there, so a
+        // restart costs the same whatever the size of the store. A torn tail always lies above
+        // `safe`: nothing there was acknowledged as flushed.
         let first = &files[start_idx];
         let mut pos = safe.saturating_sub(first.start());
-        if abnormal
-            || pos > 0 && self.config.message_index_enable && self.index.max_indexed_phys() < 0
-        {
-            // A crash, or the index files are gone: verify and index that file again.
+        if pos > 0 && self.config.message_index_enable && self.index.max_indexed_phys() < 0 {
+            // The index files are gone: index at least that file again.
             pos = 0;
         } else if pos > 0 && !Self::record_boundary(first, pos, size, verify) {
             tracing::warn!(

@@ -163,7 +163,8 @@ impl MessageStore {
             recovery: RecoveryReport::default(),
             _lock_file: lock_file,
         };
-        let report = inner.recover(cp, abnormal)?;
+        let mut report = inner.recover(cp)?;
+        report.abnormal = abnormal;
         inner.recovery = report;
         let max = inner.commit_log.max_offset() as i64;
         inner.dispatched.store(max, Ordering::Release);
@@ -1226,11 +1227,8 @@ impl Inner {
     }
 
     /// Scans the commit log from the checkpoint, re-dispatches, truncates the torn tail.
-    fn recover(&self, cp: Option<Checkpoint>, abnormal: bool) -> Result<RecoveryReport> {
-        let mut report = RecoveryReport {
-            abnormal,
-            ..RecoveryReport::default()
-        };
+    fn recover(&self, cp: Option<Checkpoint>) -> Result<RecoveryReport> {
+        let mut report = RecoveryReport::default();
         let files = self.commit_log.files();
         if files.is_empty() {
             // Nothing stored: consume queues and index cannot point anywhere.
@@ -1294,11 +1292,9 @@ impl Inner {
                     ));
                     break 'files;
                 }
-                let Some(head) = f.bytes(pos, 8) else {
+                let Some((total, magic)) = record_head(f, pos) else {
                     break 'files;
                 };
-                let total = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-                let magic = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
                 if total == 0 && magic == 0 {
                     break 'files; // end of data
                 }
@@ -1391,11 +1387,9 @@ impl Inner {
     /// Whether the end of the data, an end-of-file padding or a valid record whose stored
     /// physical offset matches starts at `pos` of `f`.
     fn record_boundary(f: &MappedFile, pos: u64, size: u64, verify: bool) -> bool {
-        let Some(head) = f.bytes(pos, 8) else {
+        let Some((total, magic)) = record_head(f, pos) else {
             return false;
         };
-        let total = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-        let magic = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
         if total == 0 && magic == 0 || magic == BLANK_MAGIC_CODE && total as u64 == size - pos {
             return true;
         }
@@ -1437,6 +1431,15 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+/// The TOTALSIZE and magic code at `pos` of a commit-log file, if 8 bytes are there.
+fn record_head(f: &MappedFile, pos: u64) -> Option<(i32, u32)> {
+    let head = f.bytes(pos, 8)?;
+    Some((
+        i32::from_be_bytes([head[0], head[1], head[2], head[3]]),
+        u32::from_be_bytes([head[4], head[5], head[6], head[7]]),
+    ))
 }
 
 fn host_flags(m: &PutMessage) -> i32 {

@@ -109,6 +109,7 @@ impl Broker {
             boot_time: SystemTime::now(),
             stopping: tokio_util::sync::CancellationToken::new(),
             filters: filter::FilterCache::default(),
+            master: tokio::sync::watch::channel(None).0,
         });
         Ok(Broker { ctx, registrar })
     }
@@ -156,9 +157,19 @@ async fn register_periodically(ctx: Arc<BrokerContext>, registrar: Arc<Registrar
     let period =
         Duration::from_millis(ctx.config.register_name_server_period.clamp(10_000, 60_000));
     loop {
-        registrar
+        let learned = registrar
             .register_all(ctx.topics.snapshot(), ctx.config.broker_permission)
             .await;
+        if let Some(master) = learned {
+            ctx.master.send_if_modified(|known| {
+                if *known == master {
+                    return false;
+                }
+                tracing::info!(master = ?master, "the group's master changed");
+                *known = master;
+                true
+            });
+        }
         tokio::select! {
             () = tokio::time::sleep(period) => {}
             () = ctx.topics_changed.notified() => {}

@@ -31,6 +31,16 @@ pub struct BrokerIdentity {
     pub ha_server_addr: String,
 }
 
+/// What a name server tells a registering broker about its group's master (Apache's
+/// `RegisterBrokerResult`): a slave learns where to read its metadata and replicate from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterInfo {
+    /// The master's `brokerIP1:listenPort` (metadata sync, remarks naming the master).
+    pub master_addr: String,
+    /// The master's `brokerIP2:haListenPort` (commit-log replication), when it advertised one.
+    pub ha_server_addr: Option<String>,
+}
+
 /// Sends registrations to every name server over a shared client.
 pub struct Registrar {
     client: Arc<RemotingClient>,
@@ -53,12 +63,13 @@ impl Registrar {
     }
 
     /// Registers `topics` with every name server concurrently; failures are logged, not fatal
-    /// (the next period retries). Returns the master address a slave learned, if any.
+    /// (the next period retries). Returns what a slave learned about its master: `None` when no
+    /// name server answered (nothing learned), `Some(None)` when they know no master.
     pub async fn register_all(
         &self,
         mut topics: TopicConfigSerializeWrapper,
         broker_permission: i32,
-    ) -> Option<String> {
+    ) -> Option<Option<MasterInfo>> {
         if broker_permission & 6 != 6 {
             for config in topics.topic_config_table.values_mut() {
                 config.perm &= broker_permission;
@@ -89,11 +100,18 @@ impl Registrar {
             async move { (ns, self.client.invoke(ns, request, REGISTER_TIMEOUT).await) }
         });
         let mut master = None;
+        let mut answered = false;
         for (ns, outcome) in futures::future::join_all(calls).await {
             match outcome {
                 Ok(response) if response.code == 0 => {
+                    answered = true;
                     if let Ok(h) = response.decode_header::<RegisterBrokerResponseHeader>() {
-                        master = master.or(h.master_addr);
+                        if let Some(master_addr) = h.master_addr.filter(|a| !a.is_empty()) {
+                            master = master.or(Some(MasterInfo {
+                                master_addr,
+                                ha_server_addr: h.ha_server_addr.filter(|a| !a.is_empty()),
+                            }));
+                        }
                     }
                 }
                 Ok(response) => {
@@ -104,7 +122,7 @@ impl Registrar {
                 }
             }
         }
-        master
+        answered.then_some(master)
     }
 
     /// Tells every name server this broker is leaving.

@@ -44,6 +44,9 @@ pub struct BrokerContext {
     /// Cancelled when shutdown begins, so parked pulls answer at once instead of holding the
     /// shutdown for their whole suspend timeout.
     pub stopping: CancellationToken,
+    /// The group's master as the name servers last reported it (None on a master, or while no
+    /// master is registered). A slave's replication and metadata sync follow it.
+    pub master: watch::Sender<Option<crate::registration::MasterInfo>>,
 }
 
 impl BrokerContext {

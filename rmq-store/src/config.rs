@@ -40,10 +40,8 @@ rmq_config::settings! {
         flush_interval_commit_log: Duration = Duration::from_millis(500) => "flushIntervalCommitLog",
         /// Consume queue and index flush period (default 1000 ms).
         flush_interval_consume_queue: Duration = Duration::from_millis(1000) => "flushIntervalConsumeQueue",
-        /// How long a SYNC_FLUSH append waits before reporting FLUSH_DISK_TIMEOUT (default 5000 ms).
+        /// How long a SYNC_FLUSH append waits before reporting FLUSH_DISK_TIMEOUT, and a SYNC_MASTER append for a slave before FLUSH_SLAVE_TIMEOUT, as in RocketMQ 4.9 (default 5000 ms).
         sync_flush_timeout: Duration = Duration::from_millis(5000) => "syncFlushTimeout",
-        /// How long a SYNC_MASTER append waits for the replica (default 3000 ms).
-        slave_timeout: Duration = Duration::from_millis(3000) => "slaveTimeout",
         /// Hours of the day (local time, `;`-separated) when expired files are removed (default `"04"`).
         delete_when: String = "04".to_owned() => "deleteWhen",
         /// Hours after its last modification when a commit-log file expires (default 72).
@@ -85,6 +83,7 @@ rmq_config::settings! {
         "commitIntervalCommitLog" => "appends go straight into mapped files; there is no write-buffer pool",
         "flushCommitLogLeastPages" => "the async flush syncs whatever is dirty each interval",
         "flushCommitLogThoroughInterval" => "the async flush syncs whatever is dirty each interval",
+        "slaveTimeout" => "RocketMQ 4.9's SYNC_MASTER waits syncFlushTimeout for its slave, and so does rmq; slaveTimeout is a 5.x key",
         "mapedFileSizeCommitLog" => "pre-4.5 spelling, ignored by RocketMQ too: use mappedFileSizeCommitLog",
         "mapedFileSizeConsumeQueue" => "pre-4.5 spelling, ignored by RocketMQ too: use mappedFileSizeConsumeQueue",
     }

@@ -60,6 +60,26 @@ pub enum StoreError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// Replicated bytes do not continue this store's commit log: the master sent `offset`, the
+    /// slave's log ends at `local_end`. The replication connection is reset from `local_end`.
+    #[error(
+        "replicated data starts at commit-log offset {offset} but this store ends at {local_end}"
+    )]
+    ReplicaOffsetMismatch {
+        /// Where the received bytes belong.
+        offset: i64,
+        /// This store's commit-log end.
+        local_end: i64,
+    },
+    /// Replicated bytes hold something that is not a record where one must start; they were
+    /// cut off at `offset` and are fetched again.
+    #[error("replicated commit log is corrupt at offset {offset}: {reason}; cut there")]
+    ReplicaCorrupt {
+        /// Where the bad record starts (the new end of the commit log).
+        offset: i64,
+        /// What was wrong.
+        reason: String,
+    },
     /// A stored record could not be decoded (data corruption).
     #[error("corrupt record at physical offset {offset}: {source}")]
     Corrupt {
@@ -80,7 +100,10 @@ impl StoreError {
             StoreError::MessageIllegal(_) => "MESSAGE_ILLEGAL",
             StoreError::PropertiesSizeExceeded(_) => "PROPERTIES_SIZE_EXCEEDED",
             StoreError::CreateMappedFileFailed { .. } => "CREATE_MAPEDFILE_FAILED",
-            StoreError::Io { .. } | StoreError::Corrupt { .. } => "UNKNOWN_ERROR",
+            StoreError::Io { .. }
+            | StoreError::Corrupt { .. }
+            | StoreError::ReplicaOffsetMismatch { .. }
+            | StoreError::ReplicaCorrupt { .. } => "UNKNOWN_ERROR",
         }
     }
 

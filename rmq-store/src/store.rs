@@ -24,6 +24,8 @@ use crate::index::IndexService;
 use crate::mapped_file::{MappedFile, MappedFileQueue, SelectedBuffer};
 use crate::types::*;
 
+mod replica;
+
 /// Bytes an end-of-file padding needs (TOTALSIZE + BLANK magic).
 const END_FILE_MIN_BLANK_LENGTH: u64 = 8;
 
@@ -62,6 +64,8 @@ struct Inner {
     index: IndexService,
     checkpoint: CheckpointFile,
     flushed_tx: watch::Sender<i64>,
+    /// The commit log's written end, for replication to wake on new data.
+    written_tx: watch::Sender<i64>,
     flush_request: (Mutex<bool>, Condvar),
     dispatched: AtomicI64,
     /// Records at or after this physical offset are (re)indexed by dispatch; records before it
@@ -141,6 +145,7 @@ impl MessageStore {
         )?;
         let queues = load_queues(&config)?;
         let (flushed_tx, _) = watch::channel(0i64);
+        let (written_tx, _) = watch::channel(0i64);
         let mut inner = Inner {
             config,
             commit_log,
@@ -149,6 +154,7 @@ impl MessageStore {
             index,
             checkpoint,
             flushed_tx,
+            written_tx,
             flush_request: (Mutex::new(false), Condvar::new()),
             dispatched: AtomicI64::new(0),
             index_from: AtomicI64::new(0),
@@ -168,6 +174,7 @@ impl MessageStore {
         inner.recovery = report;
         let max = inner.commit_log.max_offset() as i64;
         inner.dispatched.store(max, Ordering::Release);
+        inner.written_tx.send_replace(max);
         inner
             .flushed_tx
             .send_replace(inner.commit_log.flushed_offset() as i64);
@@ -402,6 +409,12 @@ impl MessageStore {
     /// Subscribes to the flushed commit-log offset (e.g. for a replication service).
     pub fn subscribe_flushed(&self) -> watch::Receiver<i64> {
         self.inner.flushed_tx.subscribe()
+    }
+
+    /// Subscribes to the commit log's written end, which moves with every append (local or
+    /// replicated): a master's replication wakes on it to stream new bytes to its slaves.
+    pub fn subscribe_written(&self) -> watch::Receiver<i64> {
+        self.inner.written_tx.subscribe()
     }
 
     /// Names of the topics that have consume queues.
@@ -690,6 +703,7 @@ impl Inner {
         }
         let end = self.commit_log.max_offset() as i64;
         self.dispatched.store(end, Ordering::Release);
+        self.written_tx.send_replace(end);
         let sec = store_ts / 1000;
         let slot = &mut w.tps[(sec as usize) % 16];
         if slot.0 != sec {
@@ -793,41 +807,48 @@ impl Inner {
         if !wait {
             return Ok(result);
         }
-        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
-            let mut rx = self.flushed_tx.subscribe();
-            if *rx.borrow() < result.end_offset {
-                self.wake_flusher();
-                let end = result.end_offset;
-                let waited = tokio::time::timeout(
-                    self.config.sync_flush_timeout,
-                    rx.wait_for(|f| *f >= end),
-                )
-                .await;
-                if !matches!(waited, Ok(Ok(_))) {
-                    tracing::warn!(
-                        "sync flush of offset {end} did not finish within syncFlushTimeout"
-                    );
-                    result.status = PutStatus::FlushDiskTimeout;
-                    return Ok(result);
-                }
-            }
+        // As RocketMQ, the disk flush and the slave wait run side by side; a replica status
+        // (the later one in Java's combination) wins over a flush status.
+        let end = result.end_offset;
+        let (flushed, replicated) = tokio::join!(self.wait_flushed(end), self.wait_replicated(end));
+        if let Some(status) = replicated.or(flushed) {
+            result.status = status;
         }
+        Ok(result)
+    }
+
+    /// In SYNC_FLUSH, waits until the commit log is durable up to `end`; `Some` on timeout.
+    async fn wait_flushed(&self, end: i64) -> Option<PutStatus> {
+        if self.config.flush_disk_type != FlushDiskType::SyncFlush {
+            return None;
+        }
+        let mut rx = self.flushed_tx.subscribe();
+        if *rx.borrow() >= end {
+            return None;
+        }
+        self.wake_flusher();
+        let waited =
+            tokio::time::timeout(self.config.sync_flush_timeout, rx.wait_for(|f| *f >= end)).await;
+        if matches!(waited, Ok(Ok(_))) {
+            return None;
+        }
+        tracing::warn!("sync flush of offset {end} did not finish within syncFlushTimeout");
+        Some(PutStatus::FlushDiskTimeout)
+    }
+
+    /// With a replica hook (SYNC_MASTER), waits until a slave holds the commit log up to `end`;
+    /// `Some` when it did not within `syncFlushTimeout` or no slave is in sync.
+    async fn wait_replicated(&self, end: i64) -> Option<PutStatus> {
         let replica = self
             .replica
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if let Some(r) = replica {
-            match r
-                .wait_for(result.end_offset, self.config.slave_timeout)
-                .await
-            {
-                ReplicaAck::Acked => {}
-                ReplicaAck::Timeout => result.status = PutStatus::FlushSlaveTimeout,
-                ReplicaAck::NotAvailable => result.status = PutStatus::SlaveNotAvailable,
-            }
+            .clone()?;
+        match replica.wait_for(end, self.config.sync_flush_timeout).await {
+            ReplicaAck::Acked => None,
+            ReplicaAck::Timeout => Some(PutStatus::FlushSlaveTimeout),
+            ReplicaAck::NotAvailable => Some(PutStatus::SlaveNotAvailable),
         }
-        Ok(result)
     }
 
     fn wake_flusher(&self) {
@@ -1333,7 +1354,9 @@ impl Inner {
                         .queue(v.topic, v.queue_id)
                         .map(|q| q.max_offset() as i64)
                         .unwrap_or(0);
-                    if v.queue_offset < 0 || v.queue_offset > qmax + 1_000_000 {
+                    // A slave that started from the master's newest file has queues that
+                    // begin far above 0: the bound applies once a queue has entries.
+                    if v.queue_offset < 0 || (qmax > 0 && v.queue_offset > qmax + 1_000_000) {
                         stop = Some(format!(
                             "implausible queue offset {} (queue max {qmax})",
                             v.queue_offset

@@ -77,7 +77,7 @@ pub enum PutStatus {
     PutOk,
     /// `FLUSH_DISK_TIMEOUT`: SYNC_FLUSH did not complete within `syncFlushTimeout`.
     FlushDiskTimeout,
-    /// `FLUSH_SLAVE_TIMEOUT`: the replica did not acknowledge within `slaveTimeout`.
+    /// `FLUSH_SLAVE_TIMEOUT`: the replica did not acknowledge within `syncFlushTimeout`.
     FlushSlaveTimeout,
     /// `SLAVE_NOT_AVAILABLE`: no replica to wait for.
     SlaveNotAvailable,

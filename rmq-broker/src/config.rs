@@ -95,6 +95,12 @@ rmq_config::settings! {
         transaction_check_interval: u64 = 60_000 => "transactionCheckInterval",
         /// Accept SQL92 subscriptions (filtering by message properties).
         enable_property_filter: bool = false => "enablePropertyFilter",
+        /// Let consumers read from a slave: pull answers then suggest the group's `brokerId`, or its `whichBrokerWhenConsumeSlowly` for a consumer that lags.
+        slave_read_enable: bool = false => "slaveReadEnable",
+        /// A consumer whose next message is further behind the commit log's end than this percentage of the machine's memory lags (it reads from disk).
+        access_message_in_memory_max_ratio: i32 = 40 => "accessMessageInMemoryMaxRatio",
+        /// On a slave, correct a consumer's out-of-range offset as a master does (off: the slave may only be behind, so the consumer retries where it was).
+        offset_check_in_slave: bool = false => "offsetCheckInSlave",
     }
     ignored {
         "rocketmqHome" => "rmq needs no installation directory",
@@ -128,6 +134,26 @@ fn default_broker_name() -> String {
 }
 
 impl BrokerConfig {
+    /// Refuses the role and id combinations a group cannot run with: the master of a group is
+    /// `brokerId=0` and its slaves have ids above 0, so a slave with id 0 would claim the
+    /// master's place in the route and a master with another id would never be found by
+    /// producers. The error names both keys and the change to make.
+    pub fn validate(&self) -> Result<(), String> {
+        let (role, id, group) = (self.broker_role.render(), self.broker_id, &self.broker_name);
+        match self.broker_role {
+            BrokerRole::Slave if id <= 0 => Err(format!(
+                "brokerRole={role} with brokerId={id}: a slave needs brokerId > 0 (0 is the master's id). \
+                 Set brokerId=1 (or another id no other slave of group {group} uses), \
+                 or set brokerRole=ASYNC_MASTER or SYNC_MASTER to run this broker as the group's master"
+            )),
+            BrokerRole::AsyncMaster | BrokerRole::SyncMaster if id != 0 => Err(format!(
+                "brokerRole={role} with brokerId={id}: a master has brokerId=0 (ids above 0 are slaves). \
+                 Set brokerId=0, or set brokerRole=SLAVE to run this broker as a slave of group {group}"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The name servers to register with, from `namesrvAddr`.
     pub fn name_servers(&self) -> Vec<String> {
         self.namesrv_addr
@@ -174,6 +200,33 @@ mod tests {
                 .any(|w| w.contains("broker.conf:8: `brokerIP1`")),
             "{:?}",
             applied.warnings
+        );
+    }
+
+    #[test]
+    fn role_and_id_must_agree() {
+        let with = |role, id| BrokerConfig {
+            broker_role: role,
+            broker_id: id,
+            broker_name: "broker-a".into(),
+            ..BrokerConfig::default()
+        };
+        assert!(with(BrokerRole::AsyncMaster, 0).validate().is_ok());
+        assert!(with(BrokerRole::Slave, 1).validate().is_ok());
+        let slave = with(BrokerRole::Slave, 0).validate().unwrap_err();
+        assert!(
+            slave.contains("brokerRole=SLAVE with brokerId=0"),
+            "{slave}"
+        );
+        assert!(slave.contains("Set brokerId=1"), "{slave}");
+        let master = with(BrokerRole::SyncMaster, 2).validate().unwrap_err();
+        assert!(
+            master.contains("brokerRole=SYNC_MASTER with brokerId=2"),
+            "{master}"
+        );
+        assert!(
+            master.contains("Set brokerId=0, or set brokerRole=SLAVE"),
+            "{master}"
         );
     }
 

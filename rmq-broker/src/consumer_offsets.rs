@@ -118,6 +118,18 @@ impl ConsumerOffsets {
         self.read().clone()
     }
 
+    /// A slave's copy of its master's offsets (Apache's `SlaveSynchronize`): every `topic@group`
+    /// the master has offsets for takes the master's; the others keep ours (commits consumers
+    /// made here while the master was away). Written at once.
+    pub fn merge_from_master(
+        &self,
+        master: BTreeMap<String, BTreeMap<i32, i64>>,
+    ) -> std::io::Result<()> {
+        self.write().offset_table.extend(master);
+        self.dirty.store(true, Ordering::Release);
+        self.persist_if_dirty()
+    }
+
     /// Writes the file if anything changed since the last write.
     pub fn persist_if_dirty(&self) -> std::io::Result<()> {
         if !self.dirty.swap(false, Ordering::AcqRel) {

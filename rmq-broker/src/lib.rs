@@ -17,7 +17,9 @@ pub mod filter;
 mod processor;
 mod rebalance_lock;
 pub mod registration;
+mod role;
 pub mod schedule;
+mod slave_sync;
 mod state;
 mod state_file;
 pub mod subscription_groups;
@@ -65,6 +67,7 @@ impl Broker {
         store_config: StoreConfig,
         store_host: SocketAddr,
     ) -> Result<Self, BrokerError> {
+        config.validate().map_err(BrokerError::State)?;
         let config_dir = store_config.store_path_root_dir.join("config");
         let store = MessageStore::open(store_config)?;
         let topics = topics::TopicTable::open(config_dir.join("topics.json"), &config)
@@ -128,6 +131,7 @@ impl Broker {
             tokio::spawn(flush_offsets_periodically(ctx.clone())),
             tokio::spawn(expire_silent_clients(ctx.clone())),
             tokio::spawn(transaction::check::run(ctx.clone())),
+            tokio::spawn(slave_sync::run(ctx.clone())),
         ];
         background.extend(schedule::spawn(&ctx));
         let transport = TransportConfig {

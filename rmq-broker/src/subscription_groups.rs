@@ -61,6 +61,22 @@ impl SubscriptionGroups {
         self.persist()
     }
 
+    /// A slave's copy of its master's table (Apache's `SlaveSynchronize`): when the master's
+    /// version differs from ours, our groups and version become the master's and are persisted.
+    /// Returns whether anything was replaced.
+    pub fn replace_with_master(&self, master: SubscriptionGroupWrapper) -> std::io::Result<bool> {
+        {
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            if state.data_version == master.data_version {
+                return Ok(false);
+            }
+            state.data_version = master.data_version;
+            state.subscription_group_table = master.subscription_group_table;
+        }
+        self.persist()?;
+        Ok(true)
+    }
+
     /// Deletes a group; returns whether it existed.
     pub fn remove(&self, group: &str) -> std::io::Result<bool> {
         let existed = {

@@ -154,6 +154,24 @@ impl TopicTable {
         self.read().data_version.clone()
     }
 
+    /// A slave's copy of its master's table (Apache's `SlaveSynchronize`): when the master's
+    /// version differs from ours, our table and version become the master's and are persisted.
+    /// Returns whether anything was replaced.
+    pub fn replace_with_master(
+        &self,
+        master: TopicConfigSerializeWrapper,
+    ) -> std::io::Result<bool> {
+        {
+            let mut state = self.write();
+            if state.data_version == master.data_version {
+                return Ok(false);
+            }
+            *state = master;
+        }
+        self.persist()?;
+        Ok(true)
+    }
+
     /// Creates or replaces a topic; returns the stored settings.
     pub fn put(&self, config: TopicConfig) -> std::io::Result<TopicConfig> {
         {

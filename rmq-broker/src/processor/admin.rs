@@ -189,6 +189,7 @@ async fn update_and_create_topic(
     _: Connection,
     req: RemotingCommand,
 ) -> HandlerResult {
+    crate::role::refuse_admin_write(&ctx)?;
     let h: CreateTopicRequestHeader = req.decode_header()?;
     validate_topic_name(&h.topic).map_err(|why| refuse(ResponseCode::SYSTEM_ERROR, why))?;
     if h.topic == ctx.config.broker_cluster_name {
@@ -244,6 +245,7 @@ async fn delete_topic(
     _: Connection,
     req: RemotingCommand,
 ) -> HandlerResult {
+    crate::role::refuse_admin_write(&ctx)?;
     let h: TopicRequestHeader = req.decode_header()?;
     if h.topic.is_empty() {
         return Err(refuse(
@@ -353,6 +355,7 @@ async fn update_and_create_group(
     _: Connection,
     req: RemotingCommand,
 ) -> HandlerResult {
+    crate::role::refuse_admin_write(&ctx)?;
     let config: SubscriptionGroupConfig = fastjson::from_slice(&req.body).map_err(|e| {
         refuse(
             ResponseCode::SYSTEM_ERROR,
@@ -389,6 +392,7 @@ async fn delete_group(
     _: Connection,
     req: RemotingCommand,
 ) -> HandlerResult {
+    crate::role::refuse_admin_write(&ctx)?;
     let h: DeleteSubscriptionGroupRequestHeader = req.decode_header()?;
     ctx.groups.remove(&h.group_name).map_err(|e| {
         refuse(

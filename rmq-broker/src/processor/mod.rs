@@ -3,6 +3,7 @@
 mod admin;
 mod client;
 mod lock;
+mod metadata;
 mod offsets;
 mod pull;
 mod query;
@@ -28,6 +29,7 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     let router = client::register(router, ctx);
     let router = offsets::register(router, ctx);
     let router = admin::register(router, ctx);
+    let router = metadata::register(router, ctx);
     let router = query::register(router, ctx);
     let router = lock::register(router, ctx);
     let router = crate::transaction::end::register(router, ctx);

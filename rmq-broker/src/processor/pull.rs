@@ -1,10 +1,20 @@
 //! PULL_MESSAGE and LITE_PULL_MESSAGE with long polling: a pull that finds nothing waits until
 //! its queue gets a message or the consumer's suspend timeout ends.
+//!
+//! Every answer tells the consumer which broker of the group to pull that queue from next
+//! (`suggestWhichBrokerId`, Apache 4.9's rules): the master, unless `slaveReadEnable` is on,
+//! when it is the group's `brokerId`, or its `whichBrokerWhenConsumeSlowly` for a consumer
+//! whose next message is more than `accessMessageInMemoryMaxRatio` % of the machine's memory
+//! behind the commit log's end. A slave serves pulls but never stores the commit offset they
+//! carry, and does not correct out-of-range offsets (it may only be behind its master) unless
+//! `offsetCheckInSlave` is on: the consumer is told to retry where it was.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use rmq_remoting::body::route::MASTER_ID;
+use rmq_remoting::body::stats::SubscriptionGroupConfig;
 use rmq_remoting::body::topic::perm;
 use rmq_remoting::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
 use rmq_remoting::transport::{Connection, HandlerResult, Router};
@@ -82,7 +92,8 @@ async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         ));
     }
     let filter = subscription(&ctx, &h)?;
-    if h.sys_flag & FLAG_COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
+    if h.sys_flag & FLAG_COMMIT_OFFSET != 0 && h.commit_offset >= 0 && !crate::role::is_slave(&ctx)
+    {
         ctx.offsets
             .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     }
@@ -121,7 +132,7 @@ async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
             GetMessageStatus::NoMessageInQueue | GetMessageStatus::NoMatchedLogicQueue
         ) && h.queue_offset == 0);
         if !nothing_yet || last_read || Instant::now() >= deadline {
-            return Ok(respond(&h, result));
+            return Ok(respond(&ctx, &h, &group, result));
         }
         // Woken by an arrival: read again. Timed out, the consumer went away or the broker is
         // stopping: read once more and answer whatever is there.
@@ -188,8 +199,73 @@ fn subscription(
     Ok(filter)
 }
 
-fn respond(h: &PullMessageRequestHeader, result: GetMessageResult) -> RemotingCommand {
-    let (code, remark) = match result.status {
+/// Whether the consumer reads far enough behind the commit log's end to be sent to a slave
+/// (Apache's `suggestPullingFromSlave`): measured from the last consume-queue entry this pull
+/// looked at, for the answers that looked at entries.
+fn lags(ctx: &BrokerContext, h: &PullMessageRequestHeader, result: &GetMessageResult) -> bool {
+    if !matches!(
+        result.status,
+        GetMessageStatus::Found
+            | GetMessageStatus::NoMatchedMessage
+            | GetMessageStatus::MessageWasRemoving
+    ) || result.next_begin_offset <= h.queue_offset
+    {
+        return false;
+    }
+    let Some(last) =
+        ctx.store
+            .consume_queue_entry(&h.topic, h.queue_id, result.next_begin_offset - 1)
+    else {
+        return false;
+    };
+    let behind = ctx.store.max_phy_offset() - last.phys_offset;
+    let ratio = f64::from(ctx.config.access_message_in_memory_max_ratio) / 100.0;
+    behind > (total_memory() as f64 * ratio) as i64
+}
+
+/// The machine's physical memory in bytes (Java's `TOTAL_PHYSICAL_MEMORY_SIZE`), read once.
+fn total_memory() -> u64 {
+    static TOTAL: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TOTAL.get_or_init(|| {
+        // SAFETY: sysconf only reads system constants.
+        let (pages, page_size) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PHYS_PAGES),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        u64::try_from(pages)
+            .unwrap_or(0)
+            .saturating_mul(u64::try_from(page_size).unwrap_or(0))
+    })
+}
+
+fn respond(
+    ctx: &BrokerContext,
+    h: &PullMessageRequestHeader,
+    group: &SubscriptionGroupConfig,
+    mut result: GetMessageResult,
+) -> RemotingCommand {
+    let check_offsets = !crate::role::is_slave(ctx) || ctx.config.offset_check_in_slave;
+    if !check_offsets
+        && !matches!(
+            result.status,
+            GetMessageStatus::Found
+                | GetMessageStatus::NoMatchedMessage
+                | GetMessageStatus::MessageWasRemoving
+        )
+    {
+        // Apache's nextOffsetCorrection: a slave leaves the consumer's offset alone.
+        result.next_begin_offset = h.queue_offset;
+    }
+    let mut suggest = if !ctx.config.slave_read_enable {
+        MASTER_ID
+    } else if lags(ctx, h, &result) {
+        group.which_broker_when_consume_slowly
+    } else {
+        group.broker_id
+    };
+    let (mut code, mut remark) = match result.status {
         GetMessageStatus::Found => (ResponseCode::SUCCESS, None),
         GetMessageStatus::MessageWasRemoving | GetMessageStatus::NoMatchedMessage => {
             (ResponseCode::PULL_RETRY_IMMEDIATELY, None)
@@ -218,8 +294,17 @@ fn respond(h: &PullMessageRequestHeader, result: GetMessageResult) -> RemotingCo
             )),
         ),
     };
+    if code == ResponseCode::PULL_OFFSET_MOVED && !check_offsets {
+        suggest = group.broker_id;
+        code = ResponseCode::PULL_RETRY_IMMEDIATELY;
+        remark = Some(format!(
+            "offset {} is outside [{}, {}] of {}:{} on this slave, which may be behind its master; \
+             retry (offsetCheckInSlave=false)",
+            h.queue_offset, result.min_offset, result.max_offset, h.topic, h.queue_id
+        ));
+    }
     let header = PullMessageResponseHeader {
-        suggest_which_broker_id: 0,
+        suggest_which_broker_id: suggest,
         next_begin_offset: result.next_begin_offset,
         min_offset: result.min_offset,
         max_offset: result.max_offset,

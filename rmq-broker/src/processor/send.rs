@@ -31,6 +31,7 @@ fn refuse(code: ResponseCode, remark: impl Into<String>) -> CommandError {
 
 async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -> HandlerResult {
     let header = SendMessageRequestHeader::from_command(&req)?;
+    crate::role::refuse_send(&ctx)?;
     let producer = conn.peer_addr();
     if ctx.config.broker_permission & perm::WRITE == 0 {
         return Err(refuse(

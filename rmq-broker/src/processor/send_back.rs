@@ -69,6 +69,7 @@ async fn send_back(
         // The group opted out of retries (Java answers success and drops the message).
         return Ok(RemotingCommand::success());
     }
+    crate::role::refuse_send_back(&ctx)?;
     let Some(buffer) = ctx.store.look_message_by_offset(header.offset) else {
         return Err(CommandError::new(
             ResponseCode::SYSTEM_ERROR,

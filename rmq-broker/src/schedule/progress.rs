@@ -67,6 +67,15 @@ impl ScheduleProgress {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// A slave's copy of its master's delay-level progress (Apache's `SlaveSynchronize` writes
+    /// the master's file over its own). The timer offset stays ours: it counts what this
+    /// broker filed in its own timer wheel. Written at once.
+    pub fn replace_levels_with_master(&self, master: BTreeMap<i32, i64>) -> std::io::Result<()> {
+        self.table().offset_table = master;
+        self.dirty.store(true, Ordering::Release);
+        self.persist_if_dirty()
+    }
+
     /// The table as it is now (admin views, tests).
     pub fn snapshot(&self) -> DelayOffsetTable {
         self.table().clone()

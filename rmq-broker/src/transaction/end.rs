@@ -10,7 +10,6 @@ use rmq_remoting::transport::{Connection, HandlerResult, Router};
 use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
 
 use super::{store_committed, write_op, HALF_TOPIC};
-use crate::config::BrokerRole;
 use crate::processor::{handler, store_refusal};
 use crate::state::BrokerContext;
 
@@ -29,12 +28,7 @@ async fn end_transaction(
     req: RemotingCommand,
 ) -> HandlerResult {
     let h: EndTransactionRequestHeader = req.decode_header()?;
-    if ctx.config.broker_role == BrokerRole::Slave {
-        return Err(refuse(
-            ResponseCode::SLAVE_NOT_AVAILABLE,
-            "this broker is a slave; end transactions on the master",
-        ));
-    }
+    crate::role::refuse_end_transaction(&ctx)?;
     let commit = match h.commit_or_rollback {
         EndTransactionRequestHeader::COMMIT_TYPE => true,
         EndTransactionRequestHeader::ROLLBACK_TYPE => false,

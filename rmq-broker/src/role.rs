@@ -1,0 +1,91 @@
+//! What a SLAVE refuses, with the codes an Apache RocketMQ 4.9 slave answers (so clients react
+//! the same way) and remarks that say why and where to go instead: the group's master as the
+//! name servers last reported it.
+
+use rmq_remoting::{CommandError, ResponseCode};
+
+use crate::config::BrokerRole;
+use crate::state::BrokerContext;
+
+/// Whether this broker is a read-only replica.
+pub(crate) fn is_slave(ctx: &BrokerContext) -> bool {
+    ctx.config.broker_role == BrokerRole::Slave
+}
+
+/// The master's client address, or `unknown yet` before a registration answer named one.
+pub(crate) fn master_addr(ctx: &BrokerContext) -> String {
+    ctx.master
+        .borrow()
+        .as_ref()
+        .map_or_else(|| "unknown yet".to_owned(), |m| m.master_addr.clone())
+}
+
+/// `this broker[ADDR] is a SLAVE (brokerId=N) of group G; its master is M`.
+fn who(ctx: &BrokerContext) -> String {
+    format!(
+        "this broker[{}] is a SLAVE (brokerId={}) of group {}; its master is {}",
+        ctx.broker_addr(),
+        ctx.config.broker_id,
+        ctx.config.broker_name,
+        master_addr(ctx)
+    )
+}
+
+/// SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE on a slave: Apache's store refuses the
+/// put, which the send processor answers SERVICE_NOT_AVAILABLE (producers retry elsewhere).
+pub(crate) fn refuse_send(ctx: &BrokerContext) -> Result<(), CommandError> {
+    if !is_slave(ctx) {
+        return Ok(());
+    }
+    Err(CommandError::new(
+        ResponseCode::SERVICE_NOT_AVAILABLE,
+        format!(
+            "service not available now: {}. A slave stores only what it replicates; send to the master",
+            who(ctx)
+        ),
+    ))
+}
+
+/// CONSUMER_SEND_MSG_BACK on a slave: Apache answers SYSTEM_ERROR with the store's status
+/// name, and the consumer then re-sends the message itself through its producer.
+pub(crate) fn refuse_send_back(ctx: &BrokerContext) -> Result<(), CommandError> {
+    if !is_slave(ctx) {
+        return Ok(());
+    }
+    Err(CommandError::new(
+        ResponseCode::SYSTEM_ERROR,
+        format!(
+            "SERVICE_NOT_AVAILABLE: {}. Send failed messages back to the master",
+            who(ctx)
+        ),
+    ))
+}
+
+/// END_TRANSACTION on a slave: SLAVE_NOT_AVAILABLE, as Apache answers.
+pub(crate) fn refuse_end_transaction(ctx: &BrokerContext) -> Result<(), CommandError> {
+    if !is_slave(ctx) {
+        return Ok(());
+    }
+    Err(CommandError::new(
+        ResponseCode::SLAVE_NOT_AVAILABLE,
+        format!(
+            "end transaction is forbidden on a slave: {}. End transactions on the master",
+            who(ctx)
+        ),
+    ))
+}
+
+/// Topic and subscription-group changes on a slave: SYSTEM_ERROR with Apache's sentence (the
+/// slave copies both tables from its master, which would undo the change).
+pub(crate) fn refuse_admin_write(ctx: &BrokerContext) -> Result<(), CommandError> {
+    if !is_slave(ctx) {
+        return Ok(());
+    }
+    Err(CommandError::new(
+        ResponseCode::SYSTEM_ERROR,
+        format!(
+            "Can't modify topic or subscription group from slave broker, please execute it from master broker. ({})",
+            who(ctx)
+        ),
+    ))
+}

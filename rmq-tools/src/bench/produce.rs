@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rmq_client::{
-    LocalTransactionState, Message, Producer, ReceivedMessage, TransactionListener,
+    LocalTransactionState, Message, Producer, ReceivedMessage, SendStatus, TransactionListener,
     TransactionProducer,
 };
 
@@ -79,10 +79,16 @@ enum Sender {
 }
 
 impl Sender {
-    async fn send(&self, msg: Message) -> rmq_client::Result<()> {
+    /// Sends `msg`; the status the broker answered. Only SEND_OK counts as a success: a
+    /// SYNC_MASTER answering FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE stored the message but
+    /// did not do what it was asked, and a benchmark must not count that as throughput.
+    async fn send(&self, msg: Message) -> rmq_client::Result<SendStatus> {
         match self {
-            Sender::Plain(p) => p.send(msg).await.map(drop),
-            Sender::Transactional(p) => p.send_message_in_transaction(msg, &()).await.map(drop),
+            Sender::Plain(p) => p.send(msg).await.map(|r| r.status),
+            Sender::Transactional(p) => p
+                .send_message_in_transaction(msg, &())
+                .await
+                .map(|r| r.send.status),
         }
     }
 
@@ -122,7 +128,7 @@ pub async fn run(args: &ProduceArgs) -> anyhow::Result<Report> {
         move |_| {
             let msg = message(&params, &body, next_key.fetch_add(1, Ordering::Relaxed));
             let sender = sender.clone();
-            async move { sender.send(msg).await.is_ok() }
+            async move { matches!(sender.send(msg).await, Ok(SendStatus::SendOk)) }
         },
     )
     .await;

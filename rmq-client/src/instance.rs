@@ -524,6 +524,42 @@ impl ClientInstance {
         addrs.get(&id).or_else(|| addrs.get(&MASTER_ID)).cloned()
     }
 
+    /// Where to read `broker_name`'s queues (Java `findBrokerAddressInSubscribe`): broker
+    /// `broker_id`; for a slave id that is gone, the next id; unless `only_this_broker`, then
+    /// any broker of the group, lowest id first, so consumers keep reading from a slave while
+    /// the master is not in the route. `None` when the group is unknown or empty.
+    pub(crate) fn find_broker_in_subscribe(
+        &self,
+        broker_name: &str,
+        broker_id: i64,
+        only_this_broker: bool,
+    ) -> Option<FoundBroker> {
+        let brokers = self.brokers.read().unwrap_or_else(|e| e.into_inner());
+        let addrs = brokers.get(broker_name).filter(|m| !m.is_empty())?;
+        let slave = broker_id != MASTER_ID;
+        if let Some(addr) = addrs.get(&broker_id) {
+            return Some(FoundBroker {
+                addr: addr.clone(),
+                slave,
+            });
+        }
+        if slave {
+            if let Some(addr) = addrs.get(&(broker_id + 1)) {
+                return Some(FoundBroker {
+                    addr: addr.clone(),
+                    slave,
+                });
+            }
+        }
+        if only_this_broker {
+            return None;
+        }
+        addrs.iter().next().map(|(id, addr)| FoundBroker {
+            addr: addr.clone(),
+            slave: *id != MASTER_ID,
+        })
+    }
+
     fn all_broker_addrs(&self) -> Vec<String> {
         let brokers = self.brokers.read().unwrap_or_else(|e| e.into_inner());
         brokers.values().flat_map(|m| m.values().cloned()).collect()
@@ -622,11 +658,70 @@ impl ClientInstance {
     }
 }
 
+/// A broker chosen by [`ClientInstance::find_broker_in_subscribe`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FoundBroker {
+    /// Its `host:port`.
+    pub(crate) addr: String,
+    /// Whether it is a slave: pulls to it carry no commit offset (a slave does not store it).
+    pub(crate) slave: bool,
+}
+
 /// A non-success response as an error.
 pub(crate) fn refused(addr: &str, resp: RemotingCommand) -> ClientError {
     ClientError::Refused {
         addr: addr.to_owned(),
         code: resp.code,
         remark: resp.remark.unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use rmq_remoting::body::route::BrokerData;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn subscriptions_find_the_asked_broker_the_next_slave_or_any_of_the_group() {
+        let config = ClientConfig {
+            namesrv_addr: "127.0.0.1:1".into(),
+            instance_name: "find-broker-in-subscribe".into(),
+            ..ClientConfig::default()
+        };
+        let instance = ClientInstance::acquire(&config, true).unwrap();
+        let group = |name: &str, ids: &[i64]| BrokerData {
+            broker_addrs: ids
+                .iter()
+                .map(|&id| (id, format!("{name}-{id}:10911")))
+                .collect::<BTreeMap<_, _>>(),
+            broker_name: name.into(),
+            cluster: "c".into(),
+        };
+        instance.store_route(
+            "T",
+            TopicRouteData {
+                broker_datas: vec![group("a", &[1, 3]), group("b", &[0, 1])],
+                ..TopicRouteData::default()
+            },
+        );
+        let found = |name, id, only| {
+            instance
+                .find_broker_in_subscribe(name, id, only)
+                .map(|f| (f.addr, f.slave))
+        };
+        // The master is gone from group a: a slave takes its place unless only it will do.
+        assert_eq!(found("a", 0, false), Some(("a-1:10911".into(), true)));
+        assert_eq!(found("a", 0, true), None);
+        // A slave id that is gone: the next id, as Java looks.
+        assert_eq!(found("a", 2, true), Some(("a-3:10911".into(), true)));
+        assert_eq!(found("b", 1, true), Some(("b-1:10911".into(), true)));
+        assert_eq!(found("b", 0, true), Some(("b-0:10911".into(), false)));
+        // Nothing at the id or the next: the lowest id of the group, the master here.
+        assert_eq!(found("b", 5, false), Some(("b-0:10911".into(), false)));
+        assert_eq!(found("c", 0, false), None);
+        instance.stop_if_unused().await;
     }
 }

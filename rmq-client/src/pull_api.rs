@@ -24,8 +24,10 @@ pub(crate) const FLAG_SUBSCRIPTION: i32 = 0x4;
 pub(crate) enum PullStatus {
     /// Messages were returned (possibly none left after client-side tag filtering).
     Found,
-    /// Nothing new (19) or nothing matching (20).
+    /// Nothing new (19).
     NoNewMsg,
+    /// Nothing matching (20), or a slave that cannot serve the offset yet: pull again.
+    RetryImmediately,
     /// The offset is out of range (21); `next_begin_offset` is the broker's correction.
     OffsetIllegal,
 }
@@ -39,6 +41,8 @@ pub(crate) struct PullResult {
     pub(crate) next_begin_offset: i64,
     /// The messages that passed the tag filter, in queue order.
     pub(crate) msgs: Vec<ReceivedMessage>,
+    /// The broker id of the group to pull this queue from next (0 = master).
+    pub(crate) suggest_which_broker_id: i64,
 }
 
 /// Sends `header` (which names `mq`'s topic and queue) to `addr` and decodes the answer,
@@ -57,9 +61,8 @@ pub(crate) async fn pull(
     let code = ResponseCode::from_i32(resp.code);
     let status = match code {
         Some(ResponseCode::SUCCESS) => PullStatus::Found,
-        Some(ResponseCode::PULL_NOT_FOUND | ResponseCode::PULL_RETRY_IMMEDIATELY) => {
-            PullStatus::NoNewMsg
-        }
+        Some(ResponseCode::PULL_NOT_FOUND) => PullStatus::NoNewMsg,
+        Some(ResponseCode::PULL_RETRY_IMMEDIATELY) => PullStatus::RetryImmediately,
         Some(ResponseCode::PULL_OFFSET_MOVED) => PullStatus::OffsetIllegal,
         _ => return Err(refused(addr, resp)),
     };
@@ -84,6 +87,7 @@ pub(crate) async fn pull(
         status,
         next_begin_offset: h.next_begin_offset,
         msgs,
+        suggest_which_broker_id: h.suggest_which_broker_id,
     })
 }
 

@@ -139,7 +139,9 @@ impl Admin {
             pull_api::pull(&self.instance, &addr, mq, &header, None, "", self.timeout).await?;
         Ok(match result.status {
             PullStatus::Found => result.msgs,
-            PullStatus::NoNewMsg | PullStatus::OffsetIllegal => Vec::new(),
+            PullStatus::NoNewMsg | PullStatus::RetryImmediately | PullStatus::OffsetIllegal => {
+                Vec::new()
+            }
         })
     }
 

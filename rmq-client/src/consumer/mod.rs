@@ -172,6 +172,9 @@ pub(crate) struct ConsumerInner {
     /// Assign mode of a lite pull consumer: these queues instead of an allocation.
     fixed_assignment: Option<Vec<MessageQueue>>,
     offsets: OffsetStore,
+    /// Which broker of its group each queue is pulled from next, as the last answer suggested
+    /// (Java `PullAPIWrapper.pullFromWhichNodeTable`); absent means the master.
+    pull_from_which_node: Mutex<HashMap<MessageQueue, i64>>,
     queues: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
     consume_permits: Arc<Semaphore>,
     /// The listener threads of a concurrent consumer.
@@ -430,6 +433,7 @@ impl PushConsumerBuilder {
             strategy: self.strategy,
             fixed_assignment: self.fixed_assignment,
             offsets,
+            pull_from_which_node: Mutex::default(),
             queues: Mutex::default(),
             consume_tasks: TaskTracker::new(),
             stop_pulling: CancellationToken::new(),

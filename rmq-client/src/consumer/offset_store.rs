@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use rmq_remoting::body::client::MessageQueue;
+use rmq_remoting::body::route::MASTER_ID;
 use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::header::broker::{
     OffsetResponseHeader, QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
@@ -95,7 +96,7 @@ impl OffsetStore {
     }
 
     async fn query_broker(&self, mq: &MessageQueue) -> Result<Option<i64>> {
-        let addr = self.master(mq)?;
+        let addr = self.broker(mq).await?;
         let header = QueryConsumerOffsetRequestHeader {
             consumer_group: self.group.clone(),
             topic: mq.topic.clone(),
@@ -119,10 +120,22 @@ impl OffsetStore {
         Ok(Some(h.offset))
     }
 
-    fn master(&self, mq: &MessageQueue) -> Result<String> {
-        self.instance
-            .master_addr(&mq.broker_name)
-            .ok_or_else(|| ClientError::BrokerNotFound(mq.broker_name.clone()))
+    /// Where the group's offset of `mq` is read and committed (Java `RemoteBrokerOffsetStore`):
+    /// the master; when the route has none, after a fresh look at the route, any broker of the
+    /// group, so commits go on to a slave while the master is away.
+    async fn broker(&self, mq: &MessageQueue) -> Result<String> {
+        let find = |only_master| {
+            self.instance
+                .find_broker_in_subscribe(&mq.broker_name, MASTER_ID, only_master)
+                .map(|found| found.addr)
+        };
+        if let Some(addr) = find(true) {
+            return Ok(addr);
+        }
+        if let Err(e) = self.instance.update_route(&mq.topic).await {
+            tracing::debug!(topic = %mq.topic, error = %e, "route lookup failed");
+        }
+        find(false).ok_or_else(|| ClientError::BrokerNotFound(mq.broker_name.clone()))
     }
 
     /// Makes the in-memory offsets of `mqs` durable: UPDATE_CONSUMER_OFFSET per queue (oneway
@@ -154,7 +167,7 @@ impl OffsetStore {
     }
 
     async fn update_broker(&self, mq: &MessageQueue, offset: i64, wait: bool) -> Result<()> {
-        let addr = self.master(mq)?;
+        let addr = self.broker(mq).await?;
         let header = UpdateConsumerOffsetRequestHeader {
             consumer_group: self.group.clone(),
             topic: mq.topic.clone(),

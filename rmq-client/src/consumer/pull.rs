@@ -1,10 +1,17 @@
 //! The long-polling pull loop of one assigned queue (Java `PullMessageService`,
 //! `DefaultMQPushConsumerImpl.pullMessage` and `PullAPIWrapper`).
+//!
+//! Each pull goes to the broker of the queue's group that the previous answer suggested
+//! (`suggestWhichBrokerId`, the master at first), else to any broker of the group: while the
+//! master is out of the route, consumers read from a slave, and return to the master as soon as
+//! the route lists it again (a slave suggests the master unless told otherwise). A pull to a
+//! slave carries no commit offset; the offset store commits to the master when there is one.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use rmq_remoting::body::client::{MessageModel, MessageQueue};
+use rmq_remoting::body::route::MASTER_ID;
 use rmq_remoting::header::broker::PullMessageRequestHeader;
 use rmq_remoting::ResponseCode;
 
@@ -13,6 +20,10 @@ use super::{ConsumerInner, Listener};
 use crate::error::{ClientError, Result};
 use crate::message::ReceivedMessage;
 use crate::pull_api::{self, PullStatus, FLAG_COMMIT_OFFSET, FLAG_SUBSCRIPTION, FLAG_SUSPEND};
+/// Pause before pulling again from a slave that cannot serve the offset yet (PULL_RETRY_IMMEDIATELY
+/// with no progress: it is behind its master). Java pulls again at once; this keeps a consumer
+/// from spinning on a slave that catches up slowly.
+const SLAVE_BEHIND_DELAY: Duration = Duration::from_millis(100);
 /// Pause when the queue's cache is over a threshold (Java's flow-control delay).
 const FLOW_CONTROL_DELAY: Duration = Duration::from_millis(50);
 /// Pause after a broker FLOW_CONTROL (215) answer.
@@ -30,8 +41,9 @@ enum PullOutcome {
         next: i64,
         msgs: Vec<ReceivedMessage>,
     },
-    /// Nothing new (19) or nothing matching (20): continue from `next`.
-    Nothing { next: i64 },
+    /// Nothing new (19) or nothing matching (20): continue from `next`; `stalled` when a slave
+    /// asked for a retry at the same offset.
+    Nothing { next: i64, stalled: bool },
     /// The offset is out of range (21); `next` is the broker's correction.
     OffsetIllegal { next: i64 },
 }
@@ -91,9 +103,12 @@ pub(crate) async fn pull_loop(
                     return;
                 }
             }
-            Ok(PullOutcome::Nothing { next }) => {
+            Ok(PullOutcome::Nothing { next, stalled }) => {
                 offset = next;
                 consumer.correct_offset(&mq, &pq, next);
+                if stalled && pause(&stop, SLAVE_BEHIND_DELAY).await {
+                    return;
+                }
             }
             Ok(PullOutcome::OffsetIllegal { next }) => {
                 tracing::warn!(queue = ?mq, requested = offset, correction = next,
@@ -167,22 +182,53 @@ impl ConsumerInner {
         }
     }
 
+    /// The broker id `mq` is pulled from next (Java `recalculatePullFromWhichNode`).
+    pub(crate) fn pull_from_which_node(&self, mq: &MessageQueue) -> i64 {
+        self.pull_from_which_node
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(mq)
+            .copied()
+            .unwrap_or(MASTER_ID)
+    }
+
+    fn set_pull_from_which_node(&self, mq: &MessageQueue, broker_id: i64) {
+        let mut table = self
+            .pull_from_which_node
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if table.insert(mq.clone(), broker_id).unwrap_or(MASTER_ID) != broker_id {
+            tracing::info!(queue = ?mq, broker_id, "the broker suggests pulling this queue from broker id {broker_id} next");
+        }
+    }
+
     /// One PULL_MESSAGE round trip.
     async fn pull_once(&self, mq: &MessageQueue, offset: i64) -> Result<PullOutcome> {
         let sub = self
             .subscriptions
             .get(&mq.topic)
             .ok_or_else(|| ClientError::State(format!("not subscribed to {}", mq.topic)))?;
-        let addr = self
+        let node = self.pull_from_which_node(mq);
+        let broker = match self
             .instance
-            .master_addr(&mq.broker_name)
-            .ok_or_else(|| ClientError::BrokerNotFound(mq.broker_name.clone()))?;
+            .find_broker_in_subscribe(&mq.broker_name, node, false)
+        {
+            Some(found) => found,
+            None => {
+                if let Err(e) = self.instance.update_route(&mq.topic).await {
+                    tracing::debug!(topic = %mq.topic, error = %e, "route lookup failed");
+                }
+                self.instance
+                    .find_broker_in_subscribe(&mq.broker_name, node, false)
+                    .ok_or_else(|| ClientError::BrokerNotFound(mq.broker_name.clone()))?
+            }
+        };
         let commit_offset = match self.config.message_model {
             MessageModel::Clustering => self.offsets.read_memory(mq).unwrap_or(0),
             MessageModel::Broadcasting => 0,
         };
         let mut sys_flag = FLAG_SUSPEND | FLAG_SUBSCRIPTION;
-        if commit_offset > 0 {
+        if commit_offset > 0 && !broker.slave {
             sys_flag |= FLAG_COMMIT_OFFSET;
         }
         let header = PullMessageRequestHeader {
@@ -204,7 +250,7 @@ impl ConsumerInner {
         };
         let result = pull_api::pull(
             &self.instance,
-            &addr,
+            &broker.addr,
             mq,
             &header,
             sub.filter.as_ref(),
@@ -212,13 +258,21 @@ impl ConsumerInner {
             self.config.consumer_timeout_when_suspend,
         )
         .await?;
+        self.set_pull_from_which_node(mq, result.suggest_which_broker_id);
         let next = result.next_begin_offset;
         Ok(match result.status {
             PullStatus::Found => PullOutcome::Found {
                 next,
                 msgs: result.msgs,
             },
-            PullStatus::NoNewMsg => PullOutcome::Nothing { next },
+            PullStatus::NoNewMsg => PullOutcome::Nothing {
+                next,
+                stalled: false,
+            },
+            PullStatus::RetryImmediately => PullOutcome::Nothing {
+                next,
+                stalled: next == offset,
+            },
             PullStatus::OffsetIllegal => PullOutcome::OffsetIllegal { next },
         })
     }

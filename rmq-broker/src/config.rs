@@ -55,6 +55,20 @@ rmq_config::settings! {
         broker_ip2: String = String::new() => "brokerIP2",
         /// Port clients connect to.
         listen_port: u16 = 10911 => "listenPort",
+        /// Port slaves connect to for replication; 0 = listenPort + 1, as RocketMQ's start script sets it (ephemeral when listenPort is 0).
+        ha_listen_port: u16 = 0 => "haListenPort",
+        /// A slave's fixed master HA address (host:port); empty = the address the name servers report for the group's master.
+        ha_master_address: String = String::new() => "haMasterAddress",
+        /// Milliseconds between replication heartbeats when there is nothing to send.
+        ha_send_heartbeat_interval: u64 = 5_000 => "haSendHeartbeatInterval",
+        /// Milliseconds of silence after which a replication connection is closed and re-opened.
+        ha_housekeeping_interval: u64 = 20_000 => "haHousekeepingInterval",
+        /// Most commit-log bytes a master sends a slave in one frame.
+        ha_transfer_batch_size: usize = 32 * 1024 => "haTransferBatchSize",
+        /// Bytes a slave may lag and still count as in sync: further behind, SYNC_MASTER sends answer SLAVE_NOT_AVAILABLE (RocketMQ 4.9's name).
+        ha_slave_fallbehind_max: i64 = 256 * 1024 * 1024 => "haSlaveFallbehindMax",
+        /// The same limit under RocketMQ 5's name; when both are changed the smaller counts.
+        ha_max_gap_not_in_sync: i64 = 256 * 1024 * 1024 => "haMaxGapNotInSync",
         /// Name servers, host:port separated by ';' (NAMESRV_ADDR in the environment is used when unset).
         namesrv_addr: String = std::env::var("NAMESRV_ADDR").unwrap_or_default() => "namesrvAddr",
         /// Role in the group: ASYNC_MASTER, SYNC_MASTER or SLAVE.

@@ -14,6 +14,7 @@ pub mod clients;
 pub mod config;
 pub mod consumer_offsets;
 pub mod filter;
+pub mod ha;
 mod processor;
 mod rebalance_lock;
 pub mod registration;
@@ -57,6 +58,8 @@ pub enum BrokerError {
 pub struct Broker {
     ctx: Arc<BrokerContext>,
     registrar: Registrar,
+    /// Bound at open so the HA address is known before the first registration.
+    ha_listener: std::net::TcpListener,
 }
 
 impl Broker {
@@ -69,7 +72,19 @@ impl Broker {
     ) -> Result<Self, BrokerError> {
         config.validate().map_err(BrokerError::State)?;
         let config_dir = store_config.store_path_root_dir.join("config");
-        let store = MessageStore::open(store_config)?;
+        let store = Arc::new(MessageStore::open(store_config)?);
+        let ha_port = ha::ha_bind_port(&config, store_host.port());
+        let ha_listener = std::net::TcpListener::bind(("0.0.0.0", ha_port)).map_err(|e| {
+            BrokerError::State(format!(
+                "cannot listen for slaves on port {ha_port} (haListenPort, default listenPort + 1): {e}; \
+                 set haListenPort to a free port"
+            ))
+        })?;
+        let ha_port = ha_listener
+            .local_addr()
+            .map_err(|e| BrokerError::State(format!("HA port: {e}")))?
+            .port();
+        let ha_server_addr = ha::ha_server_addr(&config, store_host, ha_port);
         let topics = topics::TopicTable::open(config_dir.join("topics.json"), &config)
             .map_err(BrokerError::State)?;
         let groups = subscription_groups::SubscriptionGroups::open(
@@ -90,15 +105,16 @@ impl Broker {
             broker_name: config.broker_name.clone(),
             broker_id: config.broker_id,
             broker_addr: store_host.to_string(),
-            ha_server_addr: SocketAddr::new(store_host.ip(), store_host.port().saturating_add(1))
-                .to_string(),
+            ha_server_addr: ha_server_addr.clone(),
         };
         let client = Arc::new(RemotingClient::new(
             TransportConfig::default(),
             Router::new(),
         ));
         let registrar = Registrar::new(client, config.name_servers(), identity);
+        let replication = ha::Replication::new(&config, &store, ha_server_addr);
         let ctx = Arc::new(BrokerContext {
+            replication,
             config,
             store,
             topics,
@@ -114,7 +130,16 @@ impl Broker {
             filters: filter::FilterCache::default(),
             master: tokio::sync::watch::channel(None).0,
         });
-        Ok(Broker { ctx, registrar })
+        Ok(Broker {
+            ctx,
+            registrar,
+            ha_listener,
+        })
+    }
+
+    /// The port slaves replicate from (`haListenPort`), as bound.
+    pub fn ha_port(&self) -> u16 {
+        self.ha_listener.local_addr().map_or(0, |a| a.port())
     }
 
     /// The shared state (for tests and the all-in-one launcher).
@@ -134,6 +159,7 @@ impl Broker {
             tokio::spawn(slave_sync::run(ctx.clone())),
         ];
         background.extend(schedule::spawn(&ctx));
+        background.extend(ha::Replication::spawn(&ctx, self.ha_listener));
         let transport = TransportConfig {
             max_frame_len: ctx.config.frame_max_length,
             // Long-polling pulls stay in flight for up to their suspend timeout, one per queue.
@@ -169,7 +195,14 @@ async fn register_periodically(ctx: Arc<BrokerContext>, registrar: Arc<Registrar
                 if *known == master {
                     return false;
                 }
-                tracing::info!(master = ?master, "the group's master changed");
+                match &master {
+                    Some(m) => tracing::info!(
+                        master = %m.master_addr,
+                        ha = m.ha_server_addr.as_deref().unwrap_or("-"),
+                        "the group's master changed"
+                    ),
+                    None => tracing::warn!("the name servers know no master for this group"),
+                }
                 *known = master;
                 true
             });

@@ -68,8 +68,9 @@ fn run() -> anyhow::Result<()> {
             tracing::warn!("namesrvAddr is not set: the broker runs but no client can find it; set namesrvAddr in broker.conf or pass -n host:9876");
         }
         let shutdown = cli::shutdown_signal();
-        cli::print(&format!("The broker[{}, {store_host}] boot success. serializeType=JSON and name server is {}, listening on 127.0.0.1:{port}\n",
+        cli::print(&format!("The broker[{}, {store_host}] boot success. serializeType=JSON, haListenPort={} and name server is {}, listening on 127.0.0.1:{port}\n",
             config.broker_name,
+            broker.ha_port(),
             name_servers.join(";")
         ));
         broker.serve(listener, shutdown).await;

@@ -19,8 +19,8 @@ use crate::topics::TopicTable;
 pub struct BrokerContext {
     /// Broker settings.
     pub config: BrokerConfig,
-    /// The message store.
-    pub store: MessageStore,
+    /// The message store (shared with replication).
+    pub store: std::sync::Arc<MessageStore>,
     /// Topics.
     pub topics: TopicTable,
     /// Consumer groups' settings.
@@ -47,6 +47,8 @@ pub struct BrokerContext {
     /// The group's master as the name servers last reported it (None on a master, or while no
     /// master is registered). A slave's replication and metadata sync follow it.
     pub master: watch::Sender<Option<crate::registration::MasterInfo>>,
+    /// Replication: the HA port's service and, on a slave, the client following the master.
+    pub replication: crate::ha::Replication,
 }
 
 impl BrokerContext {

@@ -60,6 +60,8 @@ pub struct Broker {
     registrar: Registrar,
     /// Bound at open so the HA address is known before the first registration.
     ha_listener: std::net::TcpListener,
+    /// RocketMQ's second client port, listenPort - 2 (the "VIP" or fast channel).
+    fast_listener: Option<TcpListener>,
 }
 
 impl Broker {
@@ -134,7 +136,15 @@ impl Broker {
             ctx,
             registrar,
             ha_listener,
+            fast_listener: None,
         })
+    }
+
+    /// Also serves every request on `listener`, RocketMQ's fast channel at listenPort - 2: Java
+    /// clients with `vipChannelEnabled` and Apache slaves fetching their master's metadata
+    /// connect there.
+    pub fn serve_fast_channel_on(&mut self, listener: TcpListener) {
+        self.fast_listener = Some(listener);
     }
 
     /// The port slaves replicate from (`haListenPort`), as bound.
@@ -171,7 +181,18 @@ impl Broker {
             shutdown.await;
             stopping.cancel();
         };
-        serve(listener, processor::router(&ctx), transport, shutdown).await;
+        let router = processor::router(&ctx);
+        match self.fast_listener {
+            Some(fast) => {
+                let stopping = ctx.stopping.clone();
+                let fast_stop = async move { stopping.cancelled().await };
+                tokio::join!(
+                    serve(listener, router.clone(), transport.clone(), shutdown),
+                    serve(fast, router, transport, fast_stop)
+                );
+            }
+            None => serve(listener, router, transport, shutdown).await,
+        }
         for task in background {
             task.abort();
         }

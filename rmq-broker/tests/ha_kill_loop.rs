@@ -1,0 +1,252 @@
+//! The SYNC_MASTER promise under crashes: a master and a slave of one group (real `mqbroker`
+//! processes), continuous synchronous sends from several tasks, and the master killed with
+//! SIGKILL at random moments and restarted on the same store and ports, again and again. At the
+//! end, every send that was answered SEND_OK must be in both commit logs, and the two logs must
+//! be the same bytes at the same offsets.
+//!
+//! `RMQ_HA_KILLS` sets the cycles of the CI run (default 20). The long run,
+//! `cargo test -p rmq-broker --test ha_kill_loop -- --ignored --nocapture`, does up to 200
+//! cycles within `RMQ_HA_KILL_SECS` seconds (default 1800). `RMQ_HA_KEEP=1` keeps the stores
+//! and broker logs and prints where they are.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rmq_client::{Message, Producer, ProducerConfig, SendStatus};
+
+mod common;
+mod ha;
+use common::name_server;
+use ha::{compare_bytes, compare_queues, env_or, median_max_ms, scan, Node, Probe};
+
+const TOPIC: &str = "HaKillLoop";
+const SENDERS: usize = 6;
+/// 1 MiB commit-log files: the loop rolls through dozens of them, so replication and recovery
+/// cross file boundaries (and their end-of-file padding) many times.
+const FILE: u64 = 1024 * 1024;
+
+/// What the senders saw, shared with the test.
+#[derive(Default)]
+struct Outcomes {
+    /// Ids answered SEND_OK.
+    acked: Mutex<HashSet<String>>,
+    /// Sends answered with another status (stored, not acknowledged) or failed.
+    not_ok: AtomicU64,
+    errors: AtomicU64,
+    /// Milliseconds since the test's start of the latest SEND_OK.
+    last_ok_ms: AtomicU64,
+}
+
+/// One sender: sends until told to stop, each message with an id of its own and a body of
+/// random length (so records straddle file ends at varying places).
+async fn sender(
+    producer: Producer,
+    n: usize,
+    stop: Arc<AtomicBool>,
+    out: Arc<Outcomes>,
+    t0: Instant,
+) {
+    let mut seq = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        seq += 1;
+        let id = format!("{n:02}-{seq:09}");
+        let pad = "x".repeat(fastrand::usize(0..2000));
+        let msg = Message::new(TOPIC, Bytes::from(format!("{id}|{pad}"))).with_keys([id.clone()]);
+        match producer.send(msg).await {
+            Ok(r) if r.status == SendStatus::SendOk => {
+                out.acked.lock().unwrap().insert(id);
+                out.last_ok_ms
+                    .store(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
+            }
+            Ok(_) => {
+                // Stored without a slave's acknowledgement (none in sync yet): slow down so the
+                // loop does not fill the disk with messages nobody waits for.
+                out.not_ok.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(_) => {
+                out.errors.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Waits for a SEND_OK later than `since` (the master is back and a slave is in sync again).
+async fn wait_acked_after(
+    out: &Outcomes,
+    t0: Instant,
+    since: Duration,
+    master: &Node,
+    slave: &Node,
+) -> Duration {
+    let limit = Duration::from_secs(60);
+    loop {
+        let last = Duration::from_millis(out.last_ok_ms.load(Ordering::Relaxed));
+        if last > since {
+            return last - since;
+        }
+        assert!(
+            t0.elapsed() - since < limit,
+            "no send was acknowledged within {limit:?} after the master started\n\
+             --- master log:\n{}\n--- slave log:\n{}",
+            master.log_tail(),
+            slave.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn kill_loop(kills: usize, budget: Duration) {
+    let t0 = Instant::now();
+    let work = tempfile::Builder::new()
+        .prefix("ha-kill-loop")
+        .tempdir()
+        .unwrap();
+    let ns = name_server().await;
+    let master = Node::new(work.path(), "master", "SYNC_MASTER", FILE);
+    let slave = Node::new(work.path(), "slave", "SLAVE", FILE);
+    let mut master_process = master.start(&ns);
+    let slave_process = slave.start(&ns);
+    let probe = Probe::new();
+
+    let producer = Producer::builder()
+        .namesrv_addr(&ns)
+        .producer_group("ha-kill-loop")
+        .config(ProducerConfig {
+            producer_group: "ha-kill-loop".into(),
+            send_msg_timeout: Duration::from_secs(3),
+            ..ProducerConfig::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let out = Arc::new(Outcomes::default());
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|n| tokio::spawn(sender(producer.clone(), n, stop.clone(), out.clone(), t0)))
+        .collect();
+    wait_acked_after(&out, t0, Duration::ZERO, &master, &slave).await;
+
+    let mut catch_up = Vec::new();
+    let mut back_in_sync = Vec::new();
+    let mut cycles = 0;
+    while cycles < kills && t0.elapsed() < budget {
+        tokio::time::sleep(Duration::from_millis(fastrand::u64(100..1500))).await;
+        drop(master_process); // SIGKILL, then reaped
+        cycles += 1;
+        tokio::time::sleep(Duration::from_millis(fastrand::u64(0..300))).await;
+        master_process = master.start(&ns);
+        let restarted = t0.elapsed();
+        let target = probe
+            .max_offset(&master.addr())
+            .await
+            .expect("the restarted master answers GET_BROKER_RUNTIME_INFO");
+        catch_up.push(
+            probe
+                .wait_slave_reaches(&slave, &master, target, Duration::from_secs(60))
+                .await,
+        );
+        back_in_sync.push(wait_acked_after(&out, t0, restarted, &master, &slave).await);
+    }
+
+    stop.store(true, Ordering::Relaxed);
+    for s in senders {
+        s.await.unwrap();
+    }
+    producer.shutdown().await;
+    let end = probe
+        .wait_in_step(&master, &slave, Duration::from_secs(60))
+        .await;
+    let slave_exit = slave_process.stop(Duration::from_secs(30));
+    let master_exit = master_process.stop(Duration::from_secs(30));
+    assert!(
+        slave_exit.is_some_and(|s| s.success()),
+        "the slave did not stop cleanly: {slave_exit:?}\n{}",
+        slave.log_tail()
+    );
+    assert!(
+        master_exit.is_some_and(|s| s.success()),
+        "the master did not stop cleanly: {master_exit:?}\n{}",
+        master.log_tail()
+    );
+
+    let (m_store, s_store) = (master.open_store(), slave.open_store());
+    let (m, s) = (
+        scan(&m_store, "master", TOPIC),
+        scan(&s_store, "slave", TOPIC),
+    );
+    let acked = out.acked.lock().unwrap();
+    let lost_master = acked.iter().filter(|id| !m.ids.contains_key(*id)).count();
+    let lost_slave = acked.iter().filter(|id| !s.ids.contains_key(*id)).count();
+    let (cu_med, cu_max) = median_max_ms(&catch_up);
+    let (sy_med, sy_max) = median_max_ms(&back_in_sync);
+    println!(
+        "ha kill loop: {cycles} SIGKILLs of the SYNC_MASTER in {:.0} s; {} sends acknowledged, {} answered \
+         without SEND_OK, {} failed; acked-lost: master {lost_master}, slave {lost_slave}; duplicates: \
+         master {}, slave {}; commit log {} bytes ({} records) in {} files; slave catch-up after a \
+         restart: median {cu_med} ms, max {cu_max} ms; first SEND_OK after a restart: median {sy_med} ms, \
+         max {sy_max} ms",
+        t0.elapsed().as_secs_f64(),
+        acked.len(),
+        out.not_ok.load(Ordering::Relaxed),
+        out.errors.load(Ordering::Relaxed),
+        m.duplicates(),
+        s.duplicates(),
+        m.max,
+        m.records,
+        m.max / FILE as i64 + 1,
+    );
+    let ms = |v: &[Duration]| v.iter().map(Duration::as_millis).collect::<Vec<_>>();
+    println!("catch-up per restart (ms): {:?}", ms(&catch_up));
+    println!("first SEND_OK per restart (ms): {:?}", ms(&back_in_sync));
+    assert_eq!(
+        lost_master, 0,
+        "acknowledged messages missing on the master"
+    );
+    assert_eq!(lost_slave, 0, "acknowledged messages missing on the slave");
+    assert_eq!((m.min, m.max), (0, end), "the master's commit log range");
+    assert_eq!(
+        (s.min, s.max),
+        (m.min, m.max),
+        "the slave's commit log range"
+    );
+    assert_eq!(
+        s.ids, m.ids,
+        "the same records, duplicates included, on both"
+    );
+    let (crc_m, crc_s) = compare_bytes(&m_store, &s_store, s.min, s.max);
+    assert_eq!(crc_m, crc_s);
+    println!(
+        "commit logs identical over [{}, {}): CRC32 {crc_m:08x}",
+        s.min, s.max
+    );
+    compare_queues(&m_store, &s_store, TOPIC);
+    m_store.shutdown().unwrap();
+    s_store.shutdown().unwrap();
+    assert!(
+        cycles >= kills.min(20),
+        "only {cycles} kills within the time budget"
+    );
+    if std::env::var("RMQ_HA_KEEP").is_ok_and(|v| v == "1") {
+        println!("stores and logs kept in {}", work.keep().display());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_master_killed_repeatedly_loses_no_acknowledged_message() {
+    kill_loop(env_or("RMQ_HA_KILLS", 20), Duration::from_secs(600)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long run: 200 kills, time-budgeted by RMQ_HA_KILL_SECS"]
+async fn sync_master_killed_200_times() {
+    kill_loop(
+        env_or("RMQ_HA_KILLS", 200),
+        Duration::from_secs(env_or("RMQ_HA_KILL_SECS", 1800)),
+    )
+    .await;
+}

@@ -1,6 +1,9 @@
 //! `rmq-local`: the whole stack on one machine in one command — a name server on 9876 and a
 //! broker on 10911 that registers with it, data under `./rmq-data`. What a developer runs
-//! before `cargo run -p demo-consumer`.
+//! before `cargo run -p demo-consumer`. With `--cluster MODE`, a whole multi-broker cluster
+//! instead (see `cluster`).
+
+mod cluster;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,11 +22,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const USAGE: &str = "\
 rmq-local — a name server and a broker in one process, for development
 
-Usage: rmq-local [--data DIR] [--namesrvPort N] [--KEY VALUE]... [-h]
+Usage: rmq-local [--cluster MODE [--brokerPortBase N]] [--data DIR] [--namesrvPort N] [--KEY VALUE]... [-h]
 
   --data DIR        where the store, topics and offsets live (default ./rmq-data)
-  --namesrvPort N   name-server port (default 9876)
+  --namesrvPort N   name-server port (default 9876; 0 = any free port)
   (listenPort defaults to 10911, brokerIP1 to 127.0.0.1)
+  --cluster MODE    every broker of a deployment mode instead of one broker:
+                    2m-noslave, 2m-2s-async or 2m-2s-sync, as configured in conf/MODE/
+                    (stores under DIR/MODE/; --KEY VALUE applies to every broker)
+  --brokerPortBase N  with --cluster: broker-a listens on N instead of 10911, the others
+                    keep their distance (+10 each)
 ";
 
 fn main() -> ExitCode {
@@ -50,6 +58,32 @@ fn run() -> anyhow::Result<()> {
     let namesrv_port: u16 = take(&mut args, "namesrvPort")
         .map_or(Ok(9876), |p| p.parse())
         .context("--namesrvPort must be a port number")?;
+    if let Some(mode) = take(&mut args, "cluster") {
+        let broker_port_base = take(&mut args, "brokerPortBase")
+            .map(|p| p.parse::<u16>())
+            .transpose()
+            .context("--brokerPortBase must be a port number")?;
+        if args.config_file.is_some() {
+            anyhow::bail!("-c FILE does not go with --cluster: each broker reads conf/{mode}/; pass --KEY VALUE to change all of them");
+        }
+        let opts = cluster::ClusterOptions {
+            mode,
+            data,
+            namesrv_port,
+            broker_port_base,
+            overrides: args.overrides,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        return runtime.block_on(cluster::run(opts));
+    }
+    if take(&mut args, "brokerPortBase").is_some() {
+        anyhow::bail!(
+            "--brokerPortBase needs --cluster MODE ({})",
+            cluster::mode_names()
+        );
+    }
 
     let namesrv_config = NamesrvConfig {
         listen_port: namesrv_port,
@@ -95,7 +129,9 @@ fn run() -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on port {} for the broker (listenPort)", broker_config.listen_port))?;
         let broker_port = broker_listener.local_addr()?.port();
         let ip = broker_config.broker_ip1.parse().context("brokerIP1 must be an IP address")?;
-        let broker = Broker::open(broker_config, store_config, SocketAddr::new(ip, broker_port))?;
+        let mut broker =
+            Broker::open(broker_config, store_config, SocketAddr::new(ip, broker_port))?;
+        cluster::bind_fast_channel(&mut broker, broker_port).await;
         let shutdown = cli::shutdown_signal();
         cli::print(&format!("rmq-local: name server on 127.0.0.1:{ns_port}, broker on 127.0.0.1:{broker_port}, data in {}\n", data.display()));
         broker.serve(broker_listener, shutdown).await;

@@ -1,0 +1,186 @@
+//! `rmq-local --cluster 2m-2s-sync` as a user runs it: one process, four brokers and a name
+//! server on free ports; the route must show both groups with their master and slave, and
+//! Ctrl-C (SIGINT) must stop everything cleanly.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rmq_remoting::body::route::TopicRouteData;
+use rmq_remoting::header::namesrv::GetRouteInfoRequestHeader;
+use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
+use rmq_remoting::{fastjson, RemotingCommand, RequestCode, ResponseCode};
+
+/// Kills the cluster if the test fails before stopping it.
+struct Cluster(Child);
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port base B such that every broker port of the modes (B, B+10, B+20, B+30), its
+/// replication port (+1) and its fast channel (-2) are free now.
+fn free_port_base() -> u16 {
+    for _ in 0..200 {
+        let base = 20_002 + fastrand_u16() % 30_000;
+        let all_free = [-2i32, 0, 1, 8, 10, 11, 18, 20, 21, 28, 30, 31]
+            .iter()
+            .all(|d| TcpListener::bind(("0.0.0.0", (i32::from(base) + d) as u16)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no free port range found");
+}
+
+fn fastrand_u16() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    (nanos ^ std::process::id().wrapping_mul(2_654_435_761)) as u16
+}
+
+/// Starts the cluster and returns it with the lines it printed up to "cluster ready".
+fn start(data: &std::path::Path) -> (Cluster, Vec<String>) {
+    let base = free_port_base();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rmq-local"))
+        .args(["--cluster", "2m-2s-sync", "--namesrvPort", "0"])
+        .args(["--brokerPortBase", &base.to_string()])
+        .arg("--data")
+        .arg(data)
+        // four stores: keep their files small
+        .args(["--mappedFileSizeCommitLog", "4194304"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn rmq-local");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let cluster = Cluster(child);
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read rmq-local's output");
+        let done = line.contains("cluster ready");
+        lines.push(line);
+        if done {
+            return (cluster, lines);
+        }
+    }
+    panic!("rmq-local ended before the cluster was ready; it printed {lines:?}");
+}
+
+async fn route(namesrv: &str, topic: &str) -> Option<TopicRouteData> {
+    let client = RemotingClient::new(TransportConfig::default(), Router::new());
+    let header = GetRouteInfoRequestHeader {
+        topic: topic.to_owned(),
+        accept_standard_json_only: None,
+    };
+    let req = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header);
+    let resp = client
+        .invoke(namesrv, req, Duration::from_secs(3))
+        .await
+        .ok()?;
+    client.close_all().await;
+    if resp.code != ResponseCode::SUCCESS.as_i32() {
+        return None;
+    }
+    fastjson::from_slice(&resp.body).ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_masters_two_slaves_in_one_process() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut cluster, lines) = start(data.path());
+    let text = lines.join("\n");
+    let namesrv = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("name server"))
+        .map(|a| a.trim().to_owned())
+        .unwrap_or_else(|| panic!("no name-server line in {text}"));
+    // every broker's line: name, role, id, address, HA address
+    let brokers: Vec<Vec<&str>> = lines
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|w| w.first().is_some_and(|n| n.starts_with("broker-")))
+        .collect();
+    assert_eq!(brokers.len(), 4, "{text}");
+    for w in &brokers {
+        assert!(w.contains(&"HA"), "no HA address in {w:?}");
+        let (role, id) = (w[1], w[3]);
+        assert!(
+            (role == "SYNC_MASTER" && id == "0") || (role == "SLAVE" && id == "1"),
+            "{w:?}"
+        );
+    }
+
+    // The route of TBW102 (on every broker) lists both groups, each with master and slave,
+    // at the addresses printed.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut last = None;
+    while Instant::now() < deadline {
+        if let Some(r) = route(&namesrv, "TBW102").await {
+            let complete = ["broker-a", "broker-b"].iter().all(|name| {
+                r.broker_datas
+                    .iter()
+                    .any(|b| b.broker_name == *name && b.broker_addrs.len() == 2)
+            });
+            if complete {
+                for w in &brokers {
+                    let id: i64 = w[3].parse().unwrap();
+                    let group = r
+                        .broker_datas
+                        .iter()
+                        .find(|b| b.broker_name == w[0])
+                        .unwrap();
+                    assert_eq!(
+                        group.broker_addrs.get(&id).map(String::as_str),
+                        Some(w[4]),
+                        "{r:?}"
+                    );
+                }
+                last = None;
+                break;
+            }
+            last = Some(r);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        last.get_or_insert_with(TopicRouteData::default);
+    }
+    assert!(
+        last.is_none(),
+        "route never showed two groups with master and slave: {last:?}\n{text}"
+    );
+
+    // Ctrl-C stops every broker and the name server, cleanly.
+    let pid = cluster.0.id() as libc::pid_t;
+    // SAFETY: signalling our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = cluster.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rmq-local still running 20 s after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "rmq-local exited with {status}");
+    for store in ["broker-a", "broker-a-s", "broker-b", "broker-b-s"] {
+        let dir = data.path().join("2m-2s-sync").join(store);
+        assert!(
+            dir.join("commitlog").is_dir(),
+            "no store in {}",
+            dir.display()
+        );
+        assert!(
+            !dir.join("abort").exists(),
+            "{store} did not shut down cleanly"
+        );
+    }
+}

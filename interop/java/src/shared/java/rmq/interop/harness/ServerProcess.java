@@ -228,6 +228,34 @@ public final class ServerProcess implements AutoCloseable {
     }
 
     /**
+     * {@code kill -9}: SIGKILL to the child alone, as a crashed machine or the OOM killer would
+     * end it (no shutdown hook, no flush, sockets reset), then waits for it to be gone.
+     *
+     * @return the exit code the OS reported (137-style codes are JVM-specific; Unix gives 137 or -9)
+     */
+    public Integer kill() {
+        if (exitCode != null) {
+            return exitCode;
+        }
+        process.destroyForcibly();
+        try {
+            if (process.waitFor(10, TimeUnit.SECONDS)) {
+                exitCode = process.exitValue();
+                pumpThread.join(2000);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            } catch (IllegalStateException ignored) {
+                // JVM already shutting down
+            }
+        }
+        return exitCode;
+    }
+
+    /**
      * Closes our end of the child's stdout/stderr pipe while it keeps running, as a supervisor
      * that goes away (or {@code | head}) does; later writes of the child fail with EPIPE.
      */

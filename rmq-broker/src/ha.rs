@@ -25,16 +25,32 @@ pub struct Replication {
     pub ha_server_addr: String,
 }
 
-/// The HA port a broker binds: `haListenPort`, or `listenPort + 1` as RocketMQ's start script
-/// sets it, or an ephemeral port when `listenPort` is 0 (tests).
-pub fn ha_bind_port(config: &BrokerConfig, bound_listen_port: u16) -> u16 {
+/// Binds the HA port: `haListenPort` when set (a port in use is then an error), otherwise
+/// `listenPort + 1` as RocketMQ's start script sets it, or an ephemeral port when that is taken
+/// or `listenPort` is 0. Slaves learn the bound port from the name server, so a fallback still
+/// replicates; only a slave with a fixed `haMasterAddress` would miss it, hence the warning.
+pub fn bind_ha_port(
+    config: &BrokerConfig,
+    bound_listen_port: u16,
+) -> Result<std::net::TcpListener, String> {
+    let bind = |port: u16| std::net::TcpListener::bind(("0.0.0.0", port));
     if config.ha_listen_port != 0 {
-        config.ha_listen_port
-    } else if config.listen_port == 0 {
-        0
-    } else {
-        bound_listen_port.saturating_add(1)
+        let port = config.ha_listen_port;
+        return bind(port).map_err(|e| {
+            format!("cannot listen for slaves on haListenPort={port}: {e}; set haListenPort to a free port")
+        });
     }
+    if config.listen_port != 0 {
+        let port = bound_listen_port.saturating_add(1);
+        match bind(port) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => tracing::warn!(
+                "cannot listen for slaves on listenPort + 1 = {port}: {e}; using an ephemeral HA port, which slaves \
+                 learn from the name server (set haListenPort to fix it)"
+            ),
+        }
+    }
+    bind(0).map_err(|e| format!("cannot listen for slaves on any port: {e}"))
 }
 
 impl Replication {

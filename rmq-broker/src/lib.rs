@@ -75,13 +75,8 @@ impl Broker {
         config.validate().map_err(BrokerError::State)?;
         let config_dir = store_config.store_path_root_dir.join("config");
         let store = Arc::new(MessageStore::open(store_config)?);
-        let ha_port = ha::ha_bind_port(&config, store_host.port());
-        let ha_listener = std::net::TcpListener::bind(("0.0.0.0", ha_port)).map_err(|e| {
-            BrokerError::State(format!(
-                "cannot listen for slaves on port {ha_port} (haListenPort, default listenPort + 1): {e}; \
-                 set haListenPort to a free port"
-            ))
-        })?;
+        let ha_listener =
+            ha::bind_ha_port(&config, store_host.port()).map_err(BrokerError::State)?;
         let ha_port = ha_listener
             .local_addr()
             .map_err(|e| BrokerError::State(format!("HA port: {e}")))?

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rmq_remoting::body::route::TopicRouteData;
+use rmq_remoting::header::broker::SendMessageRequestHeader;
 use rmq_remoting::header::namesrv::GetRouteInfoRequestHeader;
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{fastjson, RemotingCommand, RequestCode, ResponseCode};
@@ -91,6 +92,34 @@ async fn route(namesrv: &str, topic: &str) -> Option<TopicRouteData> {
     fastjson::from_slice(&resp.body).ok()
 }
 
+/// One SEND_MESSAGE to `broker`; the response code.
+async fn send(broker: &str, topic: &str) -> Option<i32> {
+    let client = RemotingClient::new(TransportConfig::default(), Router::new());
+    let header = SendMessageRequestHeader {
+        producer_group: "cluster_test_pg".to_owned(),
+        topic: topic.to_owned(),
+        default_topic: "TBW102".to_owned(),
+        default_topic_queue_nums: 4,
+        queue_id: 0,
+        sys_flag: 0,
+        born_timestamp: 0,
+        flag: 0,
+        properties: None,
+        reconsume_times: None,
+        unit_mode: false,
+        max_reconsume_times: None,
+        batch: false,
+        bname: None,
+    };
+    let req = RemotingCommand::request(RequestCode::SEND_MESSAGE, &header).with_body("hello");
+    let resp = client
+        .invoke(broker, req, Duration::from_secs(3))
+        .await
+        .ok();
+    client.close_all().await;
+    resp.map(|r| r.code)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_masters_two_slaves_in_one_process() {
     let data = tempfile::tempdir().unwrap();
@@ -154,6 +183,30 @@ async fn two_masters_two_slaves_in_one_process() {
         last.is_none(),
         "route never showed two groups with master and slave: {last:?}\n{text}"
     );
+
+    // Each SYNC_MASTER answers SUCCESS, not SLAVE_NOT_AVAILABLE (11): its slave in the same
+    // process replicates from it ...
+    for w in brokers.iter().filter(|w| w[1] == "SYNC_MASTER") {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut code = None;
+        while Instant::now() < deadline {
+            code = send(w[4], "ClusterSmoke").await;
+            if code == Some(ResponseCode::SUCCESS.as_i32()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(
+            code,
+            Some(ResponseCode::SUCCESS.as_i32()),
+            "send to {w:?}\n{text}"
+        );
+    }
+
+    // ... and each slave refuses sends (SERVICE_NOT_AVAILABLE, 14, as Apache's slaves do).
+    for w in brokers.iter().filter(|w| w[1] == "SLAVE") {
+        assert_eq!(send(w[4], "ClusterSmoke").await, Some(14), "send to {w:?}");
+    }
 
     // Ctrl-C stops every broker and the name server, cleanly.
     let pid = cluster.0.id() as libc::pid_t;

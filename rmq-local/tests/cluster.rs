@@ -27,7 +27,8 @@ impl Drop for Cluster {
 /// replication port (+1) and its fast channel (-2) are free now.
 fn free_port_base() -> u16 {
     for _ in 0..200 {
-        let base = 20_002 + fastrand_u16() % 30_000;
+        // below Linux's ephemeral range (32768+), where the name server's port 0 lands
+        let base = 20_002 + fastrand_u16() % 12_000;
         let all_free = [-2i32, 0, 1, 8, 10, 11, 18, 20, 21, 28, 30, 31]
             .iter()
             .all(|d| TcpListener::bind(("0.0.0.0", (i32::from(base) + d) as u16)).is_ok());

@@ -16,8 +16,8 @@ use rmq_client::{
 use rmq_remoting::body::route::{TopicRouteData, MASTER_ID};
 use rmq_remoting::fastjson;
 use rmq_remoting::header::broker::{
-    CreateTopicRequestHeader, OffsetResponseHeader, QueryConsumerOffsetRequestHeader,
-    UpdateConsumerOffsetRequestHeader,
+    CreateTopicRequestHeader, GetMaxOffsetRequestHeader, OffsetResponseHeader,
+    QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
 use rmq_remoting::header::namesrv::GetRouteInfoRequestHeader;
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
@@ -224,6 +224,8 @@ async fn consumers_keep_their_place_on_the_slave_and_return_to_the_master_withou
         heartbeat_broker_interval: Duration::from_secs(1),
         persist_consumer_offset_interval: Duration::from_millis(500),
         rebalance_interval: Duration::from_secs(1),
+        // Tests of one binary share a process: each its own client instance and name server.
+        instance_name: "failover-return".into(),
         ..ClientConfig::default()
     };
     let producer = Producer::builder()
@@ -314,5 +316,157 @@ async fn consumers_keep_their_place_on_the_slave_and_return_to_the_master_withou
     assert_eq!(counts.len(), 20, "{counts:?}");
     consumer.shutdown().await;
     producer.shutdown().await;
+    drop(slave);
+}
+
+/// The queues' max offsets at `addr`, summed: how many messages the broker holds.
+async fn held(c: &RemotingClient, addr: &str) -> i64 {
+    let mut sum = 0;
+    for queue_id in 0..2 {
+        let request = RemotingCommand::request(
+            RequestCode::GET_MAX_OFFSET,
+            &GetMaxOffsetRequestHeader {
+                topic: TOPIC.into(),
+                queue_id,
+                committed: None,
+                bname: None,
+            },
+        );
+        let answer = c.invoke(addr, request, T).await.unwrap();
+        if answer.code == 0 {
+            sum += answer
+                .decode_header::<OffsetResponseHeader>()
+                .unwrap()
+                .offset;
+        }
+    }
+    sum
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_reads_what_the_slave_replicated_while_the_master_is_away() {
+    let ns = name_server().await;
+    let c = RemotingClient::new(TransportConfig::default(), Router::new());
+    let master_store = tempfile::tempdir().unwrap();
+    let slave_store = tempfile::tempdir().unwrap();
+    let master = broker(&ns, master_store.path(), &["--listenPort", "0"]);
+    let slave = broker(
+        &ns,
+        slave_store.path(),
+        &[
+            "--listenPort",
+            "0",
+            "--brokerRole",
+            "SLAVE",
+            "--brokerId",
+            "1",
+        ],
+    );
+    let create = RemotingCommand::request(
+        RequestCode::UPDATE_AND_CREATE_TOPIC,
+        &CreateTopicRequestHeader {
+            topic: TOPIC.into(),
+            default_topic: "TBW102".into(),
+            read_queue_nums: 2,
+            write_queue_nums: 2,
+            perm: 6,
+            topic_filter_type: "SINGLE_TAG".into(),
+            topic_sys_flag: 0,
+            order: false,
+            attributes: None,
+            force: None,
+        },
+    );
+    assert_eq!(c.invoke(&master.addr, create, T).await.unwrap().code, 0);
+    wait_for(T, "the topic's route", || async {
+        route_ids(&c, &ns).await.contains(&MASTER_ID)
+    })
+    .await;
+    let client = ClientConfig {
+        namesrv_addr: ns.clone(),
+        client_ip: "127.0.0.1".into(),
+        poll_name_server_interval: Duration::from_millis(500),
+        heartbeat_broker_interval: Duration::from_secs(1),
+        persist_consumer_offset_interval: Duration::from_millis(500),
+        rebalance_interval: Duration::from_secs(1),
+        instance_name: "failover-replica".into(),
+        ..ClientConfig::default()
+    };
+    let producer = Producer::builder()
+        .client_config(client.clone())
+        .producer_group("replica-producer")
+        .start()
+        .await
+        .unwrap();
+    send(&producer, "replicated", 10).await;
+    producer.shutdown().await;
+    wait_for(
+        Duration::from_secs(15),
+        "the slave holds the 10 messages",
+        || async { held(&c, &slave.addr).await == 10 },
+    )
+    .await;
+    // A slave serves only topics it copied from its master (at most 10 s after their creation).
+    wait_for(
+        Duration::from_secs(15),
+        "the slave knows the topic",
+        || async {
+            let request =
+                RemotingCommand::request_without_header(RequestCode::GET_ALL_TOPIC_CONFIG);
+            let answer = c.invoke(&slave.addr, request, T).await.unwrap();
+            String::from_utf8_lossy(&answer.body).contains(&format!("\"{TOPIC}\""))
+        },
+    )
+    .await;
+
+    master.signal(libc::SIGKILL);
+    drop(master);
+    wait_for(
+        Duration::from_secs(10),
+        "a route without the master",
+        || async { route_ids(&c, &ns).await == vec![1] },
+    )
+    .await;
+    // A group the master never saw, started now: everything comes from the slave.
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let seen = received.clone();
+    let consumer = PushConsumer::builder()
+        .client_config(client)
+        .config(ConsumerConfig {
+            consumer_group: GROUP.into(),
+            consume_from_where: ConsumeFromWhere::FirstOffset,
+            pull_time_delay_when_exception: Duration::from_millis(300),
+            ..ConsumerConfig::default()
+        })
+        .subscribe(TOPIC, "*")
+        .listener(move |msgs: &[ReceivedMessage], _: &ConsumeContext| {
+            let mut seen = seen.lock().unwrap();
+            seen.extend(
+                msgs.iter()
+                    .map(|m| String::from_utf8_lossy(&m.body).into_owned()),
+            );
+            ConsumeStatus::ConsumeSuccess
+        })
+        .start()
+        .await
+        .unwrap();
+    wait_for(
+        Duration::from_secs(20),
+        "10 messages from the slave",
+        || async { received.lock().unwrap().len() >= 10 },
+    )
+    .await;
+    wait_for(T, "the consumer commits to the slave", || async {
+        committed(&c, &slave.addr).await == Some(10)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let counts = counts(&received);
+    assert_eq!(counts.len(), 10, "{counts:?}");
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "consumed twice: {counts:?}"
+    );
+    consumer.shutdown().await;
     drop(slave);
 }

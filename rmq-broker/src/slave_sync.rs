@@ -167,3 +167,72 @@ async fn sync_groups(
     .await?;
     Ok(ctx.groups.replace_with_master(table)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BrokerConfig;
+    use crate::consumer_offsets::ConsumerOffsets;
+    use crate::schedule::progress::ScheduleProgress;
+    use crate::subscription_groups::SubscriptionGroups;
+    use crate::topics::TopicTable;
+
+    /// What an Apache 4.9.7 master answers, as its classes serialize (fastjson, fields sorted).
+    const TOPICS: &[u8] = br#"{"dataVersion":{"counter":3,"timestamp":1718000000000},"topicConfigTable":{"TopicTest":{"order":false,"perm":6,"readQueueNums":4,"topicFilterType":"SINGLE_TAG","topicName":"TopicTest","topicSysFlag":0,"writeQueueNums":4}}}"#;
+    const OFFSETS: &[u8] = br#"{"offsetTable":{"TopicTest@cg":{0:118,1:97}}}"#;
+    const DELAY: &[u8] = br#"{"offsetTable":{1:5,3:0}}"#;
+    const GROUPS: &[u8] = br#"{"dataVersion":{"counter":1,"timestamp":1718000000001},"subscriptionGroupTable":{"cg":{"brokerId":0,"consumeBroadcastEnable":true,"consumeEnable":true,"consumeFromMinEnable":true,"groupName":"cg","notifyConsumerIdsChangedEnable":true,"retryMaxTimes":16,"retryQueueNums":1,"whichBrokerWhenConsumeSlowly":1}}}"#;
+
+    #[test]
+    fn an_apache_masters_tables_replace_ours_as_slave_synchronize_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = BrokerConfig {
+            broker_name: "broker-a".into(),
+            ..BrokerConfig::default()
+        };
+        let topics = TopicTable::open(dir.path().join("topics.json"), &config).unwrap();
+        let master: TopicConfigSerializeWrapper = fastjson::from_slice(TOPICS).unwrap();
+        assert!(topics.replace_with_master(master.clone()).unwrap());
+        assert!(!topics.replace_with_master(master).unwrap(), "same version");
+        assert_eq!(topics.names(), vec!["TopicTest".to_owned()]);
+        assert_eq!(topics.data_version().counter, 3);
+        let reopened = TopicTable::open(dir.path().join("topics.json"), &config).unwrap();
+        assert_eq!(reopened.get("TopicTest").unwrap().read_queue_nums, 4);
+
+        let offsets = ConsumerOffsets::open(dir.path().join("consumerOffset.json")).unwrap();
+        offsets.commit("cg", "TopicTest", 0, 1);
+        offsets.commit("own", "TopicTest", 0, 3);
+        let master: ConsumerOffsetSerializeWrapper = fastjson::from_slice(OFFSETS).unwrap();
+        offsets.merge_from_master(master.offset_table).unwrap();
+        assert_eq!(offsets.query("cg", "TopicTest", 1), Some(97));
+        assert_eq!(offsets.query("own", "TopicTest", 0), Some(3), "kept");
+        let reopened = ConsumerOffsets::open(dir.path().join("consumerOffset.json")).unwrap();
+        assert_eq!(reopened.query("cg", "TopicTest", 0), Some(118), "persisted");
+
+        let progress = ScheduleProgress::open(dir.path().join("delayOffset.json")).unwrap();
+        progress.set_level_offset(2, 9);
+        progress.set_timer_offset(4);
+        let master: DelayOffsetSerializeWrapper = fastjson::from_slice(DELAY).unwrap();
+        progress
+            .replace_levels_with_master(master.offset_table)
+            .unwrap();
+        let reopened = ScheduleProgress::open(dir.path().join("delayOffset.json")).unwrap();
+        assert_eq!((reopened.level_offset(1), reopened.level_offset(2)), (5, 0));
+        assert_eq!(
+            reopened.timer_offset(),
+            4,
+            "the timer's progress stays ours"
+        );
+
+        let groups =
+            SubscriptionGroups::open(dir.path().join("subscriptionGroup.json"), true).unwrap();
+        groups.get_or_create("local-only");
+        let master: SubscriptionGroupWrapper = fastjson::from_slice(GROUPS).unwrap();
+        assert!(groups.replace_with_master(master).unwrap());
+        assert!(groups.get("local-only").is_none());
+        assert_eq!(
+            groups.get("cg").unwrap().which_broker_when_consume_slowly,
+            1
+        );
+    }
+}

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -467,6 +468,152 @@ async fn a_consumer_reads_what_the_slave_replicated_while_the_master_is_away() {
         counts.values().all(|n| *n == 1),
         "consumed twice: {counts:?}"
     );
+    consumer.shutdown().await;
+    drop(slave);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_consumer_follows_the_suggestion_to_the_slave() {
+    let ns = name_server().await;
+    let c = RemotingClient::new(TransportConfig::default(), Router::new());
+    let master_store = tempfile::tempdir().unwrap();
+    let slave_store = tempfile::tempdir().unwrap();
+    // Ratio 0: every read that finds a message lags, so both suggest the group's
+    // whichBrokerWhenConsumeSlowly (1, the slave).
+    let reading = [
+        "--slaveReadEnable",
+        "true",
+        "--accessMessageInMemoryMaxRatio",
+        "0",
+    ];
+    let master = broker(
+        &ns,
+        master_store.path(),
+        &[&["--listenPort", "0"][..], &reading[..]].concat(),
+    );
+    let slave = broker(
+        &ns,
+        slave_store.path(),
+        &[
+            &[
+                "--listenPort",
+                "0",
+                "--brokerRole",
+                "SLAVE",
+                "--brokerId",
+                "1",
+            ][..],
+            &reading[..],
+        ]
+        .concat(),
+    );
+    let create = RemotingCommand::request(
+        RequestCode::UPDATE_AND_CREATE_TOPIC,
+        &CreateTopicRequestHeader {
+            topic: TOPIC.into(),
+            default_topic: "TBW102".into(),
+            read_queue_nums: 2,
+            write_queue_nums: 2,
+            perm: 6,
+            topic_filter_type: "SINGLE_TAG".into(),
+            topic_sys_flag: 0,
+            order: false,
+            attributes: None,
+            force: None,
+        },
+    );
+    assert_eq!(c.invoke(&master.addr, create, T).await.unwrap().code, 0);
+    wait_for(T, "the topic's route", || async {
+        route_ids(&c, &ns).await.contains(&MASTER_ID)
+    })
+    .await;
+    let client = ClientConfig {
+        namesrv_addr: ns.clone(),
+        client_ip: "127.0.0.1".into(),
+        poll_name_server_interval: Duration::from_millis(500),
+        heartbeat_broker_interval: Duration::from_secs(1),
+        persist_consumer_offset_interval: Duration::from_millis(500),
+        rebalance_interval: Duration::from_secs(1),
+        instance_name: "failover-suggested".into(),
+        ..ClientConfig::default()
+    };
+    let producer = Producer::builder()
+        .client_config(client.clone())
+        .producer_group("suggested-producer")
+        .start()
+        .await
+        .unwrap();
+    send(&producer, "lagging", 20).await;
+    producer.shutdown().await;
+    wait_for(
+        Duration::from_secs(15),
+        "the slave holds the 20 messages",
+        || async { held(&c, &slave.addr).await == 20 },
+    )
+    .await;
+    wait_for(
+        Duration::from_secs(15),
+        "the slave knows the topic",
+        || async {
+            let request =
+                RemotingCommand::request_without_header(RequestCode::GET_ALL_TOPIC_CONFIG);
+            let answer = c.invoke(&slave.addr, request, T).await.unwrap();
+            String::from_utf8_lossy(&answer.body).contains(&format!("\"{TOPIC}\""))
+        },
+    )
+    .await;
+
+    // The listener holds the first messages until the master is frozen, and a queue with more
+    // than one message waiting is not pulled: the master serves at most two per queue.
+    let gate = Arc::new(AtomicBool::new(false));
+    let open = gate.clone();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let seen = received.clone();
+    let consumer = PushConsumer::builder()
+        .client_config(client)
+        .config(ConsumerConfig {
+            consumer_group: GROUP.into(),
+            consume_from_where: ConsumeFromWhere::FirstOffset,
+            pull_batch_size: 1,
+            pull_threshold_for_queue: 1,
+            pull_time_delay_when_exception: Duration::from_millis(300),
+            ..ConsumerConfig::default()
+        })
+        .subscribe(TOPIC, "*")
+        .listener(move |msgs: &[ReceivedMessage], _: &ConsumeContext| {
+            seen.lock().unwrap().extend(
+                msgs.iter()
+                    .map(|m| String::from_utf8_lossy(&m.body).into_owned()),
+            );
+            while !open.load(Ordering::Acquire) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            ConsumeStatus::ConsumeSuccess
+        })
+        .start()
+        .await
+        .unwrap();
+    wait_for(Duration::from_secs(20), "a first message", || async {
+        !received.lock().unwrap().is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every answer of the master suggested the slave; frozen, it answers nothing more, though
+    // the route still lists it: the rest can only come from the slave.
+    master.signal(libc::SIGSTOP);
+    let from_master = received.lock().unwrap().len();
+    assert!(
+        from_master <= 4,
+        "{from_master} pulled before the master froze"
+    );
+    gate.store(true, Ordering::Release);
+    wait_for(Duration::from_secs(20), "20 messages", || async {
+        received.lock().unwrap().len() >= 20
+    })
+    .await;
+    let counts = counts(&received);
+    assert_eq!(counts.len(), 20, "{counts:?}");
+    master.signal(libc::SIGCONT);
     consumer.shutdown().await;
     drop(slave);
 }

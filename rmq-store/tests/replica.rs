@@ -124,7 +124,9 @@ fn a_partial_record_waits_and_garbage_is_cut() {
     let all = master.read_commit_log(0, 1 << 20).unwrap();
     let first = decode_record(all.as_slice(), false).unwrap().total_size as usize;
     // Half of the first record: written, not readable yet.
-    slave.append_replicated(0, &all.as_slice()[..first / 2]).unwrap();
+    slave
+        .append_replicated(0, &all.as_slice()[..first / 2])
+        .unwrap();
     assert_eq!(slave.max_phy_offset(), (first / 2) as i64);
     assert_eq!(slave.max_offset_in_queue("A", 0), 0);
     slave

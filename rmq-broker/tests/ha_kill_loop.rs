@@ -150,7 +150,17 @@ async fn kill_loop(kills: usize, budget: Duration) {
                 .wait_slave_reaches(&slave, &master, target, Duration::from_secs(60))
                 .await,
         );
-        back_in_sync.push(wait_acked_after(&out, t0, restarted, &master, &slave).await);
+        let in_sync = wait_acked_after(&out, t0, restarted, &master, &slave).await;
+        if in_sync > Duration::from_secs(5) {
+            // Worth a look in the kept logs (RMQ_HA_KEEP=1): their timestamps are UTC.
+            let at = std::time::SystemTime::now() - in_sync;
+            let unix = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            println!(
+                "restart {cycles} at unix time {:.3}: {in_sync:?} to the first SEND_OK",
+                unix.as_secs_f64()
+            );
+        }
+        back_in_sync.push(in_sync);
     }
 
     stop.store(true, Ordering::Relaxed);

@@ -260,3 +260,65 @@ async fn sync_master_killed_200_times() {
     )
     .await;
 }
+
+/// A master that stays down longer than the slave's registration period is missing from the
+/// registration answers meanwhile; the slave must keep its master's HA address (as Apache's
+/// does: it only takes a new one when an answer names one), so it reconnects within seconds of
+/// the master's return instead of waiting for its next registration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_reconnects_to_a_master_that_was_gone_for_a_registration_period() {
+    let work = tempfile::Builder::new()
+        .prefix("ha-master-away")
+        .tempdir()
+        .unwrap();
+    let ns = name_server().await;
+    let master = Node::new(work.path(), "master", "SYNC_MASTER", FILE);
+    let mut slave = Node::new(work.path(), "slave", "SLAVE", FILE);
+    slave.extra = vec!["--registerNameServerPeriod".into(), "10000".into()];
+    let master_process = master.start(&ns);
+    let _slave_process = slave.start(&ns);
+    let producer = Producer::builder()
+        .namesrv_addr(&ns)
+        .producer_group("ha-master-away")
+        .start()
+        .await
+        .unwrap();
+    let until_acked = |limit: Duration| {
+        let producer = producer.clone();
+        async move {
+            let started = Instant::now();
+            while started.elapsed() < limit {
+                let msg = Message::new(TOPIC, Bytes::from_static(b"probe"));
+                if producer
+                    .send(msg)
+                    .await
+                    .is_ok_and(|r| r.status == SendStatus::SendOk)
+                {
+                    return Some(started.elapsed());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            None
+        }
+    };
+    assert!(
+        until_acked(Duration::from_secs(15)).await.is_some(),
+        "the pair never acknowledged a send\n{}",
+        slave.log_tail()
+    );
+    drop(master_process);
+    // Longer than the slave's registration period: it registers at least once without a master.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let _master_process = master.start(&ns);
+    let back = until_acked(Duration::from_secs(20)).await;
+    producer.shutdown().await;
+    println!("first SEND_OK {back:?} after the master's return");
+    assert!(
+        back.is_some_and(|t| t < Duration::from_secs(6)),
+        "no SEND_OK within 6 s of the master's return ({back:?}): the slave did not reconnect \
+         (did it drop its master's HA address when a registration answer named no master? \
+         Apache's slave keeps it)\n\
+         --- slave log:\n{}",
+        slave.log_tail()
+    );
+}

@@ -208,18 +208,15 @@ async fn register_periodically(ctx: Arc<BrokerContext>, registrar: Arc<Registrar
             .await;
         if let Some(master) = learned {
             ctx.master.send_if_modified(|known| {
-                if *known == master {
+                if known.as_ref() == Some(&master) {
                     return false;
                 }
-                match &master {
-                    Some(m) => tracing::info!(
-                        master = %m.master_addr,
-                        ha = m.ha_server_addr.as_deref().unwrap_or("-"),
-                        "the group's master changed"
-                    ),
-                    None => tracing::warn!("the name servers know no master for this group"),
-                }
-                *known = master;
+                tracing::info!(
+                    master = %master.master_addr,
+                    ha = master.ha_server_addr.as_deref().unwrap_or("-"),
+                    "the group's master changed"
+                );
+                *known = Some(master);
                 true
             });
         }

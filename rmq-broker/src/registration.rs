@@ -63,13 +63,14 @@ impl Registrar {
     }
 
     /// Registers `topics` with every name server concurrently; failures are logged, not fatal
-    /// (the next period retries). Returns what a slave learned about its master: `None` when no
-    /// name server answered (nothing learned), `Some(None)` when they know no master.
+    /// (the next period retries). Returns the group's master when an answer names one (only a
+    /// slave's answers do); `None` says nothing, neither that the master is gone nor that it
+    /// changed, because a master that is restarting is missing from the answers meanwhile.
     pub async fn register_all(
         &self,
         mut topics: TopicConfigSerializeWrapper,
         broker_permission: i32,
-    ) -> Option<Option<MasterInfo>> {
+    ) -> Option<MasterInfo> {
         if broker_permission & 6 != 6 {
             for config in topics.topic_config_table.values_mut() {
                 config.perm &= broker_permission;
@@ -100,11 +101,9 @@ impl Registrar {
             async move { (ns, self.client.invoke(ns, request, REGISTER_TIMEOUT).await) }
         });
         let mut master = None;
-        let mut answered = false;
         for (ns, outcome) in futures::future::join_all(calls).await {
             match outcome {
                 Ok(response) if response.code == 0 => {
-                    answered = true;
                     if let Ok(h) = response.decode_header::<RegisterBrokerResponseHeader>() {
                         if let Some(master_addr) = h.master_addr.filter(|a| !a.is_empty()) {
                             master = master.or(Some(MasterInfo {
@@ -122,7 +121,7 @@ impl Registrar {
                 }
             }
         }
-        answered.then_some(master)
+        master
     }
 
     /// Tells every name server this broker is leaving.

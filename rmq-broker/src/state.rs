@@ -44,8 +44,9 @@ pub struct BrokerContext {
     /// Cancelled when shutdown begins, so parked pulls answer at once instead of holding the
     /// shutdown for their whole suspend timeout.
     pub stopping: CancellationToken,
-    /// The group's master as the name servers last reported it (None on a master, or while no
-    /// master is registered). A slave's replication and metadata sync follow it.
+    /// The group's master as a registration answer last named it (None on a master, and on a
+    /// slave until an answer names one). Kept while the master is away, as Apache's slave keeps
+    /// it, so replication and metadata sync resume as soon as a restarted master is back.
     pub master: watch::Sender<Option<crate::registration::MasterInfo>>,
     /// Replication: the HA port's service and, on a slave, the client following the master.
     pub replication: crate::ha::Replication,

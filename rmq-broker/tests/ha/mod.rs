@@ -26,7 +26,7 @@ pub fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-/// Whether the long variants were asked for; a number from the environment otherwise `default`.
+/// The value of environment variable `key` (run lengths and sizes), `default` when unset.
 pub fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
     std::env::var(key)
         .ok()
@@ -138,8 +138,8 @@ impl Probe {
         ))
     }
 
-    /// The broker's runtime table, None while it does not answer.
-    pub async fn runtime(&self, addr: &str) -> Option<HashMap<String, String>> {
+    /// `commitLogMaxOffset` from the broker's runtime figures, None while it does not answer.
+    pub async fn max_offset(&self, addr: &str) -> Option<i64> {
         let request = RemotingCommand::request_without_header(RequestCode::GET_BROKER_RUNTIME_INFO);
         let response = self
             .0
@@ -150,16 +150,7 @@ impl Probe {
             return None;
         }
         let table: KvTable = fastjson::from_slice(&response.body).ok()?;
-        Some(table.table.into_iter().collect())
-    }
-
-    /// `commitLogMaxOffset` of the broker, None while it does not answer.
-    pub async fn max_offset(&self, addr: &str) -> Option<i64> {
-        self.runtime(addr)
-            .await?
-            .get("commitLogMaxOffset")?
-            .parse()
-            .ok()
+        table.table.get("commitLogMaxOffset")?.parse().ok()
     }
 
     /// Waits until the slave holds at least `target` bytes of commit log; returns how long that

@@ -225,6 +225,12 @@ async fn a_cut_off_slave_resumes_where_it_stopped() {
         .wait_slave_reaches(&slave, &master, frozen_at, Duration::from_secs(30))
         .await;
     println!("thawed slave back at the master's offset {frozen_at} after {took:?}");
+    let master_log = std::fs::read_to_string(&master.log).unwrap();
+    assert!(
+        master_log.contains("haHousekeepingInterval"),
+        "the master never dropped the frozen slave's connection:\n{}",
+        master.log_tail()
+    );
     phase(1_500).await;
 
     stop.store(true, Ordering::Relaxed);

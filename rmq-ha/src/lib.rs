@@ -30,7 +30,8 @@ pub struct HaConfig {
     /// `haHousekeepingInterval`: a connection silent this long is closed (and re-opened by the
     /// slave).
     pub housekeeping_interval: Duration,
-    /// `haTransferBatchSize`: the most commit-log bytes a master sends in one frame.
+    /// `haTransferBatchSize`: the most commit-log bytes a master sends in one frame (256 KiB by
+    /// default, RocketMQ's is 32 KiB: see `docs/replication.md`).
     pub transfer_batch_size: usize,
     /// `haSlaveFallbehindMax` / `haMaxGapNotInSync`: a slave further behind than this many bytes
     /// is out of sync, and a SYNC_MASTER send answers SLAVE_NOT_AVAILABLE instead of waiting.
@@ -42,7 +43,7 @@ impl Default for HaConfig {
         HaConfig {
             send_heartbeat_interval: Duration::from_millis(5_000),
             housekeeping_interval: Duration::from_millis(20_000),
-            transfer_batch_size: 32 * 1024,
+            transfer_batch_size: 256 * 1024,
             max_gap_not_in_sync: 256 * 1024 * 1024,
         }
     }

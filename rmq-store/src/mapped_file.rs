@@ -181,6 +181,30 @@ impl MappedFile {
         ))
     }
 
+    /// Writes `data` at `pos` through the file descriptor (pwrite) instead of the mapping.
+    ///
+    /// For large sequential writes into pages nobody touched yet (a slave copying its master's
+    /// log): a first store into a mapped page makes the kernel fault it in and zero it before
+    /// the copy, which costs more than the copy; pwrite fills the page cache directly, and the
+    /// mapping sees the same pages. The caller must be the single writer, above `wrote`.
+    pub(crate) fn write_at(&self, pos: u64, data: &[u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        let end = pos.checked_add(data.len() as u64);
+        if end.is_none_or(|e| e > self.size) {
+            return Err(StoreError::io(
+                &self.path,
+                std::io::Error::other(format!(
+                    "write of {} bytes at {pos} passes the file end {}",
+                    data.len(),
+                    self.size
+                )),
+            ));
+        }
+        self.file
+            .write_all_at(data, pos)
+            .map_err(|e| StoreError::io(&self.path, e))
+    }
+
     /// Zeroes `[from, size)` so stale bytes past a truncation point can never be mistaken for
     /// records by a later recovery. Only for recovery (no readers yet) or the writer.
     pub(crate) fn zero_from(&self, from: u64) -> Result<()> {

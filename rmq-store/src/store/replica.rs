@@ -62,17 +62,15 @@ impl Inner {
     }
 
     /// Copies `data` into the commit log from `at`, starting new files at file boundaries.
+    /// Written with pwrite, not through the mapping: see `MappedFile::write_at`.
     fn write_raw(&self, mut at: u64, mut data: &[u8]) -> Result<()> {
         while !data.is_empty() {
             let file = self.commit_log.file_for_write(at)?;
             let rel = at - file.start();
             let n = (data.len() as u64).min(file.size() - rel);
-            // SAFETY: the writer lock is held and `rel` is the file's published end (`at` is the
-            // log's end), so no reader looks at these bytes yet.
-            let dst = unsafe { file.bytes_mut(rel, n) }.ok_or(StoreError::NotAvailable(
-                "replicated data does not fit the mapped file",
-            ))?;
-            dst.copy_from_slice(&data[..n as usize]);
+            // The writer lock is held and `rel` is the file's published end (`at` is the log's
+            // end), so no reader looks at these bytes yet.
+            file.write_at(rel, &data[..n as usize])?;
             file.set_wrote(rel + n);
             at += n;
             data = &data[n as usize..];

@@ -19,7 +19,7 @@ use rmq_remoting::body::stats::{
 use rmq_remoting::body::topic::TopicConfigSerializeWrapper;
 use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::header::broker::{
-    CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader, GetConsumeStatsRequestHeader,
+    DeleteSubscriptionGroupRequestHeader, GetConsumeStatsRequestHeader,
     GetConsumerConnectionListRequestHeader, GetProducerConnectionListRequestHeader,
     OffsetResponseHeader, QueryConsumeTimeSpanRequestHeader, QueryConsumerOffsetRequestHeader,
     QueryMessageRequestHeader, QueryMessageResponseHeader, ResetOffsetRequestHeader,
@@ -34,6 +34,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
+
+mod common;
+use common::create_topic;
 
 const T: Duration = Duration::from_secs(5);
 const TOPIC: &str = "AdminTopic";
@@ -110,24 +113,6 @@ fn bare(code: RequestCode) -> RemotingCommand {
 
 fn json<B: Serialize>(code: RequestCode, body: &B) -> RemotingCommand {
     bare(code).with_body(fastjson::to_vec(body, KeyStyle::Fastjson))
-}
-
-fn create_topic(topic: &str, queues: i32) -> RemotingCommand {
-    request(
-        RequestCode::UPDATE_AND_CREATE_TOPIC,
-        &CreateTopicRequestHeader {
-            topic: topic.into(),
-            default_topic: "TBW102".into(),
-            read_queue_nums: queues,
-            write_queue_nums: queues,
-            perm: 6,
-            topic_filter_type: "SINGLE_TAG".into(),
-            topic_sys_flag: 0,
-            order: false,
-            attributes: None,
-            force: None,
-        },
-    )
 }
 
 fn send(queue_id: i32, i: usize) -> RemotingCommand {

@@ -1,7 +1,6 @@
 //! The real `mqbroker` binary with a name server, over real TCP: sends, pulls, long polling,
 //! registration, and the refusals a user must be able to act on.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rmq_remoting::body::client::{
@@ -17,48 +16,11 @@ use rmq_remoting::header::namesrv::GetRouteInfoRequestHeader;
 use rmq_remoting::message::{decode_record, encode_properties};
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
-use rmq_testkit::ServerProcess;
 
 mod common;
-use common::name_server;
+use common::{name_server, BrokerProcess};
 
 const T: Duration = Duration::from_secs(5);
-
-struct BrokerProcess {
-    server: ServerProcess,
-    _dir: tempfile::TempDir,
-}
-
-impl BrokerProcess {
-    fn start(namesrv: &str, extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_mqbroker"));
-        command
-            .args([
-                "-n",
-                namesrv,
-                "--listenPort",
-                "0",
-                "--brokerIP1",
-                "127.0.0.1",
-                "--brokerName",
-                "broker-a",
-            ])
-            .args([
-                "--mappedFileSizeCommitLog",
-                "4194304",
-                "--mappedFileSizeConsumeQueue",
-                "60000",
-                "--storePathRootDir",
-            ])
-            .arg(dir.path())
-            .args(extra);
-        BrokerProcess {
-            server: ServerProcess::start(command),
-            _dir: dir,
-        }
-    }
-}
 
 fn client() -> RemotingClient {
     RemotingClient::new(TransportConfig::default(), Router::new())
@@ -131,7 +93,7 @@ fn bodies(response: &RemotingCommand) -> Vec<Vec<u8>> {
 #[tokio::test]
 async fn send_pull_and_route_registration() {
     let ns = name_server().await;
-    let broker = BrokerProcess::start(&ns, &[]);
+    let broker = BrokerProcess::start(&ns, "broker-a", &[]);
     let c = client();
     for i in 0..3 {
         let sent = c
@@ -213,7 +175,7 @@ async fn send_pull_and_route_registration() {
 #[tokio::test]
 async fn a_parked_pull_returns_as_soon_as_a_message_arrives() {
     let ns = name_server().await;
-    let broker = BrokerProcess::start(&ns, &[]);
+    let broker = BrokerProcess::start(&ns, "broker-a", &[]);
     let c = std::sync::Arc::new(client());
     assert_eq!(
         c.invoke(
@@ -289,6 +251,7 @@ async fn refusals_carry_the_right_code_and_an_actionable_remark() {
     let ns = name_server().await;
     let strict = BrokerProcess::start(
         &ns,
+        "broker-a",
         &[
             "--autoCreateTopicEnable",
             "false",
@@ -362,10 +325,7 @@ async fn refusals_carry_the_right_code_and_an_actionable_remark() {
         .unwrap();
     assert_eq!(empty.code, ResponseCode::PULL_NOT_FOUND.as_i32());
 
-    let read_only = BrokerProcess::start(
-        &ns,
-        &["--brokerPermission", "4", "--brokerName", "broker-ro"],
-    );
+    let read_only = BrokerProcess::start(&ns, "broker-ro", &["--brokerPermission", "4"]);
     let refused = c
         .invoke(
             &read_only.server.addr,
@@ -380,7 +340,7 @@ async fn refusals_carry_the_right_code_and_an_actionable_remark() {
 #[tokio::test]
 async fn heartbeats_register_consumers_and_their_subscriptions() {
     let ns = name_server().await;
-    let broker = BrokerProcess::start(&ns, &[]);
+    let broker = BrokerProcess::start(&ns, "broker-a", &[]);
     let c = client();
     let heartbeat = HeartbeatData {
         client_id: "127.0.0.1@test".into(),

@@ -18,7 +18,7 @@ use rmq_client::{Message, Producer, ProducerConfig, SendStatus};
 mod common;
 mod ha;
 use common::name_server;
-use ha::{compare_bytes, compare_queues, env_or, scan, Node, Probe};
+use ha::{compare_bytes, compare_queues, env_or, scan, stop_cleanly, Node, Probe};
 
 const TOPIC: &str = "HaCatchUp";
 const MIB: u64 = 1024 * 1024;
@@ -103,12 +103,7 @@ async fn empty_slave_catches_up(mib: u64) {
         .wait_in_step(&master, &slave, Duration::from_secs(30))
         .await;
     assert_eq!(end, target, "nothing was sent meanwhile");
-    assert!(slave_process
-        .stop(Duration::from_secs(30))
-        .is_some_and(|s| s.success()));
-    assert!(master_process
-        .stop(Duration::from_secs(30))
-        .is_some_and(|s| s.success()));
+    stop_cleanly([(&slave, slave_process), (&master, master_process)]);
     verify(&master, &slave, target, true);
 }
 
@@ -240,11 +235,6 @@ async fn a_cut_off_slave_resumes_where_it_stopped() {
         .await;
     println!("{ok} sends SEND_OK, {other} stored without a slave acknowledgement");
     assert!(ok > 0, "the slave acknowledged nothing");
-    assert!(slave_process
-        .stop(Duration::from_secs(30))
-        .is_some_and(|s| s.success()));
-    assert!(master_process
-        .stop(Duration::from_secs(30))
-        .is_some_and(|s| s.success()));
+    stop_cleanly([(&slave, slave_process), (&master, master_process)]);
     verify(&master, &slave, end, true);
 }

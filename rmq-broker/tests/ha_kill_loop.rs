@@ -20,7 +20,7 @@ use rmq_client::{Message, Producer, ProducerConfig, SendStatus};
 mod common;
 mod ha;
 use common::name_server;
-use ha::{compare_bytes, compare_queues, env_or, median_max_ms, scan, Node, Probe};
+use ha::{compare_bytes, compare_queues, env_or, median_max_ms, scan, stop_cleanly, Node, Probe};
 
 const TOPIC: &str = "HaKillLoop";
 const SENDERS: usize = 6;
@@ -171,18 +171,7 @@ async fn kill_loop(kills: usize, budget: Duration) {
     let end = probe
         .wait_in_step(&master, &slave, Duration::from_secs(60))
         .await;
-    let slave_exit = slave_process.stop(Duration::from_secs(30));
-    let master_exit = master_process.stop(Duration::from_secs(30));
-    assert!(
-        slave_exit.is_some_and(|s| s.success()),
-        "the slave did not stop cleanly: {slave_exit:?}\n{}",
-        slave.log_tail()
-    );
-    assert!(
-        master_exit.is_some_and(|s| s.success()),
-        "the master did not stop cleanly: {master_exit:?}\n{}",
-        master.log_tail()
-    );
+    stop_cleanly([(&slave, slave_process), (&master, master_process)]);
 
     let (m_store, s_store) = (master.open_store(), slave.open_store());
     let (m, s) = (

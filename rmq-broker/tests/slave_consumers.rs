@@ -5,7 +5,7 @@
 //! it consumed, and nothing is consumed twice.
 
 use std::collections::BTreeMap;
-use std::process::Command;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,8 +17,8 @@ use rmq_client::{
 use rmq_remoting::body::route::{TopicRouteData, MASTER_ID};
 use rmq_remoting::fastjson;
 use rmq_remoting::header::broker::{
-    CreateTopicRequestHeader, GetMaxOffsetRequestHeader, OffsetResponseHeader,
-    QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
+    GetMaxOffsetRequestHeader, OffsetResponseHeader, QueryConsumerOffsetRequestHeader,
+    UpdateConsumerOffsetRequestHeader,
 };
 use rmq_remoting::header::namesrv::GetRouteInfoRequestHeader;
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
@@ -26,29 +26,19 @@ use rmq_remoting::{RemotingCommand, RequestCode};
 use rmq_testkit::ServerProcess;
 
 mod common;
-use common::name_server;
+use common::{create_topic, eventually, free_port, mqbroker, name_server};
 
 const T: Duration = Duration::from_secs(5);
 const TOPIC: &str = "FailoverT";
 const GROUP: &str = "failover-group";
 
-/// A port nobody listens on now (the master comes back on the ports it had).
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
+/// The arguments that make a broker the group's SLAVE.
+const SLAVE: [&str; 4] = ["--brokerRole", "SLAVE", "--brokerId", "1"];
 
-fn broker(namesrv: &str, store: &std::path::Path, args: &[&str]) -> ServerProcess {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mqbroker"));
-    command
-        .args(["-n", namesrv, "--brokerIP1", "127.0.0.1"])
-        .args(["--brokerName", "broker-f"])
-        .args(["--mappedFileSizeCommitLog", "4194304"])
-        .args(["--mappedFileSizeConsumeQueue", "60000"])
-        .arg("--storePathRootDir")
-        .arg(store)
-        .args(args);
-    ServerProcess::start(command)
+/// A broker of group `broker-f` storing under `store` (which outlives it: the master comes back
+/// on the store it had).
+fn broker(namesrv: &str, store: &Path, args: &[&str]) -> ServerProcess {
+    ServerProcess::start(mqbroker(namesrv, "broker-f", store, args))
 }
 
 /// The route's broker ids of group `broker-f`, empty while the topic has no route.
@@ -97,18 +87,6 @@ async fn committed(c: &RemotingClient, addr: &str) -> Option<i64> {
     Some(sum)
 }
 
-async fn wait_for<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while !check().await {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 async fn send(producer: &Producer, prefix: &str, n: usize) {
     for i in 0..n {
         let sent = producer
@@ -142,7 +120,7 @@ async fn sync_tick(c: &RemotingClient, master: &str, slave: &str) -> Instant {
             },
         );
         assert_eq!(c.invoke(master, request, T).await.unwrap().code, 0);
-        wait_for(Duration::from_secs(15), "a metadata copy", || async {
+        eventually(Duration::from_secs(15), "a metadata copy", || async {
             let request = RemotingCommand::request(
                 RequestCode::QUERY_CONSUMER_OFFSET,
                 &QueryConsumerOffsetRequestHeader {
@@ -154,16 +132,160 @@ async fn sync_tick(c: &RemotingClient, master: &str, slave: &str) -> Instant {
                 },
             );
             let answer = c.invoke(slave, request, T).await.unwrap();
-            answer.code == 0
+            (answer.code == 0
                 && answer
                     .decode_header::<OffsetResponseHeader>()
                     .unwrap()
                     .offset
-                    == probe
+                    == probe)
+                .then_some(())
         })
         .await;
     }
     Instant::now()
+}
+
+/// The start of every test here: the master (with `master_args`) and its slave (with
+/// `slave_args`), and TOPIC with 2 queues created on the master and routed by the name server.
+async fn master_and_slave(
+    c: &RemotingClient,
+    ns: &str,
+    stores: [&Path; 2],
+    master_args: &[&str],
+    slave_args: &[&str],
+) -> (ServerProcess, ServerProcess) {
+    let master = broker(ns, stores[0], master_args);
+    let slave = broker(ns, stores[1], &[&SLAVE[..], slave_args].concat());
+    let created = c.invoke(&master.addr, create_topic(TOPIC, 2), T).await;
+    assert_eq!(created.unwrap().code, 0);
+    eventually(T, "the topic's route", || async {
+        route_ids(c, ns).await.contains(&MASTER_ID).then_some(())
+    })
+    .await;
+    (master, slave)
+}
+
+/// Client settings with short periods, so that routes, heartbeats, offsets and rebalancing
+/// follow a broker's death within a second or two. The tests of one binary share a process:
+/// each gets its own client `instance` (and name server).
+fn client_config(ns: &str, instance: &str) -> ClientConfig {
+    ClientConfig {
+        namesrv_addr: ns.to_owned(),
+        client_ip: "127.0.0.1".into(),
+        poll_name_server_interval: Duration::from_millis(500),
+        heartbeat_broker_interval: Duration::from_secs(1),
+        persist_consumer_offset_interval: Duration::from_millis(500),
+        rebalance_interval: Duration::from_secs(1),
+        instance_name: instance.into(),
+        ..ClientConfig::default()
+    }
+}
+
+async fn producer(client: &ClientConfig, group: &str) -> Producer {
+    Producer::builder()
+        .client_config(client.clone())
+        .producer_group(group)
+        .start()
+        .await
+        .unwrap()
+}
+
+/// GROUP's settings in every test here: from the first offset, retrying soon after a failed
+/// pull (the master may be dead).
+fn consumer_config() -> ConsumerConfig {
+    ConsumerConfig {
+        consumer_group: GROUP.into(),
+        consume_from_where: ConsumeFromWhere::FirstOffset,
+        pull_time_delay_when_exception: Duration::from_millis(300),
+        ..ConsumerConfig::default()
+    }
+}
+
+/// A push consumer on TOPIC that records every body it consumes; with a `gate`, the listener
+/// then holds the messages until the gate opens.
+async fn recording_consumer(
+    client: ClientConfig,
+    config: ConsumerConfig,
+    gate: Option<Arc<AtomicBool>>,
+) -> (PushConsumer, Arc<Mutex<Vec<String>>>) {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let seen = received.clone();
+    let consumer = PushConsumer::builder()
+        .client_config(client)
+        .config(config)
+        .subscribe(TOPIC, "*")
+        .listener(move |msgs: &[ReceivedMessage], _: &ConsumeContext| {
+            seen.lock().unwrap().extend(
+                msgs.iter()
+                    .map(|m| String::from_utf8_lossy(&m.body).into_owned()),
+            );
+            while gate.as_ref().is_some_and(|g| !g.load(Ordering::Acquire)) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            ConsumeStatus::ConsumeSuccess
+        })
+        .start()
+        .await
+        .unwrap();
+    (consumer, received)
+}
+
+/// Waits until the slave holds the `n` messages sent and serves TOPIC: a slave serves only
+/// topics it copied from its master (at most 10 s after their creation).
+async fn slave_serves(c: &RemotingClient, slave: &str, n: i64) {
+    eventually(
+        Duration::from_secs(15),
+        &format!("the slave holds the {n} messages"),
+        || async { (held(c, slave).await == n).then_some(()) },
+    )
+    .await;
+    eventually(
+        Duration::from_secs(15),
+        "the slave knows the topic",
+        || async {
+            let request =
+                RemotingCommand::request_without_header(RequestCode::GET_ALL_TOPIC_CONFIG);
+            let answer = c.invoke(slave, request, T).await.unwrap();
+            String::from_utf8_lossy(&answer.body)
+                .contains(&format!("\"{TOPIC}\""))
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+/// Waits until the consumer has received `n` messages (in 20 s), then until the offsets it
+/// committed to `broker` at `addr` add up to them.
+async fn consumed_and_committed(
+    c: &RemotingClient,
+    received: &Mutex<Vec<String>>,
+    n: usize,
+    broker: &str,
+    addr: &str,
+) {
+    eventually(
+        Duration::from_secs(20),
+        &format!("{n} messages consumed"),
+        || async { (received.lock().unwrap().len() >= n).then_some(()) },
+    )
+    .await;
+    let offsets = Some(i64::try_from(n).unwrap());
+    eventually(
+        T,
+        &format!("the consumer commits {n} to the {broker}"),
+        || async { (committed(c, addr).await == offsets).then_some(()) },
+    )
+    .await;
+}
+
+/// Waits until the name server has dropped the dead master: the route lists only the slave.
+async fn route_without_master(c: &RemotingClient, ns: &str) {
+    eventually(
+        Duration::from_secs(10),
+        "a route without the master",
+        || async { (route_ids(c, ns).await == vec![1]).then_some(()) },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,93 +306,19 @@ async fn consumers_keep_their_place_on_the_slave_and_return_to_the_master_withou
         "--flushConsumerOffsetInterval",
         "3600000",
     ];
-    let master = broker(&ns, master_store.path(), &master_args);
-    let slave = broker(
-        &ns,
-        slave_store.path(),
-        &[
-            "--listenPort",
-            "0",
-            "--brokerRole",
-            "SLAVE",
-            "--brokerId",
-            "1",
-        ],
-    );
-    let create = RemotingCommand::request(
-        RequestCode::UPDATE_AND_CREATE_TOPIC,
-        &CreateTopicRequestHeader {
-            topic: TOPIC.into(),
-            default_topic: "TBW102".into(),
-            read_queue_nums: 2,
-            write_queue_nums: 2,
-            perm: 6,
-            topic_filter_type: "SINGLE_TAG".into(),
-            topic_sys_flag: 0,
-            order: false,
-            attributes: None,
-            force: None,
-        },
-    );
-    assert_eq!(c.invoke(&master.addr, create, T).await.unwrap().code, 0);
-    wait_for(T, "the topic's route", || async {
-        route_ids(&c, &ns).await.contains(&MASTER_ID)
-    })
-    .await;
+    let stores = [master_store.path(), slave_store.path()];
+    let (master, slave) = master_and_slave(&c, &ns, stores, &master_args, &[]).await;
 
-    let client = ClientConfig {
-        namesrv_addr: ns.clone(),
-        client_ip: "127.0.0.1".into(),
-        poll_name_server_interval: Duration::from_millis(500),
-        heartbeat_broker_interval: Duration::from_secs(1),
-        persist_consumer_offset_interval: Duration::from_millis(500),
-        rebalance_interval: Duration::from_secs(1),
-        // Tests of one binary share a process: each its own client instance and name server.
-        instance_name: "failover-return".into(),
-        ..ClientConfig::default()
-    };
-    let producer = Producer::builder()
-        .client_config(client.clone())
-        .producer_group("failover-producer")
-        .start()
-        .await
-        .unwrap();
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let seen = received.clone();
-    let consumer = PushConsumer::builder()
-        .client_config(client)
-        .config(ConsumerConfig {
-            consumer_group: GROUP.into(),
-            consume_from_where: ConsumeFromWhere::FirstOffset,
-            pull_time_delay_when_exception: Duration::from_millis(300),
-            ..ConsumerConfig::default()
-        })
-        .subscribe(TOPIC, "*")
-        .listener(move |msgs: &[ReceivedMessage], _: &ConsumeContext| {
-            let mut seen = seen.lock().unwrap();
-            seen.extend(
-                msgs.iter()
-                    .map(|m| String::from_utf8_lossy(&m.body).into_owned()),
-            );
-            ConsumeStatus::ConsumeSuccess
-        })
-        .start()
-        .await
-        .unwrap();
+    let client = client_config(&ns, "failover-return");
+    let producer = producer(&client, "failover-producer").await;
+    let (consumer, received) = recording_consumer(client, consumer_config(), None).await;
 
     // Catch a periodic metadata copy of the slave, so that the messages below are consumed and
     // the master killed before the next one (10 s later): the offsets the slave then holds
     // can only come from the consumer committing there.
     let synced = sync_tick(&c, &master.addr, &slave.addr).await;
     send(&producer, "before", 10).await;
-    wait_for(Duration::from_secs(20), "10 messages consumed", || async {
-        received.lock().unwrap().len() >= 10
-    })
-    .await;
-    wait_for(T, "the master has the consumer's offsets", || async {
-        committed(&c, &master.addr).await == Some(10)
-    })
-    .await;
+    consumed_and_committed(&c, &received, 10, "master", &master.addr).await;
 
     // The master dies; the name server drops it, and the route lists only the slave.
     master.signal(libc::SIGKILL);
@@ -280,35 +328,23 @@ async fn consumers_keep_their_place_on_the_slave_and_return_to_the_master_withou
         "too slow to beat the slave's next copy ({:?}); the test proves nothing",
         synced.elapsed()
     );
-    wait_for(
-        Duration::from_secs(10),
-        "a route without the master",
-        || async { route_ids(&c, &ns).await == vec![1] },
-    )
-    .await;
+    route_without_master(&c, &ns).await;
     // Meanwhile the consumer pulls from the slave and commits there, keeping its offsets.
-    wait_for(T, "the consumer commits to the slave", || async {
-        committed(&c, &slave.addr).await == Some(10)
+    eventually(T, "the consumer commits to the slave", || async {
+        (committed(&c, &slave.addr).await == Some(10)).then_some(())
     })
     .await;
 
     // The master comes back without the offsets it never flushed.
     let master = broker(&ns, master_store.path(), &master_args);
-    wait_for(
+    eventually(
         Duration::from_secs(10),
         "the master back in the route",
-        || async { route_ids(&c, &ns).await.contains(&MASTER_ID) },
+        || async { route_ids(&c, &ns).await.contains(&MASTER_ID).then_some(()) },
     )
     .await;
     send(&producer, "after", 10).await;
-    wait_for(Duration::from_secs(20), "20 messages consumed", || async {
-        received.lock().unwrap().len() >= 20
-    })
-    .await;
-    wait_for(T, "the consumer committed to the master again", || async {
-        committed(&c, &master.addr).await == Some(20)
-    })
-    .await;
+    consumed_and_committed(&c, &received, 20, "master", &master.addr).await;
     // Give a re-consumption time to show before counting.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let counts = counts(&received);
@@ -350,117 +386,20 @@ async fn a_consumer_reads_what_the_slave_replicated_while_the_master_is_away() {
     let c = RemotingClient::new(TransportConfig::default(), Router::new());
     let master_store = tempfile::tempdir().unwrap();
     let slave_store = tempfile::tempdir().unwrap();
-    let master = broker(&ns, master_store.path(), &["--listenPort", "0"]);
-    let slave = broker(
-        &ns,
-        slave_store.path(),
-        &[
-            "--listenPort",
-            "0",
-            "--brokerRole",
-            "SLAVE",
-            "--brokerId",
-            "1",
-        ],
-    );
-    let create = RemotingCommand::request(
-        RequestCode::UPDATE_AND_CREATE_TOPIC,
-        &CreateTopicRequestHeader {
-            topic: TOPIC.into(),
-            default_topic: "TBW102".into(),
-            read_queue_nums: 2,
-            write_queue_nums: 2,
-            perm: 6,
-            topic_filter_type: "SINGLE_TAG".into(),
-            topic_sys_flag: 0,
-            order: false,
-            attributes: None,
-            force: None,
-        },
-    );
-    assert_eq!(c.invoke(&master.addr, create, T).await.unwrap().code, 0);
-    wait_for(T, "the topic's route", || async {
-        route_ids(&c, &ns).await.contains(&MASTER_ID)
-    })
-    .await;
-    let client = ClientConfig {
-        namesrv_addr: ns.clone(),
-        client_ip: "127.0.0.1".into(),
-        poll_name_server_interval: Duration::from_millis(500),
-        heartbeat_broker_interval: Duration::from_secs(1),
-        persist_consumer_offset_interval: Duration::from_millis(500),
-        rebalance_interval: Duration::from_secs(1),
-        instance_name: "failover-replica".into(),
-        ..ClientConfig::default()
-    };
-    let producer = Producer::builder()
-        .client_config(client.clone())
-        .producer_group("replica-producer")
-        .start()
-        .await
-        .unwrap();
+    let stores = [master_store.path(), slave_store.path()];
+    let (master, slave) = master_and_slave(&c, &ns, stores, &[], &[]).await;
+    let client = client_config(&ns, "failover-replica");
+    let producer = producer(&client, "replica-producer").await;
     send(&producer, "replicated", 10).await;
     producer.shutdown().await;
-    wait_for(
-        Duration::from_secs(15),
-        "the slave holds the 10 messages",
-        || async { held(&c, &slave.addr).await == 10 },
-    )
-    .await;
-    // A slave serves only topics it copied from its master (at most 10 s after their creation).
-    wait_for(
-        Duration::from_secs(15),
-        "the slave knows the topic",
-        || async {
-            let request =
-                RemotingCommand::request_without_header(RequestCode::GET_ALL_TOPIC_CONFIG);
-            let answer = c.invoke(&slave.addr, request, T).await.unwrap();
-            String::from_utf8_lossy(&answer.body).contains(&format!("\"{TOPIC}\""))
-        },
-    )
-    .await;
+    slave_serves(&c, &slave.addr, 10).await;
 
     master.signal(libc::SIGKILL);
     drop(master);
-    wait_for(
-        Duration::from_secs(10),
-        "a route without the master",
-        || async { route_ids(&c, &ns).await == vec![1] },
-    )
-    .await;
+    route_without_master(&c, &ns).await;
     // A group the master never saw, started now: everything comes from the slave.
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let seen = received.clone();
-    let consumer = PushConsumer::builder()
-        .client_config(client)
-        .config(ConsumerConfig {
-            consumer_group: GROUP.into(),
-            consume_from_where: ConsumeFromWhere::FirstOffset,
-            pull_time_delay_when_exception: Duration::from_millis(300),
-            ..ConsumerConfig::default()
-        })
-        .subscribe(TOPIC, "*")
-        .listener(move |msgs: &[ReceivedMessage], _: &ConsumeContext| {
-            let mut seen = seen.lock().unwrap();
-            seen.extend(
-                msgs.iter()
-                    .map(|m| String::from_utf8_lossy(&m.body).into_owned()),
-            );
-            ConsumeStatus::ConsumeSuccess
-        })
-        .start()
-        .await
-        .unwrap();
-    wait_for(
-        Duration::from_secs(20),
-        "10 messages from the slave",
-        || async { received.lock().unwrap().len() >= 10 },
-    )
-    .await;
-    wait_for(T, "the consumer commits to the slave", || async {
-        committed(&c, &slave.addr).await == Some(10)
-    })
-    .await;
+    let (consumer, received) = recording_consumer(client, consumer_config(), None).await;
+    consumed_and_committed(&c, &received, 10, "slave", &slave.addr).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let counts = counts(&received);
     assert_eq!(counts.len(), 10, "{counts:?}");
@@ -486,115 +425,25 @@ async fn a_lagging_consumer_follows_the_suggestion_to_the_slave() {
         "--accessMessageInMemoryMaxRatio",
         "0",
     ];
-    let master = broker(
-        &ns,
-        master_store.path(),
-        &[&["--listenPort", "0"][..], &reading[..]].concat(),
-    );
-    let slave = broker(
-        &ns,
-        slave_store.path(),
-        &[
-            &[
-                "--listenPort",
-                "0",
-                "--brokerRole",
-                "SLAVE",
-                "--brokerId",
-                "1",
-            ][..],
-            &reading[..],
-        ]
-        .concat(),
-    );
-    let create = RemotingCommand::request(
-        RequestCode::UPDATE_AND_CREATE_TOPIC,
-        &CreateTopicRequestHeader {
-            topic: TOPIC.into(),
-            default_topic: "TBW102".into(),
-            read_queue_nums: 2,
-            write_queue_nums: 2,
-            perm: 6,
-            topic_filter_type: "SINGLE_TAG".into(),
-            topic_sys_flag: 0,
-            order: false,
-            attributes: None,
-            force: None,
-        },
-    );
-    assert_eq!(c.invoke(&master.addr, create, T).await.unwrap().code, 0);
-    wait_for(T, "the topic's route", || async {
-        route_ids(&c, &ns).await.contains(&MASTER_ID)
-    })
-    .await;
-    let client = ClientConfig {
-        namesrv_addr: ns.clone(),
-        client_ip: "127.0.0.1".into(),
-        poll_name_server_interval: Duration::from_millis(500),
-        heartbeat_broker_interval: Duration::from_secs(1),
-        persist_consumer_offset_interval: Duration::from_millis(500),
-        rebalance_interval: Duration::from_secs(1),
-        instance_name: "failover-suggested".into(),
-        ..ClientConfig::default()
-    };
-    let producer = Producer::builder()
-        .client_config(client.clone())
-        .producer_group("suggested-producer")
-        .start()
-        .await
-        .unwrap();
+    let stores = [master_store.path(), slave_store.path()];
+    let (master, slave) = master_and_slave(&c, &ns, stores, &reading, &reading).await;
+    let client = client_config(&ns, "failover-suggested");
+    let producer = producer(&client, "suggested-producer").await;
     send(&producer, "lagging", 20).await;
     producer.shutdown().await;
-    wait_for(
-        Duration::from_secs(15),
-        "the slave holds the 20 messages",
-        || async { held(&c, &slave.addr).await == 20 },
-    )
-    .await;
-    wait_for(
-        Duration::from_secs(15),
-        "the slave knows the topic",
-        || async {
-            let request =
-                RemotingCommand::request_without_header(RequestCode::GET_ALL_TOPIC_CONFIG);
-            let answer = c.invoke(&slave.addr, request, T).await.unwrap();
-            String::from_utf8_lossy(&answer.body).contains(&format!("\"{TOPIC}\""))
-        },
-    )
-    .await;
+    slave_serves(&c, &slave.addr, 20).await;
 
     // The listener holds the first messages until the master is frozen, and a queue with more
     // than one message waiting is not pulled: the master serves at most two per queue.
     let gate = Arc::new(AtomicBool::new(false));
-    let open = gate.clone();
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let seen = received.clone();
-    let consumer = PushConsumer::builder()
-        .client_config(client)
-        .config(ConsumerConfig {
-            consumer_group: GROUP.into(),
-            consume_from_where: ConsumeFromWhere::FirstOffset,
-            pull_batch_size: 1,
-            pull_threshold_for_queue: 1,
-            pull_time_delay_when_exception: Duration::from_millis(300),
-            ..ConsumerConfig::default()
-        })
-        .subscribe(TOPIC, "*")
-        .listener(move |msgs: &[ReceivedMessage], _: &ConsumeContext| {
-            seen.lock().unwrap().extend(
-                msgs.iter()
-                    .map(|m| String::from_utf8_lossy(&m.body).into_owned()),
-            );
-            while !open.load(Ordering::Acquire) {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            ConsumeStatus::ConsumeSuccess
-        })
-        .start()
-        .await
-        .unwrap();
-    wait_for(Duration::from_secs(20), "a first message", || async {
-        !received.lock().unwrap().is_empty()
+    let config = ConsumerConfig {
+        pull_batch_size: 1,
+        pull_threshold_for_queue: 1,
+        ..consumer_config()
+    };
+    let (consumer, received) = recording_consumer(client, config, Some(gate.clone())).await;
+    eventually(Duration::from_secs(20), "a first message", || async {
+        (!received.lock().unwrap().is_empty()).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -607,8 +456,8 @@ async fn a_lagging_consumer_follows_the_suggestion_to_the_slave() {
         "{from_master} pulled before the master froze"
     );
     gate.store(true, Ordering::Release);
-    wait_for(Duration::from_secs(20), "20 messages", || async {
-        received.lock().unwrap().len() >= 20
+    eventually(Duration::from_secs(20), "20 messages", || async {
+        (received.lock().unwrap().len() >= 20).then_some(())
     })
     .await;
     let counts = counts(&received);

@@ -4,69 +4,25 @@
 //! commit log replicated: the slave's store may stay empty.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rmq_remoting::body::stats::{SubscriptionGroupConfig, SubscriptionGroupWrapper};
 use rmq_remoting::body::topic::TopicConfigSerializeWrapper;
 use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::header::broker::{
-    ConsumerSendMsgBackRequestHeader, CreateTopicRequestHeader,
-    DeleteSubscriptionGroupRequestHeader, EndTransactionRequestHeader, OffsetResponseHeader,
-    PullMessageRequestHeader, PullMessageResponseHeader, QueryConsumerOffsetRequestHeader,
-    SendMessageRequestHeader, SendMessageRequestHeaderV2, TopicRequestHeader,
-    UpdateConsumerOffsetRequestHeader,
+    ConsumerSendMsgBackRequestHeader, DeleteSubscriptionGroupRequestHeader,
+    EndTransactionRequestHeader, OffsetResponseHeader, PullMessageRequestHeader,
+    PullMessageResponseHeader, QueryConsumerOffsetRequestHeader, SendMessageRequestHeader,
+    SendMessageRequestHeaderV2, TopicRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
 use rmq_remoting::message::encode_properties;
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
-use rmq_testkit::ServerProcess;
 
 mod common;
-use common::name_server;
+use common::{create_topic, eventually, name_server, BrokerProcess};
 
 const T: Duration = Duration::from_secs(5);
-
-struct BrokerProcess {
-    server: ServerProcess,
-    dir: tempfile::TempDir,
-}
-
-impl BrokerProcess {
-    /// `brokerName` `group`, brokerId 0 unless `extra` says otherwise.
-    fn start(namesrv: &str, group: &str, extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_mqbroker"));
-        command
-            .args([
-                "-n",
-                namesrv,
-                "--listenPort",
-                "0",
-                "--brokerIP1",
-                "127.0.0.1",
-            ])
-            .args(["--brokerName", group])
-            .args(["--mappedFileSizeCommitLog", "4194304"])
-            .args(["--mappedFileSizeConsumeQueue", "60000"])
-            .arg("--storePathRootDir")
-            .arg(dir.path())
-            .args(extra);
-        BrokerProcess {
-            server: ServerProcess::start(command),
-            dir,
-        }
-    }
-
-    fn slave(namesrv: &str, group: &str, extra: &[&str]) -> Self {
-        let mut args = vec!["--brokerRole", "SLAVE", "--brokerId", "1"];
-        args.extend_from_slice(extra);
-        Self::start(namesrv, group, &args)
-    }
-
-    fn addr(&self) -> &str {
-        &self.server.addr
-    }
-}
 
 fn client() -> RemotingClient {
     RemotingClient::new(TransportConfig::default(), Router::new())
@@ -76,8 +32,13 @@ async fn call(c: &RemotingClient, addr: &str, request: RemotingCommand) -> Remot
     c.invoke(addr, request, T).await.unwrap()
 }
 
-fn send_v2(code: RequestCode, topic: &str) -> RemotingCommand {
-    let header = SendMessageRequestHeaderV2 {
+/// The header of a one-message send to queue 0 of `topic` with `properties`.
+fn send_header(
+    topic: &str,
+    properties: &[(&str, &str)],
+    batch: bool,
+) -> SendMessageRequestHeaderV2 {
+    SendMessageRequestHeaderV2 {
         producer_group: "pg".into(),
         topic: topic.into(),
         default_topic: "TBW102".into(),
@@ -86,56 +47,34 @@ fn send_v2(code: RequestCode, topic: &str) -> RemotingCommand {
         sys_flag: 0,
         born_timestamp: 1,
         flag: 0,
-        properties: Some(encode_properties([("WAIT", "true")])),
+        properties: Some(encode_properties(properties.iter().copied())),
         reconsume_times: Some(0),
         unit_mode: Some(false),
         max_reconsume_times: None,
-        batch: Some(code == RequestCode::SEND_BATCH_MESSAGE),
+        batch: Some(batch),
         bname: None,
-    };
+    }
+}
+
+fn send_v2(code: RequestCode, topic: &str) -> RemotingCommand {
+    let batch = code == RequestCode::SEND_BATCH_MESSAGE;
+    let header = send_header(topic, &[("WAIT", "true")], batch);
     RemotingCommand::request(code, &header).with_body(b"m".to_vec())
 }
 
+/// A SEND_MESSAGE (the V1 header) of a message with delay level 1.
 fn send_v1(topic: &str) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        flag: 0,
-        properties: Some(encode_properties([("DELAY", "1")])),
-        reconsume_times: Some(0),
-        unit_mode: false,
-        max_reconsume_times: None,
-        batch: false,
-        bname: None,
-    };
+    let header = SendMessageRequestHeader::from(send_header(topic, &[("DELAY", "1")], false));
     RemotingCommand::request(RequestCode::SEND_MESSAGE, &header).with_body(b"d".to_vec())
 }
 
-fn create_topic(topic: &str) -> RemotingCommand {
-    RemotingCommand::request(
-        RequestCode::UPDATE_AND_CREATE_TOPIC,
-        &CreateTopicRequestHeader {
-            topic: topic.into(),
-            default_topic: "TBW102".into(),
-            read_queue_nums: 2,
-            write_queue_nums: 2,
-            perm: 6,
-            topic_filter_type: "SINGLE_TAG".into(),
-            topic_sys_flag: 0,
-            order: false,
-            attributes: None,
-            force: None,
-        },
-    )
+/// A request without header or body (the GET_ALL_* table dumps).
+fn bare(code: RequestCode) -> RemotingCommand {
+    RemotingCommand::request_without_header(code)
 }
 
 fn create_group(config: &SubscriptionGroupConfig) -> RemotingCommand {
-    RemotingCommand::request_without_header(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+    bare(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
         .with_body(fastjson::to_vec(config, KeyStyle::Fastjson))
 }
 
@@ -201,20 +140,24 @@ fn suggested(answer: &RemotingCommand) -> i64 {
         .suggest_which_broker_id
 }
 
-/// Polls `check` every 200 ms until it returns `Some`, for at most `limit`.
-async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+/// The slave's topic table once it holds `topic`: a slave copies its master's tables when it
+/// learns its master and every 10 s after.
+async fn slave_topics_holding(
+    c: &RemotingClient,
+    slave: &str,
+    topic: &str,
+    limit: Duration,
+    what: &str,
+) -> TopicConfigSerializeWrapper {
+    eventually(limit, what, || async {
+        let answer = call(c, slave, bare(RequestCode::GET_ALL_TOPIC_CONFIG)).await;
+        let table: TopicConfigSerializeWrapper = fastjson::from_slice(&answer.body).ok()?;
+        table
+            .topic_config_table
+            .contains_key(topic)
+            .then_some(table)
+    })
+    .await
 }
 
 /// The remark of a send to `slave`, once it names `master` (the slave learns its master from
@@ -300,7 +243,7 @@ async fn a_slave_refuses_writes_with_apaches_codes_and_names_its_master() {
     assert!(end.remark.unwrap().contains(master.addr()));
 
     let admin_writes = [
-        create_topic("Orders"),
+        create_topic("Orders", 2),
         RemotingCommand::request(
             RequestCode::DELETE_TOPIC_IN_BROKER,
             &TopicRequestHeader {
@@ -333,7 +276,9 @@ async fn a_slave_refuses_writes_with_apaches_codes_and_names_its_master() {
     }
     // The master itself takes them.
     assert_eq!(
-        call(&c, master.addr(), create_topic("Orders")).await.code,
+        call(&c, master.addr(), create_topic("Orders", 2))
+            .await
+            .code,
         0
     );
 
@@ -393,7 +338,10 @@ async fn a_slave_copies_its_masters_topics_groups_and_offsets_and_serves_pulls_a
     let master = BrokerProcess::start(&ns, "broker-s", &[]);
     let c = client();
     // What the slave must copy: a topic, a group, a committed offset and delay progress.
-    assert_eq!(call(&c, master.addr(), create_topic("SyncT")).await.code, 0);
+    assert_eq!(
+        call(&c, master.addr(), create_topic("SyncT", 2)).await.code,
+        0
+    );
     let mut group = SubscriptionGroupConfig::new("sync-group");
     group.retry_max_times = 3;
     assert_eq!(call(&c, master.addr(), create_group(&group)).await.code, 0);
@@ -412,12 +360,7 @@ async fn a_slave_copies_its_masters_topics_groups_and_offsets_and_serves_pulls_a
         Duration::from_secs(10),
         "the master's delay progress",
         || async {
-            let answer = call(
-                &c,
-                master.addr(),
-                RemotingCommand::request_without_header(RequestCode::GET_ALL_DELAY_OFFSET),
-            )
-            .await;
+            let answer = call(&c, master.addr(), bare(RequestCode::GET_ALL_DELAY_OFFSET)).await;
             (answer.code == 0 && answer.body[..] == br#"{"offsetTable":{1:1}}"#[..]).then_some(())
         },
     )
@@ -425,7 +368,7 @@ async fn a_slave_copies_its_masters_topics_groups_and_offsets_and_serves_pulls_a
     let offsets = call(
         &c,
         master.addr(),
-        RemotingCommand::request_without_header(RequestCode::GET_ALL_CONSUMER_OFFSET),
+        bare(RequestCode::GET_ALL_CONSUMER_OFFSET),
     )
     .await;
     let offsets = String::from_utf8(offsets.body.to_vec()).unwrap();
@@ -434,32 +377,18 @@ async fn a_slave_copies_its_masters_topics_groups_and_offsets_and_serves_pulls_a
 
     let slave = BrokerProcess::slave(&ns, "broker-s", &[]);
     let master_topics: TopicConfigSerializeWrapper = fastjson::from_slice(
-        &call(
-            &c,
-            master.addr(),
-            RemotingCommand::request_without_header(RequestCode::GET_ALL_TOPIC_CONFIG),
-        )
-        .await
-        .body,
+        &call(&c, master.addr(), bare(RequestCode::GET_ALL_TOPIC_CONFIG))
+            .await
+            .body,
     )
     .unwrap();
     // The first copy comes at once when the slave learns its master, at the latest 3 s in.
-    let slave_topics: TopicConfigSerializeWrapper = eventually(
+    let slave_topics = slave_topics_holding(
+        &c,
+        slave.addr(),
+        "SyncT",
         Duration::from_secs(10),
         "the slave copies the topics",
-        || async {
-            let answer = call(
-                &c,
-                slave.addr(),
-                RemotingCommand::request_without_header(RequestCode::GET_ALL_TOPIC_CONFIG),
-            )
-            .await;
-            let table: TopicConfigSerializeWrapper = fastjson::from_slice(&answer.body).ok()?;
-            table
-                .topic_config_table
-                .contains_key("SyncT")
-                .then_some(table)
-        },
     )
     .await;
     assert_eq!(
@@ -473,9 +402,7 @@ async fn a_slave_copies_its_masters_topics_groups_and_offsets_and_serves_pulls_a
             let answer = call(
                 &c,
                 slave.addr(),
-                RemotingCommand::request_without_header(
-                    RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
-                ),
+                bare(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
             )
             .await;
             let table: SubscriptionGroupWrapper = fastjson::from_slice(&answer.body).ok()?;
@@ -502,12 +429,7 @@ async fn a_slave_copies_its_masters_topics_groups_and_offsets_and_serves_pulls_a
         Duration::from_secs(10),
         "the slave copies the delay progress",
         || async {
-            let answer = call(
-                &c,
-                slave.addr(),
-                RemotingCommand::request_without_header(RequestCode::GET_ALL_DELAY_OFFSET),
-            )
-            .await;
+            let answer = call(&c, slave.addr(), bare(RequestCode::GET_ALL_DELAY_OFFSET)).await;
             (answer.body[..] == br#"{"offsetTable":{1:1}}"#[..]).then_some(())
         },
     )
@@ -553,25 +475,17 @@ async fn a_slave_copies_its_masters_topics_groups_and_offsets_and_serves_pulls_a
 
     // Later changes on the master follow within the 10 s period.
     assert_eq!(
-        call(&c, master.addr(), create_topic("LaterT")).await.code,
+        call(&c, master.addr(), create_topic("LaterT", 2))
+            .await
+            .code,
         0
     );
-    eventually(
+    slave_topics_holding(
+        &c,
+        slave.addr(),
+        "LaterT",
         Duration::from_secs(15),
         "a later topic reaches the slave",
-        || async {
-            let answer = call(
-                &c,
-                slave.addr(),
-                RemotingCommand::request_without_header(RequestCode::GET_ALL_TOPIC_CONFIG),
-            )
-            .await;
-            let table: TopicConfigSerializeWrapper = fastjson::from_slice(&answer.body).ok()?;
-            table
-                .topic_config_table
-                .contains_key("LaterT")
-                .then_some(())
-        },
     )
     .await;
     // The slave's own commit survives the copy (Apache merges offsets by topic@group).

@@ -1,6 +1,19 @@
 //! Support shared by the broker's integration tests.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::future::Future;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use rmq_namesrv::{NameServer, NamesrvConfig};
+use rmq_remoting::header::broker::CreateTopicRequestHeader;
+use rmq_remoting::{RemotingCommand, RequestCode};
+use rmq_testkit::ServerProcess;
+
+/// Consume-queue file size of every broker the tests start (small: they write few messages per
+/// queue); the replication tests open the stores afterwards with the same size.
+pub const CONSUME_QUEUE_FILE: u64 = 60_000;
 
 /// An in-process name server on an ephemeral port (with its KV file in a temporary directory)
 /// that runs until the test's runtime ends; returns its address.
@@ -18,4 +31,115 @@ pub async fn name_server() -> String {
         server.serve(listener, std::future::pending()).await;
     });
     addr
+}
+
+/// The `mqbroker` command of every test that runs the real binary: registered with `namesrv`
+/// as group `broker_name` on 127.0.0.1, storing under `store`, with small files (4 MiB commit
+/// log) so a test does not map gigabytes. `--listenPort` (default 0, an ephemeral port) and
+/// `--mappedFileSizeCommitLog` are added only when `extra` does not give them; `extra` comes
+/// last.
+pub fn mqbroker<S: AsRef<str>>(
+    namesrv: &str,
+    broker_name: &str,
+    store: &Path,
+    extra: &[S],
+) -> Command {
+    let given = |key: &str| extra.iter().any(|arg| arg.as_ref() == key);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mqbroker"));
+    command
+        .args(["-n", namesrv, "--brokerIP1", "127.0.0.1"])
+        .args(["--brokerName", broker_name]);
+    for (key, default) in [
+        ("--listenPort", "0"),
+        ("--mappedFileSizeCommitLog", "4194304"),
+    ] {
+        if !given(key) {
+            command.args([key, default]);
+        }
+    }
+    command
+        .args([
+            "--mappedFileSizeConsumeQueue",
+            &CONSUME_QUEUE_FILE.to_string(),
+        ])
+        .arg("--storePathRootDir")
+        .arg(store)
+        .args(extra.iter().map(AsRef::as_ref));
+    command
+}
+
+/// A started `mqbroker` (see [`mqbroker`]) with a temporary store of its own, for tests that
+/// never restart a broker; the process stops before its store is deleted.
+pub struct BrokerProcess {
+    pub server: ServerProcess,
+    pub dir: tempfile::TempDir,
+}
+
+impl BrokerProcess {
+    /// A broker of group `broker_name`, brokerId 0 unless `extra` says otherwise.
+    pub fn start(namesrv: &str, broker_name: &str, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let command = mqbroker(namesrv, broker_name, dir.path(), extra);
+        BrokerProcess {
+            server: ServerProcess::start(command),
+            dir,
+        }
+    }
+
+    /// A SLAVE (brokerId 1) of group `broker_name`.
+    pub fn slave(namesrv: &str, broker_name: &str, extra: &[&str]) -> Self {
+        let mut args = vec!["--brokerRole", "SLAVE", "--brokerId", "1"];
+        args.extend_from_slice(extra);
+        Self::start(namesrv, broker_name, &args)
+    }
+
+    /// Its client address, from the boot line.
+    pub fn addr(&self) -> &str {
+        &self.server.addr
+    }
+}
+
+/// UPDATE_AND_CREATE_TOPIC of `topic` with `queues` read and write queues, read-write, the way
+/// `mqadmin updateTopic` sends it: how every test creates its topics.
+pub fn create_topic(topic: &str, queues: i32) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::UPDATE_AND_CREATE_TOPIC,
+        &CreateTopicRequestHeader {
+            topic: topic.into(),
+            default_topic: "TBW102".into(),
+            read_queue_nums: queues,
+            write_queue_nums: queues,
+            perm: 6,
+            topic_filter_type: "SINGLE_TAG".into(),
+            topic_sys_flag: 0,
+            order: false,
+            attributes: None,
+            force: None,
+        },
+    )
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, which it returns; panics naming `what`
+/// after `limit`. Brokers copy, register and replicate on their own schedules, so tests wait
+/// for an outcome instead of sleeping; a yes/no check ends in `.then_some(())`.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A port nobody listens on now, for a broker that must come back on the ports it had (a
+/// restart cannot use `--listenPort 0`).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
 }

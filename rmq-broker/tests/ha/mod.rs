@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rmq_remoting::body::route::KvTable;
@@ -16,15 +15,7 @@ use rmq_remoting::{RemotingCommand, RequestCode};
 use rmq_store::{MessageStore, StoreConfig};
 use rmq_testkit::ServerProcess;
 
-/// Consume-queue file size of every broker here (small: tests write few messages per queue).
-const CQ_FILE: u64 = 60_000;
-
-/// A port nobody listens on now: a restarted broker must find its old ports again, so the
-/// tests cannot use `--listenPort 0`.
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
+use crate::common::{free_port, mqbroker, CONSUME_QUEUE_FILE};
 
 /// The value of environment variable `key` (run lengths and sizes), `default` when unset.
 pub fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
@@ -77,34 +68,29 @@ impl Node {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// Starts a process of this broker and waits for its boot line.
+    /// Starts a process of this broker (on its fixed ports: a killed broker comes back where
+    /// the other one expects it) and waits for its boot line.
     pub fn start(&self, namesrv: &str) -> ServerProcess {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_mqbroker"));
-        command
-            .args([
-                "-n",
-                namesrv,
-                "--brokerIP1",
-                "127.0.0.1",
-                "--brokerIP2",
-                "127.0.0.1",
-            ])
-            .args(["--brokerName", "ha-a", "--brokerRole", self.role])
-            .args(["--brokerId", &self.broker_id.to_string()])
-            .args(["--listenPort", &self.port.to_string()])
-            .args(["--haListenPort", &self.ha_port.to_string()])
-            .args([
+        let mut args: Vec<String> = [
+            ("--brokerIP2", "127.0.0.1".to_owned()),
+            ("--brokerRole", self.role.to_owned()),
+            ("--brokerId", self.broker_id.to_string()),
+            ("--listenPort", self.port.to_string()),
+            ("--haListenPort", self.ha_port.to_string()),
+            (
                 "--mappedFileSizeCommitLog",
-                &self.commit_log_file.to_string(),
-            ])
-            .args(["--mappedFileSizeConsumeQueue", &CQ_FILE.to_string()])
-            .arg("--storePathRootDir")
-            .arg(&self.store)
-            .args(&self.extra)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            );
+                self.commit_log_file.to_string(),
+            ),
+        ]
+        .into_iter()
+        .flat_map(|(key, value)| [key.to_owned(), value])
+        .collect();
+        args.extend(self.extra.iter().cloned());
+        let mut command = mqbroker(namesrv, "ha-a", &self.store, &args);
+        command.env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        );
         ServerProcess::start_logging_to(command, &self.log)
     }
 
@@ -113,7 +99,7 @@ impl Node {
         MessageStore::open(StoreConfig {
             store_path_root_dir: self.store.clone(),
             mapped_file_size_commit_log: self.commit_log_file,
-            mapped_file_size_consume_queue: CQ_FILE,
+            mapped_file_size_consume_queue: CONSUME_QUEUE_FILE,
             ..StoreConfig::default()
         })
         .unwrap_or_else(|e| panic!("open the {} store: {e}", self.label))
@@ -124,6 +110,20 @@ impl Node {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(25)..].join("\n")
+    }
+}
+
+/// Stops the brokers in the order given (30 s each) and asserts that every one exited cleanly:
+/// the stores are opened and compared afterwards, so they must have been closed, not killed.
+pub fn stop_cleanly<const N: usize>(brokers: [(&Node, ServerProcess); N]) {
+    let exits = brokers.map(|(node, process)| (node, process.stop(Duration::from_secs(30))));
+    for (node, exit) in exits {
+        assert!(
+            exit.is_some_and(|s| s.success()),
+            "the {} did not stop cleanly: {exit:?}\n{}",
+            node.label,
+            node.log_tail()
+        );
     }
 }
 

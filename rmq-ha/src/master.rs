@@ -1,30 +1,44 @@
 //! The master side: accepts slaves on the HA port, streams each one the commit log from the
 //! offset it reports, and tracks their acknowledgements for SYNC_MASTER sends.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rmq_store::{MessageStore, ReplicaAck, ReplicaAckWaiter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{transfer_header, REPORT_SIZE, TRANSFER_HEADER_SIZE};
 use crate::HaConfig;
 
+/// Sends waiting for an acknowledgement, by (needed commit-log offset, ticket).
+type Waiting = BTreeMap<(i64, u64), oneshot::Sender<()>>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// How far the slaves got, for the sends that wait on them (RocketMQ's `push2SlaveMaxOffset`
 /// and `isSlaveOK`). Registered with the store as its `ReplicaAckWaiter` on a SYNC_MASTER.
 ///
-/// It holds no store, so the store can own it without a reference cycle.
+/// Waiting sends are kept ordered by the offset they need, so a slave's report completes
+/// exactly the sends it covers (RocketMQ's group transfer) and wakes no other: with 64 sends in
+/// flight and a report per frame, waking every waiter on every report cost more CPU than the
+/// replication itself. It holds no store, so the store can own it without a reference cycle.
 pub struct AckTracker {
-    /// The highest commit-log end any slave has acknowledged.
-    acked: watch::Sender<i64>,
+    /// The highest commit-log end any slave has acknowledged (-1 before any did).
+    acked: AtomicI64,
+    /// Sends waiting for an acknowledgement.
+    waiting: Arc<Mutex<Waiting>>,
+    tickets: AtomicU64,
     /// Slaves connected now.
     connections: AtomicUsize,
     max_gap: i64,
@@ -33,7 +47,9 @@ pub struct AckTracker {
 impl AckTracker {
     fn new(max_gap: i64) -> Self {
         AckTracker {
-            acked: watch::channel(-1).0,
+            acked: AtomicI64::new(-1),
+            waiting: Arc::default(),
+            tickets: AtomicU64::new(0),
             connections: AtomicUsize::new(0),
             max_gap,
         }
@@ -42,22 +58,30 @@ impl AckTracker {
     /// Whether a send whose record ends at `end` may wait for a slave: one is connected and not
     /// further behind than `haSlaveFallbehindMax`.
     pub fn is_slave_ok(&self, end: i64) -> bool {
-        self.connections.load(Ordering::Acquire) > 0 && end - *self.acked.borrow() < self.max_gap
+        self.connections.load(Ordering::Acquire) > 0 && end - self.acked() < self.max_gap
     }
 
     /// The highest commit-log end a slave acknowledged (-1 before any did).
     pub fn acked(&self) -> i64 {
-        *self.acked.borrow()
+        self.acked.load(Ordering::Acquire)
+    }
+
+    fn lock_waiting(&self) -> MutexGuard<'_, Waiting> {
+        lock(&self.waiting)
     }
 
     fn ack(&self, offset: i64) {
-        self.acked.send_if_modified(|a| {
-            let moved = offset > *a;
-            if moved {
-                *a = offset;
-            }
-            moved
-        });
+        if self.acked.fetch_max(offset, Ordering::AcqRel) >= offset {
+            return;
+        }
+        let covered = {
+            let mut waiting = self.lock_waiting();
+            let later = waiting.split_off(&(offset.saturating_add(1), 0));
+            std::mem::replace(&mut *waiting, later)
+        };
+        for (_, done) in covered {
+            let _ = done.send(());
+        }
     }
 }
 
@@ -70,11 +94,23 @@ impl ReplicaAckWaiter for AckTracker {
         if !self.is_slave_ok(commit_log_end) {
             return Box::pin(std::future::ready(ReplicaAck::NotAvailable));
         }
-        let mut rx = self.acked.subscribe();
+        let key = (commit_log_end, self.tickets.fetch_add(1, Ordering::Relaxed));
+        let (done, acked) = oneshot::channel();
+        {
+            // Checked under the lock `ack` drains with: a report between the check and the
+            // insert finds the entry.
+            let mut waiting = self.lock_waiting();
+            if self.acked() >= commit_log_end {
+                return Box::pin(std::future::ready(ReplicaAck::Acked));
+            }
+            waiting.insert(key, done);
+        }
+        let waiting = Arc::clone(&self.waiting);
         Box::pin(async move {
-            match tokio::time::timeout(timeout, rx.wait_for(|a| *a >= commit_log_end)).await {
-                Ok(Ok(_)) => ReplicaAck::Acked,
+            match tokio::time::timeout(timeout, acked).await {
+                Ok(Ok(())) => ReplicaAck::Acked,
                 _ => {
+                    lock(&waiting).remove(&key);
                     tracing::warn!(
                         "no slave acknowledged commit-log offset {commit_log_end} within syncFlushTimeout"
                     );
@@ -169,10 +205,7 @@ impl HaMaster {
     }
 
     fn links(&self) -> Vec<Arc<SlaveLink>> {
-        self.slaves
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        lock(&self.slaves).clone()
     }
 
     /// Accepts slaves on `listener` until `stop`, serving each on its own task, and logs when a
@@ -216,10 +249,7 @@ impl HaMaster {
             caught_up_at: Mutex::new(Instant::now()),
         });
         tracing::info!(slave = %peer, "HA: slave connected");
-        self.slaves
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(link.clone());
+        lock(&self.slaves).push(link.clone());
         self.tracker.connections.fetch_add(1, Ordering::AcqRel);
         let (rd, wr) = stream.into_split();
         let why = tokio::select! {
@@ -228,10 +258,7 @@ impl HaMaster {
             why = self.stream_log(wr, &link) => why,
         };
         self.tracker.connections.fetch_sub(1, Ordering::AcqRel);
-        self.slaves
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|l| !Arc::ptr_eq(l, &link));
+        lock(&self.slaves).retain(|l| !Arc::ptr_eq(l, &link));
         tracing::warn!(
             slave = %peer,
             acked = link.ack.load(Ordering::Acquire),
@@ -348,7 +375,7 @@ impl HaMaster {
             for link in self.links() {
                 let ack = link.ack.load(Ordering::Acquire);
                 if ack >= max {
-                    *link.caught_up_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+                    *lock(&link.caught_up_at) = Instant::now();
                 }
                 let in_sync = ack >= 0 && max - ack < self.config.max_gap_not_in_sync;
                 if link.in_sync.swap(in_sync, Ordering::AcqRel) != in_sync {
@@ -370,6 +397,36 @@ impl HaMaster {
 
 impl SlaveLink {
     fn caught_up(&self) -> Instant {
-        *self.caught_up_at.lock().unwrap_or_else(|p| p.into_inner())
+        *lock(&self.caught_up_at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_report_completes_exactly_the_sends_it_covers() {
+        let t = AckTracker::new(1 << 20);
+        assert_eq!(
+            t.wait_for(100, Duration::from_secs(1)).await,
+            ReplicaAck::NotAvailable,
+            "no slave connected"
+        );
+        t.connections.fetch_add(1, Ordering::AcqRel);
+        let early = t.wait_for(100, Duration::from_secs(5));
+        let late = t.wait_for(300, Duration::from_millis(300));
+        t.ack(150);
+        assert_eq!(early.await, ReplicaAck::Acked);
+        assert_eq!(lock(&t.waiting).len(), 1, "the later send still waits");
+        assert_eq!(late.await, ReplicaAck::Timeout);
+        assert!(
+            lock(&t.waiting).is_empty(),
+            "a timed-out send leaves nothing behind"
+        );
+        assert_eq!(t.wait_for(150, Duration::ZERO).await, ReplicaAck::Acked);
+        t.ack(120);
+        assert_eq!(t.acked(), 150, "acknowledgements never go back");
+        assert!(!t.is_slave_ok(150 + (1 << 20)), "too far behind");
     }
 }

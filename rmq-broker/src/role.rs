@@ -31,61 +31,47 @@ fn who(ctx: &BrokerContext) -> String {
     )
 }
 
-/// SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE on a slave: Apache's store refuses the
-/// put, which the send processor answers SERVICE_NOT_AVAILABLE (producers retry elsewhere).
-pub(crate) fn refuse_send(ctx: &BrokerContext) -> Result<(), CommandError> {
+/// On a slave, the refusal `code` with `text(who)`; on a master, nothing.
+fn refuse_on_slave(
+    ctx: &BrokerContext,
+    code: ResponseCode,
+    text: impl FnOnce(String) -> String,
+) -> Result<(), CommandError> {
     if !is_slave(ctx) {
         return Ok(());
     }
-    Err(CommandError::new(
-        ResponseCode::SERVICE_NOT_AVAILABLE,
-        format!(
-            "service not available now: {}. A slave stores only what it replicates; send to the master",
-            who(ctx)
-        ),
-    ))
+    Err(CommandError::new(code, text(who(ctx))))
+}
+
+/// SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE on a slave: Apache's store refuses the
+/// put, which the send processor answers SERVICE_NOT_AVAILABLE (producers retry elsewhere).
+pub(crate) fn refuse_send(ctx: &BrokerContext) -> Result<(), CommandError> {
+    refuse_on_slave(ctx, ResponseCode::SERVICE_NOT_AVAILABLE, |who| {
+        format!("service not available now: {who}. A slave stores only what it replicates; send to the master")
+    })
 }
 
 /// CONSUMER_SEND_MSG_BACK on a slave: Apache answers SYSTEM_ERROR with the store's status
 /// name, and the consumer then re-sends the message itself through its producer.
 pub(crate) fn refuse_send_back(ctx: &BrokerContext) -> Result<(), CommandError> {
-    if !is_slave(ctx) {
-        return Ok(());
-    }
-    Err(CommandError::new(
-        ResponseCode::SYSTEM_ERROR,
-        format!(
-            "SERVICE_NOT_AVAILABLE: {}. Send failed messages back to the master",
-            who(ctx)
-        ),
-    ))
+    refuse_on_slave(ctx, ResponseCode::SYSTEM_ERROR, |who| {
+        format!("SERVICE_NOT_AVAILABLE: {who}. Send failed messages back to the master")
+    })
 }
 
 /// END_TRANSACTION on a slave: SLAVE_NOT_AVAILABLE, as Apache answers.
 pub(crate) fn refuse_end_transaction(ctx: &BrokerContext) -> Result<(), CommandError> {
-    if !is_slave(ctx) {
-        return Ok(());
-    }
-    Err(CommandError::new(
-        ResponseCode::SLAVE_NOT_AVAILABLE,
-        format!(
-            "end transaction is forbidden on a slave: {}. End transactions on the master",
-            who(ctx)
-        ),
-    ))
+    refuse_on_slave(ctx, ResponseCode::SLAVE_NOT_AVAILABLE, |who| {
+        format!("end transaction is forbidden on a slave: {who}. End transactions on the master")
+    })
 }
 
 /// Topic and subscription-group changes on a slave: SYSTEM_ERROR with Apache's sentence (the
 /// slave copies both tables from its master, which would undo the change).
 pub(crate) fn refuse_admin_write(ctx: &BrokerContext) -> Result<(), CommandError> {
-    if !is_slave(ctx) {
-        return Ok(());
-    }
-    Err(CommandError::new(
-        ResponseCode::SYSTEM_ERROR,
+    refuse_on_slave(ctx, ResponseCode::SYSTEM_ERROR, |who| {
         format!(
-            "Can't modify topic or subscription group from slave broker, please execute it from master broker. ({})",
-            who(ctx)
-        ),
-    ))
+            "Can't modify topic or subscription group from slave broker, please execute it from master broker. ({who})"
+        )
+    })
 }

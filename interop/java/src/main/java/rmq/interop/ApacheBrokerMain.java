@@ -1,14 +1,10 @@
 package rmq.interop;
 
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ThreadLocalRandom;
 
 import org.apache.rocketmq.broker.BrokerController;
 import org.apache.rocketmq.broker.BrokerPathConfigHelper;
@@ -21,6 +17,7 @@ import org.apache.rocketmq.remoting.protocol.RemotingCommand;
 import org.apache.rocketmq.store.config.MessageStoreConfig;
 
 import rmq.interop.harness.ApacheNamesrv;
+import rmq.interop.harness.Ports;
 
 /**
  * Runs Apache RocketMQ 4.9.7's broker ({@code BrokerController}) with the command-line shape and
@@ -64,7 +61,7 @@ public final class ApacheBrokerMain {
             }
         }
         if (port == 0) {
-            port = pickPortTriple();
+            port = Ports.freeBrokerPort();
         }
         String ip = props.getProperty("brokerIP1", "127.0.0.1");
         Path root = Paths.get(props.getProperty("storePathRootDir",
@@ -111,26 +108,5 @@ public final class ApacheBrokerMain {
                 + ", flushDiskType=" + mc.getFlushDiskType() + ")");
         System.out.flush();
         stopped.await();
-    }
-
-    /** A port P with P-2, P and P+1 all free on every interface (Apache binds 0.0.0.0). */
-    static int pickPortTriple() throws IOException {
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int p = 20000 + ThreadLocalRandom.current().nextInt(12000);
-            if (free(p - 2) && free(p) && free(p + 1)) {
-                return p;
-            }
-        }
-        throw new IOException("no free port triple P-2, P, P+1 found");
-    }
-
-    private static boolean free(int port) {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(false);
-            s.bind(new InetSocketAddress("0.0.0.0", port));
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
     }
 }

@@ -120,12 +120,21 @@ impl ConsumerOffsets {
 
     /// A slave's copy of its master's offsets (Apache's `SlaveSynchronize`): every `topic@group`
     /// the master has offsets for takes the master's; the others keep ours (commits consumers
-    /// made here while the master was away). Written at once.
+    /// made here while the master was away). Written at once when it changed anything.
     pub fn merge_from_master(
         &self,
         master: BTreeMap<String, BTreeMap<i32, i64>>,
     ) -> std::io::Result<()> {
-        self.write().offset_table.extend(master);
+        {
+            let mut table = self.write();
+            let changed = master
+                .iter()
+                .any(|(key, queues)| table.offset_table.get(key) != Some(queues));
+            if !changed {
+                return Ok(());
+            }
+            table.offset_table.extend(master);
+        }
         self.dirty.store(true, Ordering::Release);
         self.persist_if_dirty()
     }

@@ -21,8 +21,6 @@ pub struct Replication {
     pub master: Arc<HaMaster>,
     /// On a slave, the client that copies the master's commit log.
     pub client: Option<Arc<HaClient>>,
-    /// `brokerIP2:haPort`, as registered for slaves to connect to.
-    pub ha_server_addr: String,
 }
 
 /// Binds the HA port: `haListenPort` when set (a port in use is then an error), otherwise
@@ -54,8 +52,8 @@ pub fn bind_ha_port(
 }
 
 impl Replication {
-    /// The service for `store`, advertising `ha_server_addr`; a slave gets its client.
-    pub fn new(config: &BrokerConfig, store: &Arc<MessageStore>, ha_server_addr: String) -> Self {
+    /// The service for `store`; a slave gets its client.
+    pub fn new(config: &BrokerConfig, store: &Arc<MessageStore>) -> Self {
         let ha = ha_config(config);
         let master = HaMaster::new(store.clone(), ha.clone());
         match config.broker_role {
@@ -64,11 +62,7 @@ impl Replication {
         }
         let client =
             (config.broker_role == BrokerRole::Slave).then(|| HaClient::new(store.clone(), ha));
-        Replication {
-            master,
-            client,
-            ha_server_addr,
-        }
+        Replication { master, client }
     }
 
     /// Starts accepting slaves on `listener` and, on a slave, replicating from the master.

@@ -102,14 +102,14 @@ impl Broker {
             broker_name: config.broker_name.clone(),
             broker_id: config.broker_id,
             broker_addr: store_host.to_string(),
-            ha_server_addr: ha_server_addr.clone(),
+            ha_server_addr,
         };
         let client = Arc::new(RemotingClient::new(
             TransportConfig::default(),
             Router::new(),
         ));
         let registrar = Registrar::new(client, config.name_servers(), identity);
-        let replication = ha::Replication::new(&config, &store, ha_server_addr);
+        let replication = ha::Replication::new(&config, &store);
         let ctx = Arc::new(BrokerContext {
             replication,
             config,
@@ -135,11 +135,20 @@ impl Broker {
         })
     }
 
-    /// Also serves every request on `listener`, RocketMQ's fast channel at listenPort - 2: Java
-    /// clients with `vipChannelEnabled` and Apache slaves fetching their master's metadata
-    /// connect there.
-    pub fn serve_fast_channel_on(&mut self, listener: TcpListener) {
-        self.fast_listener = Some(listener);
+    /// Also serves every request on RocketMQ's fast channel, listenPort - 2: Java clients with
+    /// `vipChannelEnabled` and Apache slaves fetching their master's metadata connect there. A
+    /// port in use is a warning, not a failure: ordinary clients and rmq slaves never need it.
+    pub async fn listen_on_fast_channel(&mut self) {
+        let Some(fast_port) = self.ctx.store_host.port().checked_sub(2) else {
+            return;
+        };
+        match TcpListener::bind(("0.0.0.0", fast_port)).await {
+            Ok(fast) => self.fast_listener = Some(fast),
+            Err(e) => tracing::warn!(
+                "cannot listen on the fast channel port {fast_port} (listenPort - 2): {e}; Apache slaves of this \
+                 broker cannot copy its topics and offsets, and clients with vipChannelEnabled cannot connect"
+            ),
+        }
     }
 
     /// The port slaves replicate from (`haListenPort`), as bound.

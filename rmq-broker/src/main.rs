@@ -63,7 +63,7 @@ fn run() -> anyhow::Result<()> {
         let ip = advertised_ip(&config)?;
         let store_host = SocketAddr::new(ip, port);
         let mut broker = Broker::open(config.clone(), store_config, store_host)?;
-        bind_fast_channel(&mut broker, port).await;
+        broker.listen_on_fast_channel().await;
         let name_servers = config.name_servers();
         if name_servers.is_empty() {
             tracing::warn!("namesrvAddr is not set: the broker runs but no client can find it; set namesrvAddr in broker.conf or pass -n host:9876");
@@ -78,22 +78,6 @@ fn run() -> anyhow::Result<()> {
         tracing::info!("broker stopped");
         Ok(())
     })
-}
-
-/// Binds RocketMQ's fast channel, listenPort - 2, where Apache slaves fetch their master's
-/// topics, groups and offsets and VIP-channel clients connect. A port already in use is a
-/// warning, not a failure: ordinary clients and rmq slaves never need it.
-async fn bind_fast_channel(broker: &mut Broker, port: u16) {
-    let Some(fast_port) = port.checked_sub(2) else {
-        return;
-    };
-    match tokio::net::TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], fast_port))).await {
-        Ok(fast) => broker.serve_fast_channel_on(fast),
-        Err(e) => tracing::warn!(
-            "cannot listen on the fast channel port {fast_port} (listenPort - 2): {e}; Apache slaves of this \
-             broker cannot copy its topics and offsets, and clients with vipChannelEnabled cannot connect"
-        ),
-    }
 }
 
 /// `brokerIP1` if set, otherwise the detected address, with a warning when other hosts are

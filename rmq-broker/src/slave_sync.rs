@@ -83,25 +83,35 @@ pub(crate) async fn run(ctx: Arc<BrokerContext>) {
 /// One round: the four tables in Apache's order, each on its own (one failing does not keep
 /// the others from being copied).
 async fn sync_all(ctx: &BrokerContext, client: &RemotingClient, master: &str) {
-    match sync_topics(ctx, client, master).await {
-        Ok(true) => tracing::info!(master, "Update slave topic config from master"),
+    report(
+        master,
+        "topic config",
+        sync_topics(ctx, client, master).await,
+    );
+    report(
+        master,
+        "consumer offset",
+        sync_consumer_offsets(ctx, client, master).await,
+    );
+    report(
+        master,
+        "delay offset",
+        sync_delay_offsets(ctx, client, master).await,
+    );
+    report(
+        master,
+        "Subscription Group",
+        sync_groups(ctx, client, master).await,
+    );
+}
+
+/// Logs one table's copy: a replaced table at info with Apache's sentence, a failure as a
+/// warning.
+fn report(master: &str, table: &str, outcome: Result<bool, SyncError>) {
+    match outcome {
+        Ok(true) => tracing::info!(master, "Update slave {table} from master"),
         Ok(false) => {}
-        Err(e) => tracing::warn!(master, error = %e, "cannot copy the master's topics"),
-    }
-    match sync_consumer_offsets(ctx, client, master).await {
-        Ok(()) => tracing::debug!(master, "Update slave consumer offset from master"),
-        Err(e) => tracing::warn!(master, error = %e, "cannot copy the master's consumer offsets"),
-    }
-    match sync_delay_offsets(ctx, client, master).await {
-        Ok(()) => tracing::debug!(master, "Update slave delay offset from master"),
-        Err(e) => tracing::warn!(master, error = %e, "cannot copy the master's delay progress"),
-    }
-    match sync_groups(ctx, client, master).await {
-        Ok(true) => tracing::info!(master, "Update slave Subscription Group from master"),
-        Ok(false) => {}
-        Err(e) => {
-            tracing::warn!(master, error = %e, "cannot copy the master's subscription groups")
-        }
+        Err(e) => tracing::warn!(master, error = %e, "cannot copy the master's {table}"),
     }
 }
 
@@ -132,26 +142,29 @@ async fn sync_topics(
     Ok(ctx.topics.replace_with_master(table)?)
 }
 
+/// Offsets are merged each round (Apache copies them every time); never reported as replaced.
 async fn sync_consumer_offsets(
     ctx: &BrokerContext,
     client: &RemotingClient,
     master: &str,
-) -> Result<(), SyncError> {
+) -> Result<bool, SyncError> {
     let table: ConsumerOffsetSerializeWrapper =
         fetch(client, master, RequestCode::GET_ALL_CONSUMER_OFFSET).await?;
-    Ok(ctx.offsets.merge_from_master(table.offset_table)?)
+    ctx.offsets.merge_from_master(table.offset_table)?;
+    Ok(false)
 }
 
+/// Delay progress moves all the time; like offsets, never reported as replaced.
 async fn sync_delay_offsets(
     ctx: &BrokerContext,
     client: &RemotingClient,
     master: &str,
-) -> Result<(), SyncError> {
+) -> Result<bool, SyncError> {
     let table: DelayOffsetSerializeWrapper =
         fetch(client, master, RequestCode::GET_ALL_DELAY_OFFSET).await?;
-    Ok(ctx
-        .schedule_progress
-        .replace_levels_with_master(table.offset_table)?)
+    ctx.schedule_progress
+        .replace_levels_with_master(table.offset_table)?;
+    Ok(false)
 }
 
 async fn sync_groups(

@@ -255,7 +255,7 @@ pub async fn run(opts: ClusterOptions) -> anyhow::Result<()> {
             }
             let mut broker = Broker::open(m.config, m.store, addr)
                 .with_context(|| format!("cannot open {}", m.file))?;
-            bind_fast_channel(&mut broker, port).await;
+            broker.listen_on_fast_channel().await;
             lines.push(format!(
                 "  {name:<10}  {role:<12} brokerId {id}  {addr}  HA {}  store {}\n",
                 SocketAddr::new(ip, broker.ha_port()),
@@ -283,21 +283,6 @@ async fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(("0.0.0.0", port)).await.with_context(|| {
         format!("cannot listen on port {port} for {what}; is something running there already?")
     })
-}
-
-/// Also serves RocketMQ's fast channel, listenPort - 2, where Apache slaves copy their
-/// master's topics and offsets; a port in use is only a warning, as in `mqbroker`.
-pub async fn bind_fast_channel(broker: &mut Broker, port: u16) {
-    let Some(fast_port) = port.checked_sub(2) else {
-        return;
-    };
-    match TcpListener::bind(("0.0.0.0", fast_port)).await {
-        Ok(fast) => broker.serve_fast_channel_on(fast),
-        Err(e) => tracing::warn!(
-            "cannot listen on the fast channel port {fast_port} (listenPort - 2): {e}; Apache slaves \
-             of this broker cannot copy its topics and offsets"
-        ),
-    }
 }
 
 /// Waits (at most 5 s) until the name server lists a master for each of `names`.

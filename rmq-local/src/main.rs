@@ -131,7 +131,7 @@ fn run() -> anyhow::Result<()> {
         let ip = broker_config.broker_ip1.parse().context("brokerIP1 must be an IP address")?;
         let mut broker =
             Broker::open(broker_config, store_config, SocketAddr::new(ip, broker_port))?;
-        cluster::bind_fast_channel(&mut broker, broker_port).await;
+        broker.listen_on_fast_channel().await;
         let shutdown = cli::shutdown_signal();
         cli::print(&format!("rmq-local: name server on 127.0.0.1:{ns_port}, broker on 127.0.0.1:{broker_port}, data in {}\n", data.display()));
         broker.serve(broker_listener, shutdown).await;

@@ -203,13 +203,7 @@ fn subscription(
 /// (Apache's `suggestPullingFromSlave`): measured from the last consume-queue entry this pull
 /// looked at, for the answers that looked at entries.
 fn lags(ctx: &BrokerContext, h: &PullMessageRequestHeader, result: &GetMessageResult) -> bool {
-    if !matches!(
-        result.status,
-        GetMessageStatus::Found
-            | GetMessageStatus::NoMatchedMessage
-            | GetMessageStatus::MessageWasRemoving
-    ) || result.next_begin_offset <= h.queue_offset
-    {
+    if !read_entries(result.status) || result.next_begin_offset <= h.queue_offset {
         return false;
     }
     let Some(last) =
@@ -221,6 +215,16 @@ fn lags(ctx: &BrokerContext, h: &PullMessageRequestHeader, result: &GetMessageRe
     let behind = ctx.store.max_phy_offset() - last.phys_offset;
     let ratio = f64::from(ctx.config.access_message_in_memory_max_ratio) / 100.0;
     behind > (total_memory() as f64 * ratio) as i64
+}
+
+/// Whether the read got as far as consume-queue entries (the offset was in range).
+fn read_entries(status: GetMessageStatus) -> bool {
+    matches!(
+        status,
+        GetMessageStatus::Found
+            | GetMessageStatus::NoMatchedMessage
+            | GetMessageStatus::MessageWasRemoving
+    )
 }
 
 /// The machine's physical memory in bytes (Java's `TOTAL_PHYSICAL_MEMORY_SIZE`), read once.
@@ -247,14 +251,7 @@ fn respond(
     mut result: GetMessageResult,
 ) -> RemotingCommand {
     let check_offsets = !crate::role::is_slave(ctx) || ctx.config.offset_check_in_slave;
-    if !check_offsets
-        && !matches!(
-            result.status,
-            GetMessageStatus::Found
-                | GetMessageStatus::NoMatchedMessage
-                | GetMessageStatus::MessageWasRemoving
-        )
-    {
+    if !check_offsets && !read_entries(result.status) {
         // Apache's nextOffsetCorrection: a slave leaves the consumer's offset alone.
         result.next_begin_offset = h.queue_offset;
     }

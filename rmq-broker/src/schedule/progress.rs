@@ -69,9 +69,15 @@ impl ScheduleProgress {
 
     /// A slave's copy of its master's delay-level progress (Apache's `SlaveSynchronize` writes
     /// the master's file over its own). The timer offset stays ours: it counts what this
-    /// broker filed in its own timer wheel. Written at once.
+    /// broker filed in its own timer wheel. Written at once when it changed anything.
     pub fn replace_levels_with_master(&self, master: BTreeMap<i32, i64>) -> std::io::Result<()> {
-        self.table().offset_table = master;
+        {
+            let mut table = self.table();
+            if table.offset_table == master {
+                return Ok(());
+            }
+            table.offset_table = master;
+        }
         self.dirty.store(true, Ordering::Release);
         self.persist_if_dirty()
     }

@@ -42,17 +42,19 @@ impl Inner {
         let _w = lock(&self.writer);
         self.check_writable()?;
         let local_end = self.commit_log.max_offset() as i64;
-        let file_size = self.commit_log.file_size();
-        let mismatch = StoreError::ReplicaOffsetMismatch { offset, local_end };
+        let empty = self.commit_log.is_empty();
         let start = u64::try_from(offset)
-            .map_err(|_| StoreError::ReplicaOffsetMismatch { offset, local_end })?;
-        if self.commit_log.is_empty() {
-            if start % file_size != 0 {
-                return Err(mismatch);
-            }
+            .ok()
+            .filter(|&start| {
+                if empty {
+                    start % self.commit_log.file_size() == 0
+                } else {
+                    offset == local_end
+                }
+            })
+            .ok_or(StoreError::ReplicaOffsetMismatch { offset, local_end })?;
+        if empty {
             self.dispatched.store(offset, Ordering::Release);
-        } else if offset != local_end {
-            return Err(mismatch);
         }
         self.write_raw(start, data)?;
         let end = self.commit_log.max_offset() as i64;

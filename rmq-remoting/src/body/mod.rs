@@ -1,6 +1,7 @@
 //! Typed command bodies (JSON documents in the fastjson dialect), shared by servers and clients.
 
 pub mod client;
+pub mod controller;
 pub mod route;
 pub mod stats;
 pub mod topic;

@@ -4,4 +4,5 @@
 //! converts them to and from `extFields`.
 
 pub mod broker;
+pub mod controller;
 pub mod namesrv;

@@ -64,7 +64,8 @@ pub struct QueryDataVersionResponseHeader {
     pub changed: bool,
 }
 
-/// BROKER_HEARTBEAT (5.x): keeps a broker alive without a full registration.
+/// BROKER_HEARTBEAT (5.x): keeps a broker alive without a full registration; sent to the name
+/// server and, in controller mode, to the controller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BrokerHeartbeatRequestHeader {
@@ -74,9 +75,24 @@ pub struct BrokerHeartbeatRequestHeader {
     pub broker_addr: String,
     /// The broker group's name.
     pub broker_name: String,
-    /// The broker id, when sent.
+    /// The broker id, when sent (a controller-mode replica's controller id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broker_id: Option<i64>,
+    /// To a controller: the last epoch in the replica's epoch file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<i32>,
+    /// To a controller: the end of the replica's commit log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_offset: Option<i64>,
+    /// To a controller: the replica's confirmed (replicated) offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_offset: Option<i64>,
+    /// To a controller: silence after which the replica counts as dead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_timeout_mills: Option<i64>,
+    /// To a controller: lower wins ties in an election (`brokerElectionPriority`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election_priority: Option<i32>,
 }
 
 /// GET_ROUTEINFO_BY_TOPIC request.

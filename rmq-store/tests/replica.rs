@@ -157,3 +157,55 @@ async fn written_end_wakes_subscribers() {
     rx.changed().await.unwrap();
     assert_eq!(*rx.borrow(), r.end_offset);
 }
+
+#[test]
+fn a_diverged_replica_truncates_to_the_common_point_and_follows_again() {
+    let m_dir = tempfile::tempdir().unwrap();
+    let s_dir = tempfile::tempdir().unwrap();
+    let master = master_with(m_dir.path(), 300);
+    let slave = MessageStore::open(small_config(s_dir.path())).unwrap();
+    replicate(&master, &slave, 0);
+    let common = master.max_phy_offset();
+    let rt = rt();
+    // The slave, briefly a (deposed) master, stores messages the new master never sees...
+    for i in 0..50 {
+        let r = rt
+            .block_on(slave.put_message(msg("A", 0, b"stale", None, Some(&format!("s{i}")), None)))
+            .unwrap();
+        assert_eq!(r.status, PutStatus::PutOk);
+    }
+    // ...while the new master moves on.
+    for i in 0..60 {
+        let r = rt
+            .block_on(master.put_message(msg("B", 2, b"fresh", None, Some(&format!("f{i}")), None)))
+            .unwrap();
+        assert_eq!(r.status, PutStatus::PutOk);
+    }
+    let dropped = slave.truncate_to(common).unwrap();
+    assert!(dropped > 0);
+    assert_eq!(slave.max_phy_offset(), common);
+    assert_eq!(slave.dispatched_phy_offset(), common);
+    assert_eq!(
+        slave.truncate_to(common + 1000).unwrap(),
+        0,
+        "nothing past the end"
+    );
+    replicate(&master, &slave, common);
+    same_bytes(&master, &slave, 0);
+    for (topic, q) in [("A", 0), ("B", 2)] {
+        assert_eq!(
+            slave.max_offset_in_queue(topic, q),
+            master.max_offset_in_queue(topic, q),
+            "{topic}/{q}"
+        );
+    }
+    assert!(
+        slave.query_message("A", "s0", 10, 0, i64::MAX).is_empty(),
+        "stale key gone"
+    );
+    assert_eq!(slave.query_message("B", "f59", 10, 0, i64::MAX).len(), 1);
+    drop(slave);
+    let reopened = MessageStore::open(small_config(s_dir.path())).unwrap();
+    assert_eq!(reopened.max_phy_offset(), master.max_phy_offset());
+    assert_eq!(check_consistency(&reopened), 360);
+}

@@ -35,6 +35,22 @@ impl MessageStore {
     pub fn append_replicated(&self, offset: i64, data: &[u8]) -> Result<i64> {
         self.inner.append_replicated(offset, data)
     }
+
+    /// Drops the commit log from `offset` on, with the consume-queue entries of the dropped
+    /// records; index entries past it are skipped by lookups. A replica calls this before it
+    /// follows a new master: what it holds past the last point it shares with that master was
+    /// written by a deposed master and never acknowledged under `allAckInSyncStateSet`
+    /// (`docs/replication.md`, "Failover"). `offset` must be a record boundary (an epoch's start
+    /// or a log end). Returns how many bytes were dropped.
+    pub fn truncate_to(&self, offset: i64) -> Result<i64> {
+        self.inner.truncate_to(offset)
+    }
+
+    /// End of the last complete record: on a slave the written end may lie inside a record whose
+    /// rest the master has not sent yet. A slave that becomes master cuts there first.
+    pub fn dispatched_phy_offset(&self) -> i64 {
+        self.inner.dispatched.load(Ordering::Acquire)
+    }
 }
 
 impl Inner {
@@ -61,6 +77,33 @@ impl Inner {
         self.dispatch_replicated()?;
         self.written_tx.send_replace(end);
         Ok(end)
+    }
+
+    fn truncate_to(&self, offset: i64) -> Result<i64> {
+        let _w = lock(&self.writer);
+        let end = self.commit_log.max_offset() as i64;
+        let offset = offset.max(0);
+        if offset >= end {
+            return Ok(0);
+        }
+        self.commit_log.truncate(offset as u64)?;
+        self.dispatched.fetch_min(offset, Ordering::AcqRel);
+        self.index_from.fetch_min(offset, Ordering::AcqRel);
+        let mut report = crate::types::RecoveryReport::default();
+        self.drop_all_queue_entries_above(offset, &mut report)?;
+        self.flushed_tx.send_if_modified(|f| {
+            let above = *f > offset;
+            *f = (*f).min(offset);
+            above
+        });
+        self.written_tx
+            .send_replace(self.commit_log.max_offset() as i64);
+        tracing::warn!(
+            "replication: commit log truncated from {end} to {offset} ({} bytes, {} consume-queue entries) to match the master",
+            end - offset,
+            report.cq_entries_dropped
+        );
+        Ok(end - offset)
     }
 
     /// Copies `data` into the commit log from `at`, starting new files at file boundaries.

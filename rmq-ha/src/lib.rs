@@ -12,7 +12,13 @@
 //!   stored and every `haSendHeartbeatInterval`;
 //! - master to slave, a 12-byte header (commit-log offset i64, body length i32) then the body;
 //!   a header with length 0 is a heartbeat.
+//!
+//! In controller mode (automatic failover) a slave first sends a 24-byte [`Hello`] naming its
+//! controller id and the master epoch it expects, so the master can count it in the in-sync set
+//! and a deposed master refuses it. The hello cannot be mistaken for a classic report: read as
+//! an offset, its first 8 bytes are beyond any commit log.
 
+pub mod epoch;
 mod master;
 mod protocol;
 mod slave;
@@ -20,6 +26,7 @@ mod slave;
 use std::time::Duration;
 
 pub use master::{AckTracker, HaMaster, SlaveStatus};
+pub use protocol::Hello;
 pub use slave::{HaClient, HaClientStatus};
 
 /// Replication settings, RocketMQ's `haXxx` keys of `broker.conf`.

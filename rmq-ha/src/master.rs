@@ -1,7 +1,7 @@
 //! The master side: accepts slaves on the HA port, streams each one the commit log from the
 //! offset it reports, and tracks their acknowledgements for SYNC_MASTER sends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::{transfer_header, REPORT_SIZE, TRANSFER_HEADER_SIZE};
+use crate::protocol::{transfer_header, Hello, HELLO_SIZE, REPORT_SIZE, TRANSFER_HEADER_SIZE};
 use crate::HaConfig;
 
 /// Sends waiting for an acknowledgement, by (needed commit-log offset, ticket).
@@ -28,6 +28,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// How far the slaves got, for the sends that wait on them (RocketMQ's `push2SlaveMaxOffset`
 /// and `isSlaveOK`). Registered with the store as its `ReplicaAckWaiter` on a SYNC_MASTER.
+///
+/// Classic replication waits for any one slave. In controller mode with `allAckInSyncStateSet`
+/// a send waits for every member of the in-sync set ([`AckTracker::set_sync_set`]): the
+/// controller may elect any of them, so each must hold what was acknowledged.
 ///
 /// Waiting sends are kept ordered by the offset they need, so a slave's report completes
 /// exactly the sends it covers (RocketMQ's group transfer) and wakes no other: with 64 sends in
@@ -42,6 +46,11 @@ pub struct AckTracker {
     /// Slaves connected now.
     connections: AtomicUsize,
     max_gap: i64,
+    /// In controller mode, the in-sync slaves (controller ids, the master excluded) that must
+    /// all acknowledge; None for classic replication.
+    sync_set: Mutex<Option<BTreeSet<i64>>>,
+    /// The latest report of each slave that said who it is, by controller id.
+    by_id: Mutex<HashMap<i64, i64>>,
 }
 
 impl AckTracker {
@@ -52,12 +61,73 @@ impl AckTracker {
             tickets: AtomicU64::new(0),
             connections: AtomicUsize::new(0),
             max_gap,
+            sync_set: Mutex::new(None),
+            by_id: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Makes sends wait for every slave in `set` (controller ids; empty: the master alone
+    /// holds what it acknowledges), or, with None, for any one slave as classic replication.
+    /// Sends already waiting are completed if the new set already has their data.
+    pub fn set_sync_set(&self, set: Option<BTreeSet<i64>>) {
+        *lock(&self.sync_set) = set;
+        self.recompute();
+    }
+
+    /// The lowest acknowledgement across the in-sync set (None in classic mode); with an empty
+    /// set everything written counts as acknowledged.
+    fn all_acked(&self) -> Option<i64> {
+        let set = lock(&self.sync_set);
+        let set = set.as_ref()?;
+        let by_id = lock(&self.by_id);
+        Some(
+            set.iter()
+                .map(|id| by_id.get(id).copied().unwrap_or(-1))
+                .min()
+                .unwrap_or(i64::MAX),
+        )
+    }
+
+    fn report(&self, broker_id: Option<i64>, offset: i64) {
+        if let Some(id) = broker_id {
+            lock(&self.by_id)
+                .entry(id)
+                .and_modify(|o| *o = (*o).max(offset))
+                .or_insert(offset);
+        }
+        self.recompute_or(offset);
+    }
+
+    fn recompute(&self) {
+        if let Some(confirm) = self.all_acked() {
+            self.acked.store(confirm, Ordering::Release);
+            self.complete_up_to(confirm);
+        }
+    }
+
+    fn recompute_or(&self, offset: i64) {
+        match self.all_acked() {
+            Some(confirm) => {
+                self.acked.store(confirm, Ordering::Release);
+                self.complete_up_to(confirm);
+            }
+            None => self.ack(offset),
+        }
+    }
+
+    /// Forgets a slave's reports when its connection ends, so a later member of the same id
+    /// starts from what it reports then.
+    fn forget(&self, broker_id: i64) {
+        lock(&self.by_id).remove(&broker_id);
+        self.recompute();
     }
 
     /// Whether a send whose record ends at `end` may wait for a slave: one is connected and not
     /// further behind than `haSlaveFallbehindMax`.
     pub fn is_slave_ok(&self, end: i64) -> bool {
+        if lock(&self.sync_set).is_some() {
+            return true;
+        }
         self.connections.load(Ordering::Acquire) > 0 && end - self.acked() < self.max_gap
     }
 
@@ -74,6 +144,10 @@ impl AckTracker {
         if self.acked.fetch_max(offset, Ordering::AcqRel) >= offset {
             return;
         }
+        self.complete_up_to(offset);
+    }
+
+    fn complete_up_to(&self, offset: i64) {
         let covered = {
             let mut waiting = self.lock_waiting();
             let later = waiting.split_off(&(offset.saturating_add(1), 0));
@@ -138,11 +212,15 @@ pub struct SlaveStatus {
     pub bytes_sent: u64,
     /// Where streaming started for this connection (-1 before the slave's first report).
     pub transfer_from: i64,
+    /// The slave's controller id, when it sent a hello (controller mode).
+    pub broker_id: Option<i64>,
 }
 
 /// One slave connection's shared state.
 struct SlaveLink {
     addr: SocketAddr,
+    /// From the slave's hello; -1 for a classic slave.
+    broker_id: AtomicI64,
     /// The slave's first report: where to stream from (-1 until it arrives).
     request: watch::Sender<i64>,
     ack: AtomicI64,
@@ -160,6 +238,9 @@ pub struct HaMaster {
     config: HaConfig,
     tracker: Arc<AckTracker>,
     slaves: Mutex<Vec<Arc<SlaveLink>>>,
+    /// In controller mode, the epoch this broker is master of (-1: none, slaves saying hello
+    /// are refused); classic slaves are served regardless.
+    epoch: watch::Sender<i64>,
 }
 
 impl HaMaster {
@@ -171,7 +252,15 @@ impl HaMaster {
             config,
             tracker,
             slaves: Mutex::new(Vec::new()),
+            epoch: watch::channel(-1).0,
         })
+    }
+
+    /// Controller mode: this broker is now master of `epoch` (None: it no longer is). Slaves
+    /// connected for another epoch are disconnected, so they check the new master's history
+    /// before they take more bytes.
+    pub fn set_master_epoch(&self, epoch: Option<i32>) {
+        self.epoch.send_replace(epoch.map_or(-1, i64::from));
     }
 
     /// The acknowledgement tracker, to register as the store's replica waiter on a SYNC_MASTER.
@@ -199,6 +288,7 @@ impl HaMaster {
                     in_sync: l.in_sync.load(Ordering::Acquire),
                     bytes_sent: l.bytes_sent.load(Ordering::Relaxed),
                     transfer_from: l.transfer_from.load(Ordering::Acquire),
+                    broker_id: Some(l.broker_id.load(Ordering::Acquire)).filter(|id| *id >= 0),
                 }
             })
             .collect()
@@ -241,6 +331,7 @@ impl HaMaster {
         }
         let link = Arc::new(SlaveLink {
             addr: peer,
+            broker_id: AtomicI64::new(-1),
             request: watch::channel(-1).0,
             ack: AtomicI64::new(-1),
             transfer_from: AtomicI64::new(-1),
@@ -256,9 +347,19 @@ impl HaMaster {
             () = stop.cancelled() => "the broker is stopping".to_owned(),
             why = self.read_reports(rd, &link) => why,
             why = self.stream_log(wr, &link) => why,
+            why = self.epoch_moved(&link) => why,
         };
         self.tracker.connections.fetch_sub(1, Ordering::AcqRel);
         lock(&self.slaves).retain(|l| !Arc::ptr_eq(l, &link));
+        let id = link.broker_id.load(Ordering::Acquire);
+        if id >= 0
+            && !self
+                .links()
+                .iter()
+                .any(|l| l.broker_id.load(Ordering::Acquire) == id)
+        {
+            self.tracker.forget(id);
+        }
         tracing::warn!(
             slave = %peer,
             acked = link.ack.load(Ordering::Acquire),
@@ -266,9 +367,12 @@ impl HaMaster {
         );
     }
 
-    /// Reads the slave's 8-byte reports until the connection fails or goes silent.
+    /// Reads the slave's 8-byte reports until the connection fails or goes silent; a
+    /// controller-mode slave's hello first, which must name this master's epoch.
     async fn read_reports(&self, mut rd: OwnedReadHalf, link: &SlaveLink) -> String {
         let mut buf = [0u8; REPORT_SIZE];
+        let mut first = true;
+        let mut epoch = self.epoch.subscribe();
         loop {
             match tokio::time::timeout(self.config.housekeeping_interval, rd.read_exact(&mut buf))
                 .await
@@ -282,6 +386,28 @@ impl HaMaster {
                 Ok(Err(e)) => return format!("read failed: {e}"),
                 Ok(Ok(_)) => {}
             }
+            if std::mem::take(&mut first) && Hello::starts(&buf) {
+                let hello = match self.read_hello(&mut rd).await {
+                    Ok(h) => h,
+                    Err(why) => return why,
+                };
+                let mine = *epoch.borrow_and_update();
+                if i64::from(hello.master_epoch) != mine {
+                    return format!(
+                        "the slave (broker id {}) follows master epoch {}, but this broker is {}",
+                        hello.broker_id,
+                        hello.master_epoch,
+                        if mine < 0 {
+                            "not a master".to_owned()
+                        } else {
+                            format!("master of epoch {mine}")
+                        }
+                    );
+                }
+                link.broker_id.store(hello.broker_id, Ordering::Release);
+                tracing::info!(slave = %link.addr, broker_id = hello.broker_id, epoch = mine, "HA: controller-mode slave joined");
+                continue;
+            }
             let offset = i64::from_be_bytes(buf);
             link.ack.store(offset, Ordering::Release);
             link.request.send_if_modified(|r| {
@@ -291,7 +417,33 @@ impl HaMaster {
                 }
                 first
             });
-            self.tracker.ack(offset);
+            let id = Some(link.broker_id.load(Ordering::Acquire)).filter(|id| *id >= 0);
+            self.tracker.report(id, offset);
+        }
+    }
+
+    /// Ends a controller-mode slave's connection when this broker's master epoch changes: the
+    /// slave must check its history against the new master before it takes more bytes.
+    async fn epoch_moved(&self, link: &SlaveLink) -> String {
+        let mut epoch = self.epoch.subscribe();
+        loop {
+            if epoch.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+            if link.broker_id.load(Ordering::Acquire) >= 0 {
+                return "this broker's master epoch changed".to_owned();
+            }
+        }
+    }
+
+    async fn read_hello(&self, rd: &mut OwnedReadHalf) -> Result<Hello, String> {
+        let mut rest = [0u8; HELLO_SIZE - REPORT_SIZE];
+        match tokio::time::timeout(self.config.housekeeping_interval, rd.read_exact(&mut rest))
+            .await
+        {
+            Ok(Ok(_)) => Ok(Hello::decode_rest(&rest)),
+            Ok(Err(e)) => Err(format!("read failed in the slave's hello: {e}")),
+            Err(_) => Err("the slave's hello stopped half-way".to_owned()),
         }
     }
 

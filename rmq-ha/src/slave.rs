@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::{parse_transfer_header, MAX_BODY, TRANSFER_HEADER_SIZE};
+use crate::protocol::{parse_transfer_header, Hello, MAX_BODY, TRANSFER_HEADER_SIZE};
 use crate::HaConfig;
 
 /// Pause between two connection attempts (RocketMQ waits 5 s; a shorter pause makes a restarted
@@ -84,7 +84,7 @@ impl HaClient {
             let ended = tokio::select! {
                 () = stop.cancelled() => return,
                 _ = master.changed() => Ok("the master's HA address changed".to_owned()),
-                ended = self.replicate_from(&addr) => ended,
+                ended = self.replicate_from(&addr, None) => ended,
             };
             self.lock_status().connected = false;
             match ended {
@@ -107,8 +107,18 @@ impl HaClient {
         }
     }
 
+    /// Controller mode: one replication connection to the master's HA address `addr`, opened
+    /// with `hello`; the caller checked this store's history against the master's first (see
+    /// [`crate::epoch`]). `Err` when it could not be opened, `Ok(why)` when it ended.
+    pub async fn follow(&self, addr: &str, hello: Hello) -> Result<Ended, Ended> {
+        self.lock_status().master_ha_addr = Some(addr.to_owned());
+        let ended = self.replicate_from(addr, Some(hello)).await;
+        self.lock_status().connected = false;
+        ended
+    }
+
     /// One connection: `Err` when it could not be opened, `Ok(why)` when it ended.
-    async fn replicate_from(&self, addr: &str) -> Result<Ended, Ended> {
+    async fn replicate_from(&self, addr: &str, hello: Option<Hello>) -> Result<Ended, Ended> {
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Err(format!("connect failed: {e}")),
@@ -119,11 +129,16 @@ impl HaClient {
         }
         tracing::info!(master = %addr, offset = self.store.max_phy_offset(), "HA: connected to the master");
         self.lock_status().connected = true;
-        Ok(self.transfer(stream).await)
+        Ok(self.transfer(stream, hello).await)
     }
 
     /// Reports, receives and stores until something fails; returns why.
-    async fn transfer(&self, mut stream: TcpStream) -> Ended {
+    async fn transfer(&self, mut stream: TcpStream, hello: Option<Hello>) -> Ended {
+        if let Some(hello) = hello {
+            if let Err(e) = stream.write_all(&hello.encode()).await {
+                return format!("hello failed: {e}");
+            }
+        }
         let mut reported = self.store.max_phy_offset();
         if let Err(e) = self.report(&mut stream, reported).await {
             return e;

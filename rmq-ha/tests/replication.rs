@@ -17,6 +17,7 @@ fn config(root: &std::path::Path) -> StoreConfig {
         mapped_file_size_consume_queue: 20 * 1000,
         max_hash_slot_num: 1001,
         max_index_num: 4000,
+        sync_flush_timeout: Duration::from_millis(1500),
         ..StoreConfig::with_root(root)
     }
 }
@@ -201,4 +202,62 @@ async fn futures_join<T: Send + 'static>(
         out.push(h.await.unwrap());
     }
     out
+}
+
+/// Controller mode: a slave opens with a hello naming its id and the epoch it follows; sends
+/// wait for every member of the in-sync set; a master of another epoch refuses the slave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_sync_set_members_must_all_acknowledge_and_epochs_fence_slaves() {
+    let mut pair = master().await;
+    let tracker = pair.ha.tracker();
+    pair.master.set_replica_waiter(Some(tracker.clone()));
+    pair.ha.set_master_epoch(Some(4));
+    // The master alone in the set: sends are acknowledged at once.
+    tracker.set_sync_set(Some(Default::default()));
+    let r = pair.master.put_message(msg(0)).await.unwrap();
+    assert_eq!(r.status, PutStatus::PutOk);
+
+    let dir = tempfile::tempdir().unwrap();
+    let slave_store = Arc::new(MessageStore::open(config(dir.path())).unwrap());
+    pair._dirs.push(dir);
+    let client = HaClient::new(slave_store.clone(), quick());
+    let wrong = rmq_ha::Hello {
+        broker_id: 2,
+        master_epoch: 3,
+    };
+    let ended = client.follow(&pair.ha_addr, wrong).await;
+    assert!(
+        matches!(&ended, Ok(why) if why.contains("closed")),
+        "a slave of epoch 3 is refused: {ended:?}"
+    );
+
+    // Broker 2 in the set: sends wait until it has them.
+    tracker.set_sync_set(Some([2].into()));
+    let hello = rmq_ha::Hello {
+        broker_id: 2,
+        master_epoch: 4,
+    };
+    let follower = tokio::spawn({
+        let client = client.clone();
+        let addr = pair.ha_addr.clone();
+        async move { client.follow(&addr, hello).await }
+    });
+    for i in 1..50 {
+        let r = pair.master.put_message(msg(i)).await.unwrap();
+        assert_eq!(r.status, PutStatus::PutOk);
+        assert!(slave_store.max_phy_offset() >= r.end_offset);
+    }
+    assert_eq!(pair.ha.slaves()[0].broker_id, Some(2));
+    // Broker 3 joins the set but never connects: sends time out.
+    tracker.set_sync_set(Some([2, 3].into()));
+    let r = pair.master.put_message(msg(50)).await.unwrap();
+    assert_eq!(r.status, PutStatus::FlushSlaveTimeout);
+    // A new epoch disconnects the slave, which must check its history again.
+    pair.ha.set_master_epoch(Some(5));
+    let ended = tokio::time::timeout(Duration::from_secs(5), follower)
+        .await
+        .expect("the slave is disconnected")
+        .unwrap();
+    assert!(ended.is_ok(), "{ended:?}");
+    pair.stop.cancel();
 }

@@ -115,6 +115,24 @@ rmq_config::settings! {
         access_message_in_memory_max_ratio: i32 = 40 => "accessMessageInMemoryMaxRatio",
         /// On a slave, correct a consumer's out-of-range offset as a master does (off: the slave may only be behind, so the consumer retries where it was).
         offset_check_in_slave: bool = false => "offsetCheckInSlave",
+        /// RocketMQ 5's controller mode: the group's controller picks the master and this broker's id (`brokerId=-1` asks it for one); `brokerRole` is then ignored (docs/replication.md, "Failover").
+        enable_controller_mode: bool = false => "enableControllerMode",
+        /// Controllers, host:port separated by ';' (the peer addresses of `controllerDLegerPeers`).
+        controller_addr: String = String::new() => "controllerAddr",
+        /// Controller mode: a send is acknowledged only once every replica of the in-sync set has it, so no acknowledged message is lost when the controller elects any of them.
+        all_ack_in_sync_state_set: bool = false => "allAckInSyncStateSet",
+        /// Controller mode: milliseconds between heartbeats to every controller.
+        broker_heartbeat_interval: u64 = 1_000 => "brokerHeartbeatInterval",
+        /// Controller mode: milliseconds of silence after which the controller counts this broker dead (sent with every heartbeat).
+        controller_heart_beat_timeout_mills: u64 = 10_000 => "controllerHeartBeatTimeoutMills",
+        /// Controller mode: milliseconds between checks of the group's master with the controller (role changes are also pushed).
+        sync_broker_metadata_period: u64 = 5_000 => "syncBrokerMetadataPeriod",
+        /// Controller mode: milliseconds between a master's checks of its in-sync set.
+        check_sync_state_set_period: u64 = 5_000 => "checkSyncStateSetPeriod",
+        /// Controller mode: milliseconds a slave may stay behind before the master drops it from the in-sync set.
+        ha_max_time_slave_not_catchup: u64 = 15_000 => "haMaxTimeSlaveNotCatchup",
+        /// Controller mode: lower is preferred when the controller elects a master among equally up-to-date replicas.
+        broker_election_priority: i32 = i32::MAX => "brokerElectionPriority",
     }
     ignored {
         "rocketmqHome" => "rmq needs no installation directory",
@@ -136,6 +154,8 @@ rmq_config::settings! {
         "waitTimeMillsInSendQueue" => "in-flight work is bounded per connection instead",
         "osPageCacheBusyTimeOutMills" => "in-flight work is bounded per connection instead",
         "aclEnable" => "ACL is not supported yet",
+        "syncControllerMetadataPeriod" => "the controller leader is looked up again whenever a request fails",
+        "fetchControllerAddrByDnsLookup" => "controllerAddr lists the controllers' addresses",
     }
 }
 
@@ -153,6 +173,16 @@ impl BrokerConfig {
     /// master's place in the route and a master with another id would never be found by
     /// producers. The error names both keys and the change to make.
     pub fn validate(&self) -> Result<(), String> {
+        if self.enable_controller_mode {
+            if self.controller_addrs().is_empty() {
+                return Err(
+                    "enableControllerMode=true needs controllerAddr: set it to the controllers' \
+                     host:port list separated by ';' (their controllerDLegerPeers addresses)"
+                        .to_owned(),
+                );
+            }
+            return Ok(());
+        }
         let (role, id, group) = (self.broker_role.render(), self.broker_id, &self.broker_name);
         match self.broker_role {
             BrokerRole::Slave if id <= 0 => Err(format!(
@@ -170,13 +200,21 @@ impl BrokerConfig {
 
     /// The name servers to register with, from `namesrvAddr`.
     pub fn name_servers(&self) -> Vec<String> {
-        self.namesrv_addr
-            .split(';')
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(str::to_owned)
-            .collect()
+        split_addrs(&self.namesrv_addr)
     }
+
+    /// The controllers of controller mode, from `controllerAddr`.
+    pub fn controller_addrs(&self) -> Vec<String> {
+        split_addrs(&self.controller_addr)
+    }
+}
+
+fn split_addrs(list: &str) -> Vec<String> {
+    list.split(';')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]

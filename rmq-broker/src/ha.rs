@@ -19,8 +19,11 @@ use crate::state::BrokerContext;
 pub struct Replication {
     /// Streams this broker's commit log to slaves that connect.
     pub master: Arc<HaMaster>,
-    /// On a slave, the client that copies the master's commit log.
+    /// On a slave (and on every broker in controller mode, where roles change), the client
+    /// that copies the master's commit log.
     pub client: Option<Arc<HaClient>>,
+    /// `brokerIP2:haPort`, where slaves connect.
+    pub ha_server_addr: String,
 }
 
 /// Binds the HA port: `haListenPort` when set (a port in use is then an error), otherwise
@@ -53,16 +56,23 @@ pub fn bind_ha_port(
 
 impl Replication {
     /// The service for `store`; a slave gets its client.
-    pub fn new(config: &BrokerConfig, store: &Arc<MessageStore>) -> Self {
+    pub fn new(config: &BrokerConfig, store: &Arc<MessageStore>, ha_server_addr: String) -> Self {
         let ha = ha_config(config);
         let master = HaMaster::new(store.clone(), ha.clone());
+        // In controller mode the role, and so the waiter, is set when the controller decides.
         match config.broker_role {
-            BrokerRole::SyncMaster => store.set_replica_waiter(Some(master.tracker())),
-            BrokerRole::AsyncMaster | BrokerRole::Slave => store.set_replica_waiter(None),
+            BrokerRole::SyncMaster if !config.enable_controller_mode => {
+                store.set_replica_waiter(Some(master.tracker()))
+            }
+            _ => store.set_replica_waiter(None),
         }
-        let client =
-            (config.broker_role == BrokerRole::Slave).then(|| HaClient::new(store.clone(), ha));
-        Replication { master, client }
+        let client = (config.broker_role == BrokerRole::Slave || config.enable_controller_mode)
+            .then(|| HaClient::new(store.clone(), ha));
+        Replication {
+            master,
+            client,
+            ha_server_addr,
+        }
     }
 
     /// Starts accepting slaves on `listener` and, on a slave, replicating from the master.
@@ -80,7 +90,12 @@ impl Replication {
                 tracing::error!(error = %e, "HA port unusable; no slave can replicate from this broker")
             }
         }
-        if let Some(client) = &ctx.replication.client {
+        if let Some(client) = ctx
+            .replication
+            .client
+            .as_ref()
+            .filter(|_| !ctx.config.enable_controller_mode)
+        {
             let (tx, rx) = watch::channel(None);
             tasks.push(tokio::spawn(follow_master_address(ctx.clone(), tx)));
             tasks.push(tokio::spawn(client.clone().run(rx, stop)));
@@ -89,9 +104,9 @@ impl Replication {
     }
 
     /// Replication figures for GET_BROKER_RUNTIME_INFO (`mqadmin brokerStatus`).
-    pub fn runtime_info(&self, store: &MessageStore) -> Vec<(String, String)> {
+    pub fn runtime_info(&self, store: &MessageStore, slave: bool) -> Vec<(String, String)> {
         let mut info = Vec::new();
-        if let Some(client) = &self.client {
+        if let Some(client) = self.client.as_ref().filter(|_| slave) {
             let s = client.status();
             info.push((
                 "haMasterAddress".to_owned(),

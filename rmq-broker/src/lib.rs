@@ -13,6 +13,7 @@ pub mod address;
 pub mod clients;
 pub mod config;
 pub mod consumer_offsets;
+mod controller;
 pub mod filter;
 pub mod ha;
 mod processor;
@@ -100,18 +101,28 @@ impl Broker {
         let identity = BrokerIdentity {
             cluster_name: config.broker_cluster_name.clone(),
             broker_name: config.broker_name.clone(),
-            broker_id: config.broker_id,
             broker_addr: store_host.to_string(),
-            ha_server_addr,
+            ha_server_addr: ha_server_addr.clone(),
         };
         let client = Arc::new(RemotingClient::new(
             TransportConfig::default(),
             Router::new(),
         ));
         let registrar = Registrar::new(client, config.name_servers(), identity);
-        let replication = ha::Replication::new(&config, &store);
+        let replication = ha::Replication::new(&config, &store, ha_server_addr);
+        let controller = if config.enable_controller_mode {
+            Some(Arc::new(
+                controller::ControllerShared::open(&store.config().store_path_root_dir)
+                    .map_err(BrokerError::State)?,
+            ))
+        } else {
+            None
+        };
+        let role = tokio::sync::watch::channel(state::RoleState::initial(&config)).0;
         let ctx = Arc::new(BrokerContext {
             replication,
+            role,
+            controller,
             config,
             store,
             topics,
@@ -169,11 +180,18 @@ impl Broker {
             tokio::spawn(register_periodically(ctx.clone(), registrar.clone())),
             tokio::spawn(flush_offsets_periodically(ctx.clone())),
             tokio::spawn(expire_silent_clients(ctx.clone())),
-            tokio::spawn(transaction::check::run(ctx.clone())),
-            tokio::spawn(slave_sync::run(ctx.clone())),
+            tokio::spawn(role::run_while(ctx.clone(), true, |ctx| {
+                vec![tokio::spawn(transaction::check::run(ctx.clone()))]
+            })),
+            tokio::spawn(role::run_while(ctx.clone(), false, |ctx| {
+                vec![tokio::spawn(slave_sync::run(ctx.clone()))]
+            })),
+            tokio::spawn(role::run_while(ctx.clone(), true, schedule::spawn)),
         ];
-        background.extend(schedule::spawn(&ctx));
         background.extend(ha::Replication::spawn(&ctx, self.ha_listener));
+        if ctx.config.enable_controller_mode {
+            background.push(tokio::spawn(controller::run(ctx.clone())));
+        }
         let transport = TransportConfig {
             max_frame_len: ctx.config.frame_max_length,
             // Long-polling pulls stay in flight for up to their suspend timeout, one per queue.
@@ -201,21 +219,36 @@ impl Broker {
             task.abort();
         }
         persist_progress(&ctx, " at shutdown");
-        registrar.unregister_all().await;
+        if ctx.role().decided {
+            registrar.unregister_all(ctx.role().broker_id).await;
+        }
         if let Err(e) = ctx.store.shutdown() {
             tracing::error!(error = %e, "store did not shut down cleanly");
         }
     }
 }
 
+/// Registers at start, every `registerNameServerPeriod`, after topic changes and whenever the
+/// role changes (controller mode: a new master must be in routes at once). In controller mode
+/// the controller, not the name servers' answers, says who the master is.
 async fn register_periodically(ctx: Arc<BrokerContext>, registrar: Arc<Registrar>) {
     let period =
         Duration::from_millis(ctx.config.register_name_server_period.clamp(10_000, 60_000));
+    let mut role = ctx.role.subscribe();
     loop {
-        let learned = registrar
-            .register_all(ctx.topics.snapshot(), ctx.config.broker_permission)
-            .await;
-        if let Some(master) = learned {
+        let now = *role.borrow_and_update();
+        let learned = if now.decided {
+            registrar
+                .register_all(
+                    now.broker_id,
+                    ctx.topics.snapshot(),
+                    ctx.config.broker_permission,
+                )
+                .await
+        } else {
+            None
+        };
+        if let Some(master) = learned.filter(|_| !ctx.config.enable_controller_mode) {
             ctx.master.send_if_modified(|known| {
                 if known.as_ref() == Some(&master) {
                     return false;
@@ -232,6 +265,7 @@ async fn register_periodically(ctx: Arc<BrokerContext>, registrar: Arc<Registrar
         tokio::select! {
             () = tokio::time::sleep(period) => {}
             () = ctx.topics_changed.notified() => {}
+            _ = role.changed() => {}
         }
     }
 }

@@ -23,8 +23,6 @@ pub struct BrokerIdentity {
     pub cluster_name: String,
     /// Broker group name.
     pub broker_name: String,
-    /// 0 = master.
-    pub broker_id: i64,
     /// `brokerIP1:listenPort`.
     pub broker_addr: String,
     /// `brokerIP2:haPort`.
@@ -68,6 +66,7 @@ impl Registrar {
     /// changed, because a master that is restarting is missing from the answers meanwhile.
     pub async fn register_all(
         &self,
+        broker_id: i64,
         mut topics: TopicConfigSerializeWrapper,
         broker_permission: i32,
     ) -> Option<MasterInfo> {
@@ -88,7 +87,7 @@ impl Registrar {
             broker_addr: self.identity.broker_addr.clone(),
             cluster_name: self.identity.cluster_name.clone(),
             ha_server_addr: self.identity.ha_server_addr.clone(),
-            broker_id: self.identity.broker_id,
+            broker_id,
             heartbeat_timeout_millis: None,
             enable_acting_master: None,
             compressed: false,
@@ -124,13 +123,13 @@ impl Registrar {
         master
     }
 
-    /// Tells every name server this broker is leaving.
-    pub async fn unregister_all(&self) {
+    /// Tells every name server this broker (registered as `broker_id`) is leaving.
+    pub async fn unregister_all(&self, broker_id: i64) {
         let header = BrokerIdentityHeader {
             broker_name: self.identity.broker_name.clone(),
             broker_addr: self.identity.broker_addr.clone(),
             cluster_name: self.identity.cluster_name.clone(),
-            broker_id: self.identity.broker_id,
+            broker_id,
         };
         let calls = self.name_servers.iter().map(|ns| {
             let request = RemotingCommand::request(RequestCode::UNREGISTER_BROKER, &header);

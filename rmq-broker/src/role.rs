@@ -2,14 +2,52 @@
 //! the same way) and remarks that say why and where to go instead: the group's master as the
 //! name servers last reported it.
 
+use std::sync::Arc;
+
 use rmq_remoting::{CommandError, ResponseCode};
+use tokio::task::JoinHandle;
 
 use crate::config::BrokerRole;
 use crate::state::BrokerContext;
 
 /// Whether this broker is a read-only replica.
 pub(crate) fn is_slave(ctx: &BrokerContext) -> bool {
-    ctx.config.broker_role == BrokerRole::Slave
+    ctx.role().role == BrokerRole::Slave
+}
+
+/// Runs the tasks `start` spawns while this broker is a master (`master`) or a slave (not
+/// `master`), and stops them when the role changes: in controller mode the controller moves a
+/// broker between roles at run time (delayed delivery and transaction checks run on the master,
+/// metadata sync on slaves). Nothing runs before the controller has decided.
+pub(crate) async fn run_while(
+    ctx: Arc<BrokerContext>,
+    master: bool,
+    start: impl Fn(&Arc<BrokerContext>) -> Vec<JoinHandle<()>>,
+) {
+    struct Running(Vec<JoinHandle<()>>);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            for task in self.0.drain(..) {
+                task.abort();
+            }
+        }
+    }
+    let mut role = ctx.role.subscribe();
+    let mut running = Running(Vec::new());
+    loop {
+        let wanted = {
+            let now = role.borrow_and_update();
+            now.decided && (now.role != BrokerRole::Slave) == master
+        };
+        if !wanted {
+            drop(std::mem::replace(&mut running, Running(Vec::new())));
+        } else if running.0.is_empty() {
+            running.0 = start(&ctx);
+        }
+        if role.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// The master's client address, or `unknown yet` before a registration answer named one.
@@ -25,7 +63,7 @@ fn who(ctx: &BrokerContext) -> String {
     format!(
         "this broker[{}] is a SLAVE (brokerId={}) of group {}; its master is {}",
         ctx.broker_addr(),
-        ctx.config.broker_id,
+        ctx.role().broker_id,
         ctx.config.broker_name,
         master_addr(ctx)
     )

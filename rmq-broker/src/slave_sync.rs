@@ -51,9 +51,6 @@ enum SyncError {
 
 /// Copies the master's metadata until the broker stops; returns at once on a master.
 pub(crate) async fn run(ctx: Arc<BrokerContext>) {
-    if !crate::role::is_slave(&ctx) {
-        return;
-    }
     let client = RemotingClient::new(TransportConfig::default(), Router::new());
     let mut master = ctx.master.subscribe();
     let mut next = Instant::now() + FIRST_SYNC;

@@ -10,7 +10,7 @@ use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::ClientManager;
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, BrokerRole};
 use crate::consumer_offsets::ConsumerOffsets;
 use crate::subscription_groups::SubscriptionGroups;
 use crate::topics::TopicTable;
@@ -50,12 +50,57 @@ pub struct BrokerContext {
     pub master: watch::Sender<Option<crate::registration::MasterInfo>>,
     /// Replication: the HA port's service and, on a slave, the client following the master.
     pub replication: crate::ha::Replication,
+    /// This broker's role now: fixed by `brokerRole`/`brokerId`, or set by the controller in
+    /// controller mode. Registration re-runs whenever it changes.
+    pub role: watch::Sender<RoleState>,
+    /// Controller mode's epoch history and role announcements (None in classic replication).
+    pub controller: Option<std::sync::Arc<crate::controller::ControllerShared>>,
+}
+
+/// A broker's place in its group at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleState {
+    /// Master (SYNC or ASYNC) or slave.
+    pub role: BrokerRole,
+    /// The id registered with name servers: 0 on a master, the slave's id otherwise.
+    pub broker_id: i64,
+    /// Controller mode: the master epoch this role belongs to (0 in classic replication).
+    pub master_epoch: i32,
+    /// False in controller mode until the controller has named the group's master; the broker
+    /// registers with no name server and refuses writes meanwhile.
+    pub decided: bool,
+}
+
+impl RoleState {
+    /// The role `brokerRole`/`brokerId` give, or, in controller mode, an undecided slave.
+    pub fn initial(config: &BrokerConfig) -> Self {
+        if config.enable_controller_mode {
+            RoleState {
+                role: BrokerRole::Slave,
+                broker_id: config.broker_id,
+                master_epoch: 0,
+                decided: false,
+            }
+        } else {
+            RoleState {
+                role: config.broker_role,
+                broker_id: config.broker_id,
+                master_epoch: 0,
+                decided: true,
+            }
+        }
+    }
 }
 
 impl BrokerContext {
     /// `brokerIP1:listenPort`, as registered with name servers.
     pub fn broker_addr(&self) -> String {
         self.store_host.to_string()
+    }
+
+    /// The current role.
+    pub fn role(&self) -> RoleState {
+        *self.role.borrow()
     }
 }
 

@@ -77,8 +77,16 @@ impl EpochFile {
 
     /// Starts `epoch` at `start` on a replica that became master: entries that start at or
     /// after `start` (history this replica never received) or carry `epoch` or later go first.
+    /// Already master of `epoch`, the entry stays as it is.
     pub fn begin(&self, epoch: i32, start: i64) -> Result<(), EpochFileError> {
         let mut entries = self.lock();
+        if entries
+            .last()
+            .is_some_and(|&(e, s)| e == epoch && s <= start)
+        {
+            // Master of the same epoch again (a restart the controller did not act on).
+            return Ok(());
+        }
         entries.retain(|&(e, s)| e < epoch && s < start);
         entries.push((epoch, start));
         self.persist(&entries)

@@ -521,12 +521,15 @@ impl HaMaster {
     /// Every second, marks each slave in or out of sync and logs the changes.
     async fn watch_sync(self: Arc<Self>, stop: CancellationToken) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        // A slave holding what the master had a tick ago has caught up: under steady load a
+        // slave is never exactly at the moving end, yet keeps up.
+        let mut previous_max = 0;
         while !stop.is_cancelled() {
             tick.tick().await;
             let max = self.store.max_phy_offset();
             for link in self.links() {
                 let ack = link.ack.load(Ordering::Acquire);
-                if ack >= max {
+                if ack >= max || ack >= previous_max {
                     *lock(&link.caught_up_at) = Instant::now();
                 }
                 let in_sync = ack >= 0 && max - ack < self.config.max_gap_not_in_sync;
@@ -543,6 +546,7 @@ impl HaMaster {
                     }
                 }
             }
+            previous_max = max;
         }
     }
 }

@@ -140,7 +140,15 @@ async fn an_empty_slave_catches_up_from_the_newest_file_and_follows() {
             .len(),
         1
     );
-    let slaves = pair.ha.slaves();
+    // The slave's report of its new end reaches the master a moment after the bytes landed.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let slaves = loop {
+        let slaves = pair.ha.slaves();
+        if slaves.iter().all(|s| s.behind_bytes == 0) || tokio::time::Instant::now() > deadline {
+            break slaves;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     assert_eq!(slaves.len(), 1);
     assert_eq!(slaves[0].behind_bytes, 0);
     assert!(client.status().connected);

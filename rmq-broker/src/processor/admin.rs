@@ -811,7 +811,10 @@ async fn runtime_info(ctx: Arc<BrokerContext>, _: Connection, _: RemotingCommand
     let table = entries
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
-        .chain(ctx.replication.runtime_info(&ctx.store))
+        .chain(
+            ctx.replication
+                .runtime_info(&ctx.store, crate::role::is_slave(&ctx)),
+        )
         .collect::<BTreeMap<_, _>>();
     Ok(json_answer(&KvTable { table }))
 }

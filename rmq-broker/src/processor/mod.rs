@@ -2,6 +2,7 @@
 
 mod admin;
 mod client;
+mod controller;
 mod lock;
 mod metadata;
 mod offsets;
@@ -32,6 +33,7 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     let router = metadata::register(router, ctx);
     let router = query::register(router, ctx);
     let router = lock::register(router, ctx);
+    let router = controller::register(router, ctx);
     let router = crate::transaction::end::register(router, ctx);
     let router = crate::filter::register(router, ctx);
     let closing = ctx.clone();

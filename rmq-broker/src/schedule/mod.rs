@@ -181,12 +181,9 @@ fn released_message(ctx: &BrokerContext, phys: i64) -> Option<PutMessage> {
     })
 }
 
-/// Starts the delivery tasks (one per delay level, one for the timer) on a master; a slave
-/// only replicates what its master delivers. They end when the broker begins shutting down.
+/// Starts the delivery tasks (one per delay level, one for the timer); run on masters only
+/// (`role::run_while`): a slave only replicates what its master delivers.
 pub(crate) fn spawn(ctx: &Arc<BrokerContext>) -> Vec<tokio::task::JoinHandle<()>> {
-    if ctx.config.broker_role == crate::config::BrokerRole::Slave {
-        return Vec::new();
-    }
     let mut tasks: Vec<_> = (1..=ctx.store.config().message_delay_level.max_level())
         .map(|level| tokio::spawn(levels::deliver_level(ctx.clone(), level)))
         .collect();

@@ -25,12 +25,9 @@ use crate::state::BrokerContext;
 /// How many records one read of the half or op queue returns.
 const READ_BATCH: usize = 32;
 
-/// Runs check rounds until the broker stops; on a slave, none (its master asks the producers,
-/// and a slave cannot store the op messages that record a verdict).
+/// Runs check rounds until stopped; on masters only (`role::run_while`): a slave's master asks
+/// the producers, and a slave cannot store the op messages that record a verdict.
 pub(crate) async fn run(ctx: Arc<BrokerContext>) {
-    if crate::role::is_slave(&ctx) {
-        return;
-    }
     let period = Duration::from_millis(ctx.config.transaction_check_interval.max(100));
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -32,9 +32,10 @@ pub fn spawn_background(controller: &Arc<Controller>) -> Vec<tokio::task::JoinHa
                     tracing::warn!(
                         broker_name,
                         id,
-                        "broker replica silent past its heartbeat timeout"
+                        "broker replica dead: silent past its heartbeat timeout"
                     );
                 }
+                controller.replicas_died(&expired);
                 controller.check_masters();
             }
         })

@@ -107,13 +107,11 @@ impl StateMachine {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    fn persist(&self, snapshot: &SnapshotFile) -> Result<Vec<u8>, StorageError> {
-        encode_snapshot(snapshot)
-            .and_then(|framed| {
-                rmq_config::persist::write_atomically(&self.shared.dir.join(SNAPSHOT_FILE), &framed)
-                    .map(|()| framed)
-            })
-            .map_err(|e| StorageIOError::write_snapshot(Some(snapshot.meta.signature()), &e).into())
+    /// Writes `snapshot` to `snapshot.bin` atomically; returns the stored bytes.
+    fn persist(&self, snapshot: &SnapshotFile) -> Result<Vec<u8>, std::io::Error> {
+        let framed = encode_snapshot(snapshot)?;
+        rmq_config::persist::write_atomically(&self.shared.dir.join(SNAPSHOT_FILE), &framed)?;
+        Ok(framed)
     }
 }
 
@@ -148,7 +146,9 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             },
             table,
         };
-        let framed = self.persist(&file)?;
+        let framed = self
+            .persist(&file)
+            .map_err(|e| StorageIOError::write_snapshot(Some(file.meta.signature()), &e))?;
         let meta = file.meta.clone();
         applying.snapshot = Some(file);
         tracing::debug!(?meta, "controller snapshot built");
@@ -219,7 +219,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             meta: meta.clone(),
             table: received.table,
         };
-        self.persist(&file)?;
+        self.persist(&file)
+            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
         let mut applying = self.applying();
         *self.shared.table.write().unwrap_or_else(|e| e.into_inner()) = file.table.clone();
         applying.last_applied = meta.last_log_id;

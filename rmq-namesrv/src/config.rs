@@ -1,6 +1,10 @@
 //! Name-server settings under RocketMQ's key names (behaviour.md §1.5).
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use rmq_config::{KeyInfo, Settings};
+use rmq_controller::ControllerConfig;
 
 rmq_config::settings! {
     /// Everything `namesrv.conf` and command-line flags can set.
@@ -21,6 +25,8 @@ rmq_config::settings! {
         enable_all_topic_list: bool = true => "enableAllTopicList",
         /// Largest frame accepted from a peer, in bytes, length prefix included.
         frame_max_length: usize = 16 * 1024 * 1024 => "frameMaxLength",
+        /// Also run a controller (RocketMQ 5 controller mode) in this process, on its peer port in controllerDLegerPeers.
+        enable_controller_in_namesrv: bool = false => "enableControllerInNamesrv",
     }
     ignored {
         "rocketmqHome" => "rmq needs no installation directory",
@@ -44,7 +50,6 @@ rmq_config::settings! {
         "enableTopicList" => "topic lists by cluster are always served",
         "deleteTopicWithBrokerRegistration" => "topics absent from a registration are kept, as in RocketMQ 4.9",
         "supportActingMaster" => "acting-master mode (5.x) is not supported",
-        "enableControllerInNamesrv" => "the 5.x controller is not embedded",
         "notifyMinBrokerIdChanged" => "acting-master mode (5.x) is not supported",
         "needWaitForService" => "the name server serves as soon as it listens",
         "waitSecondsForService" => "the name server serves as soon as it listens",
@@ -55,4 +60,41 @@ rmq_config::settings! {
 fn default_kv_config_path() -> PathBuf {
     let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
     home.join("namesrv").join("kvConfig.json")
+}
+
+/// Everything `mqnamesrv -c` reads: name-server keys and, as Apache 5's
+/// `namesrv-n0.conf` has them, the keys of the embedded controller
+/// (`enableControllerInNamesrv=true`). Each key goes to the settings that have it.
+#[derive(Debug, Default)]
+pub struct NamesrvFile {
+    /// The name server's and the controller's settings.
+    pub both: (NamesrvConfig, ControllerConfig),
+}
+
+impl Settings for NamesrvFile {
+    fn keys() -> Vec<KeyInfo> {
+        <(NamesrvConfig, ControllerConfig)>::keys()
+    }
+
+    fn ignored_keys() -> &'static [(&'static str, &'static str)] {
+        // Java keys either side accepts without effect; a key both list keeps the first reason.
+        static ALL: OnceLock<Vec<(&'static str, &'static str)>> = OnceLock::new();
+        ALL.get_or_init(|| {
+            let mut all = NamesrvConfig::ignored_keys().to_vec();
+            for entry in ControllerConfig::ignored_keys() {
+                if !all.iter().any(|(k, _)| *k == entry.0) {
+                    all.push(*entry);
+                }
+            }
+            all
+        })
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
+        self.both.set(key, value)
+    }
+
+    fn values(&self) -> Vec<(&'static str, String)> {
+        self.both.values()
+    }
 }

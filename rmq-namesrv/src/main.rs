@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use rmq_config::{cli, Settings};
-use rmq_namesrv::{NameServer, NamesrvConfig};
+use rmq_controller::Controller;
+use rmq_namesrv::config::NamesrvFile;
+use rmq_namesrv::NameServer;
 
 const USAGE: &str = "\
 mqnamesrv — the rmq name server (RocketMQ-compatible routing registry)
@@ -25,20 +27,25 @@ fn run() -> anyhow::Result<()> {
         cli::print(&format!(
             "{USAGE}{}{}",
             cli::COMMON_OPTIONS,
-            NamesrvConfig::help()
+            NamesrvFile::help()
         ));
         return Ok(());
     };
-    let mut config = NamesrvConfig::default();
-    for warning in cli::load(&mut config, &args, true)? {
+    let mut file = NamesrvFile::default();
+    for warning in cli::load(&mut file, &args, true)? {
         tracing::warn!("{warning}");
     }
     if args.print_config {
-        for (key, value) in config.values() {
+        for (key, value) in file.values() {
             cli::print(&format!("{key}={value}\n"));
         }
         return Ok(());
     }
+    let (config, controller_config) = file.both;
+    let origin = args
+        .config_file
+        .as_ref()
+        .map_or_else(|| "command line".to_owned(), |p| p.display().to_string());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -50,12 +57,51 @@ fn run() -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {bind} (listenPort/bindAddress); is another name server running there?"))?;
         let local = listener.local_addr()?;
         let shutdown = cli::shutdown_signal();
+        let controller = if config.enable_controller_in_namesrv {
+            Some(start_controller(controller_config, &origin).await?)
+        } else {
+            None
+        };
         cli::print(&format!("The Name Server boot success. serializeType=JSON, listening on {}\n", connectable(local)));
+        if let Some((name, addr, ..)) = &controller {
+            // After the name server's line: harnesses read the first line for its address.
+            cli::print(&format!("The Controller boot success. selfId={name}, listening on {addr}\n"));
+        }
         tracing::info!(%local, kv = %config.kv_config_path.display(), "name server started");
         server.serve(listener, shutdown).await;
         tracing::info!("name server stopped");
+        if let Some((.., stop, serving)) = controller {
+            let _ = stop.send(());
+            let _ = serving.await;
+        }
         Ok(())
     })
+}
+
+/// A running embedded controller: its id, its address, the sender that stops it, its task.
+type EmbeddedController = (
+    String,
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+);
+
+/// Starts the embedded controller on its peer port.
+async fn start_controller(
+    config: rmq_controller::ControllerConfig,
+    origin: &str,
+) -> anyhow::Result<EmbeddedController> {
+    let controller = Controller::start(config, origin).await?;
+    let addr = controller.peer_addr().to_owned();
+    let listener = rmq_controller::bind_peer_port(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (this node's entry in controllerDLegerPeers) for the embedded controller"))?;
+    let name = controller.self_name().to_owned();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(controller.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    Ok((name, addr, stop, serving))
 }
 
 /// The address a local client can dial: a wildcard bind is reachable on loopback. Scripts and

@@ -19,7 +19,7 @@ async fn group_of_three(progress: [Progress; 3]) -> (Cluster, String, Vec<Replic
     let leader = cluster.addrs()[cluster.leader(Duration::from_secs(5)).await].clone();
     let mut replicas = Vec::new();
     for p in progress {
-        let mut r = Replica::join(&cluster, &leader, GROUP).await;
+        let mut r = Replica::join(&cluster.client, &leader, GROUP).await;
         r.start_heartbeats(cluster.addrs(), p);
         replicas.push(r);
     }

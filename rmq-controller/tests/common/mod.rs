@@ -164,7 +164,20 @@ impl Cluster {
         header: &H,
         body: Vec<u8>,
     ) -> Result<RemotingCommand, rmq_remoting::transport::TransportError> {
-        self.client
+        call(&self.client, addr, code, header, body).await
+    }
+}
+
+/// One request with a five-second timeout.
+pub async fn call<H: serde::Serialize>(
+    client: &RemotingClient,
+    addr: &str,
+    code: RequestCode,
+    header: &H,
+    body: Vec<u8>,
+) -> Result<RemotingCommand, rmq_remoting::transport::TransportError> {
+    {
+        client
             .invoke(
                 addr,
                 RemotingCommand::request(code, header).with_body(body),
@@ -198,38 +211,38 @@ pub struct Replica {
 
 impl Replica {
     /// Applies for an id and registers through the controller at `leader`.
-    pub async fn join(cluster: &Cluster, leader: &str, broker_name: &str) -> Replica {
+    pub async fn join(client: &RemotingClient, leader: &str, broker_name: &str) -> Replica {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
-        let next = cluster
-            .call(
-                leader,
-                RequestCode::CONTROLLER_GET_NEXT_BROKER_ID,
-                &GetNextBrokerIdRequestHeader {
-                    cluster_name: CLUSTER.into(),
-                    broker_name: broker_name.into(),
-                },
-                vec![],
-            )
-            .await
-            .unwrap();
+        let next = call(
+            client,
+            leader,
+            RequestCode::CONTROLLER_GET_NEXT_BROKER_ID,
+            &GetNextBrokerIdRequestHeader {
+                cluster_name: CLUSTER.into(),
+                broker_name: broker_name.into(),
+            },
+            vec![],
+        )
+        .await
+        .unwrap();
         assert_eq!(next.code, 0, "{:?}", next.remark);
         let h: GetNextBrokerIdResponseHeader = next.decode_header().unwrap();
         let id = h.next_broker_id.unwrap();
-        let applied = cluster
-            .call(
-                leader,
-                RequestCode::CONTROLLER_APPLY_BROKER_ID,
-                &ApplyBrokerIdRequestHeader {
-                    cluster_name: CLUSTER.into(),
-                    broker_name: broker_name.into(),
-                    applied_broker_id: id,
-                    register_check_code: format!("{addr};1"),
-                },
-                vec![],
-            )
-            .await
-            .unwrap();
+        let applied = call(
+            client,
+            leader,
+            RequestCode::CONTROLLER_APPLY_BROKER_ID,
+            &ApplyBrokerIdRequestHeader {
+                cluster_name: CLUSTER.into(),
+                broker_name: broker_name.into(),
+                applied_broker_id: id,
+                register_check_code: format!("{addr};1"),
+            },
+            vec![],
+        )
+        .await
+        .unwrap();
         assert_eq!(applied.code, 0, "{:?}", applied.remark);
         let (tx, notified) = mpsc::unbounded_channel();
         let router = Router::new().route(
@@ -261,6 +274,17 @@ impl Replica {
 
     /// Starts heartbeating to every controller every 100 ms with a 1 s timeout.
     pub fn start_heartbeats(&mut self, controllers: Vec<String>, progress: Progress) {
+        self.heartbeat_every(controllers, progress, Duration::from_millis(100), 1000);
+    }
+
+    /// Starts heartbeating every `interval`, announcing `timeout_ms`.
+    pub fn heartbeat_every(
+        &mut self,
+        controllers: Vec<String>,
+        progress: Progress,
+        interval: Duration,
+        timeout_ms: i64,
+    ) {
         let client = Arc::new(RemotingClient::new(
             TransportConfig::default(),
             Router::new(),
@@ -273,7 +297,7 @@ impl Replica {
             epoch: Some(progress.epoch),
             max_offset: Some(progress.max_offset),
             confirm_offset: Some(progress.max_offset),
-            heartbeat_timeout_mills: Some(1000),
+            heartbeat_timeout_mills: Some(timeout_ms),
             election_priority: Some(progress.priority),
         };
         let sender = client.clone();
@@ -285,7 +309,7 @@ impl Replica {
                         .invoke(addr, request, Duration::from_millis(500))
                         .await;
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(interval).await;
             }
         });
         self.heartbeats = Some((task, client));
@@ -328,7 +352,7 @@ impl Replica {
 
     /// Asks the controller at `addr` to elect (this replica preferred, or designated).
     pub async fn elect(&self, cluster: &Cluster, addr: &str, designate: bool) -> RemotingCommand {
-        elect(cluster, addr, &self.broker_name, self.id, designate).await
+        elect(&cluster.client, addr, &self.broker_name, self.id, designate).await
     }
 }
 
@@ -342,27 +366,27 @@ impl Drop for Replica {
 }
 
 pub async fn elect(
-    cluster: &Cluster,
+    client: &RemotingClient,
     addr: &str,
     broker_name: &str,
     id: i64,
     designate: bool,
 ) -> RemotingCommand {
-    cluster
-        .call(
-            addr,
-            RequestCode::CONTROLLER_ELECT_MASTER,
-            &ElectMasterRequestHeader {
-                cluster_name: CLUSTER.into(),
-                broker_name: broker_name.into(),
-                broker_id: id,
-                designate_elect: designate,
-                invoke_time: None,
-            },
-            vec![],
-        )
-        .await
-        .unwrap()
+    call(
+        client,
+        addr,
+        RequestCode::CONTROLLER_ELECT_MASTER,
+        &ElectMasterRequestHeader {
+            cluster_name: CLUSTER.into(),
+            broker_name: broker_name.into(),
+            broker_id: id,
+            designate_elect: designate,
+            invoke_time: None,
+        },
+        vec![],
+    )
+    .await
+    .unwrap()
 }
 
 /// The group's master info as the controller at `addr` answers it.

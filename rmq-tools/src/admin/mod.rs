@@ -3,6 +3,7 @@
 //! carry over. Works against rmq and Apache RocketMQ servers alike.
 
 mod cluster;
+mod controller;
 pub mod format;
 mod group;
 mod message;
@@ -63,6 +64,9 @@ pub enum Command {
     ClusterList,
     /// Fetch broker runtime status data.
     BrokerStatus(cluster::BrokerStatusArgs),
+    /// Controller-mode commands (RocketMQ 5).
+    #[command(flatten)]
+    Controller(controller::ControllerCommand),
 }
 
 /// Parses the command line; an unknown command is answered with the list of commands.
@@ -84,6 +88,10 @@ pub fn parse() -> Cli {
 
 /// Runs one command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Controller commands need the name server only to list brokers.
+    if let Command::Controller(command) = &cli.command {
+        return controller::run(command, cli.namesrv.clone()).await;
+    }
     let namesrv = namesrv_addr(cli.namesrv)?;
     let config = ClientConfig {
         namesrv_addr: namesrv.clone(),
@@ -105,6 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ConsumeMessage(args) => message::consume(&admin, args).await,
         Command::ClusterList => cluster::list(&admin).await,
         Command::BrokerStatus(args) => cluster::broker_status(&admin, args).await,
+        Command::Controller(command) => controller::run(command, Some(namesrv.clone())).await,
     };
     admin.shutdown().await;
     result.map_err(|e| with_hint(e, &namesrv))

@@ -39,7 +39,12 @@ pub(crate) fn epoch_cache_answer(ctx: &BrokerContext) -> RemotingCommand {
     let cache = EpochEntryCache {
         cluster_name: ctx.config.broker_cluster_name.clone(),
         broker_name: ctx.config.broker_name.clone(),
-        broker_id: shared.broker_id.load(std::sync::atomic::Ordering::Acquire),
+        // As Apache's: 0 on the master, the controller id on a slave.
+        broker_id: if ctx.role().decided {
+            ctx.role().broker_id
+        } else {
+            shared.broker_id.load(std::sync::atomic::Ordering::Acquire)
+        },
         epoch_list: shared.epochs.entries(),
         max_offset: ctx.store.max_phy_offset(),
     };

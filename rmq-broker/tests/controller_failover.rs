@@ -11,14 +11,13 @@
 //! `RMQ_FAILOVER_CYCLES` sets the cycles (default 6); `RMQ_FAILOVER_KEEP=1` keeps the stores
 //! and logs.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use rmq_client::{ClientConfig, Message, Producer, ProducerConfig, SendStatus};
+use rmq_client::{ClientConfig, Producer, ProducerConfig};
 use rmq_controller::{Controller, ControllerConfig};
 use rmq_remoting::header::controller::{GetReplicaInfoRequestHeader, MasterInfoHeader};
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
@@ -29,11 +28,14 @@ use tokio_util::sync::CancellationToken;
 mod common;
 mod ha;
 use common::{free_port, mqbroker, name_server};
+use ha::senders::{first_ok_after, sender, Outcomes};
 use ha::{env_or, median_max_ms, scan};
 
 const TOPIC: &str = "FailoverLoop";
 const GROUP: &str = "failover-a";
 const SENDERS: usize = 4;
+/// Longest wait for an acknowledged send after a master died.
+const LIMIT: Duration = Duration::from_secs(30);
 const FILE: u64 = 1024 * 1024;
 /// Linux signal numbers.
 const SIGSTOP: i32 = 19;
@@ -172,70 +174,6 @@ async fn master_of(client: &RemotingClient, controllers: &str) -> Option<(String
     None
 }
 
-#[derive(Default)]
-struct Outcomes {
-    acked: Mutex<HashSet<String>>,
-    not_ok: AtomicU64,
-    errors: AtomicU64,
-    /// Milliseconds since the start of the latest SEND_OK.
-    last_ok_ms: AtomicU64,
-}
-
-async fn sender(
-    producer: Producer,
-    n: usize,
-    stop: Arc<AtomicBool>,
-    out: Arc<Outcomes>,
-    t0: Instant,
-) {
-    let mut seq = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        seq += 1;
-        let id = format!("{n:02}-{seq:09}");
-        let msg = Message::new(
-            TOPIC,
-            Bytes::from(format!("{id}|{}", "x".repeat(fastrand::usize(0..1500)))),
-        );
-        match producer.send(msg).await {
-            Ok(r) if r.status == SendStatus::SendOk => {
-                out.acked.lock().unwrap().insert(id);
-                out.last_ok_ms
-                    .store(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
-            }
-            Ok(_) => {
-                out.not_ok.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            Err(_) => {
-                out.errors.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    }
-}
-
-/// Waits for a SEND_OK later than `since`; returns how long after `since` it came.
-async fn first_ok_after(
-    out: &Outcomes,
-    t0: Instant,
-    since: Duration,
-    logs: &dyn Fn() -> String,
-) -> Duration {
-    let limit = Duration::from_secs(30);
-    loop {
-        let last = Duration::from_millis(out.last_ok_ms.load(Ordering::Relaxed));
-        if last > since {
-            return last - since;
-        }
-        assert!(
-            t0.elapsed() - since < limit,
-            "no SEND_OK within {limit:?}\n{}",
-            logs()
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_or_hung_master_is_replaced_without_losing_acknowledged_messages() {
     let cycles = env_or("RMQ_FAILOVER_CYCLES", 6usize);
@@ -276,9 +214,18 @@ async fn a_killed_or_hung_master_is_replaced_without_losing_acknowledged_message
     let stop = Arc::new(AtomicBool::new(false));
     let out = Arc::new(Outcomes::default());
     let senders: Vec<_> = (0..SENDERS)
-        .map(|n| tokio::spawn(sender(producer.clone(), n, stop.clone(), out.clone(), t0)))
+        .map(|n| {
+            tokio::spawn(sender(
+                producer.clone(),
+                TOPIC,
+                n,
+                stop.clone(),
+                out.clone(),
+                t0,
+            ))
+        })
         .collect();
-    first_ok_after(&out, t0, Duration::ZERO, &logs).await;
+    first_ok_after(&out, t0, Duration::ZERO, LIMIT, &logs).await;
     // Let both slaves join the in-sync set.
     tokio::time::sleep(Duration::from_secs(3)).await;
 
@@ -308,7 +255,7 @@ async fn a_killed_or_hung_master_is_replaced_without_losing_acknowledged_message
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         };
-        let took = first_ok_after(&out, t0, since, &logs).await;
+        let took = first_ok_after(&out, t0, since, LIMIT, &logs).await;
         assert!(
             new_epoch > epoch && new_master != master_addr,
             "cycle {cycle}: still {master_addr} at epoch {new_epoch}\n{}",
@@ -335,7 +282,7 @@ async fn a_killed_or_hung_master_is_replaced_without_losing_acknowledged_message
     }
     let since = t0.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    first_ok_after(&out, t0, since + Duration::from_secs(2), &logs).await;
+    first_ok_after(&out, t0, since + Duration::from_secs(2), LIMIT, &logs).await;
     let (master_after, epoch_after) = master_of(&admin, &ctl)
         .await
         .expect("the last controller still answers");

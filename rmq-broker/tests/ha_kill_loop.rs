@@ -9,9 +9,8 @@
 //! cycles within `RMQ_HA_KILL_SECS` seconds (default 1800). `RMQ_HA_KEEP=1` keeps the stores
 //! and broker logs and prints where they are.
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -20,6 +19,7 @@ use rmq_client::{Message, Producer, ProducerConfig, SendStatus};
 mod common;
 mod ha;
 use common::name_server;
+use ha::senders::{first_ok_after, sender, Outcomes};
 use ha::{compare_bytes, compare_queues, env_or, median_max_ms, scan, stop_cleanly, Node, Probe};
 
 const TOPIC: &str = "HaKillLoop";
@@ -27,53 +27,6 @@ const SENDERS: usize = 6;
 /// 1 MiB commit-log files: the loop rolls through dozens of them, so replication and recovery
 /// cross file boundaries (and their end-of-file padding) many times.
 const FILE: u64 = 1024 * 1024;
-
-/// What the senders saw, shared with the test.
-#[derive(Default)]
-struct Outcomes {
-    /// Ids answered SEND_OK.
-    acked: Mutex<HashSet<String>>,
-    /// Sends answered with another status (stored, not acknowledged) or failed.
-    not_ok: AtomicU64,
-    errors: AtomicU64,
-    /// Milliseconds since the test's start of the latest SEND_OK.
-    last_ok_ms: AtomicU64,
-}
-
-/// One sender: sends until told to stop, each message with an id of its own and a body of
-/// random length (so records straddle file ends at varying places).
-async fn sender(
-    producer: Producer,
-    n: usize,
-    stop: Arc<AtomicBool>,
-    out: Arc<Outcomes>,
-    t0: Instant,
-) {
-    let mut seq = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        seq += 1;
-        let id = format!("{n:02}-{seq:09}");
-        let pad = "x".repeat(fastrand::usize(0..2000));
-        let msg = Message::new(TOPIC, Bytes::from(format!("{id}|{pad}"))).with_keys([id.clone()]);
-        match producer.send(msg).await {
-            Ok(r) if r.status == SendStatus::SendOk => {
-                out.acked.lock().unwrap().insert(id);
-                out.last_ok_ms
-                    .store(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
-            }
-            Ok(_) => {
-                // Stored without a slave's acknowledgement (none in sync yet): slow down so the
-                // loop does not fill the disk with messages nobody waits for.
-                out.not_ok.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            Err(_) => {
-                out.errors.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
-}
 
 /// Waits for a SEND_OK later than `since` (the master is back and a slave is in sync again).
 async fn wait_acked_after(
@@ -83,21 +36,14 @@ async fn wait_acked_after(
     master: &Node,
     slave: &Node,
 ) -> Duration {
-    let limit = Duration::from_secs(60);
-    loop {
-        let last = Duration::from_millis(out.last_ok_ms.load(Ordering::Relaxed));
-        if last > since {
-            return last - since;
-        }
-        assert!(
-            t0.elapsed() - since < limit,
-            "no send was acknowledged within {limit:?} after the master started\n\
-             --- master log:\n{}\n--- slave log:\n{}",
+    let logs = || {
+        format!(
+            "--- master log:\n{}\n--- slave log:\n{}",
             master.log_tail(),
             slave.log_tail()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        )
+    };
+    first_ok_after(out, t0, since, Duration::from_secs(60), &logs).await
 }
 
 async fn kill_loop(kills: usize, budget: Duration) {
@@ -127,7 +73,16 @@ async fn kill_loop(kills: usize, budget: Duration) {
     let stop = Arc::new(AtomicBool::new(false));
     let out = Arc::new(Outcomes::default());
     let senders: Vec<_> = (0..SENDERS)
-        .map(|n| tokio::spawn(sender(producer.clone(), n, stop.clone(), out.clone(), t0)))
+        .map(|n| {
+            tokio::spawn(sender(
+                producer.clone(),
+                TOPIC,
+                n,
+                stop.clone(),
+                out.clone(),
+                t0,
+            ))
+        })
         .collect();
     wait_acked_after(&out, t0, Duration::ZERO, &master, &slave).await;
 

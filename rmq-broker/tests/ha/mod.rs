@@ -3,6 +3,8 @@
 //! offsets each one reports, and the comparison of the two stores after both stopped.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod senders;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! `rmq-local`: the whole stack on one machine in one command — a name server on 9876 and a
 //! broker on 10911 that registers with it, data under `./rmq-data`. What a developer runs
 //! before `cargo run -p demo-consumer`. With `--cluster MODE`, a whole multi-broker cluster
-//! instead (see `cluster`).
+//! instead, controllers included in controller mode (see `cluster`).
 
 mod cluster;
 
@@ -22,16 +22,23 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const USAGE: &str = "\
 rmq-local — a name server and a broker in one process, for development
 
-Usage: rmq-local [--cluster MODE [--brokerPortBase N]] [--data DIR] [--namesrvPort N] [--KEY VALUE]... [-h]
+Usage: rmq-local [--cluster MODE [--brokerPortBase N] [--controllerPortBase N]] [--data DIR] [--namesrvPort N] [--KEY VALUE]... [-h]
 
   --data DIR        where the store, topics and offsets live (default ./rmq-data)
   --namesrvPort N   name-server port (default 9876; 0 = any free port)
   (listenPort defaults to 10911, brokerIP1 to 127.0.0.1)
-  --cluster MODE    every broker of a deployment mode instead of one broker:
-                    2m-noslave, 2m-2s-async or 2m-2s-sync, as configured in conf/MODE/
-                    (stores under DIR/MODE/; --KEY VALUE applies to every broker)
-  --brokerPortBase N  with --cluster: broker-a listens on N instead of 10911, the others
-                    keep their distance (+10 each)
+  --cluster MODE    every broker of a deployment mode instead of one broker, as configured
+                    in conf/MODE/ (stores under DIR/MODE/; --KEY VALUE applies to every broker):
+                      2m-noslave, 2m-2s-async, 2m-2s-sync  fixed masters and slaves
+                      controller  RocketMQ 5's automatic failover: 3 controllers (Raft, on
+                                  9878, 9868, 9858) elect the master of broker-a's 3 replicas
+                                  (30911, 30921, 30931); controller keys such as
+                                  --scanNotActiveBrokerInterval apply to every controller
+                                  (mqcontroller --help lists them)
+  --brokerPortBase N  with --cluster: the first broker (10911, or 30911 in controller mode)
+                    listens on N instead, the others keep their distance (+10 each)
+  --controllerPortBase N  with --cluster controller: controller n0 listens on N instead of
+                    9878, n1 and n2 keep their distance (N-10, N-20)
 ";
 
 fn main() -> ExitCode {
@@ -63,6 +70,10 @@ fn run() -> anyhow::Result<()> {
             .map(|p| p.parse::<u16>())
             .transpose()
             .context("--brokerPortBase must be a port number")?;
+        let controller_port_base = take(&mut args, "controllerPortBase")
+            .map(|p| p.parse::<u16>())
+            .transpose()
+            .context("--controllerPortBase must be a port number")?;
         if args.config_file.is_some() {
             anyhow::bail!("-c FILE does not go with --cluster: each broker reads conf/{mode}/; pass --KEY VALUE to change all of them");
         }
@@ -71,6 +82,7 @@ fn run() -> anyhow::Result<()> {
             data,
             namesrv_port,
             broker_port_base,
+            controller_port_base,
             overrides: args.overrides,
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -83,6 +95,9 @@ fn run() -> anyhow::Result<()> {
             "--brokerPortBase needs --cluster MODE ({})",
             cluster::mode_names()
         );
+    }
+    if take(&mut args, "controllerPortBase").is_some() {
+        anyhow::bail!("--controllerPortBase needs --cluster controller");
     }
 
     let namesrv_config = NamesrvConfig {

@@ -1,6 +1,6 @@
-//! `rmq-local --cluster 2m-2s-sync` as a user runs it: one process, four brokers and a name
-//! server on free ports; the route must show both groups with their master and slave, and
-//! Ctrl-C (SIGINT) must stop everything cleanly.
+//! `rmq-local --cluster 2m-2s-sync` and `--cluster controller` as a user runs them: one
+//! process, its brokers (and controllers) and a name server on free ports; the route must show
+//! every group with its master and slaves, and Ctrl-C (SIGINT) must stop everything cleanly.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -23,13 +23,17 @@ impl Drop for Cluster {
     }
 }
 
+/// Offset of `--controllerPortBase` from `--brokerPortBase`: the controllers listen on
+/// B+100, B+90 and B+80, clear of the brokers' ports.
+const CONTROLLERS_ABOVE_BROKERS: u16 = 100;
+
 /// A port base B such that every broker port of the modes (B, B+10, B+20, B+30), its
-/// replication port (+1) and its fast channel (-2) are free now.
+/// replication port (+1) and its fast channel (-2), and the controllers' ports, are free now.
 fn free_port_base() -> u16 {
     for _ in 0..200 {
         // below Linux's ephemeral range (32768+), where the name server's port 0 lands
         let base = 20_002 + fastrand_u16() % 12_000;
-        let all_free = [-2i32, 0, 1, 8, 10, 11, 18, 20, 21, 28, 30, 31]
+        let all_free = [-2i32, 0, 1, 8, 10, 11, 18, 20, 21, 28, 30, 31, 80, 90, 100]
             .iter()
             .all(|d| TcpListener::bind(("0.0.0.0", (i32::from(base) + d) as u16)).is_ok());
         if all_free {
@@ -47,16 +51,22 @@ fn fastrand_u16() -> u16 {
     (nanos ^ std::process::id().wrapping_mul(2_654_435_761)) as u16
 }
 
-/// Starts the cluster and returns it with the lines it printed up to "cluster ready".
-fn start(data: &std::path::Path) -> (Cluster, Vec<String>) {
+/// Starts the cluster of `mode` and returns it with the lines it printed up to "cluster ready".
+fn start(mode: &str, data: &std::path::Path) -> (Cluster, Vec<String>) {
     let base = free_port_base();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rmq-local"))
-        .args(["--cluster", "2m-2s-sync", "--namesrvPort", "0"])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rmq-local"));
+    command
+        .args(["--cluster", mode, "--namesrvPort", "0"])
         .args(["--brokerPortBase", &base.to_string()])
         .arg("--data")
         .arg(data)
-        // four stores: keep their files small
-        .args(["--mappedFileSizeCommitLog", "4194304"])
+        // several stores: keep their files small
+        .args(["--mappedFileSizeCommitLog", "4194304"]);
+    if mode == "controller" {
+        let controllers = base + CONTROLLERS_ABOVE_BROKERS;
+        command.args(["--controllerPortBase", &controllers.to_string()]);
+    }
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -66,9 +76,13 @@ fn start(data: &std::path::Path) -> (Cluster, Vec<String>) {
     let mut lines = Vec::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("read rmq-local's output");
-        let done = line.contains("cluster ready");
+        let done = line.contains("Ctrl-C stops");
         lines.push(line);
         if done {
+            assert!(
+                lines.iter().any(|l| l.contains("cluster ready")),
+                "rmq-local started but not every broker got ready: {lines:?}"
+            );
             return (cluster, lines);
         }
     }
@@ -124,19 +138,10 @@ async fn send(broker: &str, topic: &str) -> Option<i32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_masters_two_slaves_in_one_process() {
     let data = tempfile::tempdir().unwrap();
-    let (mut cluster, lines) = start(data.path());
+    let (mut cluster, lines) = start("2m-2s-sync", data.path());
     let text = lines.join("\n");
-    let namesrv = lines
-        .iter()
-        .find_map(|l| l.trim().strip_prefix("name server"))
-        .map(|a| a.trim().to_owned())
-        .unwrap_or_else(|| panic!("no name-server line in {text}"));
-    // every broker's line: name, role, id, address, HA address
-    let brokers: Vec<Vec<&str>> = lines
-        .iter()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .filter(|w| w.first().is_some_and(|n| n.starts_with("broker-")))
-        .collect();
+    let namesrv = namesrv_of(&lines);
+    let brokers = broker_lines(&lines);
     assert_eq!(brokers.len(), 4, "{text}");
     for w in &brokers {
         assert!(w.contains(&"HA"), "no HA address in {w:?}");
@@ -210,6 +215,34 @@ async fn two_masters_two_slaves_in_one_process() {
     }
 
     // Ctrl-C stops every broker and the name server, cleanly.
+    interrupt(&mut cluster);
+    assert_clean_stores(
+        &data.path().join("2m-2s-sync"),
+        &["broker-a", "broker-a-s", "broker-b", "broker-b-s"],
+    );
+}
+
+/// The name server's address from the summary.
+fn namesrv_of(lines: &[String]) -> String {
+    lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("name server"))
+        .map(|a| a.trim().to_owned())
+        .unwrap_or_else(|| panic!("no name-server line in {lines:?}"))
+}
+
+/// Every broker's line of the summary, split: name, role, "brokerId", id, address, "HA", HA
+/// address, "store", store.
+fn broker_lines(lines: &[String]) -> Vec<Vec<&str>> {
+    lines
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|w| w.first().is_some_and(|n| n.starts_with("broker-")))
+        .collect()
+}
+
+/// SIGINT, as Ctrl-C sends it; the process must exit successfully within 20 s.
+fn interrupt(cluster: &mut Cluster) {
     let pid = cluster.0.id() as libc::pid_t;
     // SAFETY: signalling our own child process.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
@@ -225,8 +258,12 @@ async fn two_masters_two_slaves_in_one_process() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "rmq-local exited with {status}");
-    for store in ["broker-a", "broker-a-s", "broker-b", "broker-b-s"] {
-        let dir = data.path().join("2m-2s-sync").join(store);
+}
+
+/// Each of `stores` under `dir` holds a commit log and was closed cleanly (no abort file).
+fn assert_clean_stores(dir: &std::path::Path, stores: &[&str]) {
+    for store in stores {
+        let dir = dir.join(store);
         assert!(
             dir.join("commitlog").is_dir(),
             "no store in {}",
@@ -235,6 +272,120 @@ async fn two_masters_two_slaves_in_one_process() {
         assert!(
             !dir.join("abort").exists(),
             "{store} did not shut down cleanly"
+        );
+    }
+}
+
+/// Controller mode: three controllers elect a master among broker-a's three replicas; the
+/// route names it (brokerId 0) and both slaves by the time the cluster is ready, and a message
+/// sent through the name server is stored on the master and can be read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_mode_elects_a_master_and_serves_messages() {
+    let data = tempfile::tempdir().unwrap();
+    let t0 = Instant::now();
+    let (mut cluster, lines) = start("controller", data.path());
+    let ready_after = t0.elapsed();
+    let text = lines.join("\n");
+    let namesrv = namesrv_of(&lines);
+
+    // Three controllers, exactly one of them the Raft leader.
+    let controllers: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.trim_start().starts_with("controller "))
+        .collect();
+    assert_eq!(controllers.len(), 3, "{text}");
+    assert_eq!(
+        controllers
+            .iter()
+            .filter(|l| l.contains("Raft leader"))
+            .count(),
+        1,
+        "{text}"
+    );
+
+    // One master (brokerId 0) and two slaves with distinct ids the controller gave them.
+    let brokers = broker_lines(&lines);
+    assert_eq!(brokers.len(), 3, "{text}");
+    assert!(brokers.iter().all(|w| w[0] == "broker-a"), "{text}");
+    let masters: Vec<&Vec<&str>> = brokers
+        .iter()
+        .filter(|w| w[1] == "SYNC_MASTER" && w[3] == "0")
+        .collect();
+    assert_eq!(masters.len(), 1, "{text}");
+    let master = masters[0][4];
+    let mut slave_ids: Vec<i64> = brokers
+        .iter()
+        .filter(|w| w[1] == "SLAVE")
+        .map(|w| w[3].parse().unwrap())
+        .collect();
+    slave_ids.sort_unstable();
+    slave_ids.dedup();
+    assert_eq!(slave_ids.len(), 2, "{text}");
+    assert!(slave_ids.iter().all(|id| *id > 0), "{text}");
+
+    // "cluster ready" means the name server already routes to all three.
+    let r = route(&namesrv, "TBW102")
+        .await
+        .unwrap_or_else(|| panic!("no route for TBW102\n{text}"));
+    let group = r
+        .broker_datas
+        .iter()
+        .find(|b| b.broker_name == "broker-a")
+        .unwrap_or_else(|| panic!("no broker-a in {r:?}"));
+    assert_eq!(group.broker_addrs.len(), 3, "{r:?}");
+    assert_eq!(
+        group.broker_addrs.get(&0).map(String::as_str),
+        Some(master),
+        "{r:?}"
+    );
+    for w in &brokers {
+        let id: i64 = w[3].parse().unwrap();
+        assert_eq!(
+            group.broker_addrs.get(&id).map(String::as_str),
+            Some(w[4]),
+            "{r:?}"
+        );
+    }
+    println!("controller mode: master {master} in the route {ready_after:?} after the start");
+
+    // A message through the name server: SEND_OK from the master (every in-sync replica has
+    // it), then read back from its queue at its offset.
+    let client = rmq_client::ClientConfig {
+        namesrv_addr: namesrv.clone(),
+        ..rmq_client::ClientConfig::default()
+    };
+    let producer = rmq_client::Producer::builder()
+        .client_config(client.clone())
+        .producer_group("controller_smoke_pg")
+        .start()
+        .await
+        .unwrap();
+    let body = format!("controller mode {}", std::process::id());
+    let sent = producer
+        .send(rmq_client::Message::new("ControllerSmoke", body.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("send failed: {e}\n{text}"));
+    assert_eq!(sent.status, rmq_client::SendStatus::SendOk, "{sent:?}");
+    assert_eq!(sent.message_queue.broker_name, "broker-a");
+    let admin = rmq_client::Admin::start(client).await.unwrap();
+    let read = admin
+        .query_message_by_offset(&sent.message_queue, sent.queue_offset)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("nothing at {sent:?}"));
+    assert_eq!(read.body.as_ref(), body.as_bytes());
+    producer.shutdown().await;
+    admin.shutdown().await;
+
+    interrupt(&mut cluster);
+    let dir = data.path().join("controller");
+    assert_clean_stores(&dir, &["broker-n0", "broker-n1", "broker-n2"]);
+    for n in 0..3 {
+        let store = dir.join(format!("controller-n{n}"));
+        assert!(
+            std::fs::read_dir(&store).is_ok_and(|mut d| d.next().is_some()),
+            "controller n{n} kept nothing in {}",
+            store.display()
         );
     }
 }

@@ -104,7 +104,9 @@ pub(crate) async fn run(ctx: Arc<BrokerContext>) {
             Ok(id) => break id,
             Err(e) => {
                 tracing::warn!("controller mode: cannot get a broker id yet: {e}; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                // Replicas starting together race for the same id; a short random pause lets
+                // the loser ask again at once without racing the same way.
+                tokio::time::sleep(Duration::from_millis(fastrand::u64(50..300))).await;
             }
         }
     };

@@ -286,7 +286,7 @@ async fn elect_master(c: Arc<Controller>, _: Connection, req: RemotingCommand) -
             )
         })?;
         let requester = (h.broker_id >= 0).then_some(h.broker_id);
-        let new_master = if group.master_epoch == 0 && requester.is_some() && !h.designate_elect {
+        let new_master = if group.master_epoch == 0 && requester.is_some() {
             // The group's first election: whoever asks first becomes master, as in Apache.
             requester
         } else {

@@ -248,3 +248,34 @@ async fn a_silent_master_is_replaced_after_its_heartbeat_timeout() {
         "{took:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_raft_majority_no_election_happens_and_roles_stay() {
+    let (mut cluster, leader, mut replicas) = group_of_three([EVEN, EVEN, EVEN]).await;
+    assert!(ok(alter(&cluster, &leader, 1, 1, &[1, 2], 1).await.code));
+    let leader_index = cluster.addrs().iter().position(|a| *a == leader).unwrap();
+    for i in 0..3 {
+        if i != leader_index {
+            cluster.stop(i).await;
+        }
+    }
+    replicas[0].kill_heartbeats().await;
+    // The election cannot commit: nobody is told, and the recorded master stays.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while let Ok(Some((h, _))) =
+        tokio::time::timeout_at(deadline, replicas[1].notified.recv()).await
+    {
+        assert_eq!(
+            h.master_epoch,
+            Some(1),
+            "a minority controller elected a master"
+        );
+    }
+    let (code, h) = replica_info(&cluster, &leader, GROUP).await;
+    assert!(ok(code));
+    assert_eq!((h.master_broker_id, h.master_epoch), (Some(1), Some(1)));
+    // Heartbeats and reads still work; writes fail with a reason instead of hanging.
+    let refused = replicas[1].elect(&cluster, &leader, true).await;
+    eprintln!("write without majority: {} {:?}", refused.code, refused.remark);
+    assert!(!ok(refused.code));
+}

@@ -115,9 +115,9 @@ async fn controller_commands_print_like_apache() {
         &addr,
         "-c",
         "DefaultCluster",
-        "-b",
+        "-bn",
         "broker-a",
-        "-i",
+        "-b",
         "1",
     ])
     .await;
@@ -147,7 +147,7 @@ async fn controller_commands_print_like_apache() {
         &addr,
         "-c",
         "DefaultCluster",
-        "-b",
+        "--brokerName",
         "broker-z",
         "-i",
         "1",

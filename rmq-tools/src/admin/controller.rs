@@ -114,11 +114,11 @@ pub struct ElectMasterArgs {
     /// The cluster of the broker group.
     #[arg(short = 'c', long = "clusterName")]
     cluster_name: String,
-    /// The broker group.
-    #[arg(short = 'b', long = "brokerName", alias = "bn")]
+    /// The broker group (Apache's `-bn`).
+    #[arg(long = "brokerName", alias = "bn")]
     broker_name: String,
-    /// The controller id of the replica that should become master.
-    #[arg(short = 'i', long = "brokerId")]
+    /// The controller id of the replica that should become master (Apache's `-b`).
+    #[arg(short = 'b', long = "brokerId", short_alias = 'i')]
     broker_id: i64,
 }
 

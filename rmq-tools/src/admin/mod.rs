@@ -71,7 +71,7 @@ pub enum Command {
 
 /// Parses the command line; an unknown command is answered with the list of commands.
 pub fn parse() -> Cli {
-    match Cli::try_parse() {
+    match Cli::try_parse_from(std::env::args().map(apache_short_options)) {
         Ok(cli) => cli,
         Err(e) if e.kind() == clap::error::ErrorKind::InvalidSubcommand => {
             let _ = e.print();
@@ -83,6 +83,15 @@ pub fn parse() -> Cli {
             std::process::exit(2);
         }
         Err(e) => e.exit(),
+    }
+}
+
+/// Apache's mqadmin has multi-letter short options (`electMaster -bn broker-a`), which clap
+/// cannot declare; they are read as the long option of the same name.
+fn apache_short_options(arg: String) -> String {
+    match arg.as_str() {
+        "-bn" => "--bn".to_owned(),
+        _ => arg,
     }
 }
 

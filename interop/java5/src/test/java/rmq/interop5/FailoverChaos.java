@@ -53,10 +53,17 @@ import rmq.interop.harness5.failover.FailoverCluster.Target;
  * <p>Not part of the default suite (the class name does not match Surefire's includes); run it
  * alone with {@code mvn -B -ntp test -Dtest=FailoverChaos -Dtarget=apache|rmq [-Dcycles=10]}.
  * Other knobs: {@code intervalMs} (steady sending between faults, 10000), {@code restartDelayMs}
- * (3000), {@code freezeMs} (15000), {@code rate} (sends per second, 300). The summary goes to
- * {@code target/failover-<target>.txt}. The rmq target needs {@code mqcontroller},
+ * (3000), {@code freezeMs} (15000), {@code rate} (sends per second, 300), {@code settleSeconds}
+ * (60, wait for all three replicas back in sync at the end) and {@code requireFullResync}
+ * (false: a replica left outside the sync state set is reported, not failed). The summary goes
+ * to {@code target/failover-<target>.txt}. The rmq target needs {@code mqcontroller},
  * {@code mqnamesrv} and {@code mqbroker} ({@code RMQ_CONTROLLER_BIN}, {@code RMQ_NAMESRV_BIN},
- * {@code RMQ_BROKER_BIN}, default {@code target/debug/}).
+ * {@code RMQ_BROKER_BIN}, default {@code target/debug/}); it is skipped while the tree has no
+ * {@code rmq-controller} crate, and a missing binary fails it under {@code CI=true}.
+ *
+ * <p>Two times per fault: until the first SEND_OK stored by another broker (what the client
+ * sees; one sync sender, so a send blocked on a frozen master adds up to its 3 s timeout) and
+ * until the controllers are first seen naming the new master (polled every 300 ms).
  */
 class FailoverChaos {
     private static final String TOPIC = "FailoverChaosTopic";

@@ -52,6 +52,8 @@ pub struct Controller {
     /// Outgoing connections: Raft peers and role-change notifications to brokers.
     pub(crate) client: Arc<RemotingClient>,
     pub(crate) started: Instant,
+    /// Set once shutdown begins: the connections it closes are not brokers dying.
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Controller {
@@ -114,6 +116,7 @@ impl Controller {
             settings: RwLock::new(config),
             client,
             started: Instant::now(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -126,6 +129,13 @@ impl Controller {
     /// the failure-detection tasks running alongside; then stops the Raft node.
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
         let tasks = crate::failover::spawn_background(&self);
+        let stopping = self.clone();
+        let shutdown = async move {
+            shutdown.await;
+            stopping
+                .stopping
+                .store(true, std::sync::atomic::Ordering::Release);
+        };
         serve(
             listener,
             crate::processor::router(&self),
@@ -165,6 +175,8 @@ impl Controller {
 
     /// Stops the Raft node.
     pub async fn shutdown(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Release);
         self.client.close_all().await;
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "Raft node did not stop cleanly");

@@ -61,6 +61,9 @@ pub fn spawn_background(controller: &Arc<Controller>) -> Vec<tokio::task::JoinHa
 impl Controller {
     /// Replicas whose heartbeat connection closed are dead at once.
     pub(crate) fn connection_closed(self: &Arc<Self>, connection: u64) {
+        if self.stopping.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         let dead = self.liveness.connection_closed(connection);
         if dead.is_empty() {
             return;

@@ -4,12 +4,16 @@
 #
 #   interop/run.sh            build rmq-namesrv + rmq-broker, run the Java suite, the Java 5.x
 #                             suite, then the Go suite
-#   interop/run.sh java|java5|go|apache-client   run one suite only (still builds first)
-#   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker)
+#   interop/run.sh java|java5|go|apache-client|failover   run one suite only (still builds first)
+#   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker;
+#    failover: the Java 5.3.3 client's chaos run of controller-mode failover, Apache 5.3.3's
+#    controllers and brokers first (the harness's self-check), then rmq's)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
 #   RMQ_BROKER_BIN        use this broker binary instead of building one
+#   RMQ_CONTROLLER_BIN    use this controller binary instead of building one
+#   RMQ_FAILOVER_CYCLES   cycles of each failover chaos run (default 10)
 #   RMQ_INTEROP_NO_BUILD  =1 skips `cargo build -p rmq-namesrv -p rmq-broker`
 #   RMQ_INTEROP_APACHE_BROKER =1 also runs the Java broker contract against Apache's broker
 #   RMQ_INTEROP_JAVA5     =0 skips the 5.x Java suite in a full run
@@ -35,14 +39,14 @@ need() {
 }
 
 # ---------------------------------------------------------------- build our binaries
-if [ -z "${RMQ_NAMESRV_BIN:-}" ] || [ -z "${RMQ_BROKER_BIN:-}" ]; then
+if [ -z "${RMQ_NAMESRV_BIN:-}" ] || [ -z "${RMQ_BROKER_BIN:-}" ] || [ -z "${RMQ_CONTROLLER_BIN:-}" ]; then
   if [ "${RMQ_INTEROP_NO_BUILD:-0}" != "1" ]; then
     need cargo
-    say "cargo build -p rmq-namesrv -p rmq-broker"
-    if (cd "$ROOT" && cargo build -p rmq-namesrv -p rmq-broker); then
-      summary+=("build rmq-namesrv + rmq-broker: ok")
+    say "cargo build -p rmq-namesrv -p rmq-broker -p rmq-controller"
+    if (cd "$ROOT" && cargo build -p rmq-namesrv -p rmq-broker -p rmq-controller); then
+      summary+=("build rmq-namesrv + rmq-broker + rmq-controller: ok")
     else
-      summary+=("build rmq-namesrv + rmq-broker: FAILED")
+      summary+=("build rmq-namesrv + rmq-broker + rmq-controller: FAILED")
       status=1
     fi
   fi
@@ -51,12 +55,14 @@ if [ -z "${RMQ_NAMESRV_BIN:-}" ] || [ -z "${RMQ_BROKER_BIN:-}" ]; then
   [ -n "$target_dir" ] || target_dir="$ROOT/target"
   [ -n "${RMQ_NAMESRV_BIN:-}" ] || RMQ_NAMESRV_BIN="$target_dir/debug/mqnamesrv"
   [ -n "${RMQ_BROKER_BIN:-}" ] || RMQ_BROKER_BIN="$target_dir/debug/mqbroker"
+  [ -n "${RMQ_CONTROLLER_BIN:-}" ] || RMQ_CONTROLLER_BIN="$target_dir/debug/mqcontroller"
 fi
 abs() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 RMQ_NAMESRV_BIN="$(abs "$RMQ_NAMESRV_BIN")"
 RMQ_BROKER_BIN="$(abs "$RMQ_BROKER_BIN")"
-export RMQ_NAMESRV_BIN RMQ_BROKER_BIN RMQ_REPO_ROOT="$ROOT"
-for b in "$RMQ_NAMESRV_BIN" "$RMQ_BROKER_BIN"; do
+RMQ_CONTROLLER_BIN="$(abs "$RMQ_CONTROLLER_BIN")"
+export RMQ_NAMESRV_BIN RMQ_BROKER_BIN RMQ_CONTROLLER_BIN RMQ_REPO_ROOT="$ROOT"
+for b in "$RMQ_NAMESRV_BIN" "$RMQ_BROKER_BIN" "$RMQ_CONTROLLER_BIN"; do
   echo "interop: binary: $b $([ -x "$b" ] && echo '(present)' || echo '(MISSING)')"
 done
 
@@ -101,6 +107,26 @@ if [ "$WHAT" = all ] || [ "$WHAT" = apache-client ]; then
     summary+=("apache-client suite: FAILED ($(( $(date +%s) - t0 ))s)")
     status=1
   fi
+fi
+
+# ---------------------------------------------------------------- failover chaos (Java 5.3.3)
+if [ "$WHAT" = all ] || [ "$WHAT" = failover ]; then
+  need mvn
+  need java
+  cycles="${RMQ_FAILOVER_CYCLES:-10}"
+  for target in apache rmq; do
+    say "failover chaos against $target: $cycles cycles of kill -9 / SIGSTOP of the master (Java 5.3.3 client)"
+    t0=$(date +%s)
+    if (cd "$HERE/java5" && mvn -B -ntp -Dstyle.color=never test -Dtest=FailoverChaos \
+        -Dsurefire.failIfNoSpecifiedTests=false -Dtarget="$target" -Dcycles="$cycles"); then
+      summary+=("failover chaos ($target): ok ($(( $(date +%s) - t0 ))s) — interop/java5/target/failover-$target.txt")
+      grep -E '^(lost|duplicates|failoverMsKill|failoverMsFreeze|electedSeenMs)' \
+        "$HERE/java5/target/failover-$target.txt" 2>/dev/null | sed 's/^/    /'
+    else
+      summary+=("failover chaos ($target): FAILED ($(( $(date +%s) - t0 ))s) — interop/java5/target/failover-$target.txt")
+      status=1
+    fi
+  done
 fi
 
 # ---------------------------------------------------------------- Go suite

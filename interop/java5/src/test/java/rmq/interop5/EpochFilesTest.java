@@ -52,6 +52,17 @@ class EpochFilesTest {
         Files.writeString(real, "2\n0\n1-0\n2-662940\n");
         assertEquals(2, EpochFiles.read(real).size(), "CRC 0 means unchecked");
         assertTrue(EpochFiles.read(dir.resolve("absent")).isEmpty());
+        // CRC32("1-0\n2-5\n") = 3837134315 has its top bit set: Apache writes 1689650667 (sign bit
+        // cleared); the same CRC written as a plain signed 32-bit integer (-457832981) is not Apache's
+        Path masked = dir.resolve("masked");
+        Files.writeString(masked, "2\n1689650667\n1-0\n2-5\n");
+        assertEquals(2, EpochFiles.read(masked).size());
+        Path signed = dir.resolve("signed");
+        Files.writeString(signed, "2\n-457832981\n1-0\n2-5\n");
+        assertThrows(IOException.class, () -> EpochFiles.read(signed));
+        List<String> problems = new java.util.ArrayList<>();
+        assertEquals(2, EpochFiles.parse(signed, problems).size(), "entries still usable for the comparison");
+        assertEquals(1, problems.size(), problems.toString());
     }
 
     @Test

@@ -357,11 +357,13 @@ class FailoverChaos {
             // epoch files of every replica
             Map<String, List<EpochFiles.Entry>> epochs = new LinkedHashMap<>();
             for (int i = 0; i < FailoverCluster.REPLICAS; i++) {
+                List<String> format = new ArrayList<>();
                 try {
-                    epochs.put("broker-" + i, EpochFiles.read(cluster.epochFile(i)));
-                } catch (IOException e) {
-                    problems.add("epoch file of broker-" + i + ": " + e.getMessage());
+                    epochs.put("broker-" + i, EpochFiles.parse(cluster.epochFile(i), format));
+                } catch (IOException | RuntimeException e) {
+                    format.add(cluster.epochFile(i) + ": unreadable: " + e);
                 }
+                format.forEach(f -> problems.add("epoch file format: " + f));
             }
             List<String> epochConflicts = EpochFiles.conflicts(epochs);
             for (Map.Entry<String, List<EpochFiles.Entry>> e : epochs.entrySet()) {

@@ -30,6 +30,19 @@ public final class EpochFiles {
      * match the entries is an error (Apache would fall back to {@code .bak}; a torn file here is a finding).
      */
     public static List<Entry> read(Path file) throws IOException {
+        List<String> problems = new ArrayList<>();
+        List<Entry> out = parse(file, problems);
+        if (!problems.isEmpty()) {
+            throw new IOException(String.join("; ", problems));
+        }
+        return out;
+    }
+
+    /**
+     * Like {@link #read} but keeps going past a wrong count, CRC or order (each goes to
+     * {@code problems}), so the entries can still be compared with the other replicas'.
+     */
+    public static List<Entry> parse(Path file, List<String> problems) throws IOException {
         List<Entry> out = new ArrayList<>();
         if (!Files.exists(file)) {
             return out;
@@ -53,7 +66,7 @@ public final class EpochFiles {
             out.add(new Entry(Integer.parseInt(parts[0]), Long.parseLong(parts[1])));
         }
         if (out.size() != expected) {
-            throw new IOException(file + ": header says " + expected + " entries, found " + out.size());
+            problems.add(file + ": header says " + expected + " entries, found " + out.size());
         }
         if (crc != 0) {
             CRC32 c = new CRC32();
@@ -61,12 +74,14 @@ public final class EpochFiles {
             // Apache's UtilAll.crc32: the CRC32 of the entry lines with the sign bit cleared
             long truth = c.getValue() & 0x7FFFFFFFL;
             if (truth != crc) {
-                throw new IOException(file + ": CRC " + crc + " does not match the entries (" + truth + ")");
+                problems.add(file + ": CRC " + crc + " does not match the entries (Apache's CRC32 & 0x7FFFFFFF is "
+                        + truth + ")");
             }
         }
         for (int i = 1; i < out.size(); i++) {
             if (out.get(i).epoch() <= out.get(i - 1).epoch() || out.get(i).startOffset() < out.get(i - 1).startOffset()) {
-                throw new IOException(file + ": entries out of order at line " + (i + 3) + ": " + out);
+                problems.add(file + ": entries out of order at line " + (i + 3) + ": " + out);
+                break;
             }
         }
         return out;

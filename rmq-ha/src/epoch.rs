@@ -144,9 +144,15 @@ fn with_ends(entries: &[(i32, i64)]) -> Vec<EpochEntry> {
         .collect()
 }
 
+/// CRC32 as Apache's `UtilAll.crc32` gives it: the sign bit cleared, so the number printed in
+/// the file is never negative (Apache refuses a file whose CRC it reads differently).
+fn apache_crc32(bytes: &[u8]) -> i32 {
+    (crc32fast::hash(bytes) & 0x7FFF_FFFF) as i32
+}
+
 fn render(entries: &[(i32, i64)]) -> String {
     let lines: String = entries.iter().map(|(e, s)| format!("{e}-{s}\n")).collect();
-    let crc = crc32fast::hash(lines.as_bytes()) as i32;
+    let crc = apache_crc32(lines.as_bytes());
     format!("{}\n{crc}\n{lines}", entries.len())
 }
 
@@ -178,7 +184,7 @@ fn parse(text: &str) -> Result<Vec<(i32, i64)>, String> {
             entries.len()
         ));
     }
-    if crc != 0 && crc32fast::hash(body.as_bytes()) as i32 != crc {
+    if crc != 0 && apache_crc32(body.as_bytes()) != crc {
         return Err("CRC32 mismatch".to_owned());
     }
     Ok(entries)
@@ -223,8 +229,21 @@ mod tests {
         f.begin(1, 0).unwrap();
         f.begin(3, 4096).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        let crc = crc32fast::hash(b"1-0\n3-4096\n") as i32;
+        let crc = crc32fast::hash(b"1-0\n3-4096\n") & 0x7FFF_FFFF;
         assert_eq!(text, format!("2\n{crc}\n1-0\n3-4096\n"));
+        // A CRC with the top bit set, as Apache writes it: cleared, never negative.
+        let lines = |e: &[(i32, i64)]| {
+            e.iter()
+                .map(|(a, b)| format!("{a}-{b}\n"))
+                .collect::<String>()
+        };
+        let high = (0..100)
+            .map(|n| [(1, 0), (2, n * 4096)])
+            .find(|e| crc32fast::hash(lines(e).as_bytes()) >> 31 == 1)
+            .expect("some history has a CRC with the top bit set");
+        let text = render(&high);
+        assert!(!text.lines().nth(1).unwrap().starts_with('-'), "{text}");
+        assert_eq!(parse(&text).unwrap(), high.to_vec());
         let again = EpochFile::open(&path).unwrap();
         assert_eq!(again.entries(), entries(&[(1, 0), (3, 4096)]));
         assert_eq!(again.entries()[0].end_offset, 4096);

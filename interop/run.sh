@@ -7,13 +7,15 @@
 #   interop/run.sh java|java5|go|apache-client|failover   run one suite only (still builds first)
 #   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker;
 #    failover: the Java 5.3.3 client's chaos run of controller-mode failover, Apache 5.3.3's
-#    controllers and brokers first (the harness's self-check), then rmq's)
+#    controllers and brokers first (the harness's self-check), then rmq's, then mixed)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
 #   RMQ_BROKER_BIN        use this broker binary instead of building one
 #   RMQ_CONTROLLER_BIN    use this controller binary instead of building one
-#   RMQ_FAILOVER_CYCLES   cycles of each failover chaos run (default 10)
+#   RMQ_FAILOVER_CYCLES   cycles of the Apache and rmq failover chaos runs (default 10)
+#   RMQ_FAILOVER_MIXED_CYCLES  cycles of the mixed runs (rmq brokers under Apache's controllers
+#                         and the reverse; default 5)
 #   RMQ_INTEROP_NO_BUILD  =1 skips `cargo build -p rmq-namesrv -p rmq-broker`
 #   RMQ_INTEROP_APACHE_BROKER =1 also runs the Java broker contract against Apache's broker
 #   RMQ_INTEROP_JAVA5     =0 skips the 5.x Java suite in a full run
@@ -114,11 +116,17 @@ if [ "$WHAT" = all ] || [ "$WHAT" = failover ]; then
   need mvn
   need java
   cycles="${RMQ_FAILOVER_CYCLES:-10}"
-  for target in apache rmq; do
-    say "failover chaos against $target: $cycles cycles of kill -9 / SIGSTOP of the master (Java 5.3.3 client)"
+  mixed="${RMQ_FAILOVER_MIXED_CYCLES:-5}"
+  # Apache's own servers first (the harness's self-check), then rmq's, then each side's brokers
+  # under the other side's controllers (the broker <-> controller protocol is Apache's).
+  for run in "apache:$cycles" "rmq:$cycles" "rmq-brokers-apache-controllers:$mixed" \
+      "apache-brokers-rmq-controllers:$mixed"; do
+    target="${run%%:*}"
+    cycles_now="${run##*:}"
+    say "failover chaos against $target: $cycles_now cycles of kill -9 / SIGSTOP of the master (Java 5.3.3 client)"
     t0=$(date +%s)
     if (cd "$HERE/java5" && mvn -B -ntp -Dstyle.color=never test -Dtest=FailoverChaos \
-        -Dsurefire.failIfNoSpecifiedTests=false -Dtarget="$target" -Dcycles="$cycles"); then
+        -Dsurefire.failIfNoSpecifiedTests=false -Dtarget="$target" -Dcycles="$cycles_now"); then
       summary+=("failover chaos ($target): ok ($(( $(date +%s) - t0 ))s) — interop/java5/target/failover-$target.txt")
       grep -E '^(lost|duplicates|failoverMsKill|failoverMsFreeze|electedSeenMs)' \
         "$HERE/java5/target/failover-$target.txt" 2>/dev/null | sed 's/^/    /'

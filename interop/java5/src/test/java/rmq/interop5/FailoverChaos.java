@@ -106,7 +106,7 @@ class FailoverChaos {
         long restartDelayMs = Long.getLong("restartDelayMs", 3_000L);
         long freezeMs = Long.getLong("freezeMs", 15_000L);
         int rate = Integer.getInteger("rate", 300);
-        FailoverCluster.Binaries bins = target == Target.RMQ ? rmqBinaries() : null;
+        FailoverCluster.Binaries bins = target.needsRmq() ? rmqBinaries() : null;
 
         Path buildDir = Paths.get("target").toAbsolutePath();
         Path root = buildDir.resolve("failover-run").resolve(target.label() + "-"
@@ -380,6 +380,7 @@ class FailoverChaos {
                 times.put(f, new ArrayList<>());
                 electTimes.put(f, new ArrayList<>());
             }
+            List<Integer> returnedBeforeElection = new ArrayList<>();
             for (int k = 0; k < done.size(); k++) {
                 Cycle c = done.get(k);
                 long until = k + 1 < done.size() ? done.get(k + 1).atMs() : Long.MAX_VALUE;
@@ -403,7 +404,18 @@ class FailoverChaos {
                 row.put("controllerLeaderKilled", c.controllerLeader());
                 row.put("inSyncAtFault", c.inSync());
                 row.put("electedSeenMs", elected);
-                if (first == null) {
+                // The killed master restarted before the controllers elected anyone (a slow
+                // controller election, e.g. Apache's after its Raft leader died, against a fast
+                // broker restart) and led the same epoch again: no failover, but no outage either.
+                boolean returned = first == null && k + 1 < done.size()
+                        && c.master().equals(done.get(k + 1).master()) && c.epoch() == done.get(k + 1).epoch()
+                        && ackList.stream().anyMatch(a -> a.ackAtMs() > c.atMs() && a.ackAtMs() < until
+                                && c.master().equals(a.storeHost()));
+                if (returned) {
+                    returnedBeforeElection.add(c.index());
+                    row.put("failoverMs", null);
+                    row.put("returnedBeforeElection", true);
+                } else if (first == null) {
                     problems.add("cycle " + c.index() + " (" + c.fault() + " " + c.master() + "): no SEND_OK from another broker before the next fault");
                     row.put("failoverMs", null);
                 } else {
@@ -422,6 +434,7 @@ class FailoverChaos {
 
             summary.put("target", target.label());
             summary.put("cycles", cycles);
+            summary.put("returnedBeforeElection", returnedBeforeElection);
             summary.put("bootMs", bootMs);
             summary.put("controllerKnobs", new TreeMap<>(FailoverCluster.CONTROLLER_KNOBS));
             summary.put("brokerKnobs", new TreeMap<>(FailoverCluster.BROKER_KNOBS));

@@ -68,20 +68,48 @@ public final class FailoverCluster implements AutoCloseable {
             "syncBrokerMetadataPeriod", "1000",
             "syncControllerMetadataPeriod", "2000");
 
-    /** Which implementation runs the servers. */
+    /**
+     * Which implementation runs the servers: all Apache 5.3.3, all rmq, or one side's brokers
+     * (with its name server) under the other side's controllers, which checks that the broker
+     * &lt;-&gt; controller protocol is the same on both.
+     */
     public enum Target {
-        APACHE, RMQ;
+        APACHE(true, true), RMQ(false, false),
+        RMQ_BROKERS_APACHE_CONTROLLERS(true, false), APACHE_BROKERS_RMQ_CONTROLLERS(false, true);
+
+        private final boolean apacheControllers;
+        private final boolean apacheBrokers;
+
+        Target(boolean apacheControllers, boolean apacheBrokers) {
+            this.apacheControllers = apacheControllers;
+            this.apacheBrokers = apacheBrokers;
+        }
+
+        /** Whether the controllers are Apache's. */
+        public boolean apacheControllers() {
+            return apacheControllers;
+        }
+
+        /** Whether the brokers and the name server are Apache's. */
+        public boolean apacheBrokers() {
+            return apacheBrokers;
+        }
+
+        /** Whether any rmq binary is needed. */
+        public boolean needsRmq() {
+            return !(apacheControllers && apacheBrokers);
+        }
 
         public static Target parse(String s) {
-            return Target.valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
+            return Target.valueOf(s.trim().toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
         }
 
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
         }
     }
 
-    /** Where the rmq binaries are (only for {@link Target#RMQ}). */
+    /** Where the rmq binaries are (for every target but {@link Target#APACHE}). */
     public record Binaries(Path controller, Path namesrv, Path broker) {
     }
 
@@ -147,7 +175,7 @@ public final class FailoverCluster implements AutoCloseable {
             conf.put("mappedFileSize", String.valueOf(64 << 20));
             conf.putAll(CONTROLLER_KNOBS);
             Path file = writeConf(dir, "controller.conf", conf);
-            List<String> cmd = target == Target.APACHE
+            List<String> cmd = target.apacheControllers()
                     ? javaCommand(dir, "256m", "controller", "org.apache.rocketmq.controller.ControllerStartup", "-c", file.toString())
                     : List.of(bins.controller().toString(), "-c", file.toString());
             controllers.add(new ChaosProcess("controller-n" + i, cmd, dir));
@@ -158,7 +186,7 @@ public final class FailoverCluster implements AutoCloseable {
         int nsPort = freePort(taken);
         namesrvAddr = "127.0.0.1:" + nsPort;
         Path nsDir = root.resolve("namesrv");
-        if (target == Target.APACHE) {
+        if (target.apacheBrokers()) {
             Map<String, String> conf = new LinkedHashMap<>();
             conf.put("listenPort", Integer.toString(nsPort));
             conf.put("kvConfigPath", nsDir.resolve("kvConfig.json").toString());
@@ -207,7 +235,7 @@ public final class FailoverCluster implements AutoCloseable {
             conf.put("fileReservedTime", "48");
             conf.putAll(BROKER_KNOBS);
             Path file = writeConf(dir, "broker.conf", conf);
-            List<String> cmd = target == Target.APACHE
+            List<String> cmd = target.apacheBrokers()
                     ? javaCommand(dir, "512m", "broker", "org.apache.rocketmq.broker.BrokerStartup", "-c", file.toString())
                     : List.of(bins.broker().toString(), "-c", file.toString());
             brokers.add(new ChaosProcess("broker-" + i, cmd, dir));

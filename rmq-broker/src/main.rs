@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use rmq_broker::{address, Broker, BrokerConfig};
-use rmq_config::{cli, Settings};
+use rmq_config::cli;
 use rmq_store::StoreConfig;
 
 /// Every request allocates its header fields and every send its stored properties; with
@@ -30,26 +30,14 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let Some(args) = cli::parse_args(std::env::args().skip(1), &[("-n", "namesrvAddr")])
-        .map_err(anyhow::Error::msg)?
+    let Some((settings, _)) = cli::settings_from_command_line::<(BrokerConfig, StoreConfig)>(
+        USAGE,
+        &[("-n", "namesrvAddr")],
+        false,
+    )?
     else {
-        cli::print(&format!(
-            "{USAGE}{}{}",
-            cli::COMMON_OPTIONS,
-            <(BrokerConfig, StoreConfig)>::help()
-        ));
         return Ok(());
     };
-    let mut settings = (BrokerConfig::default(), StoreConfig::default());
-    for warning in cli::load(&mut settings, &args, false)? {
-        tracing::warn!("{warning}");
-    }
-    if args.print_config {
-        for (key, value) in settings.values() {
-            cli::print(&format!("{key}={value}\n"));
-        }
-        return Ok(());
-    }
     let (config, store_config) = settings;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

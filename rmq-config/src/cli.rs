@@ -39,6 +39,44 @@ pub fn print(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
+/// Why a server binary cannot start from its command line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The command line itself is wrong (the text says what and how to fix it).
+    #[error("{0}")]
+    Args(String),
+    /// The configuration file or an override is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// The start every server binary shares: parses the command line (`aliases` as in
+/// [`parse_args`]), answers `-h` with `usage`, [`COMMON_OPTIONS`] and the keys of `S`, loads
+/// the file and the overrides onto `S::default()` (logging each warning) and answers `-p` with
+/// every setting. `Ok(None)` means help or the settings were printed and the binary is done.
+pub fn settings_from_command_line<S: Settings + Default>(
+    usage: &str,
+    aliases: &[(&str, &str)],
+    strict_file: bool,
+) -> Result<Option<(S, ServerArgs)>, StartError> {
+    let Some(args) = parse_args(std::env::args().skip(1), aliases).map_err(StartError::Args)?
+    else {
+        print(&format!("{usage}{COMMON_OPTIONS}{}", S::help()));
+        return Ok(None);
+    };
+    let mut settings = S::default();
+    for warning in load(&mut settings, &args, strict_file)? {
+        tracing::warn!("{warning}");
+    }
+    if args.print_config {
+        for (key, value) in settings.values() {
+            print(&format!("{key}={value}\n"));
+        }
+        return Ok(None);
+    }
+    Ok(Some((settings, args)))
+}
+
 /// The command line of a server binary.
 #[derive(Debug, Default)]
 pub struct ServerArgs {

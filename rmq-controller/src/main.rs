@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rmq_config::{cli, Settings};
+use rmq_config::cli;
 use rmq_controller::{Controller, ControllerConfig};
 
 const USAGE: &str = "\
@@ -19,25 +19,11 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let Some(args) = cli::parse_args(std::env::args().skip(1), &[]).map_err(anyhow::Error::msg)?
+    let Some((config, args)) =
+        cli::settings_from_command_line::<ControllerConfig>(USAGE, &[], true)?
     else {
-        cli::print(&format!(
-            "{USAGE}{}{}",
-            cli::COMMON_OPTIONS,
-            ControllerConfig::help()
-        ));
         return Ok(());
     };
-    let mut config = ControllerConfig::default();
-    for warning in cli::load(&mut config, &args, true)? {
-        tracing::warn!("{warning}");
-    }
-    if args.print_config {
-        for (key, value) in config.values() {
-            cli::print(&format!("{key}={value}\n"));
-        }
-        return Ok(());
-    }
     let origin = args
         .config_file
         .as_ref()

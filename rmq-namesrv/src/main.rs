@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rmq_config::{cli, Settings};
+use rmq_config::cli;
 use rmq_controller::Controller;
 use rmq_namesrv::config::NamesrvFile;
 use rmq_namesrv::NameServer;
@@ -22,25 +22,10 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let Some(args) = cli::parse_args(std::env::args().skip(1), &[]).map_err(anyhow::Error::msg)?
+    let Some((file, args)) = cli::settings_from_command_line::<NamesrvFile>(USAGE, &[], true)?
     else {
-        cli::print(&format!(
-            "{USAGE}{}{}",
-            cli::COMMON_OPTIONS,
-            NamesrvFile::help()
-        ));
         return Ok(());
     };
-    let mut file = NamesrvFile::default();
-    for warning in cli::load(&mut file, &args, true)? {
-        tracing::warn!("{warning}");
-    }
-    if args.print_config {
-        for (key, value) in file.values() {
-            cli::print(&format!("{key}={value}\n"));
-        }
-        return Ok(());
-    }
     let (config, controller_config) = file.both;
     let origin = args
         .config_file

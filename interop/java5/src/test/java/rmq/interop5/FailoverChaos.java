@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import rmq.interop.harness.Locations;
-import rmq.interop.harness5.failover.Await2;
+import rmq.interop.harness.Await;
 import rmq.interop.harness5.failover.ChaosProcess;
 import rmq.interop.harness5.failover.EpochFiles;
 import rmq.interop.harness5.failover.FailoverCluster;
@@ -156,9 +156,9 @@ class FailoverChaos {
             log("cluster up in %d ms: controllers %s, namesrv %s, brokers %s", bootMs, cluster.controllerAddrs(),
                     cluster.namesrvAddr(), cluster.brokerAddrs());
             cluster.createTopic(TOPIC, QUEUES);
-            Await2.until(Duration.ofSeconds(60), "route of " + TOPIC + " with " + QUEUES + " write queues",
+            Await.require(Duration.ofSeconds(60), "route of " + TOPIC + " with " + QUEUES + " write queues",
                     () -> cluster.routeWriteQueues(TOPIC) == QUEUES);
-            Await2.until(Duration.ofSeconds(90), "all three replicas in the sync state set",
+            Await.require(Duration.ofSeconds(90), "all three replicas in the sync state set",
                     () -> inSync(cluster) == FailoverCluster.REPLICAS);
 
             // watches the controllers: which broker is master in which epoch
@@ -222,7 +222,7 @@ class FailoverChaos {
             sender.start();
 
             try {
-                Await2.until(Duration.ofSeconds(30), "first SEND_OK", () -> !acks.isEmpty());
+                Await.require(Duration.ofSeconds(30), "first SEND_OK", () -> !acks.isEmpty());
                 for (int i = 0; i < cycles; i++) {
                     sleep(intervalMs);
                     waitHealthy(cluster, acks);
@@ -275,7 +275,7 @@ class FailoverChaos {
 
             // ---------------------------------------------------------- settle and read back
             // all three back in sync with equal commit-log ends, or at least the sync state set agreeing
-            boolean fullySynced = Await2.poll(Duration.ofSeconds(Long.getLong("settleSeconds", 60L)),
+            boolean fullySynced = Await.until(Duration.ofSeconds(Long.getLong("settleSeconds", 60L)),
                     () -> inSync(cluster) == FailoverCluster.REPLICAS && equalEnds(cluster, List.of(0, 1, 2)));
             BrokerReplicasInfo.ReplicasInfo last = cluster.replicaInfo();
             List<Integer> syncIdx = new ArrayList<>();
@@ -285,7 +285,7 @@ class FailoverChaos {
                 last.getNotInSyncReplicas().forEach(r -> outOfSync.add(r.getBrokerAddress()));
             }
             boolean settled = fullySynced || (syncIdx.size() >= 2 && !syncIdx.contains(-1)
-                    && Await2.poll(Duration.ofSeconds(30), () -> equalEnds(cluster, syncIdx)));
+                    && Await.until(Duration.ofSeconds(30), () -> equalEnds(cluster, syncIdx)));
             List<Long> ends = new ArrayList<>();
             for (int i = 0; i < FailoverCluster.REPLICAS; i++) {
                 ends.add(cluster.commitLogMaxOffset(i));
@@ -513,7 +513,7 @@ class FailoverChaos {
      */
     private static void waitHealthy(FailoverCluster cluster, List<Ack> acks) {
         long since = now();
-        boolean ok = Await2.poll(Duration.ofSeconds(180), () -> {
+        boolean ok = Await.until(Duration.ofSeconds(180), () -> {
             for (ChaosProcess p : cluster.brokers()) {
                 if (!p.isAlive() || p.isFrozen()) {
                     return false;

@@ -32,4 +32,11 @@ public final class Await {
             }
         }
     }
+
+    /** Like {@link #until}, but a timeout is an {@link IllegalStateException} naming {@code what}. */
+    public static void require(Duration max, String what, BooleanSupplier cond) {
+        if (!until(max, cond)) {
+            throw new IllegalStateException("timed out after " + max + " waiting for " + what);
+        }
+    }
 }

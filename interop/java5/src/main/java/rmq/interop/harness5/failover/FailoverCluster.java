@@ -1,5 +1,7 @@
 package rmq.interop.harness5.failover;
 
+import rmq.interop.harness.Await;
+
 import java.io.IOException;
 import java.io.Writer;
 import java.net.InetSocketAddress;
@@ -181,7 +183,7 @@ public final class FailoverCluster implements AutoCloseable {
             controllers.add(new ChaosProcess("controller-n" + i, cmd, dir));
         }
         startAll(controllers, Duration.ofSeconds(90));
-        Await2.until(Duration.ofSeconds(60), "a controller leader", () -> controllerLeader() != null);
+        Await.require(Duration.ofSeconds(60), "a controller leader", () -> controllerLeader() != null);
 
         int nsPort = freePort(taken);
         namesrvAddr = "127.0.0.1:" + nsPort;
@@ -244,7 +246,7 @@ public final class FailoverCluster implements AutoCloseable {
         }
         // the first broker becomes master alone, so the group's first epoch is deterministic
         brokers.get(0).start(Duration.ofSeconds(90));
-        Await2.until(Duration.ofSeconds(60), "broker-0 elected master", () -> brokerAddrs.get(0).equals(masterAddress()));
+        Await.require(Duration.ofSeconds(60), "broker-0 elected master", () -> brokerAddrs.get(0).equals(masterAddress()));
         startAll(brokers.subList(1, REPLICAS), Duration.ofSeconds(90));
     }
 

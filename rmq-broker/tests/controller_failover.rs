@@ -13,11 +13,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rmq_client::{ClientConfig, Producer, ProducerConfig};
 use rmq_controller::{Controller, ControllerConfig};
 use rmq_remoting::header::controller::{GetReplicaInfoRequestHeader, MasterInfoHeader};
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
@@ -28,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 mod common;
 mod ha;
 use common::{free_port, mqbroker, name_server};
-use ha::senders::{first_ok_after, sender, Outcomes};
+use ha::senders::{first_ok_after, Senders};
 use ha::{env_or, median_max_ms, scan};
 
 const TOPIC: &str = "FailoverLoop";
@@ -196,35 +195,16 @@ async fn a_killed_or_hung_master_is_replaced_without_losing_acknowledged_message
     };
     let admin = RemotingClient::new(TransportConfig::default(), Router::new());
 
-    let producer = Producer::builder()
-        .client_config(ClientConfig {
-            poll_name_server_interval: Duration::from_millis(200),
-            ..ClientConfig::default()
-        })
-        .namesrv_addr(&ns)
-        .producer_group("failover-loop")
-        .config(ProducerConfig {
-            producer_group: "failover-loop".into(),
-            send_msg_timeout: Duration::from_secs(3),
-            ..ProducerConfig::default()
-        })
-        .start()
-        .await
-        .unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let out = Arc::new(Outcomes::default());
-    let senders: Vec<_> = (0..SENDERS)
-        .map(|n| {
-            tokio::spawn(sender(
-                producer.clone(),
-                TOPIC,
-                n,
-                stop.clone(),
-                out.clone(),
-                t0,
-            ))
-        })
-        .collect();
+    let senders = Senders::start(
+        &ns,
+        "failover-loop",
+        TOPIC,
+        SENDERS,
+        Duration::from_millis(200),
+        t0,
+    )
+    .await;
+    let out = senders.out.clone();
     first_ok_after(&out, t0, Duration::ZERO, LIMIT, &logs).await;
     // Let both slaves join the in-sync set.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -291,11 +271,7 @@ async fn a_killed_or_hung_master_is_replaced_without_losing_acknowledged_message
         (master_before.as_str(), epoch_before)
     );
 
-    stop.store(true, Ordering::Relaxed);
-    for s in senders {
-        s.await.unwrap();
-    }
-    producer.shutdown().await;
+    senders.stop().await;
     let (last_master, _) = master_of(&admin, &ctl).await.expect("a master at the end");
     tokio::time::sleep(Duration::from_secs(2)).await;
     for p in processes.iter_mut() {

@@ -9,17 +9,16 @@
 //! cycles within `RMQ_HA_KILL_SECS` seconds (default 1800). `RMQ_HA_KEEP=1` keeps the stores
 //! and broker logs and prints where they are.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rmq_client::{Message, Producer, ProducerConfig, SendStatus};
+use rmq_client::{ClientConfig, Message, Producer, SendStatus};
 
 mod common;
 mod ha;
 use common::name_server;
-use ha::senders::{first_ok_after, sender, Outcomes};
+use ha::senders::{first_ok_after, Outcomes, Senders};
 use ha::{compare_bytes, compare_queues, env_or, median_max_ms, scan, stop_cleanly, Node, Probe};
 
 const TOPIC: &str = "HaKillLoop";
@@ -59,31 +58,16 @@ async fn kill_loop(kills: usize, budget: Duration) {
     let slave_process = slave.start(&ns);
     let probe = Probe::new();
 
-    let producer = Producer::builder()
-        .namesrv_addr(&ns)
-        .producer_group("ha-kill-loop")
-        .config(ProducerConfig {
-            producer_group: "ha-kill-loop".into(),
-            send_msg_timeout: Duration::from_secs(3),
-            ..ProducerConfig::default()
-        })
-        .start()
-        .await
-        .unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let out = Arc::new(Outcomes::default());
-    let senders: Vec<_> = (0..SENDERS)
-        .map(|n| {
-            tokio::spawn(sender(
-                producer.clone(),
-                TOPIC,
-                n,
-                stop.clone(),
-                out.clone(),
-                t0,
-            ))
-        })
-        .collect();
+    let senders = Senders::start(
+        &ns,
+        "ha-kill-loop",
+        TOPIC,
+        SENDERS,
+        ClientConfig::default().poll_name_server_interval,
+        t0,
+    )
+    .await;
+    let out = senders.out.clone();
     wait_acked_after(&out, t0, Duration::ZERO, &master, &slave).await;
 
     let mut catch_up = Vec::new();
@@ -118,11 +102,7 @@ async fn kill_loop(kills: usize, budget: Duration) {
         back_in_sync.push(in_sync);
     }
 
-    stop.store(true, Ordering::Relaxed);
-    for s in senders {
-        s.await.unwrap();
-    }
-    producer.shutdown().await;
+    senders.stop().await;
     let end = probe
         .wait_in_step(&master, &slave, Duration::from_secs(60))
         .await;

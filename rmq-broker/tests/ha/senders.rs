@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rmq_client::{Message, Producer, SendStatus};
+use rmq_client::{ClientConfig, Message, Producer, ProducerConfig, SendStatus};
+use tokio::task::JoinHandle;
 
 /// What the senders saw, shared with the test.
 #[derive(Default)]
@@ -23,9 +24,77 @@ pub struct Outcomes {
     pub last_ok_ms: AtomicU64,
 }
 
+/// A producer and `count` senders sharing it, running until [`Senders::stop`].
+pub struct Senders {
+    /// What they saw.
+    pub out: Arc<Outcomes>,
+    producer: Producer,
+    stop: Arc<AtomicBool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Senders {
+    /// Starts `count` senders to `topic` through a producer of `group` that refreshes routes
+    /// every `poll` (`pollNameServerInterval`) and gives up a send after 3 s.
+    pub async fn start(
+        namesrv: &str,
+        group: &str,
+        topic: &'static str,
+        count: usize,
+        poll: Duration,
+        t0: Instant,
+    ) -> Self {
+        let producer = Producer::builder()
+            .client_config(ClientConfig {
+                poll_name_server_interval: poll,
+                ..ClientConfig::default()
+            })
+            .namesrv_addr(namesrv)
+            .producer_group(group)
+            .config(ProducerConfig {
+                producer_group: group.into(),
+                send_msg_timeout: Duration::from_secs(3),
+                ..ProducerConfig::default()
+            })
+            .start()
+            .await
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let out = Arc::new(Outcomes::default());
+        let tasks = (0..count)
+            .map(|n| {
+                tokio::spawn(sender(
+                    producer.clone(),
+                    topic,
+                    n,
+                    stop.clone(),
+                    out.clone(),
+                    t0,
+                ))
+            })
+            .collect();
+        Senders {
+            out,
+            producer,
+            stop,
+            tasks,
+        }
+    }
+
+    /// Stops the senders after their current send and shuts the producer down.
+    pub async fn stop(self) -> Arc<Outcomes> {
+        self.stop.store(true, Ordering::Relaxed);
+        for task in self.tasks {
+            task.await.unwrap();
+        }
+        self.producer.shutdown().await;
+        self.out
+    }
+}
+
 /// One sender: sends to `topic` until told to stop, each message with an id of its own and a
 /// body of random length (so records straddle file ends at varying places).
-pub async fn sender(
+async fn sender(
     producer: Producer,
     topic: &'static str,
     n: usize,

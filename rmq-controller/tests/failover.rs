@@ -276,6 +276,9 @@ async fn without_a_raft_majority_no_election_happens_and_roles_stay() {
     assert_eq!((h.master_broker_id, h.master_epoch), (Some(1), Some(1)));
     // Heartbeats and reads still work; writes fail with a reason instead of hanging.
     let refused = replicas[1].elect(&cluster, &leader, true).await;
-    eprintln!("write without majority: {} {:?}", refused.code, refused.remark);
+    eprintln!(
+        "write without majority: {} {:?}",
+        refused.code, refused.remark
+    );
     assert!(!ok(refused.code));
 }

@@ -22,11 +22,19 @@ pub fn spawn_background(controller: &Arc<Controller>) -> Vec<tokio::task::JoinHa
         let controller = controller.clone();
         tokio::spawn(async move {
             loop {
-                let interval = controller
-                    .settings()
-                    .scan_not_active_broker_interval
-                    .max(10);
-                tokio::time::sleep(Duration::from_millis(interval)).await;
+                let interval = Duration::from_millis(
+                    controller
+                        .settings()
+                        .scan_not_active_broker_interval
+                        .max(10),
+                );
+                // Every interval, and also right when the earliest heartbeat deadline passes,
+                // so a hung master is replaced after its timeout, not up to an interval later.
+                let wake = controller.liveness.next_expiry().map_or(interval, |at| {
+                    at.saturating_duration_since(Instant::now())
+                        .clamp(Duration::from_millis(5), interval)
+                });
+                tokio::time::sleep(wake).await;
                 let expired = controller.liveness.expire(Instant::now());
                 for (broker_name, id) in &expired {
                     tracing::warn!(

@@ -75,6 +75,15 @@ impl Liveness {
         self.remove_where(|info| info.last + info.timeout <= now)
     }
 
+    /// When the next replica falls silent for good if it sends nothing more: the scan wakes
+    /// then instead of up to a whole `scanNotActiveBrokerInterval` later.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.lock()
+            .values()
+            .map(|info| info.last + info.timeout)
+            .min()
+    }
+
     fn remove_where(&self, dead: impl Fn(&LiveInfo) -> bool) -> Vec<ReplicaKey> {
         let mut table = self.lock();
         let keys: Vec<ReplicaKey> = table
@@ -118,7 +127,9 @@ mod tests {
         assert_eq!(l.connection_closed(7), vec![("b".to_owned(), 1)]);
         assert!(!l.is_alive("b", 1, t0));
         assert!(l.expire(t0).is_empty());
+        assert_eq!(l.next_expiry(), Some(t0 + Duration::from_secs(1)));
         assert_eq!(l.expire(t0 + Duration::from_secs(1)).len(), 1);
+        assert_eq!(l.next_expiry(), None);
         assert!(!l.is_alive("b", 2, t0));
     }
 }

@@ -88,6 +88,15 @@ pub struct ServerArgs {
     pub print_config: bool,
 }
 
+impl ServerArgs {
+    /// Where the settings came from, for error messages: the file, or the command line.
+    pub fn origin(&self) -> String {
+        self.config_file
+            .as_ref()
+            .map_or_else(|| "command line".to_owned(), |p| p.display().to_string())
+    }
+}
+
 /// Parses `args` (without the program name). `aliases` maps extra short flags to keys, as
 /// `mqbroker -n ADDR` means `--namesrvAddr ADDR`. `Ok(None)` means help was asked for.
 pub fn parse_args(

@@ -24,10 +24,7 @@ fn run() -> anyhow::Result<()> {
     else {
         return Ok(());
     };
-    let origin = args
-        .config_file
-        .as_ref()
-        .map_or_else(|| "command line".to_owned(), |p| p.display().to_string());
+    let origin = args.origin();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -27,10 +27,7 @@ fn run() -> anyhow::Result<()> {
         return Ok(());
     };
     let (config, controller_config) = file.both;
-    let origin = args
-        .config_file
-        .as_ref()
-        .map_or_else(|| "command line".to_owned(), |p| p.display().to_string());
+    let origin = args.origin();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

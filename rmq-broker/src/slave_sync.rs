@@ -49,7 +49,7 @@ enum SyncError {
     Persist(#[from] std::io::Error),
 }
 
-/// Copies the master's metadata until the broker stops; returns at once on a master.
+/// Copies the master's metadata until stopped; runs on slaves only (`role::run_while`).
 pub(crate) async fn run(ctx: Arc<BrokerContext>) {
     let client = RemotingClient::new(TransportConfig::default(), Router::new());
     let mut master = ctx.master.subscribe();

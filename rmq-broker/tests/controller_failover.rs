@@ -118,13 +118,10 @@ impl Replica {
 /// Three controllers on real TCP, served from this process; each stops when its token is
 /// cancelled.
 async fn controllers(dir: &Path) -> (String, Vec<(Arc<Controller>, CancellationToken)>) {
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let peers = ports
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("n{i}-127.0.0.1:{p}"))
-        .collect::<Vec<_>>()
-        .join(";");
+    let addrs: Vec<String> = (0..3)
+        .map(|_| format!("127.0.0.1:{}", free_port()))
+        .collect();
+    let peers = rmq_controller::peer_list(&addrs);
     let mut nodes = Vec::new();
     for i in 0..3 {
         let config = ControllerConfig {
@@ -147,12 +144,7 @@ async fn controllers(dir: &Path) -> (String, Vec<(Arc<Controller>, CancellationT
         );
         nodes.push((controller, stop));
     }
-    let addrs = ports
-        .iter()
-        .map(|p| format!("127.0.0.1:{p}"))
-        .collect::<Vec<_>>()
-        .join(";");
-    (addrs, nodes)
+    (addrs.join(";"), nodes)
 }
 
 /// The group's master address and epoch as a controller knows them.

@@ -99,6 +99,17 @@ pub enum PeerConfigError {
     BadTimeouts { origin: String },
 }
 
+/// The `controllerDLegerPeers` value naming `addrs` `n0`, `n1`, ... in order, the form
+/// [`ControllerConfig::peers`] reads (for tools and tests that start a group on chosen ports).
+pub fn peer_list<A: AsRef<str>>(addrs: &[A]) -> String {
+    addrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("n{i}-{}", a.as_ref()))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 impl ControllerConfig {
     /// Parses `controllerDLegerPeers`; `origin` (the file) goes into the error.
     pub fn peers(&self, origin: &str) -> Result<Vec<Peer>, PeerConfigError> {

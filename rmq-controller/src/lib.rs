@@ -20,7 +20,7 @@ pub mod replicas;
 mod state_machine;
 mod types;
 
-pub use config::{ControllerConfig, Peer, PeerConfigError};
+pub use config::{peer_list, ControllerConfig, Peer, PeerConfigError};
 pub use controller::{Controller, StartError};
 
 /// Binds the port of a peer address (`host:port` from `controllerDLegerPeers`) on every

@@ -3,7 +3,6 @@
 //! compare-and-set [`Command`]s; reads of replica state are answered locally.
 
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -83,14 +82,7 @@ pub fn router(controller: &Arc<Controller>) -> Router {
 }
 
 /// Adapts `async fn(controller, connection, request)` to a route.
-fn handler<F, Fut>(controller: &Arc<Controller>, f: F) -> impl rmq_remoting::transport::Handler
-where
-    F: Fn(Arc<Controller>, Connection, RemotingCommand) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = HandlerResult> + Send + 'static,
-{
-    let controller = controller.clone();
-    move |conn: Connection, request: RemotingCommand| f(controller.clone(), conn, request)
-}
+use rmq_remoting::transport::with_state as handler;
 
 fn body<T: serde::Serialize>(value: &T) -> Vec<u8> {
     fastjson::to_vec(value, KeyStyle::Fastjson)

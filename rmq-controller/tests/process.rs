@@ -30,12 +30,7 @@ fn start_group(n: usize) -> Group {
         })
         .collect();
     let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-    let peers = addrs
-        .iter()
-        .enumerate()
-        .map(|(i, a)| format!("n{i}-{a}"))
-        .collect::<Vec<_>>()
-        .join(";");
+    let peers = rmq_controller::peer_list(&addrs);
     let processes = (0..n)
         .map(|i| {
             let mut command = Command::new(env!("CARGO_BIN_EXE_mqcontroller"));

@@ -9,8 +9,7 @@
 //! The format is Apache RocketMQ 5's `epochFileCheckpoint` (the number of entries, a CRC32 of
 //! the entry lines or 0, then one line per entry), so tools that read Apache's file read ours.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 use rmq_remoting::body::controller::EpochEntry;
@@ -47,12 +46,14 @@ impl EpochFile {
     /// Loads `path`, or starts empty when it does not exist.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, EpochFileError> {
         let path = path.into();
-        let entries = match std::fs::read_to_string(&path) {
-            Ok(text) => parse(&text).map_err(|reason| EpochFileError::Damaged {
-                path: path.clone(),
-                reason,
+        let entries = match rmq_config::persist::read_if_present(&path) {
+            Ok(Some(bytes)) => parse(&String::from_utf8_lossy(&bytes)).map_err(|reason| {
+                EpochFileError::Damaged {
+                    path: path.clone(),
+                    reason,
+                }
             })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Ok(None) => Vec::new(),
             Err(source) => return Err(EpochFileError::Io { path, source }),
         };
         Ok(EpochFile {
@@ -105,30 +106,12 @@ impl EpochFile {
     }
 
     fn persist(&self, entries: &[(i32, i64)]) -> Result<(), EpochFileError> {
-        let io = |source| EpochFileError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        let tmp = self.path.with_extension("tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(render(entries).as_bytes()).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, &self.path).map_err(io)?;
-        if let Some(dir) = self.path.parent() {
-            sync_dir(dir);
-        }
-        Ok(())
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+        rmq_config::persist::write_atomically(&self.path, render(entries).as_bytes()).map_err(
+            |source| EpochFileError::Io {
+                path: self.path.clone(),
+                source,
+            },
+        )
     }
 }
 

@@ -95,24 +95,20 @@ impl AckTracker {
                 .and_modify(|o| *o = (*o).max(offset))
                 .or_insert(offset);
         }
-        self.recompute_or(offset);
-    }
-
-    fn recompute(&self) {
-        if let Some(confirm) = self.all_acked() {
-            self.acked.store(confirm, Ordering::Release);
-            self.complete_up_to(confirm);
+        if !self.recompute() {
+            self.ack(offset);
         }
     }
 
-    fn recompute_or(&self, offset: i64) {
-        match self.all_acked() {
-            Some(confirm) => {
-                self.acked.store(confirm, Ordering::Release);
-                self.complete_up_to(confirm);
-            }
-            None => self.ack(offset),
-        }
+    /// In controller mode, acknowledges up to the in-sync set's lowest report and returns
+    /// true; in classic mode does nothing and returns false.
+    fn recompute(&self) -> bool {
+        let Some(confirm) = self.all_acked() else {
+            return false;
+        };
+        self.acked.store(confirm, Ordering::Release);
+        self.complete_up_to(confirm);
+        true
     }
 
     /// Forgets a slave's reports when its connection ends, so a later member of the same id
@@ -372,7 +368,6 @@ impl HaMaster {
     async fn read_reports(&self, mut rd: OwnedReadHalf, link: &SlaveLink) -> String {
         let mut buf = [0u8; REPORT_SIZE];
         let mut first = true;
-        let mut epoch = self.epoch.subscribe();
         loop {
             match tokio::time::timeout(self.config.housekeeping_interval, rd.read_exact(&mut buf))
                 .await
@@ -387,25 +382,9 @@ impl HaMaster {
                 Ok(Ok(_)) => {}
             }
             if std::mem::take(&mut first) && Hello::starts(&buf) {
-                let hello = match self.read_hello(&mut rd).await {
-                    Ok(h) => h,
-                    Err(why) => return why,
-                };
-                let mine = *epoch.borrow_and_update();
-                if i64::from(hello.master_epoch) != mine {
-                    return format!(
-                        "the slave (broker id {}) follows master epoch {}, but this broker is {}",
-                        hello.broker_id,
-                        hello.master_epoch,
-                        if mine < 0 {
-                            "not a master".to_owned()
-                        } else {
-                            format!("master of epoch {mine}")
-                        }
-                    );
+                if let Err(why) = self.accept_hello(&mut rd, link).await {
+                    return why;
                 }
-                link.broker_id.store(hello.broker_id, Ordering::Release);
-                tracing::info!(slave = %link.addr, broker_id = hello.broker_id, epoch = mine, "HA: controller-mode slave joined");
                 continue;
             }
             let offset = i64::from_be_bytes(buf);
@@ -434,6 +413,27 @@ impl HaMaster {
                 return "this broker's master epoch changed".to_owned();
             }
         }
+    }
+
+    /// Reads the rest of a controller-mode slave's hello and accepts it only for this
+    /// broker's current master epoch.
+    async fn accept_hello(&self, rd: &mut OwnedReadHalf, link: &SlaveLink) -> Result<(), String> {
+        let hello = self.read_hello(rd).await?;
+        let mine = *self.epoch.borrow();
+        if i64::from(hello.master_epoch) != mine {
+            let me = if mine < 0 {
+                "not a master".to_owned()
+            } else {
+                format!("master of epoch {mine}")
+            };
+            return Err(format!(
+                "the slave (broker id {}) follows master epoch {}, but this broker is {me}",
+                hello.broker_id, hello.master_epoch
+            ));
+        }
+        link.broker_id.store(hello.broker_id, Ordering::Release);
+        tracing::info!(slave = %link.addr, broker_id = hello.broker_id, epoch = mine, "HA: controller-mode slave joined");
+        Ok(())
     }
 
     async fn read_hello(&self, rd: &mut OwnedReadHalf) -> Result<Hello, String> {

@@ -65,9 +65,9 @@ impl IdentityFiles {
 }
 
 fn read(path: &Path) -> Result<Option<Identity>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    let text = match rmq_config::persist::read_if_present(path) {
+        Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+        Ok(None) => return Ok(None),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
     let parts: Vec<&str> = text.trim().split('#').collect();
@@ -95,10 +95,7 @@ fn write(path: &Path, id: &Identity) -> Result<(), String> {
         text.push('#');
         text.push_str(code);
     }
-    let tmp = path.with_extension("writing");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::File::open(&tmp).and_then(|f| f.sync_all()))
-        .and_then(|()| std::fs::rename(&tmp, path))
+    rmq_config::persist::write_atomically(path, text.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 

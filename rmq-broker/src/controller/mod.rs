@@ -77,6 +77,10 @@ pub struct RoleNotice {
 struct Task(Option<JoinHandle<()>>);
 
 impl Task {
+    fn spawn(task: impl std::future::Future<Output = ()> + Send + 'static) -> Self {
+        Task(Some(tokio::spawn(task)))
+    }
+
     async fn stop(&mut self) {
         if let Some(t) = self.0.take() {
             t.abort();
@@ -115,11 +119,7 @@ pub(crate) async fn run(ctx: Arc<BrokerContext>) {
         broker_id = id,
         "controller mode: this replica's controller id"
     );
-    let _heartbeats = Task(Some(tokio::spawn(heartbeat(
-        ctx.clone(),
-        client.clone(),
-        id,
-    ))));
+    let _heartbeats = Task::spawn(heartbeat(ctx.clone(), shared.clone(), client.clone(), id));
     let mut keeper = RoleKeeper {
         ctx: ctx.clone(),
         client,
@@ -228,16 +228,18 @@ async fn obtain_id(ctx: &BrokerContext, client: &ControllerClient) -> Result<i64
 }
 
 /// Heartbeats every controller every `brokerHeartbeatInterval` with what an election ranks.
-async fn heartbeat(ctx: Arc<BrokerContext>, client: Arc<ControllerClient>, id: i64) {
+async fn heartbeat(
+    ctx: Arc<BrokerContext>,
+    shared: Arc<ControllerShared>,
+    client: Arc<ControllerClient>,
+    id: i64,
+) {
     let mut ticks = tokio::time::interval(Duration::from_millis(
         ctx.config.broker_heartbeat_interval.max(100),
     ));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let Some(shared) = ctx.controller.as_ref() else {
-            return;
-        };
         let header = BrokerHeartbeatRequestHeader {
             cluster_name: ctx.config.broker_cluster_name.clone(),
             broker_addr: ctx.broker_addr(),
@@ -395,13 +397,13 @@ impl RoleKeeper {
             decided: true,
         });
         tracing::info!(epoch, start_offset = start, in_sync = ?set.sync_state_set, "controller mode: this broker is now the master");
-        self.sync_set = Task(Some(tokio::spawn(sync_set::keep(
+        self.sync_set = Task::spawn(sync_set::keep(
             self.ctx.clone(),
             self.client.clone(),
             self.id,
             epoch,
             set,
-        ))));
+        ));
     }
 
     async fn become_slave(&mut self, master_addr: String, epoch: i32) {
@@ -424,13 +426,13 @@ impl RoleKeeper {
             ha_server_addr: None,
         }));
         tracing::info!(epoch, master = %master_addr, "controller mode: this broker is now a slave");
-        self.follower = Task(Some(tokio::spawn(follow::run(
+        self.follower = Task::spawn(follow::run(
             self.ctx.clone(),
             self.client.clone(),
             master_addr,
             epoch,
             self.id,
-        ))));
+        ));
     }
 }
 

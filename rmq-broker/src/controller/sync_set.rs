@@ -46,10 +46,51 @@ pub(super) async fn keep(
             .into_iter()
             .filter_map(|s| Some((s.broker_id?, s)))
             .collect();
-        let now = Instant::now();
-        let mut wanted: BTreeSet<i64> = BTreeSet::new();
-        for &id in &set.sync_state_set {
-            let stays = id == me
+        let mut wanted = staying(&set, me, &slaves, lag_limit, &mut absent_since);
+        let max = ctx.store.max_phy_offset();
+        let candidates: Vec<i64> = slaves
+            .iter()
+            .filter(|(id, s)| !set.sync_state_set.contains(id) && max - s.ack_offset <= batch)
+            .map(|(id, _)| *id)
+            .collect();
+        if !candidates.is_empty() {
+            let mut waiting = others(&set.sync_state_set, me);
+            waiting.extend(candidates.iter().copied());
+            tracker.set_sync_set(Some(waiting));
+            wanted.extend(wait_caught_up(&ctx, &candidates).await);
+        }
+        if wanted != set.sync_state_set {
+            match alter(&ctx, &client, me, epoch, &wanted, set.sync_state_set_epoch).await {
+                Ok(new) => {
+                    tracing::info!(from = ?set.sync_state_set, to = ?new.sync_state_set, epoch = new.sync_state_set_epoch, "controller mode: in-sync set changed");
+                    set = new;
+                }
+                Err(e) => {
+                    tracing::warn!(wanted = ?wanted, "controller mode: the controller did not change the in-sync set: {e}")
+                }
+            }
+        } else if candidates.is_empty() {
+            continue;
+        }
+        tracker.set_sync_set(Some(others(&set.sync_state_set, me)));
+    }
+}
+
+/// The members of `set` that stay: this master, and slaves connected and not stuck behind
+/// for `lag_limit`; a disconnected member stays for [`ABSENCE_GRACE`] (it may be reconnecting).
+fn staying(
+    set: &SyncStateSet,
+    me: i64,
+    slaves: &HashMap<i64, rmq_ha::SlaveStatus>,
+    lag_limit: Duration,
+    absent_since: &mut HashMap<i64, Instant>,
+) -> BTreeSet<i64> {
+    let now = Instant::now();
+    set.sync_state_set
+        .iter()
+        .copied()
+        .filter(|&id| {
+            id == me
                 || match slaves.get(&id) {
                     Some(s) => {
                         absent_since.remove(&id);
@@ -58,41 +99,9 @@ pub(super) async fn keep(
                     None => {
                         now.duration_since(*absent_since.entry(id).or_insert(now)) < ABSENCE_GRACE
                     }
-                };
-            if stays {
-                wanted.insert(id);
-            }
-        }
-        let max = ctx.store.max_phy_offset();
-        let candidates: Vec<i64> = slaves
-            .values()
-            .filter(|s| !set.sync_state_set.contains(&s.broker_id.unwrap_or(-1)))
-            .filter(|s| max - s.ack_offset <= batch)
-            .filter_map(|s| s.broker_id)
-            .collect();
-        if !candidates.is_empty() {
-            let mut waiting = others(&wanted, me);
-            waiting.extend(candidates.iter().copied());
-            waiting.extend(others(&set.sync_state_set, me));
-            tracker.set_sync_set(Some(waiting));
-            let joined = wait_caught_up(&ctx, &candidates).await;
-            wanted.extend(joined);
-        }
-        if wanted == set.sync_state_set {
-            tracker.set_sync_set(Some(others(&set.sync_state_set, me)));
-            continue;
-        }
-        match alter(&ctx, &client, me, epoch, &wanted, set.sync_state_set_epoch).await {
-            Ok(new) => {
-                tracing::info!(from = ?set.sync_state_set, to = ?new.sync_state_set, epoch = new.sync_state_set_epoch, "controller mode: in-sync set changed");
-                set = new;
-            }
-            Err(e) => {
-                tracing::warn!(wanted = ?wanted, "controller mode: the controller did not change the in-sync set: {e}")
-            }
-        }
-        tracker.set_sync_set(Some(others(&set.sync_state_set, me)));
-    }
+                }
+        })
+        .collect()
 }
 
 /// The candidates that, with sends already waiting for them, reach the log end in time.

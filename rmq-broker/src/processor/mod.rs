@@ -13,11 +13,9 @@ mod send_back;
 
 pub(crate) use send::store_refusal;
 
-use std::future::Future;
 use std::sync::Arc;
 
-use rmq_remoting::transport::{Connection, Handler, HandlerResult, Router};
-use rmq_remoting::RemotingCommand;
+use rmq_remoting::transport::Router;
 
 use crate::state::BrokerContext;
 
@@ -51,11 +49,4 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
 }
 
 /// Adapts `async fn(ctx, conn, request)` to a transport handler bound to the shared context.
-pub(crate) fn handler<F, Fut>(ctx: &Arc<BrokerContext>, f: F) -> impl Handler
-where
-    F: Fn(Arc<BrokerContext>, Connection, RemotingCommand) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = HandlerResult> + Send + 'static,
-{
-    let ctx = ctx.clone();
-    move |conn: Connection, request: RemotingCommand| f(ctx.clone(), conn, request)
-}
+pub(crate) use rmq_remoting::transport::with_state as handler;

@@ -48,12 +48,7 @@ impl Cluster {
             .iter()
             .map(|l| l.local_addr().unwrap().to_string())
             .collect();
-        let peers = addrs
-            .iter()
-            .enumerate()
-            .map(|(i, a)| format!("n{i}-{a}"))
-            .collect::<Vec<_>>()
-            .join(";");
+        let peers = rmq_controller::peer_list(&addrs);
         let mut cluster = Cluster {
             nodes: addrs
                 .iter()

@@ -12,7 +12,7 @@ mod server;
 
 pub use client::RemotingClient;
 pub use connection::Connection;
-pub use router::{Handler, HandlerResult, Router};
+pub use router::{with_state, Handler, HandlerResult, Router};
 pub use server::serve;
 
 use std::time::Duration;

@@ -40,6 +40,18 @@ where
     }
 }
 
+/// Adapts `async fn(state, conn, request)` to a [`Handler`] bound to a server's shared state
+/// (the broker's context, the controller), so every route gets its own clone of the `Arc`.
+pub fn with_state<S, F, Fut>(state: &Arc<S>, f: F) -> impl Handler
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, Connection, RemotingCommand) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = HandlerResult> + Send + 'static,
+{
+    let state = state.clone();
+    move |conn: Connection, request: RemotingCommand| f(state.clone(), conn, request)
+}
+
 type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
 
 /// Maps request codes to handlers, and tells interested parties when a connection closes

@@ -254,10 +254,14 @@ impl TopicTable {
         )
     }
 
-    /// The dead-letter topic of a consumer group, created on first use write-only, as
-    /// RocketMQ 4 does: consumers never read it by accident; admin tools look messages up.
+    /// The dead-letter topic of a consumer group, created on first use readable and writable
+    /// (perm 6), as Apache 4.9.x and 5.x do, so operators can consume their dead letters.
     pub fn get_or_create_dlq_topic(&self, group: &str) -> std::io::Result<(TopicConfig, bool)> {
-        self.get_or_create_group_topic(&format!("{DLQ_GROUP_TOPIC_PREFIX}{group}"), 1, perm::WRITE)
+        self.get_or_create_group_topic(
+            &format!("{DLQ_GROUP_TOPIC_PREFIX}{group}"),
+            1,
+            perm::READ | perm::WRITE,
+        )
     }
 
     fn get_or_create_group_topic(
@@ -338,6 +342,16 @@ mod tests {
         let reopened =
             TopicTable::open(dir.path().join("config/topics.json"), &config(true)).unwrap();
         assert!(reopened.get("Orders").is_some(), "persisted");
+    }
+
+    #[test]
+    fn group_topics_are_readable_and_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = TopicTable::open(dir.path().join("topics.json"), &config(false)).unwrap();
+        let (dlq, _) = table.get_or_create_dlq_topic("g1").unwrap();
+        assert_eq!((dlq.topic_name.as_str(), dlq.perm), ("%DLQ%g1", 6));
+        let (retry, _) = table.get_or_create_retry_topic("g1", 1).unwrap();
+        assert_eq!((retry.topic_name.as_str(), retry.perm), ("%RETRY%g1", 6));
     }
 
     #[test]

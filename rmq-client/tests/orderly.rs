@@ -303,7 +303,7 @@ async fn a_message_failing_max_reconsume_times_goes_to_the_dlq_and_the_queue_mov
                 .is_ok_and(|s| s.offset_table.values().map(|o| o.max_offset).sum::<i64>() == 1)
         })
         .await;
-        // Dead-letter queues are write-only; find the message by its id.
+        // Find the dead letter by its id (the topic is also readable: perm 6).
         let dead = admin
             .query_messages_by_id(Some(dlq), &failed_id)
             .await

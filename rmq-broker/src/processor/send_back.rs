@@ -41,7 +41,7 @@ pub(super) fn group_settings(
     })
 }
 
-/// The group's dead-letter topic (created write-only on first use) and queue.
+/// The group's dead-letter topic (created readable and writable on first use) and queue.
 pub(super) fn dead_letter_queue(
     ctx: &BrokerContext,
     group: &str,

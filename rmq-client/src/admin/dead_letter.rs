@@ -1,8 +1,7 @@
 //! Dead letters: list a group's `%DLQ%<group>` messages and send one back to the group.
 //!
-//! Brokers create a dead-letter topic write-only (RocketMQ 4), so consumers never read it by
-//! accident; listing makes it readable first (as RocketMQ's docs tell operators to do, and as
-//! RocketMQ 5 creates it). A re-sent message goes to the group's retry topic with its id,
+//! rmq and Apache 4.9.x/5.x brokers create a dead-letter topic readable and writable; older
+//! Apache brokers made it write-only, so listing makes it readable first when it is not. A re-sent message goes to the group's retry topic with its id,
 //! body and properties, so only that group consumes it again, with a fresh retry budget.
 
 use rmq_remoting::body::topic::{perm, TopicConfig};
@@ -31,7 +30,7 @@ fn dlq_topic(group: &str) -> String {
 
 impl Admin {
     /// Up to `max` dead letters of `group`, oldest first per queue. Makes the dead-letter topic
-    /// readable on brokers where it is write-only. A group without dead letters has no such
+    /// readable on (older) brokers where it is write-only. A group without dead letters has no such
     /// topic: the answer is then an error saying so.
     pub async fn dead_letter_messages(
         &self,

@@ -99,6 +99,12 @@ rmq_config::settings! {
         timer_max_delay_sec: u64 = 259_200 => "timerMaxDelaySec",
         /// Largest frame accepted from a client, in bytes, length prefix included.
         frame_max_length: usize = 16 * 1024 * 1024 => "frameMaxLength",
+        /// rmq: connections held at once; more are closed when accepted (lowered at start to fit the open-file limit).
+        max_connections: usize = 65_536 => "maxConnections",
+        /// rmq: requests from one connection handled at once; further ones wait unread (TCP backpressure).
+        max_in_flight_per_connection: usize = 4_096 => "maxInFlightPerConnection",
+        /// rmq: milliseconds writing responses to a client may stall before the connection is closed as not reading.
+        write_stall_timeout_millis: u64 = 30_000 => "writeStallTimeoutMillis",
         /// Refuse transactional (half) messages with NO_PERMISSION.
         reject_transaction_message: bool = false => "rejectTransactionMessage",
         /// Milliseconds a half message waits for its producer's verdict before it is checked back.

@@ -194,8 +194,11 @@ impl Broker {
         }
         let transport = TransportConfig {
             max_frame_len: ctx.config.frame_max_length,
-            // Long-polling pulls stay in flight for up to their suspend timeout, one per queue.
-            max_in_flight_per_connection: 4096,
+            // Long-polling pulls stay in flight for up to their suspend timeout, one per queue:
+            // hence a default of 4096 (maxInFlightPerConnection).
+            max_in_flight_per_connection: ctx.config.max_in_flight_per_connection,
+            max_connections: ctx.config.max_connections,
+            write_stall_timeout: Duration::from_millis(ctx.config.write_stall_timeout_millis),
             ..TransportConfig::default()
         };
         let stopping = ctx.stopping.clone();

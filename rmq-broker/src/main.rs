@@ -39,6 +39,8 @@ fn run() -> anyhow::Result<()> {
         return Ok(());
     };
     let (config, store_config) = settings;
+    // Every connection is an open file: lift the soft limit before the first accept.
+    rmq_remoting::transport::raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -25,6 +25,12 @@ rmq_config::settings! {
         enable_all_topic_list: bool = true => "enableAllTopicList",
         /// Largest frame accepted from a peer, in bytes, length prefix included.
         frame_max_length: usize = 16 * 1024 * 1024 => "frameMaxLength",
+        /// rmq: connections held at once; more are closed when accepted (lowered at start to fit the open-file limit).
+        max_connections: usize = 65_536 => "maxConnections",
+        /// rmq: requests from one connection handled at once; further ones wait unread (TCP backpressure).
+        max_in_flight_per_connection: usize = 256 => "maxInFlightPerConnection",
+        /// rmq: milliseconds writing responses to a peer may stall before the connection is closed as not reading.
+        write_stall_timeout_millis: u64 = 30_000 => "writeStallTimeoutMillis",
         /// Also run a controller (RocketMQ 5 controller mode) in this process, on its peer port in controllerDLegerPeers.
         enable_controller_in_namesrv: bool = false => "enableControllerInNamesrv",
     }

@@ -44,6 +44,9 @@ impl NameServer {
             scan_interval: Duration::from_millis(config.scan_not_active_broker_interval.max(1)),
             transport: TransportConfig {
                 max_frame_len: config.frame_max_length,
+                max_in_flight_per_connection: config.max_in_flight_per_connection,
+                max_connections: config.max_connections,
+                write_stall_timeout: Duration::from_millis(config.write_stall_timeout_millis),
                 ..TransportConfig::default()
             },
         })

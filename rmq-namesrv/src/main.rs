@@ -27,6 +27,8 @@ fn run() -> anyhow::Result<()> {
         return Ok(());
     };
     let (config, controller_config) = file.both;
+    // Every connection is an open file: lift the soft limit before the first accept.
+    rmq_remoting::transport::raise_open_file_limit();
     let origin = args.origin();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,11 +1,10 @@
 //! Framing (remoting-protocol.md §1.2): a 4-byte total length, a 4-byte word holding the
 //! serialization type and header length, the header, then the body.
 //!
-//! [`decode_frame`] and [`encode_frame`] are pure; [`RemotingCodec`] adapts them to
-//! `tokio_util::codec` for the transport.
+//! [`decode_frame`] and [`encode_frame`] are pure; the transport reads into and writes from
+//! their buffers.
 
 use bytes::{Buf, BufMut, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
 
 use crate::command::{RemotingCommand, SerializeType};
 use crate::error::FrameError;
@@ -18,7 +17,8 @@ pub const DEFAULT_MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
 ///
 /// Returns `Ok(None)` while the frame is still incomplete (nothing is consumed then). Checks the
 /// announced length against `max_frame_len` before waiting for the bytes, so a hostile length
-/// cannot make us buffer 4 GiB.
+/// cannot make us buffer 4 GiB, and reserves nothing for the bytes announced: the caller's
+/// buffer grows as they arrive, so announcing 16 MiB and sending nothing costs nothing.
 pub fn decode_frame(
     src: &mut BytesMut,
     max_frame_len: usize,
@@ -37,7 +37,6 @@ pub fn decode_frame(
         return Err(FrameError::TooShort(total));
     }
     if src.len() < 4 + total {
-        src.reserve(4 + total - src.len());
         return Ok(None);
     }
     src.advance(4);
@@ -63,6 +62,8 @@ pub fn decode_frame(
 /// Appends `cmd` as one frame, with its header in `cmd.serialize_type`.
 pub fn encode_frame(cmd: &RemotingCommand, dst: &mut BytesMut) {
     let start = dst.len();
+    // The header is rarely more than a few hundred bytes; one reservation saves regrowing.
+    dst.reserve(8 + 512 + cmd.body.len());
     dst.put_u32(0); // total length, patched below
     dst.put_u32(0); // header word, patched below
     match cmd.serialize_type {
@@ -75,42 +76,4 @@ pub fn encode_frame(cmd: &RemotingCommand, dst: &mut BytesMut) {
     let word = (u32::from(cmd.serialize_type.as_u8()) << 24) | (header_len as u32 & 0x00FF_FFFF);
     dst[start..start + 4].copy_from_slice(&total.to_be_bytes());
     dst[start + 4..start + 8].copy_from_slice(&word.to_be_bytes());
-}
-
-/// `tokio_util` codec over [`decode_frame`] / [`encode_frame`], with a per-connection maximum
-/// frame size.
-#[derive(Debug, Clone, Copy)]
-pub struct RemotingCodec {
-    max_frame_len: usize,
-}
-
-impl RemotingCodec {
-    /// A codec that refuses frames longer than `max_frame_len` bytes (length prefix included).
-    pub fn new(max_frame_len: usize) -> Self {
-        RemotingCodec { max_frame_len }
-    }
-}
-
-impl Default for RemotingCodec {
-    fn default() -> Self {
-        Self::new(DEFAULT_MAX_FRAME_LEN)
-    }
-}
-
-impl Decoder for RemotingCodec {
-    type Item = RemotingCommand;
-    type Error = FrameError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<RemotingCommand>, FrameError> {
-        decode_frame(src, self.max_frame_len)
-    }
-}
-
-impl Encoder<RemotingCommand> for RemotingCodec {
-    type Error = FrameError;
-
-    fn encode(&mut self, cmd: RemotingCommand, dst: &mut BytesMut) -> Result<(), FrameError> {
-        encode_frame(&cmd, dst);
-        Ok(())
-    }
 }

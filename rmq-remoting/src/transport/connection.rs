@@ -1,22 +1,37 @@
 //! One TCP connection, used in both directions: it sends our requests and matches responses by
 //! opaque, and hands the peer's requests to a [`Router`].
+//!
+//! What a peer can make a connection hold is bounded: an idle connection holds no buffer (its
+//! reader waits for readability before allocating), a frame being received at most
+//! `max_frame_len`, requests being handled `max_in_flight_per_connection`, and responses the peer
+//! does not read `max_queued_bytes_per_connection`; past that the connection stops reading the
+//! peer's requests, and closes if writing makes no headway for `write_stall_timeout`.
 
 use std::collections::HashMap;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{FutureExt, SinkExt, StreamExt};
+use bytes::BytesMut;
+use futures::FutureExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, Semaphore};
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::limits::{IN_FLIGHT_CAP, MALFORMED_FRAME, WRITE_STALL};
 use super::{Router, TransportConfig, TransportError};
 use crate::command::RemotingCommand;
-use crate::frame::RemotingCodec;
+use crate::frame::{decode_frame, encode_frame};
+
+/// Bytes a read asks for: one read takes in a few ordinary requests.
+const READ_CHUNK: usize = 16 * 1024;
+/// Bytes of queued frames gathered into one write.
+const WRITE_BATCH: usize = 64 * 1024;
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -29,10 +44,23 @@ pub struct Connection {
 struct Inner {
     id: u64,
     peer: SocketAddr,
-    writer: mpsc::Sender<RemotingCommand>,
+    /// Boxed: the channel allocates its slots up front, 32 at a time, and a bare command would
+    /// make that 5 KiB per idle connection.
+    writer: mpsc::Sender<Box<Outbound>>,
+    /// The outbound byte budget; closed when the writer stops, so waiting senders give up.
+    queued_bytes: Arc<Semaphore>,
+    /// Permits in `queued_bytes` when nothing is queued: the most one frame can take.
+    max_queued_bytes: u32,
     pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
     next_opaque: AtomicI32,
     closed: CancellationToken,
+}
+
+/// A frame waiting to be written, holding its share of the connection's outbound byte budget
+/// until it is on the socket.
+struct Outbound {
+    command: RemotingCommand,
+    budget: OwnedSemaphorePermit,
 }
 
 /// Tokens that let a server drain its connections in order: stop reading, finish handlers,
@@ -43,6 +71,16 @@ pub(crate) struct Lifecycle {
     pub stop_reading: CancellationToken,
     /// Tracks request handlers so shutdown can wait for them.
     pub handlers: TaskTracker,
+    /// A server's open connections: each is in it from spawn until its reader ends.
+    pub live: Option<LiveConnections>,
+}
+
+/// Open connections by id.
+pub(crate) type LiveConnections = Arc<Mutex<HashMap<u64, Connection>>>;
+
+/// Locks `m`; a poisoned lock only means another task panicked while holding it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl std::fmt::Debug for Connection {
@@ -64,30 +102,46 @@ impl Connection {
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let _ = stream.set_nodelay(true);
         let (read_half, write_half) = stream.into_split();
-        let (tx, rx) = mpsc::channel(config.write_queue_len);
+        let (tx, rx) = mpsc::channel(config.write_queue_len.max(1));
+        let max_queued_bytes = u32::try_from(config.max_queued_bytes_per_connection)
+            .unwrap_or(u32::MAX)
+            .max(1);
+        let queued_bytes = Arc::new(Semaphore::new(max_queued_bytes as usize));
         let conn = Connection {
             inner: Arc::new(Inner {
                 id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
                 peer,
                 writer: tx,
+                queued_bytes: queued_bytes.clone(),
+                max_queued_bytes,
                 pending: Mutex::new(HashMap::new()),
                 next_opaque: AtomicI32::new(1),
                 closed: CancellationToken::new(),
             }),
         };
-        let codec = RemotingCodec::new(config.max_frame_len);
-        tokio::spawn(write_loop(
-            FramedWrite::new(write_half, codec),
-            rx,
-            conn.inner.closed.clone(),
-        ));
+        if let Some(live) = &lifecycle.live {
+            // Before the reader starts, which removes it when it ends.
+            lock(live).insert(conn.id(), conn.clone());
+        }
+        let writer = WriteLoop {
+            socket: write_half,
+            queue: rx,
+            queued_bytes,
+            closed: conn.inner.closed.clone(),
+            peer,
+            stall_timeout: config.write_stall_timeout,
+        };
+        tokio::spawn(writer.run());
+        let max_in_flight = config.max_in_flight_per_connection.max(1);
         let reader = ReadLoop {
             conn: conn.clone(),
             router,
-            permits: Arc::new(Semaphore::new(config.max_in_flight_per_connection.max(1))),
+            permits: Arc::new(Semaphore::new(max_in_flight)),
+            max_in_flight,
+            max_frame_len: config.max_frame_len,
             lifecycle,
         };
-        tokio::spawn(reader.run(FramedRead::new(read_half, codec)));
+        tokio::spawn(reader.run(read_half));
         conn
     }
 
@@ -149,13 +203,25 @@ impl Connection {
         self.send(request.into_oneway()).await
     }
 
+    /// Queues `command` for writing, waiting while the outbound byte budget or the queue is
+    /// full (which is how a peer that does not read stops having its requests read).
     async fn send(&self, command: RemotingCommand) -> Result<(), TransportError> {
         if self.is_closed() {
             return Err(self.closed_error());
         }
+        let weight = u32::try_from(outbound_weight(&command))
+            .unwrap_or(u32::MAX)
+            .min(self.inner.max_queued_bytes);
+        let budget = self
+            .inner
+            .queued_bytes
+            .clone()
+            .acquire_many_owned(weight)
+            .await
+            .map_err(|_| self.closed_error())?;
         self.inner
             .writer
-            .send(command)
+            .send(Box::new(Outbound { command, budget }))
             .await
             .map_err(|_| self.closed_error())
     }
@@ -165,53 +231,112 @@ impl Connection {
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<i32, oneshot::Sender<RemotingCommand>>> {
-        // A poisoned lock only means another task panicked while holding it; the map is still valid.
-        self.inner.pending.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner.pending)
     }
 }
 
-async fn write_loop(
-    mut sink: FramedWrite<tokio::net::tcp::OwnedWriteHalf, RemotingCodec>,
-    mut rx: mpsc::Receiver<RemotingCommand>,
+/// About the bytes `command` takes as a frame: exact enough to bound memory, cheap to compute.
+fn outbound_weight(command: &RemotingCommand) -> usize {
+    let fields: usize = command
+        .ext_fields
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 8)
+        .sum();
+    let remark = command.remark.as_ref().map_or(0, String::len);
+    64 + fields + remark + command.body.len()
+}
+
+/// Writes queued frames to the socket, several to a write, each write within `stall_timeout`.
+struct WriteLoop {
+    socket: OwnedWriteHalf,
+    queue: mpsc::Receiver<Box<Outbound>>,
+    queued_bytes: Arc<Semaphore>,
     closed: CancellationToken,
-) {
-    loop {
-        let command = tokio::select! {
-            biased;
-            command = rx.recv() => command,
-            () = closed.cancelled() => {
-                // Flush what handlers already queued, then stop.
-                while let Ok(command) = rx.try_recv() {
-                    if sink.feed(command).await.is_err() { break; }
-                }
-                let _ = sink.flush().await;
-                break;
-            }
-        };
-        let Some(command) = command else { break };
-        if sink.feed(command).await.is_err() {
-            closed.cancel();
-            break;
-        }
-        // Batch whatever is queued into one write; yield once first so that other ready tasks
-        // (handlers, callers) can add theirs. Under load this turns many small writes into one
-        // syscall (measured with mqbench route, 64 in flight: 145-184k -> 360-465k queries/s,
-        // p99 3.7 -> 0.8 ms); with one request in flight it costs about 6 us.
-        let mut failed = false;
-        for round in 0..2 {
-            if round == 1 {
-                tokio::task::yield_now().await;
-            }
-            while let Ok(more) = rx.try_recv() {
-                if sink.feed(more).await.is_err() {
-                    failed = true;
+    peer: SocketAddr,
+    stall_timeout: Duration,
+}
+
+impl WriteLoop {
+    async fn run(mut self) {
+        loop {
+            let first = tokio::select! {
+                biased;
+                first = self.queue.recv() => first,
+                () = self.closed.cancelled() => {
+                    // Write what handlers already queued, then stop.
+                    let mut batch = Batch::default();
+                    while let Ok(outbound) = self.queue.try_recv() {
+                        batch.push(*outbound);
+                    }
+                    self.write(batch).await;
                     break;
                 }
+            };
+            let Some(first) = first else { break };
+            let mut batch = Batch::default();
+            batch.push(*first);
+            // Batch whatever is queued into one write; yield once first so that other ready
+            // tasks (handlers, callers) can add theirs. Under load this turns many small writes
+            // into one syscall (measured with mqbench route, 64 in flight: 145-184k -> 360-465k
+            // queries/s, p99 3.7 -> 0.8 ms); with one request in flight it costs about 6 us.
+            for round in 0..2 {
+                if round == 1 {
+                    tokio::task::yield_now().await;
+                }
+                while batch.bytes.len() < WRITE_BATCH {
+                    let Ok(more) = self.queue.try_recv() else {
+                        break;
+                    };
+                    batch.push(*more);
+                }
+            }
+            if !self.write(batch).await {
+                self.closed.cancel();
+                break;
             }
         }
-        if failed || sink.flush().await.is_err() {
-            closed.cancel();
-            break;
+        // Senders waiting for budget learn that nothing will be written any more.
+        self.queued_bytes.close();
+    }
+
+    /// Writes `batch`, then frees its buffer and budget; false when the connection must close.
+    async fn write(&mut self, batch: Batch) -> bool {
+        if batch.bytes.is_empty() {
+            return true;
+        }
+        match tokio::time::timeout(self.stall_timeout, self.socket.write_all(&batch.bytes)).await {
+            Ok(Ok(())) => true,
+            Ok(Err(_)) => false,
+            Err(_) => {
+                if let Some(suppressed) = WRITE_STALL.admit() {
+                    tracing::warn!(
+                        peer = %self.peer,
+                        unwritten_bytes = batch.bytes.len(),
+                        timeout = ?self.stall_timeout,
+                        suppressed,
+                        "closing connection: the peer has not read its responses within writeStallTimeoutMillis \
+                         (raise it if peers this slow are legitimate)"
+                    );
+                }
+                false
+            }
+        }
+    }
+}
+
+/// Encoded frames for one write and the budget they hold until written.
+#[derive(Default)]
+struct Batch {
+    bytes: BytesMut,
+    budget: Option<OwnedSemaphorePermit>,
+}
+
+impl Batch {
+    fn push(&mut self, Outbound { command, budget }: Outbound) {
+        encode_frame(&command, &mut self.bytes);
+        match &mut self.budget {
+            Some(held) => held.merge(budget),
+            None => self.budget = Some(budget),
         }
     }
 }
@@ -220,56 +345,40 @@ struct ReadLoop {
     conn: Connection,
     router: Arc<Router>,
     permits: Arc<Semaphore>,
+    max_in_flight: usize,
+    max_frame_len: usize,
     lifecycle: Lifecycle,
 }
 
 impl ReadLoop {
-    async fn run(self, mut frames: FramedRead<tokio::net::tcp::OwnedReadHalf, RemotingCodec>) {
+    async fn run(self, socket: OwnedReadHalf) {
         let closed = self.conn.inner.closed.clone();
-        loop {
-            let next = tokio::select! {
-                next = frames.next() => next,
+        let mut buffer = BytesMut::new();
+        let mut warned_in_flight = false;
+        'reading: loop {
+            loop {
+                match decode_frame(&mut buffer, self.max_frame_len) {
+                    Ok(Some(command)) => {
+                        if !self.handle(command, &mut warned_in_flight).await {
+                            break 'reading;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(err) => {
+                        if let Some(suppressed) = MALFORMED_FRAME.admit() {
+                            tracing::warn!(peer = %self.conn.peer_addr(), error = %err, suppressed, "closing connection: malformed frame");
+                        }
+                        break 'reading;
+                    }
+                }
+            }
+            let read = tokio::select! {
+                read = read_some(&socket, &mut buffer) => read,
                 () = closed.cancelled() => break,
                 () = self.lifecycle.stop_reading.cancelled() => break,
             };
-            match next {
-                None => break,
-                Some(Err(err)) => {
-                    tracing::warn!(peer = %self.conn.peer_addr(), error = %err, "closing connection: malformed frame");
-                    break;
-                }
-                Some(Ok(command)) if command.is_response() => self.complete(command),
-                Some(Ok(command)) => {
-                    let Ok(permit) = self.permits.clone().acquire_owned().await else {
-                        break;
-                    };
-                    let oneway = command.is_oneway();
-                    let (conn, router) = (self.conn.clone(), self.router.clone());
-                    let mut handling =
-                        Box::pin(async move { router.dispatch(conn, command).await });
-                    // Most handlers finish without waiting (in-memory work, an ASYNC_FLUSH
-                    // append): answering them here saves a task per request and lets one
-                    // read's worth of requests leave in one write. Handlers that wait (long
-                    // polling, SYNC_FLUSH) go on in a task of their own.
-                    match handling.as_mut().now_or_never() {
-                        Some(response) => {
-                            if !oneway {
-                                let _ = self.conn.send(response).await;
-                            }
-                            drop(permit);
-                        }
-                        None => {
-                            let conn = self.conn.clone();
-                            self.lifecycle.handlers.spawn(async move {
-                                let response = handling.await;
-                                if !oneway {
-                                    let _ = conn.send(response).await;
-                                }
-                                drop(permit);
-                            });
-                        }
-                    }
-                }
+            if !matches!(read, Ok(n) if n > 0) {
+                break;
             }
         }
         if !self.lifecycle.stop_reading.is_cancelled() {
@@ -280,7 +389,70 @@ impl ReadLoop {
             closed.cancel();
         }
         self.conn.pending().clear();
+        if let Some(live) = &self.lifecycle.live {
+            lock(live).remove(&self.conn.id());
+        }
         self.router.connection_closed(&self.conn);
+    }
+
+    /// Completes our call that `command` answers, or handles the peer's request; false when
+    /// the connection closed meanwhile.
+    async fn handle(&self, command: RemotingCommand, warned_in_flight: &mut bool) -> bool {
+        if command.is_response() {
+            self.complete(command);
+            return true;
+        }
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::Closed) => return false,
+            Err(TryAcquireError::NoPermits) => {
+                if !*warned_in_flight {
+                    *warned_in_flight = true;
+                    if let Some(suppressed) = IN_FLIGHT_CAP.admit() {
+                        tracing::warn!(
+                            peer = %self.conn.peer_addr(),
+                            limit = self.max_in_flight,
+                            suppressed,
+                            "the peer has maxInFlightPerConnection requests in flight: its further requests \
+                             wait unread until one is answered (raise maxInFlightPerConnection if it is legitimate)"
+                        );
+                    }
+                }
+                tokio::select! {
+                    permit = self.permits.clone().acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => return false,
+                    },
+                    () = self.conn.closed() => return false,
+                }
+            }
+        };
+        let oneway = command.is_oneway();
+        let (conn, router) = (self.conn.clone(), self.router.clone());
+        let mut handling = Box::pin(async move { router.dispatch(conn, command).await });
+        // Most handlers finish without waiting (in-memory work, an ASYNC_FLUSH append):
+        // answering them here saves a task per request and lets one read's worth of requests
+        // leave in one write. Handlers that wait (long polling, SYNC_FLUSH) go on in a task of
+        // their own.
+        match handling.as_mut().now_or_never() {
+            Some(response) => {
+                if !oneway {
+                    let _ = self.conn.send(response).await;
+                }
+                drop(permit);
+            }
+            None => {
+                let conn = self.conn.clone();
+                self.lifecycle.handlers.spawn(async move {
+                    let response = handling.await;
+                    if !oneway {
+                        let _ = conn.send(response).await;
+                    }
+                    drop(permit);
+                });
+            }
+        }
+        true
     }
 
     fn complete(&self, response: RemotingCommand) {
@@ -292,6 +464,24 @@ impl ReadLoop {
             None => {
                 tracing::debug!(opaque = response.opaque, peer = %self.conn.peer_addr(), "response for an unknown or timed-out request")
             }
+        }
+    }
+}
+
+/// Reads what the socket has into `buffer`; Ok(0) at end of stream.
+///
+/// An empty buffer is freed and allocated again only once the socket is readable, so the
+/// thousands of connections that sit idle between requests hold no buffer.
+async fn read_some(socket: &OwnedReadHalf, buffer: &mut BytesMut) -> io::Result<usize> {
+    loop {
+        if buffer.is_empty() && buffer.capacity() > 0 {
+            *buffer = BytesMut::new();
+        }
+        socket.readable().await?;
+        buffer.reserve(READ_CHUNK);
+        match socket.try_read_buf(buffer) {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
+            other => return other,
         }
     }
 }

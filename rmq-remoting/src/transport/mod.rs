@@ -3,15 +3,18 @@
 //! client that keeps one connection per peer address.
 //!
 //! This is the only part of the crate that does I/O; it sits on the pure codec in
-//! [`crate::frame`].
+//! [`crate::frame`]. What a hostile peer can cost a server is bounded by [`TransportConfig`];
+//! docs/connection-limits.md explains each cap.
 
 mod client;
 mod connection;
+mod limits;
 mod router;
 mod server;
 
 pub use client::RemotingClient;
 pub use connection::Connection;
+pub use limits::{open_file_limit, raise_open_file_limit};
 pub use router::{with_state, Handler, HandlerResult, Router};
 pub use server::serve;
 
@@ -26,10 +29,20 @@ pub struct TransportConfig {
     /// Largest frame accepted, length prefix included (Java's `frameMaxLength`, 16 MiB).
     pub max_frame_len: usize,
     /// Requests from one peer handled at once; further frames wait in the socket, which pushes
-    /// back on the peer through TCP flow control.
+    /// back on the peer through TCP flow control (`maxInFlightPerConnection`).
     pub max_in_flight_per_connection: usize,
     /// Frames queued for writing on one connection before senders wait.
     pub write_queue_len: usize,
+    /// Bytes of frames queued for writing on one connection before senders wait: a peer that
+    /// stops reading its responses stops having its requests read (a frame larger than this
+    /// waits for the queue to empty, then goes alone).
+    pub max_queued_bytes_per_connection: usize,
+    /// How long writing queued frames to a peer may take before the connection is closed as
+    /// not reading (`writeStallTimeoutMillis`).
+    pub write_stall_timeout: Duration,
+    /// Connections a server holds at once; further ones are closed as soon as accepted
+    /// (`maxConnections`). Lowered at start to leave an eighth of the open-file limit free.
+    pub max_connections: usize,
     /// How long graceful shutdown waits for in-flight requests before closing connections.
     pub shutdown_grace: Duration,
     /// How long the client waits for a TCP connection to be established.
@@ -42,6 +55,9 @@ impl Default for TransportConfig {
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             max_in_flight_per_connection: 256,
             write_queue_len: 1024,
+            max_queued_bytes_per_connection: 4 * 1024 * 1024,
+            write_stall_timeout: Duration::from_secs(30),
+            max_connections: 65_536,
             shutdown_grace: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(3),
         }

@@ -1,20 +1,21 @@
 //! The server accept loop.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use super::connection::{Connection, Lifecycle};
+use super::connection::{lock, Connection, Lifecycle, LiveConnections};
+use super::limits::{connection_cap, open_file_limit, ACCEPT_FAILED, CONNECTION_CAP};
 use super::{Router, TransportConfig};
 
 /// Serves `router` on an already-bound `listener` until `shutdown` completes.
 ///
 /// Taking a bound listener lets tests bind `127.0.0.1:0` and read the port before serving.
 /// Shutdown is graceful: stop accepting, stop reading new requests, let in-flight handlers
-/// answer (up to `config.shutdown_grace`), then close every connection.
+/// answer (up to `config.shutdown_grace`), then close every connection. A connection beyond
+/// `config.max_connections` (lowered to fit the open-file limit) is closed as soon as accepted.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -22,8 +23,20 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let router = Arc::new(router);
-    let lifecycle = Lifecycle::default();
-    let live: Arc<Mutex<HashMap<u64, Connection>>> = Arc::default();
+    let live = LiveConnections::default();
+    let lifecycle = Lifecycle {
+        live: Some(live.clone()),
+        ..Lifecycle::default()
+    };
+    let open_files = open_file_limit();
+    let cap = connection_cap(config.max_connections, open_files);
+    tracing::info!(
+        addr = ?listener.local_addr().ok(),
+        max_connections = cap,
+        configured = config.max_connections,
+        open_file_limit = open_files,
+        "accepting connections"
+    );
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -31,18 +44,28 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         match accepted {
-            Ok((stream, _)) => {
-                let conn = Connection::spawn(stream, router.clone(), &config, lifecycle.clone());
-                lock(&live).insert(conn.id(), conn.clone());
-                let live = live.clone();
-                tokio::spawn(async move {
-                    conn.closed().await;
-                    lock(&live).remove(&conn.id());
-                });
+            Ok((stream, peer)) => {
+                let open = lock(&live).len();
+                if open >= cap {
+                    drop(stream);
+                    if let Some(suppressed) = CONNECTION_CAP.admit() {
+                        tracing::warn!(
+                            %peer,
+                            limit = cap,
+                            suppressed,
+                            "refusing connection: the server holds its maximum of connections \
+                             (raise maxConnections, and ulimit -n, if these peers are legitimate)"
+                        );
+                    }
+                    continue;
+                }
+                Connection::spawn(stream, router.clone(), &config, lifecycle.clone());
             }
             Err(err) => {
                 // Typically EMFILE: back off instead of spinning, keep serving existing peers.
-                tracing::warn!(error = %err, "accept failed");
+                if let Some(suppressed) = ACCEPT_FAILED.admit() {
+                    tracing::warn!(error = %err, suppressed, "accept failed (at the open-file limit, ulimit -n, if EMFILE)");
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
@@ -59,8 +82,4 @@ pub async fn serve(
     for conn in remaining {
         conn.close();
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

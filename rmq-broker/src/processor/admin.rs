@@ -3,7 +3,7 @@
 //! connections, and resetting a group's offsets to a point in time (remoting-protocol.md §6.11,
 //! behaviour.md §5.10 and §8).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,7 +11,7 @@ use rmq_config::Settings;
 use rmq_remoting::body::client::{
     Connection as ClientConnection, ConsumerConnection, MessageQueue, ProducerConnection,
 };
-use rmq_remoting::body::route::{KvTable, TopicList};
+use rmq_remoting::body::route::TopicList;
 use rmq_remoting::body::stats::{
     ConsumeStats, ConsumerOffsetSerializeWrapper, OffsetWrapper, QueryConsumeTimeSpanBody,
     QueueTimeSpan, ResetOffsetBody, ResetOffsetBodyForC, SubscriptionGroupConfig, TopicOffset,
@@ -24,7 +24,6 @@ use rmq_remoting::header::broker::{
     GetConsumerConnectionListRequestHeader, GetProducerConnectionListRequestHeader,
     QueryConsumeTimeSpanRequestHeader, ResetOffsetRequestHeader, TopicRequestHeader,
 };
-use rmq_remoting::message::store_timestamp_at;
 use rmq_remoting::transport::{Connection, HandlerResult, Router};
 use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
 use serde::Serialize;
@@ -38,7 +37,7 @@ use crate::topics::{
 
 /// What `GET_BROKER_RUNTIME_INFO` reports as the broker's version (the release whose protocol
 /// rmq speaks, matching the `version` ordinal in every command it sends).
-const BROKER_VERSION_DESC: &str = "V4_9_8";
+pub(super) const BROKER_VERSION_DESC: &str = "V4_9_8";
 
 /// Topics Java's `TopicValidator` treats as system topics: admins may not create, change or
 /// delete them.
@@ -85,7 +84,7 @@ pub(super) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
         )
         .route(
             RequestCode::GET_BROKER_RUNTIME_INFO,
-            handler(ctx, runtime_info),
+            handler(ctx, super::runtime_info::runtime_info),
         )
         .route(RequestCode::GET_TOPIC_STATS_INFO, handler(ctx, topic_stats))
         .route(RequestCode::GET_CONSUME_STATS, handler(ctx, consume_stats))
@@ -125,7 +124,7 @@ fn refuse(code: ResponseCode, remark: impl Into<String>) -> CommandError {
 }
 
 /// A success carrying `body` as fastjson (unquoted integer keys, raw object keys).
-fn json_answer<T: Serialize>(body: &T) -> RemotingCommand {
+pub(super) fn json_answer<T: Serialize>(body: &T) -> RemotingCommand {
     RemotingCommand::success().with_body(fastjson::to_vec(body, KeyStyle::Fastjson))
 }
 
@@ -138,7 +137,7 @@ fn now_millis() -> i64 {
     millis_since_epoch(SystemTime::now())
 }
 
-fn boot_millis(ctx: &BrokerContext) -> i64 {
+pub(super) fn boot_millis(ctx: &BrokerContext) -> i64 {
     millis_since_epoch(ctx.boot_time)
 }
 
@@ -723,100 +722,6 @@ async fn push_reset_to_consumers(
             tracing::warn!(group = %h.group, client = %channel.client_id, error = %err, "cannot push the offset reset to a consumer; it will pick the offsets up after a restart");
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Broker reports
-// ---------------------------------------------------------------------------------------------
-
-/// A double the way Java's `String.valueOf(double)` writes it in most cases (`0.0`, `12.5`).
-fn java_double(value: f64) -> String {
-    format!("{value:?}")
-}
-
-async fn runtime_info(ctx: Arc<BrokerContext>, _: Connection, _: RemotingCommand) -> HandlerResult {
-    let stats = ctx.store.stats();
-    let boot = boot_millis(&ctx);
-    let earliest = ctx
-        .store
-        .look_message_by_offset(stats.commit_log_min_offset)
-        .and_then(|record| store_timestamp_at(record.as_slice()))
-        .unwrap_or(0);
-    // The store measures put TPS over 10 s only; Java reports 10 s, 60 s and 600 s figures
-    // separated by spaces, and tools read the first.
-    let put_tps = java_double(stats.put_tps);
-    let put_tps = format!("{put_tps} {put_tps} {put_tps}");
-    let untracked_tps = "0.0 0.0 0.0".to_owned();
-    let average_size = stats
-        .put_message_bytes
-        .checked_div(stats.put_message_count)
-        .unwrap_or(0);
-    let disk_ratio = java_double(stats.disk_used_ratio);
-    let entries: Vec<(&str, String)> = vec![
-        ("brokerVersionDesc", BROKER_VERSION_DESC.to_owned()),
-        (
-            "brokerVersion",
-            rmq_remoting::command::RMQ_VERSION.to_string(),
-        ),
-        ("bootTimestamp", boot.to_string()),
-        ("earliestMessageTimeStamp", earliest.to_string()),
-        ("startAcceptSendRequestTimeStamp", "0".to_owned()),
-        // Put counters start at broker start; midnight snapshots are not kept, so today's
-        // count is everything since start.
-        ("msgPutTotalTodayNow", stats.put_message_count.to_string()),
-        ("msgPutTotalTodayMorning", "0".to_owned()),
-        ("msgPutTotalYesterdayMorning", "0".to_owned()),
-        // Deliveries are not counted yet.
-        ("msgGetTotalTodayNow", "0".to_owned()),
-        ("msgGetTotalTodayMorning", "0".to_owned()),
-        ("msgGetTotalYesterdayMorning", "0".to_owned()),
-        ("putTps", put_tps),
-        ("getTransferedTps", untracked_tps.clone()),
-        ("getFoundTps", untracked_tps.clone()),
-        ("getMissTps", untracked_tps.clone()),
-        ("getTotalTps", untracked_tps),
-        ("putMessageTimesTotal", stats.put_message_count.to_string()),
-        ("putMessageSizeTotal", stats.put_message_bytes.to_string()),
-        ("putMessageAverageSize", average_size.to_string()),
-        ("commitLogDiskRatio", disk_ratio.clone()),
-        ("consumeQueueDiskRatio", disk_ratio),
-        (
-            "commitLogMinOffset",
-            stats.commit_log_min_offset.to_string(),
-        ),
-        (
-            "commitLogMaxOffset",
-            stats.commit_log_max_offset.to_string(),
-        ),
-        (
-            "remainHowManyDataToFlush",
-            (stats.commit_log_max_offset - stats.commit_log_flushed_offset)
-                .max(0)
-                .to_string(),
-        ),
-        ("dispatchBehindBytes", "0".to_owned()),
-        ("pageCacheLockTimeMills", "0".to_owned()),
-        ("sendThreadPoolQueueSize", "0".to_owned()),
-        ("sendThreadPoolQueueHeadWaitTimeMills", "0".to_owned()),
-        ("pullThreadPoolQueueSize", "0".to_owned()),
-        ("pullThreadPoolQueueHeadWaitTimeMills", "0".to_owned()),
-        ("queryThreadPoolQueueSize", "0".to_owned()),
-        // 5.x `clusterList` prints timer figures; this broker has no timer store.
-        ("timerReadBehind", "0".to_owned()),
-        ("timerOffsetBehind", "0".to_owned()),
-        ("timerCongestNum", "0".to_owned()),
-        ("timerEnqueueTps", "0.0".to_owned()),
-        ("timerDequeueTps", "0.0".to_owned()),
-    ];
-    let table = entries
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .chain(
-            ctx.replication
-                .runtime_info(&ctx.store, crate::role::is_slave(&ctx)),
-        )
-        .collect::<BTreeMap<_, _>>();
-    Ok(json_answer(&KvTable { table }))
 }
 
 /// GET_BROKER_CONFIG response header: the configuration's version, as a DataVersion JSON text.

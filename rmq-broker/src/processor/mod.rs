@@ -8,6 +8,7 @@ mod metadata;
 mod offsets;
 mod pull;
 mod query;
+mod runtime_info;
 mod send;
 mod send_back;
 

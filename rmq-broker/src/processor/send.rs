@@ -187,8 +187,17 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         (ctx.store.put_messages(messages).await, None)
     } else {
         let uniq = message::property_value(&properties, keys::UNIQ_KEY).map(str::to_owned);
+        // Apache re-encodes half messages and messages delayed by level with every property
+        // they were sent with, so `WAIT=true` stays on them (and on their delivered copies).
+        let by_level = message::property_value(&properties, keys::DELAY)
+            .and_then(|level| level.trim().parse::<i32>().ok())
+            .is_some_and(|level| level > 0);
         let mut single = PutMessage {
-            properties: stored_properties(&properties, &ctx.config.broker_cluster_name, true),
+            properties: stored_properties(
+                &properties,
+                &ctx.config.broker_cluster_name,
+                !(half || by_level),
+            ),
             ..base
         };
         if half {
@@ -305,9 +314,9 @@ pub(crate) fn store_refusal(err: StoreError) -> CommandError {
         StoreError::MessageIllegal(_) | StoreError::PropertiesSizeExceeded(_) => {
             ResponseCode::MESSAGE_ILLEGAL
         }
-        StoreError::DiskFull { .. } | StoreError::NotAvailable(_) => {
-            ResponseCode::SERVICE_NOT_AVAILABLE
-        }
+        StoreError::DiskFull { .. }
+        | StoreError::NotAvailable(_)
+        | StoreError::SyncFailed { .. } => ResponseCode::SERVICE_NOT_AVAILABLE,
         _ => ResponseCode::SYSTEM_ERROR,
     };
     refuse(code, err.to_string())

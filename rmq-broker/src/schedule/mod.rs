@@ -2,7 +2,7 @@
 //! per level, RocketMQ 4), messages with a delivery time wait in the timer topic (RocketMQ 5's
 //! `TIMER_DELIVER_MS` / `TIMER_DELAY_SEC` / `TIMER_DELAY_MS` / `__STARTDELIVERTIME`). Both keep
 //! the real topic and queue in `REAL_TOPIC` / `REAL_QID`; when due, the message is stored again
-//! under them, with its id, body and properties kept.
+//! under them, with its id, body and properties kept (`DELAY` too, as Apache 4.9.7 does).
 //!
 //! [`divert`] is the send-path hook; [`levels`] and [`timer`] deliver; [`release`] is the
 //! re-store both share.
@@ -171,12 +171,12 @@ fn released_message(ctx: &BrokerContext, phys: i64) -> Option<PutMessage> {
         );
         return None;
     };
-    let mut remove = vec![keys::DELAY];
-    remove.extend(TIMER_REQUESTS);
+    // Apache 4.9.7 delivers the parked properties unchanged (DELAY included: a consumer sees the
+    // level it was delayed by); the timer requests go so a re-store is never parked again.
     Some(PutMessage {
         topic: topic.to_owned(),
         queue_id,
-        properties: edit_properties(record.properties, &[], &remove),
+        properties: edit_properties(record.properties, &[], &TIMER_REQUESTS),
         ..PutMessage::from_record(&record, ctx.store_host)
     })
 }

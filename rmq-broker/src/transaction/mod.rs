@@ -2,7 +2,8 @@
 //!
 //! A send marked `TRAN_MSG=true` is parked as a *half message* in [`HALF_TOPIC`] (its real
 //! topic and queue kept in `REAL_TOPIC` / `REAL_QID`), where no consumer sees it. The producer's
-//! END_TRANSACTION then commits it (re-stored to the real topic, visible) or rolls it back; both
+//! END_TRANSACTION then commits it (re-stored to the real topic, visible, its properties kept as
+//! Apache 4.9.7 keeps them) or rolls it back; both
 //! append an *op message* to [`OP_TOPIC`] whose body is the settled half message's queue offset.
 //! Half messages without an op are asked about by the [`check`] service. Everything lives in
 //! ordinary topics and in the consumer offsets of [`CHECK_GROUP`], so progress survives a
@@ -81,14 +82,11 @@ async fn store_committed(
             "the half message has no REAL_TOPIC/REAL_QID".to_owned(),
         ));
     };
+    // The half message's properties stay as they are (TRAN_MSG, REAL_TOPIC and REAL_QID
+    // included): Apache 4.9.7's consumers see them on the committed message.
     let committed = PutMessage {
         topic,
         queue_id,
-        properties: edit_properties(
-            half.properties,
-            &[],
-            &[keys::REAL_TOPIC, keys::REAL_QID, keys::TRAN_MSG],
-        ),
         sys_flag: without_transaction_bits(half.sys_flag) | sys_flag::TRANSACTION_COMMIT,
         prepared_transaction_offset: half.physical_offset,
         ..PutMessage::from_record(half, ctx.store_host)

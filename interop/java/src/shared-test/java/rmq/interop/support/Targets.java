@@ -51,6 +51,24 @@ public final class Targets {
         return p; // unreachable
     }
 
+    /**
+     * Whether the Apache-broker self-checks of the broker contracts run: always, unless
+     * {@code RMQ_INTEROP_APACHE_BROKER=0}; then the test is skipped with a visible SKIPPED line,
+     * or fails when {@code CI=true} (CI never skips the reference run).
+     */
+    public static void requireApacheBrokerRun(String what) {
+        String env = System.getenv("RMQ_INTEROP_APACHE_BROKER");
+        if (!"0".equals(env) && !"false".equalsIgnoreCase(env)) {
+            return;
+        }
+        String msg = what + " against Apache's broker turned off by RMQ_INTEROP_APACHE_BROKER=" + env;
+        if (Locations.isCi()) {
+            Assertions.fail(msg + " [CI=true: the Apache self-checks must run]");
+        }
+        System.out.println("SKIPPED " + msg);
+        Assumptions.abort(msg + " [skipped locally; with CI=true this fails]");
+    }
+
     /** Starts our name server, applying the missing-binary policy first. */
     public static RmqNamesrv startRmqNamesrv() throws IOException {
         return RmqNamesrv.start(requireRmqNamesrvBinary());

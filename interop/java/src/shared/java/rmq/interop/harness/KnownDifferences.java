@@ -17,7 +17,8 @@ import java.util.Map;
  * stale so it can be deleted. {@code RMQ_INTEROP_STRICT=true} ignores the file: everything fails.
  *
  * <p>Keys: {@code namesrv-diff:<step name without its number>} for differential steps,
- * {@code namesrv-api:<test method>} for client-API contract tests.
+ * {@code namesrv-api:<test method>} for client-API contract tests, {@code broker:<contract>:<check>}
+ * for the broker contracts ({@link #check}).
  */
 public final class KnownDifferences {
     private final Map<String, String> entries;
@@ -77,6 +78,26 @@ public final class KnownDifferences {
             }
         });
         return m;
+    }
+
+    /**
+     * One check of a contract that runs against both brokers: passes, or fails with
+     * {@code detail} unless {@code key} is a known difference of our server. The reference
+     * (Apache) must always pass, so a wrong expectation cannot hide behind the file. A known key
+     * that passes is printed as STALE so its line can go.
+     */
+    public void check(String key, boolean reference, boolean ok, String detail) {
+        if (ok) {
+            if (!reference && isKnown(key)) {
+                System.out.println("STALE known difference " + key + ": it no longer differs; delete its line in " + source);
+            }
+            return;
+        }
+        if (!reference && isKnown(key)) {
+            System.out.println("KNOWN " + key + ": " + detail + " — " + reason(key));
+            return;
+        }
+        throw new AssertionError(detail + " [key " + key + "]");
     }
 
     public Path source() {

@@ -27,6 +27,7 @@ import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
 
 import rmq.interop.harness.Await;
 import rmq.interop.harness.BrokerStack;
+import rmq.interop.harness.KnownDifferences;
 
 /**
  * Stock 4.9.7 clients wired to one {@link BrokerStack}: each client gets its own instance name
@@ -35,6 +36,8 @@ import rmq.interop.harness.BrokerStack;
  */
 final class Clients implements AutoCloseable {
     private static final AtomicInteger SEQ = new AtomicInteger();
+
+    private static final KnownDifferences KNOWN = KnownDifferences.load();
 
     final BrokerStack stack;
     final DefaultMQAdminExt admin;
@@ -47,6 +50,24 @@ final class Clients implements AutoCloseable {
         admin.setInstanceName(unique("admin"));
         admin.setAdminExtGroup(unique("admin_group"));
         admin.start();
+    }
+
+    /** True when the stack is Apache's: the reference, which known differences never excuse. */
+    boolean reference() {
+        return !"rmq".equals(stack.kind());
+    }
+
+    /**
+     * A check that must hold on both brokers: fails unless {@code broker:<contract>:<check>} is
+     * listed in {@code interop/known-differences.txt} and the stack is ours (then prints KNOWN).
+     */
+    void check(String contract, String check, boolean ok, String detail) {
+        KNOWN.check("broker:" + contract + ":" + check, reference(), ok, detail + " (" + stack.kind() + ")");
+    }
+
+    /** True when {@code broker:<contract>:<check>} is a listed difference and the stack is ours. */
+    boolean expectsDifference(String contract, String check) {
+        return !reference() && KNOWN.isKnown("broker:" + contract + ":" + check);
     }
 
     static String unique(String prefix) {

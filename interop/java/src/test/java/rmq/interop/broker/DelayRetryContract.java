@@ -24,6 +24,7 @@ import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageConst;
 import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.common.protocol.heartbeat.MessageModel;
+import org.apache.rocketmq.common.protocol.route.TopicRouteData;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,6 +46,11 @@ import rmq.interop.harness.BrokerStack;
 abstract class DelayRetryContract {
     /** Level 1 = 1 s, 2 = 2 s; the first retry (level 3) waits 1 s, the second (level 4) 2 s. */
     static final Map<String, String> LEVELS = Map.of("messageDelayLevel", "1s 2s 1s 2s 3s 4s");
+
+    /** The property keys a delayed message has when a push consumer gets it from Apache 4.9.7. */
+    static final java.util.SortedSet<String> DELIVERED_DELAYED_KEYS = new java.util.TreeSet<>(List.of(
+            "CLUSTER", "CONSUME_START_TIME", "DELAY", "KEYS", "MAX_OFFSET", "MIN_OFFSET", "REAL_QID", "REAL_TOPIC",
+            "TAGS", "UNIQ_KEY", "WAIT", "mine"));
 
     BrokerStack stack;
     Clients clients;
@@ -75,8 +81,9 @@ abstract class DelayRetryContract {
         }
     }
 
-    /** A delivery as the listener saw it. */
-    record Delivery(String msgId, String topic, int reconsumeTimes, long at, String body) {}
+    /** A delivery as the listener saw it (with the message's properties as the client decoded them). */
+    record Delivery(String msgId, String topic, int reconsumeTimes, long at, String body, int queueId,
+                    Map<String, String> properties) {}
 
     /**
      * Starts a consumer of {@code topic} whose listener records every delivery and fails the
@@ -91,7 +98,7 @@ abstract class DelayRetryContract {
             ConsumeConcurrentlyStatus status = ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
             for (MessageExt m : msgs) {
                 sink.add(new Delivery(m.getMsgId(), m.getTopic(), m.getReconsumeTimes(), System.currentTimeMillis(),
-                        new String(m.getBody(), StandardCharsets.UTF_8)));
+                        new String(m.getBody(), StandardCharsets.UTF_8), m.getQueueId(), Map.copyOf(m.getProperties())));
                 if (seen.computeIfAbsent(m.getMsgId(), k -> new AtomicInteger()).incrementAndGet() <= failures) {
                     status = ConsumeConcurrentlyStatus.RECONSUME_LATER;
                 }
@@ -127,32 +134,64 @@ abstract class DelayRetryContract {
         return new Message(topic, "t", "key-" + body, body.getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * Levels 1, 2 and 3 (1 s, 2 s, 1 s here) arrive no earlier than their delay and less than 3 s
+     * after it, once each, on the topic and queue they were sent to, with the delay level gone
+     * from the properties and the user's properties kept.
+     */
     @Test
     void delayLevelsArriveNoEarlierThanAsked() throws Exception {
         String topic = clients.createTopic("Delay", 2);
         ConcurrentLinkedQueue<Delivery> got = new ConcurrentLinkedQueue<>();
         consume(Clients.unique("delayg"), topic, 0, -1, got);
         DefaultMQProducer p = clients.producer();
+        long[] delayOfLevel = {0, 1000, 2000, 1000};
         Map<String, long[]> sent = new ConcurrentHashMap<>();
-        for (int level = 1; level <= 2; level++) {
+        Map<String, Integer> queueOf = new ConcurrentHashMap<>();
+        for (int level = 1; level <= 3; level++) {
             Message m = msg(topic, "level-" + level);
             m.setDelayTimeLevel(level);
+            m.putUserProperty("mine", "v" + level);
             long before = System.currentTimeMillis();
             SendResult r = p.send(m);
-            sent.put(r.getMsgId(), new long[] {before, level * 1000L});
+            sent.put(r.getMsgId(), new long[] {before, delayOfLevel[level]});
+            queueOf.put(r.getMsgId(), r.getMessageQueue().getQueueId());
         }
         Message now = msg(topic, "now");
         SendResult plain = p.send(now);
-        assertTrue(Await.until(Duration.ofSeconds(20), () -> got.size() >= 3), "3 messages, got " + got);
+        assertTrue(Await.until(Duration.ofSeconds(20), () -> got.size() >= 4), "4 messages, got " + got);
+        Thread.sleep(1000); // a second delivery of any of them would show now
+        assertEquals(4, got.size(), "every message exactly once: " + got);
         for (Map.Entry<String, long[]> e : sent.entrySet()) {
             List<Delivery> d = of(got, e.getKey());
             assertEquals(1, d.size(), "one delivery of " + e.getKey() + ": " + got);
             long waited = d.get(0).at() - e.getValue()[0];
             assertTrue(waited >= e.getValue()[1], "asked " + e.getValue()[1] + " ms, arrived after " + waited);
             assertTrue(waited < e.getValue()[1] + 3_000, "asked " + e.getValue()[1] + " ms, arrived after " + waited);
-            assertEquals(topic, d.get(0).topic());
+            Delivery x = d.get(0);
+            assertEquals(topic, x.topic());
+            assertEquals((int) queueOf.get(e.getKey()), x.queueId(), "delivered on the queue the send result named");
+            assertEquals(0, x.reconsumeTimes());
+            Map<String, String> props = x.properties();
+            assertEquals("v" + x.body().substring("level-".length()), props.get("mine"), "user property kept: " + props);
+            assertEquals("key-" + x.body(), props.get(MessageConst.PROPERTY_KEYS), "keys kept: " + props);
+            assertEquals("t", props.get(MessageConst.PROPERTY_TAGS), "tag kept: " + props);
+            // Apache 4.9.7 keeps DELAY (the level) on the delivered copy
+            clients.check("delay", "delay-level-kept",
+                    x.body().substring("level-".length()).equals(props.get(MessageConst.PROPERTY_DELAY_TIME_LEVEL)),
+                    "DELAY after delivery: " + props);
+            // the broker's properties and the client's own (MIN_OFFSET, MAX_OFFSET, CONSUME_START_TIME)
+            clients.check("delay", "property-keys", DELIVERED_DELAYED_KEYS.equals(new java.util.TreeSet<>(props.keySet())),
+                    "property keys after delivery " + new java.util.TreeSet<>(props.keySet()) + ", Apache 4.9.7: " + DELIVERED_DELAYED_KEYS);
+            clients.check("delay", "real-topic", topic.equals(props.get(MessageConst.PROPERTY_REAL_TOPIC)),
+                    "REAL_TOPIC after delivery: " + props);
+            clients.check("delay", "real-queue-id",
+                    String.valueOf(queueOf.get(e.getKey())).equals(props.get(MessageConst.PROPERTY_REAL_QUEUE_ID)),
+                    "REAL_QID after delivery: " + props);
         }
         assertEquals(1, of(got, plain.getMsgId()).size());
+        assertTrue(!of(got, plain.getMsgId()).get(0).properties().containsKey(MessageConst.PROPERTY_REAL_TOPIC),
+                "a message that was never delayed has no REAL_TOPIC");
     }
 
     @Test
@@ -201,5 +240,22 @@ abstract class DelayRetryContract {
         assertEquals(topic, m.getProperty(MessageConst.PROPERTY_RETRY_TOPIC), "original topic kept");
         assertEquals("doomed", new String(m.getBody(), StandardCharsets.UTF_8));
         assertEquals(3, m.getReconsumeTimes());
+
+        // as a newcomer reads dead letters: the DLQ is in the route, readable and writable (perm 6
+        // in Apache 4.9.7), and an ordinary consumer of another group gets the message exactly once
+        TopicRouteData route = clients.admin.examineTopicRouteInfo(dlq);
+        assertEquals(1, route.getQueueDatas().size(), "DLQ route " + route);
+        clients.check("dlq", "perm", route.getQueueDatas().get(0).getPerm() == 6,
+                "%DLQ% perm in the route is " + route.getQueueDatas().get(0).getPerm() + ", Apache 4.9.7 gives 6 (read+write)");
+        ConcurrentLinkedQueue<MessageExt> fromDlq = new ConcurrentLinkedQueue<>();
+        clients.startCollecting(Clients.unique("dlqreader"), dlq, "*", MessageModel.CLUSTERING, fromDlq);
+        assertTrue(Await.until(Duration.ofSeconds(20), () -> !fromDlq.isEmpty()), "an ordinary consumer of " + dlq + " got nothing");
+        Thread.sleep(1000);
+        assertEquals(1, fromDlq.size(), "the dead letter exactly once: " + fromDlq);
+        MessageExt dl = fromDlq.peek();
+        assertEquals(dlq, dl.getTopic());
+        assertEquals(r.getMsgId(), dl.getMsgId());
+        assertEquals("doomed", new String(dl.getBody(), StandardCharsets.UTF_8));
+        assertEquals(topic, dl.getProperty(MessageConst.PROPERTY_RETRY_TOPIC), "original topic kept");
     }
 }

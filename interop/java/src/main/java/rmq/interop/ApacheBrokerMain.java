@@ -21,9 +21,10 @@ import rmq.interop.harness.Ports;
 
 /**
  * Runs Apache RocketMQ 4.9.7's broker ({@code BrokerController}) with the command-line shape and
- * boot line of our {@code mqbroker}: {@code -n NS --listenPort N --brokerIP1 IP --brokerName B
- * --storePathRootDir DIR [--key value]...} where any other key is a BrokerConfig,
- * NettyServerConfig or MessageStoreConfig property (as in broker.conf). Prints
+ * boot line of our {@code mqbroker}: {@code [-c broker.conf] -n NS --listenPort N --brokerIP1 IP
+ * --brokerName B --storePathRootDir DIR [--key value]...} where any other key is a BrokerConfig,
+ * NettyServerConfig or MessageStoreConfig property (as in broker.conf; the command line wins
+ * over the file). Prints
  * {@code The broker[B, IP:P] boot success. ... listening on IP:P} and runs until SIGTERM.
  *
  * <p>{@code --listenPort 0} picks a free port P itself such that P-2 (Apache's "VIP" fast
@@ -45,20 +46,29 @@ public final class ApacheBrokerMain {
             System.setProperty("rocketmq.broker.diskSpaceCleanForciblyRatio", "0.98");
         }
         Properties props = new Properties();
+        Properties fileProps = new Properties();
         int port = 10911;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (i + 1 >= args.length || !a.startsWith("-")) {
-                System.err.println("usage: ApacheBrokerMain -n NS [--listenPort N] [--storePathRootDir DIR] [--key value]...");
+                System.err.println("usage: ApacheBrokerMain [-c broker.conf] -n NS [--listenPort N] [--storePathRootDir DIR] [--key value]...");
                 System.exit(2);
             }
             String key = a.equals("-n") ? "namesrvAddr" : a.replaceFirst("^--?", "");
             String value = args[++i];
-            if (key.equals("listenPort")) {
-                port = Integer.parseInt(value);
+            if (key.equals("c") || key.equals("configFile")) {
+                try (java.io.Reader r = Files.newBufferedReader(Paths.get(value))) {
+                    fileProps.load(r);
+                }
             } else {
                 props.setProperty(key, value);
             }
+        }
+        // as BrokerStartup: the file first, the command line wins
+        fileProps.stringPropertyNames().forEach(k -> props.putIfAbsent(k, fileProps.getProperty(k).trim()));
+        Object listenPort = props.remove("listenPort");
+        if (listenPort != null) {
+            port = Integer.parseInt(listenPort.toString().trim());
         }
         if (port == 0) {
             port = Ports.freeBrokerPort();

@@ -24,25 +24,24 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.apache.rocketmq.client.consumer.DefaultMQPullConsumer;
-import org.apache.rocketmq.client.consumer.PullResult;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageDecoder;
 import org.apache.rocketmq.common.message.MessageExt;
-import org.apache.rocketmq.common.message.MessageQueue;
 import org.apache.rocketmq.remoting.protocol.body.BrokerReplicasInfo;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
+import rmq.interop.harness.ChaosProcess;
 import rmq.interop.harness.Locations;
 import rmq.interop.harness.Await;
-import rmq.interop.harness5.failover.ChaosProcess;
 import rmq.interop.harness5.failover.EpochFiles;
 import rmq.interop.harness5.failover.FailoverCluster;
 import rmq.interop.harness5.failover.FailoverCluster.Target;
+import rmq.interop.support.ChaosFigures;
+import rmq.interop.support.QueueReader;
 
 /**
  * Automatic failover under chaos: a controller-mode group of three brokers keeps taking sync
@@ -302,7 +301,7 @@ class FailoverChaos {
             String master = cluster.masterAddress();
             summary.put("finalMaster", master);
 
-            Map<Integer, List<MessageExt>> read = readAll(cluster.namesrvAddr());
+            Map<Integer, List<MessageExt>> read = QueueReader.readAll(cluster.namesrvAddr(), TOPIC, "failover_chaos_reader");
 
             // ---------------------------------------------------------- checks
             Map<Long, Integer> seen = new HashMap<>();
@@ -458,13 +457,13 @@ class FailoverChaos {
             summary.put("epochFileConflicts", epochConflicts);
             summary.put("observedEpochMasters", new TreeMap<>(epochMasters));
             summary.put("observedEpochMasterConflicts", epochMasterConflicts);
-            summary.put("failoverMsAll", stats(all));
-            summary.put("failoverMsKill", stats(times.get(Fault.KILL)));
-            summary.put("failoverMsKillWithControllerLeader", stats(times.get(Fault.KILL_WITH_CONTROLLER_LEADER)));
-            summary.put("failoverMsFreeze", stats(times.get(Fault.FREEZE)));
-            summary.put("electedSeenMsKill", stats(electTimes.get(Fault.KILL)));
-            summary.put("electedSeenMsKillWithControllerLeader", stats(electTimes.get(Fault.KILL_WITH_CONTROLLER_LEADER)));
-            summary.put("electedSeenMsFreeze", stats(electTimes.get(Fault.FREEZE)));
+            summary.put("failoverMsAll", ChaosFigures.stats(all));
+            summary.put("failoverMsKill", ChaosFigures.stats(times.get(Fault.KILL)));
+            summary.put("failoverMsKillWithControllerLeader", ChaosFigures.stats(times.get(Fault.KILL_WITH_CONTROLLER_LEADER)));
+            summary.put("failoverMsFreeze", ChaosFigures.stats(times.get(Fault.FREEZE)));
+            summary.put("electedSeenMsKill", ChaosFigures.stats(electTimes.get(Fault.KILL)));
+            summary.put("electedSeenMsKillWithControllerLeader", ChaosFigures.stats(electTimes.get(Fault.KILL_WITH_CONTROLLER_LEADER)));
+            summary.put("electedSeenMsFreeze", ChaosFigures.stats(electTimes.get(Fault.FREEZE)));
             summary.put("cyclesDetail", cycleRows);
 
             if (lost > 0) {
@@ -564,49 +563,6 @@ class FailoverChaos {
         return r == null || r.getInSyncReplicas() == null ? 0 : r.getInSyncReplicas().size();
     }
 
-    /**
-     * Every message of the topic, per queue from offset 0 up to the queue's end as the master
-     * reports it (pull requests go to brokerId 0 of the route).
-     */
-    private static Map<Integer, List<MessageExt>> readAll(String namesrvAddr) throws Exception {
-        DefaultMQPullConsumer c = new DefaultMQPullConsumer("failover_chaos_reader");
-        c.setNamesrvAddr(namesrvAddr);
-        c.setInstanceName("failover-reader-" + ProcessHandle.current().pid());
-        c.start();
-        try {
-            Map<Integer, List<MessageExt>> out = new TreeMap<>();
-            List<MessageQueue> mqs = new ArrayList<>(c.fetchSubscribeMessageQueues(TOPIC));
-            mqs.sort(java.util.Comparator.comparingInt(MessageQueue::getQueueId));
-            for (MessageQueue mq : mqs) {
-                long max = c.maxOffset(mq);
-                long off = c.minOffset(mq);
-                List<MessageExt> msgs = new ArrayList<>();
-                int empty = 0;
-                while (off < max) {
-                    PullResult r = c.pull(mq, "*", off, 32);
-                    switch (r.getPullStatus()) {
-                        case FOUND -> {
-                            msgs.addAll(r.getMsgFoundList());
-                            off = r.getNextBeginOffset();
-                        }
-                        case NO_NEW_MSG, NO_MATCHED_MSG -> {
-                            if (++empty > 20) {
-                                throw new IllegalStateException(mq + ": nothing at offset " + off + " below max " + max);
-                            }
-                            sleep(200);
-                        }
-                        case OFFSET_ILLEGAL -> throw new IllegalStateException(mq + ": offset " + off + " illegal (max " + max + ")");
-                    }
-                }
-                out.put(mq.getQueueId(), msgs);
-                log("queue %d: read %d messages (max offset %d)", mq.getQueueId(), msgs.size(), max);
-            }
-            return out;
-        } finally {
-            c.shutdown();
-        }
-    }
-
     private static long seqOf(MessageExt m) {
         String body = new String(m.getBody(), StandardCharsets.UTF_8);
         int end = body.indexOf(';');
@@ -626,18 +582,6 @@ class FailoverChaos {
     private static Map<String, Long> toLongs(Map<String, AtomicLong> m) {
         Map<String, Long> out = new HashMap<>();
         m.forEach((k, v) -> out.put(k, v.get()));
-        return out;
-    }
-
-    /** n, p50 and max (nearest-rank p50) of a list of milliseconds. */
-    static Map<String, Object> stats(List<Long> ms) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        List<Long> s = new ArrayList<>(ms);
-        Collections.sort(s);
-        out.put("n", s.size());
-        out.put("p50", s.isEmpty() ? null : s.get((s.size() - 1) / 2));
-        out.put("max", s.isEmpty() ? null : s.get(s.size() - 1));
-        out.put("values", s);
         return out;
     }
 
@@ -665,45 +609,8 @@ class FailoverChaos {
             sb.append("# first send errors\n");
             sendErrors.forEach(l -> sb.append(l).append('\n'));
         }
-        sb.append("json = ").append(json(summary)).append('\n');
+        sb.append("json = ").append(ChaosFigures.json(summary)).append('\n');
         return sb.toString();
-    }
-
-    /** Minimal JSON for maps, lists, strings, numbers, booleans and null. */
-    static String json(Object o) {
-        if (o == null) {
-            return "null";
-        }
-        if (o instanceof Number || o instanceof Boolean) {
-            return o.toString();
-        }
-        if (o instanceof Map<?, ?> m) {
-            StringBuilder sb = new StringBuilder("{");
-            m.forEach((k, v) -> sb.append(sb.length() > 1 ? "," : "").append(json(String.valueOf(k))).append(':').append(json(v)));
-            return sb.append('}').toString();
-        }
-        if (o instanceof List<?> l) {
-            StringBuilder sb = new StringBuilder("[");
-            l.forEach(v -> sb.append(sb.length() > 1 ? "," : "").append(json(v)));
-            return sb.append(']').toString();
-        }
-        String s = o.toString();
-        StringBuilder sb = new StringBuilder("\"");
-        for (char ch : s.toCharArray()) {
-            switch (ch) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                default -> {
-                    if (ch < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) ch));
-                    } else {
-                        sb.append(ch);
-                    }
-                }
-            }
-        }
-        return sb.append('"').toString();
     }
 
     /**

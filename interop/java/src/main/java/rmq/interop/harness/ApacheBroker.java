@@ -35,6 +35,22 @@ public final class ApacheBroker {
         opts.put("storePathRootDir", dir.resolve("store").toString());
         opts.put("mappedFileSizeCommitLog", String.valueOf(64 << 20));
         opts.putAll(options);
+        List<String> args = new ArrayList<>();
+        args.add("-n");
+        args.add(namesrvAddr);
+        opts.forEach((k, v) -> {
+            args.add("--" + k);
+            args.add(v);
+        });
+        return ServerProcess.start(label, command(jvmOptions, args), dir, dir.resolve("output.log"), Duration.ofSeconds(90));
+    }
+
+    /**
+     * The command line of a broker JVM running {@link rmq.interop.ApacheBrokerMain} with
+     * {@code args} (its own {@code -c}, {@code -n} and {@code --key value} options), for callers
+     * that start and restart the process themselves.
+     */
+    public static List<String> command(List<String> jvmOptions, List<String> args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmOptions);
@@ -42,17 +58,15 @@ public final class ApacheBroker {
         cmd.add("--add-opens=java.base/java.nio=ALL-UNNAMED");
         cmd.add("--add-opens=java.base/sun.nio.ch=ALL-UNNAMED");
         cmd.add("--add-opens=java.base/java.lang=ALL-UNNAMED");
+        // recovery after a crash destroys index files through jdk.internal.ref.Cleaner
+        cmd.add("--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED");
+        cmd.add("--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED");
         cmd.add("-Drocketmq.client.logUseSlf4j=true");
         cmd.add("-cp");
         cmd.add(ApacheNamesrv.currentClasspath());
         cmd.add("rmq.interop.ApacheBrokerMain");
-        cmd.add("-n");
-        cmd.add(namesrvAddr);
-        opts.forEach((k, v) -> {
-            cmd.add("--" + k);
-            cmd.add(v);
-        });
-        return ServerProcess.start(label, cmd, dir, dir.resolve("output.log"), Duration.ofSeconds(90));
+        cmd.addAll(args);
+        return cmd;
     }
 
     /** Apache's name server (in this JVM) and Apache's broker (child JVM, {@code -Xmx384m}). */

@@ -76,7 +76,11 @@ public final class RmqBroker {
         if (broker.isAlive()) {
             return;
         }
-        Path store = broker.logFile().toAbsolutePath().getParent().resolve("store");
+        deleteTree(broker.logFile().toAbsolutePath().getParent().resolve("store"));
+    }
+
+    /** Deletes a directory and everything in it, best effort (a store under target/ is scratch). */
+    public static void deleteTree(Path store) {
         if (!Files.isDirectory(store)) {
             return;
         }

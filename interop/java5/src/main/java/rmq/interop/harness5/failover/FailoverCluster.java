@@ -1,6 +1,7 @@
 package rmq.interop.harness5.failover;
 
 import rmq.interop.harness.Await;
+import rmq.interop.harness.ChaosProcess;
 
 import java.io.IOException;
 import java.io.Writer;

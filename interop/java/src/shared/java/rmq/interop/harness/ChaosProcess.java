@@ -1,4 +1,4 @@
-package rmq.interop.harness5.failover;
+package rmq.interop.harness;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -19,10 +19,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * One server of the failover cluster (controller, name server or broker, Apache's JVM or our
- * binary) that the chaos run kills, freezes and restarts on the same configuration and store.
+ * One server of a chaos run (controller, name server or broker, Apache's JVM or our binary) that
+ * the run kills, freezes and restarts on the same configuration and store: the failover chaos of
+ * {@code ../java5} and the single-broker chaos of this project share it.
  *
- * <p>Unlike {@link rmq.interop.harness.ServerProcess} the ports are chosen up front (a restarted
+ * <p>Unlike {@link ServerProcess} the ports are chosen up front (a restarted
  * replica must come back on its address), so readiness is any line containing
  * {@code boot success} (what Apache's {@code ControllerStartup}, {@code NamesrvStartup} and
  * {@code BrokerStartup} print, and our binaries too) or {@code listening on}. Every generation of

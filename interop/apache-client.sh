@@ -31,4 +31,4 @@ BROKER="$ADDR"
 
 cd "$ROOT"
 RMQ_APACHE_NAMESRV="$NS" RMQ_APACHE_BROKER="$BROKER" \
-  cargo test -p rmq-client --test apache_compat -- --test-threads 2
+  cargo test -p rmq-client --test apache_compat -- --include-ignored --test-threads 2

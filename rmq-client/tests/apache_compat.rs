@@ -2,8 +2,9 @@
 //! consumer and admin scenarios of the other suites, unchanged, on the reference servers.
 //!
 //! `interop/run.sh apache-client` starts Apache's servers and runs this file with
-//! `RMQ_APACHE_NAMESRV` and `RMQ_APACHE_BROKER` set; without them every test returns at once
-//! (a plain `cargo test` has no JVM to start them with).
+//! `RMQ_APACHE_NAMESRV` and `RMQ_APACHE_BROKER` set and `--include-ignored`. A plain
+//! `cargo test` has no JVM to start them with: there every test shows as ignored (with the
+//! reason), and one run with `--ignored` but without the servers fails instead of passing.
 
 mod common;
 
@@ -110,8 +111,7 @@ where
     Fut: Future<Output = ()>,
 {
     let Some(apache) = Apache::from_env() else {
-        eprintln!("RMQ_APACHE_NAMESRV/RMQ_APACHE_BROKER unset: run interop/run.sh apache-client");
-        return;
+        panic!("RMQ_APACHE_NAMESRV/RMQ_APACHE_BROKER unset: run interop/run.sh apache-client");
     };
     tokio::time::timeout(Duration::from_secs(60), test(apache))
         .await
@@ -123,6 +123,7 @@ fn body(m: &ReceivedMessage) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Apache 4.9.7's servers: interop/run.sh apache-client"]
 async fn every_send_mode_reaches_a_clustering_consumer() {
     against_apache(|a| async move {
         let admin = Admin::start(a.client_config()).await.unwrap();
@@ -167,6 +168,14 @@ async fn every_send_mode_reaches_a_clustering_consumer() {
             bodies.is_subset(&got)
         })
         .await;
+        // counted as a multiset: a duplicate delivery shows up now
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for m in received.all() {
+            *counts.entry(body(&m)).or_default() += 1;
+        }
+        let once: BTreeMap<String, usize> = bodies.iter().map(|b| (b.clone(), 1)).collect();
+        assert_eq!(counts, once);
         consumer.shutdown().await;
         producer.shutdown().await;
         admin.shutdown().await;
@@ -175,6 +184,7 @@ async fn every_send_mode_reaches_a_clustering_consumer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Apache 4.9.7's servers: interop/run.sh apache-client"]
 async fn tag_filtering_and_a_retry_then_success() {
     against_apache(|a| async move {
         let admin = Admin::start(a.client_config()).await.unwrap();
@@ -217,9 +227,15 @@ async fn tag_filtering_and_a_retry_then_success() {
                 .any(|(b, n)| b == "TagC-3" && *n == 1)
         })
         .await;
-        let bodies: HashSet<String> = seen.lock().unwrap().iter().map(|s| s.0.clone()).collect();
-        let expected: HashSet<String> = ["TagA-0", "TagA-2", "TagC-3"].map(String::from).into();
-        assert_eq!(bodies, expected);
+        // every delivery, duplicates visible: TagC-3 twice (the failure, then the retry)
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut deliveries = seen.lock().unwrap().clone();
+        deliveries.sort();
+        let expected: Vec<(String, i32)> =
+            [("TagA-0", 0), ("TagA-2", 0), ("TagC-3", 0), ("TagC-3", 1)]
+                .map(|(b, n)| (b.to_owned(), n))
+                .into();
+        assert_eq!(deliveries, expected);
         consumer.shutdown().await;
         producer.shutdown().await;
         admin.shutdown().await;
@@ -228,6 +244,7 @@ async fn tag_filtering_and_a_retry_then_success() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Apache 4.9.7's servers: interop/run.sh apache-client"]
 async fn orderly_consumption_keeps_per_queue_order_across_a_restart() {
     against_apache(|a| async move {
         let admin = Admin::start(a.client_config()).await.unwrap();
@@ -294,6 +311,7 @@ async fn orderly_consumption_keeps_per_queue_order_across_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Apache 4.9.7's servers: interop/run.sh apache-client"]
 async fn lite_pull_assign_seek_and_commit() {
     against_apache(|a| async move {
         let admin = Admin::start(a.client_config()).await.unwrap();
@@ -338,6 +356,7 @@ async fn lite_pull_assign_seek_and_commit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Apache 4.9.7's servers: interop/run.sh apache-client"]
 async fn admin_calls_work_on_apache() {
     against_apache(|a| async move {
         let admin = Admin::start(a.client_config()).await.unwrap();

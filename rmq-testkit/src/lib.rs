@@ -4,8 +4,10 @@
 //! [`ServerProcess`] starts a binary with `--listenPort 0`-style arguments, reads that line
 //! and kills the process when dropped, so tests run in parallel on ephemeral ports; crash tests
 //! signal it ([`ServerProcess::signal`]) and restart it on the same store and ports.
-//! With the `stack` feature, [`LocalStack`] runs a name server and a broker in-process.
+//! With the `stack` feature, [`LocalStack`] runs a name server and a broker in-process;
+//! [`hostile`] attacks a running server the way issue 15 asks (and measures it meanwhile).
 
+pub mod hostile;
 #[cfg(feature = "stack")]
 mod stack;
 #[cfg(feature = "stack")]

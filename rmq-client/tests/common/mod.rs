@@ -129,6 +129,17 @@ impl Received {
         self.all().into_iter().map(|m| m.msg_id).collect()
     }
 
+    /// Asserts that exactly `ids` were received, each once (a multiset: a duplicate fails).
+    pub fn assert_each_once(&self, ids: &HashSet<String>) {
+        let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+        for m in self.all() {
+            *counts.entry(m.msg_id).or_default() += 1;
+        }
+        let once: std::collections::BTreeMap<String, usize> =
+            ids.iter().map(|id| (id.clone(), 1)).collect();
+        assert_eq!(counts, once, "deliveries per message id");
+    }
+
     /// Waits until every id in `ids` has been received.
     pub async fn wait_for(&self, ids: &HashSet<String>) {
         wait_until(&format!("{} messages", ids.len()), || async {

@@ -527,6 +527,7 @@ abstract class BrokerClientContract {
                 + (qr.get() == null ? "an error" : qr.get().getMessageList().size()));
         Set<String> bodies = qr.get().getMessageList().stream().map(BrokerClientContract::body).collect(Collectors.toSet());
         assertEquals(Set.of("query-0", "query-1", "query-2"), bodies);
+        assertEquals(3, qr.get().getMessageList().size(), "each message found once by its key");
         for (SendResult r : results) {
             MessageExt m = clients.admin.viewMessage(r.getOffsetMsgId());
             assertEquals(r.getMsgId(), m.getMsgId());

@@ -73,11 +73,13 @@ impl CheckpointFile {
         buf[24..32].copy_from_slice(&cp.safe_offset.to_be_bytes());
         let crc = crc32fast::hash(&buf[..32]);
         buf[32..36].copy_from_slice(&crc.to_be_bytes());
-        self.file
-            .write_all_at(&buf, 0)
-            .map_err(|e| StoreError::io(&self.path, e))?;
-        self.file
-            .sync_data()
-            .map_err(|e| StoreError::io(&self.path, e))
+        // A failed write or sync of the checkpoint fails the store like any other sync.
+        crate::fault::before_write(&self.path)
+            .and_then(|()| self.file.write_all_at(&buf, 0))
+            .and_then(|()| crate::fault::before_sync(&self.path))
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| StoreError::sync_failed(&self.path, &e))?;
+        crate::fault::synced(&self.path, 0, buf.len() as u64, Some(&buf));
+        Ok(())
     }
 }

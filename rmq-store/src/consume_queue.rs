@@ -95,8 +95,10 @@ impl ConsumeQueue {
         let end = end_byte.unwrap_or_else(|| self.files.min_offset());
         for f in &files {
             let wrote = end.saturating_sub(f.start()).min(f.size());
+            // Entries a killed process left may be in the page cache only: the first flush
+            // syncs them all before a checkpoint vouches for them.
             f.set_wrote(wrote);
-            f.set_flushed(wrote);
+            f.set_flushed(0);
         }
         self.files.truncate(end)?;
         self.min_logic
@@ -156,6 +158,14 @@ impl ConsumeQueue {
         }
         if rel + CQ_ENTRY_SIZE > f.wrote() {
             f.set_wrote(rel + CQ_ENTRY_SIZE);
+        }
+        Ok(())
+    }
+
+    /// Drops every entry at or after logical offset `max` (an append that failed half way).
+    pub(crate) fn cut(&self, max: u64) -> Result<()> {
+        if max < self.max_offset() {
+            self.files.truncate(max * CQ_ENTRY_SIZE)?;
         }
         Ok(())
     }

@@ -49,6 +49,27 @@ pub enum StoreError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A sync (msync / fdatasync) or a checkpoint write failed. The kernel may already have
+    /// dropped the dirty pages, so a later sync that succeeds would prove nothing (the fsyncgate
+    /// problem): the store refuses every write from then on, until it is restarted
+    /// (SERVICE_NOT_AVAILABLE), and never counts the failed range as flushed.
+    #[error(
+        "service not available now: the store stopped accepting writes after a failed sync of \
+         {path} ({errno_name}, errno {errno}: {cause}); messages written since the last successful \
+         sync may not be on disk. Check the disk (dmesg, SMART, free space, a read-only remount), \
+         then restart the broker: recovery scans the commit log from the checkpoint and cuts \
+         whatever did not reach the disk"
+    )]
+    SyncFailed {
+        /// The file whose sync failed.
+        path: PathBuf,
+        /// The OS error number (0 when the error carried none).
+        errno: i32,
+        /// Its symbolic name (EIO, ENOSPC, ...).
+        errno_name: &'static str,
+        /// The error as the OS described it.
+        cause: String,
+    },
     /// Another process holds the store's lock file.
     #[error("store {0} is locked by another process")]
     Locked(PathBuf),
@@ -94,9 +115,10 @@ impl StoreError {
     /// The RocketMQ `PutMessageStatus` name this error corresponds to.
     pub fn put_status_name(&self) -> &'static str {
         match self {
-            StoreError::DiskFull { .. } | StoreError::NotAvailable(_) | StoreError::Locked(_) => {
-                "SERVICE_NOT_AVAILABLE"
-            }
+            StoreError::DiskFull { .. }
+            | StoreError::NotAvailable(_)
+            | StoreError::Locked(_)
+            | StoreError::SyncFailed { .. } => "SERVICE_NOT_AVAILABLE",
             StoreError::MessageIllegal(_) => "MESSAGE_ILLEGAL",
             StoreError::PropertiesSizeExceeded(_) => "PROPERTIES_SIZE_EXCEEDED",
             StoreError::CreateMappedFileFailed { .. } => "CREATE_MAPEDFILE_FAILED",
@@ -107,11 +129,55 @@ impl StoreError {
         }
     }
 
+    /// The error of a failed sync of `path` (see [`StoreError::SyncFailed`]).
+    pub(crate) fn sync_failed(path: impl Into<PathBuf>, e: &std::io::Error) -> Self {
+        let errno = e.raw_os_error().unwrap_or(0);
+        StoreError::SyncFailed {
+            path: path.into(),
+            errno,
+            errno_name: errno_name(errno),
+            cause: e.to_string(),
+        }
+    }
+
+    /// A copy of a [`StoreError::SyncFailed`], to refuse every later write with the same
+    /// explanation; None for the other variants.
+    pub(crate) fn sync_failure_copy(&self) -> Option<StoreError> {
+        match self {
+            StoreError::SyncFailed {
+                path,
+                errno,
+                errno_name,
+                cause,
+            } => Some(StoreError::SyncFailed {
+                path: path.clone(),
+                errno: *errno,
+                errno_name,
+                cause: cause.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         StoreError::Io {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// The symbolic name of the errors a failing disk gives.
+fn errno_name(errno: i32) -> &'static str {
+    match errno {
+        libc::EIO => "EIO",
+        libc::ENOSPC => "ENOSPC",
+        libc::EDQUOT => "EDQUOT",
+        libc::EROFS => "EROFS",
+        libc::EFBIG => "EFBIG",
+        libc::ENOMEM => "ENOMEM",
+        0 => "no errno",
+        _ => "other",
     }
 }
 

@@ -201,6 +201,63 @@ impl IndexFile {
         }
     }
 
+    /// After an abnormal stop (a killed process, or a power loss that kept some pages written
+    /// since the last sync and lost others): keeps the entries of records below `safe`, the
+    /// checkpoint's offset (they were synced before it was written, and an entry is never
+    /// rewritten), drops the later ones, and rebuilds the hash slots and the header from the kept
+    /// entries, so that no slot points at a lost entry and every kept key stays reachable.
+    /// Recovery indexes the records from there on again.
+    fn keep_below(&self, safe: i64) {
+        let is_zero = |i: u64| {
+            let pos = self.entry_pos(i);
+            self.read_i64(pos) == 0 && self.read_i64(pos + 8) == 0 && self.read_i32(pos + 16) == 0
+        };
+        let mut n = 1;
+        let mut last_phys = i64::MIN;
+        while n < self.index_num && !is_zero(n) {
+            let phys = self.read_i64(self.entry_pos(n) + 4);
+            if phys >= safe || phys < last_phys {
+                break;
+            }
+            last_phys = phys;
+            n += 1;
+        }
+        // Zero what is dropped, so that a later recovery cannot take it for a live entry.
+        let old_count = self.index_count();
+        let mut i = n;
+        while i < self.index_num && (i < old_count || !is_zero(i)) {
+            self.write(self.entry_pos(i), &[0u8; ENTRY as usize]);
+            i += 1;
+        }
+        for s in 0..self.slot_num {
+            self.slot(s).store(0, Ordering::Release);
+        }
+        let mut used = 0i32;
+        for i in 1..n {
+            let hash = self.read_i32(self.entry_pos(i));
+            let slot = self.slot((hash as u64) % self.slot_num);
+            if slot.swap(i as u32, Ordering::AcqRel) == 0 {
+                used += 1;
+            }
+        }
+        self.write(32, &used.to_be_bytes());
+        self.write(36, &(n as i32).to_be_bytes());
+        if n < old_count {
+            tracing::warn!(
+                "index {}: dropped the entries of records at or after the checkpoint (offset {safe}); they are indexed again",
+                self.file.path().display()
+            );
+        }
+        self.repair();
+    }
+
+    /// Syncs the whole file. Slots are random access, so the flushed position means nothing
+    /// here: msync the whole mapping every time (the kernel writes only dirty pages).
+    fn sync(&self) -> Result<()> {
+        self.file.set_flushed(0);
+        self.file.flush_to(self.file.size())
+    }
+
     fn lookup(&self, key: &str, begin_ms: i64, end_ms: i64, max: usize, out: &mut Vec<i64>) {
         let hash = key_hash(key);
         let count = self.index_count();
@@ -240,11 +297,14 @@ pub(crate) struct IndexService {
 }
 
 impl IndexService {
+    /// Loads the index files of `dir`. After an abnormal stop `abnormal_safe` is the checkpoint's
+    /// offset (0 without a checkpoint): the newest file keeps only the entries below it.
     pub(crate) fn load(
         dir: &Path,
         slot_num: u32,
         index_num: u32,
         preallocate: bool,
+        abnormal_safe: Option<i64>,
     ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         let slot_num = u64::from(slot_num.max(1));
@@ -278,7 +338,10 @@ impl IndexService {
             });
         }
         if let Some(last) = files.last() {
-            last.repair();
+            match abnormal_safe {
+                Some(safe) => last.keep_below(safe),
+                None => last.repair(),
+            }
         }
         Ok(IndexService {
             dir: dir.to_path_buf(),
@@ -323,9 +386,9 @@ impl IndexService {
             if !f.is_full() {
                 return Ok(());
             }
-            if let Err(e) = f.file.flush_to(f.file.size()) {
-                tracing::warn!("flushing full index file failed: {e}");
-            }
+            // Its last entries are synced by nobody else once it is no longer the newest file. A
+            // failed sync fails the append that needed the new file (and the store).
+            f.sync()?;
         }
         let mut ts = store_ts.max(files.last().map(|f| f.end_timestamp()).unwrap_or(0));
         let mut path = self.dir.join(timestamp_name(ts));
@@ -377,9 +440,7 @@ impl IndexService {
     pub(crate) fn flush(&self) -> Result<()> {
         let files = self.files.read().unwrap_or_else(|p| p.into_inner());
         if let Some(f) = files.last() {
-            // Slots are random access: msync the whole mapping (only dirty pages are written).
-            f.file.set_flushed(0);
-            f.file.flush_to(f.file.size())?;
+            f.sync()?;
         }
         Ok(())
     }
@@ -424,7 +485,7 @@ mod tests {
     #[test]
     fn put_query_roll() {
         let dir = tempfile::tempdir().unwrap();
-        let idx = IndexService::load(dir.path(), 7, 5, true).unwrap();
+        let idx = IndexService::load(dir.path(), 7, 5, true, None).unwrap();
         let base = 1_700_000_000_000;
         for i in 0..10i64 {
             idx.put("T", &["k", &format!("u{i}")], i * 100, base + i * 1000)
@@ -438,7 +499,7 @@ mod tests {
             .is_empty());
         assert!(idx.query("X", "k", 64, base, base + 20_000).is_empty());
         drop(idx);
-        let idx = IndexService::load(dir.path(), 7, 5, true).unwrap();
+        let idx = IndexService::load(dir.path(), 7, 5, true, None).unwrap();
         assert_eq!(idx.query("T", "k", 3, base, base + 20_000).len(), 3);
         assert_eq!(idx.max_indexed_phys(), 900);
         assert!(idx.delete_expired(850).unwrap() > 0);

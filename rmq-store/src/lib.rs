@@ -16,6 +16,10 @@ mod config;
 mod consume_queue;
 mod delay;
 mod error;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
+#[cfg(not(feature = "fault-injection"))]
+mod fault;
 mod index;
 mod mapped_file;
 mod store;

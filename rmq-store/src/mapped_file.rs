@@ -69,6 +69,7 @@ impl MappedFile {
             path: path.clone(),
             source,
         };
+        crate::fault::before_alloc(&path).map_err(fail)?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -200,8 +201,8 @@ impl MappedFile {
                 )),
             ));
         }
-        self.file
-            .write_all_at(data, pos)
+        crate::fault::before_write(&self.path)
+            .and_then(|()| self.file.write_all_at(data, pos))
             .map_err(|e| StoreError::io(&self.path, e))
     }
 
@@ -211,7 +212,8 @@ impl MappedFile {
         if from >= self.size {
             return Ok(());
         }
-        let err = |e| StoreError::io(&self.path, e);
+        let err = |e: std::io::Error| StoreError::sync_failed(&self.path, &e);
+        crate::fault::before_sync(&self.path).map_err(err)?;
         // Zero the partial page by hand, then let the filesystem zero the rest cheaply (ext4 and
         // xfs turn FALLOC_FL_ZERO_RANGE into unwritten extents); fall back to writing zeros.
         const PAGE: u64 = 4096;
@@ -225,6 +227,7 @@ impl MappedFile {
             self.map
                 .flush_range(from as usize, head as usize)
                 .map_err(err)?;
+            crate::fault::synced(&self.path, from, head, None);
         }
         if aligned >= self.size {
             return Ok(());
@@ -240,7 +243,9 @@ impl MappedFile {
             )
         };
         if rc == 0 {
-            return self.file.sync_data().map_err(err);
+            self.file.sync_data().map_err(err)?;
+            crate::fault::synced(&self.path, aligned, len, None);
+            return Ok(());
         }
         const CHUNK: u64 = 1 << 20;
         let mut pos = aligned;
@@ -256,19 +261,24 @@ impl MappedFile {
         }
         self.map
             .flush_range(aligned as usize, len as usize)
-            .map_err(err)
+            .map_err(err)?;
+        crate::fault::synced(&self.path, aligned, len, None);
+        Ok(())
     }
 
-    /// Makes `[flushed, upto)` durable (msync MS_SYNC, i.e. fdatasync of that range).
+    /// Makes `[flushed, upto)` durable (msync MS_SYNC, i.e. fdatasync of that range). On
+    /// failure the flushed position stays where it was ([`StoreError::SyncFailed`]).
     pub(crate) fn flush_to(&self, upto: u64) -> Result<()> {
         let upto = upto.min(self.size);
         let from = self.flushed();
         if upto <= from {
             return Ok(());
         }
-        self.map
-            .flush_range(from as usize, (upto - from) as usize)
-            .map_err(|e| StoreError::io(&self.path, e))?;
+        let len = upto - from;
+        crate::fault::before_sync(&self.path)
+            .and_then(|()| self.map.flush_range(from as usize, len as usize))
+            .map_err(|e| StoreError::sync_failed(&self.path, &e))?;
+        crate::fault::synced(&self.path, from, len, self.bytes(from, len));
         self.flushed.fetch_max(upto, Ordering::AcqRel);
         Ok(())
     }
@@ -501,7 +511,8 @@ impl MappedFileQueue {
                 let rel = offset - last.start();
                 last.zero_from(rel)?;
                 last.set_wrote(rel);
-                last.set_flushed(rel);
+                // What lay below the cut and was not synced still is not.
+                last.set_flushed(rel.min(last.flushed()));
             }
         }
         Ok(())

@@ -56,6 +56,9 @@ impl Inner {
         if self.shutdown.load(Ordering::Acquire) {
             return Err(StoreError::NotAvailable("message store has been shut down"));
         }
+        if let Some(e) = self.failure() {
+            return Err(e);
+        }
         if self.disk_full.load(Ordering::Acquire) {
             return Err(self.disk_full_error());
         }
@@ -79,6 +82,57 @@ impl Inner {
         self.check_writable()?;
         let cq = self.queue_or_create(&first.topic, first.queue_id)?;
         let store_ts = now_ms();
+        let (log_end, queue_end) = (self.commit_log.max_offset(), cq.max_offset());
+        let appended = match self.write_batch(msgs, &cq, store_ts) {
+            Ok(a) => a,
+            Err(e) => {
+                self.roll_back(log_end, &cq, queue_end);
+                return Err(self.fail(e));
+            }
+        };
+        let end = appended.result.end_offset;
+        self.dispatched.store(end, Ordering::Release);
+        self.written_tx.send_replace(end);
+        let sec = store_ts / 1000;
+        let slot = &mut w.tps[(sec as usize) % 16];
+        if slot.0 != sec {
+            *slot = (sec, 0);
+        }
+        slot.1 += msgs.len() as u64;
+        drop(w);
+        self.put_count
+            .fetch_add(msgs.len() as u64, Ordering::Relaxed);
+        self.put_bytes
+            .fetch_add(appended.result.wrote_bytes as u64, Ordering::Relaxed);
+        Ok(appended)
+    }
+
+    /// Undoes a batch that failed half way (a write error, no space for a new file): the
+    /// commit log goes back to `log_end` and the queue to `queue_end`, so neither readers nor a
+    /// later recovery see a record of an append that was answered with an error. Index entries
+    /// written meanwhile point past the end or at later records; look-ups verify and skip them.
+    fn roll_back(&self, log_end: u64, cq: &ConsumeQueue, queue_end: u64) {
+        let undone = self
+            .commit_log
+            .truncate(log_end)
+            .and_then(|()| cq.cut(queue_end));
+        if let Err(e) = undone {
+            // Zeroing the failed record's bytes could not be made durable either.
+            self.fail(e);
+        }
+    }
+
+    /// Encodes `msgs` into the commit log one after the other and dispatches each. The caller
+    /// holds the writer lock and rolls back on error.
+    fn write_batch(
+        &self,
+        msgs: &[PutMessage],
+        cq: &Arc<ConsumeQueue>,
+        store_ts: i64,
+    ) -> Result<Appended> {
+        let Some(first) = msgs.first() else {
+            return Err(StoreError::MessageIllegal("empty batch".into()));
+        };
         let mut next_queue_offset = cq.max_offset() as i64;
         let mut phys_first = -1i64;
         let mut wrote_bytes = 0i64;
@@ -138,9 +192,10 @@ impl Inner {
             let dst = unsafe { file.bytes_mut(pos, size) }.ok_or(StoreError::NotAvailable(
                 "record does not fit the mapped file",
             ))?;
+            crate::fault::before_write(file.path()).map_err(|e| StoreError::io(file.path(), e))?;
             write_record(&view, dst).map_err(|e| StoreError::MessageIllegal(e.to_string()))?;
             file.set_wrote(pos + size);
-            last_tag_code = self.dispatch(&view, phys, size as i32, Some(&cq))?;
+            last_tag_code = self.dispatch(&view, phys, size as i32, Some(cq))?;
             dispatched |= dispatchable;
             if dispatchable {
                 next_queue_offset += 1;
@@ -156,19 +211,6 @@ impl Inner {
             wrote_bytes += size as i64;
         }
         let end = self.commit_log.max_offset() as i64;
-        self.dispatched.store(end, Ordering::Release);
-        self.written_tx.send_replace(end);
-        let sec = store_ts / 1000;
-        let slot = &mut w.tps[(sec as usize) % 16];
-        if slot.0 != sec {
-            *slot = (sec, 0);
-        }
-        slot.1 += msgs.len() as u64;
-        drop(w);
-        self.put_count
-            .fetch_add(msgs.len() as u64, Ordering::Relaxed);
-        self.put_bytes
-            .fetch_add(wrote_bytes as u64, Ordering::Relaxed);
         Ok(Appended {
             result: PutResult {
                 status: PutStatus::PutOk,
@@ -265,29 +307,39 @@ impl Inner {
         // (the later one in Java's combination) wins over a flush status.
         let end = result.end_offset;
         let (flushed, replicated) = tokio::join!(self.wait_flushed(end), self.wait_replicated(end));
-        if let Some(status) = replicated.or(flushed) {
+        if let Some(status) = replicated.or(flushed?) {
             result.status = status;
         }
         Ok(result)
     }
 
-    /// In SYNC_FLUSH, waits until the commit log is durable up to `end`; `Some` on timeout.
-    pub(super) async fn wait_flushed(&self, end: i64) -> Option<PutStatus> {
+    /// In SYNC_FLUSH, waits until the commit log is durable up to `end`; `Some` on timeout, an
+    /// error when a sync failed first (the append is not durable and must not be answered OK).
+    pub(super) async fn wait_flushed(&self, end: i64) -> Result<Option<PutStatus>> {
         if self.config.flush_disk_type != FlushDiskType::SyncFlush {
-            return None;
+            return Ok(None);
         }
         let mut rx = self.flushed_tx.subscribe();
         if *rx.borrow() >= end {
-            return None;
+            return Ok(None);
         }
         self.wake_flusher();
-        let waited =
-            tokio::time::timeout(self.config.sync_flush_timeout, rx.wait_for(|f| *f >= end)).await;
-        if matches!(waited, Ok(Ok(_))) {
-            return None;
+        // `fail` pokes the channel, so a failure wakes this wait too.
+        let done = |f: &i64| *f >= end || self.failed.get().is_some();
+        let waited = tokio::time::timeout(self.config.sync_flush_timeout, rx.wait_for(done))
+            .await
+            .map(|r| r.is_ok());
+        if *rx.borrow() >= end {
+            return Ok(None);
+        }
+        if let Some(e) = self.failure() {
+            return Err(e);
+        }
+        if waited.is_ok() {
+            return Err(StoreError::NotAvailable("message store has been shut down"));
         }
         tracing::warn!("sync flush of offset {end} did not finish within syncFlushTimeout");
-        Some(PutStatus::FlushDiskTimeout)
+        Ok(Some(PutStatus::FlushDiskTimeout))
     }
 
     /// With a replica hook (SYNC_MASTER), waits until a slave holds the commit log up to `end`;

@@ -10,8 +10,30 @@ impl Inner {
         c.notify_one();
     }
 
+    /// Puts the store in the failed state when `e` is a failed sync (logging it, once, and
+    /// waking SYNC_FLUSH waiters so they answer with the error); returns `e`.
+    pub(super) fn fail(&self, e: StoreError) -> StoreError {
+        if let Some(copy) = e.sync_failure_copy() {
+            if self.failed.set(copy).is_ok() {
+                tracing::error!("{e}");
+                self.flushed_tx.send_modify(|_| {});
+            }
+        }
+        e
+    }
+
+    /// The failed state's error, if a sync failed.
+    pub(super) fn failure(&self) -> Option<StoreError> {
+        self.failed.get().and_then(StoreError::sync_failure_copy)
+    }
+
+    /// Syncs the commit log up to its written end and publishes the new flushed offset. After a
+    /// failed sync nothing is synced again: the error is returned instead (see `fail`).
     pub(super) fn flush_commit_log(&self) -> Result<()> {
-        self.commit_log.flush()?;
+        if let Some(e) = self.failure() {
+            return Err(e);
+        }
+        self.commit_log.flush().map_err(|e| self.fail(e))?;
         let f = self.commit_log.flushed_offset() as i64;
         self.flushed_tx.send_if_modified(|cur| {
             if f > *cur {
@@ -46,14 +68,24 @@ impl Inner {
                 }
                 *requested = false;
             }
-            if let Err(e) = self.flush_commit_log() {
-                tracing::error!("commit log flush failed: {e}");
+            // A failure was logged once by `fail`; the store refuses writes from then on.
+            if self.flush_commit_log().is_err() {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
     }
 
+    /// Syncs consume queues and index, then writes the checkpoint. Never after a failed sync:
+    /// a checkpoint must not vouch for pages the kernel may have dropped.
     pub(super) fn flush_queues_and_checkpoint(&self) -> Result<()> {
+        if let Some(e) = self.failure() {
+            return Err(e);
+        }
+        self.sync_queues_and_checkpoint().map_err(|e| self.fail(e))
+    }
+
+    fn sync_queues_and_checkpoint(&self) -> Result<()> {
+        let _one_at_a_time = lock(&self.checkpoint_lock);
         // Read what is dispatched *before* flushing, so the checkpoint never claims more.
         let dispatched = self.dispatched.load(Ordering::Acquire);
         let queues: Vec<Arc<ConsumeQueue>> = self
@@ -92,9 +124,8 @@ impl Inner {
 
     pub(super) fn cq_flush_loop(&self) {
         while self.sleep_unless_shutdown(self.config.flush_interval_consume_queue) {
-            if let Err(e) = self.flush_queues_and_checkpoint() {
-                tracing::error!("consume queue / index flush failed: {e}");
-            }
+            // A failure was logged once by `fail`.
+            let _ = self.flush_queues_and_checkpoint();
         }
     }
 }

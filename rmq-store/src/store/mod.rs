@@ -5,7 +5,7 @@ use std::fs::File;
 use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -75,6 +75,10 @@ struct Inner {
     /// The commit log's written end, for replication to wake on new data.
     written_tx: watch::Sender<i64>,
     flush_request: (Mutex<bool>, Condvar),
+    /// One checkpoint writer at a time (the flush thread, `flush()`, shutdown): a sync of the
+    /// index started by one must not be taken for the other's, nor an older checkpoint be
+    /// written over a newer one.
+    checkpoint_lock: Mutex<()>,
     dispatched: AtomicI64,
     /// Records at or after this physical offset are (re)indexed by dispatch; records before it
     /// are already in the index, so recovery does not add them twice. The newest indexed record is
@@ -82,6 +86,9 @@ struct Inner {
     index_from: AtomicI64,
     shutdown: AtomicBool,
     disk_full: AtomicBool,
+    /// Set by the first failed sync: from then on every write is refused with this error and
+    /// nothing is synced or checkpointed again (see `flush.rs`, `Inner::fail`).
+    failed: OnceLock<StoreError>,
     disk_ratio_bits: AtomicU64,
     disk_probe: Arc<dyn DiskUsage>,
     listener: RwLock<Option<Arc<dyn MessageArrivingListener>>>,
@@ -150,6 +157,7 @@ impl MessageStore {
             config.max_hash_slot_num,
             config.max_index_num,
             config.preallocate_files,
+            abnormal.then(|| cp.map_or(0, |c| c.safe_offset)),
         )?;
         let queues = load_queues(&config)?;
         let (flushed_tx, _) = watch::channel(0i64);
@@ -164,10 +172,12 @@ impl MessageStore {
             flushed_tx,
             written_tx,
             flush_request: (Mutex::new(false), Condvar::new()),
+            checkpoint_lock: Mutex::new(()),
             dispatched: AtomicI64::new(0),
             index_from: AtomicI64::new(0),
             shutdown: AtomicBool::new(false),
             disk_full: AtomicBool::new(false),
+            failed: OnceLock::new(),
             disk_ratio_bits: AtomicU64::new(0f64.to_bits()),
             disk_probe,
             listener: RwLock::new(None),
@@ -183,10 +193,9 @@ impl MessageStore {
         let max = inner.commit_log.max_offset() as i64;
         inner.dispatched.store(max, Ordering::Release);
         inner.written_tx.send_replace(max);
-        inner
-            .flushed_tx
-            .send_replace(inner.commit_log.flushed_offset() as i64);
-        // What recovery re-dispatched must be on disk before a checkpoint says so.
+        // What recovery scanned may still sit in the page cache only (a killed process leaves
+        // it there): sync it, and what was re-dispatched, before a checkpoint vouches for it.
+        inner.flush_commit_log()?;
         inner.flush_queues_and_checkpoint()?;
         let inner = Arc::new(inner);
         inner.check_disk();
@@ -464,6 +473,15 @@ impl MessageStore {
         }
         // Take the writer lock so no append is half done.
         let _w = lock(&self.inner.writer);
+        if self.inner.failure().is_some() {
+            // Nothing may be synced or checkpointed after a failed sync; the abort marker stays,
+            // so the next open recovers.
+            tracing::warn!(
+                "{}: store stopped without a final flush after a failed sync; recovery will run at the next start",
+                self.inner.config.store_path_root_dir.display()
+            );
+            return Ok(());
+        }
         self.inner.flush_commit_log()?;
         self.inner.flush_queues_and_checkpoint()?;
         let abort = self.inner.config.store_path_root_dir.join("abort");
@@ -473,6 +491,21 @@ impl MessageStore {
             self.inner.config.store_path_root_dir.display()
         );
         Ok(())
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+impl MessageStore {
+    /// Stops the store the way a power cut does: the threads stop, nothing is flushed, no
+    /// checkpoint is written, the `abort` marker stays. With [`crate::fault::FaultHandle`]'s
+    /// `crash` (called first) and `power_loss` (after), tests simulate losing the machine.
+    pub fn crash(self) {
+        self.inner.shutdown.store(true, Ordering::Release);
+        self.inner.wake_flusher();
+        for t in lock(&self.threads).drain(..) {
+            let _ = t.join();
+        }
+        // Dropping runs `shutdown`, which returns at once: the flag is already set.
     }
 }
 

@@ -3,6 +3,23 @@
 
 use super::*;
 
+/// Why a record whose body CRC and sizes check out still cannot be whole, if it cannot.
+///
+/// The record format has a CRC of the body only (as RocketMQ's). Files are preallocated with
+/// zeros and every byte is written once, so a write lost in a power loss reads back as zeros:
+/// zeros where the topic is (a producer cannot send them), or a run of them in, or at the end
+/// of, the properties (text no client writes) mean a page of the record never reached the disk.
+fn lost_bytes(v: &RecordView<'_>) -> Option<&'static str> {
+    if !valid_topic(v.topic) {
+        return Some("the topic holds bytes no producer can send (a lost write)");
+    }
+    let props = v.properties.as_bytes();
+    if props.last() == Some(&0) || props.windows(4).any(|w| w == [0; 4]) {
+        return Some("the properties hold a run of zeros (a lost write)");
+    }
+    None
+}
+
 /// What one step of the recovery scan found at a position of a commit-log file.
 enum Step {
     /// A valid record of this many bytes, re-dispatched.
@@ -81,8 +98,8 @@ impl Inner {
                 Step::EndOfData => break None,
                 Step::Invalid(reason) => break Some(reason),
             }
+            // Not `flushed`: the scanned bytes may be in the page cache only; `open` syncs them.
             f.set_wrote(pos);
-            f.set_flushed(pos);
             if pos == size {
                 if idx + 1 == files.len() {
                     break None;
@@ -172,6 +189,9 @@ impl Inner {
                 "record claims physical offset {} (stale data)",
                 v.physical_offset
             )));
+        }
+        if let Some(reason) = lost_bytes(&v) {
+            return Ok(Step::Invalid(reason.into()));
         }
         let tx = sys_flag::transaction_type(v.sys_flag);
         if tx == sys_flag::TRANSACTION_NOT_TYPE || tx == sys_flag::TRANSACTION_COMMIT {

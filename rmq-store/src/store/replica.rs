@@ -33,7 +33,9 @@ impl MessageStore {
     /// record are cut off and reported as [`StoreError::ReplicaCorrupt`], so the slave asks for
     /// them again from a consistent end.
     pub fn append_replicated(&self, offset: i64, data: &[u8]) -> Result<i64> {
-        self.inner.append_replicated(offset, data)
+        self.inner
+            .append_replicated(offset, data)
+            .map_err(|e| self.inner.fail(e))
     }
 
     /// Drops the commit log from `offset` on, with the consume-queue entries of the dropped
@@ -43,7 +45,9 @@ impl MessageStore {
     /// (`docs/replication.md`, "Failover"). `offset` must be a record boundary (an epoch's start
     /// or a log end). Returns how many bytes were dropped.
     pub fn truncate_to(&self, offset: i64) -> Result<i64> {
-        self.inner.truncate_to(offset)
+        self.inner
+            .truncate_to(offset)
+            .map_err(|e| self.inner.fail(e))
     }
 
     /// End of the last complete record: on a slave the written end may lie inside a record whose

@@ -1,6 +1,8 @@
 #![allow(dead_code)]
 //! Helpers shared by the store's integration tests.
 
+pub mod workload;
+
 use std::path::Path;
 
 use bytes::Bytes;
@@ -71,10 +73,15 @@ pub fn rt() -> tokio::runtime::Runtime {
 /// the commit log has the matching consume-queue entry, every entry points at a valid record of its
 /// queue, and every record with a UNIQ_KEY is found by the index. Returns the record count.
 pub fn check_consistency(store: &rmq_store::MessageStore) -> usize {
+    check_consistency_from(store, store.min_phy_offset())
+}
+
+/// [`check_consistency`] for the records from commit-log offset `from` (a record boundary) on.
+pub fn check_consistency_from(store: &rmq_store::MessageStore, from: i64) -> usize {
     use rmq_remoting::message::{decode_record, keys, property_value, sys_flag, tags_code};
     use std::collections::HashMap;
     let mut per_queue: HashMap<(String, i32), i64> = HashMap::new();
-    let mut pos = store.min_phy_offset();
+    let mut pos = from.max(store.min_phy_offset());
     let max = store.max_phy_offset();
     let mut records = 0;
     while pos < max {

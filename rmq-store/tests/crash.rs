@@ -4,11 +4,12 @@
 //!
 //! The child is this test binary itself, re-executed with `RMQ_CRASH_CHILD_DIR` set (the
 //! `crash_child_writer` test is a no-op without it). Default: 20 kills (`RMQ_CRASH_KILLS` overrides);
-//! `crash_kill9_long` (ignored) does 300.
+//! `crash_kill9_long` (ignored) does 300. Each kill checks only what was written since the last
+//! one (see `Checked`), so the cost of a run grows with what is written, not with kills × size.
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -19,9 +20,6 @@ use rmq_remoting::message::{body_crc32, decode_record};
 use rmq_store::*;
 
 const WRITERS: i32 = 4;
-
-/// Acknowledged messages of one queue: (queue offset, (body crc, body length)).
-type AckList = Vec<(i64, (i32, usize))>;
 
 fn child_config(dir: &std::path::Path) -> StoreConfig {
     StoreConfig {
@@ -92,10 +90,12 @@ fn crash_child_writer() {
 }
 
 fn run_kills(kills: usize) {
+    let started = std::time::Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     // (queue, offset) -> (crc, len) of every acknowledged message.
     let mut acked: HashMap<(i32, i64), (i32, usize)> = HashMap::new();
+    let mut checked = Checked::default();
     let mut rng = fastrand::Rng::with_seed(0xC0FFEE);
     let mut truncations = 0;
     for run in 0..kills as u64 {
@@ -136,6 +136,8 @@ fn run_kills(kills: usize) {
             let off: i64 = p[3].parse().unwrap();
             let prev = acked.insert((q, off), (p[4].parse().unwrap(), p[5].parse().unwrap()));
             assert!(prev.is_none(), "queue {q} offset {off} acknowledged twice");
+            let max = checked.max_acked.entry(q).or_insert(-1);
+            *max = (*max).max(off);
             n += 1;
         }
         let store = MessageStore::open(child_config(dir.path())).unwrap();
@@ -148,61 +150,104 @@ fn run_kills(kills: usize) {
         if rep.truncated.is_some() {
             truncations += 1;
         }
-        verify(&store, &acked);
-        let records = check_consistency(&store);
+        let new = checked.verify(&store, &acked);
+        let records = checked.check_log(&store);
         eprintln!(
-            "kill {run}: {n} new acks, {} total, {records} records, recovery {rep:?}",
+            "kill {run}: {n} new acks, {} total, {new} messages and {records} records checked, recovery {rep:?}",
             acked.len()
         );
         drop(store);
     }
-    eprintln!("{kills} kills, {} acknowledged messages verified, {truncations} recoveries cut a torn tail", acked.len());
+    eprintln!(
+        "{kills} kills, {} acknowledged messages verified, {truncations} recoveries cut a torn tail, {:?}",
+        acked.len(),
+        started.elapsed()
+    );
     assert!(acked.len() > kills, "the child barely wrote anything");
 }
 
-fn verify(store: &MessageStore, acked: &HashMap<(i32, i64), (i32, usize)>) {
-    let mut by_queue: BTreeMap<i32, AckList> = BTreeMap::new();
-    for ((q, off), v) in acked {
-        by_queue.entry(*q).or_default().push((*off, *v));
-    }
-    for (q, mut list) in by_queue {
-        list.sort();
-        let max = store.max_offset_in_queue("Crash", q);
-        assert!(
-            max > list.last().unwrap().0,
-            "queue {q}: acknowledged offset {} lost (max {max})",
-            list.last().unwrap().0
-        );
-        // Every acknowledged message is there, intact; and the queue is in write order.
-        let mut last_key: HashMap<(u64, u64), u64> = HashMap::new();
-        let mut off = 0;
-        while off < max {
-            let r = store.get_message("Crash", q, off, 32, 1 << 20, &AcceptAll);
-            assert_eq!(r.status, GetMessageStatus::Found, "queue {q} offset {off}");
-            for (m, qo) in r.messages.iter().zip(&r.queue_offsets) {
-                let v = decode_record(m.as_slice(), true).unwrap();
-                assert_eq!(v.queue_offset, *qo);
-                let text = String::from_utf8_lossy(&v.body[..v.body.len().min(40)]).into_owned();
-                let parts: Vec<&str> = text.splitn(4, ':').collect();
-                let (run, w, seq): (u64, u64, u64) = (
-                    parts[0].parse().unwrap(),
-                    parts[1].parse().unwrap(),
-                    parts[2].parse().unwrap(),
+/// What the checks after earlier kills established, so that each kill checks only what is new:
+/// a run of thousands of kills costs what is written, not kills times the store's size.
+#[derive(Default)]
+struct Checked {
+    /// Per queue: offsets below `.0` were checked; `.1` is (offset, body crc) of the last one,
+    /// read again each time to prove the checked prefix is still there.
+    queues: HashMap<i32, (i64, Option<(i64, i32)>)>,
+    /// Per (run, writer): the last sequence number seen, for the order check.
+    last_seq: HashMap<(u64, u64), u64>,
+    /// Per queue: the highest acknowledged offset.
+    max_acked: HashMap<i32, i64>,
+    /// Commit-log offset up to which consume queues and index were checked against it.
+    log_checked: i64,
+}
+
+impl Checked {
+    /// Checks the messages each queue gained since the last call: every acknowledged message is
+    /// there, intact, and each writer's messages are in order without gaps. Returns how many.
+    fn verify(&mut self, store: &MessageStore, acked: &HashMap<(i32, i64), (i32, usize)>) -> usize {
+        let mut n = 0;
+        for (&q, &max_acked) in &self.max_acked {
+            let max = store.max_offset_in_queue("Crash", q);
+            assert!(
+                max > max_acked,
+                "queue {q}: acknowledged offset {max_acked} lost (max {max})"
+            );
+            let (from, mut last) = self.queues.get(&q).copied().unwrap_or((0, None));
+            if let Some((off, crc)) = last {
+                let r = store.get_message("Crash", q, off, 1, 1 << 20, &AcceptAll);
+                assert_eq!(
+                    r.status,
+                    GetMessageStatus::Found,
+                    "queue {q}: checked message {off} gone"
                 );
-                assert_eq!(w, q as u64);
-                if let Some(prev) = last_key.insert((run, w), seq) {
-                    assert_eq!(seq, prev + 1, "queue {q}: out of order or gap in run {run}");
-                }
-                if let Some((crc, len)) = acked.get(&(q, *qo)) {
-                    assert_eq!(
-                        (v.body_crc, v.body.len()),
-                        (*crc, *len),
-                        "queue {q} offset {qo} differs from what was acknowledged"
-                    );
-                }
+                let v = decode_record(r.messages[0].as_slice(), true).unwrap();
+                assert_eq!(v.body_crc, crc, "queue {q}: checked message {off} changed");
             }
-            off = r.next_begin_offset;
+            let mut off = from;
+            while off < max {
+                let r = store.get_message("Crash", q, off, 32, 1 << 20, &AcceptAll);
+                assert_eq!(r.status, GetMessageStatus::Found, "queue {q} offset {off}");
+                for (m, qo) in r.messages.iter().zip(&r.queue_offsets) {
+                    let v = decode_record(m.as_slice(), true).unwrap();
+                    assert_eq!(v.queue_offset, *qo);
+                    let text =
+                        String::from_utf8_lossy(&v.body[..v.body.len().min(40)]).into_owned();
+                    let parts: Vec<&str> = text.splitn(4, ':').collect();
+                    let (run, w, seq): (u64, u64, u64) = (
+                        parts[0].parse().unwrap(),
+                        parts[1].parse().unwrap(),
+                        parts[2].parse().unwrap(),
+                    );
+                    assert_eq!(w, q as u64);
+                    if let Some(prev) = self.last_seq.insert((run, w), seq) {
+                        assert_eq!(seq, prev + 1, "queue {q}: out of order or gap in run {run}");
+                    }
+                    if let Some((crc, len)) = acked.get(&(q, *qo)) {
+                        assert_eq!(
+                            (v.body_crc, v.body.len()),
+                            (*crc, *len),
+                            "queue {q} offset {qo} differs from what was acknowledged"
+                        );
+                    }
+                    last = Some((*qo, v.body_crc));
+                    n += 1;
+                }
+                off = r.next_begin_offset;
+            }
+            self.queues.insert(q, (max, last));
         }
+        n
+    }
+
+    /// Checks consume queues and index against the commit log written since the last call.
+    fn check_log(&mut self, store: &MessageStore) -> usize {
+        assert!(
+            store.max_phy_offset() >= self.log_checked,
+            "the commit log lost checked records"
+        );
+        let records = check_consistency_from(store, self.log_checked);
+        self.log_checked = store.max_phy_offset();
+        records
     }
 }
 

@@ -65,7 +65,10 @@ import rmq.interop.support.QueueReader;
  * while it shuts down). The longest time without any SEND_OK in a cycle is reported too.
  * Only a message's first delivery counts for reorderings (a message of a producer delivered after
  * a later message of the same producer from the same queue); redeliveries count as duplicates.
- * The consumer has one consume thread, so delivery order is queue order.
+ * The consumer has one consume thread, so delivery order is queue order. Consumer outage = from
+ * the broker going down to the first delivery of a message sent after it: the 4.9.7 client fails
+ * its pending pulls at once only when the connection breaks with an error; when the server's end
+ * closes it cleanly, a pull in flight waits out its 30 s timeout (seen with both servers).
  */
 class BrokerChaos {
     private static final String TOPIC = "BrokerChaosTopic";

@@ -32,6 +32,8 @@ final class ChaosLedger {
     private final ConcurrentLinkedQueue<Ack> acks = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Failure> failures = new ConcurrentLinkedQueue<>();
     private final Map<String, Integer> delivered = new ConcurrentHashMap<>();
+    /** When each message was first delivered (monotonic ms). */
+    private final Map<String, Long> firstDeliveredAt = new ConcurrentHashMap<>();
     /** queue id, producer → highest sequence number delivered the first time so far. */
     private final Map<String, Long> highestFirstDelivery = new ConcurrentHashMap<>();
     private final AtomicLong deliveries = new AtomicLong();
@@ -74,6 +76,7 @@ final class ChaosLedger {
         String id = m.getKeys();
         int n = delivered.merge(id, 1, Integer::sum);
         if (n == 1) {
+            firstDeliveredAt.put(id, nowMs);
             String lane = m.getQueueId() + "/" + producerOf(id);
             long seq = seqOf(id);
             Long before = highestFirstDelivery.get(lane);
@@ -124,6 +127,11 @@ final class ChaosLedger {
     /** How often each message was delivered (a copy). */
     Map<String, Integer> deliveredCounts() {
         return new HashMap<>(delivered);
+    }
+
+    /** When {@code id} was first delivered, or null. */
+    Long firstDeliveredAt(String id) {
+        return firstDeliveredAt.get(id);
     }
 
     /** Acknowledged messages not delivered yet. */

@@ -140,11 +140,13 @@ final class ChaosSummary {
         Map<Fault, List<Long>> outage = new EnumMap<>(Fault.class);
         Map<Fault, List<Long>> back = new EnumMap<>(Fault.class);
         Map<Fault, List<Long>> gaps = new EnumMap<>(Fault.class);
+        Map<Fault, List<Long>> consumerOutage = new EnumMap<>(Fault.class);
         Map<Fault, Long> failedPerFault = new EnumMap<>(Fault.class);
         for (Fault x : Fault.values()) {
             outage.put(x, new ArrayList<>());
             back.put(x, new ArrayList<>());
             gaps.put(x, new ArrayList<>());
+            consumerOutage.put(x, new ArrayList<>());
             failedPerFault.put(x, 0L);
         }
         long failedSteady = failures.stream().filter(x -> cycles.isEmpty() || x.failedAtMs() < cycles.get(0).atMs()).count();
@@ -152,6 +154,7 @@ final class ChaosSummary {
             Cycle c = cycles.get(k);
             long until = k + 1 < cycles.size() ? cycles.get(k + 1).atMs() : Long.MAX_VALUE;
             Long firstOk = null;
+            Long firstDelivery = null;
             List<Long> ackTimes = new ArrayList<>();
             ackTimes.add(c.atMs());
             for (ChaosLedger.Ack a : acks) {
@@ -160,6 +163,10 @@ final class ChaosSummary {
                 }
                 if (a.ackAtMs() >= c.atMs() && a.ackAtMs() < until) {
                     ackTimes.add(a.ackAtMs());
+                }
+                Long d = a.sentAtMs() >= c.downAtMs() ? ledger.firstDeliveredAt(a.id()) : null;
+                if (d != null && (firstDelivery == null || d < firstDelivery)) {
+                    firstDelivery = d;
                 }
             }
             ackTimes.sort(null);
@@ -171,15 +178,19 @@ final class ChaosSummary {
             long failed = failures.stream().filter(x -> x.failedAtMs() >= c.atMs() && x.failedAtMs() < until).count();
             failedPerFault.merge(c.fault(), failed, Long::sum);
             Long outageMs = firstOk == null ? null : firstOk - c.downAtMs();
+            Long consumerMs = firstDelivery == null ? null : firstDelivery - c.downAtMs();
+            if (consumerMs != null) {
+                consumerOutage.get(c.fault()).add(consumerMs);
+            }
             if (outageMs != null) {
                 outage.get(c.fault()).add(outageMs);
             }
             if (c.backAtMs() >= 0) {
                 back.get(c.fault()).add(c.backAtMs() - c.atMs());
             }
-            out.cycleRows.add(String.format(Locale.ROOT, "cycle %d %s backMs=%s outageMs=%s noAckGapMs=%d failedSends=%d",
-                    c.index(), c.fault(), c.backAtMs() < 0 ? "never" : Long.toString(c.backAtMs() - c.atMs()), outageMs, gap,
-                    failed));
+            out.cycleRows.add(String.format(Locale.ROOT,
+                    "cycle %d %s backMs=%s outageMs=%s noAckGapMs=%d consumerOutageMs=%s failedSends=%d", c.index(), c.fault(),
+                    c.backAtMs() < 0 ? "never" : Long.toString(c.backAtMs() - c.atMs()), outageMs, gap, consumerMs, failed));
         }
         f.put("sendFailedBeforeFirstFault", failedSteady);
         f.put("sendFailedPerFault", failedPerFault);
@@ -189,6 +200,9 @@ final class ChaosSummary {
         f.put("noAckGapMsKill", ChaosFigures.stats(gaps.get(Fault.KILL)));
         f.put("noAckGapMsFreeze", ChaosFigures.stats(gaps.get(Fault.FREEZE)));
         f.put("noAckGapMsTerm", ChaosFigures.stats(gaps.get(Fault.TERM)));
+        f.put("consumerOutageMsKill", ChaosFigures.stats(consumerOutage.get(Fault.KILL)));
+        f.put("consumerOutageMsFreeze", ChaosFigures.stats(consumerOutage.get(Fault.FREEZE)));
+        f.put("consumerOutageMsTerm", ChaosFigures.stats(consumerOutage.get(Fault.TERM)));
         f.put("backMsKill", ChaosFigures.stats(back.get(Fault.KILL)));
         f.put("backMsTerm", ChaosFigures.stats(back.get(Fault.TERM)));
         failures.stream().limit(20).forEach(x -> out.detail("send failed: " + x));
@@ -226,10 +240,11 @@ final class ChaosSummary {
     /** The report: one {@code key = value} line per figure, one line per cycle, examples, then JSON. */
     String render() {
         StringBuilder sb = new StringBuilder("# BrokerChaos summary\n");
-        figures.forEach((k, v) -> sb.append(k).append(" = ").append(k.startsWith("outageMs") || k.startsWith("backMs") || k.startsWith("noAckGapMs")
+        figures.forEach((k, v) -> sb.append(k).append(" = ").append(k.endsWith("MsKill") || k.endsWith("MsFreeze") || k.endsWith("MsTerm")
                 ? statsLine((Map<?, ?>) v) : v).append('\n'));
         sb.append("# cycle fault backMs (signal to broker back) outageMs (broker down to first SEND_OK of a later send)"
-                + " noAckGapMs (longest time without SEND_OK) failedSends\n");
+                + " noAckGapMs (longest time without SEND_OK) consumerOutageMs (broker down to the first delivery of a"
+                + " message sent after it) failedSends\n");
         cycleRows.forEach(r -> sb.append(r).append('\n'));
         if (!details.isEmpty()) {
             sb.append("# details (first ones)\n");

@@ -3,21 +3,36 @@
 
 use super::*;
 
+/// Smallest unit a disk writes: a write lost in a power loss zeroes whole sectors.
+const SECTOR: u64 = 512;
+
 /// Why a record whose body CRC and sizes check out still cannot be whole, if it cannot.
 ///
 /// The record format has a CRC of the body only (as RocketMQ's). Files are preallocated with
-/// zeros and every byte is written once, so a write lost in a power loss reads back as zeros:
-/// zeros where the topic is (a producer cannot send them), or a run of them in, or at the end
-/// of, the properties (text no client writes) mean a page of the record never reached the disk.
-fn lost_bytes(v: &RecordView<'_>) -> Option<&'static str> {
+/// zeros and every byte is written once, so a write lost in a power loss reads back as zeros
+/// from a sector boundary on: zeros where the topic is (a producer cannot send them), a last
+/// property byte of zero (every property ends with a separator), or a whole sector of zeros
+/// starting at a sector boundary inside the properties mean a sector of the record never
+/// reached the disk. Shorter runs of zeros are data: a property value may hold NUL characters
+/// (Java strings can), and cutting there would drop that record and every acknowledged one after
+/// it. `pos` is where the record starts in its file (files start at sector multiples).
+fn lost_bytes(v: &RecordView<'_>, pos: u64) -> Option<&'static str> {
     if !valid_topic(v.topic) {
         return Some("the topic holds bytes no producer can send (a lost write)");
     }
     let props = v.properties.as_bytes();
-    if props.last() == Some(&0) || props.windows(4).any(|w| w == [0; 4]) {
-        return Some("the properties hold a run of zeros (a lost write)");
+    if props.last() == Some(&0) {
+        return Some("the properties end in a zero byte (a lost write)");
     }
-    None
+    let props_at = pos + v.total_size as u64 - props.len() as u64;
+    let first = props_at.div_ceil(SECTOR) * SECTOR - props_at;
+    let lost = (first..props.len() as u64)
+        .step_by(SECTOR as usize)
+        .any(|i| {
+            let end = (i + SECTOR).min(props.len() as u64);
+            props[i as usize..end as usize].iter().all(|b| *b == 0)
+        });
+    lost.then_some("the properties hold a zeroed sector (a lost write)")
 }
 
 /// What one step of the recovery scan found at a position of a commit-log file.
@@ -190,7 +205,7 @@ impl Inner {
                 v.physical_offset
             )));
         }
-        if let Some(reason) = lost_bytes(&v) {
+        if let Some(reason) = lost_bytes(&v, pos) {
             return Ok(Step::Invalid(reason.into()));
         }
         let tx = sys_flag::transaction_type(v.sys_flag);

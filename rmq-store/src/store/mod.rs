@@ -410,7 +410,8 @@ impl MessageStore {
 
     /// Reads the raw commit-log stream from `from` (a slave's pull): the bytes written so far in the
     /// file holding `from`, at most `max_bytes`. Empty when nothing is there yet; None when `from`
-    /// is no longer (or not yet) stored.
+    /// is no longer (or not yet) stored. Bytes of an append still in progress are not included:
+    /// an append that fails half way is rolled back, and a slave must never have received it.
     pub fn read_commit_log(&self, from: i64, max_bytes: usize) -> Option<SelectedBuffer> {
         let from = u64::try_from(from).ok()?;
         let f = self.inner.commit_log.find(from)?;
@@ -419,7 +420,9 @@ impl MessageStore {
         if rel > wrote {
             return None;
         }
-        let len = (wrote - rel).min(max_bytes as u64);
+        let committed = u64::try_from(*self.inner.written_tx.borrow()).unwrap_or(0);
+        let visible = wrote.min(committed.saturating_sub(f.start()));
+        let len = visible.saturating_sub(rel).min(max_bytes as u64);
         SelectedBuffer::new(f, rel, len)
     }
 

@@ -84,8 +84,13 @@ impl Inner {
         let mut missing = false;
         let mut cur = offset;
         let commit_min = self.commit_log.min_offset() as i64;
+        // Entries of an append still in progress (or being rolled back) are not read yet.
+        let committed = *self.written_tx.borrow();
         while cur < max && cur < offset + scan_limit && r.messages.len() < max_count {
-            let Some(e) = q.entry(cur as u64) else {
+            let Some(e) = q
+                .entry(cur as u64)
+                .filter(|e| e.phys_offset + i64::from(e.size) <= committed)
+            else {
                 missing = true;
                 break;
             };

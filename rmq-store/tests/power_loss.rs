@@ -188,6 +188,9 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Power losses the proptest simulated so far (printed, for the figures).
+static PROPTEST_LOSSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Runs `ops` (ending with a power loss) and checks the invariants after every power loss.
 fn run_workload(sync: bool, flush_ms: u64, ops: &[Op]) {
     let dir = tempfile::tempdir().unwrap();
@@ -244,6 +247,10 @@ fn run_workload(sync: bool, flush_ms: u64, ops: &[Op]) {
                 }
                 check_consistency(&store);
                 ledger.settle(&got);
+                let n = PROPTEST_LOSSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if n % 25 == 0 {
+                    eprintln!("proptest: {n} power losses so far");
+                }
             }
         }
     }

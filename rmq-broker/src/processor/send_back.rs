@@ -116,27 +116,24 @@ async fn send_back(
     let origin_id = property_value(record.properties, keys::ORIGIN_MESSAGE_ID)
         .map(str::to_owned)
         .unwrap_or_else(|| encode_offset_msg_id(record.store_host, record.physical_offset));
+    // Apache 4.9.7 marks a dead letter with DELAY=0 and a retry with its level; the parked
+    // copy's REAL_TOPIC / REAL_QID stay (a retry's are set anew when it is parked again).
     let delay = if dead {
-        None
+        0
     } else if header.delay_level > 0 {
-        Some(header.delay_level)
+        header.delay_level
     } else {
-        Some(3 + record.reconsume_times)
+        3 + record.reconsume_times
     };
-    let delay_text = delay.map(|level| level.to_string());
-    let mut set = vec![
+    let delay_text = delay.to_string();
+    let set = [
         (keys::RETRY_TOPIC, retry_topic.as_str()),
         (keys::ORIGIN_MESSAGE_ID, origin_id.as_str()),
         (keys::WAIT, "false"),
+        (keys::DELAY, delay_text.as_str()),
     ];
-    if let Some(level) = &delay_text {
-        set.push((keys::DELAY, level));
-    }
-    // A delayed message re-stored earlier still names its parking place; the new one sets its own.
+    // Apache 4.9.7 knows no delivery times: a retry waits by level only.
     let remove = [
-        keys::DELAY,
-        keys::REAL_TOPIC,
-        keys::REAL_QID,
         keys::TIMER_DELIVER_MS,
         keys::START_DELIVER_TIME,
         keys::TIMER_DELAY_SEC,

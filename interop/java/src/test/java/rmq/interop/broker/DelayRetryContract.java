@@ -52,6 +52,14 @@ abstract class DelayRetryContract {
             "CLUSTER", "CONSUME_START_TIME", "DELAY", "KEYS", "MAX_OFFSET", "MIN_OFFSET", "REAL_QID", "REAL_TOPIC",
             "TAGS", "UNIQ_KEY", "WAIT", "mine"));
 
+    /**
+     * The property keys of a redelivered message (from %RETRY%group) on Apache 4.9.7; a dead
+     * letter read from %DLQ%group has the same (the last retry's, with DELAY=0).
+     */
+    static final java.util.SortedSet<String> REDELIVERED_KEYS = new java.util.TreeSet<>(List.of(
+            "CLUSTER", "CONSUME_START_TIME", "DELAY", "KEYS", "MAX_OFFSET", "MIN_OFFSET", "ORIGIN_MESSAGE_ID", "REAL_QID",
+            "REAL_TOPIC", "RETRY_TOPIC", "TAGS", "UNIQ_KEY", "WAIT"));
+
     BrokerStack stack;
     Clients clients;
 
@@ -198,7 +206,9 @@ abstract class DelayRetryContract {
     void aListenerFailingTwiceGetsTheMessageThreeTimesWithGrowingGaps() throws Exception {
         String topic = clients.createTopic("Retry", 1);
         ConcurrentLinkedQueue<Delivery> got = new ConcurrentLinkedQueue<>();
-        consume(Clients.unique("retryg"), topic, 2, -1, got);
+        String group = Clients.unique("retryg");
+        String retryTopic = MixAll.getRetryTopic(group);
+        consume(group, topic, 2, -1, got);
         SendResult r = clients.producer().send(msg(topic, "flaky"));
         assertTrue(Await.until(Duration.ofSeconds(30), () -> of(got, r.getMsgId()).size() >= 3), "3 deliveries: " + got);
         Thread.sleep(1500);
@@ -212,6 +222,20 @@ abstract class DelayRetryContract {
         long gap1 = d.get(1).at() - d.get(0).at();
         long gap2 = d.get(2).at() - d.get(1).at();
         assertTrue(gap1 >= 900 && gap2 >= 1900 && gap2 > gap1, "gaps " + gap1 + " ms then " + gap2 + " ms");
+        for (int i = 1; i < 3; i++) {
+            Map<String, String> props = d.get(i).properties();
+            assertEquals("key-flaky", props.get(MessageConst.PROPERTY_KEYS), "keys kept: " + props);
+            clients.check("retry", "property-keys", REDELIVERED_KEYS.equals(new java.util.TreeSet<>(props.keySet())),
+                    "retry delivery property keys " + new java.util.TreeSet<>(props.keySet()) + ", Apache 4.9.7: " + REDELIVERED_KEYS);
+            clients.check("retry", "origin-msg-id", props.get(MessageConst.PROPERTY_ORIGIN_MESSAGE_ID) != null,
+                    "ORIGIN_MESSAGE_ID on a retry delivery: " + props);
+            // the n-th retry waited at level 2 + n, in the group's retry topic
+            clients.check("retry", "values", String.valueOf(2 + i).equals(props.get(MessageConst.PROPERTY_DELAY_TIME_LEVEL))
+                    && topic.equals(props.get(MessageConst.PROPERTY_RETRY_TOPIC))
+                    && retryTopic.equals(props.get(MessageConst.PROPERTY_REAL_TOPIC))
+                    && "false".equals(props.get(MessageConst.PROPERTY_WAIT_STORE_MSG_OK)),
+                    "retry delivery " + i + " properties " + props);
+        }
     }
 
     @Test
@@ -257,5 +281,11 @@ abstract class DelayRetryContract {
         assertEquals(r.getMsgId(), dl.getMsgId());
         assertEquals("doomed", new String(dl.getBody(), StandardCharsets.UTF_8));
         assertEquals(topic, dl.getProperty(MessageConst.PROPERTY_RETRY_TOPIC), "original topic kept");
+        assertEquals(3, dl.getReconsumeTimes());
+        // Apache 4.9.7 keeps the last retry's properties with DELAY=0
+        clients.check("dlq", "property-keys", REDELIVERED_KEYS.equals(new java.util.TreeSet<>(dl.getProperties().keySet())),
+                "dead letter property keys " + new java.util.TreeSet<>(dl.getProperties().keySet()) + ", Apache 4.9.7: " + REDELIVERED_KEYS);
+        clients.check("dlq", "delay-zero", "0".equals(dl.getProperty(MessageConst.PROPERTY_DELAY_TIME_LEVEL)),
+                "DELAY on a dead letter: " + dl.getProperties());
     }
 }

@@ -450,3 +450,48 @@ fn damage_record(
     }
     std::fs::write(&path, data).unwrap();
 }
+
+/// A slave that never answers: the wait runs to its timeout.
+struct SilentSlave;
+
+impl ReplicaAckWaiter for SilentSlave {
+    fn wait_for(
+        &self,
+        _end: i64,
+        timeout: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ReplicaAck> + Send>> {
+        Box::pin(async move {
+            tokio::time::sleep(timeout).await;
+            ReplicaAck::Timeout
+        })
+    }
+}
+
+#[test]
+fn a_failed_sync_answers_at_once_even_while_a_slave_is_awaited() {
+    log();
+    let rt = rt();
+    let dir = tempfile::tempdir().unwrap();
+    let handle = fault::install(dir.path(), FaultPlan::default());
+    let store = MessageStore::open(StoreConfig {
+        sync_flush_timeout: Duration::from_secs(30),
+        ..sync_config(dir.path())
+    })
+    .unwrap();
+    store.set_replica_waiter(Some(Arc::new(SilentSlave)));
+    let (_, _, syncs) = handle.counts();
+    handle.set_plan(FaultPlan {
+        fail_sync: Some((syncs + 1, libc::EIO)),
+        ..FaultPlan::default()
+    });
+    let mut rng = fastrand::Rng::with_seed(3);
+    let b = Ledger::default().random_batch(&mut rng, "Slave", 1, 10..20);
+    let started = std::time::Instant::now();
+    let e = put_one(&rt, &store, &b).unwrap_err();
+    assert!(matches!(e, StoreError::SyncFailed { .. }), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the error waited {:?} for the slave",
+        started.elapsed()
+    );
+}

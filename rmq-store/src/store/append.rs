@@ -306,8 +306,11 @@ impl Inner {
         // As RocketMQ, the disk flush and the slave wait run side by side; a replica status
         // (the later one in Java's combination) wins over a flush status.
         let end = result.end_offset;
-        let (flushed, replicated) = tokio::join!(self.wait_flushed(end), self.wait_replicated(end));
-        if let Some(status) = replicated.or(flushed?) {
+        // A failed sync answers at once, without waiting for the slave.
+        let (flushed, replicated) = tokio::try_join!(self.wait_flushed(end), async {
+            Ok(self.wait_replicated(end).await)
+        })?;
+        if let Some(status) = replicated.or(flushed) {
             result.status = status;
         }
         Ok(result)

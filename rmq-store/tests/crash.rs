@@ -152,6 +152,18 @@ fn run_kills(kills: usize) {
         }
         let new = checked.verify(&store, &acked);
         let records = checked.check_log(&store);
+        if run + 1 == kills as u64 {
+            // Each kill re-read only the newest checked message of each queue; once, at the end,
+            // every acknowledged message and the whole log are checked again from the start, so
+            // damage that later recoveries did below an earlier check cannot go unseen.
+            let mut full = Checked {
+                max_acked: checked.max_acked.clone(),
+                ..Checked::default()
+            };
+            let all = full.verify(&store, &acked);
+            let all_records = full.check_log(&store);
+            eprintln!("final full check: {all} messages, {all_records} records");
+        }
         eprintln!(
             "kill {run}: {n} new acks, {} total, {new} messages and {records} records checked, recovery {rep:?}",
             acked.len()

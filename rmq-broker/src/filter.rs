@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use rmq_filter::{Expression, EXPRESSION_TYPE_SQL92, EXPRESSION_TYPE_TAG};
+use rmq_filter::{Expression, FilterError, EXPRESSION_TYPE_SQL92, EXPRESSION_TYPE_TAG};
 use rmq_remoting::body::client::CheckClientRequestBody;
 use rmq_remoting::fastjson;
 use rmq_remoting::message::{decode_record, property_value, TagSubscription};
@@ -60,7 +60,7 @@ impl FilterCache {
         if let Some(hit) = self.lock().get(&key).filter(|e| e.text() == text).cloned() {
             return Ok(hit);
         }
-        let compiled = Arc::new(Expression::compile(text).map_err(|e| e.to_string())?);
+        let compiled = Arc::new(Expression::compile(text).map_err(|e| why_invalid(text, &e))?);
         self.lock().insert(key, compiled.clone());
         Ok(compiled)
     }
@@ -111,6 +111,18 @@ fn check_sql_allowed(ctx: &BrokerContext, kind: &str) -> Result<(), CommandError
     Ok(())
 }
 
+/// The parser's complaint, with the place also as Apache's SQL92 parser names it (`at line 1,
+/// column 5`, counted from 1) so people and tools reading either broker's remark find it.
+fn why_invalid(text: &str, error: &FilterError) -> String {
+    let Some(position) = error.position() else {
+        return error.to_string();
+    };
+    let before: Vec<char> = text.chars().take(position).collect();
+    let line = 1 + before.iter().filter(|&&c| c == '\n').count();
+    let column = 1 + before.iter().rev().take_while(|&&c| c != '\n').count();
+    format!("{error}, at line {line}, column {column}")
+}
+
 fn parse_failed(group: &str, topic: &str, text: &str, why: &str) -> CommandError {
     CommandError::new(
         ResponseCode::SUBSCRIPTION_PARSE_FAILED,
@@ -143,8 +155,14 @@ async fn check_client_config(
         .eq_ignore_ascii_case(EXPRESSION_TYPE_TAG)
     {
         check_sql_allowed(&ctx, &sub.expression_type)?;
-        Expression::compile(&sub.sub_string)
-            .map_err(|e| parse_failed(&body.group, &sub.topic, &sub.sub_string, &e.to_string()))?;
+        Expression::compile(&sub.sub_string).map_err(|e| {
+            parse_failed(
+                &body.group,
+                &sub.topic,
+                &sub.sub_string,
+                &why_invalid(&sub.sub_string, &e),
+            )
+        })?;
     }
     Ok(RemotingCommand::success())
 }
@@ -162,5 +180,17 @@ mod tests {
         let changed = cache.get("g", "t", "a > 2").unwrap();
         assert_eq!(changed.text(), "a > 2");
         assert!(cache.get("g", "t", "a >").is_err());
+    }
+
+    #[test]
+    fn a_parse_error_names_the_line_and_column_as_apache_does() {
+        let why = |text: &str| why_invalid(text, &Expression::compile(text).unwrap_err());
+        assert!(
+            why("a > AND b = 1").ends_with("at position 4, at line 1, column 5"),
+            "{}",
+            why("a > AND b = 1")
+        );
+        let two_lines = why("a = 1\nAND b = = 2");
+        assert!(two_lines.ends_with("at line 2, column 9"), "{two_lines}");
     }
 }

@@ -83,41 +83,53 @@ impl Latencies {
     }
 }
 
-/// A well-behaved client: one connection, one request at a time, every few milliseconds.
+/// A well-behaved client: one connection, one request at a time, every few milliseconds, on a
+/// thread and runtime of its own, so the hostile peers' tasks do not delay it on our side.
 pub struct Probe {
     stop: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<Latencies>,
+    thread: std::thread::JoinHandle<Latencies>,
 }
 
 impl Probe {
     /// Starts sending `request` to `addr` every `every`, each with a 5 s timeout.
     pub fn start(addr: String, request: RemotingCommand, every: Duration) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        let task = tokio::spawn({
+        let thread = std::thread::spawn({
             let stop = stop.clone();
-            async move {
-                let client = RemotingClient::new(TransportConfig::default(), Router::new());
-                let (mut samples, mut errors) = (Vec::new(), 0);
-                while !stop.load(Ordering::Relaxed) {
-                    let started = Instant::now();
-                    match client
-                        .invoke(&addr, request.clone(), Duration::from_secs(5))
-                        .await
-                    {
-                        Ok(_) => samples.push(started.elapsed()),
-                        Err(_) => errors += 1,
+            move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return Latencies::default();
+                };
+                runtime.block_on(async move {
+                    let client = RemotingClient::new(TransportConfig::default(), Router::new());
+                    let (mut samples, mut errors) = (Vec::new(), 0);
+                    while !stop.load(Ordering::Relaxed) {
+                        let started = Instant::now();
+                        match client
+                            .invoke(&addr, request.clone(), Duration::from_secs(5))
+                            .await
+                        {
+                            Ok(_) => samples.push(started.elapsed()),
+                            Err(_) => errors += 1,
+                        }
+                        tokio::time::sleep(every).await;
                     }
-                    tokio::time::sleep(every).await;
-                }
-                Latencies::of(samples, errors)
+                    Latencies::of(samples, errors)
+                })
             }
         });
-        Probe { stop, task }
+        Probe { stop, thread }
     }
 
     /// Stops after the request in progress and returns what it saw.
     pub async fn stop(self) -> Latencies {
         self.stop.store(true, Ordering::Relaxed);
-        self.task.await.unwrap_or_default()
+        let thread = self.thread;
+        tokio::task::spawn_blocking(move || thread.join().unwrap_or_default())
+            .await
+            .unwrap_or_default()
     }
 }

@@ -20,6 +20,7 @@ import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.common.MixAll;
+import org.apache.rocketmq.common.TopicConfig;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageConst;
 import org.apache.rocketmq.common.message.MessageExt;
@@ -271,6 +272,12 @@ abstract class DelayRetryContract {
         assertEquals(1, route.getQueueDatas().size(), "DLQ route " + route);
         clients.check("dlq", "perm", route.getQueueDatas().get(0).getPerm() == 6,
                 "%DLQ% perm in the route is " + route.getQueueDatas().get(0).getPerm() + ", Apache 4.9.7 gives 6 (read+write)");
+        TopicConfig all = clients.admin.getAllTopicConfig(stack.brokerAddr(), 5000).getTopicConfigTable().get(dlq);
+        assertTrue(all != null, dlq + " in GET_ALL_TOPIC_CONFIG");
+        clients.check("dlq", "perm-all-topic-config", all.getPerm() == 6 && all.getReadQueueNums() == 1 && all.getWriteQueueNums() == 1,
+                "%DLQ% config from getAllTopicConfig: " + all);
+        TopicConfig one = clients.admin.examineTopicConfig(stack.brokerAddr(), dlq);
+        clients.check("dlq", "examine-topic-config", one != null && one.getPerm() == 6, "%DLQ% config from examineTopicConfig: " + one);
         ConcurrentLinkedQueue<MessageExt> fromDlq = new ConcurrentLinkedQueue<>();
         clients.startCollecting(Clients.unique("dlqreader"), dlq, "*", MessageModel.CLUSTERING, fromDlq);
         assertTrue(Await.until(Duration.ofSeconds(20), () -> !fromDlq.isEmpty()), "an ordinary consumer of " + dlq + " got nothing");

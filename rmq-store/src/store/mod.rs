@@ -143,8 +143,7 @@ impl MessageStore {
                 root.display()
             );
         }
-        std::fs::write(&abort_path, std::process::id().to_string())
-            .map_err(|e| StoreError::io(&abort_path, e))?;
+        write_durably(&abort_path, std::process::id().to_string().as_bytes())?;
 
         let (checkpoint, cp) = CheckpointFile::open(&root.join("checkpoint"))?;
         let commit_log = MappedFileQueue::load(
@@ -510,6 +509,25 @@ impl MessageStore {
         }
         // Dropping runs `shutdown`, which returns at once: the flag is already set.
     }
+}
+
+/// Writes `data` to `path` and syncs the file and its directory. For the `abort` marker: if a
+/// power loss took it (its creation sits in the page cache until something syncs it, and on
+/// btrfs a commit-log fdatasync does not carry it), the next open would take the crash for a
+/// clean stop and trust the newest index file as it is, torn pages included, so keys of
+/// surviving messages could no longer be found.
+fn write_durably(path: &std::path::Path, data: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let err = |e| StoreError::io(path, e);
+    let mut file = File::create(path).map_err(err)?;
+    file.write_all(data).map_err(err)?;
+    file.sync_all().map_err(err)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| StoreError::io(dir, e))?;
+    }
+    Ok(())
 }
 
 impl Drop for MessageStore {

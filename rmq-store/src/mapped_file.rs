@@ -540,9 +540,18 @@ impl MappedFileQueue {
 
     /// Flushes every file up to its written position.
     pub(crate) fn flush(&self) -> Result<()> {
+        self.flush_upto(u64::MAX)
+    }
+
+    /// Flushes every file up to its written position, but not past stream offset `end`. The
+    /// commit log passes the end of its last complete append: an append in progress may still be
+    /// rolled back, and a sync that counted its bytes would leave a flushed position above the
+    /// rolled-back end, vouching for whatever is written there next before it is synced.
+    pub(crate) fn flush_upto(&self, end: u64) -> Result<()> {
         for f in self.files() {
-            if f.flushed() < f.wrote() {
-                f.flush_to(f.wrote())?;
+            let upto = f.wrote().min(end.saturating_sub(f.start()));
+            if f.flushed() < upto {
+                f.flush_to(upto)?;
             }
         }
         Ok(())

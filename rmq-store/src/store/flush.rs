@@ -33,7 +33,11 @@ impl Inner {
         if let Some(e) = self.failure() {
             return Err(e);
         }
-        self.commit_log.flush().map_err(|e| self.fail(e))?;
+        // Only what complete appends wrote: a batch in progress may still be rolled back.
+        let committed = u64::try_from(*self.written_tx.borrow()).unwrap_or(0);
+        self.commit_log
+            .flush_upto(committed)
+            .map_err(|e| self.fail(e))?;
         let f = self.commit_log.flushed_offset() as i64;
         self.flushed_tx.send_if_modified(|cur| {
             if f > *cur {

@@ -324,7 +324,34 @@ pub(crate) fn store_refusal(err: StoreError) -> CommandError {
 
 #[cfg(test)]
 mod tests {
-    use super::stored_properties;
+    use super::{store_refusal, stored_properties, ResponseCode, StoreError};
+
+    /// A store stopped by a failed sync answers a send with SERVICE_NOT_AVAILABLE (14), as
+    /// Apache answers a store failure; a Java producer retries that on another broker. The remark
+    /// is the store's text: the file, the errno, and what the operator does.
+    #[test]
+    fn a_failed_sync_refuses_sends_with_service_not_available_and_says_why() {
+        let err = StoreError::SyncFailed {
+            path: "/data/store/commitlog/00000000000000000000".into(),
+            errno: 5,
+            errno_name: "EIO",
+            cause: "Input/output error (os error 5)".into(),
+        };
+        let refused = store_refusal(err);
+        assert_eq!(refused.code, ResponseCode::SERVICE_NOT_AVAILABLE);
+        for needle in [
+            "commitlog/00000000000000000000",
+            "EIO",
+            "errno 5",
+            "restart",
+        ] {
+            assert!(
+                refused.remark.contains(needle),
+                "{needle}: {}",
+                refused.remark
+            );
+        }
+    }
 
     #[test]
     fn stored_properties_drop_wait_true_and_add_the_cluster_whatever_the_last_separator() {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Hostile connections (issue 15, item 4), rmq against Apache RocketMQ 4.9.7 on the same machine:
+# Hostile connections (issue 15, item 4), rmq against Apache RocketMQ 4.9.7 on the same machine
+# (Apache's name server with -Xmx256m as interop/apache-namesrv.sh runs it; its runserver.sh uses 4g):
 # each name server and broker (release builds; Apache's from Maven Central on Java 17, broker
 # -Xmx1g) in turn gets 10,000 idle connections, 200 peers that never read their responses,
 # 16 MiB headers, malformed and 2 GiB frames, a connection storm and (brokers) 5,000 parked
@@ -51,6 +52,15 @@ run_impl() { # run_impl rmq|apache
   local ns_pid=$PID ns_addr=$ADDR
   sleep 1
   hostile "$impl-ns" namesrv "$ns_addr" "$ns_pid"
+  # The broker registers with a fresh name server: the attacked one may not have survived.
+  stop "$ns_pid"
+  if [ "$impl" = rmq ]; then
+    start "$impl-ns2" "$BIN/mqnamesrv" --listenPort 0 --kvConfigPath "$dir/kv2.json"
+  else
+    start "$impl-ns2" java -Xmx256m -cp "$CP" rmq.interop.ApacheNamesrvMain --listenPort 0 \
+      --kvConfigPath "$dir/kv2.json"
+  fi
+  ns_pid=$PID ns_addr=$ADDR
   if [ "$impl" = rmq ]; then
     start "$impl-broker" "$BIN/mqbroker" -n "$ns_addr" --listenPort 0 --brokerIP1 127.0.0.1 \
       --brokerName broker-a --storePathRootDir "$dir/store"
@@ -60,7 +70,12 @@ run_impl() { # run_impl rmq|apache
       --brokerName broker-a --storePathRootDir "$dir/store"
   fi
   local broker_pid=$PID broker_addr=$ADDR
-  "$BIN/mqadmin" updateTopic -b "$broker_addr" -t HostileParked -r 1 -w 1 >/dev/null
+  for attempt in $(seq 1 20); do
+    "$BIN/mqadmin" updateTopic -n "$ns_addr" -b "$broker_addr" -t HostileParked -r 1 -w 1 \
+      >/dev/null 2>&1 && break
+    [ "$attempt" -lt 20 ] || { echo "cannot create HostileParked on $broker_addr" >&2; exit 1; }
+    sleep 1
+  done
   sleep 1
   hostile "$impl-broker" broker "$broker_addr" "$broker_pid" --topic HostileParked
   for name in "$impl-broker" "$impl-ns"; do

@@ -367,6 +367,7 @@ abstract class BrokerClientContract {
      * committed when its queue moved may come again to the second: counted and printed.
      */
     @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS)
     void orderlyConsumptionKeepsOrderWhenASecondConsumerJoins() throws Exception {
         String topic = clients.createTopic("OrderRebalance", 4);
         String group = Clients.unique("org");
@@ -389,8 +390,13 @@ abstract class BrokerClientContract {
             Thread.sleep(40);
         }
         DefaultMQPushConsumer joined = b;
-        assertTrue(Await.until(Duration.ofSeconds(25), () -> Clients.owned(a, topic).size() == 2 && Clients.owned(joined, topic).size() == 2),
+        long sentAt = System.currentTimeMillis();
+        // The joiner's first LOCK_BATCH_MQ may come before the first consumer released the queues
+        // (it unlocks them once it dropped them); it asks again at its next rebalance, 20 s later.
+        // Both brokers take either path (rmq more often the slow one in our runs).
+        assertTrue(Await.until(Duration.ofSeconds(40), () -> Clients.owned(a, topic).size() == 2 && Clients.owned(joined, topic).size() == 2),
                 "two orderly consumers should split 4 queues 2/2; own " + Clients.owned(a, topic) + " and " + Clients.owned(joined, topic));
+        long splitMs = System.currentTimeMillis() - sentAt;
         Set<String> all = new HashSet<>();
         for (int k = 0; k < keys; k++) {
             for (int step = 0; step < steps; step++) {
@@ -399,6 +405,7 @@ abstract class BrokerClientContract {
         }
         assertTrue(Await.until(Duration.ofSeconds(30), () -> delivered(batches).keySet().containsAll(all)),
                 "not delivered: " + missing(all, delivered(batches)));
+        long deliveredMs = System.currentTimeMillis() - sentAt;
         Thread.sleep(1000);
         // per consumer: each key's steps strictly increase (no going back, no repeat)
         Map<String, Integer> last = new HashMap<>();
@@ -423,7 +430,8 @@ abstract class BrokerClientContract {
         Map<String, Integer> counts = delivered(batches);
         long duplicates = counts.values().stream().filter(n -> n > 1).count();
         System.out.println("orderly rebalance on " + stack.kind() + ": " + counts.size() + " messages, " + duplicates
-                + " delivered again after the queue moved");
+                + " delivered again after the queue moved; split 2/2 " + splitMs + " ms and all delivered "
+                + deliveredMs + " ms after the last send");
         assertTrue(counts.values().stream().allMatch(n -> n <= 2), "a message came more than twice: " + counts);
     }
 
@@ -660,7 +668,6 @@ abstract class BrokerClientContract {
         });
         assertTrue(caughtUp, "examineConsumeStats should show 4 queues, 40 messages, diff 0: "
                 + (cs.get() == null ? "none" : describe(cs.get())));
-        assertTrue(cs.get().getConsumeTps() >= 0);
         for (Map.Entry<MessageQueue, OffsetWrapper> e : cs.get().getOffsetTable().entrySet()) {
             assertTrue(e.getValue().getLastTimestamp() > 0, "lastTimestamp of " + e.getKey() + " " + e.getValue());
         }

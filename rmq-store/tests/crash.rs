@@ -97,7 +97,7 @@ fn run_kills(kills: usize) {
     let mut acked: HashMap<(i32, i64), (i32, usize)> = HashMap::new();
     let mut checked = Checked::default();
     let mut rng = fastrand::Rng::with_seed(0xC0FFEE);
-    let mut truncations = 0;
+    let (mut truncations, mut under_load) = (0, 0);
     for run in 0..kills as u64 {
         let mut child = Command::new(&exe)
             .args([
@@ -114,14 +114,27 @@ fn run_kills(kills: usize) {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let (first_ack, acking) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut lines = Vec::new();
+            let mut first_ack = Some(first_ack);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                if line.starts_with("ACK ") {
+                    if let Some(tx) = first_ack.take() {
+                        let _ = tx.send(());
+                    }
+                }
                 lines.push(line);
             }
             lines
         });
+        // Most kills land while the writers are acknowledging: a blind wait would often end
+        // before the child (exec, open, recovery of a growing store) has appended anything.
+        // Every fourth kill stays blind, so kills during open and recovery are tested too.
+        if run % 4 != 3 {
+            let _ = acking.recv_timeout(Duration::from_secs(30));
+        }
         std::thread::sleep(Duration::from_millis(rng.u64(80..400)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -150,6 +163,9 @@ fn run_kills(kills: usize) {
         if rep.truncated.is_some() {
             truncations += 1;
         }
+        if n > 0 {
+            under_load += 1;
+        }
         let new = checked.verify(&store, &acked);
         let records = checked.check_log(&store);
         if run + 1 == kills as u64 {
@@ -171,11 +187,16 @@ fn run_kills(kills: usize) {
         drop(store);
     }
     eprintln!(
-        "{kills} kills, {} acknowledged messages verified, {truncations} recoveries cut a torn tail, {:?}",
+        "{kills} kills ({under_load} while messages were acknowledged), {} acknowledged messages verified, \
+         {truncations} recoveries cut a torn tail, {:?}",
         acked.len(),
         started.elapsed()
     );
     assert!(acked.len() > kills, "the child barely wrote anything");
+    assert!(
+        under_load * 2 >= kills,
+        "only {under_load} of {kills} kills hit a child that was appending"
+    );
 }
 
 /// What the checks after earlier kills established, so that each kill checks only what is new:

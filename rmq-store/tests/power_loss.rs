@@ -260,6 +260,11 @@ proptest! {
     #![proptest_config(ProptestConfig {
         cases: env_count("RMQ_POWER_LOSS_CASES", 16) as u32,
         max_shrink_iters: 64,
+        // Replays tests/power_loss.proptest-regressions first. The default (a directory beside
+        // the crate's lib.rs or main.rs) finds neither from tests/ and silently keeps nothing.
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
         .. ProptestConfig::default()
     })]
 

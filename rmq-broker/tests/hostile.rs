@@ -26,7 +26,6 @@ fn log_of(dir: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_broker_serves_well_behaved_clients_with_bounded_memory_under_hostile_peers() {
-    rmq_remoting::transport::raise_open_file_limit();
     let namesrv = name_server().await;
     let dir = tempfile::tempdir().unwrap();
     let server = start_broker(
@@ -51,6 +50,7 @@ async fn the_broker_serves_well_behaved_clients_with_bounded_memory_under_hostil
     assert_eq!(created.code, ResponseCode::SUCCESS.as_i32(), "{created:?}");
     let target = Target::broker(&server.addr, server.pid(), "HostileParked");
     let scale = Scale::ci();
+    hostile::ensure_open_files(&scale);
     eprintln!("{}", hostile::Report::heading());
     let reports = hostile::run_all(&target, &scale, |r| eprintln!("{}", r.row())).await;
     hostile::assert_ci(&reports, &scale);

@@ -26,11 +26,11 @@ fn log_of(dir: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_name_server_serves_well_behaved_clients_with_bounded_memory_under_hostile_peers() {
-    rmq_remoting::transport::raise_open_file_limit();
     let dir = tempfile::tempdir().unwrap();
     let server = mqnamesrv(dir.path(), &["--writeStallTimeoutMillis", "2000"]);
     let target = Target::name_server(&server.addr, server.pid());
     let scale = Scale::ci();
+    hostile::ensure_open_files(&scale);
     eprintln!("{}", hostile::Report::heading());
     let reports = hostile::run_all(&target, &scale, |r| eprintln!("{}", r.row())).await;
     hostile::assert_ci(&reports, &scale);

@@ -311,6 +311,19 @@ pub async fn run_all(target: &Target, scale: &Scale, mut each: impl FnMut(&Repor
     reports
 }
 
+/// Raises this process's open-file limit for `scale`'s idle connections, and fails the test
+/// with what to do when the hard limit is too low (it would fail later with a count that
+/// explains nothing).
+pub fn ensure_open_files(scale: &Scale) {
+    let needed = scale.idle_connections as u64 + 1_024;
+    let limit = rmq_remoting::transport::raise_open_file_limit().unwrap_or(0);
+    assert!(
+        limit >= needed,
+        "the hostile scenarios need {needed} open files in the test and in the server; the hard \
+         limit here is {limit}: raise it (ulimit -Hn, LimitNOFILE=) on this machine"
+    );
+}
+
 /// The most RSS, in KiB, a server that started at `base_kib` may reach under `scale`: every
 /// idle connection 8 KiB (about twice what a debug build measures), and every header-flood
 /// connection four frames of 16 MiB (the frame being read, the buffer it grew into, and the

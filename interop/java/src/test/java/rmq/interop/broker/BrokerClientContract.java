@@ -367,7 +367,7 @@ abstract class BrokerClientContract {
      * committed when its queue moved may come again to the second: counted and printed.
      */
     @Test
-    @Timeout(value = 90, unit = TimeUnit.SECONDS)
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void orderlyConsumptionKeepsOrderWhenASecondConsumerJoins() throws Exception {
         String topic = clients.createTopic("OrderRebalance", 4);
         String group = Clients.unique("org");
@@ -392,9 +392,11 @@ abstract class BrokerClientContract {
         DefaultMQPushConsumer joined = b;
         long sentAt = System.currentTimeMillis();
         // The joiner's first LOCK_BATCH_MQ may come before the first consumer released the queues
-        // (it unlocks them once it dropped them); it asks again at its next rebalance, 20 s later.
-        // Both brokers take either path (rmq more often the slow one in our runs).
-        assertTrue(Await.until(Duration.ofSeconds(40), () -> Clients.owned(a, topic).size() == 2 && Clients.owned(joined, topic).size() == 2),
+        // (it unlocks them once it dropped them, or 20 s later when it still held pulled messages);
+        // the joiner asks again at its next rebalance, every 20 s. Both brokers take either path:
+        // on 2026-12-06 Apache split at once in 4 runs of 7 (else after ~19 s), rmq in 1 of 7
+        // (else after ~19 s, once 38 s).
+        assertTrue(Await.until(Duration.ofSeconds(65), () -> Clients.owned(a, topic).size() == 2 && Clients.owned(joined, topic).size() == 2),
                 "two orderly consumers should split 4 queues 2/2; own " + Clients.owned(a, topic) + " and " + Clients.owned(joined, topic));
         long splitMs = System.currentTimeMillis() - sentAt;
         Set<String> all = new HashSet<>();

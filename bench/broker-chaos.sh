@@ -72,6 +72,6 @@ for target in rmq apache; do
   [ -f "$f" ] || continue
   printf '\n%s:\n' "$target"
   grep -E '^(cycles|faults|runSeconds|sendOk|sendFailed|sendFailedPerFault|lost|ackedNotDelivered|misplaced|offsetGaps|duplicatesStored|duplicatesDelivered|reorderingsStored|reorderingsDelivered|storedNotAcked|ackedNotDeliveredWhenProducersStopped|drainMs|outageMs[A-Za-z]*|noAckGapMs[A-Za-z]*|problems) = ' "$f" \
-    | sed -E 's/ \[[0-9, ]*\]$//; s/^/  /'
+    | sed -E 's/( ms) \[[0-9, ]*\]$/\1/; s/^/  /'
 done
 exit $status

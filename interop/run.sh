@@ -166,7 +166,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = broker-chaos ]; then
     if [ -f "$report" ]; then
       while IFS= read -r line; do
         summary+=("    $line")
-      done < <(grep -E '^(cycles|sendOk|sendFailed|lost|ackedNotDelivered|duplicatesDelivered|duplicatesStored|reorderingsDelivered|reorderingsStored|outageMs[A-Za-z]*) = ' "$report" | sed -E 's/ \[[0-9, ]*\]$//')
+      done < <(grep -E '^(cycles|sendOk|sendFailed|lost|ackedNotDelivered|duplicatesDelivered|duplicatesStored|reorderingsDelivered|reorderingsStored|outageMs[A-Za-z]*) = ' "$report" | sed -E 's/( ms) \[[0-9, ]*\]$/\1/')
     fi
   done
 fi

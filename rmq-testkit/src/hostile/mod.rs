@@ -311,6 +311,29 @@ pub async fn run_all(target: &Target, scale: &Scale, mut each: impl FnMut(&Repor
     reports
 }
 
+/// The events a server's `log` accounts for: each line containing `line` is one, plus the
+/// `suppressed=N` it reports, plus the `held_back=N` of each summary line containing `summary`
+/// (the server logs one line a second per kind of event and counts the rest).
+pub fn logged_events(log: &str, line: &str, summary: &str) -> u64 {
+    let field = |text: &str, name: &str| -> u64 {
+        text.split_once(name)
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    log.lines()
+        .map(|text| {
+            if text.contains(line) {
+                1 + field(text, "suppressed=")
+            } else if text.contains(summary) {
+                field(text, "held_back=")
+            } else {
+                0
+            }
+        })
+        .sum()
+}
+
 /// Raises this process's open-file limit for `scale`'s idle connections, and fails the test
 /// with what to do when the hard limit is too low (it would fail later with a count that
 /// explains nothing).

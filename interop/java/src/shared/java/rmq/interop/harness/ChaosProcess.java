@@ -1,17 +1,12 @@
 package rmq.interop.harness;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -36,7 +31,7 @@ public final class ChaosProcess {
     private final List<String> command;
     private final Path workDir;
     private final Path logFile;
-    private final Deque<String> tail = new ArrayDeque<>();
+    private final OutputLog output = new OutputLog(TAIL_LINES);
     private volatile Process process;
     private volatile boolean stopped;
     private int generation;
@@ -85,26 +80,12 @@ public final class ChaosProcess {
     }
 
     private void pump(Process p, CompletableFuture<Void> booted) {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-             Writer w = Files.newBufferedWriter(logFile, StandardCharsets.UTF_8,
-                     StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                w.write(line);
-                w.write('\n');
-                w.flush();
-                synchronized (tail) {
-                    tail.addLast(line);
-                    if (tail.size() > TAIL_LINES) {
-                        tail.removeFirst();
-                    }
-                }
+        try {
+            output.copy(p.getInputStream(), logFile, true, line -> {
                 if (!booted.isDone() && (line.contains("boot success") || line.contains("listening on "))) {
                     booted.complete(null);
                 }
-            }
-        } catch (IOException e) {
-            // the pipe closes when the child dies
+            });
         } finally {
             if (!booted.isDone()) {
                 String why;
@@ -215,10 +196,7 @@ public final class ChaosProcess {
 
     /** The last lines of output, for failure messages. */
     public String describeTail() {
-        List<String> lines;
-        synchronized (tail) {
-            lines = new ArrayList<>(tail);
-        }
+        List<String> lines = output.lines();
         StringBuilder sb = new StringBuilder("--- last output of ").append(name).append(" (log ").append(logFile).append(") ---\n");
         lines.forEach(l -> sb.append(l).append('\n'));
         return sb.append("---").toString();

@@ -1,16 +1,9 @@
 package rmq.interop.harness;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -37,7 +30,7 @@ public final class ServerProcess implements AutoCloseable {
     private final String name;
     private final Process process;
     private final Path logFile;
-    private final Deque<String> tail = new ArrayDeque<>();
+    private final OutputLog output = new OutputLog(TAIL_LINES);
     private final CompletableFuture<String> address = new CompletableFuture<>();
     private final Thread shutdownHook;
     private volatile Integer exitCode;
@@ -114,28 +107,15 @@ public final class ServerProcess implements AutoCloseable {
     }
 
     private void pump() {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-             Writer w = Files.newBufferedWriter(logFile, StandardCharsets.UTF_8)) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                w.write(line);
-                w.write('\n');
-                w.flush();
-                synchronized (tail) {
-                    tail.addLast(line);
-                    if (tail.size() > TAIL_LINES) {
-                        tail.removeFirst();
-                    }
-                }
+        try {
+            output.copy(process.getInputStream(), logFile, false, line -> {
                 if (!address.isDone()) {
                     String addr = parseListeningAddress(line);
                     if (addr != null) {
                         address.complete(addr);
                     }
                 }
-            }
-        } catch (IOException e) {
-            // the stream closes when the child dies; nothing else to do
+            });
         } finally {
             if (!address.isDone()) {
                 String why;
@@ -178,9 +158,7 @@ public final class ServerProcess implements AutoCloseable {
 
     /** The last lines the child printed, for error messages. */
     public List<String> tail() {
-        synchronized (tail) {
-            return new ArrayList<>(tail);
-        }
+        return output.lines();
     }
 
     public String describeTail() {

@@ -102,17 +102,9 @@ final class BrokerScenario {
         List<MessageQueue> mqs = new ArrayList<>(lp.fetchMessageQueues(TOPIC));
         mqs.sort(Comparator.comparingInt(MessageQueue::getQueueId));
         record("route", "fetchMessageQueues", mqs.stream().map(q -> q.getBrokerName() + "/" + q.getQueueId()).toList().toString(), "");
-        lp.assign(mqs);
-        for (MessageQueue mq : mqs) {
-            lp.seek(mq, 0);
-        }
-        List<MessageExt> pulled = new ArrayList<>();
-        long deadline = System.currentTimeMillis() + 20_000;
-        int total = QUEUE_OF.length + 1 + 1 + 5;
-        while (pulled.size() < total && System.currentTimeMillis() < deadline) {
-            pulled.addAll(lp.poll(500));
-        }
         lp.shutdown();
+        int total = QUEUE_OF.length + 1 + 1 + 5;
+        List<MessageExt> pulled = clients.readAll(TOPIC, total);
         for (int q = 0; q < QUEUES; q++) {
             final int qq = q;
             List<MessageExt> inQueue = pulled.stream().filter(m -> m.getQueueId() == qq).toList();

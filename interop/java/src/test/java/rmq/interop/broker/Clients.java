@@ -164,7 +164,8 @@ final class Clients implements AutoCloseable {
 
     /**
      * Every message of {@code topic}, read with a lite-pull consumer from offset 0 of every queue,
-     * until {@code expected} have arrived (or 20 s passed), sorted by queue and offset.
+     * until {@code expected} distinct stored messages have arrived (or 20 s passed), grouped by
+     * queue and in delivery order within a queue.
      */
     List<MessageExt> readAll(String topic, int expected) throws Exception {
         DefaultLitePullConsumer c = litePull();
@@ -176,17 +177,17 @@ final class Clients implements AutoCloseable {
         // Keyed by queue and offset: a seek() racing the pull task that assign() started can hand
         // the same stored message over twice; those are client-side repeats, not stored duplicates,
         // and counting them would end the loop before every queue was read.
-        Map<String, MessageExt> all = new java.util.HashMap<>();
+        Map<String, MessageExt> all = new java.util.LinkedHashMap<>();
         long deadline = System.currentTimeMillis() + 20_000;
         while (all.size() < expected && System.currentTimeMillis() < deadline) {
             for (MessageExt m : c.poll(500)) {
-                all.put(m.getQueueId() + "@" + m.getQueueOffset(), m);
+                all.putIfAbsent(m.getQueueId() + "@" + m.getQueueOffset(), m);
             }
         }
         c.shutdown();
-        List<MessageExt> sorted = new ArrayList<>(all.values());
-        sorted.sort(Comparator.comparing((MessageExt m) -> m.getQueueId()).thenComparingLong(MessageExt::getQueueOffset));
-        return sorted;
+        List<MessageExt> byQueue = new ArrayList<>(all.values());
+        byQueue.sort(Comparator.comparing((MessageExt m) -> m.getQueueId()));
+        return byQueue;
     }
 
     /**

@@ -9,7 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use memmap2::MmapRaw;
 
@@ -31,6 +31,10 @@ pub(crate) struct MappedFile {
     wrote: AtomicU64,
     /// Bytes known durable (relative).
     flushed: AtomicU64,
+    /// Held across a sync and the move of `flushed` it allows, and by whoever lowers `flushed`
+    /// (a truncation), so that a sync that read the old written position cannot raise `flushed`
+    /// again after a truncation lowered it.
+    sync: Mutex<()>,
 }
 
 fn preallocate(file: &File, len: u64) -> std::io::Result<()> {
@@ -93,6 +97,7 @@ impl MappedFile {
             file,
             wrote: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
+            sync: Mutex::new(()),
         }))
     }
 
@@ -126,6 +131,7 @@ impl MappedFile {
             file,
             wrote: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
+            sync: Mutex::new(()),
         }))
     }
 
@@ -148,7 +154,18 @@ impl MappedFile {
         self.flushed.load(Ordering::Acquire)
     }
     pub(crate) fn set_flushed(&self, pos: u64) {
+        let _sync = self.sync_lock();
         self.flushed.store(pos.min(self.size), Ordering::Release);
+    }
+
+    /// Lowers the durable position to at most `pos` (a truncation at `pos`).
+    pub(crate) fn lower_flushed(&self, pos: u64) {
+        let _sync = self.sync_lock();
+        self.flushed.fetch_min(pos, Ordering::AcqRel);
+    }
+
+    fn sync_lock(&self) -> MutexGuard<'_, ()> {
+        self.sync.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Bytes `[pos, pos+len)` of the mapping. Panics never: returns None when out of range.
@@ -269,6 +286,20 @@ impl MappedFile {
     /// Makes `[flushed, upto)` durable (msync MS_SYNC, i.e. fdatasync of that range). On
     /// failure the flushed position stays where it was ([`StoreError::SyncFailed`]).
     pub(crate) fn flush_to(&self, upto: u64) -> Result<()> {
+        let _sync = self.sync_lock();
+        self.sync_to(upto)
+    }
+
+    /// Like [`Self::flush_to`], but never past the written position, read under the sync lock:
+    /// a truncation lowers the written position before the flushed one, so a sync that starts
+    /// after it cannot count the bytes it removed.
+    pub(crate) fn flush_written(&self, upto: u64) -> Result<()> {
+        let _sync = self.sync_lock();
+        self.sync_to(upto.min(self.wrote()))
+    }
+
+    /// The sync of `[flushed, upto)`; the caller holds the sync lock.
+    fn sync_to(&self, upto: u64) -> Result<()> {
         let upto = upto.min(self.size);
         let from = self.flushed();
         if upto <= from {
@@ -439,13 +470,18 @@ impl MappedFileQueue {
     /// Stream offset up to which everything is durable.
     pub(crate) fn flushed_offset(&self) -> u64 {
         let files = self.read();
-        // The first file whose flushed < wrote bounds it.
+        // The first file whose flushed < wrote bounds it. Each position is read once: reading
+        // the written position again at the end could see an append published in between, and
+        // vouch for its bytes, never synced (a SYNC_FLUSH append then answered PUT_OK).
+        let mut end = 0;
         for f in files.iter() {
-            if f.flushed() < f.wrote() {
-                return f.start() + f.flushed();
+            let (flushed, wrote) = (f.flushed(), f.wrote());
+            if flushed < wrote {
+                return f.start() + flushed;
             }
+            end = f.start() + wrote;
         }
-        files.last().map(|f| f.start() + f.wrote()).unwrap_or(0)
+        end
     }
 
     /// The file holding stream offset `offset`.
@@ -512,7 +548,7 @@ impl MappedFileQueue {
                 last.zero_from(rel)?;
                 last.set_wrote(rel);
                 // What lay below the cut and was not synced still is not.
-                last.set_flushed(rel.min(last.flushed()));
+                last.lower_flushed(rel);
             }
         }
         Ok(())
@@ -549,9 +585,9 @@ impl MappedFileQueue {
     /// rolled-back end, vouching for whatever is written there next before it is synced.
     pub(crate) fn flush_upto(&self, end: u64) -> Result<()> {
         for f in self.files() {
-            let upto = f.wrote().min(end.saturating_sub(f.start()));
-            if f.flushed() < upto {
-                f.flush_to(upto)?;
+            let upto = end.saturating_sub(f.start());
+            if f.flushed() < f.wrote().min(upto) {
+                f.flush_written(upto)?;
             }
         }
         Ok(())

@@ -14,7 +14,7 @@ use rmq_remoting::message::{decode_record, keys, property_value};
 use rmq_store::fault::{self, FaultPlan, LossMode};
 use rmq_store::*;
 
-const ROUNDS: usize = 60;
+const ROUNDS: usize = 120;
 
 /// Calls `flush()` in a loop until told to stop, so that a sync often runs while a batch is
 /// half written.

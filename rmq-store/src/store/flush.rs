@@ -38,8 +38,11 @@ impl Inner {
         self.commit_log
             .flush_upto(committed)
             .map_err(|e| self.fail(e))?;
-        let f = self.commit_log.flushed_offset() as i64;
         self.flushed_tx.send_if_modified(|cur| {
+            // Read under the channel's lock: `truncate_to` lowers the files' flushed positions,
+            // then this value under the same lock, so a value read before a truncation cannot
+            // be published after it.
+            let f = self.commit_log.flushed_offset() as i64;
             if f > *cur {
                 *cur = f;
                 true

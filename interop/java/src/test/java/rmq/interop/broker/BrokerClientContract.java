@@ -45,10 +45,6 @@ import org.apache.rocketmq.common.protocol.body.KVTable;
 import org.apache.rocketmq.common.protocol.heartbeat.MessageModel;
 import org.apache.rocketmq.common.protocol.route.BrokerData;
 import org.apache.rocketmq.common.topic.TopicValidator;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
@@ -63,37 +59,7 @@ import rmq.interop.harness.BrokerStack;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-abstract class BrokerClientContract {
-    BrokerStack stack;
-    Clients clients;
-
-    abstract BrokerStack startStack() throws Exception;
-
-    @BeforeAll
-    void startServers() throws Exception {
-        stack = startStack();
-        System.out.println("broker contract against " + stack);
-    }
-
-    @AfterAll
-    void stopServers() {
-        if (stack != null) {
-            stack.close();
-        }
-    }
-
-    @BeforeEach
-    void newClients() throws Exception {
-        clients = new Clients(stack);
-    }
-
-    @AfterEach
-    void closeClients() {
-        if (clients != null) {
-            clients.close();
-        }
-    }
-
+abstract class BrokerClientContract extends StackContract {
     static Message msg(String topic, String tag, String key, String body) {
         Message m = new Message(topic, tag, key, body.getBytes(StandardCharsets.UTF_8));
         return m;

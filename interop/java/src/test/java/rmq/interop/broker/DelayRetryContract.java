@@ -26,10 +26,6 @@ import org.apache.rocketmq.common.message.MessageConst;
 import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.common.protocol.heartbeat.MessageModel;
 import org.apache.rocketmq.common.protocol.route.TopicRouteData;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
@@ -44,7 +40,7 @@ import rmq.interop.harness.BrokerStack;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-abstract class DelayRetryContract {
+abstract class DelayRetryContract extends StackContract {
     /** Level 1 = 1 s, 2 = 2 s; the first retry (level 3) waits 1 s, the second (level 4) 2 s. */
     static final Map<String, String> LEVELS = Map.of("messageDelayLevel", "1s 2s 1s 2s 3s 4s");
 
@@ -60,35 +56,6 @@ abstract class DelayRetryContract {
     static final java.util.SortedSet<String> REDELIVERED_KEYS = new java.util.TreeSet<>(List.of(
             "CLUSTER", "CONSUME_START_TIME", "DELAY", "KEYS", "MAX_OFFSET", "MIN_OFFSET", "ORIGIN_MESSAGE_ID", "REAL_QID",
             "REAL_TOPIC", "RETRY_TOPIC", "TAGS", "UNIQ_KEY", "WAIT"));
-
-    BrokerStack stack;
-    Clients clients;
-
-    abstract BrokerStack startStack() throws Exception;
-
-    @BeforeAll
-    void startServers() throws Exception {
-        stack = startStack();
-    }
-
-    @AfterAll
-    void stopServers() {
-        if (stack != null) {
-            stack.close();
-        }
-    }
-
-    @BeforeEach
-    void newClients() throws Exception {
-        clients = new Clients(stack);
-    }
-
-    @AfterEach
-    void closeClients() {
-        if (clients != null) {
-            clients.close();
-        }
-    }
 
     /** A delivery as the listener saw it (with the message's properties as the client decoded them). */
     record Delivery(String msgId, String topic, int reconsumeTimes, long at, String body, int queueId,

@@ -32,10 +32,6 @@ import org.apache.rocketmq.client.producer.TransactionSendResult;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
@@ -53,7 +49,7 @@ import rmq.interop.harness.BrokerStack;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-abstract class TransactionFilterContract {
+abstract class TransactionFilterContract extends StackContract {
     /** Fast transaction checks and property (SQL92) filtering, for both brokers. */
     static final Map<String, String> OPTIONS = Map.of(
         "transactionCheckInterval", "500",
@@ -67,35 +63,6 @@ abstract class TransactionFilterContract {
     static final SortedSet<String> COMMITTED_KEYS = new TreeSet<>(List.of(
             "CLUSTER", "CONSUME_START_TIME", "MAX_OFFSET", "MIN_OFFSET", "PGROUP", "REAL_QID", "REAL_TOPIC",
             "TRAN_MSG", "UNIQ_KEY", "WAIT"));
-
-    BrokerStack stack;
-    Clients clients;
-
-    abstract BrokerStack startStack() throws Exception;
-
-    @BeforeAll
-    void startServers() throws Exception {
-        stack = startStack();
-    }
-
-    @AfterAll
-    void stopServers() {
-        if (stack != null) {
-            stack.close();
-        }
-    }
-
-    @BeforeEach
-    void newClients() throws Exception {
-        clients = new Clients(stack);
-    }
-
-    @AfterEach
-    void closeClients() {
-        if (clients != null) {
-            clients.close();
-        }
-    }
 
     /** First-phase and check answers a test scripts; counts the checks it got. */
     static final class Scripted implements TransactionListener {

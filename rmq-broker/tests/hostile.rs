@@ -74,19 +74,5 @@ async fn connections_beyond_max_connections_are_closed_at_once_and_logged() {
     let namesrv = name_server().await;
     let dir = tempfile::tempdir().unwrap();
     let server = start_broker(&namesrv, dir.path(), &["--maxConnections", "100"]);
-    let outcome = hostile::idle_connections(&server.addr, 150, Duration::from_secs(1)).await;
-    assert_eq!(outcome.connections, 150);
-    assert_eq!(outcome.closed_by_server, 50, "{outcome:?}");
-    // Every refusal is accounted for in at most a few lines (one a second, then a summary).
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let log = log_of(dir.path());
-    let lines = log.matches("refusing connection").count();
-    assert!((1..=3).contains(&lines), "{lines} refusal lines:\n{log}");
-    assert!(log.contains("limit=100"), "{log}");
-    let counted = hostile::logged_events(
-        &log,
-        "refusing connection",
-        "connections refused at maxConnections",
-    );
-    assert_eq!(counted, 50, "{log}");
+    hostile::assert_connection_cap_of_100(&server.addr, || log_of(dir.path())).await;
 }

@@ -89,14 +89,7 @@ impl Inner {
             }
             if deleted > 0 {
                 let min = self.commit_log.min_offset() as i64;
-                let queues: Vec<Arc<ConsumeQueue>> = self
-                    .queues
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .values()
-                    .flat_map(|m| m.values().cloned())
-                    .collect();
-                for q in queues {
+                for q in self.all_queues() {
                     q.delete_expired(min)?;
                 }
                 self.index.delete_expired(min)?;

@@ -95,14 +95,7 @@ impl Inner {
         let _one_at_a_time = lock(&self.checkpoint_lock);
         // Read what is dispatched *before* flushing, so the checkpoint never claims more.
         let dispatched = self.dispatched.load(Ordering::Acquire);
-        let queues: Vec<Arc<ConsumeQueue>> = self
-            .queues
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .flat_map(|m| m.values().cloned())
-            .collect();
-        for q in queues {
+        for q in self.all_queues() {
             q.flush()?;
         }
         self.index.flush()?;

@@ -337,6 +337,27 @@ pub fn logged_events(log: &str, line: &str, summary: &str) -> u64 {
         .sum()
 }
 
+/// Checks a server started with `maxConnections=100`: of 150 connections exactly 50 are closed
+/// at once, and its log (read by `log`) accounts for all 50 refusals in at most three lines.
+/// Panics with the outcome and the log otherwise (a test helper).
+pub async fn assert_connection_cap_of_100(addr: &str, log: impl Fn() -> String) {
+    let outcome = idle_connections(addr, 150, Duration::from_secs(1)).await;
+    assert_eq!(outcome.connections, 150);
+    assert_eq!(outcome.closed_by_server, 50, "{outcome:?}");
+    // One line a second, then a summary: give the summary its second.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let log = log();
+    let lines = log.matches("refusing connection").count();
+    assert!((1..=3).contains(&lines), "{lines} refusal lines:\n{log}");
+    assert!(log.contains("limit=100"), "{log}");
+    let counted = logged_events(
+        &log,
+        "refusing connection",
+        "connections refused at maxConnections",
+    );
+    assert_eq!(counted, 50, "{log}");
+}
+
 /// Raises this process's open-file limit for `scale`'s idle connections, and fails the test
 /// with what to do when the hard limit is too low (it would fail later with a count that
 /// explains nothing).

@@ -3,7 +3,9 @@
 
 pub mod workload;
 
+use std::io::Write;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use rmq_remoting::message::{encode_properties, keys};
@@ -150,4 +152,18 @@ pub fn check_consistency_from(store: &rmq_store::MessageStore, from: i64) -> usi
         );
     }
     records
+}
+
+/// A log writer that keeps what the store logs, so a test can read it back.
+#[derive(Clone, Default)]
+pub struct Capture(pub Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -95,6 +95,14 @@ async fn two_members_split_the_queues_and_one_takes_over() {
         got_a.wait_for(&second).await;
         let all: HashSet<String> = got_a.ids().union(&got_b.ids()).cloned().collect();
         assert!(first.union(&second).all(|id| all.contains(id)), "no loss");
+        // Redelivery is allowed across the hand-over (at least once), but shown and bounded:
+        // only what b had in flight when it left (a pull batch, 32) may come again.
+        let deliveries = got_a.len() + got_b.len();
+        println!("groups: 80 sent, {deliveries} deliveries after the hand-over");
+        assert!(
+            (80..=80 + 32).contains(&deliveries),
+            "{deliveries} deliveries of 80 messages"
+        );
 
         a.shutdown().await;
         producer.shutdown().await;

@@ -339,7 +339,8 @@ async fn topics_groups_and_broker_reports() {
     assert_eq!(t["brokerVersionDesc"], "V4_9_8");
     assert_eq!(t["brokerVersion"], "409");
     assert_eq!(t["msgPutTotalTodayNow"], "3");
-    assert_eq!(t["msgGetTotalTodayNow"], "0");
+    // msgGetTotalTodayNow is not counted yet (issue 13; interop/known-differences.txt lists
+    // it): asserting its "0" would lock in a placeholder.
     for tps in ["putTps", "getTransferedTps"] {
         let first = t[tps].split(' ').next().unwrap();
         first.parse::<f64>().unwrap();

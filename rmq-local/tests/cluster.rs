@@ -367,6 +367,16 @@ async fn controller_mode_elects_a_master_and_serves_messages() {
         .unwrap_or_else(|e| panic!("send failed: {e}\n{text}"));
     assert_eq!(sent.status, rmq_client::SendStatus::SendOk, "{sent:?}");
     assert_eq!(sent.message_queue.broker_name, "broker-a");
+    // The send created the topic from TBW102's route; the master registers it with the name
+    // server right after, and a fresh client can only find the queue once it has.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while route(&namesrv, "ControllerSmoke").await.is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "ControllerSmoke never got a route\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let admin = rmq_client::Admin::start(client).await.unwrap();
     let read = admin
         .query_message_by_offset(&sent.message_queue, sent.queue_offset)

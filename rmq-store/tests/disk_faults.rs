@@ -81,10 +81,7 @@ fn eio_on_any_sync_stops_writes_keeps_the_flushed_offset_and_recovers() {
         let handle = fault::install(dir.path(), FaultPlan::default());
         // Consume queues, index and checkpoint are synced only by the explicit flushes below,
         // so the Nth sync falls on every kind of file as `n` grows.
-        let cfg = StoreConfig {
-            flush_interval_consume_queue: Duration::from_secs(3600),
-            ..sync_config(dir.path())
-        };
+        let cfg = sync_config_without_checkpoints(dir.path());
         let store = MessageStore::open(cfg.clone()).unwrap();
         let mut rng = fastrand::Rng::with_seed(n);
         let mut ledger = Ledger::default();
@@ -232,10 +229,7 @@ fn enospc_or_eio_at_an_append_fails_only_that_append() {
         let dir = tempfile::tempdir().unwrap();
         let handle = fault::install(dir.path(), FaultPlan::default());
         // No background checkpoint: its write would count among the writes and fail the store.
-        let cfg = StoreConfig {
-            flush_interval_consume_queue: Duration::from_secs(3600),
-            ..sync_config(dir.path())
-        };
+        let cfg = sync_config_without_checkpoints(dir.path());
         let store = MessageStore::open(cfg.clone()).unwrap();
         let mut rng = fastrand::Rng::with_seed(500 + n);
         let mut ledger = Ledger::default();

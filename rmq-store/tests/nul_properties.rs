@@ -4,25 +4,14 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use rmq_remoting::message::{decode_record, encode_properties, keys, property_value};
 use rmq_store::*;
 
-/// A crash before the next checkpoint (RocketMQ writes one every second) leaves every record of
-/// this test above it, so the recovery scan reads all of them.
-fn config(root: &std::path::Path) -> StoreConfig {
-    StoreConfig {
-        flush_interval_consume_queue: Duration::from_secs(3600),
-        ..sync_config(root)
-    }
-}
-
 #[test]
 fn records_with_nul_runs_in_properties_survive_a_crash() {
     let dir = tempfile::tempdir().unwrap();
-    let store = MessageStore::open(config(dir.path())).unwrap();
+    let store = MessageStore::open(sync_config_without_checkpoints(dir.path())).unwrap();
     let rt = rt();
     let mut acked = Vec::new();
     // Runs of NULs of many lengths, each record shifted by one byte against the sector grid by
@@ -39,7 +28,7 @@ fn records_with_nul_runs_in_properties_survive_a_crash() {
     // As a SIGKILL: no final flush, no checkpoint; the page cache keeps every byte.
     store.crash();
 
-    let store = MessageStore::open(config(dir.path())).unwrap();
+    let store = MessageStore::open(sync_config_without_checkpoints(dir.path())).unwrap();
     let report = store.recovery_report().clone();
     assert!(report.abnormal);
     assert_eq!(report.truncated, None, "recovery cut acknowledged records");

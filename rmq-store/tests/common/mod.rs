@@ -31,6 +31,16 @@ pub fn sync_config(root: &Path) -> StoreConfig {
     }
 }
 
+/// SYNC_FLUSH with no background checkpoint (one an hour): a test decides when consume queues,
+/// index and checkpoint are synced, so a crash leaves every record above the checkpoint and
+/// counted writes and syncs are only the test's own.
+pub fn sync_config_without_checkpoints(root: &Path) -> StoreConfig {
+    StoreConfig {
+        flush_interval_consume_queue: std::time::Duration::from_secs(3600),
+        ..sync_config(root)
+    }
+}
+
 pub fn msg(
     topic: &str,
     queue_id: i32,

@@ -308,15 +308,12 @@ fn answer(result: &PutResult, queue_id: i32, uniq_key: Option<String>) -> Remoti
 }
 
 /// Maps a store refusal to the code the Java client understands, keeping the store's
-/// actionable explanation as the remark.
+/// actionable explanation as the remark. The store classifies its errors as RocketMQ's
+/// `PutMessageStatus` does; the answer follows Apache's mapping of those statuses.
 pub(crate) fn store_refusal(err: StoreError) -> CommandError {
-    let code = match &err {
-        StoreError::MessageIllegal(_) | StoreError::PropertiesSizeExceeded(_) => {
-            ResponseCode::MESSAGE_ILLEGAL
-        }
-        StoreError::DiskFull { .. }
-        | StoreError::NotAvailable(_)
-        | StoreError::SyncFailed { .. } => ResponseCode::SERVICE_NOT_AVAILABLE,
+    let code = match err.put_status_name() {
+        "MESSAGE_ILLEGAL" | "PROPERTIES_SIZE_EXCEEDED" => ResponseCode::MESSAGE_ILLEGAL,
+        "SERVICE_NOT_AVAILABLE" => ResponseCode::SERVICE_NOT_AVAILABLE,
         _ => ResponseCode::SYSTEM_ERROR,
     };
     refuse(code, err.to_string())

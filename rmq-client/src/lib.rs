@@ -34,7 +34,7 @@ mod pull_api;
 mod route;
 mod uniq_id;
 
-pub use admin::Admin;
+pub use admin::{Admin, MessageTrack, TrackType};
 pub use config::{ClientConfig, ConsumerConfig, ProducerConfig, DEFAULT_INSTANCE_NAME};
 pub use consumer::{
     AllocateMessageQueueAveragely, AllocateMessageQueueStrategy, ConsumeContext,

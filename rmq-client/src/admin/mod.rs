@@ -6,8 +6,11 @@
 mod cluster;
 mod dead_letter;
 mod group;
+mod message;
 mod query;
 mod topic;
+
+pub use message::{MessageTrack, TrackType};
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -24,6 +24,7 @@ pub mod schedule;
 mod slave_sync;
 mod state;
 mod state_file;
+pub mod stats;
 pub mod subscription_groups;
 pub mod topics;
 mod transaction;
@@ -120,6 +121,7 @@ impl Broker {
         };
         let role = tokio::sync::watch::channel(state::RoleState::initial(&config)).0;
         let ctx = Arc::new(BrokerContext {
+            stats: stats::BrokerStats::new(&config.broker_cluster_name),
             replication,
             role,
             controller,
@@ -180,6 +182,7 @@ impl Broker {
             tokio::spawn(register_periodically(ctx.clone(), registrar.clone())),
             tokio::spawn(flush_offsets_periodically(ctx.clone())),
             tokio::spawn(expire_silent_clients(ctx.clone())),
+            tokio::spawn(stats::sampler::run(ctx.clone())),
             tokio::spawn(role::run_while(ctx.clone(), true, |ctx| {
                 vec![tokio::spawn(transaction::check::run(ctx.clone()))]
             })),

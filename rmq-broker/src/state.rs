@@ -55,6 +55,9 @@ pub struct BrokerContext {
     pub role: watch::Sender<RoleState>,
     /// Controller mode's epoch history and role announcements (None in classic replication).
     pub controller: Option<std::sync::Arc<crate::controller::ControllerShared>>,
+    /// Put, get and pull statistics as Apache's BrokerStatsManager and StoreStatsService keep
+    /// them (runtime info, VIEW_BROKER_STATS_DATA, consumeTps, metrics).
+    pub stats: crate::stats::BrokerStats,
 }
 
 /// A broker's place in its group at one moment.

@@ -30,5 +30,6 @@ pub use consume_queue::CqEntry;
 pub use delay::{DelayLevels, SCHEDULE_TOPIC, TIMER_TOPIC};
 pub use error::{Result, StoreError};
 pub use mapped_file::SelectedBuffer;
+pub use store::put_times::{PutTimes, DISTRIBUTION_LABELS, LATENCY_BOUNDS};
 pub use store::MessageStore;
 pub use types::*;

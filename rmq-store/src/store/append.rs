@@ -87,6 +87,7 @@ impl Inner {
             Ok(a) => a,
             Err(e) => {
                 self.roll_back(log_end, &cq, queue_end);
+                self.put_times.failed();
                 return Err(self.fail(e));
             }
         };

@@ -27,6 +27,7 @@ use crate::types::*;
 mod append;
 mod clean;
 mod flush;
+pub mod put_times;
 mod read;
 mod recovery;
 mod replica;
@@ -95,6 +96,7 @@ struct Inner {
     replica: RwLock<Option<Arc<dyn ReplicaAckWaiter>>>,
     put_count: AtomicU64,
     put_bytes: AtomicU64,
+    put_times: put_times::PutTimeCounters,
     recovery: RecoveryReport,
     _lock_file: File,
 }
@@ -183,6 +185,7 @@ impl MessageStore {
             replica: RwLock::new(None),
             put_count: AtomicU64::new(0),
             put_bytes: AtomicU64::new(0),
+            put_times: put_times::PutTimeCounters::default(),
             recovery: RecoveryReport::default(),
             _lock_file: lock_file,
         };
@@ -264,16 +267,22 @@ impl MessageStore {
     /// record is durable (replicated) or the timeout passed (a successful [`PutStatus`] says which).
     pub async fn put_message(&self, msg: PutMessage) -> Result<PutResult> {
         let wait = msg.wait_store_msg_ok();
+        let begin = Instant::now();
         let r = self.inner.append(std::slice::from_ref(&msg))?;
-        self.inner.after_append(r, wait).await
+        let result = self.inner.after_append(r, wait).await;
+        self.inner.put_times.record(begin.elapsed(), result.is_ok());
+        result
     }
 
     /// Appends a batch (same topic and queue): consecutive queue offsets, one result whose
     /// `msg_id` is the comma-joined offset ids.
     pub async fn put_messages(&self, msgs: Vec<PutMessage>) -> Result<PutResult> {
         let wait = msgs.first().map(|m| m.wait_store_msg_ok()).unwrap_or(false);
+        let begin = Instant::now();
         let r = self.inner.append(&msgs)?;
-        self.inner.after_append(r, wait).await
+        let result = self.inner.after_append(r, wait).await;
+        self.inner.put_times.record(begin.elapsed(), result.is_ok());
+        result
     }
 
     /// Reads up to `max_count` messages / `max_bytes` bytes of `topic`/`queue_id` from queue offset
@@ -445,6 +454,16 @@ impl MessageStore {
             .keys()
             .cloned()
             .collect()
+    }
+
+    /// Put times and failures since open (cheap: reads counters only).
+    pub fn put_times(&self) -> put_times::PutTimes {
+        self.inner.put_times.snapshot()
+    }
+
+    /// Messages appended since open (cheap, unlike [`MessageStore::stats`]).
+    pub fn put_count(&self) -> u64 {
+        self.inner.put_count.load(Ordering::Relaxed)
     }
 
     /// Statistics.

@@ -79,6 +79,7 @@ impl Inner {
             }
         }
         let mut w = lock(&self.writer);
+        let _held = self.put_times.hold_lock(now_ms());
         self.check_writable()?;
         let cq = self.queue_or_create(&first.topic, first.queue_id)?;
         let store_ts = now_ms();

@@ -461,6 +461,12 @@ impl MessageStore {
         self.inner.put_times.snapshot()
     }
 
+    /// How long the writer lock has been held now, 0 when free (Apache's
+    /// `pageCacheLockTimeMills`).
+    pub fn lock_time_ms(&self) -> i64 {
+        self.inner.put_times.lock_time_ms(now_ms())
+    }
+
     /// Messages appended since open (cheap, unlike [`MessageStore::stats`]).
     pub fn put_count(&self) -> u64 {
         self.inner.put_count.load(Ordering::Relaxed)

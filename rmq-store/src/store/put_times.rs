@@ -3,7 +3,7 @@
 //! `putMessageFailedTimes`). The store only counts, cumulatively and lock-free; whoever reports
 //! per-minute figures takes the difference of two snapshots.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The 13 ranges of `putMessageDistributeTime` as Apache labels them: `<=0`, `0~10`, ...
@@ -76,6 +76,17 @@ pub(super) struct PutTimeCounters {
     latency: [AtomicU64; 76],
     max_ms: AtomicU64,
     failed: AtomicU64,
+    /// When the writer lock was taken (ms since the epoch), 0 while it is free.
+    locked_since_ms: AtomicI64,
+}
+
+/// Marks the writer lock held from its creation until it is dropped.
+pub(super) struct LockHeld<'a>(&'a AtomicI64);
+
+impl Drop for LockHeld<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
 }
 
 impl Default for PutTimeCounters {
@@ -85,6 +96,7 @@ impl Default for PutTimeCounters {
             latency: std::array::from_fn(|_| AtomicU64::new(0)),
             max_ms: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            locked_since_ms: AtomicI64::new(0),
         }
     }
 }
@@ -113,6 +125,21 @@ impl PutTimeCounters {
     /// A put the commit log failed before it could be timed.
     pub(super) fn failed(&self) {
         self.failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The writer lock was taken at `now_ms`; held until the result is dropped.
+    pub(super) fn hold_lock(&self, now_ms: i64) -> LockHeld<'_> {
+        self.locked_since_ms.store(now_ms, Ordering::Relaxed);
+        LockHeld(&self.locked_since_ms)
+    }
+
+    /// How long the writer lock has been held at `now_ms` (Apache's `lockTimeMills`), 0 when
+    /// it is free.
+    pub(super) fn lock_time_ms(&self, now_ms: i64) -> i64 {
+        match self.locked_since_ms.load(Ordering::Relaxed) {
+            0 => 0,
+            since => (now_ms - since).max(0),
+        }
     }
 
     pub(super) fn snapshot(&self) -> PutTimes {
@@ -157,5 +184,15 @@ mod tests {
         assert_eq!((t.latency[0], t.latency[2]), (1, 1));
         assert_eq!(t.latency[75], 1);
         assert_eq!(t.latency.iter().sum::<u64>(), 8);
+    }
+
+    #[test]
+    fn the_lock_time_counts_while_held_only() {
+        let c = PutTimeCounters::default();
+        assert_eq!(c.lock_time_ms(5_000), 0);
+        let held = c.hold_lock(1_000);
+        assert_eq!(c.lock_time_ms(1_250), 250);
+        drop(held);
+        assert_eq!(c.lock_time_ms(2_000), 0);
     }
 }

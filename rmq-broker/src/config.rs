@@ -139,6 +139,16 @@ rmq_config::settings! {
         ha_max_time_slave_not_catchup: u64 = 15_000 => "haMaxTimeSlaveNotCatchup",
         /// Controller mode: lower is preferred when the controller elects a master among equally up-to-date replicas.
         broker_election_priority: i32 = i32::MAX => "brokerElectionPriority",
+        /// PROM serves Prometheus metrics at GET /metrics (docs/metrics.md); DISABLE (default) serves none. OTLP_GRPC and LOG are not supported (metrics stay off).
+        metrics_exporter_type: rmq_metrics::ExporterType = rmq_metrics::ExporterType::Disable => "metricsExporterType",
+        /// Address the metrics endpoint listens on; empty = brokerIP1 (or the detected address), as in RocketMQ 5. 0.0.0.0 = every interface.
+        metrics_prom_exporter_host: String = String::new() => "metricsPromExporterHost",
+        /// Port of the metrics endpoint.
+        metrics_prom_exporter_port: u16 = 5557 => "metricsPromExporterPort",
+        /// Extra labels on every metric, `key:value` pairs separated by ','.
+        metrics_label: String = String::new() => "metricsLabel",
+        /// rmq: warn (once per producer host) when a producer's born timestamps differ from this broker's clock by more than this many milliseconds; 0 = no check.
+        clock_skew_warn_threshold_millis: u64 = 5_000 => "clockSkewWarnThresholdMillis",
     }
     ignored {
         "rocketmqHome" => "rmq needs no installation directory",

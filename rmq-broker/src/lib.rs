@@ -11,11 +11,13 @@
 
 pub mod address;
 pub mod clients;
+pub mod clock_skew;
 pub mod config;
 pub mod consumer_offsets;
 mod controller;
 pub mod filter;
 pub mod ha;
+pub mod metrics;
 mod processor;
 mod rebalance_lock;
 pub mod registration;
@@ -122,6 +124,8 @@ impl Broker {
         let role = tokio::sync::watch::channel(state::RoleState::initial(&config)).0;
         let ctx = Arc::new(BrokerContext {
             stats: stats::BrokerStats::new(&config.broker_cluster_name),
+            clock_skew: clock_skew::ClockSkew::new(config.clock_skew_warn_threshold_millis),
+            rpc_latency: metrics::rpc_latency(&config),
             replication,
             role,
             controller,
@@ -209,7 +213,7 @@ impl Broker {
             shutdown.await;
             stopping.cancel();
         };
-        let router = processor::router(&ctx);
+        let router = metrics::observed(processor::router(&ctx), &ctx);
         match self.fast_listener {
             Some(fast) => {
                 let stopping = ctx.stopping.clone();

@@ -54,6 +54,9 @@ fn run() -> anyhow::Result<()> {
         let store_host = SocketAddr::new(ip, port);
         let mut broker = Broker::open(config.clone(), store_config, store_host)?;
         broker.listen_on_fast_channel().await;
+        if let Some(metrics) = rmq_broker::metrics::bind(broker.context(), ip).await? {
+            tokio::spawn(rmq_broker::metrics::serve(broker.context().clone(), metrics));
+        }
         let name_servers = config.name_servers();
         if name_servers.is_empty() {
             tracing::warn!("namesrvAddr is not set: the broker runs but no client can find it; set namesrvAddr in broker.conf or pass -n host:9876");

@@ -58,6 +58,10 @@ pub struct BrokerContext {
     /// Put, get and pull statistics as Apache's BrokerStatsManager and StoreStatsService keep
     /// them (runtime info, VIEW_BROKER_STATS_DATA, consumeTps, metrics).
     pub stats: crate::stats::BrokerStats,
+    /// Producer hosts whose clocks disagree with this broker's (`clockSkewWarnThresholdMillis`).
+    pub clock_skew: crate::clock_skew::ClockSkew,
+    /// Request latencies for metrics; None while `metricsExporterType` is not PROM.
+    pub rpc_latency: Option<std::sync::Arc<rmq_metrics::RpcLatency>>,
 }
 
 /// A broker's place in its group at one moment.

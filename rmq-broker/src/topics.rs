@@ -25,6 +25,29 @@ pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
 /// Prefix of a group's dead-letter topic.
 pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
 
+/// Topics Java's `TopicValidator` treats as system topics: admins may not create, change or
+/// delete them.
+const JAVA_SYSTEM_TOPICS: &[&str] = &[
+    AUTO_CREATE_TOPIC,
+    SCHEDULE_TOPIC,
+    BENCHMARK_TOPIC,
+    SELF_TEST_TOPIC,
+    OFFSET_MOVED_EVENT,
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRACE_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "TRANS_CHECK_MAX_TIME_TOPIC",
+];
+
+/// Prefix of the 5.x internal topics, also reserved.
+const SYSTEM_TOPIC_PREFIX: &str = "rmq_sys_";
+
+/// Whether Java's `TopicValidator` counts `topic` as a system topic (admin refusals, and the
+/// `is_system` label of metrics).
+pub fn is_java_system_topic(topic: &str) -> bool {
+    JAVA_SYSTEM_TOPICS.contains(&topic) || topic.starts_with(SYSTEM_TOPIC_PREFIX)
+}
+
 /// Why a topic name is refused (remark text for `MESSAGE_ILLEGAL` / `SYSTEM_ERROR`).
 pub fn validate_topic_name(topic: &str) -> Result<(), String> {
     if topic.is_empty() {

@@ -31,30 +31,13 @@ use serde::Serialize;
 use super::handler;
 use crate::state::BrokerContext;
 use crate::topics::{
-    validate_topic_name, AUTO_CREATE_TOPIC, BENCHMARK_TOPIC, OFFSET_MOVED_EVENT, SCHEDULE_TOPIC,
-    SELF_TEST_TOPIC, TIMER_TOPIC,
+    is_java_system_topic, validate_topic_name, AUTO_CREATE_TOPIC, BENCHMARK_TOPIC,
+    OFFSET_MOVED_EVENT, SCHEDULE_TOPIC, SELF_TEST_TOPIC, TIMER_TOPIC,
 };
 
 /// What `GET_BROKER_RUNTIME_INFO` reports as the broker's version (the release whose protocol
 /// rmq speaks, matching the `version` ordinal in every command it sends).
 pub(super) const BROKER_VERSION_DESC: &str = "V4_9_8";
-
-/// Topics Java's `TopicValidator` treats as system topics: admins may not create, change or
-/// delete them.
-const JAVA_SYSTEM_TOPICS: &[&str] = &[
-    AUTO_CREATE_TOPIC,
-    SCHEDULE_TOPIC,
-    BENCHMARK_TOPIC,
-    SELF_TEST_TOPIC,
-    OFFSET_MOVED_EVENT,
-    "RMQ_SYS_TRANS_HALF_TOPIC",
-    "RMQ_SYS_TRACE_TOPIC",
-    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
-    "TRANS_CHECK_MAX_TIME_TOPIC",
-];
-
-/// Prefix of the 5.x internal topics, also reserved.
-const SYSTEM_TOPIC_PREFIX: &str = "rmq_sys_";
 
 pub(super) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
     router
@@ -139,10 +122,6 @@ fn now_millis() -> i64 {
 
 pub(super) fn boot_millis(ctx: &BrokerContext) -> i64 {
     millis_since_epoch(ctx.boot_time)
-}
-
-fn is_java_system_topic(topic: &str) -> bool {
-    JAVA_SYSTEM_TOPICS.contains(&topic) || topic.starts_with(SYSTEM_TOPIC_PREFIX)
 }
 
 fn system_topic_refusal(topic: &str) -> CommandError {

@@ -1,0 +1,401 @@
+//! The broker's Prometheus metrics (`metricsExporterType=PROM`), under Apache RocketMQ 5's names
+//! and labels (docs/metrics.md). Everything is collected when `/metrics` is scraped, from the
+//! tables the broker keeps anyway: message counts from [`crate::stats`], lag from the offset
+//! table and the store, connections from the client registry. The only figure recorded as it
+//! happens is request latency, by the transport's dispatch, and only while metrics are on.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rmq_metrics::{Exposition, Kind, RpcLatency};
+use rmq_remoting::body::client::ConsumeType;
+use rmq_remoting::transport::Router;
+use tokio::net::TcpListener;
+
+use crate::state::BrokerContext;
+use crate::topics::{is_java_system_topic, RETRY_GROUP_TOPIC_PREFIX};
+
+/// The metrics endpoint's listener, bound at start when `metricsExporterType=PROM`, so a taken
+/// port stops the broker before it announces itself. `metricsPromExporterHost` empty means
+/// `advertised` (brokerIP1, or the detected address), as in Apache.
+pub async fn bind(
+    ctx: &BrokerContext,
+    advertised: std::net::IpAddr,
+) -> Result<Option<TcpListener>, rmq_metrics::MetricsError> {
+    if !ctx.config.metrics_exporter_type.prometheus_enabled() {
+        return Ok(None);
+    }
+    let host = match ctx.config.metrics_prom_exporter_host.as_str() {
+        "" => advertised.to_string(),
+        host => host.to_owned(),
+    };
+    rmq_metrics::bind(&host, ctx.config.metrics_prom_exporter_port)
+        .await
+        .map(Some)
+}
+
+/// Serves `GET /metrics` on `listener` until the broker stops.
+pub async fn serve(ctx: Arc<BrokerContext>, listener: TcpListener) {
+    let stopping = ctx.stopping.clone();
+    let scraped = ctx.clone();
+    rmq_metrics::serve(listener, Arc::new(move || scrape(&scraped)), async move {
+        stopping.cancelled().await
+    })
+    .await;
+}
+
+/// The request-latency recorder when metrics are on (kept on the context).
+pub(crate) fn rpc_latency(config: &crate::BrokerConfig) -> Option<Arc<RpcLatency>> {
+    (config.metrics_exporter_type == rmq_metrics::ExporterType::Prom)
+        .then(|| Arc::new(RpcLatency::default()))
+}
+
+/// `router`, reporting every request's latency when metrics are on.
+pub(crate) fn observed(router: Router, ctx: &BrokerContext) -> Router {
+    match &ctx.rpc_latency {
+        Some(rpc) => {
+            let rpc = rpc.clone();
+            router.observe(Arc::new(move |code, response, oneway, took| {
+                rpc.record(code, response, oneway, took)
+            }))
+        }
+        None => router,
+    }
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn bool_label(value: bool) -> &'static str {
+    if value {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+/// Apache's `isSystem(topic, group)`: a system topic (including the cluster's and the broker's
+/// own), or a group starting with `CID_RMQ_SYS_` in any case.
+fn is_system(ctx: &BrokerContext, topic: &str, group: &str) -> bool {
+    is_java_system_topic(topic)
+        || topic == ctx.config.broker_cluster_name
+        || topic == ctx.config.broker_name
+        || group.to_ascii_lowercase().starts_with("cid_rmq_sys_")
+}
+
+/// One scrape of every family.
+pub fn scrape(ctx: &BrokerContext) -> String {
+    let mut common = vec![
+        ("cluster".to_owned(), ctx.config.broker_cluster_name.clone()),
+        ("node_type".to_owned(), "broker".to_owned()),
+        ("node_id".to_owned(), ctx.config.broker_name.clone()),
+    ];
+    common.extend(rmq_metrics::parse_labels(&ctx.config.metrics_label));
+    let mut out = Exposition::new(&common);
+    broker_gauges(ctx, &mut out);
+    traffic(ctx, &mut out);
+    consumer_lag(ctx, &mut out);
+    connections(ctx, &mut out);
+    storage(ctx, &mut out);
+    clock_skew(ctx, &mut out);
+    if let Some(rpc) = &ctx.rpc_latency {
+        rpc.encode(&mut out);
+    }
+    out.finish()
+}
+
+fn broker_gauges(ctx: &BrokerContext, out: &mut Exposition) {
+    out.gauge(
+        "rocketmq_broker_permission",
+        "Broker permission",
+        f64::from(ctx.config.broker_permission),
+    );
+    out.gauge(
+        "rocketmq_topic_number",
+        "Active topic number",
+        ctx.topics.len() as f64,
+    );
+    out.gauge(
+        "rocketmq_consumer_group_number",
+        "Active subscription group number",
+        ctx.groups.snapshot().subscription_group_table.len() as f64,
+    );
+}
+
+/// Messages and bytes in (per topic) and out (per group and topic), from the broker's stats.
+fn traffic(ctx: &BrokerContext, out: &mut Exposition) {
+    let totals = ctx.stats.totals();
+    let families = [
+        (
+            "rocketmq_messages_in_total",
+            "Total number of incoming messages",
+        ),
+        (
+            "rocketmq_throughput_in_total",
+            "Total traffic of incoming messages",
+        ),
+    ];
+    for (i, (name, help)) in families.into_iter().enumerate() {
+        out.family(name, Kind::Counter, help);
+        for put in &totals.topic_put {
+            let value = if i == 0 { put.msgs } else { put.bytes };
+            out.sample(
+                name,
+                &[
+                    ("is_system", bool_label(is_system(ctx, &put.topic, ""))),
+                    ("message_type", "normal"),
+                    ("topic", &put.topic),
+                ],
+                value as f64,
+            );
+        }
+    }
+    let families = [
+        (
+            "rocketmq_messages_out_total",
+            "Total number of outgoing messages",
+        ),
+        (
+            "rocketmq_throughput_out_total",
+            "Total traffic of outgoing messages",
+        ),
+    ];
+    for (i, (name, help)) in families.into_iter().enumerate() {
+        out.family(name, Kind::Counter, help);
+        for get in &totals.group_get {
+            let value = if i == 0 { get.msgs } else { get.bytes };
+            out.sample(
+                name,
+                &[
+                    ("consumer_group", &get.group),
+                    (
+                        "is_system",
+                        bool_label(is_system(ctx, &get.topic, &get.group)),
+                    ),
+                    ("topic", &get.topic),
+                ],
+                value as f64,
+            );
+        }
+    }
+}
+
+/// Per group and topic with committed offsets: messages not yet consumed and how old the
+/// oldest of them is.
+fn consumer_lag(ctx: &BrokerContext, out: &mut Exposition) {
+    let now = now_millis();
+    let mut rows = Vec::new();
+    for (key, queues) in ctx.offsets.snapshot().offset_table {
+        let Some((topic, group)) = key.split_once('@') else {
+            continue;
+        };
+        if ctx.topics.get(topic).is_none() {
+            continue;
+        }
+        let mut lag = 0_i64;
+        let mut oldest: Option<i64> = None;
+        for (queue_id, committed) in queues {
+            let behind = ctx.store.max_offset_in_queue(topic, queue_id) - committed.max(0);
+            if behind <= 0 {
+                continue;
+            }
+            lag += behind;
+            if let Some(at) = ctx
+                .store
+                .message_store_timestamp(topic, queue_id, committed.max(0))
+            {
+                oldest = Some(oldest.map_or(at, |o: i64| o.min(at)));
+            }
+        }
+        let latency = oldest.map_or(0, |at| (now - at).max(0));
+        rows.push((group.to_owned(), topic.to_owned(), lag, latency));
+    }
+    out.family(
+        "rocketmq_consumer_lag_messages",
+        Kind::Gauge,
+        "Consumer lag messages",
+    );
+    for (group, topic, lag, _) in &rows {
+        lag_sample(
+            ctx,
+            out,
+            "rocketmq_consumer_lag_messages",
+            group,
+            topic,
+            *lag,
+        );
+    }
+    out.family(
+        "rocketmq_consumer_lag_latency",
+        Kind::Gauge,
+        "Consumer lag time",
+    );
+    for (group, topic, _, latency) in &rows {
+        lag_sample(
+            ctx,
+            out,
+            "rocketmq_consumer_lag_latency_milliseconds",
+            group,
+            topic,
+            *latency,
+        );
+    }
+}
+
+fn lag_sample(
+    ctx: &BrokerContext,
+    out: &mut Exposition,
+    name: &str,
+    group: &str,
+    topic: &str,
+    value: i64,
+) {
+    out.sample(
+        name,
+        &[
+            ("consumer_group", group),
+            (
+                "is_retry",
+                bool_label(topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)),
+            ),
+            ("is_system", bool_label(is_system(ctx, topic, group))),
+            ("topic", topic),
+        ],
+        value as f64,
+    );
+}
+
+/// Connected producers per (language, version) and consumers per group, as Apache counts them.
+fn connections(ctx: &BrokerContext, out: &mut Exposition) {
+    let mut producers: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for group in ctx.clients.producer_group_names() {
+        for channel in ctx.clients.producers(&group) {
+            let key = (channel.language.to_lowercase(), channel.version.to_string());
+            *producers.entry(key).or_default() += 1;
+        }
+    }
+    out.family(
+        "rocketmq_producer_connections",
+        Kind::Gauge,
+        "Producer connections",
+    );
+    for ((language, version), n) in &producers {
+        out.sample(
+            "rocketmq_producer_connections",
+            &[
+                ("language", language),
+                ("protocol_type", "remoting"),
+                ("version", version),
+            ],
+            *n as f64,
+        );
+    }
+    let mut consumers: BTreeMap<(String, String, String, &'static str), u64> = BTreeMap::new();
+    for name in ctx.clients.consumer_group_names() {
+        let Some(group) = ctx.clients.consumer_group(&name) else {
+            continue;
+        };
+        let mode = match group.consume_type {
+            ConsumeType::Actively => "pull",
+            ConsumeType::Passively => "push",
+            ConsumeType::Pop => "pop",
+        };
+        for channel in group.channels.values() {
+            let key = (
+                name.clone(),
+                channel.language.to_lowercase(),
+                channel.version.to_string(),
+                mode,
+            );
+            *consumers.entry(key).or_default() += 1;
+        }
+    }
+    out.family(
+        "rocketmq_consumer_connections",
+        Kind::Gauge,
+        "Consumer connections",
+    );
+    for ((group, language, version, mode), n) in &consumers {
+        out.sample(
+            "rocketmq_consumer_connections",
+            &[
+                ("consume_mode", mode),
+                ("consumer_group", group),
+                ("is_system", bool_label(is_system(ctx, "", group))),
+                ("language", language),
+                ("protocol_type", "remoting"),
+                ("version", version),
+            ],
+            *n as f64,
+        );
+    }
+}
+
+/// The store's size on disk, how far flushing and dispatching trail the written end, and how
+/// old the oldest kept message is.
+fn storage(ctx: &BrokerContext, out: &mut Exposition) {
+    let stats = ctx.store.stats();
+    let labels = [("storage_medium", "disk"), ("storage_type", "local")];
+    let written = ctx.store.max_phy_offset();
+    let size =
+        stats.commit_log_disk_bytes + stats.consume_queue_disk_bytes + stats.index_disk_bytes;
+    out.family("rocketmq_storage_size", Kind::Gauge, "Broker storage size");
+    out.sample("rocketmq_storage_size_bytes", &labels, size as f64);
+    out.family(
+        "rocketmq_storage_flush_behind_bytes",
+        Kind::Gauge,
+        "Broker flush behind bytes",
+    );
+    out.sample(
+        "rocketmq_storage_flush_behind_bytes",
+        &labels,
+        (written - ctx.store.flushed_phy_offset()).max(0) as f64,
+    );
+    out.family(
+        "rocketmq_storage_dispatch_behind_bytes",
+        Kind::Gauge,
+        "Broker dispatch behind bytes",
+    );
+    out.sample(
+        "rocketmq_storage_dispatch_behind_bytes",
+        &labels,
+        (written - ctx.store.dispatched_phy_offset()).max(0) as f64,
+    );
+    let earliest = ctx
+        .store
+        .look_message_by_offset(stats.commit_log_min_offset)
+        .and_then(|record| rmq_remoting::message::store_timestamp_at(record.as_slice()));
+    if let Some(earliest) = earliest {
+        out.family(
+            "rocketmq_storage_message_reserve_time",
+            Kind::Gauge,
+            "Broker message reserve time",
+        );
+        out.sample(
+            "rocketmq_storage_message_reserve_time_milliseconds",
+            &labels,
+            (now_millis() - earliest).max(0) as f64,
+        );
+    }
+}
+
+/// rmq's own: the latest clock skew of every producer host that went beyond the threshold.
+fn clock_skew(ctx: &BrokerContext, out: &mut Exposition) {
+    let hosts = ctx.clock_skew.hosts();
+    out.family(
+        "rmq_producer_clock_skew_milliseconds",
+        Kind::Gauge,
+        "Producer clock minus broker clock at the host's latest send, for hosts once beyond clockSkewWarnThresholdMillis (rmq)",
+    );
+    for (host, skew) in hosts {
+        out.sample(
+            "rmq_producer_clock_skew_milliseconds",
+            &[("client_host", &host.to_string())],
+            skew.skew_millis as f64,
+        );
+    }
+}

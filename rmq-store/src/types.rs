@@ -226,22 +226,43 @@ pub struct StatvfsDiskUsage;
 
 impl DiskUsage for StatvfsDiskUsage {
     fn used_ratio(&self, path: &Path) -> std::io::Result<f64> {
-        use std::os::unix::ffi::OsStrExt;
-        let c =
-            std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
-        // SAFETY: statvfs fills the struct; both pointers are valid for the call.
-        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-        let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let total = st.f_blocks as f64 * st.f_frsize as f64;
-        let free = st.f_bfree as f64 * st.f_frsize as f64;
-        if total <= 0.0 {
+        let space = disk_space(path)?;
+        if space.total == 0 {
             return Ok(0.0);
         }
+        let (total, free) = (space.total as f64, space.free as f64);
         Ok(((total - free) / total).clamp(0.0, 1.0))
     }
+}
+
+/// The size of the partition holding a path, in bytes, as Java's `File` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskSpace {
+    /// `getTotalSpace()`.
+    pub total: u64,
+    /// `getFreeSpace()`: free blocks, those reserved for root included.
+    pub free: u64,
+    /// `getUsableSpace()`: what an unprivileged writer can still use.
+    pub usable: u64,
+}
+
+/// `statvfs` of the partition holding `path` (runtime info's `commitLogDirCapacity`, disk
+/// ratios).
+pub fn disk_space(path: &Path) -> std::io::Result<DiskSpace> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    // SAFETY: statvfs fills the struct; both pointers are valid for the call.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let bytes = |blocks: u64| blocks.saturating_mul(st.f_frsize);
+    Ok(DiskSpace {
+        total: bytes(st.f_blocks),
+        free: bytes(st.f_bfree),
+        usable: bytes(st.f_bavail),
+    })
 }
 
 /// What recovery found and did at open.

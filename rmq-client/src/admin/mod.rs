@@ -4,6 +4,7 @@
 //! brokers; nothing runs in the background.
 
 mod cluster;
+mod console;
 mod dead_letter;
 mod group;
 mod message;

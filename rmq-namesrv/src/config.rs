@@ -33,6 +33,14 @@ rmq_config::settings! {
         write_stall_timeout_millis: u64 = 30_000 => "writeStallTimeoutMillis",
         /// Also run a controller (RocketMQ 5 controller mode) in this process, on its peer port in controllerDLegerPeers.
         enable_controller_in_namesrv: bool = false => "enableControllerInNamesrv",
+        /// rmq: PROM serves Prometheus metrics at GET /metrics (docs/metrics.md); DISABLE (default) serves none.
+        metrics_exporter_type: rmq_metrics::ExporterType = rmq_metrics::ExporterType::Disable => "metricsExporterType",
+        /// rmq: address the metrics endpoint listens on; empty = bindAddress.
+        metrics_prom_exporter_host: String = String::new() => "metricsPromExporterHost",
+        /// rmq: port of the metrics endpoint (5558: a broker on the same host has 5557).
+        metrics_prom_exporter_port: u16 = 5558 => "metricsPromExporterPort",
+        /// rmq: extra labels on every metric, `key:value` pairs separated by ','.
+        metrics_label: String = String::new() => "metricsLabel",
     }
     ignored {
         "rocketmqHome" => "rmq needs no installation directory",

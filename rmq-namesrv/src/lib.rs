@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod kv_store;
+pub mod metrics;
 mod processor;
 pub mod route_table;
 
@@ -28,6 +29,8 @@ pub struct NameServer {
     state: Arc<State>,
     scan_interval: Duration,
     transport: TransportConfig,
+    rpc_latency: Option<Arc<rmq_metrics::RpcLatency>>,
+    metrics_labels: Vec<(String, String)>,
 }
 
 impl NameServer {
@@ -49,7 +52,28 @@ impl NameServer {
                 write_stall_timeout: Duration::from_millis(config.write_stall_timeout_millis),
                 ..TransportConfig::default()
             },
+            rpc_latency: metrics::rpc_latency(config),
+            metrics_labels: rmq_metrics::parse_labels(&config.metrics_label),
         })
+    }
+
+    /// Serves GET /metrics on `listener` for the name server listening on `node` (its
+    /// `node_id` label) until `shutdown` completes.
+    pub fn serve_metrics(
+        &self,
+        listener: TcpListener,
+        node: String,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let mut common = vec![
+            ("node_type".to_owned(), "namesrv".to_owned()),
+            ("node_id".to_owned(), node),
+        ];
+        common.extend(self.metrics_labels.iter().cloned());
+        let state = self.state.clone();
+        let rpc = self.rpc_latency.clone();
+        let collect = move || metrics::scrape(&state.routes, rpc.as_deref(), &common);
+        rmq_metrics::serve(listener, Arc::new(collect), shutdown)
     }
 
     /// Serves on `listener` until `shutdown` completes, scanning for silent brokers meanwhile.
@@ -68,7 +92,7 @@ impl NameServer {
         });
         serve(
             listener,
-            processor::router(self.state),
+            metrics::observed(processor::router(self.state), self.rpc_latency.as_ref()),
             self.transport,
             shutdown,
         )

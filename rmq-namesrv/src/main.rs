@@ -40,6 +40,10 @@ fn run() -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {bind} (listenPort/bindAddress); is another name server running there?"))?;
         let local = listener.local_addr()?;
+        if let Some(metrics) = rmq_namesrv::metrics::bind(&config).await? {
+            let node = connectable(local).to_string();
+            tokio::spawn(server.serve_metrics(metrics, node, std::future::pending()));
+        }
         let shutdown = cli::shutdown_signal();
         let controller = if config.enable_controller_in_namesrv {
             Some(start_controller(controller_config, &origin).await?)

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rmq_remoting::body::route::{KvTable, RegisterBrokerBody};
+use rmq_remoting::body::route::{KvTable, RegisterBrokerBody, TopicList};
 use rmq_remoting::body::topic::{DataVersion, TopicConfigSerializeWrapper};
 use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::header::namesrv::*;
@@ -63,6 +63,10 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route(
             RequestCode::GET_TOPICS_BY_CLUSTER,
             handler(&state, topics_by_cluster),
+        )
+        .route(
+            RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_NS,
+            handler(&state, system_topics),
         )
         .route(
             RequestCode::DELETE_TOPIC_IN_NAMESRV,
@@ -244,6 +248,24 @@ fn topics_by_cluster(state: &State, _: &Connection, req: &RemotingCommand) -> Ha
         &state.routes.topics_of_cluster(&h.cluster),
         KeyStyle::Fastjson,
     ))
+}
+
+/// GET_SYSTEM_TOPIC_LIST_FROM_NS: Java's name server calls every cluster name and broker name a
+/// system topic (each is a topic a broker serves for itself) and names one registered broker,
+/// where the caller asks for that broker's own system topics next; consoles hide these names
+/// from their topic lists.
+fn system_topics(state: &State, _: &Connection, _: &RemotingCommand) -> HandlerResult {
+    let info = state.routes.cluster_info();
+    let mut list = TopicList::default();
+    for (cluster, brokers) in &info.cluster_addr_table {
+        list.topic_list.insert(cluster.clone());
+        list.topic_list.extend(brokers.iter().cloned());
+    }
+    list.broker_addr = info
+        .broker_addr_table
+        .values()
+        .find_map(|group| group.broker_addrs.values().next().cloned());
+    Ok(json_body(&list, KeyStyle::Fastjson))
 }
 
 fn delete_topic(state: &State, _: &Connection, req: &RemotingCommand) -> HandlerResult {

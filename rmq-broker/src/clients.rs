@@ -178,6 +178,11 @@ impl ClientManager {
             .unwrap_or_default()
     }
 
+    /// Every producer group with a connected member.
+    pub fn producer_group_names(&self) -> Vec<String> {
+        self.lock().producers.keys().cloned().collect()
+    }
+
     /// Every consumer group with a connected member.
     pub fn consumer_group_names(&self) -> Vec<String> {
         self.lock().consumers.keys().cloned().collect()

@@ -3,14 +3,17 @@
 mod admin;
 mod client;
 mod controller;
+mod forward;
 mod lock;
 mod metadata;
 mod offsets;
+mod producer_info;
 mod pull;
 mod query;
 mod runtime_info;
 mod send;
 mod send_back;
+mod topic_config;
 
 pub(crate) use send::store_refusal;
 
@@ -29,6 +32,9 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     let router = client::register(router, ctx);
     let router = offsets::register(router, ctx);
     let router = admin::register(router, ctx);
+    let router = forward::register(router, ctx);
+    let router = topic_config::register(router, ctx);
+    let router = producer_info::register(router, ctx);
     let router = metadata::register(router, ctx);
     let router = query::register(router, ctx);
     let router = lock::register(router, ctx);

@@ -3,5 +3,6 @@
 pub mod client;
 pub mod controller;
 pub mod route;
+pub mod running;
 pub mod stats;
 pub mod topic;

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What is known about one skewed producer host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +66,17 @@ impl ClockSkew {
             }
             None => {}
         }
+    }
+
+    /// [`ClockSkew::check`] against the broker's clock now (the send path's hook).
+    pub fn check_now(&self, host: IpAddr, born_millis: i64) {
+        if self.threshold_millis == 0 {
+            return;
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self.check(host, born_millis, now);
     }
 
     /// The latest skew of every producer host that has been beyond the threshold since the

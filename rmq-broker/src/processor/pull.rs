@@ -25,6 +25,7 @@ use tokio::time::Instant;
 use super::handler;
 use crate::filter::{self, PullFilter};
 use crate::state::BrokerContext;
+use crate::stats::in_flight::Family;
 
 /// Pull sysFlag bits (PullSysFlag).
 const FLAG_COMMIT_OFFSET: i32 = 0x1;
@@ -42,6 +43,8 @@ fn refuse(code: ResponseCode, remark: impl Into<String>) -> CommandError {
 }
 
 async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -> HandlerResult {
+    // Served until parked for long polling, and again from each wake-up.
+    let mut serving = Some(ctx.stats.in_flight.enter(Family::Pull));
     let h: PullMessageRequestHeader = req.decode_header()?;
     if ctx.config.broker_permission & perm::READ == 0 {
         return Err(refuse(
@@ -116,6 +119,7 @@ async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
     let mut arrivals = ctx.arrivals.subscribe(&h.topic, h.queue_id);
     let mut last_read = false;
     loop {
+        let read_at = Instant::now();
         let result = ctx.store.get_message(
             &h.topic,
             h.queue_id,
@@ -124,6 +128,9 @@ async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
             max_bytes,
             &filter,
         );
+        let found = result.status == GetMessageStatus::Found;
+        let read_ms = u64::try_from(read_at.elapsed().as_millis()).unwrap_or(u64::MAX);
+        ctx.stats.on_pull(found, read_ms);
         let nothing_yet = matches!(
             result.status,
             GetMessageStatus::OffsetOverflowOne | GetMessageStatus::OffsetFoundNull
@@ -136,12 +143,14 @@ async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         }
         // Woken by an arrival: read again. Timed out, the consumer went away or the broker is
         // stopping: read once more and answer whatever is there.
+        drop(serving.take());
         let woken = tokio::select! {
             arrival = tokio::time::timeout_at(deadline, arrivals.changed()) => matches!(arrival, Ok(Ok(()))),
             () = conn.closed() => false,
             () = ctx.stopping.cancelled() => false,
         };
         last_read = !woken;
+        serving = Some(ctx.stats.in_flight.enter(Family::Pull));
     }
 }
 
@@ -314,6 +323,12 @@ fn respond(
     response.code = code.as_i32();
     response.remark = remark;
     if code == ResponseCode::SUCCESS {
+        ctx.stats.on_get(
+            &h.consumer_group,
+            &h.topic,
+            result.messages.len() as u64,
+            result.buffer_total_size() as u64,
+        );
         let mut body = BytesMut::with_capacity(result.buffer_total_size());
         for record in &result.messages {
             body.extend_from_slice(record.as_slice());

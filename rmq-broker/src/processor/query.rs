@@ -13,6 +13,7 @@ use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
 
 use super::handler;
 use crate::state::BrokerContext;
+use crate::stats::in_flight::Family;
 
 /// Most messages one key query returns (Java's `maxMsgsNumBatch`).
 const MAX_QUERY_NUM: usize = 64;
@@ -31,6 +32,7 @@ async fn query_message(
     _: Connection,
     req: RemotingCommand,
 ) -> HandlerResult {
+    let _serving = ctx.stats.in_flight.enter(Family::Query);
     let h: QueryMessageRequestHeader = req.decode_header()?;
     let max = if h.unique_key_query == Some(true) {
         UNIQUE_KEY_QUERY_NUM
@@ -69,6 +71,7 @@ async fn view_message(
     _: Connection,
     req: RemotingCommand,
 ) -> HandlerResult {
+    let _serving = ctx.stats.in_flight.enter(Family::Query);
     let h: ViewMessageRequestHeader = req.decode_header()?;
     match ctx.store.look_message_by_offset(h.offset) {
         Some(record) => {

@@ -1,6 +1,7 @@
-//! GET_BROKER_RUNTIME_INFO: what `mqadmin brokerStatus` and the dashboards read, under the keys
-//! and in the formats of Apache RocketMQ 4.9.7's broker. Figures this broker does not measure
-//! yet are reported as such in `interop/known-differences.txt` (`broker:stats:*`).
+//! GET_BROKER_RUNTIME_INFO: what `mqadmin brokerStatus`, the dashboards and the exporters
+//! read, under the keys and in the formats of Apache RocketMQ 4.9.7's broker, every figure
+//! computed as Apache computes it (`crate::stats`). What this broker cannot measure is listed in
+//! `interop/known-differences.txt` (`broker:stats:*`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,11 +14,7 @@ use rmq_remoting::RemotingCommand;
 
 use super::admin::{boot_millis, json_answer, BROKER_VERSION_DESC};
 use crate::state::BrokerContext;
-
-/// A double the way Java's `String.valueOf(double)` writes it in most cases (`0.0`, `12.5`).
-fn java_double(value: f64) -> String {
-    format!("{value:?}")
-}
+use crate::stats::runtime::{java_double, Figure};
 
 /// GET_BROKER_RUNTIME_INFO: the store's and the broker's figures under Apache 4.9.7's keys.
 pub(super) async fn runtime_info(
@@ -26,23 +23,20 @@ pub(super) async fn runtime_info(
     _: RemotingCommand,
 ) -> HandlerResult {
     let stats = ctx.store.stats();
+    let runtime = &ctx.stats.runtime;
+    let mornings = runtime.mornings();
+    let put_times = ctx.store.put_times();
     let boot = boot_millis(&ctx);
     let earliest = ctx
         .store
         .look_message_by_offset(stats.commit_log_min_offset)
         .and_then(|record| store_timestamp_at(record.as_slice()))
         .unwrap_or(0);
-    // The store measures put TPS over 10 s only; Java reports 10 s, 60 s and 600 s figures
-    // separated by spaces, and tools read the first.
-    let put_tps = java_double(stats.put_tps);
-    let put_tps = format!("{put_tps} {put_tps} {put_tps}");
-    let untracked_tps = "0.0 0.0 0.0".to_owned();
-    let average_size = stats
-        .put_message_bytes
-        .checked_div(stats.put_message_count)
-        .unwrap_or(0);
+    // Apache divides by the put count with 0 read as 1, and reports that 1.
+    let times_total = stats.put_message_count.max(1);
     let disk_ratio = java_double(stats.disk_used_ratio);
-    let entries: Vec<(&str, String)> = vec![
+    let store_config = ctx.store.config();
+    let entries: Vec<(String, String)> = [
         ("brokerVersionDesc", BROKER_VERSION_DESC.to_owned()),
         (
             "brokerVersion",
@@ -50,24 +44,45 @@ pub(super) async fn runtime_info(
         ),
         ("bootTimestamp", boot.to_string()),
         ("earliestMessageTimeStamp", earliest.to_string()),
+        // Apache's brokerConfig value, 0 unless set; this broker has no such setting.
         ("startAcceptSendRequestTimeStamp", "0".to_owned()),
-        // Put counters start at broker start; midnight snapshots are not kept, so today's
-        // count is everything since start.
         ("msgPutTotalTodayNow", stats.put_message_count.to_string()),
-        ("msgPutTotalTodayMorning", "0".to_owned()),
-        ("msgPutTotalYesterdayMorning", "0".to_owned()),
-        // Deliveries are not counted yet.
-        ("msgGetTotalTodayNow", "0".to_owned()),
-        ("msgGetTotalTodayMorning", "0".to_owned()),
-        ("msgGetTotalYesterdayMorning", "0".to_owned()),
-        ("putTps", put_tps),
-        ("getTransferedTps", untracked_tps.clone()),
-        ("getFoundTps", untracked_tps.clone()),
-        ("getMissTps", untracked_tps.clone()),
-        ("getTotalTps", untracked_tps),
-        ("putMessageTimesTotal", stats.put_message_count.to_string()),
+        ("msgPutTotalTodayMorning", mornings.put_today.to_string()),
+        (
+            "msgPutTotalYesterdayMorning",
+            mornings.put_yesterday.to_string(),
+        ),
+        ("msgGetTotalTodayNow", ctx.stats.transferred().to_string()),
+        ("msgGetTotalTodayMorning", mornings.get_today.to_string()),
+        (
+            "msgGetTotalYesterdayMorning",
+            mornings.get_yesterday.to_string(),
+        ),
+        ("putTps", runtime.tps_line(Figure::Put)),
+        ("getTransferedTps", runtime.tps_line(Figure::Transferred)),
+        ("getFoundTps", runtime.tps_line(Figure::Found)),
+        ("getMissTps", runtime.tps_line(Figure::Missed)),
+        ("getTotalTps", runtime.total_tps_line()),
+        ("putMessageTimesTotal", times_total.to_string()),
         ("putMessageSizeTotal", stats.put_message_bytes.to_string()),
-        ("putMessageAverageSize", average_size.to_string()),
+        (
+            "putMessageAverageSize",
+            java_double(stats.put_message_bytes as f64 / times_total as f64),
+        ),
+        ("putMessageEntireTimeMax", put_times.max_ms.to_string()),
+        ("putMessageFailedTimes", put_times.failed.to_string()),
+        ("putMessageDistributeTime", runtime.put_distribution_line()),
+        ("putLatency99", format!("{:.2}", runtime.put_latency(0.99))),
+        (
+            "putLatency999",
+            format!("{:.2}", runtime.put_latency(0.999)),
+        ),
+        (
+            "getMessageEntireTimeMax",
+            ctx.stats.read_time_max_ms().to_string(),
+        ),
+        // Apache 4.9.7 never sets its dispatchMaxBuffer: it reports 0 always.
+        ("dispatchMaxBuffer", "0".to_owned()),
         ("commitLogDiskRatio", disk_ratio.clone()),
         ("consumeQueueDiskRatio", disk_ratio),
         (
@@ -82,37 +97,64 @@ pub(super) async fn runtime_info(
             "remainHowManyDataToFlush",
             human_bytes(stats.commit_log_max_offset - stats.commit_log_flushed_offset),
         ),
-        // Dispatch to consume queues and index happens in the append: nothing waits.
+        // Dispatch to consume queues and index happens in the append, under the writer lock:
+        // no byte is ever written and not yet dispatched when another request looks.
         ("dispatchBehindBytes", "0".to_owned()),
-        ("dispatchMaxBuffer", "0".to_owned()),
         // Apache's figure when no transient store pool is in use (this store has none).
         ("remainTransientStoreBufferNumbs", i32::MAX.to_string()),
         (
             "runtime",
             uptime(ctx.boot_time.elapsed().unwrap_or_default()),
         ),
-        ("pageCacheLockTimeMills", "0".to_owned()),
-        ("sendThreadPoolQueueSize", "0".to_owned()),
-        ("sendThreadPoolQueueHeadWaitTimeMills", "0".to_owned()),
-        ("pullThreadPoolQueueSize", "0".to_owned()),
-        ("pullThreadPoolQueueHeadWaitTimeMills", "0".to_owned()),
-        ("queryThreadPoolQueueSize", "0".to_owned()),
+        (
+            "pageCacheLockTimeMills",
+            ctx.store.lock_time_ms().to_string(),
+        ),
         // 5.x `clusterList` prints timer figures; this broker has no timer store.
         ("timerReadBehind", "0".to_owned()),
         ("timerOffsetBehind", "0".to_owned()),
         ("timerCongestNum", "0".to_owned()),
         ("timerEnqueueTps", "0.0".to_owned()),
         ("timerDequeueTps", "0.0".to_owned()),
-    ];
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .chain(
+        ctx.stats
+            .in_flight
+            .runtime_info(ctx.config.max_in_flight_per_connection),
+    )
+    .chain(std::iter::once((
+        format!(
+            "commitLogDiskRatio_{}",
+            store_config.commit_log_dir().display()
+        ),
+        java_double(stats.disk_used_ratio),
+    )))
+    .chain(dir_capacity(&store_config.store_path_root_dir))
+    .collect();
     let table = entries
         .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
         .chain(
             ctx.replication
                 .runtime_info(&ctx.store, crate::role::is_slave(&ctx)),
         )
         .collect::<BTreeMap<_, _>>();
     Ok(json_answer(&KvTable { table }))
+}
+
+/// `commitLogDirCapacity` as Apache writes it (`Total : 9.8 GiB, Free : 1.2 GiB.`), when the
+/// store's root directory exists.
+fn dir_capacity(root: &std::path::Path) -> Option<(String, String)> {
+    let space = rmq_store::disk_space(root).ok()?;
+    Some((
+        "commitLogDirCapacity".to_owned(),
+        format!(
+            "Total : {}, Free : {}.",
+            human_bytes(i64::try_from(space.total).unwrap_or(i64::MAX)),
+            human_bytes(i64::try_from(space.usable).unwrap_or(i64::MAX))
+        ),
+    ))
 }
 
 /// A byte count as Java's `MixAll.humanReadableByteCount(bytes, false)` writes it: `0 B`,

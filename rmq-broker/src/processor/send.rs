@@ -33,6 +33,7 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
     let header = SendMessageRequestHeader::from_command(&req)?;
     crate::role::refuse_send(&ctx)?;
     let producer = conn.peer_addr();
+    ctx.clock_skew.check_now(producer.ip(), header.born_timestamp);
     if ctx.config.broker_permission & perm::WRITE == 0 {
         return Err(refuse(
             ResponseCode::NO_PERMISSION,

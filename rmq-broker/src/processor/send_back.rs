@@ -20,6 +20,7 @@ use super::handler;
 use super::send::store_refusal;
 use crate::schedule::{divert, now_ms};
 use crate::state::BrokerContext;
+use crate::stats::in_flight::Family;
 
 pub(super) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
     router.route(RequestCode::CONSUMER_SEND_MSG_BACK, handler(ctx, send_back))
@@ -63,6 +64,7 @@ async fn send_back(
     conn: Connection,
     req: RemotingCommand,
 ) -> HandlerResult {
+    let _serving = ctx.stats.in_flight.enter(Family::Send);
     let header: ConsumerSendMsgBackRequestHeader = req.decode_header()?;
     let group = group_settings(&ctx, &header.group)?;
     if group.retry_queue_nums <= 0 {
@@ -157,6 +159,16 @@ async fn send_back(
         tracing::info!(group = header.group, consumer = %conn.peer_addr(), origin_id,
             reconsume_times = record.reconsume_times, "message moved to the dead-letter queue");
     }
-    ctx.store.put_message(msg).await.map_err(store_refusal)?;
+    // Apache counts the put of a retry parked in the schedule topic under that topic.
+    let scheduled = msg.topic == crate::topics::SCHEDULE_TOPIC;
+    let result = ctx.store.put_message(msg).await.map_err(store_refusal)?;
+    if scheduled {
+        ctx.stats.on_topic_put(
+            crate::topics::SCHEDULE_TOPIC,
+            1,
+            u64::try_from(result.wrote_bytes).unwrap_or(0),
+        );
+    }
+    ctx.stats.on_send_back(&header.group, &retry_topic, 1);
     Ok(RemotingCommand::success())
 }

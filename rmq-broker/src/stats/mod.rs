@@ -14,6 +14,7 @@
 //! read-mostly map, no allocation per message once a key exists. Metrics exporters read
 //! cumulative figures with [`BrokerStats::totals`].
 
+pub mod in_flight;
 pub mod item;
 pub mod runtime;
 pub mod sampler;
@@ -86,6 +87,8 @@ pub struct BrokerStats {
     read_time_max_ms: AtomicU64,
     /// Per-second samples and midnight snapshots for GET_BROKER_RUNTIME_INFO.
     pub runtime: runtime::RuntimeStats,
+    /// Requests being served per family (runtime info's thread-pool keys).
+    pub in_flight: in_flight::InFlight,
 }
 
 /// Cumulative figures since the broker started, for metrics exporters (collected on scrape).
@@ -153,6 +156,7 @@ impl BrokerStats {
             transferred: AtomicU64::new(0),
             read_time_max_ms: AtomicU64::new(0),
             runtime: runtime::RuntimeStats::default(),
+            in_flight: in_flight::InFlight::default(),
         }
     }
 
@@ -168,10 +172,16 @@ impl BrokerStats {
 
     /// A producer's send request stored `msgs` messages (`bytes` as stored) in `topic`.
     pub fn on_put(&self, topic: &str, msgs: u64, bytes: u64) {
-        self.set(StatsName::TopicPutNums).add(topic, msgs, 1);
-        self.set(StatsName::TopicPutSize).add(topic, bytes, 1);
+        self.on_topic_put(topic, msgs, bytes);
         self.set(StatsName::BrokerPutNums)
             .add(&self.cluster, msgs, 0);
+    }
+
+    /// A put counted for its topic only, not for the broker (a send-back parked in the
+    /// schedule topic, as Apache counts it).
+    pub fn on_topic_put(&self, topic: &str, msgs: u64, bytes: u64) {
+        self.set(StatsName::TopicPutNums).add(topic, msgs, 1);
+        self.set(StatsName::TopicPutSize).add(topic, bytes, 1);
     }
 
     /// A pull transferred `msgs` messages (`bytes` as stored) of `topic` to `group`.

@@ -7,6 +7,8 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
+use rmq_store::{PutTimes, DISTRIBUTION_LABELS, LATENCY_BOUNDS};
+
 /// Samples kept: 600 seconds plus the one they are measured from.
 const MAX_SAMPLES: usize = 601;
 
@@ -63,11 +65,20 @@ pub struct Mornings {
     pub get_today: u64,
 }
 
-/// Per-second samples and midnight snapshots.
+/// Per-second samples, midnight snapshots and the last minute's put times.
 #[derive(Default)]
 pub struct RuntimeStats {
     samples: Mutex<VecDeque<(i64, Totals)>>,
     mornings: Mutex<Mornings>,
+    put_minutes: Mutex<PutMinutes>,
+}
+
+/// The store's put-time counters at the last minute boundary, and their increase over the
+/// minute before it (None until a minute has passed, as Apache's `lastPutMessageDistributeTime`).
+#[derive(Default)]
+struct PutMinutes {
+    at_last_roll: Option<PutTimes>,
+    last_minute: Option<PutTimes>,
 }
 
 impl RuntimeStats {
@@ -132,6 +143,80 @@ impl RuntimeStats {
     pub fn mornings(&self) -> Mornings {
         *self.mornings.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// A minute passed: the put times counted since the previous roll (or since the store
+    /// opened) become the last minute's.
+    pub fn roll_put_times(&self, now: PutTimes) {
+        let mut m = self.put_minutes.lock().unwrap_or_else(|e| e.into_inner());
+        let before = m.at_last_roll.unwrap_or(PutTimes {
+            distribution: [0; 13],
+            latency: [0; 76],
+            max_ms: 0,
+            failed: 0,
+        });
+        m.last_minute = Some(PutTimes {
+            distribution: std::array::from_fn(|i| {
+                now.distribution[i].saturating_sub(before.distribution[i])
+            }),
+            latency: std::array::from_fn(|i| now.latency[i].saturating_sub(before.latency[i])),
+            max_ms: now.max_ms,
+            failed: now.failed.saturating_sub(before.failed),
+        });
+        m.at_last_roll = Some(now);
+    }
+
+    /// `putMessageDistributeTime`: the last minute's puts per range, `null` before the first
+    /// minute has passed.
+    pub fn put_distribution_line(&self) -> String {
+        let m = self.put_minutes.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(last) = &m.last_minute else {
+            return "null".to_owned();
+        };
+        DISTRIBUTION_LABELS
+            .iter()
+            .zip(last.distribution)
+            .map(|(label, count)| format!("{label}:{count} "))
+            .collect()
+    }
+
+    /// `putLatency99` (`px` 0.99) and friends: the last minute's put latency at `px`,
+    /// interpolated in its bucket (0 before the first minute has passed).
+    pub fn put_latency(&self, px: f64) -> f64 {
+        let m = self.put_minutes.lock().unwrap_or_else(|e| e.into_inner());
+        m.last_minute
+            .as_ref()
+            .map_or(0.0, |last| latency_percentile(&last.latency, px))
+    }
+}
+
+/// Apache's `findPutMessageEntireTimePX`: the bucket holding the `px` quantile, and a linear
+/// interpolation inside it (integer arithmetic where Java's is, overflow included).
+fn latency_percentile(counts: &[u64; 76], px: f64) -> f64 {
+    let total: u64 = counts.iter().sum();
+    let index = (total as f64 * px) as i64;
+    let mut passed: i64 = 0;
+    for (i, (&count, &bound)) in counts.iter().zip(LATENCY_BOUNDS.iter()).enumerate() {
+        let count = count as i64;
+        if index <= passed + count {
+            let relative = index - passed;
+            if count == 0 {
+                return if i == 0 {
+                    0.0
+                } else {
+                    LATENCY_BOUNDS[i - 1] as f64
+                };
+            }
+            let lower = if i == 0 {
+                0
+            } else {
+                LATENCY_BOUNDS[i - 1] as i64
+            };
+            let width = (bound as i64).wrapping_sub(lower);
+            return lower as f64 + width.wrapping_mul(relative) as f64 / count as f64;
+        }
+        passed += count;
+    }
+    0.0
 }
 
 /// The next local midnight after `now_ms` (Apache's `computeNextMorningTimeMillis`), using the
@@ -237,6 +322,44 @@ mod tests {
         let next = next_local_midnight_ms(now);
         assert!(next > now && next - now <= 86_400_000, "{next}");
         assert_eq!(next_local_midnight_ms(next), next + 86_400_000);
+    }
+
+    #[test]
+    fn put_times_are_reported_per_minute() {
+        let stats = RuntimeStats::default();
+        assert_eq!(stats.put_distribution_line(), "null");
+        assert_eq!(stats.put_latency(0.99), 0.0);
+        let mut times = PutTimes {
+            distribution: [0; 13],
+            latency: [0; 76],
+            max_ms: 7,
+            failed: 1,
+        };
+        times.distribution[1] = 100;
+        times.latency[4] = 100; // 100 puts of 5 ms
+        stats.roll_put_times(times);
+        assert!(stats
+            .put_distribution_line()
+            .starts_with("[<=0ms]:0 [0~10ms]:100 [10~50ms]:0 "));
+        assert!(stats.put_distribution_line().ends_with("[10s~]:0 "));
+        // Index 99 of 100 in the 4~5 ms bucket: 4 + 1 * 99 / 100.
+        assert!((stats.put_latency(0.99) - 4.99).abs() < 1e-9);
+        // The next minute has no puts: the figures drop to nothing, the counters do not.
+        stats.roll_put_times(times);
+        assert!(stats
+            .put_distribution_line()
+            .starts_with("[<=0ms]:0 [0~10ms]:0 "));
+        assert_eq!(stats.put_latency(0.99), 0.0);
+    }
+
+    #[test]
+    fn percentiles_interpolate_as_apache_does() {
+        let mut counts = [0u64; 76];
+        counts[0] = 10; // 10 puts of at most 1 ms
+        assert!((latency_percentile(&counts, 0.5) - 0.5).abs() < 1e-9);
+        counts[20] = 10; // and 10 of 21~22 ms
+        assert!((latency_percentile(&counts, 0.99) - (20.0 + 2.0 * 9.0 / 10.0)).abs() < 1e-9);
+        assert_eq!(latency_percentile(&[0; 76], 0.999), 0.0);
     }
 
     #[test]

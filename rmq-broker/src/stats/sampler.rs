@@ -14,6 +14,8 @@ use crate::state::BrokerContext;
 const MINUTE_EVERY: u64 = 10;
 const HOUR_EVERY: u64 = 600;
 const DAY_EVERY: u64 = 3_600;
+/// Seconds between rolls of the put-time histograms (Apache's `printTPSInterval`).
+const PUT_TIMES_EVERY: u64 = 60;
 
 /// Runs until aborted.
 pub async fn run(ctx: Arc<BrokerContext>) {
@@ -23,8 +25,11 @@ pub async fn run(ctx: Arc<BrokerContext>) {
     for second in 0u64.. {
         ticker.tick().await;
         let now = now_ms();
-        let put_total = ctx.store.stats().put_message_count;
+        let put_total = ctx.store.put_count();
         tick(&ctx.stats, second, now, put_total);
+        if second > 0 && second % PUT_TIMES_EVERY == 0 {
+            ctx.stats.runtime.roll_put_times(ctx.store.put_times());
+        }
         if now >= next_midnight {
             ctx.stats
                 .runtime

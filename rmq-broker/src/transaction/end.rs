@@ -12,6 +12,7 @@ use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
 use super::{store_committed, write_op, HALF_TOPIC};
 use crate::processor::{handler, store_refusal};
 use crate::state::BrokerContext;
+use crate::stats::in_flight::Family;
 
 /// Adds the END_TRANSACTION route.
 pub(crate) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
@@ -27,6 +28,7 @@ async fn end_transaction(
     conn: Connection,
     req: RemotingCommand,
 ) -> HandlerResult {
+    let _serving = ctx.stats.in_flight.enter(Family::EndTransaction);
     let h: EndTransactionRequestHeader = req.decode_header()?;
     crate::role::refuse_end_transaction(&ctx)?;
     let commit = match h.commit_or_rollback {

@@ -13,6 +13,7 @@ use rmq_store::{PutMessage, PutResult, PutStatus, StoreError};
 use super::{handler, send_back};
 use crate::schedule;
 use crate::state::BrokerContext;
+use crate::stats::in_flight::Family;
 use crate::topics::{
     validate_topic_name, AUTO_CREATE_TOPIC, RETRY_GROUP_TOPIC_PREFIX, SCHEDULE_TOPIC, TIMER_TOPIC,
 };
@@ -30,10 +31,12 @@ fn refuse(code: ResponseCode, remark: impl Into<String>) -> CommandError {
 }
 
 async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -> HandlerResult {
+    let _serving = ctx.stats.in_flight.enter(Family::Send);
     let header = SendMessageRequestHeader::from_command(&req)?;
     crate::role::refuse_send(&ctx)?;
     let producer = conn.peer_addr();
-    ctx.clock_skew.check_now(producer.ip(), header.born_timestamp);
+    ctx.clock_skew
+        .check_now(producer.ip(), header.born_timestamp);
     if ctx.config.broker_permission & perm::WRITE == 0 {
         return Err(refuse(
             ResponseCode::NO_PERMISSION,
@@ -147,7 +150,7 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         prepared_transaction_offset: 0,
     };
     let batch = req.code == RequestCode::SEND_BATCH_MESSAGE.as_i32() || header.batch;
-    let (result, uniq_key) = if batch {
+    let (result, uniq_key, stored_topic) = if batch {
         let items = message::decode_batch(&req.body).map_err(|e| {
             refuse(
                 ResponseCode::MESSAGE_ILLEGAL,
@@ -185,7 +188,8 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
                 "a batch cannot be delayed (DELAY or TIMER_* property); send delayed messages one by one",
             ));
         }
-        (ctx.store.put_messages(messages).await, None)
+        let stored_topic = base.topic.clone();
+        (ctx.store.put_messages(messages).await, None, stored_topic)
     } else {
         let uniq = message::property_value(&properties, keys::UNIQ_KEY).map(str::to_owned);
         // Apache re-encodes half messages and messages delayed by level with every property
@@ -212,9 +216,16 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
             )
             .map_err(|why| refuse(ResponseCode::MESSAGE_ILLEGAL, why))?;
         }
-        (ctx.store.put_message(single).await, uniq)
+        // Counted under the topic stored: the half or schedule topic when diverted, as Apache.
+        let stored_topic = single.topic.clone();
+        (ctx.store.put_message(single).await, uniq, stored_topic)
     };
     let result = result.map_err(store_refusal)?;
+    ctx.stats.on_put(
+        &stored_topic,
+        result.msg_num as u64,
+        u64::try_from(result.wrote_bytes).unwrap_or(0),
+    );
     Ok(answer(&result, queue_id, uniq_key))
 }
 

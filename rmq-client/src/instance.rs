@@ -135,6 +135,7 @@ impl ClientInstance {
                 }
             },
         );
+        let router = crate::consumer::running::routes(router, &consumers, &config.name_servers());
         let transport = TransportConfig {
             connect_timeout: config.connect_timeout,
             // One long-polling pull per assigned queue may be in flight on a broker connection.

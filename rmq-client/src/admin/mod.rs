@@ -9,6 +9,7 @@ mod dead_letter;
 mod group;
 mod message;
 mod query;
+mod running;
 mod topic;
 
 pub use message::{MessageTrack, TrackType};

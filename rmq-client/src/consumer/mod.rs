@@ -12,6 +12,8 @@ mod process_queue;
 mod pull;
 mod rebalance;
 mod reset;
+pub(crate) mod running;
+mod status;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -186,6 +188,8 @@ pub(crate) struct ConsumerInner {
     stop_consuming: CancellationToken,
     running: AtomicBool,
     rebalance_lock: tokio::sync::Mutex<()>,
+    /// Rates and queue times for running info.
+    status: status::ConsumeStatusTable,
 }
 
 impl ConsumerInner {
@@ -440,6 +444,7 @@ impl PushConsumerBuilder {
             stop_consuming: CancellationToken::new(),
             running: AtomicBool::new(true),
             rebalance_lock: tokio::sync::Mutex::new(()),
+            status: status::ConsumeStatusTable::new(),
         });
         if let Err(e) = instance.register_consumer(&group, inner.clone()) {
             if let Some(pool) = &inner.pool {

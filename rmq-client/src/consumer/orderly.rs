@@ -235,6 +235,7 @@ impl ConsumerInner {
             let listener = listener.clone();
             let for_listener = batch.clone();
             let queue = mq.clone();
+            let began = std::time::Instant::now();
             let outcome = tokio::task::spawn_blocking(move || {
                 let mut ctx = ConsumeOrderlyContext {
                     queue,
@@ -249,6 +250,11 @@ impl ConsumerInner {
                 tracing::warn!(queue = ?mq, error = %e, "the orderly listener panicked; suspending the queue");
                 (ConsumeOrderlyStatus::SuspendCurrentQueueAMoment, None)
             });
+            let (ok, failed) = match status {
+                ConsumeOrderlyStatus::Success => (batch.len(), 0),
+                ConsumeOrderlyStatus::SuspendCurrentQueueAMoment => (0, batch.len()),
+            };
+            self.status.consumed(mq, began.elapsed(), ok, failed);
             let retry = match status {
                 ConsumeOrderlyStatus::Success => Vec::new(),
                 ConsumeOrderlyStatus::SuspendCurrentQueueAMoment => {

@@ -87,6 +87,7 @@ impl ConsumerInner {
                 return;
             };
             let ctx = ConsumeContext { queue: mq.clone() };
+            let began = std::time::Instant::now();
             let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 listener.consume(&msgs, &ctx)
             }))
@@ -94,7 +95,10 @@ impl ConsumerInner {
                 tracing::warn!(queue = ?mq, "the listener panicked; reconsume later");
                 ConsumeStatus::ReconsumeLater
             });
-            if status == ConsumeStatus::ConsumeSuccess {
+            let ok = status == ConsumeStatus::ConsumeSuccess;
+            let (done_count, failed) = if ok { (msgs.len(), 0) } else { (0, msgs.len()) };
+            me.status.consumed(&mq, began.elapsed(), done_count, failed);
+            if ok {
                 let done: Vec<i64> = msgs.iter().map(|m| m.queue_offset).collect();
                 me.commit_consumed(&mq, &pq, &done);
                 return;

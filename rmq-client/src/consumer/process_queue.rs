@@ -80,6 +80,12 @@ impl ProcessQueue {
         self.state().bytes
     }
 
+    /// The lowest and highest in-flight offsets, if any (for running info).
+    pub(crate) fn cached_bounds(&self) -> Option<(i64, i64)> {
+        let s = self.state();
+        Some((*s.msgs.keys().next()?, *s.msgs.keys().next_back()?))
+    }
+
     /// Distance between the oldest and newest in-flight offsets.
     pub(crate) fn span(&self) -> i64 {
         let s = self.state();

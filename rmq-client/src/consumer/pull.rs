@@ -86,10 +86,16 @@ pub(crate) async fn pull_loop(
             }
             continue;
         }
+        let began = std::time::Instant::now();
         let outcome = tokio::select! {
             _ = stop.cancelled() => return,
             r = consumer.pull_once(&mq, offset) => r,
         };
+        let found = match &outcome {
+            Ok(PullOutcome::Found { msgs, .. }) => msgs.len(),
+            _ => 0,
+        };
+        consumer.status.pulled(&mq, began.elapsed(), found);
         match outcome {
             Ok(PullOutcome::Found { next, msgs }) => {
                 offset = next;

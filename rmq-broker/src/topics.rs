@@ -27,7 +27,7 @@ pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
 
 /// Topics Java's `TopicValidator` treats as system topics: admins may not create, change or
 /// delete them.
-const JAVA_SYSTEM_TOPICS: &[&str] = &[
+pub(crate) const JAVA_SYSTEM_TOPICS: &[&str] = &[
     AUTO_CREATE_TOPIC,
     SCHEDULE_TOPIC,
     BENCHMARK_TOPIC,

@@ -30,10 +30,7 @@ use serde::Serialize;
 
 use super::handler;
 use crate::state::BrokerContext;
-use crate::topics::{
-    is_java_system_topic, validate_topic_name, AUTO_CREATE_TOPIC, BENCHMARK_TOPIC,
-    OFFSET_MOVED_EVENT, SCHEDULE_TOPIC, SELF_TEST_TOPIC, TIMER_TOPIC,
-};
+use crate::topics::{is_java_system_topic, validate_topic_name, JAVA_SYSTEM_TOPICS, TIMER_TOPIC};
 
 /// What `GET_BROKER_RUNTIME_INFO` reports as the broker's version (the release whose protocol
 /// rmq speaks, matching the `version` ordinal in every command it sends).
@@ -256,23 +253,24 @@ async fn all_topic_config(
     Ok(json_answer(&ctx.topics.snapshot()))
 }
 
-/// The topics this broker creates for itself (what Java's `getSystemTopic()` lists).
+/// What Java's `getSystemTopic()` lists: `TopicValidator`'s system topics whether or not they
+/// exist yet (consoles classify topics by this list), and the topics this broker created for
+/// itself.
 fn system_topic_names(ctx: &BrokerContext) -> BTreeSet<String> {
     let cluster = &ctx.config.broker_cluster_name;
-    [
-        SELF_TEST_TOPIC.to_owned(),
-        AUTO_CREATE_TOPIC.to_owned(),
-        BENCHMARK_TOPIC.to_owned(),
-        OFFSET_MOVED_EVENT.to_owned(),
-        SCHEDULE_TOPIC.to_owned(),
+    let own = [
         TIMER_TOPIC.to_owned(),
         cluster.clone(),
         ctx.config.broker_name.clone(),
         format!("{cluster}_REPLY_TOPIC"),
     ]
     .into_iter()
-    .filter(|t| ctx.topics.get(t).is_some())
-    .collect()
+    .filter(|t| ctx.topics.get(t).is_some());
+    JAVA_SYSTEM_TOPICS
+        .iter()
+        .map(|t| (*t).to_owned())
+        .chain(own)
+        .collect()
 }
 
 async fn system_topics(

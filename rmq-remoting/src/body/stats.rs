@@ -313,6 +313,54 @@ pub struct SubscriptionGroupWrapper {
     pub subscription_group_table: BTreeMap<String, SubscriptionGroupConfig>,
 }
 
+/// One window of a broker statistic (Java's `BrokerStatsItem`): the increase over the window,
+/// per second, and per counted call.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BrokerStatsItem {
+    /// The increase per counted call (0 when no calls were counted).
+    #[serde(default)]
+    pub avgpt: f64,
+    /// The increase over the window.
+    #[serde(default)]
+    pub sum: i64,
+    /// The increase per second.
+    #[serde(default)]
+    pub tps: f64,
+}
+
+/// VIEW_BROKER_STATS_DATA answer (`mqadmin statsAll`): one statistic over the last minute, hour
+/// and day.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BrokerStatsData {
+    /// The last day.
+    #[serde(default)]
+    pub stats_day: BrokerStatsItem,
+    /// The last hour.
+    #[serde(default)]
+    pub stats_hour: BrokerStatsItem,
+    /// The last minute.
+    #[serde(default)]
+    pub stats_minute: BrokerStatsItem,
+}
+
+/// GET_BROKER_CONSUME_STATS answer (`mqadmin brokerConsumeStats`): every subscription group's
+/// progress on this broker.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumeStatsList {
+    /// The answering broker.
+    #[serde(default)]
+    pub broker_addr: String,
+    /// One single-entry map per group: group → its progress per topic.
+    #[serde(default)]
+    pub consume_stats_list: Vec<BTreeMap<String, Vec<ConsumeStats>>>,
+    /// Messages not yet consumed, all groups and topics.
+    #[serde(default)]
+    pub total_diff: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,6 +523,25 @@ mod tests {
             from_slice::<QueryConsumeTimeSpanBody>(out.as_bytes()).unwrap(),
             body
         );
+    }
+
+    #[test]
+    fn broker_stats_data_reads_like_javas() {
+        let data = BrokerStatsData {
+            stats_minute: BrokerStatsItem {
+                avgpt: 2.5,
+                sum: 40,
+                tps: 0.6666666666666666,
+            },
+            ..BrokerStatsData::default()
+        };
+        let text = text(&data, KeyStyle::Fastjson);
+        assert_eq!(
+            text,
+            r#"{"statsDay":{"avgpt":0.0,"sum":0,"tps":0.0},"statsHour":{"avgpt":0.0,"sum":0,"tps":0.0},"statsMinute":{"avgpt":2.5,"sum":40,"tps":0.6666666666666666}}"#
+        );
+        let again: BrokerStatsData = from_slice(text.as_bytes()).unwrap();
+        assert_eq!(again, data);
     }
 
     #[test]

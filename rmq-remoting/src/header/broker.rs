@@ -856,6 +856,28 @@ pub struct ReplyMessageRequestHeader {
     pub store_timestamp: i64,
 }
 
+/// VIEW_BROKER_STATS_DATA (315) request (`mqadmin statsAll`): one statistic by Apache's name
+/// (`TOPIC_PUT_NUMS`, ...) and key (a topic, `topic@group`, ...); the answer is a
+/// [`crate::body::stats::BrokerStatsData`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ViewBrokerStatsDataRequestHeader {
+    /// The statistic's name.
+    pub stats_name: String,
+    /// The item's key.
+    pub stats_key: String,
+}
+
+/// GET_BROKER_CONSUME_STATS (317) request (`mqadmin brokerConsumeStats`); the answer is a
+/// [`crate::body::stats::ConsumeStatsList`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetConsumeStatsInBrokerHeader {
+    /// Only ordered topics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_order: Option<bool>,
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -1402,6 +1424,19 @@ mod tests {
             ],
         );
         round_trip(TopicRequestHeader { topic: "T".into() }, &["topic"]);
+        round_trip(
+            ViewBrokerStatsDataRequestHeader {
+                stats_name: "GROUP_GET_NUMS".into(),
+                stats_key: "T@G".into(),
+            },
+            &["statsName", "statsKey"],
+        );
+        round_trip(
+            GetConsumeStatsInBrokerHeader {
+                is_order: Some(false),
+            },
+            &["isOrder"],
+        );
         round_trip(
             DeleteSubscriptionGroupRequestHeader {
                 group_name: "cg".into(),

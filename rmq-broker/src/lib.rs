@@ -125,7 +125,7 @@ impl Broker {
         let ctx = Arc::new(BrokerContext {
             stats: stats::BrokerStats::new(&config.broker_cluster_name),
             clock_skew: clock_skew::ClockSkew::new(config.clock_skew_warn_threshold_millis),
-            rpc_latency: metrics::rpc_latency(&config),
+            metrics: metrics::recorders(&config),
             replication,
             role,
             controller,

@@ -2,13 +2,14 @@
 //! and labels (docs/metrics.md). Everything is collected when `/metrics` is scraped, from the
 //! tables the broker keeps anyway: message counts from [`crate::stats`], lag from the offset
 //! table and the store, connections from the client registry. The only figure recorded as it
-//! happens is request latency, by the transport's dispatch, and only while metrics are on.
+//! happens are request latency, by the transport's dispatch, and message sizes, by the send
+//! path; only while metrics are on.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rmq_metrics::{Exposition, Kind, RpcLatency};
+use rmq_metrics::{Exposition, HistogramMap, Kind, RpcLatency};
 use rmq_remoting::body::client::ConsumeType;
 use rmq_remoting::transport::Router;
 use tokio::net::TcpListener;
@@ -45,17 +46,49 @@ pub async fn serve(ctx: Arc<BrokerContext>, listener: TcpListener) {
     .await;
 }
 
-/// The request-latency recorder when metrics are on (kept on the context).
-pub(crate) fn rpc_latency(config: &crate::BrokerConfig) -> Option<Arc<RpcLatency>> {
-    (config.metrics_exporter_type == rmq_metrics::ExporterType::Prom)
-        .then(|| Arc::new(RpcLatency::default()))
+/// Apache's bucket bounds for `rocketmq_message_size`, in bytes.
+const MESSAGE_SIZE_BOUNDS: [u64; 6] = [
+    1024,
+    4096,
+    512 * 1024,
+    1024 * 1024,
+    2048 * 1024,
+    4096 * 1024,
+];
+
+/// The figures metrics record as they happen (kept on the context while metrics are on).
+pub struct Recorders {
+    rpc: Arc<RpcLatency>,
+    /// Stored size of every message put, per topic.
+    message_sizes: HistogramMap<String>,
+}
+
+/// The recorders when `metricsExporterType=PROM`, else None (nothing is recorded).
+pub(crate) fn recorders(config: &crate::BrokerConfig) -> Option<Recorders> {
+    (config.metrics_exporter_type == rmq_metrics::ExporterType::Prom).then(|| Recorders {
+        rpc: Arc::new(RpcLatency::default()),
+        message_sizes: HistogramMap::new(&MESSAGE_SIZE_BOUNDS),
+    })
+}
+
+/// The send path's hook: `msgs` messages of `bytes` stored bytes in all were put to `topic`
+/// (a batch counts each message at the batch's average size).
+pub(crate) fn on_put(ctx: &BrokerContext, topic: &str, msgs: usize, bytes: i64) {
+    let Some(recorders) = &ctx.metrics else {
+        return;
+    };
+    let (msgs, bytes) = (msgs.max(1) as u64, bytes.max(0).unsigned_abs());
+    recorders
+        .message_sizes
+        .get(topic, str::to_owned)
+        .observe_many(bytes / msgs, msgs);
 }
 
 /// `router`, reporting every request's latency when metrics are on.
 pub(crate) fn observed(router: Router, ctx: &BrokerContext) -> Router {
-    match &ctx.rpc_latency {
-        Some(rpc) => {
-            let rpc = rpc.clone();
+    match &ctx.metrics {
+        Some(recorders) => {
+            let rpc = recorders.rpc.clone();
             router.observe(Arc::new(move |code, response, oneway, took| {
                 rpc.record(code, response, oneway, took)
             }))
@@ -102,8 +135,9 @@ pub fn scrape(ctx: &BrokerContext) -> String {
     connections(ctx, &mut out);
     storage(ctx, &mut out);
     clock_skew(ctx, &mut out);
-    if let Some(rpc) = &ctx.rpc_latency {
-        rpc.encode(&mut out);
+    if let Some(recorders) = &ctx.metrics {
+        message_sizes(ctx, recorders, &mut out);
+        recorders.rpc.encode(&mut out);
     }
     out.finish()
 }
@@ -379,6 +413,29 @@ fn storage(ctx: &BrokerContext, out: &mut Exposition) {
             "rocketmq_storage_message_reserve_time_milliseconds",
             &labels,
             (now_millis() - earliest).max(0) as f64,
+        );
+    }
+}
+
+fn message_sizes(ctx: &BrokerContext, recorders: &Recorders, out: &mut Exposition) {
+    let sizes = recorders.message_sizes.sorted();
+    if sizes.is_empty() {
+        return;
+    }
+    out.family(
+        "rocketmq_message_size",
+        Kind::Histogram,
+        "Incoming messages size",
+    );
+    for (topic, histogram) in sizes {
+        histogram.encode(
+            out,
+            "rocketmq_message_size",
+            &[
+                ("is_system", bool_label(is_system(ctx, &topic, ""))),
+                ("message_type", "normal"),
+                ("topic", &topic),
+            ],
         );
     }
 }

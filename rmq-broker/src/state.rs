@@ -60,8 +60,8 @@ pub struct BrokerContext {
     pub stats: crate::stats::BrokerStats,
     /// Producer hosts whose clocks disagree with this broker's (`clockSkewWarnThresholdMillis`).
     pub clock_skew: crate::clock_skew::ClockSkew,
-    /// Request latencies for metrics; None while `metricsExporterType` is not PROM.
-    pub rpc_latency: Option<std::sync::Arc<rmq_metrics::RpcLatency>>,
+    /// What metrics record as it happens; None while `metricsExporterType` is not PROM.
+    pub metrics: Option<crate::metrics::Recorders>,
 }
 
 /// A broker's place in its group at one moment.

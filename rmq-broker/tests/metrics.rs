@@ -1,5 +1,6 @@
 //! The real `mqbroker` with `metricsExporterType=PROM`, scraped over real HTTP: the counters
-//! equal what was sent and consumed, lag is what was left uncommitted, and a producer whose
+//! equal what was sent and consumed, message sizes add up to the bytes stored, lag is what was
+//! left uncommitted, and a producer whose
 //! clock is minutes off is warned about once and shows in the skew gauge.
 
 use std::collections::BTreeMap;
@@ -230,6 +231,16 @@ async fn scraped_counters_equal_what_was_sent_and_consumed() {
         value(&samples, "rocketmq_throughput_in_total", &topic),
         consumed_bytes as f64,
         "bytes in are the stored records, as consumed"
+    );
+    assert_eq!(value(&samples, "rocketmq_message_size_count", &topic), 37.0);
+    assert_eq!(
+        value(&samples, "rocketmq_message_size_sum", &topic),
+        consumed_bytes as f64
+    );
+    let small = [("topic", "Metered"), ("le", "1024.0")];
+    assert_eq!(
+        value(&samples, "rocketmq_message_size_bucket", &small),
+        37.0
     );
     let out = [("topic", "Metered"), ("consumer_group", "cg")];
     assert_eq!(value(&samples, "rocketmq_messages_out_total", &out), 37.0);

@@ -1,6 +1,9 @@
 //! A fixed-bucket histogram of whole numbers with lock-free observation.
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use crate::exposition::Exposition;
 
@@ -25,9 +28,15 @@ impl Histogram {
 
     /// Counts one observation of `value`.
     pub fn observe(&self, value: u64) {
+        self.observe_many(value, 1);
+    }
+
+    /// Counts `times` observations of `value` each (a batch of equal-sized messages).
+    pub fn observe_many(&self, value: u64, times: u64) {
         let slot = self.bounds.partition_point(|&bound| bound < value);
-        self.buckets[slot].fetch_add(1, Ordering::Relaxed);
-        self.sum.fetch_add(value, Ordering::Relaxed);
+        self.buckets[slot].fetch_add(times, Ordering::Relaxed);
+        self.sum
+            .fetch_add(value.saturating_mul(times), Ordering::Relaxed);
     }
 
     /// Writes `name_bucket`, `name_sum` and `name_count` samples with `labels`.
@@ -56,6 +65,58 @@ impl Histogram {
             with_le.push(("le", &le));
             out.sample(&bucket, &with_le, cumulative as f64);
         }
+    }
+}
+
+/// One histogram per key (a topic, a request code): a shared read lock and a hash lookup to
+/// find it, the write lock only the first time a key is seen.
+pub struct HistogramMap<K> {
+    bounds: &'static [u64],
+    by_key: RwLock<HashMap<K, Arc<Histogram>>>,
+}
+
+impl<K: Eq + Hash + Clone + Ord> HistogramMap<K> {
+    /// An empty map whose histograms have upper bounds `bounds`.
+    pub fn new(bounds: &'static [u64]) -> Self {
+        HistogramMap {
+            bounds,
+            by_key: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The histogram of `key`, created on first use; `make_key` builds an owned key only then.
+    pub fn get<Q>(&self, key: &Q, make_key: impl FnOnce(&Q) -> K) -> Arc<Histogram>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        if let Some(h) = self
+            .by_key
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+        {
+            return h.clone();
+        }
+        self.by_key
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(make_key(key))
+            .or_insert_with(|| Arc::new(Histogram::new(self.bounds)))
+            .clone()
+    }
+
+    /// Every key's histogram, in key order (for a scrape).
+    pub fn sorted(&self) -> Vec<(K, Arc<Histogram>)> {
+        let mut all: Vec<_> = self
+            .by_key
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, h)| (k.clone(), h.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
     }
 }
 

@@ -14,5 +14,5 @@ mod rpc;
 
 pub use exporter::{bind, parse_labels, serve, ExporterType, MetricsError};
 pub use exposition::{Exposition, Kind};
-pub use histogram::Histogram;
+pub use histogram::{Histogram, HistogramMap};
 pub use rpc::RpcLatency;

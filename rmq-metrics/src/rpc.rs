@@ -1,13 +1,11 @@
 //! `rocketmq_rpc_latency`: how long each request took to handle, per request and response code.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rmq_remoting::{RequestCode, ResponseCode};
 
 use crate::exposition::{Exposition, Kind};
-use crate::histogram::Histogram;
+use crate::histogram::HistogramMap;
 
 /// Apache's bucket bounds for `rocketmq_rpc_latency`, in milliseconds.
 const LATENCY_BOUNDS_MS: [u64; 9] = [1, 3, 5, 7, 10, 100, 1_000, 2_000, 3_000];
@@ -18,9 +16,16 @@ type Key = (i32, i32, bool);
 /// Request latencies as the transport's dispatch reports them, one histogram per
 /// (request code, response code, oneway). Recording takes a shared read lock and a few atomic
 /// adds; the write lock is taken once per new combination.
-#[derive(Default)]
 pub struct RpcLatency {
-    by_code: RwLock<HashMap<Key, Arc<Histogram>>>,
+    by_code: HistogramMap<Key>,
+}
+
+impl Default for RpcLatency {
+    fn default() -> Self {
+        RpcLatency {
+            by_code: HistogramMap::new(&LATENCY_BOUNDS_MS),
+        }
+    }
 }
 
 impl RpcLatency {
@@ -28,39 +33,17 @@ impl RpcLatency {
     pub fn record(&self, request_code: i32, response_code: i32, oneway: bool, took: Duration) {
         let key = (request_code, response_code, oneway);
         let millis = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
-        let known = self
-            .by_code
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .cloned();
-        let histogram = match known {
-            Some(h) => h,
-            None => self
-                .by_code
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(key)
-                .or_insert_with(|| Arc::new(Histogram::new(&LATENCY_BOUNDS_MS)))
-                .clone(),
-        };
+        let histogram = self.by_code.get(&key, |k| *k);
         histogram.observe(millis);
     }
 
     /// Writes the `rocketmq_rpc_latency` family (samples named with the `_milliseconds` unit
     /// suffix, as OpenTelemetry's exporter names Apache's).
     pub fn encode(&self, out: &mut Exposition) {
-        let mut entries: Vec<(Key, Arc<Histogram>)> = self
-            .by_code
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(k, h)| (*k, h.clone()))
-            .collect();
+        let entries = self.by_code.sorted();
         if entries.is_empty() {
             return;
         }
-        entries.sort_by_key(|(k, _)| *k);
         out.family("rocketmq_rpc_latency", Kind::Histogram, "Rpc latency");
         for ((request, response, oneway), histogram) in entries {
             let request = request_code_label(request);

@@ -226,6 +226,7 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         result.msg_num as u64,
         u64::try_from(result.wrote_bytes).unwrap_or(0),
     );
+    crate::metrics::on_put(&ctx, &stored_topic, result.msg_num, result.wrote_bytes);
     Ok(answer(&result, queue_id, uniq_key))
 }
 

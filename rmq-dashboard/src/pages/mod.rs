@@ -1,8 +1,12 @@
 //! The console's pages, one file each. Every file exposes `routes() -> Router<AppState>`;
 //! [`routes`] merges them, and [`NAV`] lists what the navigation shows.
 
+mod cluster;
 pub mod groups;
 mod overview;
+mod producers;
+mod topics;
+pub mod when;
 
 use axum::Router;
 
@@ -24,5 +28,8 @@ pub const NAV: &[(&str, &str)] = &[
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(overview::routes())
+        .merge(cluster::routes())
+        .merge(topics::routes())
         .merge(groups::routes())
+        .merge(producers::routes())
 }

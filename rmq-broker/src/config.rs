@@ -85,6 +85,10 @@ rmq_config::settings! {
         cluster_topic_enable: bool = true => "clusterTopicEnable",
         /// Register a topic named after the broker.
         broker_topic_enable: bool = true => "brokerTopicEnable",
+        /// Create the message trace topic (`msgTraceTopicName`, one queue) at start, so clients with `enableMsgTrace` can write traces even with `autoCreateTopicEnable` off.
+        trace_topic_enable: bool = false => "traceTopicEnable",
+        /// The trace topic `traceTopicEnable` creates.
+        msg_trace_topic_name: String = "RMQ_SYS_TRACE_TOPIC".to_owned() => "msgTraceTopicName",
         /// Milliseconds between registrations with every name server (clamped to 10 000–60 000).
         register_name_server_period: u64 = 30_000 => "registerNameServerPeriod",
         /// Milliseconds between writes of consumerOffset.json.

@@ -137,6 +137,10 @@ impl TopicTable {
             perm::INHERIT
         };
         system.push(topic_settings(&config.broker_name, 1, broker_perm));
+        if config.trace_topic_enable && !config.msg_trace_topic_name.is_empty() {
+            // As Apache's TopicConfigManager: one read and one write queue.
+            system.push(topic_settings(&config.msg_trace_topic_name, 1, rw));
+        }
         for t in system {
             state.topic_config_table.insert(t.topic_name.clone(), t);
         }
@@ -386,6 +390,21 @@ mod tests {
             .get_or_create_for_send("Orders", AUTO_CREATE_TOPIC, 4, 0)
             .unwrap_err();
         assert!(err.contains("autoCreateTopicEnable=false"), "{err}");
+    }
+
+    #[test]
+    fn the_trace_topic_exists_only_when_switched_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let off = TopicTable::open(dir.path().join("off.json"), &config(false)).unwrap();
+        assert!(off.get("RMQ_SYS_TRACE_TOPIC").is_none());
+        let on = BrokerConfig {
+            trace_topic_enable: true,
+            msg_trace_topic_name: "MyTrace".into(),
+            ..config(false)
+        };
+        let table = TopicTable::open(dir.path().join("on.json"), &on).unwrap();
+        let t = table.get("MyTrace").unwrap();
+        assert_eq!((t.read_queue_nums, t.write_queue_nums, t.perm), (1, 1, 6));
     }
 
     #[test]

@@ -168,6 +168,11 @@ pub struct ProducerConfig {
     pub send_latency_fault_enable: bool,
     /// `clientAsyncSemaphoreValue`: asynchronous sends in flight at once (65535).
     pub client_async_semaphore_value: usize,
+    /// `enableMsgTrace`: record each send (and each transaction's end) on the trace topic, so
+    /// consoles can show the message's path (false).
+    pub enable_msg_trace: bool,
+    /// `customizedTraceTopic`: the trace topic; empty means `RMQ_SYS_TRACE_TOPIC`.
+    pub customized_trace_topic: String,
 }
 
 impl Default for ProducerConfig {
@@ -185,6 +190,8 @@ impl Default for ProducerConfig {
             create_topic_key: "TBW102".to_owned(),
             send_latency_fault_enable: false,
             client_async_semaphore_value: 65_535,
+            enable_msg_trace: false,
+            customized_trace_topic: String::new(),
         }
     }
 }
@@ -258,6 +265,10 @@ pub struct ConsumerConfig {
     /// `rocketmq.client.localOffsetStoreDir`: root of broadcasting offset files
     /// (`~/.rocketmq_offsets`).
     pub local_offset_store_dir: PathBuf,
+    /// `enableMsgTrace`: record each delivery and listener outcome on the trace topic (false).
+    pub enable_msg_trace: bool,
+    /// `customizedTraceTopic`: the trace topic; empty means `RMQ_SYS_TRACE_TOPIC`.
+    pub customized_trace_topic: String,
 }
 
 impl Default for ConsumerConfig {
@@ -287,6 +298,8 @@ impl Default for ConsumerConfig {
             local_retry_delay: Duration::from_millis(5_000),
             await_termination_when_shutdown: Duration::from_millis(10_000),
             local_offset_store_dir: home.join(".rocketmq_offsets"),
+            enable_msg_trace: false,
+            customized_trace_topic: String::new(),
         }
     }
 }

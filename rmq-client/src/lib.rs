@@ -12,6 +12,10 @@
 //!   [`MessageListener`], rebalancing queues across the group; a [`MessageSelector`] filters
 //!   by tag or, on the broker, by an SQL92 condition on message properties.
 //!
+//! * Message trace: with `enableMsgTrace` ([`ProducerConfig::enable_msg_trace`],
+//!   [`ConsumerConfig::enable_msg_trace`]) producers and push consumers write Java's trace
+//!   records to `RMQ_SYS_TRACE_TOPIC`; [`Admin::query_trace`] reads a message's records back.
+//!
 //! Delivery is at least once: a listener may see a message again (after a restart, a
 //! rebalance, a retry). Make listeners idempotent; [`DedupGuard`] skips in-process duplicates.
 //!
@@ -32,9 +36,10 @@ mod message;
 mod producer;
 mod pull_api;
 mod route;
+mod trace;
 mod uniq_id;
 
-pub use admin::{Admin, MessageTrack, TrackType};
+pub use admin::{Admin, MessageTrack, TraceView, TrackType};
 pub use config::{ClientConfig, ConsumerConfig, ProducerConfig, DEFAULT_INSTANCE_NAME};
 pub use consumer::{
     AllocateMessageQueueAveragely, AllocateMessageQueueStrategy, ConsumeContext,
@@ -51,3 +56,7 @@ pub use producer::{
     TransactionListener, TransactionProducer, TransactionSendResult,
 };
 pub use rmq_remoting::body::client::{ConsumeFromWhere, MessageModel, MessageQueue};
+pub use trace::{
+    decode as decode_trace, encode as encode_trace, TraceMessageType, TraceRecord, TraceType,
+    RMQ_SYS_TRACE_TOPIC,
+};

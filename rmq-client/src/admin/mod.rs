@@ -11,8 +11,11 @@ mod message;
 mod query;
 mod running;
 mod topic;
+mod trace;
 
 pub use message::{MessageTrack, TrackType};
+
+pub use trace::TraceView;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -40,6 +40,8 @@ use crate::config::{ClientConfig, ConsumerConfig};
 use crate::error::{ClientError, Result};
 use crate::instance::ClientInstance;
 use crate::message::ReceivedMessage;
+use crate::trace::{self, ConsumeReturn, HostKind, TraceDispatcher, TraceRecord};
+use crate::uniq_id::UniqIdGenerator;
 use offset_store::OffsetStore;
 use process_queue::ProcessQueue;
 
@@ -188,11 +190,38 @@ pub(crate) struct ConsumerInner {
     stop_consuming: CancellationToken,
     running: AtomicBool,
     rebalance_lock: tokio::sync::Mutex<()>,
+    /// Where SubBefore and SubAfter records go when `enableMsgTrace` is on.
+    trace: Option<Arc<TraceDispatcher>>,
     /// Rates and queue times for running info.
     status: status::ConsumeStatusTable,
 }
 
 impl ConsumerInner {
+    /// Records SubBefore for a listener call; what [`Self::trace_after`] completes. Empty when
+    /// tracing is off.
+    pub(crate) fn trace_before(&self, msgs: &[ReceivedMessage]) -> Vec<TraceRecord> {
+        let Some(tracer) = &self.trace else {
+            return Vec::new();
+        };
+        let ip = self.instance.config().resolved_client_ip();
+        let request_id = UniqIdGenerator::global(&ip).next();
+        let records = trace::sub_before(&self.config.consumer_group, &request_id, msgs);
+        tracer.append(records.clone());
+        records
+    }
+
+    /// Records SubAfter for the listener call `before` was recorded for.
+    pub(crate) fn trace_after(
+        &self,
+        before: &[TraceRecord],
+        batch_len: usize,
+        outcome: ConsumeReturn,
+    ) {
+        if let (Some(tracer), false) = (&self.trace, before.is_empty()) {
+            tracer.append(trace::sub_after(before, batch_len, outcome));
+        }
+    }
+
     fn queues(&self) -> std::sync::MutexGuard<'_, HashMap<MessageQueue, Arc<ProcessQueue>>> {
         self.queues.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -424,6 +453,11 @@ impl PushConsumerBuilder {
             ),
             _ => None,
         };
+        let trace = if cfg.enable_msg_trace && !matches!(listener, Listener::Lite(_)) {
+            start_trace(&self.client, &cfg).await
+        } else {
+            None
+        };
         let inner = Arc::new(ConsumerInner {
             consume_permits: Arc::new(Semaphore::new(cfg.consume_thread_max)),
             pool,
@@ -444,6 +478,7 @@ impl PushConsumerBuilder {
             stop_consuming: CancellationToken::new(),
             running: AtomicBool::new(true),
             rebalance_lock: tokio::sync::Mutex::new(()),
+            trace,
             status: status::ConsumeStatusTable::new(),
         });
         if let Err(e) = instance.register_consumer(&group, inner.clone()) {
@@ -468,6 +503,20 @@ impl PushConsumerBuilder {
         instance.rebalance_soon();
         tracing::info!(group, client_id = %instance.client_id(), "push consumer started");
         Ok(PushConsumer { inner })
+    }
+}
+
+/// The consumer's trace dispatcher; without one (it could not start) the consumer works on
+/// untraced, as Java's.
+async fn start_trace(client: &ClientConfig, cfg: &ConsumerConfig) -> Option<Arc<TraceDispatcher>> {
+    let group = &cfg.consumer_group;
+    let topic = &cfg.customized_trace_topic;
+    match TraceDispatcher::start(client, group, HostKind::Consume, topic).await {
+        Ok(dispatcher) => Some(dispatcher),
+        Err(e) => {
+            tracing::warn!(group, error = %e, "message trace cannot start");
+            None
+        }
     }
 }
 
@@ -543,6 +592,9 @@ impl PushConsumer {
             .instance
             .unregister_consumer(&inner.config.consumer_group)
             .await;
+        if let Some(trace) = &inner.trace {
+            trace.shutdown().await;
+        }
         tracing::info!(group = %inner.config.consumer_group, "push consumer shut down");
     }
 }

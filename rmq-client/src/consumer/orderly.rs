@@ -21,6 +21,7 @@ use super::process_queue::ProcessQueue;
 use super::{ConsumerInner, Listener};
 use crate::error::{ClientError, Result};
 use crate::message::ReceivedMessage;
+use crate::trace::ConsumeReturn;
 
 /// How often an orderly consumer renews its queue locks (Java's
 /// `rocketmq.client.rebalance.lockInterval`).
@@ -236,6 +237,7 @@ impl ConsumerInner {
             let for_listener = batch.clone();
             let queue = mq.clone();
             let began = std::time::Instant::now();
+            let traced = self.trace_before(&batch);
             let outcome = tokio::task::spawn_blocking(move || {
                 let mut ctx = ConsumeOrderlyContext {
                     queue,
@@ -246,10 +248,13 @@ impl ConsumerInner {
             })
             .await;
             drop(permit);
+            let panicked = outcome.is_err();
             let (status, suspend) = outcome.unwrap_or_else(|e| {
                 tracing::warn!(queue = ?mq, error = %e, "the orderly listener panicked; suspending the queue");
                 (ConsumeOrderlyStatus::SuspendCurrentQueueAMoment, None)
             });
+            let success = status == ConsumeOrderlyStatus::Success;
+            self.trace_after(&traced, batch.len(), ConsumeReturn::of(success, panicked));
             let (ok, failed) = match status {
                 ConsumeOrderlyStatus::Success => (batch.len(), 0),
                 ConsumeOrderlyStatus::SuspendCurrentQueueAMoment => (0, batch.len()),

@@ -23,6 +23,7 @@ use super::{ConsumeContext, ConsumeStatus, ConsumerInner, Listener};
 use crate::error::{ClientError, Result};
 use crate::message::{Message, ReceivedMessage};
 use crate::producer::Producer;
+use crate::trace::ConsumeReturn;
 use rmq_remoting::message::keys;
 
 impl ConsumerInner {
@@ -86,6 +87,8 @@ impl ConsumerInner {
             let Listener::Concurrently(listener) = &me.listener else {
                 return;
             };
+            let traced = me.trace_before(&msgs);
+            let mut panicked = false;
             let ctx = ConsumeContext { queue: mq.clone() };
             let began = std::time::Instant::now();
             let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -93,8 +96,11 @@ impl ConsumerInner {
             }))
             .unwrap_or_else(|_| {
                 tracing::warn!(queue = ?mq, "the listener panicked; reconsume later");
+                panicked = true;
                 ConsumeStatus::ReconsumeLater
             });
+            let success = status == ConsumeStatus::ConsumeSuccess;
+            me.trace_after(&traced, msgs.len(), ConsumeReturn::of(success, panicked));
             let ok = status == ConsumeStatus::ConsumeSuccess;
             let (done_count, failed) = if ok { (msgs.len(), 0) } else { (0, msgs.len()) };
             me.status.consumed(&mq, began.elapsed(), done_count, failed);

@@ -30,6 +30,7 @@ use crate::error::{ClientError, Result};
 use crate::instance::{refused, ClientInstance};
 use crate::message::{deflate, Message};
 use crate::route::PublishInfo;
+use crate::trace::{self, HostKind, SentMessage, TraceDispatcher};
 use crate::uniq_id::UniqIdGenerator;
 
 /// Prefix of a consumer group's retry topic.
@@ -109,6 +110,8 @@ struct ProducerInner {
     async_permits: Arc<Semaphore>,
     ids: &'static UniqIdGenerator,
     running: AtomicBool,
+    /// Where Pub and EndTransaction records go when `enableMsgTrace` is on.
+    trace: Option<Arc<TraceDispatcher>>,
 }
 
 /// Sends messages to topics; cheap to clone, safe to share between tasks.
@@ -168,6 +171,13 @@ impl ProducerBuilder {
         self
     }
 
+    /// Sets `enableMsgTrace` and `customizedTraceTopic` (empty: `RMQ_SYS_TRACE_TOPIC`).
+    pub fn enable_msg_trace(mut self, enable: bool, customized_trace_topic: &str) -> Self {
+        self.producer.enable_msg_trace = enable;
+        self.producer.customized_trace_topic = customized_trace_topic.to_owned();
+        self
+    }
+
     /// Sets `sendLatencyFaultEnable`.
     pub fn send_latency_fault_enable(mut self, enable: bool) -> Self {
         self.producer.send_latency_fault_enable = enable;
@@ -177,6 +187,32 @@ impl ProducerBuilder {
     /// Validates the settings, joins (or creates) the client instance and registers the
     /// producer group. Must run inside a tokio runtime.
     pub async fn start(self) -> Result<Producer> {
+        let trace = self.producer.enable_msg_trace.then(|| {
+            let config = &self.producer;
+            (
+                self.client.clone(),
+                config.producer_group.clone(),
+                config.customized_trace_topic.clone(),
+            )
+        });
+        let mut producer = self.start_untraced().await?;
+        if let Some((client, group, topic)) = trace {
+            match TraceDispatcher::start(&client, &group, HostKind::Produce, &topic).await {
+                Ok(dispatcher) => {
+                    // Just built: this is the only reference.
+                    if let Some(inner) = Arc::get_mut(&mut producer.inner) {
+                        inner.trace = Some(dispatcher);
+                    }
+                }
+                // As Java: the producer works on without tracing.
+                Err(e) => tracing::warn!(group, error = %e, "message trace cannot start"),
+            }
+        }
+        Ok(producer)
+    }
+
+    /// Starts the producer without message trace (the trace producer itself).
+    pub(crate) async fn start_untraced(self) -> Result<Producer> {
         self.producer.validate()?;
         let instance = ClientInstance::acquire(&self.client, true)?;
         instance.register_producer(&self.producer.producer_group)?;
@@ -185,12 +221,16 @@ impl ProducerBuilder {
             tracing::debug!(error = %e, "route of the auto-create topic unavailable");
         }
         instance.send_heartbeat_to_all_brokers().await;
-        Ok(Producer::on_instance(self.producer, instance))
+        Ok(Producer::on_instance(self.producer, instance, None))
     }
 }
 
 impl Producer {
-    fn on_instance(config: ProducerConfig, instance: Arc<ClientInstance>) -> Producer {
+    fn on_instance(
+        config: ProducerConfig,
+        instance: Arc<ClientInstance>,
+        trace: Option<Arc<TraceDispatcher>>,
+    ) -> Producer {
         let ids = UniqIdGenerator::global(&instance.config().resolved_client_ip());
         Producer {
             inner: Arc::new(ProducerInner {
@@ -200,6 +240,7 @@ impl Producer {
                 instance,
                 ids,
                 running: AtomicBool::new(true),
+                trace,
             }),
         }
     }
@@ -212,7 +253,7 @@ impl Producer {
             producer_group: crate::instance::CLIENT_INNER_PRODUCER.to_owned(),
             ..ProducerConfig::default()
         };
-        Producer::on_instance(config, instance)
+        Producer::on_instance(config, instance, None)
     }
 }
 
@@ -314,11 +355,15 @@ impl Producer {
                 .instance
                 .unregister_producer(&self.inner.config.producer_group)
                 .await;
+            if let Some(trace) = &self.inner.trace {
+                trace.shutdown().await;
+            }
         }
     }
 }
 
-fn now_ms() -> i64 {
+/// The wall clock in ms since the epoch, as Java's `System.currentTimeMillis`.
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -618,6 +663,7 @@ impl ProducerInner {
         } else {
             RequestCode::SEND_MESSAGE_V2
         };
+        let started_ms = header.born_timestamp;
         let req = RemotingCommand::request(code, &header).with_body(prepared.body.clone());
         let remoting = self.instance.remoting();
         if mode == Mode::Oneway {
@@ -637,14 +683,36 @@ impl ProducerInner {
                 addr: addr.clone(),
                 reason: format!("send response header: {e}"),
             })?;
-        Ok(Some(SendResult {
+        let result = SendResult {
             status,
             msg_id: prepared.msg_id.clone(),
             offset_msg_id: h.msg_id,
             message_queue: MessageQueue::new(&prepared.topic, &mq.broker_name, h.queue_id),
             queue_offset: h.queue_offset,
             region_id: h.msg_region,
-        }))
+        };
+        if let Some(tracer) = self.tracer_for(&prepared.topic) {
+            let sent = SentMessage {
+                group: &self.config.producer_group,
+                properties: &prepared.properties,
+                body_len: prepared.body.len(),
+                store_host: &addr,
+                started_ms,
+            };
+            tracer.append(
+                trace::pub_record(&sent, &result, h.trace_on)
+                    .into_iter()
+                    .collect(),
+            );
+        }
+        Ok(Some(result))
+    }
+
+    /// The trace dispatcher, unless tracing is off or `topic` is the trace topic itself.
+    pub(crate) fn tracer_for(&self, topic: &str) -> Option<&TraceDispatcher> {
+        self.trace
+            .as_deref()
+            .filter(|t| !topic.starts_with(t.topic()))
     }
 }
 

@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 use super::{Producer, ProducerBuilder, SendResult, SendStatus};
 use crate::error::{ClientError, Result};
 use crate::message::{Message, ReceivedMessage};
+use crate::trace;
 
 /// What became of a local transaction (Java `LocalTransactionState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,15 @@ impl LocalTransactionState {
             LocalTransactionState::CommitMessage => EndTransactionRequestHeader::COMMIT_TYPE,
             LocalTransactionState::RollbackMessage => EndTransactionRequestHeader::ROLLBACK_TYPE,
             LocalTransactionState::Unknown => EndTransactionRequestHeader::NOT_TYPE,
+        }
+    }
+
+    /// Java's enum name, as trace records carry it.
+    fn java_name(self) -> &'static str {
+        match self {
+            LocalTransactionState::CommitMessage => "COMMIT_MESSAGE",
+            LocalTransactionState::RollbackMessage => "ROLLBACK_MESSAGE",
+            LocalTransactionState::Unknown => "UNKNOW",
         }
     }
 }
@@ -134,6 +144,18 @@ impl TransactionProducer {
         if let Err(e) = self.end_transaction(&send, local_state).await {
             // The broker will check the transaction back; the send itself succeeded.
             tracing::warn!(msg_id = %send.msg_id, error = %e, "cannot report the local transaction's outcome");
+        }
+        let inner = &self.producer.inner;
+        if let Some(tracer) = inner.tracer_for(msg.topic()) {
+            let broker = inner.instance.master_addr(&send.message_queue.broker_name);
+            let record = trace::end_transaction(
+                group,
+                &msg,
+                &send,
+                broker.as_deref().unwrap_or_default(),
+                local_state.java_name(),
+            );
+            tracer.append(vec![record]);
         }
         Ok(TransactionSendResult {
             transaction_id: send.msg_id.clone(),

@@ -13,14 +13,13 @@ use rmq_remoting::body::client::{
 };
 use rmq_remoting::body::route::TopicList;
 use rmq_remoting::body::stats::{
-    ConsumeStats, ConsumerOffsetSerializeWrapper, OffsetWrapper, QueryConsumeTimeSpanBody,
-    QueueTimeSpan, ResetOffsetBody, ResetOffsetBodyForC, SubscriptionGroupConfig, TopicOffset,
-    TopicStatsTable,
+    ConsumerOffsetSerializeWrapper, QueryConsumeTimeSpanBody, QueueTimeSpan, ResetOffsetBody,
+    ResetOffsetBodyForC, SubscriptionGroupConfig, TopicOffset, TopicStatsTable,
 };
 use rmq_remoting::body::topic::{DataVersion, TopicConfig};
 use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::header::broker::{
-    CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader, GetConsumeStatsRequestHeader,
+    CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader,
     GetConsumerConnectionListRequestHeader, GetProducerConnectionListRequestHeader,
     QueryConsumeTimeSpanRequestHeader, ResetOffsetRequestHeader, TopicRequestHeader,
 };
@@ -67,7 +66,6 @@ pub(super) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
             handler(ctx, super::runtime_info::runtime_info),
         )
         .route(RequestCode::GET_TOPIC_STATS_INFO, handler(ctx, topic_stats))
-        .route(RequestCode::GET_CONSUME_STATS, handler(ctx, consume_stats))
         .route(
             RequestCode::GET_CONSUMER_CONNECTION_LIST,
             handler(ctx, consumer_connections),
@@ -383,60 +381,6 @@ async fn delete_group(
         ctx.offsets.remove_group(&h.group_name);
     }
     Ok(RemotingCommand::success())
-}
-
-/// Topics whose progress GET_CONSUME_STATS reports for a group: those it has offsets in, plus
-/// what its online members subscribe to.
-async fn consume_stats(
-    ctx: Arc<BrokerContext>,
-    _: Connection,
-    req: RemotingCommand,
-) -> HandlerResult {
-    let h: GetConsumeStatsRequestHeader = req.decode_header()?;
-    let group = &h.consumer_group;
-    let topics = match h.topic.as_deref().filter(|t| !t.is_empty()) {
-        Some(topic) => BTreeSet::from([topic.to_owned()]),
-        // As Java: the topics the group has committed offsets in.
-        None => ctx.offsets.topics_of_group(group).into_iter().collect(),
-    };
-    let online = ctx.clients.consumer_group(group);
-    let mut stats = ConsumeStats::default();
-    for topic_name in topics {
-        let Some(topic) = ctx.topics.get(&topic_name) else {
-            continue;
-        };
-        // An online group reports only what it subscribes to now (Java does the same).
-        if online.as_ref().is_some_and(|g| {
-            !g.subscriptions.is_empty() && !g.subscriptions.contains_key(&topic_name)
-        }) {
-            continue;
-        }
-        for queue_id in 0..topic.read_queue_nums {
-            let broker_offset = ctx.store.max_offset_in_queue(&topic_name, queue_id).max(0);
-            let consumer_offset = ctx
-                .offsets
-                .query(group, &topic_name, queue_id)
-                .unwrap_or(0)
-                .max(0);
-            let last_timestamp = if consumer_offset > 0 {
-                ctx.store
-                    .message_store_timestamp(&topic_name, queue_id, consumer_offset - 1)
-                    .unwrap_or(0)
-            } else {
-                0
-            };
-            stats.offset_table.insert(
-                MessageQueue::new(&topic_name, &ctx.config.broker_name, queue_id),
-                OffsetWrapper {
-                    broker_offset,
-                    consumer_offset,
-                    last_timestamp,
-                    pull_offset: consumer_offset,
-                },
-            );
-        }
-    }
-    Ok(json_answer(&stats))
 }
 
 async fn consume_time_span(

@@ -13,6 +13,7 @@ mod query;
 mod runtime_info;
 mod send;
 mod send_back;
+mod stats;
 mod topic_config;
 
 pub(crate) use send::store_refusal;
@@ -32,6 +33,7 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     let router = client::register(router, ctx);
     let router = offsets::register(router, ctx);
     let router = admin::register(router, ctx);
+    let router = stats::register(router, ctx);
     let router = forward::register(router, ctx);
     let router = topic_config::register(router, ctx);
     let router = producer_info::register(router, ctx);

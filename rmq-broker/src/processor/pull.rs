@@ -319,6 +319,12 @@ fn respond(
         group_sys_flag: None,
         forbidden_type: None,
     };
+    ctx.stats.pull_offsets.record(
+        &h.consumer_group,
+        &h.topic,
+        h.queue_id,
+        result.next_begin_offset,
+    );
     let mut response = RemotingCommand::success_with_header(&header);
     response.code = code.as_i32();
     response.remark = remark;

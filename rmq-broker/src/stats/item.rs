@@ -189,7 +189,7 @@ thread_local! {
 }
 
 /// Runs `f` on `first@second`, built in a per-thread buffer so the hot path does not allocate.
-fn with_pair_key<R>(first: &str, second: &str, f: impl FnOnce(&str) -> R) -> R {
+pub(super) fn with_pair_key<R>(first: &str, second: &str, f: impl FnOnce(&str) -> R) -> R {
     PAIR_KEY.with(|buffer| match buffer.try_borrow_mut() {
         Ok(mut key) => {
             key.clear();

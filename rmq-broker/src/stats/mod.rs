@@ -16,6 +16,7 @@
 
 pub mod in_flight;
 pub mod item;
+pub mod pull_offsets;
 pub mod runtime;
 pub mod sampler;
 
@@ -89,6 +90,8 @@ pub struct BrokerStats {
     pub runtime: runtime::RuntimeStats,
     /// Requests being served per family (runtime info's thread-pool keys).
     pub in_flight: in_flight::InFlight,
+    /// Where each group's last pull of each queue left off (consume stats' `pullOffset`).
+    pub pull_offsets: pull_offsets::PullOffsets,
 }
 
 /// Cumulative figures since the broker started, for metrics exporters (collected on scrape).
@@ -157,6 +160,7 @@ impl BrokerStats {
             read_time_max_ms: AtomicU64::new(0),
             runtime: runtime::RuntimeStats::default(),
             in_flight: in_flight::InFlight::default(),
+            pull_offsets: pull_offsets::PullOffsets::default(),
         }
     }
 

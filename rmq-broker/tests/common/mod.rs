@@ -143,3 +143,48 @@ pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
+
+/// SEND_MESSAGE_V2 of `body` to `topic`/`queue_id`, born `born_ms`, the way a Java producer
+/// sends a plain message.
+pub fn send_message(topic: &str, queue_id: i32, body: Vec<u8>, born_ms: i64) -> RemotingCommand {
+    let header = rmq_remoting::header::broker::SendMessageRequestHeaderV2 {
+        producer_group: "pg".into(),
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id,
+        sys_flag: 0,
+        born_timestamp: born_ms,
+        flag: 0,
+        properties: Some(rmq_remoting::message::encode_properties([("WAIT", "true")])),
+        reconsume_times: Some(0),
+        unit_mode: Some(false),
+        max_reconsume_times: None,
+        batch: Some(false),
+        bname: None,
+    };
+    RemotingCommand::request(RequestCode::SEND_MESSAGE_V2, &header).with_body(body)
+}
+
+/// PULL_MESSAGE of up to 32 messages of `topic`/`queue_id` from `offset` for `group`,
+/// subscribing to every tag, answered at once (no long polling, no offset commit).
+pub fn pull_message(group: &str, topic: &str, queue_id: i32, offset: i64) -> RemotingCommand {
+    let header = rmq_remoting::header::broker::PullMessageRequestHeader {
+        consumer_group: group.into(),
+        topic: topic.into(),
+        queue_id,
+        queue_offset: offset,
+        max_msg_nums: 32,
+        sys_flag: 0x4,
+        commit_offset: 0,
+        suspend_timeout_millis: 0,
+        subscription: Some("*".into()),
+        sub_version: 0,
+        expression_type: Some("TAG".into()),
+        max_msg_bytes: None,
+        request_source: None,
+        proxy_froward_client_id: None,
+        bname: None,
+    };
+    RemotingCommand::request(RequestCode::PULL_MESSAGE, &header)
+}

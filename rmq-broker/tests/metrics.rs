@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rmq_metrics::Series;
 use rmq_remoting::header::broker::{
     PullMessageRequestHeader, SendMessageRequestHeaderV2, UpdateConsumerOffsetRequestHeader,
 };
@@ -90,11 +91,7 @@ fn pull(group: &str, topic: &str, queue_id: i32, offset: i64) -> RemotingCommand
     RemotingCommand::request(RequestCode::PULL_MESSAGE, &header)
 }
 
-/// One sample of a scrape: its name and labels.
-type Series = (String, BTreeMap<String, String>);
-
-/// GET /metrics over a plain TCP connection, parsed: every sample by name and labels (a
-/// series appearing twice fails the test).
+/// GET /metrics over a plain TCP connection, parsed.
 async fn scrape(port: u16) -> BTreeMap<Series, f64> {
     let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
@@ -111,28 +108,7 @@ async fn scrape(port: u16) -> BTreeMap<Series, f64> {
             .contains("content-type: text/plain; version=0.0.4"),
         "{head}"
     );
-    let mut samples = BTreeMap::new();
-    for line in body
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let (series, value) = line.rsplit_once(' ').unwrap();
-        let (name, labels) = series.split_once('{').unwrap();
-        let mut parsed = BTreeMap::new();
-        let mut rest = labels.strip_suffix('}').unwrap();
-        while let Some((key, after)) = rest.split_once("=\"") {
-            let end = after.find('"').unwrap();
-            parsed.insert(key.to_owned(), after[..end].to_owned());
-            rest = after[end + 1..].trim_start_matches(',');
-        }
-        let value: f64 = value.replace("+Inf", "inf").parse().unwrap();
-        let key = (name.to_owned(), parsed);
-        assert!(
-            samples.insert(key.clone(), value).is_none(),
-            "{key:?} twice"
-        );
-    }
-    samples
+    rmq_metrics::parse_text(body).unwrap()
 }
 
 /// The value of the one sample of `name` whose labels include `labels`.

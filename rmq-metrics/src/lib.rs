@@ -10,9 +10,11 @@
 mod exporter;
 mod exposition;
 mod histogram;
+mod parse;
 mod rpc;
 
 pub use exporter::{bind, parse_labels, serve, ExporterType, MetricsError};
 pub use exposition::{Exposition, Kind};
 pub use histogram::{Histogram, HistogramMap};
+pub use parse::{parse_text, ParseError, Series};
 pub use rpc::RpcLatency;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Our client against Apache RocketMQ: starts Apache 4.9.7's name server and broker (Maven
 # Central jars, through the helpers in interop/java) on free ports, then runs
-# `cargo test -p rmq-client --test apache_compat` with RMQ_APACHE_NAMESRV / RMQ_APACHE_BROKER
+# `cargo test -p rmq-client --test apache_compat --test running_info` with RMQ_APACHE_NAMESRV / RMQ_APACHE_BROKER
 # pointing at them, and stops both. The broker's delay levels are all 1 s so retries are quick,
 # and it accepts writes up to 99 % disk use (Apache refuses them from 90 % on).
 #
@@ -31,4 +31,4 @@ BROKER="$ADDR"
 
 cd "$ROOT"
 RMQ_APACHE_NAMESRV="$NS" RMQ_APACHE_BROKER="$BROKER" \
-  cargo test -p rmq-client --test apache_compat -- --include-ignored --test-threads 2
+  cargo test -p rmq-client --test apache_compat --test running_info -- --include-ignored --test-threads 2

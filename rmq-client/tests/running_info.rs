@@ -1,17 +1,19 @@
 //! GET_CONSUMER_RUNNING_INFO and CONSUME_MESSAGE_DIRECTLY end to end: the admin asks the broker,
 //! the broker relays to the rmq-client push consumer over its own connection, the consumer
-//! answers (Apache's `mqadmin consumerStatus` / `consumeMessage` path).
+//! answers (Apache's `mqadmin consumerStatus` / `consumeMessage` path). Against rmq's broker
+//! in-process, and against Apache 4.9.7's broker (whose relay is the reference) when
+//! `interop/run.sh apache-client` provides `RMQ_APACHE_NAMESRV` and `RMQ_APACHE_BROKER`.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{wait_until, Cluster};
 use rmq_client::{
-    Admin, ClientError, ConsumeContext, ConsumeFromWhere, ConsumeStatus, ConsumerConfig, Message,
-    PushConsumer, ReceivedMessage,
+    Admin, ClientConfig, ClientError, ConsumeContext, ConsumeFromWhere, ConsumeStatus,
+    ConsumerConfig, Message, Producer, PushConsumer, ReceivedMessage,
 };
 use rmq_remoting::body::running::{
     CmResult, PROP_CONSUME_ORDERLY, PROP_CONSUME_TYPE, PROP_NAMESERVER_ADDR,
@@ -21,20 +23,75 @@ use rmq_remoting::body::topic::TopicConfig;
 const SENT: usize = 10;
 const FAILING: usize = 2;
 
+/// Where the scenario runs: a name server, the broker to create the topic on, and names unique
+/// to the run (Apache's store outlives a test).
+struct Target {
+    namesrv: String,
+    broker: String,
+    offsets_dir: std::path::PathBuf,
+    suffix: String,
+}
+
+impl Target {
+    fn client_config(&self) -> ClientConfig {
+        ClientConfig {
+            namesrv_addr: self.namesrv.clone(),
+            client_ip: "127.0.0.1".into(),
+            poll_name_server_interval: Duration::from_millis(500),
+            heartbeat_broker_interval: Duration::from_secs(2),
+            persist_consumer_offset_interval: Duration::from_millis(500),
+            rebalance_interval: Duration::from_secs(1),
+            ..ClientConfig::default()
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_broker_relays_running_info_and_direct_consumption_to_an_rmq_consumer() {
-    tokio::time::timeout(Duration::from_secs(90), scenario())
+async fn rmqs_broker_relays_running_info_and_direct_consumption_to_an_rmq_consumer() {
+    let cluster = Cluster::start().await;
+    let target = Target {
+        namesrv: cluster.namesrv.clone(),
+        broker: cluster.broker.clone(),
+        offsets_dir: cluster.dir().join("offsets"),
+        suffix: String::new(),
+    };
+    tokio::time::timeout(Duration::from_secs(90), scenario(&target))
+        .await
+        .expect("test timed out");
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Apache 4.9.7's servers: interop/run.sh apache-client"]
+async fn apaches_broker_relays_running_info_and_direct_consumption_to_an_rmq_consumer() {
+    let (Ok(namesrv), Ok(broker)) = (
+        std::env::var("RMQ_APACHE_NAMESRV"),
+        std::env::var("RMQ_APACHE_BROKER"),
+    ) else {
+        panic!("RMQ_APACHE_NAMESRV/RMQ_APACHE_BROKER unset: run interop/run.sh apache-client");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let target = Target {
+        namesrv,
+        broker,
+        offsets_dir: dir.path().join("offsets"),
+        suffix: format!("-{millis}"),
+    };
+    tokio::time::timeout(Duration::from_secs(90), scenario(&target))
         .await
         .expect("test timed out");
 }
 
-async fn scenario() {
-    let cluster = Cluster::start().await;
-    let admin = Admin::start(cluster.client_config()).await.unwrap();
-    let topic = "RunInfoT";
+async fn scenario(target: &Target) {
+    let admin = Admin::start(target.client_config()).await.unwrap();
+    let topic = format!("RunInfoT{}", target.suffix);
+    let topic = topic.as_str();
     admin
-        .create_topic_in_cluster(
-            "DefaultCluster",
+        .create_topic(
+            &target.broker,
             &TopicConfig {
                 order: false,
                 perm: 6,
@@ -48,7 +105,10 @@ async fn scenario() {
         )
         .await
         .unwrap();
-    cluster.wait_for_route(topic).await;
+    wait_until(&format!("a route for {topic}"), || async {
+        admin.topic_route(topic).await.is_ok()
+    })
+    .await;
 
     // Bodies "fail-*" fail on their first delivery only; every delivery is recorded.
     let seen: Arc<Mutex<Vec<ReceivedMessage>>> = Arc::default();
@@ -64,13 +124,16 @@ async fn scenario() {
             ConsumeStatus::ConsumeSuccess
         }
     };
-    let group = "cg-running-info";
+    let group = format!("cg-running-info{}", target.suffix);
+    let group = group.as_str();
     let consumer = PushConsumer::builder()
-        .client_config(cluster.client_config())
+        .client_config(target.client_config())
         .config(ConsumerConfig {
+            consumer_group: group.into(),
             consume_from_where: ConsumeFromWhere::FirstOffset,
             consume_message_batch_max_size: 1,
-            ..cluster.consumer_config(group)
+            local_offset_store_dir: target.offsets_dir.clone(),
+            ..ConsumerConfig::default()
         })
         .subscribe(topic, "*")
         .listener(listener)
@@ -78,7 +141,12 @@ async fn scenario() {
         .await
         .unwrap();
 
-    let producer = cluster.producer("pg-running-info").await;
+    let producer = Producer::builder()
+        .client_config(target.client_config())
+        .producer_group(format!("pg-running-info{}", target.suffix))
+        .start()
+        .await
+        .unwrap();
     let mut sent = Vec::new();
     for i in 0..SENT {
         let body = if i < FAILING {
@@ -137,7 +205,7 @@ async fn scenario() {
     assert_eq!(info.properties["consumerGroup"], group);
     assert_eq!(
         info.properties[PROP_NAMESERVER_ADDR],
-        format!("{};", cluster.namesrv)
+        format!("{};", target.namesrv)
     );
     let subscribed: Vec<&str> = info
         .subscription_set
@@ -145,10 +213,8 @@ async fn scenario() {
         .map(|s| s.topic.as_str())
         .collect();
     assert!(subscribed.contains(&topic), "{subscribed:?}");
-    assert!(
-        subscribed.contains(&"%RETRY%cg-running-info"),
-        "{subscribed:?}"
-    );
+    let retry_topic = format!("%RETRY%{group}");
+    assert!(subscribed.contains(&retry_topic.as_str()), "{subscribed:?}");
     let queues: Vec<_> = info
         .mq_table
         .iter()
@@ -177,8 +243,8 @@ async fn scenario() {
         ClientError::Refused { code, remark, .. } => {
             assert_eq!(*code, 1, "{absent}");
             assert_eq!(
-                remark,
-                "The Consumer <cg-running-info> <10.0.0.1@nobody> not online"
+                *remark,
+                format!("The Consumer <{group}> <10.0.0.1@nobody> not online")
             );
         }
         other => panic!("expected a refusal, got {other}"),
@@ -213,6 +279,6 @@ async fn scenario() {
     assert!(absent.to_string().contains("not online"), "{absent}");
 
     consumer.shutdown().await;
+    producer.shutdown().await;
     admin.shutdown().await;
-    cluster.stop().await;
 }

@@ -2,10 +2,13 @@
 //! [`routes`] merges them, and [`NAV`] lists what the navigation shows.
 
 mod cluster;
+mod dead_letters;
 pub mod groups;
+mod messages;
 mod overview;
 mod producers;
 mod topics;
+mod trace;
 pub mod when;
 
 use axum::Router;
@@ -32,4 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(topics::routes())
         .merge(groups::routes())
         .merge(producers::routes())
+        .merge(messages::routes())
+        .merge(dead_letters::routes())
+        .merge(trace::routes())
 }

@@ -34,7 +34,10 @@ use syn::{Expr, ExprLit, ExprUnary, ItemFn, ItemStruct, Lit, MetaNameValue, Toke
 /// `consume_thread_max` (64), `max_reconsume_times` (-1), `consume_timeout` (15, minutes),
 /// `delay_level_when_next_consume` (0), `suspend_current_queue_time_millis` (1000, orderly
 /// mode), `name_server`, `access_key`, `secret_key`,
-/// `namespace`. Text attributes may use `${property}` / `${property:default}` placeholders,
+/// `namespace`, `enable_msg_trace` (`true`/`false` or a placeholder; default
+/// `${rocketmq.consumer.enable-msg-trace:false}`), `customized_trace_topic` (default
+/// `${rocketmq.consumer.customized-trace-topic:}`, empty meaning `RMQ_SYS_TRACE_TOPIC`). Text
+/// attributes may use `${property}` / `${property:default}` placeholders,
 /// resolved from the configuration at startup. The type must implement `Default`.
 ///
 /// It also goes on an `async fn` taking the payload and returning `Result<(), E>` (any `E`
@@ -132,6 +135,8 @@ enum Kind {
     Choice(&'static [(&'static str, &'static str)]),
     /// A whole number in the range.
     Int(i64, i64),
+    /// `true`/`false`, or text (a placeholder) checked when the application starts.
+    Switch,
 }
 
 const SELECTOR_TYPES: &[(&str, &str)] = &[
@@ -168,6 +173,16 @@ const ATTRIBUTES: &[(&str, Kind, &str)] = &[
     ("access_key", Kind::Text, "${rocketmq.consumer.access-key:}"),
     ("secret_key", Kind::Text, "${rocketmq.consumer.secret-key:}"),
     ("namespace", Kind::Text, ""),
+    (
+        "enable_msg_trace",
+        Kind::Switch,
+        "${rocketmq.consumer.enable-msg-trace:false}",
+    ),
+    (
+        "customized_trace_topic",
+        Kind::Text,
+        "${rocketmq.consumer.customized-trace-topic:}",
+    ),
 ];
 
 /// One attribute's value after checking, and where it was written.
@@ -353,7 +368,7 @@ fn attribute_fields(attr: TokenStream2) -> syn::Result<Vec<TokenStream2>> {
             let field = syn::Ident::new(name, Span::call_site());
             let value = value_of(name);
             let tokens = match kind {
-                Kind::Text => quote!(#value),
+                Kind::Text | Kind::Switch => quote!(#value),
                 Kind::Choice(choices) => {
                     let path: TokenStream2 = choices
                         .iter()
@@ -439,6 +454,18 @@ fn check_value(name: &str, kind: &Kind, expr: &Expr) -> syn::Result<String> {
                 _ => Err(wrong()),
             }
         }
+        Kind::Switch => match expr {
+            Expr::Lit(ExprLit {
+                lit: Lit::Bool(b), ..
+            }) => Ok(b.value.to_string()),
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Ok(s.value()),
+            _ => Err(syn::Error::new(
+                expr.span(),
+                format!("`{name}` takes true, false or a placeholder string"),
+            )),
+        },
         Kind::Int(lo, hi) => {
             let (negative, lit) = match expr {
                 Expr::Lit(ExprLit { lit, .. }) => (false, lit),

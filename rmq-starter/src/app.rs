@@ -308,6 +308,8 @@ async fn start_producer(
             retry_another_broker_when_not_store_ok: p.retry_next_server,
             compress_msg_body_over_howmuch: p.compress_message_body_threshold,
             max_message_size: p.max_message_size,
+            enable_msg_trace: p.enable_msg_trace,
+            customized_trace_topic: p.customized_trace_topic.clone(),
             ..ProducerConfig::default()
         });
     let failed = |source| StarterError::Client {

@@ -95,6 +95,12 @@ pub struct ListenerAttributes {
     pub secret_key: &'static str,
     /// Namespace; empty falls back to `rocketmq.consumer.namespace`.
     pub namespace: &'static str,
+    /// `true` or `false` once placeholders are resolved
+    /// (`${rocketmq.consumer.enable-msg-trace:false}`): record deliveries on the trace topic.
+    pub enable_msg_trace: &'static str,
+    /// The trace topic (`${rocketmq.consumer.customized-trace-topic:}`; empty:
+    /// `RMQ_SYS_TRACE_TOPIC`).
+    pub customized_trace_topic: &'static str,
 }
 
 /// What a registered listener's start function receives.
@@ -205,6 +211,14 @@ impl ConsumerPlan {
             }
         };
         let expression = resolve(attrs.selector_expression, "selector_expression")?;
+        let trace = resolve(attrs.enable_msg_trace, "enable_msg_trace")?;
+        let enable_msg_trace = trace.trim().parse::<bool>().map_err(|_| {
+            refuse(format!(
+                "enable_msg_trace must be true or false, found {trace:?}"
+            ))
+        })?;
+        let customized_trace_topic =
+            resolve(attrs.customized_trace_topic, "customized_trace_topic")?;
         let threads = attrs.consume_thread_max.max(1);
         let config = ConsumerConfig {
             consume_thread_max: threads,
@@ -213,6 +227,8 @@ impl ConsumerPlan {
             suspend_current_queue_time: Duration::from_millis(
                 attrs.suspend_current_queue_time_millis,
             ),
+            enable_msg_trace,
+            customized_trace_topic,
             ..ConsumerConfig::default()
         };
         Ok(Some(ConsumerPlan {

@@ -32,7 +32,7 @@ const fn ignored(name: &'static str, why: &'static str) -> KnownKey {
 }
 
 const NO_ACL: &str = "rmq-client has no ACL signing yet";
-const NO_TRACE: &str = "rmq-client has no message trace yet";
+const NO_PULL_TRACE: &str = "rmq-client's lite pull consumer writes no message trace yet";
 const NO_TLS: &str = "rmq-client has no TLS yet";
 const UNUSED_IN_SPRING: &str =
     "rocketmq-spring-boot-starter 2.2.3+ binds it but never uses it; listeners take these from #[rocketmq_listener]";
@@ -50,8 +50,8 @@ pub(crate) const KNOWN_KEYS: &[KnownKey] = &[
     used("rocketmq.producer.retry-next-server"),
     ignored("rocketmq.producer.access-key", NO_ACL),
     ignored("rocketmq.producer.secret-key", NO_ACL),
-    ignored("rocketmq.producer.enable-msg-trace", NO_TRACE),
-    ignored("rocketmq.producer.customized-trace-topic", NO_TRACE),
+    used("rocketmq.producer.enable-msg-trace"),
+    used("rocketmq.producer.customized-trace-topic"),
     ignored("rocketmq.producer.tls-enable", NO_TLS),
     used("rocketmq.producer.namespace"),
     ignored(
@@ -69,8 +69,9 @@ pub(crate) const KNOWN_KEYS: &[KnownKey] = &[
     ignored("rocketmq.consumer.instance-name", UNUSED_IN_SPRING),
     used("rocketmq.consumer.access-key"),
     used("rocketmq.consumer.secret-key"),
-    ignored("rocketmq.consumer.customized-trace-topic", NO_TRACE),
-    ignored("rocketmq.consumer.enable-msg-trace", NO_TRACE),
+    // Defaults of every listener's `enable_msg_trace` and `customized_trace_topic`.
+    used("rocketmq.consumer.customized-trace-topic"),
+    used("rocketmq.consumer.enable-msg-trace"),
     ignored("rocketmq.consumer.tls-enable", NO_TLS),
     used("rocketmq.consumer.namespace"),
     ignored(
@@ -87,8 +88,11 @@ pub(crate) const KNOWN_KEYS: &[KnownKey] = &[
     used("rocketmq.pull-consumer.instance-name"),
     ignored("rocketmq.pull-consumer.access-key", NO_ACL),
     ignored("rocketmq.pull-consumer.secret-key", NO_ACL),
-    ignored("rocketmq.pull-consumer.enable-msg-trace", NO_TRACE),
-    ignored("rocketmq.pull-consumer.customized-trace-topic", NO_TRACE),
+    ignored("rocketmq.pull-consumer.enable-msg-trace", NO_PULL_TRACE),
+    ignored(
+        "rocketmq.pull-consumer.customized-trace-topic",
+        NO_PULL_TRACE,
+    ),
     ignored("rocketmq.pull-consumer.tls-enable", NO_TLS),
     ignored(
         "rocketmq.pull-consumer.namespace-v2",
@@ -126,6 +130,10 @@ pub struct ProducerProperties {
     pub namespace: Option<String>,
     /// `instance-name` (`DEFAULT`).
     pub instance_name: String,
+    /// `enable-msg-trace` (false): the template's sends are traced.
+    pub enable_msg_trace: bool,
+    /// `customized-trace-topic` (`RMQ_SYS_TRACE_TOPIC`).
+    pub customized_trace_topic: String,
 }
 
 /// The `rocketmq.consumer.*` settings that act as defaults of every listener.
@@ -243,6 +251,9 @@ impl Settings {
             namespace: text("rocketmq.producer.namespace"),
             instance_name: text("rocketmq.producer.instance-name")
                 .unwrap_or_else(|| rmq_client::DEFAULT_INSTANCE_NAME.to_owned()),
+            enable_msg_trace: parse_or(props, "rocketmq.producer.enable-msg-trace", false)?,
+            customized_trace_topic: text("rocketmq.producer.customized-trace-topic")
+                .unwrap_or_else(|| rmq_client::RMQ_SYS_TRACE_TOPIC.to_owned()),
         };
         let consumer = ConsumerProperties {
             access_key: text("rocketmq.consumer.access-key"),

@@ -23,6 +23,8 @@ use rmq_starter::{
     access_key = "ak",
     secret_key = "sk",
     namespace = "ns",
+    enable_msg_trace = true,
+    customized_trace_topic = "${trace.topic:MyTrace}",
 )]
 struct EveryAttribute;
 
@@ -84,6 +86,8 @@ fn every_attribute_is_recorded() {
             access_key: "ak",
             secret_key: "sk",
             namespace: "ns",
+            enable_msg_trace: "true",
+            customized_trace_topic: "${trace.topic:MyTrace}",
         }
     );
 }
@@ -108,6 +112,8 @@ fn defaults_are_rocketmq_springs() {
             access_key: "${rocketmq.consumer.access-key:}",
             secret_key: "${rocketmq.consumer.secret-key:}",
             namespace: "",
+            enable_msg_trace: "${rocketmq.consumer.enable-msg-trace:false}",
+            customized_trace_topic: "${rocketmq.consumer.customized-trace-topic:}",
         }
     );
 }

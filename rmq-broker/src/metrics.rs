@@ -218,8 +218,39 @@ fn traffic(ctx: &BrokerContext, out: &mut Exposition) {
     }
 }
 
-/// Per group and topic with committed offsets: messages not yet consumed and how old the
-/// oldest of them is.
+/// A group's position on one topic, summed over the topic's queues on this broker.
+#[derive(Default)]
+struct Position {
+    /// Messages after the committed offset.
+    lag: i64,
+    /// Store time of the oldest of them.
+    oldest_unconsumed: Option<i64>,
+    /// Pulled but not committed.
+    inflight: i64,
+    /// Not pulled yet.
+    ready: i64,
+    /// Store time of the oldest message not pulled yet.
+    oldest_unpulled: Option<i64>,
+    /// Milliseconds the oldest unconsumed message has waited (0 without lag).
+    lag_latency: i64,
+    /// Milliseconds the oldest unpulled message has waited (0 when nothing is ready).
+    queueing_latency: i64,
+}
+
+/// How one gauge reads a [`Position`].
+type Figure = fn(&Position) -> i64;
+
+fn earliest(known: Option<i64>, at: Option<i64>) -> Option<i64> {
+    match (known, at) {
+        (Some(k), Some(a)) => Some(k.min(a)),
+        (k, a) => k.or(a),
+    }
+}
+
+/// Per group and topic with committed offsets, as Apache's ConsumerLagCalculator: lag (after
+/// the committed offset), in flight (pulled, not committed) and ready (not pulled), and how long
+/// the oldest unconsumed and the oldest unpulled message have waited. A queue the group has not
+/// pulled since the broker started counts as pulled up to its committed offset.
 fn consumer_lag(ctx: &BrokerContext, out: &mut Exposition) {
     let now = now_millis();
     let mut rows = Vec::new();
@@ -230,53 +261,69 @@ fn consumer_lag(ctx: &BrokerContext, out: &mut Exposition) {
         if ctx.topics.get(topic).is_none() {
             continue;
         }
-        let mut lag = 0_i64;
-        let mut oldest: Option<i64> = None;
+        let mut at = Position::default();
         for (queue_id, committed) in queues {
-            let behind = ctx.store.max_offset_in_queue(topic, queue_id) - committed.max(0);
-            if behind <= 0 {
-                continue;
+            let committed = committed.max(0);
+            let max = ctx.store.max_offset_in_queue(topic, queue_id);
+            let pulled = ctx
+                .stats
+                .pull_offsets
+                .get(group, topic, queue_id)
+                .unwrap_or(committed)
+                .clamp(committed, max.max(committed));
+            let stored_at = |offset| ctx.store.message_store_timestamp(topic, queue_id, offset);
+            if max > committed {
+                at.lag += max - committed;
+                at.oldest_unconsumed = earliest(at.oldest_unconsumed, stored_at(committed));
             }
-            lag += behind;
-            if let Some(at) = ctx
-                .store
-                .message_store_timestamp(topic, queue_id, committed.max(0))
-            {
-                oldest = Some(oldest.map_or(at, |o: i64| o.min(at)));
+            at.inflight += pulled - committed;
+            if max > pulled {
+                at.ready += max - pulled;
+                at.oldest_unpulled = earliest(at.oldest_unpulled, stored_at(pulled));
             }
         }
-        let latency = oldest.map_or(0, |at| (now - at).max(0));
-        rows.push((group.to_owned(), topic.to_owned(), lag, latency));
+        let age = |stored: Option<i64>| stored.map_or(0, |t| (now - t).max(0));
+        at.lag_latency = age(at.oldest_unconsumed);
+        at.queueing_latency = age(at.oldest_unpulled);
+        rows.push((group.to_owned(), topic.to_owned(), at));
     }
-    out.family(
-        "rocketmq_consumer_lag_messages",
-        Kind::Gauge,
-        "Consumer lag messages",
-    );
-    for (group, topic, lag, _) in &rows {
-        lag_sample(
-            ctx,
-            out,
+    let families: [(&str, &str, &str, Figure); 5] = [
+        (
             "rocketmq_consumer_lag_messages",
-            group,
-            topic,
-            *lag,
-        );
-    }
-    out.family(
-        "rocketmq_consumer_lag_latency",
-        Kind::Gauge,
-        "Consumer lag time",
-    );
-    for (group, topic, _, latency) in &rows {
-        lag_sample(
-            ctx,
-            out,
+            "rocketmq_consumer_lag_messages",
+            "Consumer lag messages",
+            |p| p.lag,
+        ),
+        (
+            "rocketmq_consumer_lag_latency",
             "rocketmq_consumer_lag_latency_milliseconds",
-            group,
-            topic,
-            *latency,
-        );
+            "Consumer lag time",
+            |p| p.lag_latency,
+        ),
+        (
+            "rocketmq_consumer_inflight_messages",
+            "rocketmq_consumer_inflight_messages",
+            "Consumer inflight messages",
+            |p| p.inflight,
+        ),
+        (
+            "rocketmq_consumer_queueing_latency",
+            "rocketmq_consumer_queueing_latency_milliseconds",
+            "Consumer queueing time",
+            |p| p.queueing_latency,
+        ),
+        (
+            "rocketmq_consumer_ready_messages",
+            "rocketmq_consumer_ready_messages",
+            "Consumer ready messages",
+            |p| p.ready,
+        ),
+    ];
+    for (family, sample, help, figure) in families {
+        out.family(family, Kind::Gauge, help);
+        for (group, topic, at) in &rows {
+            lag_sample(ctx, out, sample, group, topic, figure(at));
+        }
     }
 }
 

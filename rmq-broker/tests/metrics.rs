@@ -1,6 +1,6 @@
 //! The real `mqbroker` with `metricsExporterType=PROM`, scraped over real HTTP: the counters
 //! equal what was sent and consumed, message sizes add up to the bytes stored, lag is what was
-//! left uncommitted, and a producer whose
+//! left uncommitted (in flight, or ready when not pulled yet), and a producer whose
 //! clock is minutes off is warned about once and shows in the skew gauge.
 
 use std::collections::BTreeMap;
@@ -227,6 +227,23 @@ async fn scraped_counters_equal_what_was_sent_and_consumed() {
     assert_eq!(value(&samples, "rocketmq_consumer_lag_messages", &out), 3.0);
     let lag_ms = value(&samples, "rocketmq_consumer_lag_latency_milliseconds", &out);
     assert!((0.0..60_000.0).contains(&lag_ms), "{lag_ms}");
+    // Everything was pulled: the 3 uncommitted messages are in flight, none is ready.
+    assert_eq!(
+        value(&samples, "rocketmq_consumer_inflight_messages", &out),
+        3.0
+    );
+    assert_eq!(
+        value(&samples, "rocketmq_consumer_ready_messages", &out),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "rocketmq_consumer_queueing_latency_milliseconds",
+            &out
+        ),
+        0.0
+    );
     let send_rpc = [
         ("request_code", "send_message_v2"),
         ("response_code", "success"),
@@ -263,6 +280,14 @@ async fn scraped_counters_equal_what_was_sent_and_consumed() {
     let again = scrape(port).await;
     assert_eq!(value(&again, "rocketmq_messages_in_total", &topic), 74.0);
     assert_eq!(value(&again, "rocketmq_consumer_lag_messages", &out), 40.0);
+    assert_eq!(
+        value(&again, "rocketmq_consumer_ready_messages", &out),
+        37.0
+    );
+    assert_eq!(
+        value(&again, "rocketmq_consumer_inflight_messages", &out),
+        3.0
+    );
     server.stop(T);
 }
 

@@ -4,14 +4,16 @@
 #
 #   interop/run.sh            build rmq-namesrv + rmq-broker, run the Java suite, the Java 5.x
 #                             suite, then the Go suite
-#   interop/run.sh java|java5|go|apache-client|failover|broker-chaos   run one suite only (still
-#                             builds first)
+#   interop/run.sh java|java5|go|apache-client|failover|broker-chaos|console   run one suite
+#                             only (still builds first)
 #   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker;
 #    failover: the Java 5.3.3 client's chaos run of controller-mode failover, Apache 5.3.3's
 #    controllers and brokers first (the harness's self-check), then rmq's, then mixed;
 #    broker-chaos: one SYNC_FLUSH broker killed (-9), frozen (SIGSTOP) and stopped (SIGTERM) in
 #    rotation under the Java 4.9.7 client's sync sends and push consumption, Apache 4.9.7 first
-#    (the harness's self-check), then rmq)
+#    (the harness's self-check), then rmq;
+#    console: rmq-dashboard in headless Chromium against rmq, then read-only against Apache
+#    4.9.7, see console.sh)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
@@ -169,6 +171,21 @@ if [ "$WHAT" = all ] || [ "$WHAT" = broker-chaos ]; then
       done < <(grep -E '^(cycles|sendOk|sendFailed|lost|ackedNotDelivered|duplicatesDelivered|duplicatesStored|reorderingsDelivered|reorderingsStored|outageMs[A-Za-z]*) = ' "$report" | sed -E 's/( ms) \[[0-9, ]*\]$/\1/')
     fi
   done
+fi
+
+# ---------------------------------------------------------------- the console in a browser
+if [ "$WHAT" = all ] || [ "$WHAT" = console ]; then
+  need node
+  need npm
+  need mvn
+  say "rmq-dashboard in headless Chromium: rmq, then Apache 4.9.7 read-only (screenshots in target/console-screenshots)"
+  t0=$(date +%s)
+  if bash "$HERE/console.sh"; then
+    summary+=("console suite: ok ($(( $(date +%s) - t0 ))s)")
+  else
+    summary+=("console suite: FAILED ($(( $(date +%s) - t0 ))s) — the failing page: target/console-screenshots/*-FAILED.png")
+    status=1
+  fi
 fi
 
 # ---------------------------------------------------------------- Go suite

@@ -162,6 +162,9 @@ fn search_forms(q: &Search, begin: i64, end: i64) -> Markup {
 
 /// A table of messages, each linked to its page.
 pub(super) fn message_table(msgs: &[ReceivedMessage]) -> Markup {
+    if msgs.is_empty() {
+        return html! { p { "No messages found." } };
+    }
     html! {
         table.messages {
             thead { tr { th { "Message id" } th { "Tags" } th { "Keys" } th { "Queue" } th { "Stored (UTC)" } th { "Body" } } }

@@ -91,6 +91,15 @@ async fn trace(
     Ok(page(&viewer, &format!("Trace of {id}"), "/trace", body))
 }
 
+/// A text field of a record; Java writes `null` where it had no value.
+fn field(s: &str) -> &str {
+    if s == "null" {
+        ""
+    } else {
+        s
+    }
+}
+
 fn status(success: bool) -> &'static str {
     if success {
         "success"
@@ -128,7 +137,7 @@ fn path(views: &[TraceView], stored: &[rmq_client::ReceivedMessage]) -> Markup {
                     td { (v.record.group) } td { (v.client_host) } td { (format_ms(v.record.timestamp)) }
                     td { (v.record.cost_time) " ms" } td { (status(v.record.success)) }
                     td { (v.record.msg_type.map_or("", |t| t.java_name())) } td { (v.record.store_host) }
-                    td { (v.record.keys) } td { (v.record.tags) }
+                    td { (field(&v.record.keys)) } td { (field(&v.record.tags)) }
                 } } }
             }
         }

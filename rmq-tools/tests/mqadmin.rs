@@ -377,6 +377,7 @@ async fn mistakes_are_explained() {
         "consumerProgress",
         "queryMsgById",
         "queryMsgByKey",
+        "queryMsgTraceById",
         "resetOffsetByTime",
         "clusterList",
         "brokerStatus",
@@ -390,5 +391,79 @@ async fn mistakes_are_explained() {
             "{cmd}"
         );
     }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_msg_trace_by_id_prints_the_send_and_each_group() {
+    use rmq_client::{
+        ClientConfig, ConsumeStatus, ConsumerConfig, Message, Producer, PushConsumer,
+    };
+
+    let s = Stack::start().await;
+    s.create_topic("Traced", 1).await;
+    let client = ClientConfig {
+        namesrv_addr: s.namesrv.clone(),
+        client_ip: "127.0.0.1".into(),
+        ..ClientConfig::default()
+    };
+    let producer = Producer::builder()
+        .client_config(client.clone())
+        .producer_group("cli-trace-pg")
+        .enable_msg_trace(true, "")
+        .start()
+        .await
+        .unwrap();
+    let consumer = PushConsumer::builder()
+        .client_config(client)
+        .config(ConsumerConfig {
+            consumer_group: "cli-trace-cg".into(),
+            enable_msg_trace: true,
+            consume_from_where: rmq_client::ConsumeFromWhere::FirstOffset,
+            ..ConsumerConfig::default()
+        })
+        .subscribe("Traced", "*")
+        .listener(
+            |_: &[rmq_client::ReceivedMessage], _: &rmq_client::ConsumeContext| {
+                ConsumeStatus::ConsumeSuccess
+            },
+        )
+        .start()
+        .await
+        .unwrap();
+    let sent = producer
+        .send(Message::new("Traced", "hello"))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let out = loop {
+        // Fails with "No route info" until the first trace message creates the topic.
+        let run = s.mqadmin(&["queryMsgTraceById", "-i", &sent.msg_id]).await;
+        let out = String::from_utf8_lossy(&run.stdout).into_owned();
+        if run.status.success() && out.contains("\nSub ") {
+            break out;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no full trace: {out}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let pub_row = lines.iter().find(|l| l.first() == Some(&"Pub")).unwrap();
+    assert_eq!(pub_row[1..3], ["cli-trace-pg", "127.0.0.1"], "{out}");
+    assert_eq!(pub_row.last(), Some(&"success"), "{out}");
+    let sub_rows: Vec<_> = lines.iter().filter(|l| l.first() == Some(&"Sub")).collect();
+    assert_eq!(sub_rows.len(), 1, "{out}");
+    assert_eq!(sub_rows[0][1], "cli-trace-cg", "{out}");
+    assert!(
+        out.contains("#ProducerGroup") && out.contains("#ConsumerGroup"),
+        "{out}"
+    );
+    consumer.shutdown().await;
+    producer.shutdown().await;
     s.stop().await;
 }

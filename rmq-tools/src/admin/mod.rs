@@ -8,6 +8,7 @@ pub mod format;
 mod group;
 mod message;
 mod topic;
+mod trace;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -56,6 +57,8 @@ pub enum Command {
     QueryMsgById(message::QueryByIdArgs),
     /// Query Message by Key.
     QueryMsgByKey(message::QueryByKeyArgs),
+    /// Query a message trace (send and consumptions) by message id.
+    QueryMsgTraceById(trace::QueryTraceArgs),
     /// Send a message.
     SendMessage(message::SendArgs),
     /// Consume (print) messages without committing offsets.
@@ -118,6 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ResetOffsetByTime(args) => group::reset(&admin, args).await,
         Command::QueryMsgById(args) => message::query_by_id(&admin, args).await,
         Command::QueryMsgByKey(args) => message::query_by_key(&admin, args).await,
+        Command::QueryMsgTraceById(args) => trace::query(&admin, args).await,
         Command::SendMessage(args) => message::send(config, args).await,
         Command::ConsumeMessage(args) => message::consume(&admin, args).await,
         Command::ClusterList => cluster::list(&admin).await,

@@ -71,9 +71,9 @@ fn fake_consumer(seen: &Seen) -> RemotingClient {
     RemotingClient::new(TransportConfig::default(), router)
 }
 
-fn heartbeat() -> RemotingCommand {
+fn heartbeat(client_id: &str) -> RemotingCommand {
     let data = HeartbeatData {
-        client_id: CLIENT_ID.into(),
+        client_id: client_id.into(),
         consumer_data_set: vec![ConsumerData {
             consume_from_where: ConsumeFromWhere::LastOffset,
             consume_type: ConsumeType::Passively,
@@ -162,8 +162,20 @@ async fn relayed_requests_reach_the_member_and_its_answers_come_back() {
     let (namesrv, broker, _dir) = servers().await;
     let seen: Seen = Arc::default();
     let consumer = fake_consumer(&seen);
-    let beat = consumer.invoke(&broker, heartbeat(), T).await.unwrap();
+    let beat = consumer
+        .invoke(&broker, heartbeat(CLIENT_ID), T)
+        .await
+        .unwrap();
     assert_eq!(beat.code, 0, "{:?}", beat.remark);
+    // A member whose client predates V3_1_8_SNAPSHOT (ordinal 62) cannot answer: refused.
+    let old_seen: Seen = Arc::default();
+    let old_client = fake_consumer(&old_seen);
+    let mut old_beat = heartbeat("127.0.0.1@old");
+    old_beat.version = 61;
+    assert_eq!(
+        old_client.invoke(&broker, old_beat, T).await.unwrap().code,
+        0
+    );
     let admin = RemotingClient::new(TransportConfig::default(), Router::new());
 
     // Running info: the member's body comes back byte for byte; the fields were relayed.
@@ -199,6 +211,16 @@ async fn relayed_requests_reach_the_member_and_its_answers_come_back() {
         Some("The Consumer <cg-relay> <10.0.0.1@nobody> not online")
     );
     assert_eq!(seen.lock().unwrap().len(), 2);
+    let too_old = admin
+        .invoke(&broker, running_info("127.0.0.1@old", false), T)
+        .await
+        .unwrap();
+    assert_eq!(too_old.code, ResponseCode::SYSTEM_ERROR.as_i32());
+    assert!(
+        too_old.remark.unwrap_or_default().contains("too low"),
+        "a client of version 61"
+    );
+    assert!(old_seen.lock().unwrap().is_empty());
 
     // Direct consumption: the stored record at the id's offset, and this broker's name.
     let producer = rmq_client::Producer::builder()
@@ -288,7 +310,7 @@ async fn relayed_requests_reach_the_member_and_its_answers_come_back() {
         Some("No topic in this broker. topic: NoSuchT")
     );
 
-    // GET_ALL_PRODUCER_INFO: the fake's producer group (from its heartbeat) and the real producer's.
+    // GET_ALL_PRODUCER_INFO: the fakes' producer group (from their heartbeats), the producer's too.
     let answer = admin
         .invoke(
             &broker,
@@ -299,7 +321,7 @@ async fn relayed_requests_reach_the_member_and_its_answers_come_back() {
         .unwrap();
     let table: ProducerTableInfo = fastjson::from_slice(&answer.body).unwrap();
     let members = &table.data["pg-relay"];
-    assert_eq!(members.len(), 2, "{members:?}");
+    assert_eq!(members.len(), 3, "both fakes and the producer: {members:?}");
     let fake = members.iter().find(|m| m.client_id == CLIENT_ID).unwrap();
     assert!(fake.remote_ip.starts_with("/127.0.0.1:"), "{fake:?}");
     assert!(fake.last_update_timestamp > 0);

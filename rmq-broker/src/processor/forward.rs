@@ -21,7 +21,7 @@ use crate::state::BrokerContext;
 const CLIENT_ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Clients older than Java's `V3_1_8_SNAPSHOT` cannot answer these requests.
-const MIN_CLIENT_VERSION: i32 = 51;
+const MIN_CLIENT_VERSION: i32 = 62;
 
 pub(super) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
     router

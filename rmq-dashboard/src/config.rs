@@ -157,3 +157,51 @@ impl DashboardConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_yaml(text: &str) -> Result<DashboardConfig, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("dashboard.yml");
+        std::fs::write(&file, text).unwrap();
+        DashboardConfig::load(Some(&file))
+    }
+
+    #[test]
+    fn a_file_sets_keys() {
+        let cfg = load_yaml("port: 9090\nbind: 0.0.0.0\nsecure_cookie: true\n").unwrap();
+        assert_eq!(
+            (cfg.port, cfg.bind.as_str(), cfg.secure_cookie),
+            (9090, "0.0.0.0", true)
+        );
+        assert_eq!(cfg.session_idle_minutes, 30);
+    }
+
+    #[test]
+    fn bad_settings_name_the_key_the_file_and_a_fix() {
+        let err = load_yaml("prot: 9090\n").unwrap_err().to_string();
+        assert!(
+            err.contains("prot") && err.contains("dashboard.yml") && err.contains("fix:"),
+            "{err}"
+        );
+        let err = load_yaml("port: eighty\n").unwrap_err().to_string();
+        assert!(
+            err.contains("port") && err.contains("dashboard.yml"),
+            "{err}"
+        );
+        let err = load_yaml("session_idle_minutes: 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("session_idle_minutes") && err.contains("above 0"),
+            "{err}"
+        );
+        let missing = DashboardConfig::load(Some(Path::new("/nonexistent/d.yml")));
+        assert!(missing
+            .unwrap_err()
+            .to_string()
+            .contains("/nonexistent/d.yml"));
+    }
+}

@@ -2,10 +2,11 @@
 //! crate's README for settings, users and security.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use rmq_dashboard::auth::users::{hash_password, Origin};
+use rmq_dashboard::auth::users::hash_password;
 use rmq_dashboard::config::DashboardConfig;
 use rmq_dashboard::AppState;
 
@@ -42,8 +43,18 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The message alone: it names the setting and the fix; a backtrace adds nothing.
+            eprintln!("rmq-dashboard: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::HashPassword) = cli.command {
         let mut line = String::new();
         std::io::stdin()
@@ -84,15 +95,7 @@ async fn main() -> anyhow::Result<()> {
     let bind = format!("{}:{}", settings.bind, settings.port);
     let namesrv = settings.namesrv_addr.clone();
     let (state, origin) = AppState::start(settings).await?;
-    match origin {
-        Origin::Generated { path, password } => tracing::warn!(
-            "first start: created user `admin` with password {password} (shown only now; its \
-             hash is in {}); add users there with `rmq-dashboard hash-password`",
-            path.display()
-        ),
-        Origin::File(path) => tracing::info!("users from {}", path.display()),
-        Origin::Configured => tracing::info!("user `admin` with the configured password"),
-    }
+    origin.log();
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .with_context(|| format!("cannot listen on {bind}; choose another --port or --bind"))?;

@@ -299,3 +299,54 @@ async fn groups_cluster_overview_and_producers() {
     admin.shutdown().await;
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn an_online_member_and_its_running_info() {
+    let stack = LocalStack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_console, b) = logged_in(&stack, dir.path()).await;
+    stack.create_topic("MemberTopic", 2).await;
+    let consumer = rmq_client::PushConsumer::builder()
+        .client_config(ClientConfig {
+            namesrv_addr: stack.namesrv.clone(),
+            ..ClientConfig::default()
+        })
+        .config(rmq_client::ConsumerConfig {
+            consumer_group: "MemberGroup".into(),
+            ..rmq_client::ConsumerConfig::default()
+        })
+        .subscribe("MemberTopic", "*")
+        .listener(
+            |_: &[rmq_client::ReceivedMessage], _: &rmq_client::ConsumeContext| {
+                rmq_client::ConsumeStatus::ConsumeSuccess
+            },
+        )
+        .start()
+        .await
+        .unwrap();
+    let client_id = consumer.client_id().to_owned();
+    // The member shows on the group's page once its heartbeat reached the broker, and its
+    // queues once it has rebalanced.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let link = format!(
+        "/groups/MemberGroup/clients/{}",
+        rmq_dashboard::layout::seg(&client_id)
+    );
+    loop {
+        let page = b.get("/groups/MemberGroup").await.text().await.unwrap();
+        let info = b.get(&link).await;
+        let ok = info.status() == StatusCode::OK;
+        let text = info.text().await.unwrap();
+        if page.contains(&client_id) && ok && text.matches("<td>MemberTopic</td>").count() >= 4 {
+            assert!(text.contains("Pull TPS"), "{text}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "member never showed: {page}\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    consumer.shutdown().await;
+    stack.stop().await;
+}

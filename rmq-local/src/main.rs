@@ -4,6 +4,7 @@
 //! instead, controllers included in controller mode (see `cluster`).
 
 mod cluster;
+mod console;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,6 +27,9 @@ Usage: rmq-local [--cluster MODE [--brokerPortBase N] [--controllerPortBase N]] 
 
   --data DIR        where the store, topics and offsets live (default ./rmq-data)
   --namesrvPort N   name-server port (default 9876; 0 = any free port)
+  --consolePort N   the web console (rmq-dashboard, not with --cluster) on 127.0.0.1:N
+                    (default 8080; `off` for none); users in DIR/dashboard/users, a first
+                    start prints the generated password of user admin once
   (listenPort defaults to 10911, brokerIP1 to 127.0.0.1)
   --cluster MODE    every broker of a deployment mode instead of one broker, as configured
                     in conf/MODE/ (stores under DIR/MODE/; --KEY VALUE applies to every broker):
@@ -65,6 +69,7 @@ fn run() -> anyhow::Result<()> {
     let namesrv_port: u16 = take(&mut args, "namesrvPort")
         .map_or(Ok(9876), |p| p.parse())
         .context("--namesrvPort must be a port number")?;
+    let console_port = console::parse_port(take(&mut args, "consolePort"))?;
     if let Some(mode) = take(&mut args, "cluster") {
         let broker_port_base = take(&mut args, "brokerPortBase")
             .map(|p| p.parse::<u16>())
@@ -147,8 +152,13 @@ fn run() -> anyhow::Result<()> {
         let mut broker =
             Broker::open(broker_config, store_config, SocketAddr::new(ip, broker_port))?;
         broker.listen_on_fast_channel().await;
+        let console = match console_port {
+            Some(port) => console::start(port, &data, &format!("127.0.0.1:{ns_port}")).await,
+            None => None,
+        };
+        let console = console.map_or(String::new(), |a| format!(", console on http://{a}"));
         let shutdown = cli::shutdown_signal();
-        cli::print(&format!("rmq-local: name server on 127.0.0.1:{ns_port}, broker on 127.0.0.1:{broker_port}, data in {}\n", data.display()));
+        cli::print(&format!("rmq-local: name server on 127.0.0.1:{ns_port}, broker on 127.0.0.1:{broker_port}{console}, data in {}\n", data.display()));
         broker.serve(broker_listener, shutdown).await;
         let _ = stop_tx.send(true);
         let _ = ns_task.await;

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -77,8 +78,9 @@ struct User {
 pub struct Users {
     by_name: HashMap<String, User>,
     /// Verified against when the name is unknown, so a wrong name costs what a wrong
-    /// password costs and timing does not tell which was wrong.
-    decoy: String,
+    /// password costs and timing does not tell which was wrong. Made at the first unknown
+    /// name, not at start (a hash takes a while).
+    decoy: OnceLock<String>,
 }
 
 /// How the users came to be, so the caller can print a generated password exactly once.
@@ -94,6 +96,24 @@ pub enum Origin {
         /// The new password, to be printed once.
         password: String,
     },
+}
+
+impl Origin {
+    /// Logs where the users came from; a generated password is logged here, the only time
+    /// it is ever shown.
+    pub fn log(&self) {
+        match self {
+            Origin::Generated { path, password } => tracing::warn!(
+                "first start: created user `{FIRST_USER}` with password {password} (shown only \
+                 now; its hash is in {}); add users there with `rmq-dashboard hash-password`",
+                path.display()
+            ),
+            Origin::File(path) => tracing::info!("console users from {}", path.display()),
+            Origin::Configured => {
+                tracing::info!("console user `{FIRST_USER}` with the configured password")
+            }
+        }
+    }
 }
 
 impl Users {
@@ -117,7 +137,7 @@ impl Users {
             Err(e) => return Err(io(e)),
         }
         if let Some(password) = configured {
-            let users = Users::from_entries([(FIRST_USER, Role::Admin, hash_password(password)?)])?;
+            let users = Users::from_entries([(FIRST_USER, Role::Admin, hash_password(password)?)]);
             return Ok((users, Origin::Configured));
         }
         let password = random_password()?;
@@ -125,21 +145,19 @@ impl Users {
         std::fs::create_dir_all(data_dir).map_err(io)?;
         let line = format!("{FIRST_USER} {} {hash}\n", Role::Admin.as_str());
         write_private(&path, &line).map_err(io)?;
-        let users = Users::from_entries([(FIRST_USER, Role::Admin, hash)])?;
+        let users = Users::from_entries([(FIRST_USER, Role::Admin, hash)]);
         Ok((users, Origin::Generated { path, password }))
     }
 
-    fn from_entries<'a>(
-        entries: impl IntoIterator<Item = (&'a str, Role, String)>,
-    ) -> Result<Users, UsersError> {
+    fn from_entries<'a>(entries: impl IntoIterator<Item = (&'a str, Role, String)>) -> Users {
         let by_name = entries
             .into_iter()
             .map(|(name, role, hash)| (name.to_owned(), User { role, hash }))
             .collect();
-        Ok(Users {
+        Users {
             by_name,
-            decoy: hash_password("decoy")?,
-        })
+            decoy: OnceLock::new(),
+        }
     }
 
     fn parse(path: &Path, text: &str) -> Result<Users, UsersError> {
@@ -171,7 +189,7 @@ impl Users {
                 reason: "no user in the file".into(),
             });
         }
-        Users::from_entries(entries)
+        Ok(Users::from_entries(entries))
     }
 
     /// The user's role when `password` is theirs; `None` for a wrong name or a wrong password
@@ -179,7 +197,12 @@ impl Users {
     pub fn verify(&self, name: &str, password: &str) -> Option<Role> {
         let (hash, role) = match self.by_name.get(name) {
             Some(u) => (u.hash.as_str(), Some(u.role)),
-            None => (self.decoy.as_str(), None),
+            None => (
+                self.decoy
+                    .get_or_init(|| hash_password("decoy").unwrap_or_default())
+                    .as_str(),
+                None,
+            ),
         };
         let ok = PasswordHash::new(hash).ok().is_some_and(|h| {
             Argon2::default()

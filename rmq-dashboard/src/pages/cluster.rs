@@ -83,10 +83,11 @@ fn rows(snap: &Snapshot) -> Vec<Row> {
     rows
 }
 
-/// The snapshot, sampling first when none has been taken yet.
+/// The snapshot, sampling first when none has been taken yet or the last one found no
+/// broker (a stack just starting: its brokers register a moment after the console starts).
 async fn fresh(state: &AppState) -> std::sync::Arc<Snapshot> {
     let snap = state.sampler.snapshot();
-    if snap.at != 0 {
+    if snap.at != 0 && !snap.brokers.is_empty() {
         return snap;
     }
     state.sampler.sample(&state.admin).await;

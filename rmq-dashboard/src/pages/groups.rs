@@ -315,7 +315,7 @@ async fn detail(
                 table {
                     tr { th { "Client id" } th { "Address" } th { "Language" } th.num { "Version" } }
                     @for m in &c.connection_set {
-                        tr { td { (m.client_id) } td { (m.client_addr) } td { (m.language) } td.num { (m.version) } }
+                        tr { td { a href=(format!("{base}/clients/{}", seg(&m.client_id))) { (m.client_id) } } td { (m.client_addr) } td { (m.language) } td.num { (m.version) } }
                     }
                 }
                 table {

@@ -1,6 +1,7 @@
 //! The console's pages, one file each. Every file exposes `routes() -> Router<AppState>`;
 //! [`routes`] merges them, and [`NAV`] lists what the navigation shows.
 
+mod clients;
 mod cluster;
 mod dead_letters;
 pub mod groups;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(cluster::routes())
         .merge(topics::routes())
         .merge(groups::routes())
+        .merge(clients::routes())
         .merge(producers::routes())
         .merge(messages::routes())
         .merge(dead_letters::routes())

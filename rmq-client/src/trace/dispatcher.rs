@@ -265,3 +265,38 @@ async fn sleep_until(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::TraceType;
+
+    /// On a current-thread runtime the batching task cannot run during the loop, so exactly
+    /// the records beyond the queue's capacity are dropped, and appending never waits.
+    #[tokio::test]
+    async fn a_full_queue_drops_records_instead_of_waiting() {
+        let client = ClientConfig {
+            namesrv_addr: "127.0.0.1:9".into(),
+            client_ip: "127.0.0.1".into(),
+            instance_name: "trace-drop-test".into(),
+            ..ClientConfig::default()
+        };
+        let d = TraceDispatcher::start(&client, "drop-test", HostKind::Produce, "")
+            .await
+            .unwrap();
+        assert_eq!(d.topic(), super::super::RMQ_SYS_TRACE_TOPIC);
+        let started = std::time::Instant::now();
+        for _ in 0..3 * QUEUE_CAPACITY {
+            d.append(vec![TraceRecord::new(TraceType::Pub)]);
+        }
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(
+            d.dropped.total.load(Ordering::Relaxed),
+            2 * QUEUE_CAPACITY as u64
+        );
+        // The name server is unreachable: shutdown still ends, after the bounded flush wait.
+        tokio::time::timeout(FLUSH_WAIT * 3, d.shutdown())
+            .await
+            .unwrap();
+    }
+}

@@ -12,6 +12,8 @@ use axum::Router;
 use base64::Engine;
 use maud::{html, Markup};
 use rmq_client::ReceivedMessage;
+// the broker keeps a dead letter's original topic in its RETRY_TOPIC property
+use rmq_remoting::message::keys::RETRY_TOPIC as ORIGINAL_TOPIC;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -20,9 +22,6 @@ use super::when::{format_ms, input_value};
 use crate::auth::Viewer;
 use crate::layout::{csrf_field, page, redirect_notice, seg, Notice, PageError};
 use crate::state::AppState;
-
-/// The property the broker keeps a dead letter's original topic in (`RETRY_TOPIC`).
-const ORIGINAL_TOPIC: &str = "RETRY_TOPIC";
 
 /// The page's routes.
 pub fn routes() -> Router<AppState> {

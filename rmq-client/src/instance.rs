@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ClientConfig;
 use crate::consumer::ConsumerInner;
 use crate::error::{ClientError, Result};
-use crate::producer::{TransactionCheckers, TransactionListener};
+use crate::producer::{TransactionChecker, TransactionCheckers};
 
 /// The producer group Java clients always list in heartbeats, besides the user's groups.
 pub(crate) const CLIENT_INNER_PRODUCER: &str = "CLIENT_INNER_PRODUCER";
@@ -274,12 +274,8 @@ impl ClientInstance {
     }
 
     /// Lets `listener` answer the brokers' transaction checks for `group`.
-    pub(crate) fn register_transaction_checker(
-        &self,
-        group: &str,
-        listener: Arc<dyn TransactionListener>,
-    ) {
-        self.transaction_checkers.insert(group, listener);
+    pub(crate) fn register_transaction_checker(&self, group: &str, checker: TransactionChecker) {
+        self.transaction_checkers.insert(group, checker);
     }
 
     /// Stops answering transaction checks for `group`.

@@ -1,18 +1,20 @@
 //! Message trace end to end: a broker with `traceTopicEnable`, a
 //! producer and two consumers (concurrent and orderly) with `enableMsgTrace`, then the admin's
 //! trace lookup finds each message's Pub, SubBefore and SubAfter records, once each, with the
-//! groups, hosts and ids they must carry.
+//! groups, hosts and ids they must carry; a transaction's EndTransaction records, sent and checked.
 
 mod common;
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{wait_until, Cluster, Received};
 use rmq_client::{
-    Admin, ConsumeOrderlyContext, ConsumeOrderlyStatus, Message, Producer, PushConsumer,
-    ReceivedMessage, SendResult, TraceMessageType, TraceType, TraceView, RMQ_SYS_TRACE_TOPIC,
+    Admin, ConsumeOrderlyContext, ConsumeOrderlyStatus, LocalTransactionState, Message, Producer,
+    PushConsumer, ReceivedMessage, SendResult, TraceMessageType, TraceType, TraceView,
+    TransactionListener, RMQ_SYS_TRACE_TOPIC,
 };
 
 const TOPIC: &str = "TraceT";
@@ -199,4 +201,89 @@ fn steps(views: &[TraceView]) -> BTreeMap<(TraceType, String), usize> {
             .or_default() += 1;
     }
     counts
+}
+
+/// Commits only when the broker checks back.
+struct CommitOnCheck;
+
+impl TransactionListener for CommitOnCheck {
+    fn execute_local_transaction(
+        &self,
+        _msg: &Message,
+        _transaction_id: &str,
+        _arg: &(dyn Any + Send + Sync),
+    ) -> LocalTransactionState {
+        LocalTransactionState::Unknown
+    }
+
+    fn check_local_transaction(&self, _msg: &ReceivedMessage) -> LocalTransactionState {
+        LocalTransactionState::CommitMessage
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_traces_its_half_message_and_both_outcomes() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let cluster = Cluster::start_with(|c| {
+            c.transaction_check_interval = 300;
+            c.transaction_time_out = 200;
+            c.trace_topic_enable = true;
+        })
+        .await;
+        cluster.create_topic("TxTraced", 1).await;
+        let producer = Producer::builder()
+            .client_config(cluster.client_config())
+            .producer_group("pg-tx-trace")
+            .enable_msg_trace(true, "")
+            .start_transactional(Arc::new(CommitOnCheck))
+            .await
+            .unwrap();
+        let msg = Message::new("TxTraced", "tx-body")
+            .with_tags("TagX")
+            .with_keys(["tx-key"]);
+        let sent = producer
+            .send_message_in_transaction(msg, &())
+            .await
+            .unwrap();
+        let id = sent.send.msg_id.clone();
+        let admin = Admin::start(cluster.client_config()).await.unwrap();
+        traces_until(&admin, RMQ_SYS_TRACE_TOPIC, &id, 3).await;
+        let views = admin.query_trace(RMQ_SYS_TRACE_TOPIC, &id).await.unwrap();
+        let pubs: Vec<_> = views
+            .iter()
+            .filter(|v| v.record.trace_type == TraceType::Pub)
+            .collect();
+        assert_eq!(pubs.len(), 1, "{views:?}");
+        assert_eq!(pubs[0].record.msg_type, Some(TraceMessageType::TransHalf));
+        let mut ends: Vec<(String, bool)> = views
+            .iter()
+            .filter(|v| v.record.trace_type == TraceType::EndTransaction)
+            .map(|v| {
+                let r = &v.record;
+                assert_eq!((r.topic.as_str(), r.tags.as_str()), ("TxTraced", "TagX"));
+                assert_eq!(
+                    (r.keys.as_str(), r.transaction_id.as_str()),
+                    ("tx-key", id.as_str())
+                );
+                assert_eq!(r.store_host, cluster.broker);
+                assert_eq!(r.msg_type, Some(TraceMessageType::TransCommit));
+                (r.transaction_state.clone(), r.from_transaction_check)
+            })
+            .collect();
+        ends.sort();
+        // The broker may check more than once before the commit lands; the first two differ.
+        ends.dedup();
+        assert_eq!(
+            ends,
+            [
+                ("COMMIT_MESSAGE".to_owned(), true),
+                ("UNKNOW".to_owned(), false)
+            ]
+        );
+        admin.shutdown().await;
+        producer.shutdown().await;
+        cluster.stop().await;
+    })
+    .await
+    .expect("test timed out");
 }

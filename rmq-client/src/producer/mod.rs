@@ -20,10 +20,10 @@ use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use tokio::sync::Semaphore;
 
 pub use selector::{MessageQueueSelector, SelectMessageQueueByHash, SelectMessageQueueByRandom};
-pub(crate) use transaction::TransactionCheckers;
 pub use transaction::{
     LocalTransactionState, TransactionListener, TransactionProducer, TransactionSendResult,
 };
+pub(crate) use transaction::{TransactionChecker, TransactionCheckers};
 
 use crate::config::{valid_name_byte, ClientConfig, ProducerConfig};
 use crate::error::{ClientError, Result};

@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use super::{Producer, ProducerBuilder, SendResult, SendStatus};
 use crate::error::{ClientError, Result};
 use crate::message::{Message, ReceivedMessage};
-use crate::trace;
+use crate::trace::{self, EndedTransaction, TraceDispatcher};
 
 /// What became of a local transaction (Java `LocalTransactionState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,10 +100,14 @@ impl ProducerBuilder {
         listener: Arc<dyn TransactionListener>,
     ) -> Result<TransactionProducer> {
         let producer = self.start().await?;
+        let checker = TransactionChecker {
+            listener: listener.clone(),
+            trace: producer.inner.trace.clone(),
+        };
         producer
             .inner
             .instance
-            .register_transaction_checker(&producer.inner.config.producer_group, listener.clone());
+            .register_transaction_checker(&producer.inner.config.producer_group, checker);
         Ok(TransactionProducer { producer, listener })
     }
 }
@@ -148,13 +152,16 @@ impl TransactionProducer {
         let inner = &self.producer.inner;
         if let Some(tracer) = inner.tracer_for(msg.topic()) {
             let broker = inner.instance.master_addr(&send.message_queue.broker_name);
-            let record = trace::end_transaction(
+            let property = |name: &str| msg.property(name);
+            let record = trace::end_transaction(&EndedTransaction {
                 group,
-                &msg,
-                &send,
-                broker.as_deref().unwrap_or_default(),
-                local_state.java_name(),
-            );
+                topic: msg.topic(),
+                property: &property,
+                msg_id: &send.msg_id,
+                store_host: broker.as_deref().unwrap_or_default(),
+                state: local_state.java_name(),
+                from_check: false,
+            });
             tracer.append(vec![record]);
         }
         Ok(TransactionSendResult {
@@ -205,10 +212,17 @@ impl TransactionProducer {
 /// again about the ones dropped beyond it.
 const MAX_CHECKS_IN_FLIGHT: usize = 2000;
 
+/// What answers a broker's checks for one producer group, and where it traces the answers.
+#[derive(Clone)]
+pub(crate) struct TransactionChecker {
+    listener: Arc<dyn TransactionListener>,
+    trace: Option<Arc<TraceDispatcher>>,
+}
+
 /// Transactional producers of one client instance by group: who answers a broker's check.
 #[derive(Clone)]
 pub(crate) struct TransactionCheckers {
-    groups: Arc<Mutex<HashMap<String, Arc<dyn TransactionListener>>>>,
+    groups: Arc<Mutex<HashMap<String, TransactionChecker>>>,
     in_flight: Arc<Semaphore>,
 }
 
@@ -222,13 +236,13 @@ impl Default for TransactionCheckers {
 }
 
 impl TransactionCheckers {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<dyn TransactionListener>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, TransactionChecker>> {
         self.groups.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Lets `listener` answer checks for `group`.
-    pub(crate) fn insert(&self, group: &str, listener: Arc<dyn TransactionListener>) {
-        self.lock().insert(group.to_owned(), listener);
+    /// Lets `checker` answer checks for `group`.
+    pub(crate) fn insert(&self, group: &str, checker: TransactionChecker) {
+        self.lock().insert(group.to_owned(), checker);
     }
 
     /// Stops answering checks for `group`.
@@ -260,7 +274,7 @@ impl TransactionCheckers {
             tracing::warn!(broker = %conn.peer_addr(), "transaction check without a producer group ignored");
             return;
         };
-        let Some(listener) = self.lock().get(&group).cloned() else {
+        let Some(checker) = self.lock().get(&group).cloned() else {
             tracing::warn!(group, broker = %conn.peer_addr(), "transaction check for a group this client does not produce for");
             return;
         };
@@ -274,6 +288,7 @@ impl TransactionCheckers {
         tokio::spawn(async move {
             let _permit = permit;
             let checked = msg.clone();
+            let listener = checker.listener.clone();
             let state = match tokio::task::spawn_blocking(move || {
                 listener.check_local_transaction(&checked)
             })
@@ -299,6 +314,23 @@ impl TransactionCheckers {
             let req = RemotingCommand::request(RequestCode::END_TRANSACTION, &end);
             if let Err(e) = conn.invoke_oneway(req).await {
                 tracing::warn!(broker = %conn.peer_addr(), error = %e, "cannot answer a transaction check");
+            }
+            let tracer = checker
+                .trace
+                .as_deref()
+                .filter(|t| !msg.topic.starts_with(t.topic()));
+            if let Some(tracer) = tracer {
+                let property = |name: &str| msg.property(name);
+                let record = trace::end_transaction(&EndedTransaction {
+                    group: &end.producer_group,
+                    topic: &msg.topic,
+                    property: &property,
+                    msg_id: &msg.msg_id,
+                    store_host: &conn.peer_addr().to_string(),
+                    state: state.java_name(),
+                    from_check: true,
+                });
+                tracer.append(vec![record]);
             }
         });
     }

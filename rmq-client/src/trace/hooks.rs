@@ -5,7 +5,7 @@
 use rmq_remoting::message::{keys, property_value};
 
 use super::record::{TraceMessageType, TraceRecord, TraceType, ABSENT};
-use crate::message::{Message, ReceivedMessage};
+use crate::message::ReceivedMessage;
 use crate::producer::{now_ms, SendResult, SendStatus};
 
 /// The property where a broker stamps its region on stored messages (Java
@@ -140,30 +140,42 @@ pub(crate) fn sub_after(
         .collect()
 }
 
-/// The EndTransaction record of a transactional send whose outcome was reported.
-pub(crate) fn end_transaction(
-    group: &str,
-    msg: &Message,
-    send: &SendResult,
-    store_host: &str,
-    state: &str,
-) -> TraceRecord {
+/// A transaction outcome the producer reported, for its EndTransaction record.
+pub(crate) struct EndedTransaction<'a> {
+    /// The producer group.
+    pub group: &'a str,
+    /// The message's topic.
+    pub topic: &'a str,
+    /// Reads one of the message's properties.
+    pub property: &'a dyn Fn(&str) -> Option<&'a str>,
+    /// The message id (its `UNIQ_KEY`), also the transaction id.
+    pub msg_id: &'a str,
+    /// The broker told.
+    pub store_host: &'a str,
+    /// `COMMIT_MESSAGE`, `ROLLBACK_MESSAGE` or `UNKNOW`.
+    pub state: &'a str,
+    /// Whether this answered a broker's check.
+    pub from_check: bool,
+}
+
+/// The EndTransaction record of a reported transaction outcome.
+pub(crate) fn end_transaction(ended: &EndedTransaction<'_>) -> TraceRecord {
+    let prop = ended.property;
     let mut r = TraceRecord::new(TraceType::EndTransaction);
     r.timestamp = now_ms();
-    r.region_id = msg
-        .property(MSG_REGION)
+    r.region_id = prop(MSG_REGION)
         .filter(|s| !s.is_empty())
         .unwrap_or(DEFAULT_TRACE_REGION_ID)
         .to_owned();
-    r.group = group.to_owned();
-    r.topic = msg.topic().to_owned();
-    r.msg_id = send.msg_id.clone();
-    r.tags = or_absent(msg.property(keys::TAGS));
-    r.keys = or_absent(msg.property(keys::KEYS));
-    r.store_host = store_host.to_owned();
+    r.group = ended.group.to_owned();
+    r.topic = ended.topic.to_owned();
+    r.msg_id = ended.msg_id.to_owned();
+    r.tags = or_absent(prop(keys::TAGS));
+    r.keys = or_absent(prop(keys::KEYS));
+    r.store_host = ended.store_host.to_owned();
     r.msg_type = Some(TraceMessageType::TransCommit);
-    r.transaction_id = send.msg_id.clone();
-    r.transaction_state = state.to_owned();
-    r.from_transaction_check = false;
+    r.transaction_id = ended.msg_id.to_owned();
+    r.transaction_state = ended.state.to_owned();
+    r.from_transaction_check = ended.from_check;
     r
 }

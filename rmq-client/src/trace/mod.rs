@@ -9,7 +9,8 @@ mod record;
 
 pub(crate) use dispatcher::{HostKind, TraceDispatcher};
 pub(crate) use hooks::{
-    end_transaction, pub_record, sub_after, sub_before, ConsumeReturn, SentMessage,
+    end_transaction, pub_record, sub_after, sub_before, ConsumeReturn, EndedTransaction,
+    SentMessage,
 };
 
 pub use record::{decode, encode, TraceMessageType, TraceRecord, TraceType};

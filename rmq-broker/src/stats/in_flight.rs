@@ -5,9 +5,7 @@
 //! Long-polling pulls count only while they read, not while parked (Apache parks them outside
 //! its pull pool too).
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// The request families Apache gives a pool (and a queue) each.
@@ -59,28 +57,55 @@ impl Family {
     }
 }
 
-#[derive(Default)]
+/// Start times tracked per family: enough for any realistic number of requests served at
+/// once; beyond that the count stays exact and the oldest age is taken from the tracked ones.
+const SLOTS: usize = 128;
+
 struct Gauge {
-    next_id: AtomicU64,
-    started: Mutex<BTreeMap<u64, Instant>>,
+    count: AtomicU64,
+    /// Start of a request being served, in µs since `epoch` plus 1; 0 marks a free slot.
+    started: [AtomicU64; SLOTS],
+    next_slot: AtomicUsize,
 }
 
-/// Requests being served, per family.
-#[derive(Default)]
+impl Default for Gauge {
+    fn default() -> Self {
+        Gauge {
+            count: AtomicU64::new(0),
+            started: std::array::from_fn(|_| AtomicU64::new(0)),
+            next_slot: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// Requests being served, per family: a count and start times in lock-free slots, so the
+/// request path costs a few atomic operations.
 pub struct InFlight {
+    epoch: Instant,
     gauges: [Gauge; 4],
+}
+
+impl Default for InFlight {
+    fn default() -> Self {
+        InFlight {
+            epoch: Instant::now(),
+            gauges: Default::default(),
+        }
+    }
 }
 
 /// One request being served; it stops counting when dropped.
 pub struct Serving<'a> {
     gauge: &'a Gauge,
-    id: u64,
+    slot: Option<usize>,
 }
 
 impl Drop for Serving<'_> {
     fn drop(&mut self) {
-        let mut started = self.gauge.started.lock().unwrap_or_else(|e| e.into_inner());
-        started.remove(&self.id);
+        if let Some(slot) = self.slot {
+            self.gauge.started[slot].store(0, Ordering::Release);
+        }
+        self.gauge.count.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -88,22 +113,33 @@ impl InFlight {
     /// A request of `family` starts being served until the result is dropped.
     pub fn enter(&self, family: Family) -> Serving<'_> {
         let gauge = &self.gauges[family as usize];
-        let id = gauge.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut started = gauge.started.lock().unwrap_or_else(|e| e.into_inner());
-        started.insert(id, Instant::now());
-        Serving { gauge, id }
+        gauge.count.fetch_add(1, Ordering::Relaxed);
+        let start = self.micros_since_epoch() + 1;
+        let first = gauge.next_slot.fetch_add(1, Ordering::Relaxed);
+        let slot = (0..SLOTS).map(|i| (first + i) % SLOTS).find(|&slot| {
+            gauge.started[slot]
+                .compare_exchange(0, start, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        });
+        Serving { gauge, slot }
     }
 
     /// Requests of `family` being served now, and for how long (ms) the oldest has been.
-    pub fn now(&self, family: Family) -> (usize, u64) {
-        let started = self.gauges[family as usize]
+    pub fn now(&self, family: Family) -> (u64, u64) {
+        let gauge = &self.gauges[family as usize];
+        let now = self.micros_since_epoch() + 1;
+        let oldest = gauge
             .started
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let oldest = started.values().next().map_or(0, |at| {
-            u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX)
-        });
-        (started.len(), oldest)
+            .iter()
+            .map(|s| s.load(Ordering::Acquire))
+            .filter(|&start| start != 0)
+            .min()
+            .map_or(0, |start| now.saturating_sub(start) / 1000);
+        (gauge.count.load(Ordering::Relaxed), oldest)
+    }
+
+    fn micros_since_epoch(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX - 1)
     }
 
     /// The runtime-info entries: per family the requests in flight, the oldest one's age, and
@@ -125,6 +161,8 @@ impl InFlight {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     #[test]
@@ -140,6 +178,13 @@ mod tests {
         assert_eq!(in_flight.now(Family::Send).0, 1);
         drop(second);
         assert_eq!(in_flight.now(Family::Send), (0, 0));
+        // More requests than slots: the count stays exact.
+        let many: Vec<_> = (0..SLOTS + 5)
+            .map(|_| in_flight.enter(Family::Query))
+            .collect();
+        assert_eq!(in_flight.now(Family::Query).0, SLOTS as u64 + 5);
+        drop(many);
+        assert_eq!(in_flight.now(Family::Query), (0, 0));
         let table: BTreeMap<_, _> = in_flight.runtime_info(4096).into_iter().collect();
         assert_eq!(table["pullThreadPoolQueueSize"], "1");
         assert_eq!(table["sendThreadPoolQueueSize"], "0");

@@ -43,8 +43,9 @@ struct Credentials {
     next: Option<String>,
 }
 
-/// Only same-site paths, never `//host` or a scheme.
-fn safe_next(next: Option<&str>) -> &str {
+/// `next` when it is a path of this site, else `/`: never `//host`, `/\host` or a scheme,
+/// so a crafted link cannot send a user elsewhere after an action.
+pub fn safe_next(next: Option<&str>) -> &str {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
         _ => "/",
@@ -132,4 +133,23 @@ fn redirect_with_cookie(to: &str, cookie: &str) -> Response {
         headers.insert(SET_COOKIE, c);
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_come_back() {
+        assert_eq!(safe_next(Some("/topics?filter=a")), "/topics?filter=a");
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "topics",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

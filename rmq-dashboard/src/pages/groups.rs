@@ -14,6 +14,7 @@ use rmq_remoting::body::stats::{ConsumeStats, SubscriptionGroupConfig};
 use serde::{Deserialize, Serialize};
 
 use super::when::{format_ms, parse_input};
+use crate::auth::login::safe_next;
 use crate::auth::{Role, Viewer};
 use crate::layout::{self, csrf_field, redirect_notice, seg, Notice, PageError};
 use crate::state::{AppState, Groups};
@@ -467,11 +468,7 @@ async fn reset_offset(
     viewer: Viewer,
     Form(f): Form<ResetForm>,
 ) -> Response {
-    let back = if f.back.starts_with('/') && !f.back.starts_with("//") {
-        f.back.as_str()
-    } else {
-        "/groups"
-    };
+    let back = safe_next(Some(&f.back));
     let timestamp = match f.to.as_str() {
         "earliest" => 0,
         "latest" => -1,

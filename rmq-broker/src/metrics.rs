@@ -15,6 +15,7 @@ use rmq_remoting::transport::Router;
 use tokio::net::TcpListener;
 
 use crate::state::BrokerContext;
+use crate::stats::in_flight::Family;
 use crate::topics::{is_java_system_topic, RETRY_GROUP_TOPIC_PREFIX};
 
 /// The metrics endpoint's listener, bound at start when `metricsExporterType=PROM`, so a taken
@@ -153,6 +154,26 @@ fn broker_gauges(ctx: &BrokerContext, out: &mut Exposition) {
         "Active topic number",
         ctx.topics.len() as f64,
     );
+    // Apache's queue lengths of its request pools; rmq has no pools, so the requests being
+    // served now, for the processors the broker tracks (the runtime info's figures too).
+    out.family(
+        "rocketmq_processor_watermark",
+        Kind::Gauge,
+        "Request processor watermark",
+    );
+    for (processor, family) in [
+        ("send", Family::Send),
+        ("pull", Family::Pull),
+        ("query_message", Family::Query),
+        ("transaction", Family::EndTransaction),
+    ] {
+        let (serving, _) = ctx.stats.in_flight.now(family);
+        out.sample(
+            "rocketmq_processor_watermark",
+            &[("processor", processor)],
+            serving as f64,
+        );
+    }
     out.gauge(
         "rocketmq_consumer_group_number",
         "Active subscription group number",

@@ -263,6 +263,15 @@ async fn scraped_counters_equal_what_was_sent_and_consumed() {
         37.0
     );
     assert_eq!(value(&samples, "rocketmq_broker_permission", &[]), 6.0);
+    // Nothing is being served while the scrape runs.
+    assert_eq!(
+        value(
+            &samples,
+            "rocketmq_processor_watermark",
+            &[("processor", "send")]
+        ),
+        0.0
+    );
     assert!(value(&samples, "rocketmq_topic_number", &[]) >= 1.0);
     assert!(value(&samples, "rocketmq_storage_size_bytes", &[]) > 0.0);
     // The counters count, they are not constants: a second round doubles them.

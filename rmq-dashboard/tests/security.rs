@@ -257,13 +257,24 @@ async fn first_start_prints_a_generated_password_once() {
     assert_eq!(b.get("/").await.status(), StatusCode::OK);
     first.process.stop(std::time::Duration::from_secs(10));
 
-    let second = Console::start(&stack.namesrv, &data, &dir.path().join("log2"), &[]);
+    // Behind TLS (secure_cookie) the session cookie is marked Secure.
+    let second = Console::start(
+        &stack.namesrv,
+        &data,
+        &dir.path().join("log2"),
+        &[("RMQ_DASHBOARD_SECURE_COOKIE", "true")],
+    );
     let log2 = second.log_text();
     assert!(
         generated_password(&log2).is_none() && !log2.contains(&password),
         "{log2}"
     );
-    let mut b = Browser::new(&second.base);
-    assert_eq!(b.login("admin", &password).await.0, StatusCode::SEE_OTHER);
+    let b = Browser::new(&second.base);
+    let resp = b
+        .post("/login", &[("user", "admin"), ("password", &password)])
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
     stack.stop().await;
 }

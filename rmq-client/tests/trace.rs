@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use common::{wait_until, Cluster, Received};
 use rmq_client::{
-    Admin, ConsumeOrderlyContext, ConsumeOrderlyStatus, LocalTransactionState, Message, Producer,
-    PushConsumer, ReceivedMessage, SendResult, TraceMessageType, TraceType, TraceView,
-    TransactionListener, RMQ_SYS_TRACE_TOPIC,
+    Admin, ConsumeOrderlyContext, ConsumeOrderlyStatus, LitePullConsumer, LocalTransactionState,
+    Message, Producer, PushConsumer, ReceivedMessage, SendResult, TraceMessageType, TraceType,
+    TraceView, TransactionListener, RMQ_SYS_TRACE_TOPIC,
 };
 
 const TOPIC: &str = "TraceT";
@@ -281,6 +281,58 @@ async fn a_transaction_traces_its_half_message_and_both_outcomes() {
             ]
         );
         admin.shutdown().await;
+        producer.shutdown().await;
+        cluster.stop().await;
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lite_pull_consumer_traces_what_it_pulls() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let cluster = Cluster::start_with(|c| c.trace_topic_enable = true).await;
+        cluster.create_topic("LiteTraced", 1).await;
+        let producer = cluster.producer("pg-lite-trace").await;
+        let sent = producer
+            .send(Message::new("LiteTraced", "lite").with_keys(["lite-key"]))
+            .await
+            .unwrap();
+        let consumer = LitePullConsumer::builder()
+            .client_config(cluster.client_config())
+            .config(rmq_client::ConsumerConfig {
+                enable_msg_trace: true,
+                consume_from_where: rmq_client::ConsumeFromWhere::FirstOffset,
+                ..cluster.consumer_config("cg-lite-trace")
+            })
+            .subscribe("LiteTraced", "*")
+            .start()
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        while got.is_empty() {
+            got = consumer.poll(Duration::from_secs(1)).await.unwrap();
+        }
+        assert_eq!(got[0].msg_id, sent.msg_id);
+        let admin = Admin::start(cluster.client_config()).await.unwrap();
+        traces_until(&admin, RMQ_SYS_TRACE_TOPIC, &sent.msg_id, 2).await;
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        let views = admin
+            .query_trace(RMQ_SYS_TRACE_TOPIC, &sent.msg_id)
+            .await
+            .unwrap();
+        assert_eq!(
+            steps(&views),
+            BTreeMap::from([
+                ((TraceType::SubBefore, "cg-lite-trace".to_owned()), 1),
+                ((TraceType::SubAfter, "cg-lite-trace".to_owned()), 1),
+            ])
+        );
+        assert!(views
+            .iter()
+            .all(|v| v.record.success && v.record.keys == "lite-key"));
+        admin.shutdown().await;
+        consumer.shutdown().await;
         producer.shutdown().await;
         cluster.stop().await;
     })

@@ -266,6 +266,8 @@ async fn start_pull_consumer(
                 MessageModel::Clustering
             },
             pull_batch_size: p.pull_batch_size,
+            enable_msg_trace: p.enable_msg_trace,
+            customized_trace_topic: p.customized_trace_topic.clone(),
             ..ConsumerConfig::default()
         })
         .consumer_group(group.clone())

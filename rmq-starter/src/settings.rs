@@ -32,7 +32,6 @@ const fn ignored(name: &'static str, why: &'static str) -> KnownKey {
 }
 
 const NO_ACL: &str = "rmq-client has no ACL signing yet";
-const NO_PULL_TRACE: &str = "rmq-client's lite pull consumer writes no message trace yet";
 const NO_TLS: &str = "rmq-client has no TLS yet";
 const UNUSED_IN_SPRING: &str =
     "rocketmq-spring-boot-starter 2.2.3+ binds it but never uses it; listeners take these from #[rocketmq_listener]";
@@ -88,11 +87,8 @@ pub(crate) const KNOWN_KEYS: &[KnownKey] = &[
     used("rocketmq.pull-consumer.instance-name"),
     ignored("rocketmq.pull-consumer.access-key", NO_ACL),
     ignored("rocketmq.pull-consumer.secret-key", NO_ACL),
-    ignored("rocketmq.pull-consumer.enable-msg-trace", NO_PULL_TRACE),
-    ignored(
-        "rocketmq.pull-consumer.customized-trace-topic",
-        NO_PULL_TRACE,
-    ),
+    used("rocketmq.pull-consumer.enable-msg-trace"),
+    used("rocketmq.pull-consumer.customized-trace-topic"),
     ignored("rocketmq.pull-consumer.tls-enable", NO_TLS),
     ignored(
         "rocketmq.pull-consumer.namespace-v2",
@@ -166,6 +162,10 @@ pub struct PullConsumerProperties {
     pub namespace: Option<String>,
     /// `instance-name` (`DEFAULT`).
     pub instance_name: String,
+    /// `enable-msg-trace` (false): what `receive` pulls is traced.
+    pub enable_msg_trace: bool,
+    /// `customized-trace-topic` (`RMQ_SYS_TRACE_TOPIC`).
+    pub customized_trace_topic: String,
 }
 
 /// `rocketmq.*`.
@@ -293,6 +293,9 @@ impl Settings {
             namespace: text("rocketmq.pull-consumer.namespace"),
             instance_name: text("rocketmq.pull-consumer.instance-name")
                 .unwrap_or_else(|| rmq_client::DEFAULT_INSTANCE_NAME.to_owned()),
+            enable_msg_trace: parse_or(props, "rocketmq.pull-consumer.enable-msg-trace", false)?,
+            customized_trace_topic: text("rocketmq.pull-consumer.customized-trace-topic")
+                .unwrap_or_else(|| rmq_client::RMQ_SYS_TRACE_TOPIC.to_owned()),
         };
         let port = match props.get("server.port") {
             Some(_) => Some(parse_or(props, "server.port", 0u16)?),

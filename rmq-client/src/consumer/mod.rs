@@ -297,7 +297,12 @@ impl ConsumerInner {
         match self.listener {
             Listener::Concurrently(_) => self.submit(mq, pq, msgs),
             Listener::Orderly(_) => self.submit_orderly(mq, pq, msgs),
-            Listener::Lite(ref buffer) => buffer.push(pq, msgs),
+            Listener::Lite(ref buffer) => {
+                // As Java's lite pull consumer: a pulled batch is traced as consumed at once.
+                let before = self.trace_before(&msgs);
+                self.trace_after(&before, msgs.len(), ConsumeReturn::Success);
+                buffer.push(pq, msgs);
+            }
         }
     }
 }
@@ -453,7 +458,7 @@ impl PushConsumerBuilder {
             ),
             _ => None,
         };
-        let trace = if cfg.enable_msg_trace && !matches!(listener, Listener::Lite(_)) {
+        let trace = if cfg.enable_msg_trace {
             start_trace(&self.client, &cfg).await
         } else {
             None

@@ -127,7 +127,7 @@ fn value(samples: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) -
     found[0]
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scraped_counters_equal_what_was_sent_and_consumed() {
     let ns = name_server().await;
     let dir = tempfile::tempdir().unwrap();
@@ -297,10 +297,13 @@ async fn scraped_counters_equal_what_was_sent_and_consumed() {
         value(&again, "rocketmq_consumer_inflight_messages", &out),
         3.0
     );
-    server.stop(T);
+    assert!(
+        server.stop(T).is_some(),
+        "the broker did not stop on SIGTERM within {T:?}"
+    );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_producer_with_a_skewed_clock_is_warned_once_and_measured() {
     let ns = name_server().await;
     let dir = tempfile::tempdir().unwrap();
@@ -338,7 +341,10 @@ async fn a_producer_with_a_skewed_clock_is_warned_once_and_measured() {
         &[("client_host", "127.0.0.1")],
     );
     assert!((-5_000.0..=1_000.0).contains(&skew), "{skew}");
-    server.stop(T);
+    assert!(
+        server.stop(T).is_some(),
+        "the broker did not stop on SIGTERM within {T:?}"
+    );
     let log = std::fs::read_to_string(dir.path().join("broker.log")).unwrap();
     let warnings: Vec<&str> = log
         .lines()

@@ -159,3 +159,48 @@ async fn broker(
         body,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn broker(name: &str, id: i64, addr: &str, max_offset: Option<i64>) -> BrokerView {
+        BrokerView {
+            cluster: "c".into(),
+            name: name.into(),
+            id,
+            addr: addr.into(),
+            runtime: max_offset
+                .map(|o| ("commitLogMaxOffset".to_owned(), o.to_string()))
+                .into_iter()
+                .collect(),
+            ..BrokerView::default()
+        }
+    }
+
+    #[test]
+    fn a_slave_is_measured_against_its_own_master() {
+        let mut snap = Snapshot::default();
+        for b in [
+            broker("a", 0, "10.0.0.1:10911", Some(5000)),
+            broker("a", 1, "10.0.0.2:10911", Some(4200)),
+            broker("b", 0, "10.0.0.3:10911", Some(100)),
+            broker("b", 1, "10.0.0.4:10911", None),
+        ] {
+            snap.brokers.insert(b.addr.clone(), b);
+        }
+        let behind: Vec<(String, i64, Option<i64>)> = rows(&snap)
+            .into_iter()
+            .map(|r| (r.broker_name, r.broker_id, r.behind_bytes))
+            .collect();
+        assert_eq!(
+            behind,
+            [
+                ("a".into(), 0, None),
+                ("a".into(), 1, Some(800)),
+                ("b".into(), 0, None),
+                ("b".into(), 1, None),
+            ]
+        );
+    }
+}

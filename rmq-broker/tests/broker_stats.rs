@@ -224,6 +224,20 @@ async fn statistics_count_the_traffic_as_apache_does() {
     );
     b.minute_sum("BROKER_GET_NUMS", "DefaultCluster", SENT)
         .await;
+    // GROUP_GET_LATENCY: one item per queue a pull found messages in, keyed queue@topic@group.
+    for queue in 0..2 {
+        let latency = b
+            .stats("GROUP_GET_LATENCY", &format!("{queue}@{key}"))
+            .await;
+        assert_eq!(latency.code, 0, "queue {queue}: {:?}", latency.remark);
+        let data: BrokerStatsData = fastjson::from_slice(&latency.body).unwrap();
+        assert_eq!(
+            data.stats_minute.avgpt, data.stats_minute.sum as f64,
+            "one found pull"
+        );
+    }
+    let never_found = b.stats("GROUP_GET_LATENCY", &format!("2@{key}")).await;
+    assert_eq!(never_found.code, ResponseCode::SYSTEM_ERROR.as_i32());
     let unknown = b.stats("TOPIC_PUT_NUMS", "NoSuchTopic").await;
     assert_eq!(unknown.code, ResponseCode::SYSTEM_ERROR.as_i32());
     assert_eq!(

@@ -139,7 +139,7 @@ async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
             GetMessageStatus::NoMessageInQueue | GetMessageStatus::NoMatchedLogicQueue
         ) && h.queue_offset == 0);
         if !nothing_yet || last_read || Instant::now() >= deadline {
-            return Ok(respond(&ctx, &h, &group, result));
+            return Ok(respond(&ctx, &h, &group, result, read_at));
         }
         // Woken by an arrival: read again. Timed out, the consumer went away or the broker is
         // stopping: read once more and answer whatever is there.
@@ -253,11 +253,13 @@ fn total_memory() -> u64 {
     })
 }
 
+/// Answers a pull with what the store read (started at `read_at`) found.
 fn respond(
     ctx: &BrokerContext,
     h: &PullMessageRequestHeader,
     group: &SubscriptionGroupConfig,
     mut result: GetMessageResult,
+    read_at: Instant,
 ) -> RemotingCommand {
     let check_offsets = !crate::role::is_slave(ctx) || ctx.config.offset_check_in_slave;
     if !check_offsets && !read_entries(result.status) {
@@ -340,6 +342,9 @@ fn respond(
             body.extend_from_slice(record.as_slice());
         }
         response.body = body.freeze();
+        let latency_ms = u64::try_from(read_at.elapsed().as_millis()).unwrap_or(u64::MAX);
+        ctx.stats
+            .on_get_latency(&h.consumer_group, &h.topic, h.queue_id, latency_ms);
     }
     response
 }

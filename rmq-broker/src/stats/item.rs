@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -164,6 +165,21 @@ impl StatsItemSet {
         with_pair_key(first, second, |key| self.add(key, value, times));
     }
 
+    /// Adds to the item keyed `queue@topic@group` (Apache's per-queue latency keys).
+    pub fn add_queue_key(&self, queue_id: i32, topic: &str, group: &str, value: u64, times: u64) {
+        with_pair_key(topic, group, |pair| {
+            QUEUE_KEY.with(|buffer| match buffer.try_borrow_mut() {
+                Ok(mut key) => {
+                    key.clear();
+                    // Writing into a String cannot fail.
+                    let _ = write!(key, "{queue_id}@{pair}");
+                    self.add(&key, value, times);
+                }
+                Err(_) => self.add(&format!("{queue_id}@{pair}"), value, times),
+            })
+        });
+    }
+
     /// The item of `key`, if anything was ever counted under it.
     pub fn get(&self, key: &str) -> Option<Arc<StatsItem>> {
         let items = self.items.read().unwrap_or_else(|e| e.into_inner());
@@ -186,6 +202,7 @@ impl StatsItemSet {
 
 thread_local! {
     static PAIR_KEY: RefCell<String> = const { RefCell::new(String::new()) };
+    static QUEUE_KEY: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 /// Runs `f` on `first@second`, built in a per-thread buffer so the hot path does not allocate.
@@ -267,5 +284,8 @@ mod tests {
         let item = set.get("TopicA@GroupB").expect("created");
         assert_eq!((item.value(), item.times()), (5, 2));
         assert!(set.get("TopicA").is_none());
+        set.add_queue_key(3, "TopicA", "GroupB", 12, 1);
+        let item = set.get("3@TopicA@GroupB").expect("created");
+        assert_eq!((item.value(), item.times()), (12, 1));
     }
 }

@@ -38,6 +38,9 @@ pub enum StatsName {
     GroupGetSize,
     /// Messages sent back for redelivery, keyed `topic@group` (the original topic).
     SndbckPutNums,
+    /// Milliseconds pulls took to read and answer, keyed `queue@topic@group` (calls: one per
+    /// found pull).
+    GroupGetLatency,
     /// Messages put by producers, keyed by cluster name (no call count, as in Apache).
     BrokerPutNums,
     /// Messages transferred to consumers, keyed by cluster name (no call count, as in Apache).
@@ -46,12 +49,13 @@ pub enum StatsName {
 
 impl StatsName {
     /// Every name this broker keeps.
-    pub const ALL: [StatsName; 7] = [
+    pub const ALL: [StatsName; 8] = [
         StatsName::TopicPutNums,
         StatsName::TopicPutSize,
         StatsName::GroupGetNums,
         StatsName::GroupGetSize,
         StatsName::SndbckPutNums,
+        StatsName::GroupGetLatency,
         StatsName::BrokerPutNums,
         StatsName::BrokerGetNums,
     ];
@@ -64,6 +68,7 @@ impl StatsName {
             StatsName::GroupGetNums => "GROUP_GET_NUMS",
             StatsName::GroupGetSize => "GROUP_GET_SIZE",
             StatsName::SndbckPutNums => "SNDBCK_PUT_NUMS",
+            StatsName::GroupGetLatency => "GROUP_GET_LATENCY",
             StatsName::BrokerPutNums => "BROKER_PUT_NUMS",
             StatsName::BrokerGetNums => "BROKER_GET_NUMS",
         }
@@ -210,6 +215,13 @@ impl BrokerStats {
         counter.fetch_add(1, Ordering::Relaxed);
         self.read_time_max_ms
             .fetch_max(elapsed_ms, Ordering::Relaxed);
+    }
+
+    /// A pull of `group` found messages in `topic`/`queue_id` and answered within `ms` of its
+    /// store read (Apache's `incGroupGetLatency` with per-queue stats on, its default).
+    pub fn on_get_latency(&self, group: &str, topic: &str, queue_id: i32, ms: u64) {
+        self.set(StatsName::GroupGetLatency)
+            .add_queue_key(queue_id, topic, group, ms, 1);
     }
 
     /// `group` sent `msgs` messages of `topic` (the original topic) back for redelivery.

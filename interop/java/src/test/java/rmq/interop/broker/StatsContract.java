@@ -226,6 +226,10 @@ abstract class StatsContract {
             assertEquals(0, d.getStatsHour().getSum(), "hour window of a fresh broker " + describe(d));
             assertEquals(0, d.getStatsDay().getSum(), "day window of a fresh broker " + describe(d));
         }
+        for (int q = 0; q < QUEUES; q++) {
+            String latencyKey = q + "@" + topic + "@" + group;
+            assertNotNull(statsData(Stats.GROUP_GET_LATENCY, latencyKey), "GROUP_GET_LATENCY " + latencyKey);
+        }
         Exception missing = assertThrows(Exception.class, () -> clients.admin.viewBrokerStatsData(stack.brokerAddr(), Stats.TOPIC_PUT_NUMS, "NoSuchTopic"));
         assertTrue(String.valueOf(missing.getMessage()).contains("The stats <TOPIC_PUT_NUMS> <NoSuchTopic> not exist"), missing.toString());
 

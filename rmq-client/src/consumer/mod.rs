@@ -41,7 +41,6 @@ use crate::error::{ClientError, Result};
 use crate::instance::ClientInstance;
 use crate::message::ReceivedMessage;
 use crate::trace::{self, ConsumeReturn, HostKind, TraceDispatcher, TraceRecord};
-use crate::uniq_id::UniqIdGenerator;
 use offset_store::OffsetStore;
 use process_queue::ProcessQueue;
 
@@ -203,8 +202,7 @@ impl ConsumerInner {
         let Some(tracer) = &self.trace else {
             return Vec::new();
         };
-        let ip = self.instance.config().resolved_client_ip();
-        let request_id = UniqIdGenerator::global(&ip).next();
+        let request_id = tracer.request_id();
         let records = trace::sub_before(&self.config.consumer_group, &request_id, msgs);
         tracer.append(records.clone());
         records

@@ -18,6 +18,7 @@ use crate::config::{ClientConfig, ProducerConfig};
 use crate::error::Result;
 use crate::message::Message;
 use crate::producer::{now_ms, Producer};
+use crate::uniq_id::UniqIdGenerator;
 
 /// Records waiting to be batched (Java's `traceContextQueue` holds 1024 contexts).
 const QUEUE_CAPACITY: usize = 1024;
@@ -56,6 +57,8 @@ pub(crate) enum HostKind {
 /// Hands trace records to the background sender of one producer or consumer.
 pub(crate) struct TraceDispatcher {
     topic: String,
+    /// Makes the request ids that pair SubBefore and SubAfter records.
+    ids: &'static UniqIdGenerator,
     queue: mpsc::Sender<TraceRecord>,
     dropped: Arc<DropCounter>,
     stop: CancellationToken,
@@ -77,6 +80,7 @@ impl TraceDispatcher {
             topic.trim().to_owned()
         };
         let n = DISPATCHERS.fetch_add(1, Ordering::Relaxed) + 1;
+        let ids = UniqIdGenerator::global(&client.resolved_client_ip());
         let client = ClientConfig {
             instance_name: format!("{TRACE_INSTANCE_NAME}_{}", client.namesrv_addr),
             ..client.clone()
@@ -104,6 +108,7 @@ impl TraceDispatcher {
         let worker = tokio::spawn(batcher.run(records, stop.clone()));
         Ok(Arc::new(TraceDispatcher {
             topic,
+            ids,
             queue,
             dropped,
             stop,
@@ -114,6 +119,11 @@ impl TraceDispatcher {
     /// The topic traces go to; messages sent to it are never traced themselves.
     pub(crate) fn topic(&self) -> &str {
         &self.topic
+    }
+
+    /// A fresh request id (Java's `TraceContext.requestId`, a unique message id).
+    pub(crate) fn request_id(&self) -> String {
+        self.ids.next()
     }
 
     /// Queues records without waiting; when the queue is full they are dropped.

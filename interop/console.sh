@@ -4,8 +4,9 @@
 #   1. rmq's name server + broker: log in, cluster, create a topic, send, find by key, a group's
 #      lag falling to zero, an offset reset, a resend to one consumer, a dead letter resent and
 #      exported, a traced message's path, security checks;
-#   2. Apache 4.9.7's name server + broker (Maven Central jars through interop/java): the same
-#      pages read-only, logged in with the password the console generated at first start.
+#   2. Apache 4.9.7's name server + broker (Maven Central jars through interop/java), logged
+#      in with the password the console generated at first start: the message pages, a resend
+#      to one consumer, a dead letter listed, exported and resent, the other pages read-only.
 # Every server is its own process on 127.0.0.1 with port 0 and a temp dir. Screenshots of the
 # main pages go to target/console-screenshots/ (OUT=... to change).
 #
@@ -60,5 +61,6 @@ start apache-broker java -Xmx384m -Xms128m -XX:+UseSerialGC "${JAVA_OPENS[@]}" \
 start apache-dashboard env -u RMQ_DASHBOARD_PASSWORD "$DEBUG/rmq-dashboard" -n "$ANS" --port 0 \
   --data-dir "$WORK/apache-dash"
 (cd "$HERE/console" && CONSOLE_URL="http://$ADDR" CONSOLE_LOG="$WORK/apache-dashboard.out" \
-  CONSOLE_TARGET=apache CONSOLE_NAMESRV="$ANS" CONSOLE_OUT="$OUT" node console.test.mjs)
+  CONSOLE_TARGET=apache CONSOLE_NAMESRV="$ANS" CONSOLE_OUT="$OUT" \
+  CONSOLE_CLIENT="$DEBUG/examples/console_client" CONSOLE_WORK="$WORK" node console.test.mjs)
 echo "console: screenshots in $OUT"

@@ -145,7 +145,6 @@ try {
       await open('/topics', 'topics');
       await open('/groups', 'groups');
       await open('/producers', 'producers');
-      await open('/dead-letters?group=TOOLS_CONSUMER', 'dead-letters');
       await open('/trace?id=0A0000000000000000000000', 'trace');
       await open('/', 'overview');
     });

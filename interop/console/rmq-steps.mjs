@@ -45,13 +45,26 @@ function helpers({ page, open, text, waitFor }) {
     await submit(form);
     return notice();
   }
-  /** The group's total lag as its page shows it. */
-  async function lag(group) {
+  /** The group's lag on `topic` from its page's progress table (the first table: topic,
+   * broker, queue, broker offset, consumer offset, lag); null while no queue of the topic is
+   * listed (a group has no row for a topic before its first committed offset). */
+  async function lag(group, topic = TOPIC) {
     await open(`/groups/${group}`);
-    const m = (await text()).match(/Lag (\d+)/);
-    return m ? Number(m[1]) : null;
+    const rows = await page.$eval('main table', (t) =>
+      [...t.rows].map((tr) => [...tr.cells].map((c) => c.textContent.trim())));
+    const mine = rows.filter((r) => r[0] === topic);
+    return mine.length ? mine.reduce((sum, r) => sum + Number(r[5]), 0) : null;
   }
-  return { submit, notice, createTopic, send, lag };
+  /** Opens the page of the message with `key` once its track says CONSUMED for GROUP. */
+  async function openTracked(key) {
+    await waitFor(`${key} tracked CONSUMED by ${GROUP}`, 30, async () => {
+      await open(`/messages?topic=${TOPIC}&key=${key}`);
+      await Promise.all([page.waitForNavigation(), page.click('table.messages tbody tr a')]);
+      const track = await page.$$eval('table.tracks tbody tr', (trs) => trs.map((tr) => [tr.cells[0].textContent.trim(), tr.cells[1].textContent.trim()]));
+      return track.length === 1 && track[0][0] === GROUP && track[0][1] === 'CONSUMED';
+    });
+  }
+  return { submit, notice, createTopic, send, lag, openTracked };
 }
 
 /** Create a topic, send two messages, find one by key and list them by time: rmq and Apache. */
@@ -87,16 +100,71 @@ async function messageSteps({ page, open, text, run, waitFor, target }, { create
   });
 }
 
+/** A consumer with no retry budget makes a dead letter; it is listed, exported and resent. */
+async function deadLetterSteps({ page, text, run, waitFor, client, target, open }, { createTopic, send, submit, notice }) {
+  const consumer = client;
+  await run('a dead letter is listed, exported and resent to its group', async () => {
+    await createTopic(DLQ_TOPIC);
+    const failing = consumer(DLQ_GROUP, DLQ_TOPIC, 'fail');
+    await waitFor('the failing consumer started', 30, () => failing.lines.some((l) => l.startsWith('started')));
+    await send(DLQ_TOPIC, 'dlq-key-1', 'doomed body');
+    await waitFor('the message failed', 60, () => count(failing, 'failed', 'dlq-key-1') >= 1);
+    await waitFor('a dead letter listed', 60, async () => {
+      await open(`/dead-letters?group=${DLQ_GROUP}`);
+      return (await page.$$('table.messages tbody tr')).length === 1;
+    });
+    assert.match(await text(), new RegExp(DLQ_TOPIC), 'the original topic is shown');
+    await page.screenshot({ path: `${process.env.CONSOLE_OUT}/${target}-dead-letters.png`, fullPage: true });
+    await failing.stop();
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('a[href^="/dead-letters/export"]')]);
+    const lines = (await (await import('node:fs')).promises.readFile(await download.path(), 'utf8')).trim().split('\n');
+    assert.equal(lines.length, 1);
+    const exported = JSON.parse(lines[0]);
+    assert.equal(Buffer.from(exported.bodyBase64, 'base64').toString(), 'doomed body');
+    assert.deepEqual(exported.keys, ['dlq-key-1']);
+    assert.equal(exported.originalTopic, DLQ_TOPIC);
+
+    const healed = consumer(DLQ_GROUP, DLQ_TOPIC, 'ok');
+    await waitFor('the healed consumer started', 30, () => healed.lines.some((l) => l.startsWith('started')));
+    await page.check('table.messages tbody input[type=checkbox]');
+    await submit('form[action="/dead-letters/resend"]');
+    assert.match(await notice(), /1 message\(s\) resent/);
+    await waitFor('the resent dead letter consumed once', 60, () => count(healed, 'consumed', 'dlq-key-1') === 1);
+    await healed.stop();
+  });
+
+}
+
+/** A consumer drains the topic, the message's page says CONSUMED, and a resend to that
+ * consumer (CONSUME_MESSAGE_DIRECTLY through the broker) is answered and consumed. */
+async function consumeDirectlySteps({ page, run, waitFor, client, target }, { submit, notice, lag, openTracked }) {
+  const c = client(GROUP, TOPIC, 'ok');
+  await run('a consumer drains the topic; one message resent to it (CONSUME_MESSAGE_DIRECTLY)', async () => {
+    await waitFor('both messages consumed', 60, () => count(c, 'consumed', 'e2e-key-1') === 1 && count(c, 'consumed', 'e2e-key-2') === 1);
+    await waitFor('lag 0: the offsets committed', 30, async () => (await lag(GROUP)) === 0);
+    await openTracked('e2e-key-1');
+    await page.screenshot({ path: `${process.env.CONSOLE_OUT}/${target}-message.png`, fullPage: true });
+    await submit('form[action="/messages/consume"]');
+    assert.match(await notice(), /CR_SUCCESS/);
+    await waitFor('the consumer saw it once more', 10, () => count(c, 'consumed', 'e2e-key-1') === 2);
+  });
+  await c.stop();
+}
+
 /** What runs against Apache 4.9.7: the message pages on a topic made through the console. */
 export async function apacheSteps(ctx) {
-  await messageSteps(ctx, helpers(ctx));
+  const h = helpers(ctx);
+  await messageSteps(ctx, h);
+  await consumeDirectlySteps(ctx, h);
+  await deadLetterSteps(ctx, h);
 }
 
 /** Everything, against rmq. */
 export default async function rmqSteps(ctx) {
   const { page, open, text, run, waitFor, client } = ctx;
-  const { submit, notice, createTopic, send, lag } = helpers(ctx);
-  const consumer = (group, topic, mode) => client(group, topic, mode);
+  const { submit, notice, createTopic, send, lag, openTracked } = helpers(ctx);
+  const consumer = client;
   await messageSteps(ctx, { createTopic, send });
 
   const ok = consumer(GROUP, TOPIC, 'ok');
@@ -131,9 +199,7 @@ export default async function rmqSteps(ctx) {
   });
 
   await run('resend one message to one consumer (CONSUME_MESSAGE_DIRECTLY)', async () => {
-    await open(`/messages?topic=${TOPIC}&key=e2e-key-1`);
-    await Promise.all([page.waitForNavigation(), page.click('table.messages tbody tr a')]);
-    assert.match(await text(), /CONSUMED/);
+    await openTracked('e2e-key-1');
     await page.screenshot({ path: `${process.env.CONSOLE_OUT}/rmq-message.png`, fullPage: true });
     await submit('form[action="/messages/consume"]');
     const said = await notice();
@@ -142,36 +208,7 @@ export default async function rmqSteps(ctx) {
   });
   await ok2.stop();
 
-  await run('a dead letter is listed, exported and resent to its group', async () => {
-    await createTopic(DLQ_TOPIC);
-    const failing = consumer(DLQ_GROUP, DLQ_TOPIC, 'fail');
-    await waitFor('the failing consumer started', 30, () => failing.lines.some((l) => l.startsWith('started')));
-    await send(DLQ_TOPIC, 'dlq-key-1', 'doomed body');
-    await waitFor('the message failed', 60, () => count(failing, 'failed', 'dlq-key-1') >= 1);
-    await waitFor('a dead letter listed', 60, async () => {
-      await open(`/dead-letters?group=${DLQ_GROUP}`);
-      return (await page.$$('table.messages tbody tr')).length === 1;
-    });
-    assert.match(await text(), new RegExp(DLQ_TOPIC), 'the original topic is shown');
-    await page.screenshot({ path: `${process.env.CONSOLE_OUT}/rmq-dead-letters.png`, fullPage: true });
-    await failing.stop();
-
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('a[href^="/dead-letters/export"]')]);
-    const lines = (await (await import('node:fs')).promises.readFile(await download.path(), 'utf8')).trim().split('\n');
-    assert.equal(lines.length, 1);
-    const exported = JSON.parse(lines[0]);
-    assert.equal(Buffer.from(exported.bodyBase64, 'base64').toString(), 'doomed body');
-    assert.deepEqual(exported.keys, ['dlq-key-1']);
-    assert.equal(exported.originalTopic, DLQ_TOPIC);
-
-    const healed = consumer(DLQ_GROUP, DLQ_TOPIC, 'ok');
-    await waitFor('the healed consumer started', 30, () => healed.lines.some((l) => l.startsWith('started')));
-    await page.check('table.messages tbody input[type=checkbox]');
-    await submit('form[action="/dead-letters/resend"]');
-    assert.match(await notice(), /1 message\(s\) resent/);
-    await waitFor('the resent dead letter consumed once', 60, () => count(healed, 'consumed', 'dlq-key-1') === 1);
-    await healed.stop();
-  });
+  await deadLetterSteps(ctx, helpers(ctx));
 
   await run("a traced message's path: send, store, consumption", async () => {
     const sender = client('pg-console-trace', TOPIC, 'send', 'trace-key-1', 'traced body');

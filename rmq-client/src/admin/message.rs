@@ -96,11 +96,13 @@ impl Admin {
             if bounds.max_offset <= bounds.min_offset {
                 continue;
             }
-            // first offset stored after `end`: everything before it is a candidate
+            // everything before the first offset stored after `end` is a candidate; Apache's
+            // brokers answer the offset whose store time is nearest, which may be the last one
+            // in the range, so one more is read (the time filter drops it when it is outside)
             let upper = if end >= bounds.last_update_timestamp {
                 bounds.max_offset
             } else {
-                self.search_offset(mq, end.saturating_add(1)).await?
+                (self.search_offset(mq, end.saturating_add(1)).await? + 1).min(bounds.max_offset)
             };
             let lower = self
                 .search_offset(mq, begin)

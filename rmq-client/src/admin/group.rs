@@ -8,8 +8,8 @@ use rmq_remoting::body::stats::{ConsumeStats, ResetOffsetBody, SubscriptionGroup
 use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::header::broker::{
     DeleteSubscriptionGroupRequestHeader, GetConsumeStatsRequestHeader,
-    GetConsumerConnectionListRequestHeader, OffsetResponseHeader, ResetOffsetRequestHeader,
-    SearchOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
+    GetConsumerConnectionListRequestHeader, ResetOffsetRequestHeader,
+    UpdateConsumerOffsetRequestHeader,
 };
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 
@@ -181,22 +181,7 @@ impl Admin {
             let found = if timestamp == -1 {
                 progress.broker_offset
             } else {
-                let search = SearchOffsetRequestHeader {
-                    topic: topic.to_owned(),
-                    queue_id: mq.queue_id,
-                    timestamp,
-                    boundary_type: None,
-                    bname: None,
-                };
-                let req =
-                    RemotingCommand::request(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, &search);
-                let resp = self.broker_call(addr, req).await?;
-                let h: OffsetResponseHeader =
-                    resp.decode_header().map_err(|e| ClientError::Protocol {
-                        addr: addr.to_owned(),
-                        reason: format!("SEARCH_OFFSET_BY_TIMESTAMP answer: {e}"),
-                    })?;
-                h.offset
+                self.search_offset_on(addr, &mq, timestamp).await?
             };
             let target = if force || found < progress.consumer_offset {
                 found

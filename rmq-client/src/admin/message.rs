@@ -62,6 +62,16 @@ impl Admin {
             .instance
             .master_addr(&mq.broker_name)
             .ok_or_else(|| ClientError::BrokerNotFound(mq.broker_name.clone()))?;
+        self.search_offset_on(&addr, mq, timestamp).await
+    }
+
+    /// [`Admin::search_offset`] asked of the broker at `addr`.
+    pub(super) async fn search_offset_on(
+        &self,
+        addr: &str,
+        mq: &MessageQueue,
+        timestamp: i64,
+    ) -> Result<i64> {
         let header = SearchOffsetRequestHeader {
             topic: mq.topic.clone(),
             queue_id: mq.queue_id,
@@ -70,9 +80,9 @@ impl Admin {
             bname: None,
         };
         let req = RemotingCommand::request(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, &header);
-        let resp = self.broker_call(&addr, req).await?;
+        let resp = self.broker_call(addr, req).await?;
         let h: OffsetResponseHeader = resp.decode_header().map_err(|e| ClientError::Protocol {
-            addr,
+            addr: addr.to_owned(),
             reason: format!("SEARCH_OFFSET_BY_TIMESTAMP answer: {e}"),
         })?;
         Ok(h.offset)

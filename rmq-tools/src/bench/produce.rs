@@ -52,6 +52,9 @@ pub struct ProduceArgs {
     /// Send transactionally, committing every transaction (transactions take no delay).
     #[arg(long, conflicts_with_all = ["delay_level", "deliver_after_ms"])]
     pub transactional: bool,
+    /// Trace every send to RMQ_SYS_TRACE_TOPIC (Java's enableMsgTrace), to measure its cost.
+    #[arg(long)]
+    pub trace: bool,
 }
 
 /// Commits every transaction: the benchmark measures the protocol, not a local transaction.
@@ -104,7 +107,8 @@ impl Sender {
 pub async fn run(args: &ProduceArgs) -> anyhow::Result<Report> {
     let builder = Producer::builder()
         .namesrv_addr(&args.namesrv)
-        .producer_group("mqbench-producer");
+        .producer_group("mqbench-producer")
+        .enable_msg_trace(args.trace, "");
     let producer = Arc::new(if args.transactional {
         Sender::Transactional(builder.start_transactional(Arc::new(CommitAll)).await?)
     } else {

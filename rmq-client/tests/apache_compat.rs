@@ -476,3 +476,84 @@ async fn admin_calls_work_on_apache() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Apache 4.9.7's servers: interop/run.sh apache-client"]
+async fn traces_written_by_rmq_client_are_stored_and_found_on_apache() {
+    use rmq_client::{TraceType, RMQ_SYS_TRACE_TOPIC};
+
+    against_apache(|a| async move {
+        let admin = Admin::start(a.client_config()).await.unwrap();
+        let topic = a.topic(&admin, "ApacheTrace", 1).await;
+        let producer = Producer::builder()
+            .client_config(a.client_config())
+            .producer_group("pg-apache-trace")
+            .enable_msg_trace(true, "")
+            .start()
+            .await
+            .unwrap();
+        let received = Received::default();
+        let consumer = PushConsumer::builder()
+            .client_config(a.client_config())
+            .config(ConsumerConfig {
+                enable_msg_trace: true,
+                ..a.consumer_config("cg-apache-trace")
+            })
+            .subscribe(topic.clone(), "*")
+            .listener(received.listener())
+            .start()
+            .await
+            .unwrap();
+        let sent = producer
+            .send(Message::new(topic.clone(), "traced").with_keys(["apache-trace-key"]))
+            .await
+            .unwrap();
+        wait_until("the message consumed", || async { received.len() == 1 }).await;
+        // Apache creates the trace topic on the first trace message (autoCreateTopicEnable);
+        // until then the lookup has no route.
+        wait_until("Pub, SubBefore and SubAfter on Apache", || {
+            let admin = &admin;
+            let id = sent.msg_id.clone();
+            async move {
+                admin
+                    .query_trace(RMQ_SYS_TRACE_TOPIC, &id)
+                    .await
+                    .is_ok_and(|v| v.len() >= 3)
+            }
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        let views = admin
+            .query_trace(RMQ_SYS_TRACE_TOPIC, &sent.msg_id)
+            .await
+            .unwrap();
+        let mut steps: Vec<(TraceType, String)> = views
+            .iter()
+            .map(|v| (v.record.trace_type, v.record.group.clone()))
+            .collect();
+        steps.sort();
+        assert_eq!(
+            steps,
+            [
+                (TraceType::Pub, "pg-apache-trace".to_owned()),
+                (TraceType::SubBefore, "cg-apache-trace".to_owned()),
+                (TraceType::SubAfter, "cg-apache-trace".to_owned()),
+            ]
+        );
+        let pub_record = &views
+            .iter()
+            .find(|v| v.record.trace_type == TraceType::Pub)
+            .unwrap()
+            .record;
+        assert_eq!(pub_record.store_host, a.broker);
+        assert_eq!(pub_record.offset_msg_id, sent.offset_msg_id);
+        assert_eq!(pub_record.region_id, "DefaultRegion");
+        assert!(views
+            .iter()
+            .all(|v| v.record.success && v.record.keys == "apache-trace-key"));
+        consumer.shutdown().await;
+        producer.shutdown().await;
+        admin.shutdown().await;
+    })
+    .await;
+}

@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// The GET_BROKER_RUNTIME_INFO key listing skewed producer hosts (read by rmq-dashboard).
+pub const RUNTIME_INFO_KEY: &str = "producerClockSkewMillis";
+
 /// What is known about one skewed producer host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostSkew {
@@ -87,6 +90,21 @@ impl ClockSkew {
         all.sort_by_key(|(h, _)| *h);
         all
     }
+
+    /// The runtime-info entry for the console (rmq's own key, absent while no producer host
+    /// is skewed): `producerClockSkewMillis` = `host=skew` pairs joined by `;`, skew as in
+    /// [`HostSkew::skew_millis`].
+    pub fn runtime_info(&self) -> Option<(String, String)> {
+        let hosts = self.hosts();
+        if hosts.is_empty() {
+            return None;
+        }
+        let pairs: Vec<String> = hosts
+            .iter()
+            .map(|(host, s)| format!("{host}={}", s.skew_millis))
+            .collect();
+        Some((RUNTIME_INFO_KEY.to_owned(), pairs.join(";")))
+    }
 }
 
 fn warn(host: IpAddr, skew: i64, threshold: i64) {
@@ -138,6 +156,22 @@ mod tests {
         );
         skew.check(host(2), 2_000_003, 2_000_000);
         assert_eq!(skew.hosts()[0].1.skew_millis, 3);
+    }
+
+    #[test]
+    fn runtime_info_lists_skewed_hosts_only_once_some_exist() {
+        let skew = ClockSkew::new(5_000);
+        skew.check(host(5), 1_000_000 + 1_000, 1_000_000);
+        assert_eq!(skew.runtime_info(), None);
+        skew.check(host(7), 1_000_000 + 90_000, 1_000_000);
+        skew.check(host(6), 1_000_000 - 60_000, 1_000_000);
+        assert_eq!(
+            skew.runtime_info(),
+            Some((
+                RUNTIME_INFO_KEY.to_owned(),
+                "10.0.0.6=-60000;10.0.0.7=90000".to_owned()
+            ))
+        );
     }
 
     #[test]

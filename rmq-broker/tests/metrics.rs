@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rmq_metrics::Series;
+use rmq_remoting::body::route::KvTable;
+use rmq_remoting::fastjson;
 use rmq_remoting::header::broker::{
     PullMessageRequestHeader, SendMessageRequestHeaderV2, UpdateConsumerOffsetRequestHeader,
 };
@@ -328,6 +330,21 @@ async fn a_producer_with_a_skewed_clock_is_warned_once_and_measured() {
         &[("client_host", "127.0.0.1")],
     );
     assert!((-185_000.0..=-179_000.0).contains(&skew), "{skew}");
+    // The console reads the same figure from GET_BROKER_RUNTIME_INFO.
+    let info = c
+        .invoke(
+            &server.addr,
+            RemotingCommand::request_without_header(RequestCode::GET_BROKER_RUNTIME_INFO),
+            T,
+        )
+        .await
+        .unwrap();
+    let info: KvTable = fastjson::from_slice(&info.body).unwrap();
+    let listed = &info.table["producerClockSkewMillis"];
+    let (host, millis) = listed.split_once('=').unwrap();
+    assert_eq!(host, "127.0.0.1", "{listed}");
+    let millis: i64 = millis.parse().unwrap();
+    assert!((-185_000..=-179_000).contains(&millis), "{listed}");
     // Back in step: the gauge follows the host's latest send.
     let answer = c
         .invoke(&server.addr, send("Skewed", -1, b"s".to_vec(), now_ms()), T)

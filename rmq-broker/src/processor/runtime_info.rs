@@ -132,6 +132,7 @@ pub(super) async fn runtime_info(
         java_double(stats.disk_used_ratio),
     )))
     .chain(dir_capacity(&store_config.store_path_root_dir))
+    .chain(ctx.clock_skew.runtime_info())
     .collect();
     let table = entries
         .into_iter()

@@ -217,12 +217,22 @@ impl Users {
     }
 }
 
+/// argon2id memory per hash, in KiB: OWASP's 7 MiB / 5 passes choice, as strong as its
+/// 19 MiB / 2 passes one, but the allocator keeps what a verification used, and the console's
+/// resident memory after a login stays small this way (a verification uses the parameters
+/// stored in the hash it checks).
+const HASH_MEMORY_KIB: u32 = 7 * 1024;
+/// argon2id passes per hash (see [`HASH_MEMORY_KIB`]).
+const HASH_PASSES: u32 = 5;
+
 /// The argon2id hash (PHC string) of `password` with a fresh random salt.
 pub fn hash_password(password: &str) -> Result<String, UsersError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| UsersError::Hash(e.to_string()))?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| UsersError::Hash(e.to_string()))?;
-    Argon2::default()
+    let params = argon2::Params::new(HASH_MEMORY_KIB, HASH_PASSES, 1, None)
+        .map_err(|e| UsersError::Hash(e.to_string()))?;
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| UsersError::Hash(e.to_string()))
@@ -277,6 +287,15 @@ mod tests {
         let (again, origin) = Users::load_or_init(dir.path(), None).unwrap();
         assert!(matches!(origin, Origin::File(_)));
         assert_eq!(again.verify(FIRST_USER, &password), Some(Role::Admin));
+    }
+
+    #[test]
+    fn hashes_use_the_small_memory_parameters() {
+        let hash = hash_password("s3cret").unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{hash}");
+        let users = Users::from_entries([("ann", Role::Admin, hash)]);
+        assert_eq!(users.verify("ann", "s3cret"), Some(Role::Admin));
+        assert_eq!(users.verify("ann", "s3cre"), None);
     }
 
     #[test]

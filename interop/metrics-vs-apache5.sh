@@ -9,13 +9,19 @@
 # a `metrics:` row for it (`metrics:<family>`, `metrics:<prefix>*`, or
 # `metrics:<family>:<label>`). Both scrapes stay in the work directory with RMQ_KEEP_WORK=1.
 #
-#   interop/metrics-vs-apache5.sh
+#   interop/metrics-vs-apache5.sh                     release binaries, built first
+#   RMQ_BIN_DIR=target/debug interop/metrics-vs-apache5.sh   binaries already built there
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 . "$ROOT/scripts/lib.sh"
-echo "building release binaries and the Java 5.3.3 classpath" >&2
-release_bins rmq-namesrv rmq-broker rmq-tools
+if [ -n "${RMQ_BIN_DIR:-}" ]; then
+  BIN="$RMQ_BIN_DIR" # mqnamesrv, mqbroker and mqbench built already (interop/run.sh metrics)
+else
+  echo "building release binaries" >&2
+  release_bins rmq-namesrv rmq-broker rmq-tools
+fi
+echo "building the Java 5.3.3 classpath" >&2
 (cd interop/java5 && mvn -B -q -ntp -Dstyle.color=never dependency:build-classpath \
   -Dmdep.outputFile=target/classpath5.txt) >&2
 CP5="$(cat interop/java5/target/classpath5.txt)"

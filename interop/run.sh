@@ -4,8 +4,8 @@
 #
 #   interop/run.sh            build rmq-namesrv + rmq-broker, run the Java suite, the Java 5.x
 #                             suite, then the Go suite
-#   interop/run.sh java|java5|go|apache-client|failover|broker-chaos|console   run one suite
-#                             only (still builds first)
+#   interop/run.sh java|java5|go|apache-client|failover|broker-chaos|console|metrics   run one
+#                             suite only (still builds first)
 #   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker;
 #    failover: the Java 5.3.3 client's chaos run of controller-mode failover, Apache 5.3.3's
 #    controllers and brokers first (the harness's self-check), then rmq's, then mixed;
@@ -13,7 +13,9 @@
 #    rotation under the Java 4.9.7 client's sync sends and push consumption, Apache 4.9.7 first
 #    (the harness's self-check), then rmq;
 #    console: rmq-dashboard in headless Chromium against rmq, then read-only against Apache
-#    4.9.7, see console.sh)
+#    4.9.7, see console.sh;
+#    metrics: the Prometheus families and labels of rmq's broker against Apache 5.3.3's for
+#    the same traffic, see metrics-vs-apache5.sh)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
@@ -184,6 +186,20 @@ if [ "$WHAT" = all ] || [ "$WHAT" = console ]; then
     summary+=("console suite: ok ($(( $(date +%s) - t0 ))s)")
   else
     summary+=("console suite: FAILED ($(( $(date +%s) - t0 ))s) — the failing page: target/console-screenshots/*-FAILED.png")
+    status=1
+  fi
+fi
+
+# ---------------------------------------------------------------- Prometheus metrics vs Apache 5
+if [ "$WHAT" = all ] || [ "$WHAT" = metrics ]; then
+  need mvn
+  say "Prometheus metrics: rmq's broker against Apache 5.3.3's (names and labels)"
+  t0=$(date +%s)
+  if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqbench) \
+    && RMQ_BIN_DIR="$(dirname "$RMQ_BROKER_BIN")" bash "$HERE/metrics-vs-apache5.sh"; then
+    summary+=("metrics suite: ok ($(( $(date +%s) - t0 ))s)")
+  else
+    summary+=("metrics suite: FAILED ($(( $(date +%s) - t0 ))s)")
     status=1
   fi
 fi

@@ -104,6 +104,27 @@ pub fn redirect_notice(path: &str, outcome: Result<String, String>) -> Response 
     resp
 }
 
+/// Ends a POST action on the cluster: audits `action` on `target` ("ok" or the error), then
+/// redirects to the path `result` names with its message, or back to `back` with the error.
+pub fn audited(
+    viewer: &Viewer,
+    action: &str,
+    target: &str,
+    result: Result<(String, String), rmq_client::ClientError>,
+    back: &str,
+) -> Response {
+    match result {
+        Ok((path, message)) => {
+            viewer.audit(action, target, "ok");
+            redirect_notice(&path, Ok(message))
+        }
+        Err(e) => {
+            viewer.audit(action, target, &e.to_string());
+            redirect_notice(back, Err(e.to_string()))
+        }
+    }
+}
+
 /// A path segment with everything but unreserved characters percent-encoded, for links to
 /// pages named after topics and groups (which may hold `%` and other characters).
 pub fn seg(s: &str) -> String {

@@ -13,10 +13,11 @@ use maud::{html, Markup};
 use rmq_remoting::body::stats::{ConsumeStats, SubscriptionGroupConfig};
 use serde::{Deserialize, Serialize};
 
+use super::list::{cluster_names, ListQuery};
 use super::when::{format_ms, parse_input};
 use crate::auth::login::safe_next;
 use crate::auth::{Role, Viewer};
-use crate::layout::{self, csrf_field, redirect_notice, seg, Notice, PageError};
+use crate::layout::{self, audited, csrf_field, redirect_notice, seg, Notice, PageError};
 use crate::state::{AppState, Groups};
 
 /// Groups shown (and asked for their lag) per page.
@@ -67,16 +68,6 @@ fn is_system(group: &str) -> bool {
     NAMES.contains(&group) || group.starts_with("CID_RMQ_SYS_") || group.starts_with("CID_SYS_")
 }
 
-#[derive(Deserialize, Default)]
-struct ListQuery {
-    #[serde(default)]
-    filter: String,
-    #[serde(default)]
-    page: usize,
-    #[serde(default)]
-    system: Option<String>,
-}
-
 /// One group's line of the list (also the JSON of `/api/groups`).
 #[derive(Serialize)]
 struct GroupRow {
@@ -112,8 +103,7 @@ async fn select(state: &AppState, q: &ListQuery) -> Result<GroupPage, PageError>
         .iter()
         .filter(|(g, _)| (q.system.is_some() || !is_system(g)) && g.contains(q.filter.as_str()))
         .collect();
-    let pages = matching.len().div_ceil(PAGE_SIZE).max(1);
-    let page = q.page.min(pages - 1);
+    let (page, pages) = q.clamp(matching.len(), PAGE_SIZE);
     let shown: Vec<_> = matching
         .iter()
         .skip(page * PAGE_SIZE)
@@ -159,31 +149,10 @@ async fn list(
     Query(notice): Query<Notice>,
 ) -> Result<Html<String>, PageError> {
     let p = select(&state, &q).await?;
-    let clusters: Vec<String> = state
-        .sampler
-        .snapshot()
-        .cluster
-        .as_ref()
-        .map(|c| c.cluster_addr_table.keys().cloned().collect())
-        .unwrap_or_default();
-    let link = |page: usize| {
-        let f: String = form_urlencoded::byte_serialize(q.filter.as_bytes()).collect();
-        let sys = if q.system.is_some() { "&system=on" } else { "" };
-        format!("/groups?filter={f}&page={page}{sys}")
-    };
+    let clusters = cluster_names(&state);
     let body = html! {
         (notice.render())
-        form.inline method="get" action="/groups" {
-            input name="filter" value=(q.filter) placeholder="filter by name";
-            label { input type="checkbox" name="system" checked[q.system.is_some()]; " system groups" }
-            button type="submit" { "Filter" }
-        }
-        p.pager {
-            span { (p.total) " groups" }
-            @if p.page > 0 { a href=(link(p.page - 1)) { "← previous" } }
-            span { "page " (p.page + 1) " of " (p.pages) }
-            @if p.page + 1 < p.pages { a href=(link(p.page + 1)) { "next →" } }
-        }
+        (q.controls("/groups", "system groups", "groups", (p.total, p.page, p.pages)))
         table {
             tr { th { "Group" } th { "Brokers" } th.num { "Lag" } th.num { "Consume TPS" } }
             @for g in &p.groups {
@@ -248,20 +217,12 @@ async fn create(
         .create_subscription_group_in_cluster(&f.cluster, &config)
         .await;
     state.groups.invalidate().await;
+    let result = result.map(|brokers| {
+        let message = format!("created {} on {}", f.group, brokers.join(", "));
+        (format!("/groups/{}", seg(&f.group)), message)
+    });
     let target = format!("{} in cluster {}", f.group, f.cluster);
-    match result {
-        Ok(brokers) => {
-            viewer.audit("create group", &target, "ok");
-            redirect_notice(
-                &format!("/groups/{}", seg(&f.group)),
-                Ok(format!("created {} on {}", f.group, brokers.join(", "))),
-            )
-        }
-        Err(e) => {
-            viewer.audit("create group", &target, &e.to_string());
-            redirect_notice("/groups", Err(e.to_string()))
-        }
-    }
+    audited(&viewer, "create group", &target, result, "/groups")
 }
 
 async fn detail(
@@ -393,19 +354,11 @@ async fn delete(
     }
     .await;
     state.groups.invalidate().await;
-    match result {
-        Ok(done) => {
-            viewer.audit("delete group", &group, "ok");
-            redirect_notice(
-                "/groups",
-                Ok(format!("deleted {group} from {}", done.join(", "))),
-            )
-        }
-        Err(e) => {
-            viewer.audit("delete group", &group, &e.to_string());
-            redirect_notice(&back, Err(e.to_string()))
-        }
-    }
+    let result = result.map(|done| {
+        let message = format!("deleted {group} from {}", done.join(", "));
+        ("/groups".to_owned(), message)
+    });
+    audited(&viewer, "delete group", &group, result, &back)
 }
 
 /// The reset form for the topic page (`topic` fixed, group chosen from `choices`) and the

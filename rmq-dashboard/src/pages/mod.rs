@@ -5,6 +5,7 @@ mod clients;
 mod cluster;
 mod dead_letters;
 pub mod groups;
+mod list;
 mod messages;
 mod overview;
 mod producers;

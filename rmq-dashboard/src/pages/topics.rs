@@ -14,9 +14,10 @@ use rmq_remoting::body::topic::{perm, TopicConfig};
 use serde::{Deserialize, Serialize};
 
 use super::groups::reset_offset_form;
+use super::list::{cluster_names, ListQuery};
 use super::when::format_ms;
 use crate::auth::{Role, Viewer};
-use crate::layout::{self, csrf_field, redirect_notice, seg, Notice, PageError};
+use crate::layout::{self, audited, csrf_field, redirect_notice, seg, Notice, PageError};
 use crate::state::AppState;
 
 /// Topics shown per page.
@@ -47,16 +48,6 @@ fn is_system(topic: &str) -> bool {
     PREFIXES.iter().any(|p| topic.starts_with(p)) || NAMES.contains(&topic)
 }
 
-#[derive(Deserialize, Default)]
-struct ListQuery {
-    #[serde(default)]
-    filter: String,
-    #[serde(default)]
-    page: usize,
-    #[serde(default)]
-    system: Option<String>,
-}
-
 /// One page of the filtered list (also the JSON of `/api/topics`).
 #[derive(Serialize)]
 struct TopicPage {
@@ -72,8 +63,7 @@ fn select(all: &BTreeSet<String>, q: &ListQuery) -> TopicPage {
         .iter()
         .filter(|t| (with_system || !is_system(t)) && t.contains(q.filter.as_str()))
         .collect();
-    let pages = matching.len().div_ceil(PAGE_SIZE).max(1);
-    let page = q.page.min(pages - 1);
+    let (page, pages) = q.clamp(matching.len(), PAGE_SIZE);
     TopicPage {
         total: matching.len(),
         page,
@@ -103,31 +93,10 @@ async fn list(
 ) -> Result<Html<String>, PageError> {
     let all = state.topics.get(state.admin.topic_list()).await?;
     let p = select(&all, &q);
-    let clusters: Vec<String> = state
-        .sampler
-        .snapshot()
-        .cluster
-        .as_ref()
-        .map(|c| c.cluster_addr_table.keys().cloned().collect())
-        .unwrap_or_default();
-    let link = |page: usize| {
-        let f: String = form_urlencoded::byte_serialize(q.filter.as_bytes()).collect();
-        let sys = if q.system.is_some() { "&system=on" } else { "" };
-        format!("/topics?filter={f}&page={page}{sys}")
-    };
+    let clusters = cluster_names(&state);
     let body = html! {
         (notice.render())
-        form.inline method="get" action="/topics" {
-            input name="filter" value=(q.filter) placeholder="filter by name";
-            label { input type="checkbox" name="system" checked[q.system.is_some()]; " retry, DLQ and system topics" }
-            button type="submit" { "Filter" }
-        }
-        p.pager {
-            span { (p.total) " topics" }
-            @if p.page > 0 { a href=(link(p.page - 1)) { "← previous" } }
-            span { "page " (p.page + 1) " of " (p.pages) }
-            @if p.page + 1 < p.pages { a href=(link(p.page + 1)) { "next →" } }
-        }
+        (q.controls("/topics", "retry, DLQ and system topics", "topics", (p.total, p.page, p.pages)))
         table {
             tr { th { "Topic" } }
             @for t in &p.topics {
@@ -216,20 +185,12 @@ async fn create(
         .create_topic_in_cluster(&f.cluster, &config)
         .await;
     state.topics.invalidate().await;
+    let result = result.map(|brokers| {
+        let message = format!("created {} on {}", f.topic, brokers.join(", "));
+        (format!("/topics/{}", seg(&f.topic)), message)
+    });
     let target = format!("{} in cluster {}", f.topic, f.cluster);
-    match result {
-        Ok(brokers) => {
-            viewer.audit("create topic", &target, "ok");
-            redirect_notice(
-                &format!("/topics/{}", seg(&f.topic)),
-                Ok(format!("created {} on {}", f.topic, brokers.join(", "))),
-            )
-        }
-        Err(e) => {
-            viewer.audit("create topic", &target, &e.to_string());
-            redirect_notice("/topics", Err(e.to_string()))
-        }
-    }
+    audited(&viewer, "create topic", &target, result, "/topics")
 }
 
 async fn detail(
@@ -398,19 +359,11 @@ async fn delete(
     }
     .await;
     state.topics.invalidate().await;
-    match result {
-        Ok(done) => {
-            viewer.audit("delete topic", &topic, "ok");
-            redirect_notice(
-                "/topics",
-                Ok(format!("deleted {topic} from {}", done.join(", "))),
-            )
-        }
-        Err(e) => {
-            viewer.audit("delete topic", &topic, &e.to_string());
-            redirect_notice(&back, Err(e.to_string()))
-        }
-    }
+    let result = result.map(|done| {
+        let message = format!("deleted {topic} from {}", done.join(", "));
+        ("/topics".to_owned(), message)
+    });
+    audited(&viewer, "delete topic", &topic, result, &back)
 }
 
 #[derive(Deserialize)]

@@ -24,7 +24,8 @@ const PARKING_PROPERTIES: [&str; 5] = [
     keys::MAX_OFFSET,
 ];
 
-fn dlq_topic(group: &str) -> String {
+/// The topic a broker parks `group`'s dead letters in, `%DLQ%<group>`, for whoever lists them.
+pub fn dlq_topic(group: &str) -> String {
     format!("%DLQ%{group}")
 }
 

@@ -13,6 +13,7 @@ mod running;
 mod topic;
 mod trace;
 
+pub use dead_letter::dlq_topic;
 pub use message::{MessageTrack, TrackType};
 
 pub use trace::TraceView;

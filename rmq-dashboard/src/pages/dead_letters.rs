@@ -11,13 +11,13 @@ use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine;
 use maud::{html, Markup};
-use rmq_client::ReceivedMessage;
+use rmq_client::{dlq_topic, ReceivedMessage};
 // the broker keeps a dead letter's original topic in its RETRY_TOPIC property
 use rmq_remoting::message::keys::RETRY_TOPIC as ORIGINAL_TOPIC;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::messages::{preview, range, view_link, MAX_RESULTS, PAGE_SIZE};
+use super::messages::{newest_wanted, page_rows, pager, preview, range, view_link, MAX_RESULTS};
 use super::when::{format_ms, input_value};
 use crate::auth::Viewer;
 use crate::layout::{csrf_field, page, redirect_notice, seg, Notice, PageError};
@@ -41,10 +41,6 @@ struct ListQuery {
     end: String,
     #[serde(default)]
     page: usize,
-}
-
-fn dlq_topic(group: &str) -> String {
-    format!("%DLQ%{group}")
 }
 
 /// The newest `want` dead letters of `group` in the range; a group that never had one (no
@@ -90,10 +86,9 @@ async fn list(
     let listing = if group.is_empty() {
         html! {}
     } else {
-        let want = (q.page + 1).saturating_mul(PAGE_SIZE).min(MAX_RESULTS);
+        let want = newest_wanted(q.page);
         let newest = dead_letters(&state, group, begin, end, want).await?;
-        let more = newest.len() == want && want < MAX_RESULTS;
-        let shown: Vec<ReceivedMessage> = newest.into_iter().skip(q.page * PAGE_SIZE).collect();
+        let (shown, more) = page_rows(newest, q.page, want);
         let query = format!(
             "group={}&begin={}&end={}",
             seg(group),
@@ -139,11 +134,7 @@ fn listing(
                 }
                 button type="submit" { "Resend the selected to " (group) }
             }
-            p.pager {
-                @if page_no > 0 { a href=(format!("/dead-letters?{query}&page={}", page_no - 1)) { "« newer" } " " }
-                "page " (page_no + 1)
-                @if more { " " a href=(format!("/dead-letters?{query}&page={}", page_no + 1)) { "older »" } }
-            }
+            (pager(&format!("/dead-letters?{query}"), page_no, more, false))
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::layout::{csrf_field, page, redirect_notice, seg, Notice, PageError};
 use crate::state::AppState;
 
 /// Rows per page of a time-range search.
-pub(super) const PAGE_SIZE: usize = 20;
+const PAGE_SIZE: usize = 20;
 /// Most messages a time-range search reads (newest first); older ones need a narrower range.
 pub(super) const MAX_RESULTS: usize = 2000;
 /// Messages a key query asks each broker for.
@@ -96,29 +96,19 @@ async fn search(
             .await?;
         (format!("Key {key} in {topic}"), found, html! {})
     } else if !topic.is_empty() {
-        let want = (q.page + 1).saturating_mul(PAGE_SIZE).min(MAX_RESULTS);
+        let want = newest_wanted(q.page);
         let newest = state
             .admin
             .query_messages_by_time(topic, begin, end, want)
             .await?;
-        let more = newest.len() == want && want < MAX_RESULTS;
-        let shown: Vec<ReceivedMessage> = newest.into_iter().skip(q.page * PAGE_SIZE).collect();
-        let link = |p: usize| {
-            format!(
-                "/messages?topic={}&begin={}&end={}&page={p}",
-                seg(topic),
-                seg(&input_value(begin)),
-                seg(&input_value(end))
-            )
-        };
-        let pager = html! {
-            p.pager {
-                @if q.page > 0 { a href=(link(q.page - 1)) { "« newer" } " " }
-                "page " (q.page + 1)
-                @if more { " " a href=(link(q.page + 1)) { "older »" } }
-                @if want == MAX_RESULTS { " (the newest " (MAX_RESULTS) " only: narrow the range for older ones)" }
-            }
-        };
+        let (shown, more) = page_rows(newest, q.page, want);
+        let query = format!(
+            "/messages?topic={}&begin={}&end={}",
+            seg(topic),
+            seg(&input_value(begin)),
+            seg(&input_value(end))
+        );
+        let pager = pager(&query, q.page, more, want == MAX_RESULTS);
         (format!("{topic}, newest first"), shown, pager)
     } else {
         (String::new(), Vec::new(), html! {})
@@ -132,6 +122,34 @@ async fn search(
         }
     };
     Ok(page(&viewer, "Messages", "/messages", body))
+}
+
+/// How many of the newest messages a time-range search reads to show page `page`.
+pub(super) fn newest_wanted(page: usize) -> usize {
+    (page + 1).saturating_mul(PAGE_SIZE).min(MAX_RESULTS)
+}
+
+/// Page `page`'s rows out of the newest `want` a search found, and whether older ones are left.
+pub(super) fn page_rows(
+    newest: Vec<ReceivedMessage>,
+    page: usize,
+    want: usize,
+) -> (Vec<ReceivedMessage>, bool) {
+    let more = newest.len() == want && want < MAX_RESULTS;
+    (newest.into_iter().skip(page * PAGE_SIZE).collect(), more)
+}
+
+/// The newer/older links of a newest-first list at `link` (a path with its query, to which
+/// `&page=` is added); `capped` says the search stopped at [`MAX_RESULTS`].
+pub(super) fn pager(link: &str, page: usize, more: bool, capped: bool) -> Markup {
+    html! {
+        p.pager {
+            @if page > 0 { a href=(format!("{link}&page={}", page - 1)) { "« newer" } " " }
+            "page " (page + 1)
+            @if more { " " a href=(format!("{link}&page={}", page + 1)) { "older »" } }
+            @if capped { " (the newest " (MAX_RESULTS) " only: narrow the range for older ones)" }
+        }
+    }
 }
 
 fn search_forms(q: &Search, begin: i64, end: i64) -> Markup {

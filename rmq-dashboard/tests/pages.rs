@@ -39,6 +39,24 @@ fn outcome(resp: &reqwest::Response) -> String {
         .collect()
 }
 
+/// Asserts the notice of the page a POST redirected to starts with `prefix`.
+fn assert_notice(resp: &reqwest::Response, prefix: &str) {
+    assert!(outcome(resp).starts_with(prefix), "{}", outcome(resp));
+}
+
+/// PagesGroup's (committed, stored) offset of each PagesTopic queue, from the broker.
+async fn offsets(admin: &Admin) -> Vec<(i64, i64)> {
+    let stats = admin
+        .consume_stats("PagesGroup", Some("PagesTopic"))
+        .await
+        .unwrap();
+    stats
+        .offset_table
+        .values()
+        .map(|o| (o.consumer_offset, o.broker_offset))
+        .collect()
+}
+
 #[tokio::test]
 async fn topic_create_send_reset_and_delete() {
     let stack = LocalStack::start().await;
@@ -59,11 +77,7 @@ async fn topic_create_send_reset_and_delete() {
         )
         .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", outcome(&resp));
-    assert!(
-        outcome(&resp).starts_with("ok: created PagesTopic"),
-        "{}",
-        outcome(&resp)
-    );
+    assert_notice(&resp, "ok: created PagesTopic");
     stack.wait_for_route("PagesTopic").await;
     let route = admin.topic_route("PagesTopic").await.unwrap();
     assert_eq!(route.queue_datas.len(), 1);
@@ -86,11 +100,7 @@ async fn topic_create_send_reset_and_delete() {
                 &[("tag", "T"), ("key", &key), ("body", &body)],
             )
             .await;
-        assert!(
-            outcome(&resp).starts_with("ok: sent: msgId"),
-            "{}",
-            outcome(&resp)
-        );
+        assert_notice(&resp, "ok: sent: msgId");
         let found = admin
             .query_messages_by_key("PagesTopic", &key, 32, 0, i64::MAX)
             .await
@@ -120,28 +130,10 @@ async fn topic_create_send_reset_and_delete() {
         "{}",
         outcome(&resp)
     );
-    let stats = admin
-        .consume_stats("PagesGroup", Some("PagesTopic"))
-        .await
-        .unwrap();
-    let offsets: Vec<(i64, i64)> = stats
-        .offset_table
-        .values()
-        .map(|o| (o.consumer_offset, o.broker_offset))
-        .collect();
-    assert_eq!(offsets, [(3, 3)]);
+    assert_eq!(offsets(&admin).await, [(3, 3)]);
     let resp = b.post_csrf("/reset-offset", &reset("earliest")).await;
     assert!(outcome(&resp).contains("→0"), "{}", outcome(&resp));
-    let stats = admin
-        .consume_stats("PagesGroup", Some("PagesTopic"))
-        .await
-        .unwrap();
-    let offsets: Vec<(i64, i64)> = stats
-        .offset_table
-        .values()
-        .map(|o| (o.consumer_offset, o.broker_offset))
-        .collect();
-    assert_eq!(offsets, [(0, 3)]);
+    assert_eq!(offsets(&admin).await, [(0, 3)]);
     let group_page = b.get("/groups/PagesGroup").await.text().await.unwrap();
     assert!(
         group_page.contains("Lag <strong>3</strong>"),
@@ -160,11 +152,7 @@ async fn topic_create_send_reset_and_delete() {
             &[("write_queues", "4"), ("read_queues", "4"), ("perm", "6")],
         )
         .await;
-    assert!(
-        outcome(&resp).starts_with("ok: updated"),
-        "{}",
-        outcome(&resp)
-    );
+    assert_notice(&resp, "ok: updated");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let route = admin.topic_route("PagesTopic").await.unwrap();
@@ -182,16 +170,12 @@ async fn topic_create_send_reset_and_delete() {
     let resp = b
         .post_csrf("/topics/PagesTopic/delete", &[("confirm", "Pages")])
         .await;
-    assert!(outcome(&resp).starts_with("err:"), "{}", outcome(&resp));
+    assert_notice(&resp, "err:");
     assert!(admin.topic_route("PagesTopic").await.is_ok());
     let resp = b
         .post_csrf("/topics/PagesTopic/delete", &[("confirm", "PagesTopic")])
         .await;
-    assert!(
-        outcome(&resp).starts_with("ok: deleted"),
-        "{}",
-        outcome(&resp)
-    );
+    assert_notice(&resp, "ok: deleted");
     assert!(admin.topic_route("PagesTopic").await.is_err());
     admin.shutdown().await;
     stack.stop().await;
@@ -214,11 +198,7 @@ async fn groups_cluster_overview_and_producers() {
             ],
         )
         .await;
-    assert!(
-        outcome(&resp).starts_with("ok: created CreatedGroup"),
-        "{}",
-        outcome(&resp)
-    );
+    assert_notice(&resp, "ok: created CreatedGroup");
     let on_broker = admin.subscription_groups(&stack.broker).await.unwrap();
     let cfg = &on_broker.subscription_group_table["CreatedGroup"];
     assert_eq!(cfg.retry_max_times, 3);
@@ -237,11 +217,7 @@ async fn groups_cluster_overview_and_producers() {
             &[("confirm", "CreatedGroup")],
         )
         .await;
-    assert!(
-        outcome(&resp).starts_with("ok: deleted"),
-        "{}",
-        outcome(&resp)
-    );
+    assert_notice(&resp, "ok: deleted");
     let on_broker = admin.subscription_groups(&stack.broker).await.unwrap();
     assert!(!on_broker
         .subscription_group_table
@@ -285,7 +261,7 @@ async fn groups_cluster_overview_and_producers() {
     let resp = b
         .post_csrf("/topics/ProducedTopic/send", &[("body", "x")])
         .await;
-    assert!(outcome(&resp).starts_with("ok:"), "{}", outcome(&resp));
+    assert_notice(&resp, "ok:");
     let page = b
         .get("/producers?group=rmq-dashboard-producer&topic=ProducedTopic")
         .await

@@ -9,16 +9,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rmq_metrics::Series;
 use rmq_remoting::body::route::KvTable;
 use rmq_remoting::fastjson;
-use rmq_remoting::header::broker::{
-    PullMessageRequestHeader, SendMessageRequestHeaderV2, UpdateConsumerOffsetRequestHeader,
-};
-use rmq_remoting::message::{decode_record, encode_properties};
+use rmq_remoting::header::broker::UpdateConsumerOffsetRequestHeader;
+use rmq_remoting::message::decode_record;
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{RemotingCommand, RequestCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
-use common::{create_topic, free_port, mqbroker, name_server};
+use common::{create_topic, free_port, mqbroker, name_server, pull_message, send_message};
 use rmq_testkit::ServerProcess;
 
 const T: Duration = Duration::from_secs(5);
@@ -52,65 +49,9 @@ fn broker(namesrv: &str, dir: &std::path::Path, extra: &[&str]) -> (ServerProces
     (server, port)
 }
 
-fn send(topic: &str, queue_id: i32, body: Vec<u8>, born: i64) -> RemotingCommand {
-    let header = SendMessageRequestHeaderV2 {
-        producer_group: "pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id,
-        sys_flag: 0,
-        born_timestamp: born,
-        flag: 0,
-        properties: Some(encode_properties([("WAIT", "true")])),
-        reconsume_times: Some(0),
-        unit_mode: Some(false),
-        max_reconsume_times: None,
-        batch: Some(false),
-        bname: None,
-    };
-    RemotingCommand::request(RequestCode::SEND_MESSAGE_V2, &header).with_body(body)
-}
-
-fn pull(group: &str, topic: &str, queue_id: i32, offset: i64) -> RemotingCommand {
-    let header = PullMessageRequestHeader {
-        consumer_group: group.into(),
-        topic: topic.into(),
-        queue_id,
-        queue_offset: offset,
-        max_msg_nums: 32,
-        sys_flag: 0x4,
-        commit_offset: 0,
-        suspend_timeout_millis: 0,
-        subscription: Some("*".into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        max_msg_bytes: None,
-        request_source: None,
-        proxy_froward_client_id: None,
-        bname: None,
-    };
-    RemotingCommand::request(RequestCode::PULL_MESSAGE, &header)
-}
-
 /// GET /metrics over a plain TCP connection, parsed.
 async fn scrape(port: u16) -> BTreeMap<Series, f64> {
-    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut raw = String::new();
-    conn.read_to_string(&mut raw).await.unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("content-type: text/plain; version=0.0.4"),
-        "{head}"
-    );
-    rmq_metrics::parse_text(body).unwrap()
+    rmq_metrics::parse_text(&rmq_testkit::scrape_metrics(port).await).unwrap()
 }
 
 /// The value of the one sample of `name` whose labels include `labels`.
@@ -147,7 +88,11 @@ async fn scraped_counters_equal_what_was_sent_and_consumed() {
         let queue = (i % 7) % 4;
         let body = vec![b'x'; 10 + i as usize * 7];
         let answer = c
-            .invoke(&server.addr, send("Metered", queue, body, now_ms()), T)
+            .invoke(
+                &server.addr,
+                send_message("Metered", queue, body, now_ms()),
+                T,
+            )
             .await
             .unwrap();
         assert_eq!(answer.code, 0, "{:?}", answer.remark);
@@ -160,7 +105,11 @@ async fn scraped_counters_equal_what_was_sent_and_consumed() {
         let mut offset = 0;
         while offset < *sent {
             let pulled = c
-                .invoke(&server.addr, pull("cg", "Metered", queue as i32, offset), T)
+                .invoke(
+                    &server.addr,
+                    pull_message("cg", "Metered", queue as i32, offset),
+                    T,
+                )
                 .await
                 .unwrap();
             assert_eq!(pulled.code, 0, "{:?}", pulled.remark);
@@ -281,7 +230,7 @@ async fn scraped_counters_equal_what_was_sent_and_consumed() {
         let answer = c
             .invoke(
                 &server.addr,
-                send("Metered", i % 4, vec![b'y'; 5], now_ms()),
+                send_message("Metered", i % 4, vec![b'y'; 5], now_ms()),
                 T,
             )
             .await
@@ -316,7 +265,7 @@ async fn a_producer_with_a_skewed_clock_is_warned_once_and_measured() {
         let answer = c
             .invoke(
                 &server.addr,
-                send("Skewed", -1, b"s".to_vec(), now_ms() - 180_000),
+                send_message("Skewed", -1, b"s".to_vec(), now_ms() - 180_000),
                 T,
             )
             .await
@@ -347,7 +296,11 @@ async fn a_producer_with_a_skewed_clock_is_warned_once_and_measured() {
     assert!((-185_000..=-179_000).contains(&millis), "{listed}");
     // Back in step: the gauge follows the host's latest send.
     let answer = c
-        .invoke(&server.addr, send("Skewed", -1, b"s".to_vec(), now_ms()), T)
+        .invoke(
+            &server.addr,
+            send_message("Skewed", -1, b"s".to_vec(), now_ms()),
+            T,
+        )
         .await
         .unwrap();
     assert_eq!(answer.code, 0, "{:?}", answer.remark);

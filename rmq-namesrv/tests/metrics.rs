@@ -11,22 +11,11 @@ use rmq_remoting::header::namesrv::GetRouteInfoRequestHeader;
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_testkit::ServerProcess;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const T: Duration = Duration::from_secs(5);
 
 async fn scrape(port: u16) -> BTreeMap<Series, f64> {
-    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut raw = String::new();
-    conn.read_to_string(&mut raw).await.unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    rmq_metrics::parse_text(body).unwrap()
+    rmq_metrics::parse_text(&rmq_testkit::scrape_metrics(port).await).unwrap()
 }
 
 fn samples_named<'a>(

@@ -5,11 +5,14 @@
 //! and kills the process when dropped, so tests run in parallel on ephemeral ports; crash tests
 //! signal it ([`ServerProcess::signal`]) and restart it on the same store and ports.
 //! With the `stack` feature, [`LocalStack`] runs a name server and a broker in-process;
-//! [`hostile`] attacks a running server the way issue 15 asks (and measures it meanwhile).
+//! [`hostile`] attacks a running server the way issue 15 asks (and measures it meanwhile);
+//! [`scrape_metrics`] reads a server's Prometheus endpoint.
 
 pub mod hostile;
+mod scrape;
 #[cfg(feature = "stack")]
 mod stack;
+pub use scrape::scrape_metrics;
 #[cfg(feature = "stack")]
 pub use stack::LocalStack;
 

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use rmq_broker::{Broker, BrokerConfig};
 use rmq_remoting::body::client::{
-    ConsumeFromWhere, ConsumeType, ConsumerConnection, ConsumerData, HeartbeatData,
-    LockBatchRequestBody, LockBatchResponseBody, MessageModel, MessageQueue, ProducerConnection,
-    ProducerData, SubscriptionData, UnlockBatchRequestBody,
+    ConsumerConnection, LockBatchRequestBody, LockBatchResponseBody, MessageModel, MessageQueue,
+    ProducerConnection, UnlockBatchRequestBody,
 };
 use rmq_remoting::body::route::{KvTable, TopicList};
 use rmq_remoting::body::stats::{
@@ -209,32 +208,7 @@ fn reset(timestamp: i64, force: bool) -> RemotingCommand {
 }
 
 fn heartbeat() -> RemotingCommand {
-    let data = HeartbeatData {
-        client_id: "127.0.0.1@consumer-1".into(),
-        consumer_data_set: vec![ConsumerData {
-            consume_from_where: ConsumeFromWhere::LastOffset,
-            consume_type: ConsumeType::Passively,
-            group_name: GROUP.into(),
-            message_model: MessageModel::Clustering,
-            subscription_data_set: vec![SubscriptionData {
-                class_filter_mode: false,
-                code_set: vec![],
-                expression_type: "TAG".into(),
-                filter_class_source: None,
-                sub_string: "*".into(),
-                sub_version: 1,
-                tags_set: vec![],
-                topic: TOPIC.into(),
-            }],
-            unit_mode: false,
-        }],
-        heartbeat_fingerprint: None,
-        producer_data_set: vec![ProducerData {
-            group_name: "pg".into(),
-        }],
-        without_sub: None,
-    };
-    json(RequestCode::HEART_BEAT, &data)
+    common::consumer_heartbeat("127.0.0.1@consumer-1", GROUP, TOPIC, Some("pg"))
 }
 
 fn lock_body(client: &str, queues: &[i32]) -> LockBatchRequestBody {

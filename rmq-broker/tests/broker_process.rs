@@ -3,11 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use rmq_remoting::body::client::{
-    ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData, MessageModel, SubscriptionData,
-};
 use rmq_remoting::body::route::TopicRouteData;
-use rmq_remoting::fastjson::{self, KeyStyle};
+use rmq_remoting::fastjson;
 use rmq_remoting::header::broker::{
     PullMessageRequestHeader, QueryConsumerOffsetRequestHeader, SendMessageRequestHeaderV2,
     SendMessageResponseHeader,
@@ -342,31 +339,7 @@ async fn heartbeats_register_consumers_and_their_subscriptions() {
     let ns = name_server().await;
     let broker = BrokerProcess::start(&ns, "broker-a", &[]);
     let c = client();
-    let heartbeat = HeartbeatData {
-        client_id: "127.0.0.1@test".into(),
-        consumer_data_set: vec![ConsumerData {
-            consume_from_where: ConsumeFromWhere::LastOffset,
-            consume_type: ConsumeType::Passively,
-            group_name: "cg".into(),
-            message_model: MessageModel::Clustering,
-            subscription_data_set: vec![SubscriptionData {
-                class_filter_mode: false,
-                code_set: vec![],
-                expression_type: "TAG".into(),
-                filter_class_source: None,
-                sub_string: "*".into(),
-                sub_version: 1,
-                tags_set: vec![],
-                topic: "Orders".into(),
-            }],
-            unit_mode: false,
-        }],
-        heartbeat_fingerprint: None,
-        producer_data_set: vec![],
-        without_sub: None,
-    };
-    let request = RemotingCommand::request_without_header(RequestCode::HEART_BEAT)
-        .with_body(fastjson::to_vec(&heartbeat, KeyStyle::Fastjson));
+    let request = common::consumer_heartbeat("127.0.0.1@test", "cg", "Orders", None);
     assert_eq!(
         c.invoke(&broker.server.addr, request, T)
             .await

@@ -10,13 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmq_broker::{Broker, BrokerConfig};
-use rmq_remoting::body::client::{
-    ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData, MessageModel, ProducerData,
-    SubscriptionData,
-};
 use rmq_remoting::body::running::ProducerTableInfo;
 use rmq_remoting::body::topic::{TopicConfig, TopicConfigSerializeWrapper};
-use rmq_remoting::fastjson::{self, KeyStyle};
+use rmq_remoting::fastjson;
 use rmq_remoting::header::broker::{
     ConsumeMessageDirectlyResultRequestHeader, GetConsumerRunningInfoRequestHeader,
     TopicRequestHeader,
@@ -72,33 +68,7 @@ fn fake_consumer(seen: &Seen) -> RemotingClient {
 }
 
 fn heartbeat(client_id: &str) -> RemotingCommand {
-    let data = HeartbeatData {
-        client_id: client_id.into(),
-        consumer_data_set: vec![ConsumerData {
-            consume_from_where: ConsumeFromWhere::LastOffset,
-            consume_type: ConsumeType::Passively,
-            group_name: GROUP.into(),
-            message_model: MessageModel::Clustering,
-            subscription_data_set: vec![SubscriptionData {
-                class_filter_mode: false,
-                code_set: vec![],
-                expression_type: "TAG".into(),
-                filter_class_source: None,
-                sub_string: "*".into(),
-                sub_version: 1,
-                tags_set: vec![],
-                topic: TOPIC.into(),
-            }],
-            unit_mode: false,
-        }],
-        heartbeat_fingerprint: None,
-        producer_data_set: vec![ProducerData {
-            group_name: "pg-relay".into(),
-        }],
-        without_sub: None,
-    };
-    RemotingCommand::request_without_header(RequestCode::HEART_BEAT)
-        .with_body(fastjson::to_vec(&data, KeyStyle::Fastjson))
+    common::consumer_heartbeat(client_id, GROUP, TOPIC, Some("pg-relay"))
 }
 
 fn running_info(client_id: &str, jstack: bool) -> RemotingCommand {

@@ -119,6 +119,50 @@ pub fn create_topic(topic: &str, queues: i32) -> RemotingCommand {
     )
 }
 
+/// HEART_BEAT of `client_id` as a clustering consumer of `group` subscribed to every tag of
+/// `topic` (and as a producer of `producer_group` when given), the way a Java client sends it.
+pub fn consumer_heartbeat(
+    client_id: &str,
+    group: &str,
+    topic: &str,
+    producer_group: Option<&str>,
+) -> RemotingCommand {
+    use rmq_remoting::body::client::{
+        ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData, MessageModel, ProducerData,
+        SubscriptionData,
+    };
+    let data = HeartbeatData {
+        client_id: client_id.into(),
+        consumer_data_set: vec![ConsumerData {
+            consume_from_where: ConsumeFromWhere::LastOffset,
+            consume_type: ConsumeType::Passively,
+            group_name: group.into(),
+            message_model: MessageModel::Clustering,
+            subscription_data_set: vec![SubscriptionData {
+                class_filter_mode: false,
+                code_set: vec![],
+                expression_type: "TAG".into(),
+                filter_class_source: None,
+                sub_string: "*".into(),
+                sub_version: 1,
+                tags_set: vec![],
+                topic: topic.into(),
+            }],
+            unit_mode: false,
+        }],
+        heartbeat_fingerprint: None,
+        producer_data_set: producer_group
+            .map(|g| ProducerData {
+                group_name: g.into(),
+            })
+            .into_iter()
+            .collect(),
+        without_sub: None,
+    };
+    let body = rmq_remoting::fastjson::to_vec(&data, rmq_remoting::fastjson::KeyStyle::Fastjson);
+    RemotingCommand::request_without_header(RequestCode::HEART_BEAT).with_body(body)
+}
+
 /// Polls `check` every 200 ms until it returns `Some`, which it returns; panics naming `what`
 /// after `limit`. Brokers copy, register and replicate on their own schedules, so tests wait
 /// for an outcome instead of sleeping; a yes/no check ends in `.then_some(())`.

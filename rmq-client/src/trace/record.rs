@@ -178,8 +178,9 @@ impl TraceRecord {
     /// Appends the record as Java's `encoderFromContextBean` writes it (local access channel).
     pub fn encode_into(&self, out: &mut String) {
         let msg_type = self.msg_type.unwrap_or(TraceMessageType::Normal).ordinal();
-        let fields: Vec<String> = match self.trace_type {
-            TraceType::Pub => vec![
+        // Pub and EndTransaction records begin alike: the message as the producer saw it.
+        let message_fields = || {
+            vec![
                 self.trace_type.as_str().to_owned(),
                 self.timestamp.to_string(),
                 self.region_id.clone(),
@@ -189,12 +190,20 @@ impl TraceRecord {
                 self.tags.clone(),
                 self.keys.clone(),
                 self.store_host.clone(),
-                self.body_length.to_string(),
-                self.cost_time.to_string(),
-                msg_type.to_string(),
-                self.offset_msg_id.clone(),
-                self.success.to_string(),
-            ],
+            ]
+        };
+        let fields: Vec<String> = match self.trace_type {
+            TraceType::Pub => {
+                let mut fields = message_fields();
+                fields.extend([
+                    self.body_length.to_string(),
+                    self.cost_time.to_string(),
+                    msg_type.to_string(),
+                    self.offset_msg_id.clone(),
+                    self.success.to_string(),
+                ]);
+                fields
+            }
             TraceType::SubBefore => vec![
                 self.trace_type.as_str().to_owned(),
                 self.timestamp.to_string(),
@@ -216,21 +225,16 @@ impl TraceRecord {
                 self.timestamp.to_string(),
                 self.group.clone(),
             ],
-            TraceType::EndTransaction => vec![
-                self.trace_type.as_str().to_owned(),
-                self.timestamp.to_string(),
-                self.region_id.clone(),
-                self.group.clone(),
-                self.topic.clone(),
-                self.msg_id.clone(),
-                self.tags.clone(),
-                self.keys.clone(),
-                self.store_host.clone(),
-                msg_type.to_string(),
-                self.transaction_id.clone(),
-                self.transaction_state.clone(),
-                self.from_transaction_check.to_string(),
-            ],
+            TraceType::EndTransaction => {
+                let mut fields = message_fields();
+                fields.extend([
+                    msg_type.to_string(),
+                    self.transaction_id.clone(),
+                    self.transaction_state.clone(),
+                    self.from_transaction_check.to_string(),
+                ]);
+                fields
+            }
         };
         let _ = write!(out, "{}{FIELD_SPLITOR}", fields.join("\u{1}"));
     }
@@ -282,32 +286,35 @@ fn decode_one(chunk: &str) -> Option<TraceRecord> {
     let long = |i: usize| line.get(i)?.parse::<i64>().ok();
     // Java's Boolean.parseBoolean: "true" in any case is true, anything else false.
     let flag = |i: usize| line.get(i).is_some_and(|s| s.eq_ignore_ascii_case("true"));
+    let msg_type = |i: usize| TraceMessageType::from_ordinal(line.get(i)?);
+    // Pub and EndTransaction records begin alike (fields 1 to 8).
+    let message_fields = |r: &mut TraceRecord| -> Option<()> {
+        r.timestamp = long(1)?;
+        r.region_id = text(2)?;
+        r.group = text(3)?;
+        r.topic = text(4)?;
+        r.msg_id = text(5)?;
+        r.tags = text(6)?;
+        r.keys = text(7)?;
+        r.store_host = text(8)?;
+        Some(())
+    };
     let mut r = TraceRecord::new(trace_type);
     match trace_type {
         TraceType::Pub => {
-            r.timestamp = long(1)?;
-            r.region_id = text(2)?;
-            r.group = text(3)?;
-            r.topic = text(4)?;
-            r.msg_id = text(5)?;
-            r.tags = text(6)?;
-            r.keys = text(7)?;
-            r.store_host = text(8)?;
+            message_fields(&mut r)?;
             r.body_length = int(9)?;
             r.cost_time = int(10)?;
-            r.msg_type = Some(TraceMessageType::from_ordinal(line.get(11)?)?);
-            match line.len() {
-                13 => r.success = flag(12),
-                14 => {
-                    r.offset_msg_id = text(12)?;
-                    r.success = flag(13);
-                }
-                n if n >= 15 => {
-                    r.offset_msg_id = text(12)?;
-                    r.success = flag(13);
-                    r.client_host = text(14)?;
-                }
-                _ => {}
+            r.msg_type = Some(msg_type(11)?);
+            // 13 fields: no offset message id (older clients); 15: the client host too.
+            if line.len() >= 14 {
+                r.offset_msg_id = text(12)?;
+                r.success = flag(13);
+            } else if line.len() == 13 {
+                r.success = flag(12);
+            }
+            if line.len() >= 15 {
+                r.client_host = text(14)?;
             }
         }
         TraceType::SubBefore => {
@@ -334,15 +341,8 @@ fn decode_one(chunk: &str) -> Option<TraceRecord> {
             }
         }
         TraceType::EndTransaction => {
-            r.timestamp = long(1)?;
-            r.region_id = text(2)?;
-            r.group = text(3)?;
-            r.topic = text(4)?;
-            r.msg_id = text(5)?;
-            r.tags = text(6)?;
-            r.keys = text(7)?;
-            r.store_host = text(8)?;
-            r.msg_type = Some(TraceMessageType::from_ordinal(line.get(9)?)?);
+            message_fields(&mut r)?;
+            r.msg_type = Some(msg_type(9)?);
             r.transaction_id = text(10)?;
             r.transaction_state = text(11)?;
             r.from_transaction_check = flag(12);

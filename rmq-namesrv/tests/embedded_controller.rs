@@ -14,11 +14,7 @@ use rmq_testkit::ServerProcess;
 #[tokio::test]
 async fn the_name_server_runs_a_controller_on_its_peer_port() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = rmq_testkit::free_port();
     let conf = dir.path().join("namesrv-n0.conf");
     std::fs::write(
         &conf,

@@ -31,11 +31,7 @@ fn samples_named<'a>(
 #[tokio::test]
 async fn request_latency_counts_every_request_by_code() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = rmq_testkit::free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_mqnamesrv"));
     command
         .args(["--listenPort", "0", "--bindAddress", "127.0.0.1"])

@@ -22,6 +22,17 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// A port nobody listens on now, for a server whose port must be known before it starts (a
+/// metrics or controller port, or a broker that must come back on the ports it had: a restart
+/// cannot use `--listenPort 0`).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding an ephemeral port");
+    listener
+        .local_addr()
+        .expect("the address of a bound socket")
+        .port()
+}
+
 /// A server binary running for the length of a test.
 pub struct ServerProcess {
     child: Child,

@@ -163,6 +163,47 @@ pub fn consumer_heartbeat(
     RemotingCommand::request_without_header(RequestCode::HEART_BEAT).with_body(body)
 }
 
+/// A client bound to one broker, for tests that send it many requests and expect answers.
+pub struct Caller {
+    /// The broker's address.
+    pub addr: String,
+    client: rmq_remoting::transport::RemotingClient,
+}
+
+impl Caller {
+    /// A fresh client connection to the broker at `addr`.
+    pub fn new(addr: impl Into<String>) -> Self {
+        use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
+        Caller {
+            addr: addr.into(),
+            client: RemotingClient::new(TransportConfig::default(), Router::new()),
+        }
+    }
+
+    /// Sends `request` and returns whatever the broker answered (within 5 s).
+    pub async fn call(&self, request: RemotingCommand) -> RemotingCommand {
+        let limit = Duration::from_secs(5);
+        self.client
+            .invoke(&self.addr, request, limit)
+            .await
+            .unwrap()
+    }
+
+    /// Sends and expects success, returning the response.
+    pub async fn ok(&self, request: RemotingCommand) -> RemotingCommand {
+        let response = self.call(request).await;
+        assert_eq!(response.code, 0, "{:?}", response.remark);
+        response
+    }
+
+    /// Sends and parses the successful answer's body.
+    pub async fn body<B: serde::de::DeserializeOwned>(&self, request: RemotingCommand) -> B {
+        let response = self.ok(request).await;
+        rmq_remoting::fastjson::from_slice(&response.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&response.body)))
+    }
+}
+
 /// Polls `check` every 200 ms until it returns `Some`, which it returns; panics naming `what`
 /// after `limit`. Brokers copy, register and replicate on their own schedules, so tests wait
 /// for an outcome instead of sleeping; a yes/no check ends in `.then_some(())`.
@@ -181,12 +222,8 @@ where
     }
 }
 
-/// A port nobody listens on now, for a broker that must come back on the ports it had (a
-/// restart cannot use `--listenPort 0`).
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
+#[allow(unused_imports)] // like the rest: each test binary uses a different part
+pub use rmq_testkit::free_port;
 
 /// SEND_MESSAGE_V2 of `body` to `topic`/`queue_id`, born `born_ms`, the way a Java producer
 /// sends a plain message.

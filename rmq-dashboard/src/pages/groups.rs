@@ -13,13 +13,15 @@ use maud::{html, Markup};
 use rmq_remoting::body::stats::{ConsumeStats, SubscriptionGroupConfig};
 use serde::{Deserialize, Serialize};
 
-use super::list::{cluster_names, ListQuery};
+use super::list::{cluster_names, created, deleted, unconfirmed, ListQuery};
 use super::when::{format_ms, parse_input};
 use crate::auth::login::safe_next;
 use crate::auth::{Role, Viewer};
-use crate::layout::{self, audited, csrf_field, redirect_notice, seg, Notice, PageError};
+use crate::layout::{self, csrf_field, redirect_notice, seg, Notice, PageError};
 use crate::state::{AppState, Groups};
 
+/// What the audit log and the notices call a group, and where the groups are listed.
+const KIND: (&str, &str) = ("group", "/groups");
 /// Groups shown (and asked for their lag) per page.
 const PAGE_SIZE: usize = 50;
 
@@ -217,12 +219,7 @@ async fn create(
         .create_subscription_group_in_cluster(&f.cluster, &config)
         .await;
     state.groups.invalidate().await;
-    let result = result.map(|brokers| {
-        let message = format!("created {} on {}", f.group, brokers.join(", "));
-        (format!("/groups/{}", seg(&f.group)), message)
-    });
-    let target = format!("{} in cluster {}", f.group, f.cluster);
-    audited(&viewer, "create group", &target, result, "/groups")
+    created(&viewer, KIND, &f.group, &f.cluster, result)
 }
 
 async fn detail(
@@ -334,12 +331,8 @@ async fn delete(
     Path(group): Path<String>,
     Form(f): Form<DeleteForm>,
 ) -> Response {
-    let back = format!("/groups/{}", seg(&group));
-    if f.confirm != group {
-        return redirect_notice(
-            &back,
-            Err("the name typed does not match; nothing deleted".into()),
-        );
+    if let Some(refused) = unconfirmed(KIND.1, &f.confirm, &group) {
+        return refused;
     }
     let result = async {
         let mut done = Vec::new();
@@ -354,11 +347,7 @@ async fn delete(
     }
     .await;
     state.groups.invalidate().await;
-    let result = result.map(|done| {
-        let message = format!("deleted {group} from {}", done.join(", "));
-        ("/groups".to_owned(), message)
-    });
-    audited(&viewer, "delete group", &group, result, &back)
+    deleted(&viewer, KIND, &group, result)
 }
 
 /// The reset form for the topic page (`topic` fixed, group chosen from `choices`) and the

@@ -1,9 +1,14 @@
 //! What the topic and group lists share: the filter query, paging a filtered list, the
-//! filter form with its pager, and the clusters a create form offers.
+//! filter form with its pager, the clusters a create form offers, and how a create or delete
+//! action ends (audited, with its notice).
 
+use axum::response::Response;
 use maud::{html, Markup};
+use rmq_client::ClientError;
 use serde::Deserialize;
 
+use crate::auth::Viewer;
+use crate::layout::{audited, redirect_notice, seg};
 use crate::state::AppState;
 
 /// A list page's query: a name filter, the page asked for, and whether system names show.
@@ -68,4 +73,47 @@ pub(super) fn cluster_names(state: &AppState) -> Vec<String> {
         .as_ref()
         .map(|c| c.cluster_addr_table.keys().cloned().collect())
         .unwrap_or_default()
+}
+
+/// Ends a create form of a `kind` ("topic", "group") listed at `list`: audited, then on to
+/// the new `name`'s page, or back to the list with the error.
+pub(super) fn created(
+    viewer: &Viewer,
+    (kind, list): (&str, &str),
+    name: &str,
+    cluster: &str,
+    result: Result<Vec<String>, ClientError>,
+) -> Response {
+    let result = result.map(|brokers| {
+        let message = format!("created {name} on {}", brokers.join(", "));
+        (format!("{list}/{}", seg(name)), message)
+    });
+    let target = format!("{name} in cluster {cluster}");
+    audited(viewer, &format!("create {kind}"), &target, result, list)
+}
+
+/// Ends a delete form of a `kind` listed at `list`: audited, then to the list, or back to
+/// `name`'s page with the error.
+pub(super) fn deleted(
+    viewer: &Viewer,
+    (kind, list): (&str, &str),
+    name: &str,
+    result: Result<Vec<String>, ClientError>,
+) -> Response {
+    let result = result.map(|done| {
+        let message = format!("deleted {name} from {}", done.join(", "));
+        (list.to_owned(), message)
+    });
+    let back = format!("{list}/{}", seg(name));
+    audited(viewer, &format!("delete {kind}"), name, result, &back)
+}
+
+/// A delete form whose typed name is not `name`: back to its page, nothing deleted.
+pub(super) fn unconfirmed(list: &str, typed: &str, name: &str) -> Option<Response> {
+    (typed != name).then(|| {
+        redirect_notice(
+            &format!("{list}/{}", seg(name)),
+            Err("the name typed does not match; nothing deleted".into()),
+        )
+    })
 }

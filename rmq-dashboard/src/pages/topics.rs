@@ -14,12 +14,14 @@ use rmq_remoting::body::topic::{perm, TopicConfig};
 use serde::{Deserialize, Serialize};
 
 use super::groups::reset_offset_form;
-use super::list::{cluster_names, ListQuery};
+use super::list::{cluster_names, created, deleted, unconfirmed, ListQuery};
 use super::when::format_ms;
 use crate::auth::{Role, Viewer};
-use crate::layout::{self, audited, csrf_field, redirect_notice, seg, Notice, PageError};
+use crate::layout::{self, csrf_field, redirect_notice, seg, Notice, PageError};
 use crate::state::AppState;
 
+/// What the audit log and the notices call a topic, and where the topics are listed.
+const KIND: (&str, &str) = ("topic", "/topics");
 /// Topics shown per page.
 const PAGE_SIZE: usize = 100;
 
@@ -185,12 +187,7 @@ async fn create(
         .create_topic_in_cluster(&f.cluster, &config)
         .await;
     state.topics.invalidate().await;
-    let result = result.map(|brokers| {
-        let message = format!("created {} on {}", f.topic, brokers.join(", "));
-        (format!("/topics/{}", seg(&f.topic)), message)
-    });
-    let target = format!("{} in cluster {}", f.topic, f.cluster);
-    audited(&viewer, "create topic", &target, result, "/topics")
+    created(&viewer, KIND, &f.topic, &f.cluster, result)
 }
 
 async fn detail(
@@ -341,12 +338,8 @@ async fn delete(
     Path(topic): Path<String>,
     Form(f): Form<DeleteForm>,
 ) -> Response {
-    let back = format!("/topics/{}", seg(&topic));
-    if f.confirm != topic {
-        return redirect_notice(
-            &back,
-            Err("the name typed does not match; nothing deleted".into()),
-        );
+    if let Some(refused) = unconfirmed(KIND.1, &f.confirm, &topic) {
+        return refused;
     }
     let result = async {
         let route = state.admin.topic_route(&topic).await?;
@@ -359,11 +352,7 @@ async fn delete(
     }
     .await;
     state.topics.invalidate().await;
-    let result = result.map(|done| {
-        let message = format!("deleted {topic} from {}", done.join(", "));
-        ("/topics".to_owned(), message)
-    });
-    audited(&viewer, "delete topic", &topic, result, &back)
+    deleted(&viewer, KIND, &topic, result)
 }
 
 #[derive(Deserialize)]

@@ -29,24 +29,29 @@ use rmq_remoting::message::{decode_offset_msg_id, decode_record, encode_properti
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_store::StoreConfig;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 mod common;
-use common::create_topic;
+use common::{create_topic, Caller};
 
 const T: Duration = Duration::from_secs(5);
 const TOPIC: &str = "AdminTopic";
 const GROUP: &str = "cg";
 
 struct Harness {
-    addr: String,
-    client: RemotingClient,
+    broker: Caller,
     stop: Option<oneshot::Sender<()>>,
     served: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Harness {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.broker
+    }
 }
 
 impl Harness {
@@ -68,30 +73,11 @@ impl Harness {
             let _ = stopped.await;
         }));
         Harness {
-            addr: addr.to_string(),
-            client: RemotingClient::new(TransportConfig::default(), Router::new()),
+            broker: Caller::new(addr.to_string()),
             stop: Some(stop),
             served,
             _dir: dir,
         }
-    }
-
-    async fn call(&self, request: RemotingCommand) -> RemotingCommand {
-        self.client.invoke(&self.addr, request, T).await.unwrap()
-    }
-
-    /// Sends and expects success, returning the response.
-    async fn ok(&self, request: RemotingCommand) -> RemotingCommand {
-        let response = self.call(request).await;
-        assert_eq!(response.code, 0, "{:?}", response.remark);
-        response
-    }
-
-    /// Sends and parses the successful answer's body.
-    async fn body<B: DeserializeOwned>(&self, request: RemotingCommand) -> B {
-        let response = self.ok(request).await;
-        fastjson::from_slice(&response.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&response.body)))
     }
 
     async fn stop(mut self) {

@@ -14,40 +14,28 @@ use rmq_remoting::header::broker::{
     GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader, UpdateConsumerOffsetRequestHeader,
     ViewBrokerStatsDataRequestHeader,
 };
-use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
-use serde::de::DeserializeOwned;
 
 mod common;
-use common::{create_topic, eventually, name_server, pull_message, send_message, BrokerProcess};
+use common::{
+    create_topic, eventually, name_server, pull_message, send_message, BrokerProcess, Caller,
+};
 
-const T: Duration = Duration::from_secs(5);
 const TOPIC: &str = "StatsTopic";
 const GROUP: &str = "stats_group";
 const SENT: i64 = 6;
 
-struct Broker {
-    addr: String,
-    client: RemotingClient,
+/// The broker under test, asked through [`Caller`] and the stats requests below.
+struct Broker(Caller);
+
+impl std::ops::Deref for Broker {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
 }
 
 impl Broker {
-    async fn call(&self, request: RemotingCommand) -> RemotingCommand {
-        self.client.invoke(&self.addr, request, T).await.unwrap()
-    }
-
-    async fn ok(&self, request: RemotingCommand) -> RemotingCommand {
-        let response = self.call(request).await;
-        assert_eq!(response.code, 0, "{:?}", response.remark);
-        response
-    }
-
-    async fn body<B: DeserializeOwned>(&self, request: RemotingCommand) -> B {
-        let response = self.ok(request).await;
-        fastjson::from_slice(&response.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&response.body)))
-    }
-
     async fn runtime(&self) -> BTreeMap<String, String> {
         let info: KvTable = self
             .body(RemotingCommand::request_without_header(
@@ -122,10 +110,7 @@ fn spans(table: &BTreeMap<String, String>, key: &str) -> Vec<Option<f64>> {
 async fn statistics_count_the_traffic_as_apache_does() {
     let namesrv = name_server().await;
     let process = BrokerProcess::start(&namesrv, "broker-stats", &[]);
-    let b = Broker {
-        addr: process.addr().to_owned(),
-        client: RemotingClient::new(TransportConfig::default(), Router::new()),
-    };
+    let b = Broker(Caller::new(process.addr()));
     b.ok(create_topic(TOPIC, 2)).await;
     for i in 0..SENT {
         let queue = (i % 2) as i32;

@@ -47,15 +47,7 @@ impl Apache {
     }
 
     fn client_config(&self) -> ClientConfig {
-        ClientConfig {
-            namesrv_addr: self.namesrv.clone(),
-            client_ip: "127.0.0.1".into(),
-            poll_name_server_interval: Duration::from_millis(500),
-            heartbeat_broker_interval: Duration::from_secs(2),
-            persist_consumer_offset_interval: Duration::from_millis(500),
-            rebalance_interval: Duration::from_secs(1),
-            ..ClientConfig::default()
-        }
+        common::fast_client_config(&self.namesrv)
     }
 
     fn consumer_config(&self, group: &str) -> ConsumerConfig {

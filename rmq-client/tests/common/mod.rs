@@ -50,15 +50,7 @@ impl Cluster {
 
     /// Client settings with short periods so tests run fast.
     pub fn client_config(&self) -> ClientConfig {
-        ClientConfig {
-            namesrv_addr: self.namesrv.clone(),
-            client_ip: "127.0.0.1".into(),
-            poll_name_server_interval: Duration::from_millis(500),
-            heartbeat_broker_interval: Duration::from_secs(2),
-            persist_consumer_offset_interval: Duration::from_millis(500),
-            rebalance_interval: Duration::from_secs(1),
-            ..ClientConfig::default()
-        }
+        fast_client_config(&self.namesrv)
     }
 
     /// Consumer settings for `group` with a short local retry delay.
@@ -171,4 +163,18 @@ pub async fn poll_n(consumer: &rmq_client::LitePullConsumer, n: usize) -> Vec<Re
         all.extend(consumer.poll(Duration::from_millis(300)).await.unwrap());
     }
     all
+}
+
+/// Client settings for the name server at `namesrv` with short periods (route polling,
+/// heartbeats, offset persistence, rebalancing), so tests against any broker run fast.
+pub fn fast_client_config(namesrv: &str) -> ClientConfig {
+    ClientConfig {
+        namesrv_addr: namesrv.to_owned(),
+        client_ip: "127.0.0.1".into(),
+        poll_name_server_interval: Duration::from_millis(500),
+        heartbeat_broker_interval: Duration::from_secs(2),
+        persist_consumer_offset_interval: Duration::from_millis(500),
+        rebalance_interval: Duration::from_secs(1),
+        ..ClientConfig::default()
+    }
 }

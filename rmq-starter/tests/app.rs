@@ -7,13 +7,14 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use rmq_starter::{
-    headers, rocketmq_listener, rocketmq_transaction_listener, Application, ConsumeResult, Json,
-    Message, OutgoingMessage, PropertySources, ReceivedMessage, RocketMQListener,
-    RocketMQLocalTransactionListener, RocketMQLocalTransactionState, RocketMQTemplate,
-    TemplateError,
+    headers, rocketmq_listener, rocketmq_transaction_listener, ConsumeResult, Json, Message,
+    OutgoingMessage, ReceivedMessage, RocketMQListener, RocketMQLocalTransactionListener,
+    RocketMQLocalTransactionState, TemplateError,
 };
 use rmq_testkit::LocalStack;
 use serde::{Deserialize, Serialize};
+
+mod common;
 
 static TEXTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static ORDERS: Mutex<Vec<Order>> = Mutex::new(Vec::new());
@@ -118,31 +119,12 @@ async fn template_and_listeners_work_end_to_end() {
         stack.create_topic(topic, 4).await;
     }
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("application.yml"),
-        format!(
-            "rocketmq:\n  name-server: {}\n  producer:\n    group: app-test-producer\n  pull-consumer:\n    group: pull-group\n    topic: pulled\ntest:\n  text-topic: texts\nlogging:\n  level:\n    root: warn\n",
-            stack.namesrv
-        ),
-    )
-    .unwrap();
-    let sources = PropertySources {
-        dir: dir.path().to_path_buf(),
-        env: vec![],
-        args: vec!["--server.port=0".into()],
-    };
-    let (template_tx, template_rx) = tokio::sync::oneshot::channel::<RocketMQTemplate>();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = tokio::spawn(Application::new("app-test").sources(sources).run_until(
-        move |ctx| {
-            let _ = template_tx.send(ctx.template()?);
-            Ok(axum::Router::new())
-        },
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
-    let template = template_rx.await.expect("the application started");
+    let yml = format!(
+        "rocketmq:\n  name-server: {}\n  producer:\n    group: app-test-producer\n  pull-consumer:\n    group: pull-group\n    topic: pulled\ntest:\n  text-topic: texts\nlogging:\n  level:\n    root: warn\n",
+        stack.namesrv
+    );
+    let app = common::start_app("app-test", dir.path(), &yml).await;
+    let template = &app.template;
 
     // Tags: the listener subscribes to `keep || also`.
     template
@@ -263,8 +245,7 @@ async fn template_and_listeners_work_end_to_end() {
         COMMITTED.lock().unwrap().len() >= 2
     })
     .await;
-    stop_tx.send(()).unwrap();
-    app.await.unwrap().unwrap();
+    app.stop().await;
 
     let mut texts = TEXTS.lock().unwrap().clone();
     texts.sort();

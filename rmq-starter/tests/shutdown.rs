@@ -6,11 +6,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rmq_starter::{
-    rocketmq_listener, Application, ConsumeResult, PropertySources, ReceivedMessage,
-    RocketMQListener, RocketMQTemplate,
-};
+use rmq_starter::{rocketmq_listener, ConsumeResult, ReceivedMessage, RocketMQListener};
 use rmq_testkit::LocalStack;
+
+mod common;
 
 /// Message ids whose listener call completed.
 static DONE: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -28,54 +27,19 @@ impl RocketMQListener<ReceivedMessage> for SlowListener {
     }
 }
 
-/// Runs the application until `stop` fires; hands out the template once started.
-fn start_app(
-    dir: &std::path::Path,
-) -> (
-    tokio::task::JoinHandle<Result<(), rmq_starter::StarterError>>,
-    tokio::sync::oneshot::Receiver<RocketMQTemplate>,
-    tokio::sync::oneshot::Sender<()>,
-) {
-    let (template_tx, template_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let sources = PropertySources {
-        dir: dir.to_path_buf(),
-        env: vec![],
-        args: vec!["--server.port=0".into()],
-    };
-    let app = tokio::spawn(
-        Application::new("shutdown-test")
-            .sources(sources)
-            .run_until(
-                move |ctx| {
-                    let _ = template_tx.send(ctx.template()?);
-                    Ok(axum::Router::new())
-                },
-                async move {
-                    let _ = stop_rx.await;
-                },
-            ),
-    );
-    (app, template_rx, stop_tx)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn messages_in_flight_at_shutdown_are_acknowledged_or_redelivered() {
     const N: usize = 60;
     let stack = LocalStack::start().await;
     stack.create_topic("slow", 4).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("application.yml"),
-        format!(
-            "rocketmq:\n  name-server: {}\n  producer:\n    group: slow-producer\nlogging:\n  level:\n    root: warn\n",
-            stack.namesrv
-        ),
-    )
-    .unwrap();
+    let yml = format!(
+        "rocketmq:\n  name-server: {}\n  producer:\n    group: slow-producer\nlogging:\n  level:\n    root: warn\n",
+        stack.namesrv
+    );
 
-    let (app, template, stop) = start_app(dir.path());
-    let template = template.await.expect("first instance started");
+    let app = common::start_app("shutdown-test", dir.path(), &yml).await;
+    let template = &app.template;
     let mut sent = HashSet::new();
     for i in 0..N {
         let result = template.sync_send("slow", format!("m{i}")).await.unwrap();
@@ -87,8 +51,7 @@ async fn messages_in_flight_at_shutdown_are_acknowledged_or_redelivered() {
         assert!(tokio::time::Instant::now() < deadline, "nothing consumed");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    stop.send(()).unwrap();
-    app.await.unwrap().unwrap();
+    app.stop().await;
     let after_first = DONE.lock().unwrap().len();
     assert!(
         after_first < N,
@@ -96,8 +59,7 @@ async fn messages_in_flight_at_shutdown_are_acknowledged_or_redelivered() {
     );
 
     // A second instance of the group picks up everything not acknowledged.
-    let (app, template, stop) = start_app(dir.path());
-    template.await.expect("second instance started");
+    let app = common::start_app("shutdown-test", dir.path(), &yml).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let done: HashSet<String> = DONE.lock().unwrap().iter().cloned().collect();
@@ -111,8 +73,7 @@ async fn messages_in_flight_at_shutdown_are_acknowledged_or_redelivered() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    stop.send(()).unwrap();
-    app.await.unwrap().unwrap();
+    app.stop().await;
     stack.stop().await;
 
     // At least once, with the repeats visible: only a message in flight at the stop may come

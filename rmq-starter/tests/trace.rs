@@ -6,11 +6,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use rmq_client::{Admin, ClientConfig, TraceType, TraceView, RMQ_SYS_TRACE_TOPIC};
-use rmq_starter::{
-    rocketmq_listener, Application, ConsumeResult, PropertySources, RocketMQListener,
-    RocketMQTemplate,
-};
+use rmq_starter::{rocketmq_listener, ConsumeResult, RocketMQListener};
 use rmq_testkit::LocalStack;
+
+mod common;
 
 static TRACED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static UNTRACED: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -69,31 +68,12 @@ async fn listeners_and_the_template_write_traces_when_switched_on() {
     let stack = LocalStack::start_with(|c| c.trace_topic_enable = true).await;
     stack.create_topic("traced", 2).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("application.yml"),
-        format!(
-            "rocketmq:\n  name-server: {}\n  producer:\n    group: trace-producer\n    enable-msg-trace: true\n  consumer:\n    enable-msg-trace: true\nlogging:\n  level:\n    root: warn\n",
-            stack.namesrv
-        ),
-    )
-    .unwrap();
-    let sources = PropertySources {
-        dir: dir.path().to_path_buf(),
-        env: vec![],
-        args: vec!["--server.port=0".into()],
-    };
-    let (template_tx, template_rx) = tokio::sync::oneshot::channel::<RocketMQTemplate>();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = tokio::spawn(Application::new("trace-test").sources(sources).run_until(
-        move |ctx| {
-            let _ = template_tx.send(ctx.template()?);
-            Ok(axum::Router::new())
-        },
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
-    let template = template_rx.await.expect("the application started");
+    let yml = format!(
+        "rocketmq:\n  name-server: {}\n  producer:\n    group: trace-producer\n    enable-msg-trace: true\n  consumer:\n    enable-msg-trace: true\nlogging:\n  level:\n    root: warn\n",
+        stack.namesrv
+    );
+    let app = common::start_app("trace-test", dir.path(), &yml).await;
+    let template = &app.template;
 
     let mut ids = Vec::new();
     for i in 0..2 {
@@ -142,7 +122,6 @@ async fn listeners_and_the_template_write_traces_when_switched_on() {
         assert_eq!(steps(&views), expected, "trace of {id}");
     }
     admin.shutdown().await;
-    let _ = stop_tx.send(());
-    app.await.unwrap().unwrap();
+    app.stop().await;
     stack.stop().await;
 }

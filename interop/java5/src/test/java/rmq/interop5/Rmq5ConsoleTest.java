@@ -28,17 +28,12 @@ import org.apache.rocketmq.remoting.protocol.body.CMResult;
 import org.apache.rocketmq.remoting.protocol.body.ConsumeMessageDirectlyResult;
 import org.apache.rocketmq.remoting.protocol.body.ConsumerRunningInfo;
 import org.apache.rocketmq.remoting.protocol.body.TopicList;
-import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import rmq.interop.harness.Await;
-import rmq.interop.harness.BrokerStack;
-import rmq.interop.harness.RmqBroker;
-import rmq.interop.support.Targets;
 
 /**
  * The RocketMQ 5 admin calls Apache's rocketmq-dashboard 2.1 makes (it is built on
@@ -49,52 +44,19 @@ import rmq.interop.support.Targets;
  */
 @DisplayName("Java 5.x admin (VIP channel on) vs rmq broker: the console's 5.x calls")
 @Timeout(90)
-class Rmq5ConsoleTest {
+class Rmq5ConsoleTest extends Rmq5Stack {
     static final int SENT = 8;
-
-    BrokerStack stack;
-    DefaultMQAdminExt admin;
-    DefaultMQProducer producer;
-    DefaultMQPushConsumer consumer;
 
     @BeforeEach
     void start() throws Exception {
-        stack = RmqBroker.startStack(Targets.requireRmqNamesrvBinary(), Targets.requireRmqBrokerBinary(), Map.of());
-        admin = new DefaultMQAdminExt(5000);
-        admin.setNamesrvAddr(stack.namesrvAddr());
-        admin.setInstanceName("interop5-console-admin-" + UUID.randomUUID());
-        admin.setVipChannelEnabled(true);
-        admin.start();
-    }
-
-    @AfterEach
-    void stop() {
-        if (consumer != null) {
-            consumer.shutdown();
-        }
-        if (producer != null) {
-            producer.shutdown();
-        }
-        if (admin != null) {
-            admin.shutdown();
-        }
-        if (stack != null) {
-            stack.close();
-        }
+        startStack(Map.of(), "interop5-console", true);
     }
 
     @Test
     void theDashboards5xCallsAreAnswered() throws Exception {
         String topic = "Console5_" + ProcessHandle.current().pid();
         String group = "console5g_" + ProcessHandle.current().pid();
-        admin.createAndUpdateTopicConfig(stack.brokerAddr(), new TopicConfig(topic, 2, 2, 6));
-        assertTrue(Await.until(Duration.ofSeconds(15), () -> {
-            try {
-                return !admin.examineTopicRouteInfo(topic).getQueueDatas().isEmpty();
-            } catch (Exception e) {
-                return false;
-            }
-        }), "route of " + topic);
+        createTopic(topic, 2);
 
         TopicConfig one = admin.examineTopicConfig(stack.brokerAddr(), topic);
         TopicConfig fromAll = admin.getAllTopicConfig(stack.brokerAddr(), 5000).getTopicConfigTable().get(topic);

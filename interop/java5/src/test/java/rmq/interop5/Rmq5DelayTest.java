@@ -14,21 +14,15 @@ import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
-import org.apache.rocketmq.common.TopicConfig;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
-import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import rmq.interop.harness.Await;
-import rmq.interop.harness.BrokerStack;
-import rmq.interop.harness.RmqBroker;
-import rmq.interop.support.Targets;
 
 /**
  * RocketMQ 5's delivery-time API of the official 5.3.3 client ({@code setDeliverTimeMs},
@@ -37,49 +31,16 @@ import rmq.interop.support.Targets;
  */
 @DisplayName("Java 5.x client vs rmq broker: delivery times and delay levels")
 @Timeout(60)
-class Rmq5DelayTest {
-    BrokerStack stack;
-    DefaultMQAdminExt admin;
-    DefaultMQProducer producer;
-    DefaultMQPushConsumer consumer;
-
+class Rmq5DelayTest extends Rmq5Stack {
     @BeforeEach
     void start() throws Exception {
-        stack = RmqBroker.startStack(Targets.requireRmqNamesrvBinary(), Targets.requireRmqBrokerBinary(),
-                Map.of("messageDelayLevel", "1s 2s 1s 2s"));
-        admin = new DefaultMQAdminExt(5000);
-        admin.setNamesrvAddr(stack.namesrvAddr());
-        admin.setInstanceName("interop5-delay-admin-" + UUID.randomUUID());
-        admin.start();
-    }
-
-    @AfterEach
-    void stop() {
-        if (consumer != null) {
-            consumer.shutdown();
-        }
-        if (producer != null) {
-            producer.shutdown();
-        }
-        if (admin != null) {
-            admin.shutdown();
-        }
-        if (stack != null) {
-            stack.close();
-        }
+        startStack(Map.of("messageDelayLevel", "1s 2s 1s 2s"), "interop5-delay", false);
     }
 
     @Test
     void deliveryTimesAndDelayLevelsAreHonoured() throws Exception {
         String topic = "Delay5_" + ProcessHandle.current().pid();
-        admin.createAndUpdateTopicConfig(stack.brokerAddr(), new TopicConfig(topic, 1, 1, 6));
-        assertTrue(Await.until(Duration.ofSeconds(15), () -> {
-            try {
-                return !admin.examineTopicRouteInfo(topic).getQueueDatas().isEmpty();
-            } catch (Exception e) {
-                return false;
-            }
-        }), "route of " + topic);
+        createTopic(topic, 1);
         Map<String, Long> arrived = new ConcurrentHashMap<>();
         consumer = new DefaultMQPushConsumer("delay5_cg");
         consumer.setNamesrvAddr(stack.namesrvAddr());

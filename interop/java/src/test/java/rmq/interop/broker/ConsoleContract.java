@@ -206,6 +206,24 @@ abstract class ConsoleContract {
         }
     }
 
+    /** A client id no consumer has: what the broker relays to it is refused. */
+    static final String ABSENT_CLIENT = "10.0.0.1@nobody";
+
+    /**
+     * How a relayed call to {@link #ABSENT_CLIENT} ends, comparable across sides: "answered", or
+     * the refusal's code and remark with the side's group written {@code <group>}.
+     */
+    static String refusal(Side s, Call<?> c) {
+        try {
+            c.call();
+            return "answered";
+        } catch (MQClientException e) {
+            return e.getResponseCode() + " " + e.getErrorMessage().replace(s.group, "<group>");
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
     @Test
     @Order(1)
     void theFastChannelAnswersAndRuntimeInfoHasTheExportersKeys() throws Exception {
@@ -316,16 +334,8 @@ abstract class ConsoleContract {
         });
         same("running-info-status-topics", apache, rmq, s -> new TreeSet<>(infos.get(s.stack.kind()).getStatusTable().keySet()).size());
         same("running-info-failed", apache, rmq, s -> infos.get(s.stack.kind()).getStatusTable().get(s.topic).getConsumeFailedMsgs());
-        same("running-info-absent-client", apache, rmq, s -> {
-            try {
-                s.admin.getConsumerRunningInfo(s.group, "10.0.0.1@nobody", false);
-                return "answered";
-            } catch (MQClientException e) {
-                return e.getResponseCode() + " " + e.getErrorMessage().replace(s.group, "<group>");
-            } catch (Exception e) {
-                return e.toString();
-            }
-        });
+        same("running-info-absent-client", apache, rmq,
+                s -> refusal(s, () -> s.admin.getConsumerRunningInfo(s.group, ABSENT_CLIENT, false)));
     }
 
     @Test
@@ -339,16 +349,8 @@ abstract class ConsoleContract {
             assertTrue(Await.until(Duration.ofSeconds(5), () -> s.deliveries().getOrDefault(body, 0) == 2),
                     s.stack.kind() + " deliveries of " + body + ": " + s.deliveries().get(body));
         }
-        same("consume-directly-absent-client", apache, rmq, s -> {
-            try {
-                s.admin.consumeMessageDirectly(s.group, "10.0.0.1@nobody", s.sent.get(0).getOffsetMsgId());
-                return "answered";
-            } catch (MQClientException e) {
-                return e.getResponseCode() + " " + e.getErrorMessage().replace(s.group, "<group>");
-            } catch (Exception e) {
-                return e.toString();
-            }
-        });
+        same("consume-directly-absent-client", apache, rmq,
+                s -> refusal(s, () -> s.admin.consumeMessageDirectly(s.group, ABSENT_CLIENT, s.sent.get(0).getOffsetMsgId())));
     }
 
     /** The rest of what the dashboard and the exporter read, compared where the traffic fixes it. */

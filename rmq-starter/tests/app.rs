@@ -15,6 +15,7 @@ use rmq_testkit::LocalStack;
 use serde::{Deserialize, Serialize};
 
 mod common;
+use common::wait_for;
 
 static TEXTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static ORDERS: Mutex<Vec<Order>> = Mutex::new(Vec::new());
@@ -98,17 +99,6 @@ impl RocketMQLocalTransactionListener for Verdicts {
 
     fn check_local_transaction(&self, _msg: &ReceivedMessage) -> RocketMQLocalTransactionState {
         RocketMQLocalTransactionState::RollbackMessage
-    }
-}
-
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -10,6 +10,7 @@ use rmq_starter::{rocketmq_listener, ConsumeResult, RocketMQListener};
 use rmq_testkit::LocalStack;
 
 mod common;
+use common::wait_for;
 
 static TRACED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static UNTRACED: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -39,17 +40,6 @@ impl RocketMQListener<String> for Untraced {
     async fn on_message(&self, message: String) -> ConsumeResult {
         UNTRACED.lock().unwrap().push(message);
         Ok(())
-    }
-}
-
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -1,8 +1,10 @@
 //! Support shared by the starter's integration tests: an application run in the test's
-//! runtime from an `application.yml`, handing out its template, until the test stops it.
+//! runtime from an `application.yml`, handing out its template, until the test stops it; and
+//! waiting for what its listeners record.
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::path::Path;
+use std::time::Duration;
 
 use rmq_starter::{Application, PropertySources, RocketMQTemplate, StarterError};
 use tokio::sync::oneshot;
@@ -51,5 +53,17 @@ impl RunningApp {
             .send(())
             .expect("the application was still running");
         self.app.await.unwrap().unwrap();
+    }
+}
+
+/// Polls `done` every 50 ms until it holds; panics naming `what` after 30 s.
+pub async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -5,9 +5,7 @@
 use std::collections::BTreeSet;
 
 use rmq_remoting::body::client::{MessageModel, MessageQueue};
-use rmq_remoting::header::broker::{
-    OffsetResponseHeader, SearchOffsetRequestHeader, TopicRequestHeader,
-};
+use rmq_remoting::header::broker::{OffsetResponseHeader, TopicRequestHeader};
 use rmq_remoting::{RemotingCommand, RequestCode};
 use serde::Deserialize;
 
@@ -72,14 +70,7 @@ impl Admin {
         mq: &MessageQueue,
         timestamp: i64,
     ) -> Result<i64> {
-        let header = SearchOffsetRequestHeader {
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            timestamp,
-            boundary_type: None,
-            bname: None,
-        };
-        let req = RemotingCommand::request(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, &header);
+        let req = crate::consumer::search_offset_request(mq, timestamp);
         let resp = self.broker_call(addr, req).await?;
         let h: OffsetResponseHeader = resp.decode_header().map_err(|e| ClientError::Protocol {
             addr: addr.to_owned(),

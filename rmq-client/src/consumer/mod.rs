@@ -35,6 +35,7 @@ use tokio_util::task::TaskTracker;
 pub use allocate::{AllocateMessageQueueAveragely, AllocateMessageQueueStrategy};
 pub use lite_pull::{LitePullConsumer, LitePullConsumerBuilder};
 pub use orderly::{ConsumeOrderlyContext, ConsumeOrderlyStatus, MessageListenerOrderly};
+pub(crate) use rebalance::search_offset_request;
 
 use crate::config::{ClientConfig, ConsumerConfig};
 use crate::error::{ClientError, Result};

@@ -184,14 +184,20 @@ impl ConsumerInner {
     }
 
     async fn search_offset(&self, mq: &MessageQueue, timestamp: i64) -> Result<i64> {
-        let header = SearchOffsetRequestHeader {
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            timestamp,
-            boundary_type: None,
-            bname: None,
-        };
-        let req = RemotingCommand::request(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, &header);
-        self.offset_call(mq, req).await
+        self.offset_call(mq, search_offset_request(mq, timestamp))
+            .await
     }
+}
+
+/// SEARCH_OFFSET_BY_TIMESTAMP for `mq` at `timestamp` (ms): the request both a consumer
+/// starting from a time and the admin's time-range query and offset reset send.
+pub(crate) fn search_offset_request(mq: &MessageQueue, timestamp: i64) -> RemotingCommand {
+    let header = SearchOffsetRequestHeader {
+        topic: mq.topic.clone(),
+        queue_id: mq.queue_id,
+        timestamp,
+        boundary_type: None,
+        bname: None,
+    };
+    RemotingCommand::request(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, &header)
 }

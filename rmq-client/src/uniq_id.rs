@@ -49,15 +49,8 @@ fn ms_since_month_start(epoch_ms: i64) -> u32 {
     const DAY_MS: i64 = 86_400_000;
     let days = epoch_ms.div_euclid(DAY_MS);
     let in_day = epoch_ms.rem_euclid(DAY_MS);
-    // Day of month from a day count (Howard Hinnant's civil-from-days algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day_of_month = doy - (153 * mp + 2) / 5 + 1;
-    ((day_of_month - 1) * DAY_MS + in_day) as u32
+    let (_, _, day_of_month) = rmq_remoting::time::civil_from_days(days);
+    ((i64::from(day_of_month) - 1) * DAY_MS + in_day) as u32
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod frame;
 pub mod header;
 pub mod header_codec;
 pub mod message;
+pub mod time;
 pub mod transport;
 
 pub use code::{RequestCode, ResponseCode};

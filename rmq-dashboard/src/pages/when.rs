@@ -4,35 +4,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rmq_remoting::time::{civil_from_days, days_from_civil};
+
 /// Milliseconds since the epoch now.
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01 (the inverse of [`days_from_civil`]).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// `ms` as `YYYY-MM-DD HH:MM:SS.mmm` UTC.
@@ -58,8 +36,12 @@ pub fn input_value(ms: i64) -> String {
 pub fn parse_input(s: &str) -> Option<i64> {
     let s = s.trim();
     let (date, time) = s.split_once(['T', ' '])?;
-    let mut dp = date.splitn(3, '-').map(str::parse::<i64>);
-    let (y, m, d) = (dp.next()?.ok()?, dp.next()?.ok()?, dp.next()?.ok()?);
+    let mut dp = date.splitn(3, '-');
+    let y = dp.next()?.parse::<i64>().ok()?;
+    let (m, d) = (
+        dp.next()?.parse::<u32>().ok()?,
+        dp.next()?.parse::<u32>().ok()?,
+    );
     let mut tp = time.splitn(3, ':').map(str::parse::<i64>);
     let (h, min) = (tp.next()?.ok()?, tp.next()?.ok()?);
     let sec = tp.next().map_or(Some(0), Result::ok)?;

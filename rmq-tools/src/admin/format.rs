@@ -2,6 +2,7 @@
 //! Times are printed and parsed in UTC (the tool has no time-zone database).
 
 use rmq_remoting::body::topic::perm;
+use rmq_remoting::time::{civil_from_days, days_from_civil};
 
 /// `PermName.perm2String`: `R`, `W`, `X` (inherit) or `-` in three places.
 pub fn perm_string(p: i32) -> String {
@@ -18,31 +19,6 @@ pub fn perm_string(p: i32) -> String {
 /// `UtilAll.frontStringAtLeast`: at most `n` characters of `s`.
 pub fn front(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// (year, month, day) → days since 1970-01-01.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 struct Parts {

@@ -34,19 +34,32 @@ work_dir metrics-vs-apache5
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 traffic_and_scrape() { # traffic_and_scrape NAMESRV METRICS_PORT OUT
-  "$BIN/mqbench" consume -n "$1" -t MetricsTopic -g MetricsGroup -d 12 --from-first >"$3.consume" 2>&1 &
-  local consumer=$!
+  "$BIN/mqbench" consume -n "$1" -t MetricsTopic -g MetricsGroup -d 40 --from-first >"$3.consume" 2>&1 &
+  local consumer=$! i
   sleep 2
-  "$BIN/mqbench" produce -n "$1" -t MetricsTopic -s 100 -c 1 -d 8 >"$3.produce" 2>&1 &
+  "$BIN/mqbench" produce -n "$1" -t MetricsTopic -s 100 -c 1 -d 35 >"$3.produce" 2>&1 &
   local producer=$!
-  sleep 7
-  curl -sf "http://127.0.0.1:$2/metrics" >"$3"
-  wait "$producer" "$consumer"
+  # Scrape while both clients are connected, once messages went in and out (a JVM broker on a
+  # busy machine takes a while; OpenTelemetry exports what it has seen at scrape time).
+  for i in $(seq 1 30); do
+    sleep 1
+    curl -sf "http://127.0.0.1:$2/metrics" >"$3" || continue
+    if [ "$i" -ge 5 ] && grep -q '^rocketmq_messages_in_total{' "$3" \
+      && grep -q '^rocketmq_messages_out_total{' "$3"; then
+      break
+    fi
+  done
+  kill "$producer" "$consumer" 2>/dev/null || true
+  wait "$producer" "$consumer" 2>/dev/null || true
+  for family in rocketmq_messages_in_total rocketmq_messages_out_total rocketmq_rpc_latency_milliseconds_bucket \
+    rocketmq_producer_connections rocketmq_consumer_connections; do
+    grep -q "^$family{" "$3" || { echo "metrics-vs-apache5: no $family in the scrape $3 after 30 s of traffic" >&2; return 1; }
+  done
 }
 
-# Apache 5.3.3
+# Apache 5.3.3 (java5 execs, so that the PID `start` records is the JVM and the EXIT trap stops it)
 dir="$WORK/apache"; mkdir -p "$dir/home"
-java5() { java -Xms256m -Xmx256m -XX:MaxDirectMemorySize=256m -XX:+UseSerialGC "${OPENS[@]}" \
+java5() { exec java -Xms256m -Xmx256m -XX:MaxDirectMemorySize=256m -XX:+UseSerialGC "${OPENS[@]}" \
   -Duser.home="$dir/home" -Drocketmq.home.dir="$dir" \
   -Drocketmq.broker.diskSpaceWarningLevelRatio=0.99 -Drocketmq.broker.diskSpaceCleanForciblyRatio=0.98 \
   -cp "$CP5" "$@"; }

@@ -13,11 +13,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rmq_client::{Message, Producer, ProducerConfig, SendStatus};
+use rmq_client::{ClientError, Message, Producer, ProducerConfig, SendStatus};
 
 mod common;
 mod ha;
-use common::name_server;
+use common::{eventually, name_server};
 use ha::{compare_bytes, compare_queues, env_or, scan, stop_cleanly, Node, Probe};
 
 const TOPIC: &str = "HaCatchUp";
@@ -45,19 +45,37 @@ async fn fill(ns: &str, mib: u64) {
         .await
         .unwrap();
     let count = mib * 16;
-    let next = Arc::new(AtomicU64::new(0));
+    let filler = |n: u64| {
+        let body = format!("fill-{n:010}|{}", "f".repeat(64 * 1024 - 32));
+        Message::new(TOPIC, Bytes::from(body))
+    };
+    // The master's boot line can come before its first registration reaches the name server:
+    // the first filler waits for a route (a send without one stores nothing, so no duplicate).
+    eventually(
+        Duration::from_secs(30),
+        "a route for the first filler",
+        || async {
+            match producer.send(filler(0)).await {
+                Err(ClientError::NoRoute(_)) => None,
+                sent => {
+                    assert!(sent.is_ok(), "filler send 0: {sent:?}");
+                    Some(())
+                }
+            }
+        },
+    )
+    .await;
+    let next = Arc::new(AtomicU64::new(1));
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let (producer, next) = (producer.clone(), next.clone());
             tokio::spawn(async move {
-                let pad = "f".repeat(64 * 1024 - 32);
                 loop {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     if n >= count {
                         break;
                     }
-                    let body = format!("fill-{n:010}|{pad}");
-                    let sent = producer.send(Message::new(TOPIC, Bytes::from(body))).await;
+                    let sent = producer.send(filler(n)).await;
                     assert!(sent.is_ok(), "filler send {n}: {sent:?}");
                 }
             })

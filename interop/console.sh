@@ -19,6 +19,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 . "$ROOT/scripts/lib.sh"
 OUT="${OUT:-$ROOT/target/console-screenshots}"
+# this run's pictures only: a *-FAILED.png left by an earlier run would point at the wrong step
+rm -f "$OUT"/*.png
 mkdir -p "$OUT"
 
 command -v chromium >/dev/null || { echo "console: chromium not found (apt-get install chromium)" >&2; exit 1; }

@@ -33,7 +33,14 @@ done
 work_dir metrics-vs-apache5
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-traffic_and_scrape() { # traffic_and_scrape NAMESRV METRICS_PORT OUT
+traffic_and_scrape() { # traffic_and_scrape NAMESRV METRICS_PORT OUT BROKER
+  # The topic first, routed by the name server: a producer without a route gives up at once.
+  "$BIN/mqadmin" -n "$1" updateTopic -b "$4" -t MetricsTopic >"$3.admin" 2>&1
+  for i in $(seq 1 60); do
+    "$BIN/mqadmin" -n "$1" topicRoute -t MetricsTopic >>"$3.admin" 2>&1 && break
+    [ "$i" -lt 60 ] || { echo "metrics-vs-apache5: no route for MetricsTopic at $1 after 30 s" >&2; return 1; }
+    sleep 0.5
+  done
   "$BIN/mqbench" consume -n "$1" -t MetricsTopic -g MetricsGroup -d 40 --from-first >"$3.consume" 2>&1 &
   local consumer=$! i
   sleep 2
@@ -90,7 +97,7 @@ CONF
 READY="boot success" start apache-ns java5 org.apache.rocketmq.namesrv.NamesrvStartup -c "$dir/ns.conf"
 READY="boot success" start apache-broker java5 org.apache.rocketmq.broker.BrokerStartup -c "$dir/broker.conf"
 a_broker=$PID
-traffic_and_scrape "127.0.0.1:$ns_port" "$a_metrics" "$WORK/apache.txt"
+traffic_and_scrape "127.0.0.1:$ns_port" "$a_metrics" "$WORK/apache.txt" "127.0.0.1:$broker_port"
 stop "$a_broker"
 
 # rmq
@@ -101,7 +108,7 @@ r_ns=$ADDR
 start rmq-broker "$BIN/mqbroker" -n "$r_ns" --listenPort 0 --brokerIP1 127.0.0.1 --brokerName broker-a \
   --storePathRootDir "$dir/store" --metricsExporterType PROM --metricsPromExporterHost 127.0.0.1 \
   --metricsPromExporterPort "$r_metrics"
-traffic_and_scrape "$r_ns" "$r_metrics" "$WORK/rmq.txt"
+traffic_and_scrape "$r_ns" "$r_metrics" "$WORK/rmq.txt" "$ADDR"
 
 python3 - "$WORK/apache.txt" "$WORK/rmq.txt" interop/known-differences.txt <<'PY'
 import re, sys

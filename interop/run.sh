@@ -195,7 +195,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = metrics ]; then
   need mvn
   say "Prometheus metrics: rmq's broker against Apache 5.3.3's (names and labels)"
   t0=$(date +%s)
-  if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqbench) \
+  if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqbench --bin mqadmin) \
     && RMQ_BIN_DIR="$(dirname "$RMQ_BROKER_BIN")" bash "$HERE/metrics-vs-apache5.sh"; then
     summary+=("metrics suite: ok ($(( $(date +%s) - t0 ))s)")
   else

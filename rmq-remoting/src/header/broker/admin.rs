@@ -1,4 +1,4 @@
-//! Topic, group, consume-stats and offset-reset commands admins send (§6.11).
+//! Topic, group, consume-stats and offset-reset commands admins send.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! Client registration, group membership and sending a message back for retry (§6.4–§6.6).
+//! Client registration, group membership and sending a message back for retry.
 
 use serde::{Deserialize, Serialize};
 

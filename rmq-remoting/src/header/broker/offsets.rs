@@ -1,4 +1,4 @@
-//! Consumer offsets, queue offsets and offset search by time (§6.3).
+//! Consumer offsets, queue offsets and offset search by time.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -12,7 +12,7 @@ pub struct QueryConsumerOffsetRequestHeader {
     pub topic: String,
     /// Queue.
     pub queue_id: i32,
-    /// 5.x: whether to answer 0 for a fresh group on an untrimmed queue (see §6.3).
+    /// 5.x: whether to answer 0 for a fresh group on an untrimmed queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_zero_if_not_found: Option<bool>,
     /// 5.x RPC field: the target broker's name.

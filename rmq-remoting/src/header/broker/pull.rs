@@ -1,4 +1,4 @@
-//! PULL_MESSAGE request and response headers (§6.2).
+//! PULL_MESSAGE request and response headers.
 
 use serde::{Deserialize, Serialize};
 

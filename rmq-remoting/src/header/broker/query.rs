@@ -1,4 +1,4 @@
-//! QUERY_MESSAGE and VIEW_MESSAGE_BY_ID (§6.9).
+//! QUERY_MESSAGE and VIEW_MESSAGE_BY_ID.
 
 use serde::{Deserialize, Serialize};
 

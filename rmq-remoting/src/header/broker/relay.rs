@@ -1,4 +1,4 @@
-//! Requests the broker relays to a client, reply messages and the statistics views (§6.12).
+//! Requests the broker relays to a client, reply messages and the statistics views.
 
 use serde::{Deserialize, Serialize};
 

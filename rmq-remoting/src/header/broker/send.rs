@@ -1,4 +1,4 @@
-//! SEND_MESSAGE and its V2 and reply variants: request and response headers (§6.1).
+//! SEND_MESSAGE and its V2 and reply variants: request and response headers.
 
 use serde::{Deserialize, Serialize};
 

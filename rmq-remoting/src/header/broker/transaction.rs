@@ -1,4 +1,4 @@
-//! END_TRANSACTION and the broker's CHECK_TRANSACTION_STATE (§6.7).
+//! END_TRANSACTION and the broker's CHECK_TRANSACTION_STATE.
 
 use serde::{Deserialize, Serialize};
 

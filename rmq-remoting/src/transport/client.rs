@@ -11,6 +11,10 @@ use super::connection::{Connection, Lifecycle};
 use super::{Router, TransportConfig, TransportError};
 use crate::command::RemotingCommand;
 
+/// Changes every request just before it is sent: Java's `RPCHook.doBeforeRequest`, which is how
+/// ACL signatures are added to requests.
+pub type RequestHook = Arc<dyn Fn(&mut RemotingCommand) + Send + Sync>;
+
 /// Calls peers by address over shared connections; many calls may be in flight on each.
 ///
 /// Requests the peer sends back on those connections (a broker's `NOTIFY_CONSUMER_IDS_CHANGED`,
@@ -18,6 +22,8 @@ use crate::command::RemotingCommand;
 pub struct RemotingClient {
     config: TransportConfig,
     router: Arc<Router>,
+    /// Applied to every request this client sends (not to responses it gives).
+    request_hook: Option<RequestHook>,
     /// Open connections by address; read on every call, written only when connecting.
     connections: RwLock<HashMap<String, Connection>>,
     /// Serialises connecting, so concurrent first calls to an address open one connection.
@@ -30,9 +36,24 @@ impl RemotingClient {
         RemotingClient {
             config,
             router: Arc::new(router),
+            request_hook: None,
             connections: RwLock::default(),
             connecting: Mutex::new(()),
         }
+    }
+
+    /// Applies `hook` to every request sent through [`invoke`](Self::invoke) and
+    /// [`invoke_oneway`](Self::invoke_oneway) (signing, for instance).
+    pub fn with_request_hook(mut self, hook: RequestHook) -> Self {
+        self.request_hook = Some(hook);
+        self
+    }
+
+    fn prepare(&self, mut request: RemotingCommand) -> RemotingCommand {
+        if let Some(hook) = &self.request_hook {
+            hook(&mut request);
+        }
+        request
     }
 
     /// The open connection to `addr`, connecting (or reconnecting) if there is none.
@@ -88,8 +109,11 @@ impl RemotingClient {
                 addr: addr.to_owned(),
                 timeout,
             })??;
-        conn.invoke(request, timeout.saturating_sub(started.elapsed()))
-            .await
+        conn.invoke(
+            self.prepare(request),
+            timeout.saturating_sub(started.elapsed()),
+        )
+        .await
     }
 
     /// Sends a oneway `request` to `addr`.
@@ -98,7 +122,8 @@ impl RemotingClient {
         addr: &str,
         request: RemotingCommand,
     ) -> Result<(), TransportError> {
-        self.connection(addr).await?.invoke_oneway(request).await
+        let conn = self.connection(addr).await?;
+        conn.invoke_oneway(self.prepare(request)).await
     }
 
     /// Closes every connection; later calls reconnect.

@@ -12,7 +12,7 @@ mod limits;
 mod router;
 mod server;
 
-pub use client::RemotingClient;
+pub use client::{RemotingClient, RequestHook};
 pub use connection::Connection;
 pub use limits::{open_file_limit, raise_open_file_limit};
 pub use router::{with_state, Handler, HandlerResult, RequestObserver, Router};

@@ -3,6 +3,7 @@
 //! Everything except [`transport`] is pure: functions take bytes and return values, with no
 //! sockets, tasks or clocks, so they can be fuzzed and property-tested directly.
 
+pub mod acl;
 pub mod body;
 pub mod code;
 pub mod command;

@@ -15,7 +15,7 @@ mod server;
 pub use client::{RemotingClient, RequestHook};
 pub use connection::Connection;
 pub use limits::{open_file_limit, raise_open_file_limit};
-pub use router::{with_state, Handler, HandlerResult, RequestObserver, Router};
+pub use router::{with_state, Guard, Handler, HandlerResult, RequestObserver, Router};
 pub use server::serve;
 
 use std::time::Duration;

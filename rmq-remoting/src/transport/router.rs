@@ -54,6 +54,13 @@ where
 
 type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
 
+/// Looks at every request before its handler runs and may refuse it (ACL, audit logging).
+///
+/// Guards run for every request code, known or not, as Apache's RPC hooks do; they are plain
+/// functions, not futures, so a guard that only reads the request costs no allocation.
+pub type Guard =
+    Arc<dyn Fn(&Connection, &RemotingCommand) -> Result<(), CommandError> + Send + Sync>;
+
 /// Told of every handled request: (request code, response code, oneway, time taken).
 pub type RequestObserver = Arc<dyn Fn(i32, i32, bool, std::time::Duration) + Send + Sync>;
 
@@ -63,6 +70,7 @@ pub type RequestObserver = Arc<dyn Fn(i32, i32, bool, std::time::Duration) + Sen
 pub struct Router {
     routes: HashMap<i32, Arc<dyn Handler>>,
     close_hooks: Vec<CloseHook>,
+    guards: Vec<Guard>,
     observer: Option<RequestObserver>,
 }
 
@@ -84,6 +92,20 @@ impl Router {
         self
     }
 
+    /// Runs `guard` before every request's handler. Guards run in the order they were added;
+    /// the first refusal becomes the response and the later guards and the handler never see
+    /// the request.
+    pub fn guard(
+        mut self,
+        guard: impl Fn(&Connection, &RemotingCommand) -> Result<(), CommandError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        self.guards.push(Arc::new(guard));
+        self
+    }
+
     /// Reports every handled request to `observer` (request latency metrics); without one,
     /// dispatch reads no clock.
     pub fn observe(mut self, observer: RequestObserver) -> Self {
@@ -91,8 +113,8 @@ impl Router {
         self
     }
 
-    /// Produces the response to `request`: the handler's answer, its refusal, or
-    /// `REQUEST_CODE_NOT_SUPPORTED`. A panicking handler becomes `SYSTEM_ERROR`, never a dead
+    /// Produces the response to `request`: a guard's refusal, the handler's answer, its
+    /// refusal, or `REQUEST_CODE_NOT_SUPPORTED`. A panicking handler becomes `SYSTEM_ERROR`, never a dead
     /// server.
     pub(crate) async fn dispatch(
         &self,
@@ -104,12 +126,17 @@ impl Router {
             .observer
             .as_ref()
             .map(|_| (std::time::Instant::now(), request.is_oneway()));
-        let response = match self.routes.get(&code) {
-            None => RemotingCommand::response(
+        let refusal = self
+            .guards
+            .iter()
+            .find_map(|guard| guard(&conn, &request).err());
+        let response = match (refusal, self.routes.get(&code)) {
+            (Some(refusal), _) => refusal.into(),
+            (None, None) => RemotingCommand::response(
                 ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
                 Some(format!(" request type {code} not supported")),
             ),
-            Some(handler) => {
+            (None, Some(handler)) => {
                 let peer = conn.peer_addr();
                 match AssertUnwindSafe(handler.call(conn, request))
                     .catch_unwind()

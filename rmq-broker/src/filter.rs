@@ -99,7 +99,7 @@ fn check_sql_allowed(ctx: &BrokerContext, kind: &str) -> Result<(), CommandError
             format!("unknown expressionType {kind:?}: use TAG or SQL92"),
         ));
     }
-    if !ctx.config.enable_property_filter {
+    if !ctx.live.enable_property_filter() {
         return Err(CommandError::new(
             ResponseCode::SYSTEM_ERROR,
             format!(

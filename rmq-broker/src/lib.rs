@@ -17,6 +17,7 @@ pub mod consumer_offsets;
 mod controller;
 pub mod filter;
 pub mod ha;
+pub mod live_config;
 pub mod metrics;
 mod processor;
 mod rebalance_lock;
@@ -72,12 +73,17 @@ impl Broker {
     /// Opens the store and the state files. `store_host` is the address clients reach this
     /// broker at (`brokerIP1:listenPort`); it goes into message ids and registrations.
     pub fn open(
-        config: BrokerConfig,
+        mut config: BrokerConfig,
         store_config: StoreConfig,
         store_host: SocketAddr,
     ) -> Result<Self, BrokerError> {
-        config.validate().map_err(BrokerError::State)?;
         let config_dir = store_config.store_path_root_dir.join("config");
+        for note in live_config::apply_persisted(&mut config, &config_dir)
+            .map_err(BrokerError::State)?
+        {
+            tracing::info!("{note}");
+        }
+        config.validate().map_err(BrokerError::State)?;
         let store = Arc::new(MessageStore::open(store_config)?);
         let ha_listener =
             ha::bind_ha_port(&config, store_host.port()).map_err(BrokerError::State)?;
@@ -122,7 +128,9 @@ impl Broker {
             None
         };
         let role = tokio::sync::watch::channel(state::RoleState::initial(&config)).0;
+        let boot_time = SystemTime::now();
         let ctx = Arc::new(BrokerContext {
+            live: live_config::LiveConfig::new(&config, &config_dir, boot_time),
             stats: stats::BrokerStats::new(&config.broker_cluster_name),
             clock_skew: clock_skew::ClockSkew::new(config.clock_skew_warn_threshold_millis),
             metrics: metrics::recorders(&config),
@@ -139,7 +147,7 @@ impl Broker {
             arrivals,
             store_host,
             topics_changed: tokio::sync::Notify::new(),
-            boot_time: SystemTime::now(),
+            boot_time,
             stopping: tokio_util::sync::CancellationToken::new(),
             filters: filter::FilterCache::default(),
             master: tokio::sync::watch::channel(None).0,
@@ -252,7 +260,7 @@ async fn register_periodically(ctx: Arc<BrokerContext>, registrar: Arc<Registrar
                 .register_all(
                     now.broker_id,
                     ctx.topics.snapshot(),
-                    ctx.config.broker_permission,
+                    ctx.live.broker_permission(),
                 )
                 .await
         } else {

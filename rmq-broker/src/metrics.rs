@@ -147,7 +147,7 @@ fn broker_gauges(ctx: &BrokerContext, out: &mut Exposition) {
     out.gauge(
         "rocketmq_broker_permission",
         "Broker permission",
-        f64::from(ctx.config.broker_permission),
+        f64::from(ctx.live.broker_permission()),
     );
     out.gauge(
         "rocketmq_topic_number",

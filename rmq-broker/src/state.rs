@@ -17,8 +17,11 @@ use crate::topics::TopicTable;
 
 /// The broker's shared state, one per process, handed to every handler.
 pub struct BrokerContext {
-    /// Broker settings.
+    /// Broker settings as the broker started with them; the keys an admin may change at run
+    /// time are read from `live` instead.
     pub config: BrokerConfig,
+    /// The settings UPDATE_BROKER_CONFIG may change, as they are now (docs/admin-safety.md).
+    pub live: crate::live_config::LiveConfig,
     /// The message store (shared with replication).
     pub store: std::sync::Arc<MessageStore>,
     /// Topics.

@@ -7,7 +7,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rmq_config::Settings;
 use rmq_remoting::body::client::{
     Connection as ClientConnection, ConsumerConnection, MessageQueue, ProducerConnection,
 };
@@ -16,7 +15,7 @@ use rmq_remoting::body::stats::{
     ConsumerOffsetSerializeWrapper, QueryConsumeTimeSpanBody, QueueTimeSpan, ResetOffsetBody,
     ResetOffsetBodyForC, SubscriptionGroupConfig, TopicOffset, TopicStatsTable,
 };
-use rmq_remoting::body::topic::{DataVersion, TopicConfig};
+use rmq_remoting::body::topic::TopicConfig;
 use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::header::broker::{
     CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader,
@@ -94,7 +93,6 @@ pub(super) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
             RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER,
             handler(ctx, system_topics),
         )
-        .route(RequestCode::GET_BROKER_CONFIG, handler(ctx, broker_config))
 }
 
 fn refuse(code: ResponseCode, remark: impl Into<String>) -> CommandError {
@@ -645,51 +643,6 @@ async fn push_reset_to_consumers(
     }
 }
 
-/// GET_BROKER_CONFIG response header: the configuration's version, as a DataVersion JSON text.
-#[derive(Serialize)]
-struct GetBrokerConfigResponseHeader {
-    version: String,
-}
-
-/// One `key=value` line as Java's `Properties.load` reads it back.
-fn property_line(key: &str, value: &str) -> String {
-    let value = value
-        .replace('\\', "\\\\")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r");
-    format!("{key}={value}\n")
-}
-
-async fn broker_config(
-    ctx: Arc<BrokerContext>,
-    _: Connection,
-    _: RemotingCommand,
-) -> HandlerResult {
-    let mut text = String::new();
-    let mut seen = BTreeSet::new();
-    for (key, value) in ctx
-        .config
-        .values()
-        .into_iter()
-        .chain(ctx.store.config().values())
-    {
-        if seen.insert(key) {
-            text.push_str(&property_line(key, &value));
-        }
-    }
-    // The settings cannot change at run time, so their version is the start time.
-    let version = DataVersion {
-        timestamp: boot_millis(&ctx),
-        counter: 0,
-        state_version: None,
-    };
-    let header = GetBrokerConfigResponseHeader {
-        version: String::from_utf8_lossy(&fastjson::to_vec(&version, KeyStyle::Fastjson))
-            .into_owned(),
-    };
-    Ok(RemotingCommand::success_with_header(&header).with_body(text.into_bytes()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -730,14 +683,5 @@ mod tests {
         assert_eq!(apply_attributes(None, "-gone").unwrap(), None);
         assert!(apply_attributes(None, "message.type=FIFO").is_err());
         assert!(apply_attributes(None, "+=x").is_err());
-    }
-
-    #[test]
-    fn property_lines_survive_java_properties_parsing() {
-        assert_eq!(
-            property_line("brokerName", "broker-a"),
-            "brokerName=broker-a\n"
-        );
-        assert_eq!(property_line("p", "C:\\store\nx"), "p=C:\\\\store\\nx\n");
     }
 }

@@ -63,7 +63,7 @@ async fn heartbeat(
         let joined = ctx.clients.register_consumer(consumer, channel.clone());
         if joined {
             tracing::info!(group = %consumer.group_name, client = %data.client_id, "consumer joined");
-            if ctx.config.notify_consumer_ids_changed_enable {
+            if ctx.live.notify_consumer_ids_changed_enable() {
                 ctx.clients
                     .notify_consumer_ids_changed(&consumer.group_name)
                     .await;
@@ -88,7 +88,7 @@ async fn unregister(
     }
     if let Some(group) = h.consumer_group.as_deref().filter(|g| !g.is_empty()) {
         if ctx.clients.unregister_consumer(group, conn.id())
-            && ctx.config.notify_consumer_ids_changed_enable
+            && ctx.live.notify_consumer_ids_changed_enable()
         {
             tracing::info!(group, client = %h.client_id, "consumer left");
             ctx.clients.notify_consumer_ids_changed(group).await;

@@ -1,6 +1,7 @@
 //! Request handlers, one module per family; each module adds its routes to the router.
 
 mod admin;
+mod broker_config;
 mod client;
 mod controller;
 mod forward;
@@ -33,6 +34,7 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     let router = client::register(router, ctx);
     let router = offsets::register(router, ctx);
     let router = admin::register(router, ctx);
+    let router = broker_config::register(router, ctx);
     let router = stats::register(router, ctx);
     let router = forward::register(router, ctx);
     let router = topic_config::register(router, ctx);
@@ -47,7 +49,7 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     router.on_close(move |conn| {
         let ctx = closing.clone();
         let changed = ctx.clients.connection_closed(conn.id());
-        if !changed.is_empty() && ctx.config.notify_consumer_ids_changed_enable {
+        if !changed.is_empty() && ctx.live.notify_consumer_ids_changed_enable() {
             tokio::spawn(async move {
                 for group in changed {
                     ctx.clients.notify_consumer_ids_changed(&group).await;

@@ -46,7 +46,7 @@ async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
     // Served until parked for long polling, and again from each wake-up.
     let mut serving = Some(ctx.stats.in_flight.enter(Family::Pull));
     let h: PullMessageRequestHeader = req.decode_header()?;
-    if ctx.config.broker_permission & perm::READ == 0 {
+    if ctx.live.broker_permission() & perm::READ == 0 {
         return Err(refuse(
             ResponseCode::NO_PERMISSION,
             format!(
@@ -109,10 +109,10 @@ async fn pull(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
     let max_bytes = store_config.max_transfer_bytes_on_message_in_memory;
     let hold = if h.sys_flag & FLAG_SUSPEND == 0 {
         Duration::ZERO
-    } else if ctx.config.long_polling_enable {
+    } else if ctx.live.long_polling_enable() {
         Duration::from_millis(u64::try_from(h.suspend_timeout_millis).unwrap_or(0))
     } else {
-        Duration::from_millis(ctx.config.short_polling_time_mills)
+        Duration::from_millis(ctx.live.short_polling_time_mills())
     };
     let deadline = Instant::now() + hold;
     // Subscribe before reading, so a message stored in between still wakes us.
@@ -222,7 +222,7 @@ fn lags(ctx: &BrokerContext, h: &PullMessageRequestHeader, result: &GetMessageRe
         return false;
     };
     let behind = ctx.store.max_phy_offset() - last.phys_offset;
-    let ratio = f64::from(ctx.config.access_message_in_memory_max_ratio) / 100.0;
+    let ratio = f64::from(ctx.live.access_message_in_memory_max_ratio()) / 100.0;
     behind > (total_memory() as f64 * ratio) as i64
 }
 
@@ -266,7 +266,7 @@ fn respond(
         // Apache's nextOffsetCorrection: a slave leaves the consumer's offset alone.
         result.next_begin_offset = h.queue_offset;
     }
-    let mut suggest = if !ctx.config.slave_read_enable {
+    let mut suggest = if !ctx.live.slave_read_enable() {
         MASTER_ID
     } else if lags(ctx, h, &result) {
         group.which_broker_when_consume_slowly

@@ -37,13 +37,13 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
     let producer = conn.peer_addr();
     ctx.clock_skew
         .check_now(producer.ip(), header.born_timestamp);
-    if ctx.config.broker_permission & perm::WRITE == 0 {
+    if ctx.live.broker_permission() & perm::WRITE == 0 {
         return Err(refuse(
             ResponseCode::NO_PERMISSION,
             format!(
                 "the broker[{}] sending message is forbidden (brokerPermission={})",
                 ctx.broker_addr(),
-                ctx.config.broker_permission
+                ctx.live.broker_permission()
             ),
         ));
     }
@@ -123,7 +123,7 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
     }
     let properties = header.properties.clone().unwrap_or_default();
     let half = transaction::is_half_message(&properties);
-    if half && ctx.config.reject_transaction_message {
+    if half && ctx.live.reject_transaction_message() {
         return Err(refuse(
             ResponseCode::NO_PERMISSION,
             format!(

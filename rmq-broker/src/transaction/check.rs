@@ -48,7 +48,7 @@ async fn check_round(ctx: &BrokerContext) {
     }
     let ops = settled_offsets(ctx);
     let settled: HashSet<i64> = ops.iter().map(|(_, half)| *half).collect();
-    let timeout = i64::try_from(ctx.config.transaction_time_out).unwrap_or(i64::MAX);
+    let timeout = i64::try_from(ctx.live.transaction_time_out()).unwrap_or(i64::MAX);
     'walk: while half_progress < half_max {
         let read = store.get_message(
             HALF_TOPIC,
@@ -85,7 +85,7 @@ async fn check_round(ctx: &BrokerContext) {
             let checks: i32 = message::property_value(half.properties, CHECK_TIMES)
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0);
-            if checks >= ctx.config.transaction_check_max {
+            if checks >= ctx.live.transaction_check_max() {
                 if let Err(e) = discard(ctx, &half, checks).await {
                     tracing::warn!(offset, error = %e, "cannot discard a half message; retrying next round");
                     break 'walk;

@@ -178,6 +178,19 @@ impl ClientManager {
             .unwrap_or_default()
     }
 
+    /// The connection of the client `client_id`, from the producer table (every Java and rmq
+    /// client lists `CLIENT_INNER_PRODUCER` in its heartbeats): where a request's reply is
+    /// pushed (Apache's `ProducerManager.findChannel`).
+    pub fn find_producer_channel(&self, client_id: &str) -> Option<Connection> {
+        self.lock()
+            .producers
+            .values()
+            .flat_map(HashMap::values)
+            .filter(|c| c.client_id == client_id && !c.conn.is_closed())
+            .max_by_key(|c| c.last_update)
+            .map(|c| c.conn.clone())
+    }
+
     /// Every producer group with a connected member.
     pub fn producer_group_names(&self) -> Vec<String> {
         self.lock().producers.keys().cloned().collect()

@@ -89,6 +89,8 @@ rmq_config::settings! {
         trace_topic_enable: bool = false => "traceTopicEnable",
         /// The trace topic `traceTopicEnable` creates.
         msg_trace_topic_name: String = "RMQ_SYS_TRACE_TOPIC".to_owned() => "msgTraceTopicName",
+        /// Also store the replies of request-reply (SEND_REPLY_MESSAGE) in `<cluster>_REPLY_TOPIC`, besides pushing them to the requester (docs/request-reply.md).
+        store_reply_message_enable: bool = true => "storeReplyMessageEnable",
         /// Milliseconds between registrations with every name server (clamped to 10 000–60 000).
         register_name_server_period: u64 = 30_000 => "registerNameServerPeriod",
         /// Milliseconds between writes of consumerOffset.json.

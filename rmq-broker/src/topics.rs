@@ -7,6 +7,7 @@ use std::sync::RwLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rmq_remoting::body::topic::{perm, DataVersion, TopicConfig, TopicConfigSerializeWrapper};
+use rmq_remoting::message;
 
 use crate::config::BrokerConfig;
 
@@ -106,11 +107,8 @@ impl TopicTable {
             topic_settings(OFFSET_MOVED_EVENT, 1, rw),
             topic_settings(SCHEDULE_TOPIC, 18, rw),
             topic_settings(TIMER_TOPIC, 1, rw),
-            topic_settings(
-                &format!("{}_REPLY_TOPIC", config.broker_cluster_name),
-                1,
-                rw,
-            ),
+            // Apache creates it with one queue; repliers write to it (docs/request-reply.md).
+            topic_settings(&message::reply_topic(&config.broker_cluster_name), 1, rw),
         ];
         if config.auto_create_topic_enable {
             system.push(topic_settings(

@@ -11,6 +11,7 @@ mod offsets;
 mod producer_info;
 mod pull;
 mod query;
+mod reply;
 mod runtime_info;
 mod send;
 mod send_back;
@@ -30,6 +31,7 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     let router = Router::new();
     let router = send::register(router, ctx);
     let router = send_back::register(router, ctx);
+    let router = reply::register(router, ctx);
     let router = pull::register(router, ctx);
     let router = client::register(router, ctx);
     let router = offsets::register(router, ctx);

@@ -18,7 +18,8 @@ pub use error::MessageError;
 pub use msgid::{decode_offset_msg_id, encode_offset_msg_id, encode_uniq_id};
 pub use properties::{
     decode_properties, edit_properties, encode_properties, keys, property_value, property_values,
-    validate_property_text, MAX_PROPERTIES_LEN, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
+    reply_topic, validate_property_text, MAX_PROPERTIES_LEN, NAME_VALUE_SEPARATOR,
+    PROPERTY_SEPARATOR, REPLY_MESSAGE_FLAG,
 };
 pub use record::{
     body_crc32, decode_record, record_size, store_timestamp_at, write_record, MessageExt,

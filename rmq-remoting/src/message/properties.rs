@@ -55,6 +55,26 @@ pub mod keys {
     pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
     /// Delivery time the broker computed for a timer message (epoch ms), kept on delivery.
     pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
+    /// Request-reply: the id pairing a reply with its request.
+    pub const CORRELATION_ID: &str = "CORRELATION_ID";
+    /// Request-reply: the client id of the requester, where the broker pushes the reply.
+    pub const REPLY_TO_CLIENT: &str = "REPLY_TO_CLIENT";
+    /// Request-reply: how long the requester waits, ms.
+    pub const TTL: &str = "TTL";
+    /// Request-reply: `reply` on a reply message (the producer then sends SEND_REPLY_MESSAGE_V2).
+    pub const MSG_TYPE: &str = "MSG_TYPE";
+    /// Request-reply: when the broker pushed the reply (epoch ms).
+    pub const PUSH_REPLY_TIME: &str = "PUSH_REPLY_TIME";
+    /// Request-reply: when the requester received the reply (epoch ms).
+    pub const ARRIVE_TIME: &str = "ARRIVE_TIME";
+}
+
+/// The `MSG_TYPE` value marking a reply message (Java `MixAll.REPLY_MESSAGE_FLAG`).
+pub const REPLY_MESSAGE_FLAG: &str = "reply";
+
+/// The topic replies of a cluster go to (Java `MixAll.getReplyTopic`): `<cluster>_REPLY_TOPIC`.
+pub fn reply_topic(cluster: &str) -> String {
+    format!("{cluster}_REPLY_TOPIC")
 }
 
 /// Encodes name/value pairs as RocketMQ's properties string.

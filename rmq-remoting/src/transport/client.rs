@@ -8,6 +8,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 use super::connection::{Connection, Lifecycle};
+use super::tls::{self, ClientTls};
 use super::{Router, TransportConfig, TransportError};
 use crate::command::RemotingCommand;
 
@@ -24,6 +25,8 @@ pub struct RemotingClient {
     router: Arc<Router>,
     /// Applied to every request this client sends (not to responses it gives).
     request_hook: Option<RequestHook>,
+    /// Connections are opened with TLS when set.
+    tls: Option<ClientTls>,
     /// Open connections by address; read on every call, written only when connecting.
     connections: RwLock<HashMap<String, Connection>>,
     /// Serialises connecting, so concurrent first calls to an address open one connection.
@@ -31,12 +34,14 @@ pub struct RemotingClient {
 }
 
 impl RemotingClient {
-    /// A client whose connections hand server-initiated requests to `router`.
+    /// A client whose connections hand server-initiated requests to `router`; it connects
+    /// with the TLS settings the process installed ([`tls::ProcessTls::install`]), if any.
     pub fn new(config: TransportConfig, router: Router) -> Self {
         RemotingClient {
             config,
             router: Arc::new(router),
             request_hook: None,
+            tls: tls::process_client(),
             connections: RwLock::default(),
             connecting: Mutex::new(()),
         }
@@ -46,6 +51,12 @@ impl RemotingClient {
     /// [`invoke_oneway`](Self::invoke_oneway) (signing, for instance).
     pub fn with_request_hook(mut self, hook: RequestHook) -> Self {
         self.request_hook = Some(hook);
+        self
+    }
+
+    /// Connects with `tls` (plaintext when `None`) instead of the process's settings.
+    pub fn with_tls(mut self, tls: Option<ClientTls>) -> Self {
+        self.tls = tls;
         self
     }
 
@@ -66,7 +77,28 @@ impl RemotingClient {
             return Ok(conn);
         }
         let timeout = self.config.connect_timeout;
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+        let connecting = async {
+            let stream = TcpStream::connect(addr).await?;
+            let Some(tls) = &self.tls else {
+                return Ok(Connection::spawn(
+                    stream,
+                    self.router.clone(),
+                    &self.config,
+                    Lifecycle::default(),
+                ));
+            };
+            let _ = stream.set_nodelay(true);
+            let peer = stream.peer_addr()?;
+            let stream = tls.connect(addr, stream).await?;
+            Ok(Connection::spawn_stream(
+                stream,
+                peer,
+                self.router.clone(),
+                &self.config,
+                Lifecycle::default(),
+            ))
+        };
+        let conn = tokio::time::timeout(timeout, connecting)
             .await
             .map_err(|_| TransportError::ConnectTimeout {
                 addr: addr.to_owned(),
@@ -76,12 +108,6 @@ impl RemotingClient {
                 addr: addr.to_owned(),
                 source,
             })?;
-        let conn = Connection::spawn(
-            stream,
-            self.router.clone(),
-            &self.config,
-            Lifecycle::default(),
-        );
         self.connections
             .write()
             .unwrap_or_else(|e| e.into_inner())

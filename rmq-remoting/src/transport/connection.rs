@@ -1,5 +1,8 @@
-//! One TCP connection, used in both directions: it sends our requests and matches responses by
-//! opaque, and hands the peer's requests to a [`Router`].
+//! One connection (plain TCP, or TLS over TCP), used in both directions: it sends our requests
+//! and matches responses by opaque, and hands the peer's requests to a [`Router`].
+//!
+//! Plain TCP keeps its own read path (split halves, read only once readable); any other stream
+//! (TLS) goes through [`tokio::io::split`], so TLS costs the plaintext path nothing.
 //!
 //! What a peer can make a connection hold is bounded: an idle connection holds no buffer (its
 //! reader waits for readability before allocating), a frame being received at most
@@ -8,6 +11,7 @@
 //! peer's requests, and closes if writing makes no headway for `write_stall_timeout`.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
@@ -16,8 +20,8 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use futures::FutureExt;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio_util::sync::CancellationToken;
@@ -90,7 +94,7 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Starts the reader and writer tasks for `stream` and returns the handle.
+    /// Starts the reader and writer tasks for a plain TCP `stream` and returns the handle.
     pub(crate) fn spawn(
         stream: TcpStream,
         router: Arc<Router>,
@@ -102,6 +106,40 @@ impl Connection {
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let _ = stream.set_nodelay(true);
         let (read_half, write_half) = stream.into_split();
+        Self::start(read_half, write_half, peer, router, config, lifecycle)
+    }
+
+    /// Starts the reader and writer tasks for any byte stream to `peer` (a TLS session) and
+    /// returns the handle.
+    pub(crate) fn spawn_stream<S>(
+        stream: S,
+        peer: SocketAddr,
+        router: Arc<Router>,
+        config: &TransportConfig,
+        lifecycle: Lifecycle,
+    ) -> Connection
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (read_half, write_half) = tokio::io::split(stream);
+        Self::start(
+            StreamReader(read_half),
+            write_half,
+            peer,
+            router,
+            config,
+            lifecycle,
+        )
+    }
+
+    fn start<R: ReadSome, W: AsyncWrite + Unpin + Send + 'static>(
+        read_half: R,
+        write_half: W,
+        peer: SocketAddr,
+        router: Arc<Router>,
+        config: &TransportConfig,
+        lifecycle: Lifecycle,
+    ) -> Connection {
         let (tx, rx) = mpsc::channel(config.write_queue_len.max(1));
         let max_queued_bytes = u32::try_from(config.max_queued_bytes_per_connection)
             .unwrap_or(u32::MAX)
@@ -247,8 +285,8 @@ fn outbound_weight(command: &RemotingCommand) -> usize {
 }
 
 /// Writes queued frames to the socket, several to a write, each write within `stall_timeout`.
-struct WriteLoop {
-    socket: OwnedWriteHalf,
+struct WriteLoop<W> {
+    socket: W,
     queue: mpsc::Receiver<Box<Outbound>>,
     queued_bytes: Arc<Semaphore>,
     closed: CancellationToken,
@@ -256,7 +294,7 @@ struct WriteLoop {
     stall_timeout: Duration,
 }
 
-impl WriteLoop {
+impl<W: AsyncWrite + Unpin> WriteLoop<W> {
     async fn run(mut self) {
         loop {
             let first = tokio::select! {
@@ -304,7 +342,12 @@ impl WriteLoop {
         if batch.bytes.is_empty() {
             return true;
         }
-        match tokio::time::timeout(self.stall_timeout, self.socket.write_all(&batch.bytes)).await {
+        // The flush is free on TCP and hands a TLS session's last encrypted record to the socket.
+        let written = async {
+            self.socket.write_all(&batch.bytes).await?;
+            self.socket.flush().await
+        };
+        match tokio::time::timeout(self.stall_timeout, written).await {
             Ok(Ok(())) => true,
             Ok(Err(_)) => false,
             Err(_) => {
@@ -351,7 +394,7 @@ struct ReadLoop {
 }
 
 impl ReadLoop {
-    async fn run(self, socket: OwnedReadHalf) {
+    async fn run(self, mut socket: impl ReadSome) {
         let closed = self.conn.inner.closed.clone();
         let mut buffer = BytesMut::new();
         let mut warned_in_flight = false;
@@ -373,7 +416,7 @@ impl ReadLoop {
                 }
             }
             let read = tokio::select! {
-                read = read_some(&socket, &mut buffer) => read,
+                read = socket.read_some(&mut buffer) => read,
                 () = closed.cancelled() => break,
                 () = self.lifecycle.stop_reading.cancelled() => break,
             };
@@ -468,20 +511,41 @@ impl ReadLoop {
     }
 }
 
-/// Reads what the socket has into `buffer`; Ok(0) at end of stream.
-///
-/// An empty buffer is freed and allocated again only once the socket is readable, so the
-/// thousands of connections that sit idle between requests hold no buffer.
-async fn read_some(socket: &OwnedReadHalf, buffer: &mut BytesMut) -> io::Result<usize> {
-    loop {
-        if buffer.is_empty() && buffer.capacity() > 0 {
-            *buffer = BytesMut::new();
+/// The read side of a connection: appends what the peer sent to a buffer.
+pub(crate) trait ReadSome: Send + 'static {
+    /// Reads what is available into `buffer`; Ok(0) at end of stream.
+    fn read_some(
+        &mut self,
+        buffer: &mut BytesMut,
+    ) -> impl Future<Output = io::Result<usize>> + Send;
+}
+
+impl ReadSome for OwnedReadHalf {
+    /// An empty buffer is freed and allocated again only once the socket is readable, so the
+    /// thousands of connections that sit idle between requests hold no buffer.
+    async fn read_some(&mut self, buffer: &mut BytesMut) -> io::Result<usize> {
+        loop {
+            if buffer.is_empty() && buffer.capacity() > 0 {
+                *buffer = BytesMut::new();
+            }
+            self.readable().await?;
+            buffer.reserve(READ_CHUNK);
+            match self.try_read_buf(buffer) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return other,
+            }
         }
-        socket.readable().await?;
+    }
+}
+
+/// The read half of a stream that cannot say it is readable without being read (TLS): it
+/// keeps one read's worth of buffer while idle, on top of the TLS session's own buffers
+/// (docs/tls.md).
+struct StreamReader<R>(R);
+
+impl<R: AsyncRead + Unpin + Send + 'static> ReadSome for StreamReader<R> {
+    async fn read_some(&mut self, buffer: &mut BytesMut) -> io::Result<usize> {
         buffer.reserve(READ_CHUNK);
-        match socket.try_read_buf(buffer) {
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
-            other => return other,
-        }
+        self.0.read_buf(buffer).await
     }
 }

@@ -83,6 +83,11 @@ fn epoch() -> Instant {
 pub(crate) static CONNECTION_CAP: LogGate = LogGate::new("connections refused at maxConnections");
 /// `accept` failures (typically EMFILE: the open-file limit).
 pub(crate) static ACCEPT_FAILED: LogGate = LogGate::new("accept failures");
+/// Plaintext peers closed by a server in `tls.server.mode=enforcing`.
+pub(crate) static PLAINTEXT_REFUSED: LogGate =
+    LogGate::new("plaintext connections refused in tls.server.mode=enforcing");
+/// TLS handshakes that failed or timed out.
+pub(crate) static TLS_HANDSHAKE_FAILED: LogGate = LogGate::new("failed TLS handshakes");
 /// Peers that reached `maxInFlightPerConnection` (each logged once per connection at most).
 pub(crate) static IN_FLIGHT_CAP: LogGate = LogGate::new("peers reaching maxInFlightPerConnection");
 /// Peers closed for not reading their responses within `writeStallTimeoutMillis`.

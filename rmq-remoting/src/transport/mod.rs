@@ -11,12 +11,13 @@ mod connection;
 mod limits;
 mod router;
 mod server;
+pub mod tls;
 
 pub use client::{RemotingClient, RequestHook};
 pub use connection::Connection;
 pub use limits::{open_file_limit, raise_open_file_limit};
 pub use router::{with_state, Guard, Handler, HandlerResult, RequestObserver, Router};
-pub use server::serve;
+pub use server::{serve, serve_tls};
 
 use std::time::Duration;
 
@@ -45,7 +46,8 @@ pub struct TransportConfig {
     pub max_connections: usize,
     /// How long graceful shutdown waits for in-flight requests before closing connections.
     pub shutdown_grace: Duration,
-    /// How long the client waits for a TCP connection to be established.
+    /// How long the client waits for a connection to be established (the TLS handshake
+    /// included).
     pub connect_timeout: Duration,
 }
 

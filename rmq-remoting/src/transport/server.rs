@@ -1,16 +1,23 @@
-//! The server accept loop.
+//! The server accept loop, and the first bytes of a connection when TLS is on.
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use super::connection::{lock, Connection, Lifecycle, LiveConnections};
-use super::limits::{connection_cap, open_file_limit, ACCEPT_FAILED, CONNECTION_CAP};
+use super::limits::{
+    connection_cap, open_file_limit, ACCEPT_FAILED, CONNECTION_CAP, PLAINTEXT_REFUSED,
+    TLS_HANDSHAKE_FAILED,
+};
+use super::tls::{self, ServerTls, TlsMode, HANDSHAKE_RECORD, HANDSHAKE_TIMEOUT};
 use super::{Router, TransportConfig};
 
-/// Serves `router` on an already-bound `listener` until `shutdown` completes.
+/// Serves `router` on an already-bound `listener` until `shutdown` completes, with the TLS
+/// settings the process installed ([`tls::ProcessTls::install`]; plaintext only if none).
 ///
 /// Taking a bound listener lets tests bind `127.0.0.1:0` and read the port before serving.
 /// Shutdown is graceful: stop accepting, stop reading new requests, let in-flight handlers
@@ -22,7 +29,22 @@ pub async fn serve(
     config: TransportConfig,
     shutdown: impl Future<Output = ()>,
 ) {
+    serve_tls(listener, router, config, tls::process_server(), shutdown).await;
+}
+
+/// [`serve`] with explicit TLS settings: `tls.mode()` decides whether a connection's first
+/// byte is looked at (permissive), required to start a TLS handshake (enforcing), or left to
+/// the frame decoder (disabled, which costs plaintext nothing).
+pub async fn serve_tls(
+    listener: TcpListener,
+    router: Router,
+    config: TransportConfig,
+    tls: ServerTls,
+    shutdown: impl Future<Output = ()>,
+) {
     let router = Arc::new(router);
+    // Peers still in their TLS handshake count against the connection cap too.
+    let handshaking = Arc::new(AtomicUsize::new(0));
     let live = LiveConnections::default();
     let lifecycle = Lifecycle {
         live: Some(live.clone()),
@@ -35,6 +57,7 @@ pub async fn serve(
         max_connections = cap,
         configured = config.max_connections,
         open_file_limit = open_files,
+        tls_mode = ?tls.mode,
         "accepting connections"
     );
     tokio::pin!(shutdown);
@@ -45,7 +68,7 @@ pub async fn serve(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let open = lock(&live).len();
+                let open = lock(&live).len() + handshaking.load(Ordering::Relaxed);
                 if open >= cap {
                     drop(stream);
                     if let Some(suppressed) = CONNECTION_CAP.admit() {
@@ -59,7 +82,20 @@ pub async fn serve(
                     }
                     continue;
                 }
-                Connection::spawn(stream, router.clone(), &config, lifecycle.clone());
+                match &tls.acceptor {
+                    Some(acceptor) if tls.mode != TlsMode::Disabled => {
+                        let opening = Opening {
+                            router: router.clone(),
+                            config: config.clone(),
+                            lifecycle: lifecycle.clone(),
+                            handshaking: HandshakeCount::enter(&handshaking),
+                        };
+                        tokio::spawn(opening.run(stream, peer, tls.mode, acceptor.clone()));
+                    }
+                    _ => {
+                        Connection::spawn(stream, router.clone(), &config, lifecycle.clone());
+                    }
+                }
             }
             Err(err) => {
                 // Typically EMFILE: back off instead of spinning, keep serving existing peers.
@@ -82,4 +118,94 @@ pub async fn serve(
     for conn in remaining {
         conn.close();
     }
+}
+
+/// Counts a peer as handshaking for as long as this lives.
+struct HandshakeCount(Arc<AtomicUsize>);
+
+impl HandshakeCount {
+    fn enter(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        HandshakeCount(count.clone())
+    }
+}
+
+impl Drop for HandshakeCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection whose first byte decides between TLS and plaintext.
+struct Opening {
+    router: Arc<Router>,
+    config: TransportConfig,
+    lifecycle: Lifecycle,
+    handshaking: HandshakeCount,
+}
+
+impl Opening {
+    /// Looks at the first byte (without taking it), then starts the connection as plaintext
+    /// or after a TLS handshake, or closes it; all within [`HANDSHAKE_TIMEOUT`].
+    async fn run(
+        self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        mode: TlsMode,
+        acceptor: tokio_rustls::TlsAcceptor,
+    ) {
+        let stop = self.lifecycle.stop_reading.clone();
+        let opened = async {
+            let mut first = [0u8; 1];
+            if stream.peek(&mut first).await? == 0 {
+                return Ok(None);
+            }
+            if first[0] != HANDSHAKE_RECORD {
+                if mode == TlsMode::Enforcing {
+                    if let Some(suppressed) = PLAINTEXT_REFUSED.admit() {
+                        tracing::warn!(
+                            %peer,
+                            suppressed,
+                            "closing connection: plaintext peer while tls.server.mode=enforcing \
+                             (enable TLS on the client, tls.enable=true, or set tls.server.mode=permissive)"
+                        );
+                    }
+                    return Ok(None);
+                }
+                return Ok(Some(Opened::Plain(stream)));
+            }
+            let _ = stream.set_nodelay(true);
+            acceptor
+                .accept(stream)
+                .await
+                .map(|tls| Some(Opened::Tls(Box::new(tls))))
+        };
+        let opened = tokio::select! {
+            opened = tokio::time::timeout(HANDSHAKE_TIMEOUT, opened) => opened,
+            () = stop.cancelled() => return,
+        };
+        let failure = match opened {
+            Ok(Ok(Some(Opened::Plain(stream)))) => {
+                Connection::spawn(stream, self.router, &self.config, self.lifecycle);
+                return;
+            }
+            Ok(Ok(Some(Opened::Tls(stream)))) => {
+                Connection::spawn_stream(*stream, peer, self.router, &self.config, self.lifecycle);
+                return;
+            }
+            Ok(Ok(None)) => return,
+            Ok(Err(err)) => err.to_string(),
+            Err(_) => format!("no TLS handshake within {HANDSHAKE_TIMEOUT:?}"),
+        };
+        drop(self.handshaking);
+        if let Some(suppressed) = TLS_HANDSHAKE_FAILED.admit() {
+            tracing::warn!(%peer, error = %failure, suppressed, "closing connection: TLS handshake failed");
+        }
+    }
+}
+
+/// A connection past its first byte.
+enum Opened {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
 }

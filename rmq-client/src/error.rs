@@ -66,6 +66,14 @@ pub enum ClientError {
         /// The last attempt's error.
         last: Box<ClientError>,
     },
+    /// A request went out but no reply came within its timeout (Java `RequestTimeoutException`).
+    #[error("send request message to <{topic}> OK, but wait reply message timeout, {} ms.", timeout.as_millis())]
+    RequestTimeout {
+        /// The request's topic.
+        topic: String,
+        /// The request's whole timeout.
+        timeout: Duration,
+    },
     /// Too many asynchronous sends are outstanding (`clientAsyncSemaphoreValue`).
     #[error("too many asynchronous sends in flight (limit {0})")]
     TooManyRequests(usize),

@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ClientConfig;
 use crate::consumer::ConsumerInner;
 use crate::error::{ClientError, Result};
-use crate::producer::{TransactionChecker, TransactionCheckers};
+use crate::producer::{ReplyWaiters, TransactionChecker, TransactionCheckers};
 
 /// The producer group Java clients always list in heartbeats, besides the user's groups.
 pub(crate) const CLIENT_INNER_PRODUCER: &str = "CLIENT_INNER_PRODUCER";
@@ -49,6 +49,8 @@ pub(crate) struct ClientInstance {
     consumers: Arc<Mutex<BTreeMap<String, Arc<ConsumerInner>>>>,
     /// Transactional producer groups, which answer the brokers' transaction checks.
     transaction_checkers: TransactionCheckers,
+    /// Requests waiting for the reply the broker pushes (request-reply).
+    replies: Arc<ReplyWaiters>,
     /// Wakes the rebalance task (consumer start, NOTIFY_CONSUMER_IDS_CHANGED).
     rebalance_wakeup: Arc<Notify>,
     /// Serialises heartbeats, so a periodic one and a triggered one do not interleave.
@@ -136,6 +138,8 @@ impl ClientInstance {
             },
         );
         let router = crate::consumer::running::routes(router, &consumers, &config.name_servers());
+        let replies = Arc::new(ReplyWaiters::default());
+        let router = crate::producer::reply_routes(router, &replies);
         let transport = TransportConfig {
             connect_timeout: config.connect_timeout,
             // One long-polling pull per assigned queue may be in flight on a broker connection.
@@ -153,6 +157,7 @@ impl ClientInstance {
             producers: Mutex::default(),
             consumers,
             transaction_checkers,
+            replies,
             rebalance_wakeup,
             heartbeat_lock: tokio::sync::Mutex::new(()),
             stop: CancellationToken::new(),
@@ -176,6 +181,11 @@ impl ClientInstance {
     /// The connections.
     pub(crate) fn remoting(&self) -> &RemotingClient {
         &self.remoting
+    }
+
+    /// Requests waiting for their reply.
+    pub(crate) fn replies(&self) -> &Arc<ReplyWaiters> {
+        &self.replies
     }
 
     fn start_background_tasks(self: &Arc<Self>) {

@@ -16,6 +16,9 @@
 //!   [`ConsumerConfig::enable_msg_trace`]) producers and push consumers write Java's trace
 //!   records to `RMQ_SYS_TRACE_TOPIC`; [`Admin::query_trace`] reads a message's records back.
 //!
+//! * Request-reply: [`Producer::request`] sends a message and waits for the reply a replier
+//!   sends with [`create_reply_message`], as Java's `DefaultMQProducer.request`.
+//!
 //! Delivery is at least once: a listener may see a message again (after a restart, a
 //! rebalance, a retry). Make listeners idempotent; [`DedupGuard`] skips in-process duplicates.
 //!
@@ -51,7 +54,7 @@ pub use dedup::DedupGuard;
 pub use error::{ClientError, Result};
 pub use message::{Message, ReceivedMessage};
 pub use producer::{
-    LocalTransactionState, MessageQueueSelector, Producer, ProducerBuilder,
+    create_reply_message, LocalTransactionState, MessageQueueSelector, Producer, ProducerBuilder,
     SelectMessageQueueByHash, SelectMessageQueueByRandom, SendResult, SendStatus,
     TransactionListener, TransactionProducer, TransactionSendResult,
 };

@@ -301,7 +301,7 @@ impl ReceivedMessage {
 /// own limit on stored bodies is 4 MiB, compressed bodies inflate a few times at most).
 const MAX_INFLATED_BODY: u64 = 64 * 1024 * 1024;
 
-fn inflate(data: &[u8]) -> Result<Bytes, String> {
+pub(crate) fn inflate(data: &[u8]) -> Result<Bytes, String> {
     let mut out = Vec::with_capacity(data.len() * 4);
     flate2::read::ZlibDecoder::new(data)
         .take(MAX_INFLATED_BODY + 1)

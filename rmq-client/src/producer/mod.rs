@@ -2,6 +2,7 @@
 //! Java's routing, retry, compression and validation rules (behaviour.md §4).
 
 mod fault;
+mod request;
 mod selector;
 mod transaction;
 
@@ -14,11 +15,13 @@ use bytes::Bytes;
 use rmq_remoting::body::client::MessageQueue;
 use rmq_remoting::header::broker::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
 use rmq_remoting::message::{
-    encode_batch, encode_properties, keys, property_value, sys_flag, BatchItem,
+    encode_batch, encode_properties, keys, property_value, sys_flag, BatchItem, REPLY_MESSAGE_FLAG,
 };
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use tokio::sync::Semaphore;
 
+pub use request::create_reply_message;
+pub(crate) use request::{routes as reply_routes, ReplyWaiters};
 pub use selector::{MessageQueueSelector, SelectMessageQueueByHash, SelectMessageQueueByRandom};
 pub use transaction::{
     LocalTransactionState, TransactionListener, TransactionProducer, TransactionSendResult,
@@ -658,8 +661,13 @@ impl ProducerInner {
             batch: Some(prepared.batch),
             bname: Some(mq.broker_name.clone()),
         };
+        // A reply (request-reply) goes as SEND_REPLY_MESSAGE_V2: the broker pushes it on.
+        let reply =
+            property_value(&prepared.properties, keys::MSG_TYPE) == Some(REPLY_MESSAGE_FLAG);
         let code = if prepared.batch {
             RequestCode::SEND_BATCH_MESSAGE
+        } else if reply {
+            RequestCode::SEND_REPLY_MESSAGE_V2
         } else {
             RequestCode::SEND_MESSAGE_V2
         };

@@ -153,11 +153,14 @@ rmq_config::settings! {
         metrics_prom_exporter_port: u16 = 5557 => "metricsPromExporterPort",
         /// Extra labels on every metric, `key:value` pairs separated by ','.
         metrics_label: String = String::new() => "metricsLabel",
+        /// Refuse requests that plain_acl.yml does not allow (ACL 1.0, docs/acl.md).
+        acl_enable: bool = false => "aclEnable",
+        /// Installation directory; rmq reads only the ACL files from it (`conf/plain_acl.yml`, `conf/acl/`). Defaults to ROCKETMQ_HOME.
+        rocketmq_home: String = std::env::var("ROCKETMQ_HOME").unwrap_or_default() => "rocketmqHome",
         /// rmq: warn (once per producer host) when a producer's born timestamps differ from this broker's clock by more than this many milliseconds; 0 = no check.
         clock_skew_warn_threshold_millis: u64 = 5_000 => "clockSkewWarnThresholdMillis",
     }
     ignored {
-        "rocketmqHome" => "rmq needs no installation directory",
         "sendMessageThreadPoolNums" => "requests run on the async runtime, not a thread pool",
         "pullMessageThreadPoolNums" => "requests run on the async runtime, not a thread pool",
         "queryMessageThreadPoolNums" => "requests run on the async runtime, not a thread pool",
@@ -175,7 +178,6 @@ rmq_config::settings! {
         "brokerFastFailureEnable" => "in-flight work is bounded per connection instead",
         "waitTimeMillsInSendQueue" => "in-flight work is bounded per connection instead",
         "osPageCacheBusyTimeOutMills" => "in-flight work is bounded per connection instead",
-        "aclEnable" => "ACL is not supported yet",
         "syncControllerMetadataPeriod" => "the controller leader is looked up again whenever a request fails",
         "fetchControllerAddrByDnsLookup" => "controllerAddr lists the controllers' addresses",
     }

@@ -9,6 +9,7 @@
 //! for 120 s. Shutdown is graceful: in-flight requests finish, offsets are written, the broker
 //! unregisters and the store closes cleanly.
 
+pub mod acl;
 pub mod address;
 pub mod clients;
 pub mod clock_skew;
@@ -67,6 +68,8 @@ pub struct Broker {
     ha_listener: std::net::TcpListener,
     /// RocketMQ's second client port, listenPort - 2 (the "VIP" or fast channel).
     fast_listener: Option<TcpListener>,
+    /// The rules requests pass with `aclEnable=true`.
+    acl: Option<acl::Acl>,
 }
 
 impl Broker {
@@ -84,6 +87,7 @@ impl Broker {
             tracing::info!("{note}");
         }
         config.validate().map_err(BrokerError::State)?;
+        let acl = acl::Acl::open(&config).map_err(BrokerError::State)?;
         let store = Arc::new(MessageStore::open(store_config)?);
         let ha_listener =
             ha::bind_ha_port(&config, store_host.port()).map_err(BrokerError::State)?;
@@ -157,6 +161,7 @@ impl Broker {
             registrar,
             ha_listener,
             fast_listener: None,
+            acl,
         })
     }
 
@@ -221,7 +226,11 @@ impl Broker {
             shutdown.await;
             stopping.cancel();
         };
-        let router = metrics::observed(processor::router(&ctx), &ctx);
+        let mut router = metrics::observed(processor::router(&ctx), &ctx);
+        if let Some(acl) = &self.acl {
+            background.push(acl.watch());
+            router = router.guard(acl.guard());
+        }
         match self.fast_listener {
             Some(fast) => {
                 let stopping = ctx.stopping.clone();

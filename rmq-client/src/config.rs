@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rmq_remoting::acl::Credentials;
 use rmq_remoting::body::client::{ConsumeFromWhere, MessageModel};
 
 use crate::error::{ClientError, Result};
@@ -39,6 +40,10 @@ pub struct ClientConfig {
     pub rebalance_interval: Duration,
     /// TCP connect timeout (`com.rocketmq.remoting.client.connect.timeout`, 3 s).
     pub connect_timeout: Duration,
+    /// ACL keys (Java's `AclClientRPCHook` with `SessionCredentials`): when set, every request
+    /// of the instance is signed, so a broker with `aclEnable=true` accepts it (docs/acl.md).
+    /// Clients with other keys (or none) never share this instance's connections.
+    pub credentials: Option<Credentials>,
 }
 
 impl Default for ClientConfig {
@@ -54,16 +59,20 @@ impl Default for ClientConfig {
             mq_client_api_timeout: Duration::from_millis(3_000),
             rebalance_interval: Duration::from_millis(20_000),
             connect_timeout: Duration::from_millis(3_000),
+            credentials: None,
         }
     }
 }
 
 impl ClientConfig {
-    /// These settings replaced by `config`, keeping the name servers already set when `config`
-    /// names none (what the producer and consumer builders' `client_config` do).
+    /// These settings replaced by `config`, keeping the name servers and the credentials
+    /// already set when `config` has none (what the builders' `client_config` do).
     pub(crate) fn replaced_by(self, mut config: ClientConfig) -> ClientConfig {
         if config.namesrv_addr.is_empty() {
             config.namesrv_addr = self.namesrv_addr;
+        }
+        if config.credentials.is_none() {
+            config.credentials = self.credentials;
         }
         config
     }
@@ -120,6 +129,14 @@ impl ClientConfig {
         ] {
             if value.is_zero() {
                 return Err(ClientError::Config(format!("{name} must be positive")));
+            }
+        }
+        if let Some(keys) = &self.credentials {
+            // Java's SessionCredentials would sign with an empty key; a blank key is a mistake.
+            if keys.access_key.trim().is_empty() || keys.secret_key.trim().is_empty() {
+                return Err(ClientError::Config(
+                    "credentials need both an access key and a secret key".into(),
+                ));
             }
         }
         Ok(())

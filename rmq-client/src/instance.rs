@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
 use futures::future::join_all;
+use rmq_remoting::acl::{self, Credentials};
 use rmq_remoting::body::client::{GetConsumerListByGroupResponseBody, HeartbeatData, ProducerData};
 use rmq_remoting::body::route::{TopicRouteData, MASTER_ID};
 use rmq_remoting::body::stats::ResetOffsetBody;
@@ -67,6 +68,35 @@ fn registry() -> &'static Mutex<HashMap<String, Weak<ClientInstance>>> {
     REGISTRY.get_or_init(Mutex::default)
 }
 
+/// Instances are shared by client id and keys: a client with other keys (or none) gets an
+/// instance of its own, so it never sends through another's signing hook (Java would share the
+/// first one's). The key holds the access key and an HMAC of it under the secret, never the
+/// secret itself.
+fn registry_key(client_id: &str, credentials: Option<&Credentials>) -> String {
+    match credentials {
+        None => client_id.to_owned(),
+        Some(keys) => {
+            let token = keys.security_token.as_deref().unwrap_or_default();
+            let fingerprint =
+                acl::signature_of_sorted([keys.access_key.as_str(), token], b"", &keys.secret_key);
+            format!("{client_id}\n{}\n{fingerprint}", keys.access_key)
+        }
+    }
+}
+
+/// Marks a query by `UNIQ_KEY`; Java's client adds it outside the signed header and Apache's
+/// verifier leaves it out of the signed content (docs/acl.md).
+const UNIQUE_KEY_QUERY: &str = "_UNIQUE_KEY_QUERY";
+
+/// Signs `req` as Java's `AclClientRPCHook` does, the unsigned query flag left out.
+fn sign(keys: &Credentials, req: &mut RemotingCommand) {
+    let flag = req.ext_fields.remove(UNIQUE_KEY_QUERY);
+    keys.sign(req);
+    if let Some(flag) = flag {
+        req.ext_fields.insert(UNIQUE_KEY_QUERY.to_owned(), flag);
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -78,8 +108,9 @@ impl ClientInstance {
     pub(crate) fn acquire(config: &ClientConfig, unique: bool) -> Result<Arc<ClientInstance>> {
         config.validate()?;
         let client_id = config.client_id(unique);
+        let key = registry_key(&client_id, config.credentials.as_ref());
         let mut reg = lock(registry());
-        if let Some(existing) = reg.get(&client_id).and_then(Weak::upgrade) {
+        if let Some(existing) = reg.get(&key).and_then(Weak::upgrade) {
             if !existing.stop.is_cancelled() {
                 return Ok(existing);
             }
@@ -146,10 +177,15 @@ impl ClientInstance {
             max_in_flight_per_connection: 4096,
             ..TransportConfig::default()
         };
+        let mut remoting = RemotingClient::new(transport, router);
+        if let Some(keys) = config.credentials.clone() {
+            // Java's AclClientRPCHook: every request (name servers included) is signed.
+            remoting = remoting.with_request_hook(Arc::new(move |req| sign(&keys, req)));
+        }
         let instance = Arc::new(ClientInstance {
             client_id: client_id.clone(),
             config: config.clone(),
-            remoting: RemotingClient::new(transport, router),
+            remoting,
             name_servers: config.name_servers(),
             ns_index: AtomicUsize::new(fastrand::usize(..config.name_servers().len().max(1))),
             routes: RwLock::default(),
@@ -163,8 +199,9 @@ impl ClientInstance {
             stop: CancellationToken::new(),
         });
         instance.start_background_tasks();
-        reg.insert(client_id.clone(), Arc::downgrade(&instance));
-        tracing::info!(client_id = %client_id, "client instance started");
+        reg.insert(key, Arc::downgrade(&instance));
+        let access_key = config.credentials.as_ref().map(|c| c.access_key.as_str());
+        tracing::info!(client_id = %client_id, access_key, "client instance started");
         Ok(instance)
     }
 
@@ -730,5 +767,96 @@ mod tests {
         assert_eq!(found("b", 5, false), Some(("b-0:10911".into(), false)));
         assert_eq!(found("c", 0, false), None);
         instance.stop_if_unused().await;
+    }
+
+    /// A name server that answers every route query with TOPIC_NOT_EXIST and keeps the fields
+    /// of each query it got.
+    async fn recording_namesrv() -> (String, Arc<Mutex<Vec<RemotingCommand>>>) {
+        let seen: Arc<Mutex<Vec<RemotingCommand>>> = Arc::default();
+        let kept = seen.clone();
+        let router = Router::new().route(
+            RequestCode::GET_ROUTEINFO_BY_TOPIC,
+            move |_conn: Connection, req: RemotingCommand| {
+                lock(&kept).push(req);
+                async {
+                    Ok(RemotingCommand::response(
+                        ResponseCode::TOPIC_NOT_EXIST,
+                        None,
+                    ))
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(rmq_remoting::transport::serve(
+            listener,
+            router,
+            TransportConfig::default(),
+            std::future::pending(),
+        ));
+        (addr, seen)
+    }
+
+    #[tokio::test]
+    async fn clients_with_other_keys_get_their_own_instance_and_only_keyed_ones_sign() {
+        let (addr, seen) = recording_namesrv().await;
+        let config = |keys: Option<Credentials>| ClientConfig {
+            namesrv_addr: addr.clone(),
+            instance_name: "acl-registry".into(),
+            credentials: keys,
+            ..ClientConfig::default()
+        };
+        let keyed =
+            ClientInstance::acquire(&config(Some(Credentials::new("ak", "sk"))), false).unwrap();
+        let same =
+            ClientInstance::acquire(&config(Some(Credentials::new("ak", "sk"))), false).unwrap();
+        let plain = ClientInstance::acquire(&config(None), false).unwrap();
+        let other =
+            ClientInstance::acquire(&config(Some(Credentials::new("ak", "sk2"))), false).unwrap();
+        assert!(Arc::ptr_eq(&keyed, &same), "same keys share the instance");
+        assert!(!Arc::ptr_eq(&keyed, &plain) && !Arc::ptr_eq(&keyed, &other));
+        assert_eq!(
+            keyed.client_id(),
+            plain.client_id(),
+            "the client id is unchanged"
+        );
+
+        for (instance, topic) in [(&keyed, "T1"), (&plain, "T2"), (&other, "T3")] {
+            assert!(instance.fetch_route(topic).await.unwrap().is_none());
+        }
+        let seen = lock(&seen).clone();
+        let by_topic = |t: &str| {
+            seen.iter()
+                .find(|r| r.ext_fields.get("topic").map(String::as_str) == Some(t))
+                .unwrap()
+                .ext_fields
+                .clone()
+        };
+        let signed = by_topic("T1");
+        assert_eq!(signed[acl::ACCESS_KEY], "ak");
+        assert_eq!(signed[acl::SIGNATURE], acl::signature(&signed, b"", "sk"));
+        let unsigned = by_topic("T2");
+        assert!(!unsigned.contains_key(acl::ACCESS_KEY) && !unsigned.contains_key(acl::SIGNATURE));
+        let second = by_topic("T3");
+        assert_eq!(second[acl::SIGNATURE], acl::signature(&second, b"", "sk2"));
+        for instance in [keyed, same, plain, other] {
+            instance.stop_if_unused().await;
+        }
+    }
+
+    #[test]
+    fn the_unique_key_flag_stays_out_of_the_signature() {
+        let mut req = RemotingCommand::request_without_header(RequestCode::QUERY_MESSAGE);
+        req.ext_fields.insert("key".into(), "K".into());
+        req.ext_fields
+            .insert(UNIQUE_KEY_QUERY.into(), "true".into());
+        sign(&Credentials::new("ak", "sk"), &mut req);
+        assert_eq!(req.ext_fields[UNIQUE_KEY_QUERY], "true");
+        let mut without = req.ext_fields.clone();
+        without.remove(UNIQUE_KEY_QUERY);
+        assert_eq!(
+            req.ext_fields[acl::SIGNATURE],
+            acl::signature(&without, b"", "sk")
+        );
     }
 }

@@ -19,6 +19,9 @@
 //! * Request-reply: [`Producer::request`] sends a message and waits for the reply a replier
 //!   sends with [`create_reply_message`], as Java's `DefaultMQProducer.request`.
 //!
+//! * ACL: with [`Credentials`] ([`ClientConfig::credentials`] or the builders' `credentials`)
+//!   every request is signed as Java's `AclClientRPCHook` signs it, trace messages included.
+//!
 //! Delivery is at least once: a listener may see a message again (after a restart, a
 //! rebalance, a retry). Make listeners idempotent; [`DedupGuard`] skips in-process duplicates.
 //!
@@ -58,6 +61,7 @@ pub use producer::{
     SelectMessageQueueByHash, SelectMessageQueueByRandom, SendResult, SendStatus,
     TransactionListener, TransactionProducer, TransactionSendResult,
 };
+pub use rmq_remoting::acl::Credentials;
 pub use rmq_remoting::body::client::{ConsumeFromWhere, MessageModel, MessageQueue};
 pub use trace::{
     decode as decode_trace, encode as encode_trace, TraceMessageType, TraceRecord, TraceType,

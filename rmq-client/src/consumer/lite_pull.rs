@@ -9,6 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rmq_remoting::acl::Credentials;
 use rmq_remoting::body::client::MessageQueue;
 use rmq_remoting::header::broker::GetMinOffsetRequestHeader;
 use rmq_remoting::{RemotingCommand, RequestCode};
@@ -125,6 +126,12 @@ impl LitePullConsumerBuilder {
     /// Replaces the client-wide settings (keeps the name servers if `config` has none).
     pub fn client_config(mut self, config: ClientConfig) -> Self {
         self.inner = self.inner.client_config(config);
+        self
+    }
+
+    /// Signs every request with these ACL keys (Java's `AclClientRPCHook`).
+    pub fn credentials(mut self, keys: Credentials) -> Self {
+        self.inner = self.inner.credentials(keys);
         self
     }
 

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rmq_remoting::acl::Credentials;
 use rmq_remoting::body::client::CheckClientRequestBody;
 use rmq_remoting::body::client::{
     ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue, SubscriptionData,
@@ -351,6 +352,12 @@ impl PushConsumerBuilder {
     /// Replaces the client-wide settings (keeps the name servers if `config` has none).
     pub fn client_config(mut self, config: ClientConfig) -> Self {
         self.client = self.client.replaced_by(config);
+        self
+    }
+
+    /// Signs every request with these ACL keys (Java's `AclClientRPCHook`).
+    pub fn credentials(mut self, keys: Credentials) -> Self {
+        self.client.credentials = Some(keys);
         self
     }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use rmq_remoting::acl::Credentials;
 use rmq_remoting::body::client::MessageQueue;
 use rmq_remoting::header::broker::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
 use rmq_remoting::message::{
@@ -149,6 +150,12 @@ impl ProducerBuilder {
     /// Replaces the client-wide settings (keeps the name servers if `config` has none).
     pub fn client_config(mut self, config: ClientConfig) -> Self {
         self.client = self.client.replaced_by(config);
+        self
+    }
+
+    /// Signs every request with these ACL keys (Java's `AclClientRPCHook`).
+    pub fn credentials(mut self, keys: Credentials) -> Self {
+        self.client.credentials = Some(keys);
         self
     }
 

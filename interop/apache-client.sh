@@ -6,7 +6,8 @@
 # and it accepts writes up to 99 % disk use (Apache refuses them from 90 % on).
 # Then a second pair, the broker with aclEnable=true and rmq-client/tests/fixtures/plain_acl.yml
 # (Apache reads $ROCKETMQ_HOME/conf/plain_acl.yml; -Drocketmq.home.dir sets that home), for
-# `cargo test -p rmq-client --test apache_acl` (RMQ_APACHE_ACL_NAMESRV / RMQ_APACHE_ACL_BROKER).
+# `cargo test -p rmq-client --test apache_acl apache::` (RMQ_APACHE_ACL_NAMESRV / RMQ_APACHE_ACL_BROKER;
+# its `rmq::` half runs in the ordinary `cargo test`).
 #
 #   interop/apache-client.sh            (interop/run.sh apache-client runs it)
 #
@@ -52,4 +53,4 @@ start acl-broker java -Xmx384m -Xms128m -XX:+UseSerialGC "${JAVA_OPENS[@]}" \
   --brokerName broker-acl --storePathRootDir "$WORK/acl-store" --mappedFileSizeCommitLog 67108864 \
   --diskMaxUsedSpaceRatio 99 --aclEnable true --traceTopicEnable true
 RMQ_APACHE_ACL_NAMESRV="$ACL_NS" RMQ_APACHE_ACL_BROKER="$ADDR" \
-  cargo test -p rmq-client --test apache_acl -- --include-ignored --test-threads 2
+  cargo test -p rmq-client --test apache_acl -- --include-ignored --test-threads 2 apache::

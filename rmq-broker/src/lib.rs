@@ -11,6 +11,7 @@
 
 pub mod acl;
 pub mod address;
+pub mod audit;
 pub mod clients;
 pub mod clock_skew;
 pub mod config;

@@ -80,7 +80,11 @@ async fn hostile_keys_change_nothing_and_allowed_keys_take_effect_and_persist() 
     let elsewhere = tempfile::tempdir().unwrap();
     let evil = elsewhere.path().join("evil");
     let no_args: &[&str] = &[];
-    let server = ServerProcess::start(mqbroker(&ns_addr, "broker-a", store.path(), no_args));
+    let log = elsewhere.path().join("broker.log");
+    let server = ServerProcess::start_logging_to(
+        mqbroker(&ns_addr, "broker-a", store.path(), no_args),
+        &log,
+    );
     let broker = Caller::new(server.addr.clone());
     broker.ok(create_topic(TOPIC, 1)).await;
     assert_eq!(send(&broker).await.code, 0);
@@ -154,10 +158,35 @@ async fn hostile_keys_change_nothing_and_allowed_keys_take_effect_and_persist() 
     assert_eq!(config_after.ext_fields, config_before.ext_fields);
     assert_eq!(snapshot(store.path()), files_before);
     assert!(!evil.exists(), "a refused path was created");
-    assert!(std::fs::read_dir(elsewhere.path())
-        .unwrap()
-        .next()
-        .is_none());
+    let beside: Vec<_> = std::fs::read_dir(elsewhere.path()).unwrap().collect();
+    assert_eq!(
+        beside.len(),
+        1,
+        "only the log is beside the store: {beside:?}"
+    );
+    // Every attempt is in the audit log with its peer and keys.
+    let said = std::fs::read_to_string(&log).unwrap();
+    let audited: Vec<&str> = said
+        .lines()
+        .filter(|l| l.contains("rmq::audit") && l.contains("UPDATE_BROKER_CONFIG"))
+        .collect();
+    assert_eq!(audited.len(), 2 + hostile.len(), "{said}");
+    assert!(
+        audited[0].contains("peer=127.0.0.1:") && audited[0].contains("account=-"),
+        "{}",
+        audited[0]
+    );
+    assert!(
+        audited[0].contains("keys=brokerPermission,storePathRootDir"),
+        "{}",
+        audited[0]
+    );
+    assert!(
+        said.lines().any(|l| l.contains("rmq::audit")
+            && l.contains("UPDATE_AND_CREATE_TOPIC")
+            && l.contains("topic=SafetyTopic")),
+        "{said}"
+    );
 
     // An allowed key takes effect at once: sends are refused, the route says read-only.
     broker.ok(update("brokerPermission=4\n")).await;

@@ -4,6 +4,7 @@
 //! sockets, tasks or clocks, so they can be fuzzed and property-tested directly.
 
 pub mod acl;
+pub mod audit;
 pub mod body;
 pub mod code;
 pub mod command;

@@ -28,7 +28,8 @@ use crate::state::BrokerContext;
 
 /// The router serving every broker command.
 pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
-    let router = Router::new();
+    // First, so requests a later guard (ACL) refuses are audited too.
+    let router = Router::new().guard(rmq_remoting::audit::guard(crate::audit::ADMIN_CODES));
     let router = send::register(router, ctx);
     let router = send_back::register(router, ctx);
     let router = reply::register(router, ctx);

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use rmq_broker::{address, Broker, BrokerConfig};
 use rmq_config::cli;
+use rmq_remoting::transport::tls::TlsSettings;
 use rmq_store::StoreConfig;
 
 /// Every request allocates its header fields and every send its stored properties; with
@@ -30,15 +31,17 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let Some((settings, _)) = cli::settings_from_command_line::<(BrokerConfig, StoreConfig)>(
-        USAGE,
-        &[("-n", "namesrvAddr")],
-        false,
+    let Some((((config, store_config), tls), args)) = cli::settings_from_command_line::<(
+        (BrokerConfig, StoreConfig),
+        TlsSettings,
+    )>(
+        USAGE, &[("-n", "namesrvAddr")], false
     )?
     else {
         return Ok(());
     };
-    let (config, store_config) = settings;
+    // tls.* keys (docs/tls.md): before the broker's clients and listeners exist.
+    tls.install(&args.origin())?;
     // Every connection is an open file: lift the soft limit before the first accept.
     rmq_remoting::transport::raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()

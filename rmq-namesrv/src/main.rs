@@ -8,6 +8,7 @@ use rmq_config::cli;
 use rmq_controller::Controller;
 use rmq_namesrv::config::NamesrvFile;
 use rmq_namesrv::NameServer;
+use rmq_remoting::transport::tls::TlsSettings;
 
 const USAGE: &str = "\
 mqnamesrv — the rmq name server (RocketMQ-compatible routing registry)
@@ -22,11 +23,14 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let Some((file, args)) = cli::settings_from_command_line::<NamesrvFile>(USAGE, &[], true)?
+    let Some(((file, tls), args)) =
+        cli::settings_from_command_line::<(NamesrvFile, TlsSettings)>(USAGE, &[], true)?
     else {
         return Ok(());
     };
     let (config, controller_config) = file.both;
+    // tls.* keys (docs/tls.md): before the first client or listener.
+    tls.install(&args.origin())?;
     // Every connection is an open file: lift the soft limit before the first accept.
     rmq_remoting::transport::raise_open_file_limit();
     let origin = args.origin();

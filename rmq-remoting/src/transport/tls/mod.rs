@@ -264,6 +264,16 @@ impl ProcessTls {
     }
 }
 
+impl TlsSettings {
+    /// What a server binary does at start: resolves these settings (given in `origin`, its
+    /// configuration file or command line) with the TLS file and environment, and installs
+    /// them for the process. Call it before creating clients or serving.
+    pub fn install(&self, origin: &str) -> Result<(), TlsConfigError> {
+        ProcessTls::from_options(&self.resolve(origin)?)?.install();
+        Ok(())
+    }
+}
+
 /// The installed server side, plaintext only when nothing was installed.
 pub(crate) fn process_server() -> ServerTls {
     PROCESS

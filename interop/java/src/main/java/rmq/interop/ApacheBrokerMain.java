@@ -11,8 +11,10 @@ import org.apache.rocketmq.broker.BrokerPathConfigHelper;
 import org.apache.rocketmq.common.BrokerConfig;
 import org.apache.rocketmq.common.MQVersion;
 import org.apache.rocketmq.common.MixAll;
+import org.apache.rocketmq.remoting.common.TlsMode;
 import org.apache.rocketmq.remoting.netty.NettyClientConfig;
 import org.apache.rocketmq.remoting.netty.NettyServerConfig;
+import org.apache.rocketmq.remoting.netty.TlsSystemConfig;
 import org.apache.rocketmq.remoting.protocol.RemotingCommand;
 import org.apache.rocketmq.store.config.MessageStoreConfig;
 
@@ -82,6 +84,10 @@ public final class ApacheBrokerMain {
         BrokerConfig bc = new BrokerConfig();
         NettyServerConfig sc = new NettyServerConfig();
         NettyClientConfig cc = new NettyClientConfig();
+        // as BrokerStartup: the broker's own connections (name server, master) use TLS with
+        // -Dtls.enable=true, or by default when its server is in TLS enforcing mode
+        cc.setUseTLS(Boolean.parseBoolean(System.getProperty(TlsSystemConfig.TLS_ENABLE,
+                String.valueOf(TlsSystemConfig.tlsMode == TlsMode.ENFORCING))));
         MessageStoreConfig mc = new MessageStoreConfig();
         bc.setBrokerIP1(ip);
         bc.setBrokerIP2(ip);

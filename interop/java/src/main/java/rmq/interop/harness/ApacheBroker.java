@@ -71,9 +71,19 @@ public final class ApacheBroker {
 
     /** Apache's name server (in this JVM) and Apache's broker (child JVM, {@code -Xmx384m}). */
     public static BrokerStack startStack(Map<String, String> brokerOptions) throws IOException {
+        return startStack(brokerOptions, List.of());
+    }
+
+    /**
+     * The same with extra JVM options for the broker, e.g. {@code -Drocketmq.home.dir=HOME}: where
+     * Apache's ACL reads {@code conf/plain_acl.yml} (a system property, not a broker option).
+     */
+    public static BrokerStack startStack(Map<String, String> brokerOptions, List<String> extraJvmOptions) throws IOException {
         ApacheNamesrv ns = ApacheNamesrv.startInProcess();
         try {
-            ServerProcess broker = start(ns.address(), List.of("-Xmx384m", "-Xms128m", "-XX:+UseSerialGC"), brokerOptions);
+            List<String> jvm = new ArrayList<>(List.of("-Xmx384m", "-Xms128m", "-XX:+UseSerialGC"));
+            jvm.addAll(extraJvmOptions);
+            ServerProcess broker = start(ns.address(), jvm, brokerOptions);
             return new Stack(ns, broker);
         } catch (IOException | RuntimeException e) {
             ns.close();

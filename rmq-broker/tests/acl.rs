@@ -1,7 +1,7 @@
 //! ACL on a real `mqbroker` process over TCP on 127.0.0.1 (docs/acl.md): signed requests
 //! allowed and refused by topic, group and admin permission, bad signatures, unknown
-//! accounts, whitelists, reload on file change, a broken file keeping the last good rules, and
-//! no secret in any remark.
+//! accounts, whitelists, reload on file change, a broken file keeping the last good rules, no
+//! secret in any remark, and a slave that copies an ACL master's metadata once whitelisted.
 
 mod common;
 
@@ -263,6 +263,50 @@ async fn rules_reload_on_change_and_a_broken_file_keeps_the_last_good_ones() {
     })
     .await;
     assert_eq!(unsigned.call(create_topic("Whitelisted", 1)).await.code, 0);
+}
+
+/// A slave's metadata copies are unsigned, as Apache 4.9.7's: an ACL master refuses them until
+/// the slave's address is in `globalWhiteRemoteAddresses` (docs/acl.md, "Broker-to-broker").
+#[tokio::test]
+async fn a_slave_copies_an_acl_master_once_whitelisted() {
+    use rmq_remoting::body::topic::TopicConfigSerializeWrapper;
+    let home = tempfile::tempdir().unwrap();
+    write_rules(home.path(), RULES);
+    let namesrv = name_server().await;
+    let master = acl_broker(&namesrv, home.path());
+    let admin = Signed::new(master.addr(), Some(("adminacc", "admin-secret")));
+    assert_eq!(admin.call(create_topic("Replicated", 1)).await.code, 0);
+    let slave = BrokerProcess::slave(&namesrv, "acl-broker", &[]);
+    let on_slave = Signed::new(slave.addr(), None);
+    let slave_has_topic = || async {
+        let answer = on_slave
+            .call(RemotingCommand::request_without_header(
+                RequestCode::GET_ALL_TOPIC_CONFIG,
+            ))
+            .await;
+        let table: TopicConfigSerializeWrapper =
+            rmq_remoting::fastjson::from_slice(&answer.body).ok()?;
+        table
+            .topic_config_table
+            .contains_key("Replicated")
+            .then_some(())
+    };
+    // The slave's first copy comes 3 s after it learns its master: refused.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        slave_has_topic().await.is_none(),
+        "an unsigned copy went through"
+    );
+    write_rules(
+        home.path(),
+        &format!("globalWhiteRemoteAddresses:\n  - 127.0.0.1\n{RULES}"),
+    );
+    eventually(
+        Duration::from_secs(20),
+        "the whitelisted slave copies the topic",
+        slave_has_topic,
+    )
+    .await;
 }
 
 #[test]

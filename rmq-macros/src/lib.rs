@@ -50,6 +50,15 @@ use syn::{Expr, ExprLit, ExprUnary, ItemFn, ItemStruct, Lit, MetaNameValue, Toke
 ///     Ok(())
 /// }
 /// ```
+///
+/// A type implementing `RocketMQReplyListener<T, R>` instead, or a function returning
+/// `Result<R, E>` with a value `R` (written out, not behind a type alias), answers each request
+/// with its value (rocketmq-spring's `RocketMQReplyListener`):
+///
+/// ```ignore
+/// #[rocketmq_listener(topic = "prices", consumer_group = "pricer")]
+/// async fn price(item: String) -> Result<Json<Price>, PriceError> { ... }
+/// ```
 #[proc_macro_attribute]
 pub fn rocketmq_listener(attr: TokenStream, item: TokenStream) -> TokenStream {
     match expand(attr.into(), item.into()) {
@@ -271,6 +280,23 @@ fn listener_fn(f: ItemFn) -> syn::Result<(TokenStream2, syn::Ident)> {
     let call = quote_spanned! {sig.output.span()=>
         ::rmq_starter::__private::consume_result(#name(message).await)
     };
+    // A value in `Ok` makes it a reply listener; `()` (or no visible `Result<R, ..>`) does not.
+    let listener = match reply_type(&sig.output) {
+        Some(reply) => quote! {
+            impl ::rmq_starter::RocketMQReplyListener<#payload, #reply> for #ident {
+                async fn on_message(&self, message: #payload) -> ::rmq_starter::ReplyResult<#reply> {
+                    #call
+                }
+            }
+        },
+        None => quote! {
+            impl ::rmq_starter::RocketMQListener<#payload> for #ident {
+                async fn on_message(&self, message: #payload) -> ::rmq_starter::ConsumeResult {
+                    #call
+                }
+            }
+        },
+    };
     Ok((
         quote! {
             #f
@@ -279,14 +305,29 @@ fn listener_fn(f: ItemFn) -> syn::Result<(TokenStream2, syn::Ident)> {
             #[derive(Default)]
             struct #ident;
 
-            impl ::rmq_starter::RocketMQListener<#payload> for #ident {
-                async fn on_message(&self, message: #payload) -> ::rmq_starter::ConsumeResult {
-                    #call
-                }
-            }
+            #listener
         },
         ident,
     ))
+}
+
+/// `R` of a listener function returning `…Result<R>` or `…Result<R, E>`, unless it is `()`.
+fn reply_type(output: &syn::ReturnType) -> Option<&syn::Type> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let syn::Type::Path(path) = ty.as_ref() else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(syn::Type::Tuple(unit)) if unit.elems.is_empty() => None,
+        syn::GenericArgument::Type(reply) if last.ident == "Result" => Some(reply),
+        _ => None,
+    }
 }
 
 /// `on_order_paid` → `OnOrderPaid`.

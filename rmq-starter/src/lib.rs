@@ -7,6 +7,8 @@
 //! * [`RocketMQTemplate`] for sending.
 //! * `#[rocketmq_listener(topic = "...", consumer_group = "...")]` on a type implementing
 //!   [`RocketMQListener`]; every such listener is found and started by [`Application::run`].
+//! * A listener returning a value ([`RocketMQReplyListener`], or a listener function returning
+//!   `Result<R, E>`) answers requests made with [`RocketMQTemplate::send_and_receive`].
 //! * `#[rocketmq_transaction_listener]` on a type implementing
 //!   [`RocketMQLocalTransactionListener`] makes the template transactional
 //!   ([`RocketMQTemplate::send_message_in_transaction`]).
@@ -41,6 +43,7 @@ mod listener;
 mod logging;
 mod payload;
 mod properties;
+mod reply;
 mod settings;
 mod template;
 mod transaction;
@@ -53,9 +56,11 @@ pub use listener::{
 };
 pub use payload::{ConvertError, FromMessage, IntoPayload, Json};
 pub use properties::{Properties, PropertySources, PropertyValue};
+pub use reply::{ReplyResult, RocketMQReplyListener};
 pub use rmq_client::{
-    LocalTransactionState as RocketMQLocalTransactionState, Message, ReceivedMessage, SendResult,
-    SendStatus, TransactionListener as RocketMQLocalTransactionListener, TransactionSendResult,
+    ClientError, LocalTransactionState as RocketMQLocalTransactionState, Message, ReceivedMessage,
+    SendResult, SendStatus, TransactionListener as RocketMQLocalTransactionListener,
+    TransactionSendResult,
 };
 pub use rmq_macros::{rocketmq_listener, rocketmq_transaction_listener};
 pub use settings::{
@@ -69,5 +74,6 @@ pub use transaction::TransactionListenerRegistration;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::listener::{consume_result, start_listener};
+    pub use crate::reply::Handler;
     pub use inventory;
 }

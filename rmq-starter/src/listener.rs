@@ -9,13 +9,15 @@ use std::time::Duration;
 
 use rmq_client::{
     ConsumeContext, ConsumeOrderlyContext, ConsumeOrderlyStatus, ConsumeStatus, ConsumerConfig,
-    MessageListener, MessageListenerOrderly, MessageModel, MessageSelector, PushConsumer,
+    MessageListener, MessageListenerOrderly, MessageModel, MessageSelector, Producer, PushConsumer,
     ReceivedMessage,
 };
+use tokio::sync::watch;
 
 use crate::error::StarterError;
 use crate::payload::FromMessage;
 use crate::properties::Properties;
+use crate::reply::{reply_to, send_reply, Handler};
 use crate::settings::{listener_enabled, require_name_server, Settings};
 
 /// What a listener returns: `Err` means "reconsume later" (the message is delivered again
@@ -251,27 +253,34 @@ impl ConsumerPlan {
     }
 }
 
-/// A function listener's `Result<(), E>` as a [`ConsumeResult`].
-pub fn consume_result<E>(result: Result<(), E>) -> ConsumeResult
+/// A function listener's `Result<R, E>` with the error boxed: a [`ConsumeResult`] when `R` is
+/// `()`, a [`ReplyResult`](crate::ReplyResult) otherwise.
+pub fn consume_result<R, E>(
+    result: Result<R, E>,
+) -> Result<R, Box<dyn std::error::Error + Send + Sync>>
 where
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     result.map_err(Into::into)
 }
 
-/// Starts the push consumer of listener `L` with payload `T`; the code `#[rocketmq_listener]`
-/// generates calls this with `T` inferred from `L`'s one `RocketMQListener` implementation.
-pub fn start_listener<L, T>(start: ListenerStart, listener: L) -> StartFuture
+/// Starts the push consumer of listener `L`; the code `#[rocketmq_listener]` generates calls
+/// this with `M` inferred from `L`'s one `RocketMQListener` or `RocketMQReplyListener`
+/// implementation.
+pub fn start_listener<L, M: 'static>(start: ListenerStart, listener: L) -> StartFuture
 where
-    L: RocketMQListener<T>,
-    T: FromMessage,
+    L: Handler<M>,
 {
     Box::pin(async move {
         let plan = start.plan;
-        let container = Container::<L, T> {
+        // Replies go through a producer on the consumer's own client instance, known once the
+        // consumer has started (rocketmq-spring uses the instance's default producer).
+        let (replier, replies) = watch::channel(None);
+        let container = Container::<L, M> {
             listener: Arc::new(listener),
             runtime: tokio::runtime::Handle::current(),
             type_name: plan.type_name,
+            replies,
             payload: std::marker::PhantomData,
         };
         let builder = PushConsumer::builder()
@@ -284,7 +293,7 @@ where
             ConsumeMode::Concurrently => builder.listener(container),
             ConsumeMode::Orderly => builder.listener_orderly(container),
         };
-        builder
+        let consumer = builder
             .start()
             .await
             .map_err(|source| StarterError::Client {
@@ -293,32 +302,45 @@ where
                     plan.type_name, plan.group, plan.topic
                 ),
                 source: Box::new(source),
-            })
+            })?;
+        replier.send_replace(Some(consumer.inner_producer()));
+        Ok(consumer)
     })
 }
 
-/// Adapts a `RocketMQListener<T>` to the client's blocking [`MessageListener`]: converts each
-/// message and runs the listener's future on the runtime from the client's consume thread.
-struct Container<L, T> {
+/// Adapts a `RocketMQListener<T>` (or a reply listener) to the client's blocking
+/// [`MessageListener`]: converts each message and runs the listener's future on the runtime
+/// from the client's consume thread.
+struct Container<L, M> {
     listener: Arc<L>,
     runtime: tokio::runtime::Handle,
     type_name: &'static str,
-    payload: std::marker::PhantomData<fn() -> T>,
+    /// The producer replies are sent with, once the consumer runs.
+    replies: watch::Receiver<Option<Producer>>,
+    payload: std::marker::PhantomData<fn() -> M>,
 }
 
-impl<L, T> Container<L, T>
+impl<L, M> Container<L, M>
 where
-    L: RocketMQListener<T>,
-    T: FromMessage,
+    L: Handler<M>,
 {
     /// Hands the messages to the listener one by one; false at the first failure, after which
     /// the whole batch is delivered again (as rocketmq-spring does).
     fn handle(&self, msgs: &[ReceivedMessage]) -> bool {
         for msg in msgs {
-            let outcome = match T::from_message(msg) {
-                Ok(payload) => self.runtime.block_on(self.listener.on_message(payload)),
+            let outcome = match L::Payload::from_message(msg) {
+                Ok(payload) => self.runtime.block_on(self.listener.handle(payload)),
                 Err(e) => Err(e.into()),
             };
+            let outcome = outcome.and_then(|reply| match reply {
+                Some(body) => {
+                    let reply = reply_to(msg, body)?;
+                    let sending = send_reply(self.replies.clone(), reply, self.type_name);
+                    self.runtime.spawn(sending);
+                    Ok(())
+                }
+                None => Ok(()),
+            });
             if let Err(e) = outcome {
                 tracing::warn!(
                     listener = self.type_name,
@@ -335,10 +357,9 @@ where
     }
 }
 
-impl<L, T> MessageListener for Container<L, T>
+impl<L, M: 'static> MessageListener for Container<L, M>
 where
-    L: RocketMQListener<T>,
-    T: FromMessage,
+    L: Handler<M>,
 {
     fn consume(&self, msgs: &[ReceivedMessage], _ctx: &ConsumeContext) -> ConsumeStatus {
         if self.handle(msgs) {
@@ -349,10 +370,9 @@ where
     }
 }
 
-impl<L, T> MessageListenerOrderly for Container<L, T>
+impl<L, M: 'static> MessageListenerOrderly for Container<L, M>
 where
-    L: RocketMQListener<T>,
-    T: FromMessage,
+    L: Handler<M>,
 {
     fn consume(
         &self,

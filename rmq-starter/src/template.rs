@@ -394,6 +394,57 @@ impl RocketMQTemplate {
             .map(drop)
     }
 
+    /// Sends `msg` as a request and waits up to `timeout` for the reply, converted to `R`
+    /// (Spring's `sendAndReceive(destination, payload, type, timeout)`). A
+    /// `#[rocketmq_listener]` returning a value answers it, as does a Java replier using
+    /// `MessageUtil.createReplyMessage`; no reply in time is
+    /// `TemplateError::Send(ClientError::RequestTimeout { .. })`.
+    pub async fn send_and_receive<R: FromMessage>(
+        &self,
+        dest: &str,
+        msg: impl IntoMessage,
+        timeout: Duration,
+    ) -> Result<R, TemplateError> {
+        let msg = self.build(dest, msg.into_message())?;
+        let reply = self.sender()?.request(msg, timeout).await?;
+        Ok(R::from_message(&reply)?)
+    }
+
+    /// [`Self::send_and_receive`] to the queue `hash_key` selects (requests of one key stay
+    /// in order).
+    pub async fn send_and_receive_orderly<R: FromMessage>(
+        &self,
+        dest: &str,
+        msg: impl IntoMessage,
+        hash_key: &str,
+        timeout: Duration,
+    ) -> Result<R, TemplateError> {
+        let msg = self.build(dest, msg.into_message())?;
+        let reply = self
+            .sender()?
+            .request_with_selector(msg, self.selector.as_ref(), hash_key, timeout)
+            .await?;
+        Ok(R::from_message(&reply)?)
+    }
+
+    /// [`Self::send_and_receive`] started at once; the future yields the reply (Spring's
+    /// `sendAndReceive` with a `RocketMQLocalRequestCallback`, the callback replaced by a
+    /// future).
+    pub fn async_send_and_receive<R: FromMessage>(
+        &self,
+        dest: &str,
+        msg: impl IntoMessage,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<R, TemplateError>> + Send + 'static {
+        let started = self
+            .build(dest, msg.into_message())
+            .and_then(|m| Ok(self.sender()?.request_async(m, timeout)));
+        async move {
+            let reply = started?.await?;
+            Ok(R::from_message(&reply)?)
+        }
+    }
+
     /// Sends messages of one topic as one batch, stored in one queue (Spring's
     /// `syncSend(dest, Collection)`).
     pub async fn sync_send_batch<M: IntoMessage>(

@@ -557,6 +557,12 @@ impl PushConsumer {
         self.inner.instance.client_id()
     }
 
+    /// A producer on this consumer's client instance (Java's instance-wide default producer,
+    /// group `CLIENT_INNER_PRODUCER`): what a listener sends the replies to requests with.
+    pub fn inner_producer(&self) -> crate::producer::Producer {
+        crate::producer::Producer::inner_for(self.inner.instance.clone())
+    }
+
     /// The queues currently assigned to this consumer, sorted.
     pub fn assigned_queues(&self) -> Vec<MessageQueue> {
         let mut queues: Vec<MessageQueue> = self.inner.queues().keys().cloned().collect();

@@ -2,5 +2,6 @@
 //! `mqadmin` (administration). Everything here talks to servers over the wire, so it works
 //! on rmq and Apache side by side with the same client.
 
+pub mod acl;
 pub mod admin;
 pub mod bench;

@@ -22,12 +22,15 @@ use rmq_client::{Admin, ClientConfig, ClientError};
     name = "mqadmin",
     version,
     about = "Administers RocketMQ clusters (rmq or Apache RocketMQ): topics, consumer groups, offsets, messages, brokers.",
-    after_help = "The name server comes from -n or, when -n is absent, the NAMESRV_ADDR environment variable.\nTimes are printed and read in UTC.\nSee 'mqadmin <command> --help' for the flags of one command."
+    after_help = "The name server comes from -n or, when -n is absent, the NAMESRV_ADDR environment variable.\nWith ACL keys (--accessKey/--secretKey, RMQ_ACCESS_KEY/RMQ_SECRET_KEY, or accessKey/secretKey in $ROCKETMQ_HOME/conf/tools.yml as Apache's mqadmin reads them) every request is signed.\nTimes are printed and read in UTC.\nSee 'mqadmin <command> --help' for the flags of one command."
 )]
 pub struct Cli {
     /// Name server address list, e.g. '127.0.0.1:9876;192.168.0.2:9876' (default: $NAMESRV_ADDR).
     #[arg(short = 'n', long = "namesrvAddr", global = true, value_name = "ADDRS")]
     pub namesrv: Option<String>,
+    /// ACL keys (else $RMQ_ACCESS_KEY/$RMQ_SECRET_KEY, else $ROCKETMQ_HOME/conf/tools.yml).
+    #[command(flatten)]
+    pub keys: crate::acl::KeyArgs,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -107,6 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let namesrv = namesrv_addr(cli.namesrv)?;
     let config = ClientConfig {
         namesrv_addr: namesrv.clone(),
+        credentials: cli.keys.for_admin(crate::acl::rocketmq_home().as_deref())?,
         ..ClientConfig::default()
     };
     let admin = Admin::start(config.clone()).await?;

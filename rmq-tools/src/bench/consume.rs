@@ -35,6 +35,9 @@ pub struct ConsumeArgs {
     /// Messages per listener call (`consumeMessageBatchMaxSize`, 1 as in Java).
     #[arg(long, default_value_t = 1)]
     pub batch_size: usize,
+    /// ACL: `-a true`, `--accessKey`/`-ak`, `--secretKey`/`-sk` (or RMQ_ACCESS_KEY/RMQ_SECRET_KEY).
+    #[command(flatten)]
+    pub acl: crate::acl::BenchAclArgs,
 }
 
 /// Runs the benchmark; the report's latency is end-to-end (born to consumed), its rate the
@@ -65,7 +68,7 @@ pub async fn run(args: &ConsumeArgs) -> anyhow::Result<Report> {
         ConsumeFromWhere::LastOffset
     };
     let consumer = PushConsumer::builder()
-        .namesrv_addr(&args.namesrv)
+        .client_config(args.acl.client_config(&args.namesrv)?)
         .consumer_group(&args.group)
         .config(ConsumerConfig {
             consume_from_where: from,

@@ -42,6 +42,9 @@ pub struct DelayArgs {
     /// Body size in bytes.
     #[arg(short = 's', long, default_value_t = 128)]
     pub size: usize,
+    /// ACL: `-a true`, `--accessKey`/`-ak`, `--secretKey`/`-sk` (or RMQ_ACCESS_KEY/RMQ_SECRET_KEY).
+    #[command(flatten)]
+    pub acl: crate::acl::BenchAclArgs,
 }
 
 /// Runs the measurement.
@@ -71,7 +74,7 @@ pub async fn run(args: &DelayArgs) -> anyhow::Result<Report> {
         }
     };
     let producer = Producer::builder()
-        .namesrv_addr(&args.namesrv)
+        .client_config(args.acl.client_config(&args.namesrv)?)
         .producer_group("mqbench-delay-producer")
         .start()
         .await?;
@@ -80,7 +83,7 @@ pub async fn run(args: &DelayArgs) -> anyhow::Result<Report> {
         .send(Message::new(args.topic.clone(), "warm-up"))
         .await?;
     let consumer = PushConsumer::builder()
-        .namesrv_addr(&args.namesrv)
+        .client_config(args.acl.client_config(&args.namesrv)?)
         .consumer_group(&group)
         .consume_from_where(ConsumeFromWhere::LastOffset)
         .subscribe(&args.topic, "*")

@@ -55,6 +55,9 @@ pub struct ProduceArgs {
     /// Trace every send to RMQ_SYS_TRACE_TOPIC (Java's enableMsgTrace), to measure its cost.
     #[arg(long)]
     pub trace: bool,
+    /// ACL: `-a true`, `--accessKey`/`-ak`, `--secretKey`/`-sk` (or RMQ_ACCESS_KEY/RMQ_SECRET_KEY).
+    #[command(flatten)]
+    pub acl: crate::acl::BenchAclArgs,
 }
 
 /// Commits every transaction: the benchmark measures the protocol, not a local transaction.
@@ -106,7 +109,7 @@ impl Sender {
 /// Runs the benchmark and returns its report; send latency is per message.
 pub async fn run(args: &ProduceArgs) -> anyhow::Result<Report> {
     let builder = Producer::builder()
-        .namesrv_addr(&args.namesrv)
+        .client_config(args.acl.client_config(&args.namesrv)?)
         .producer_group("mqbench-producer")
         .enable_msg_trace(args.trace, "");
     let producer = Arc::new(if args.transactional {

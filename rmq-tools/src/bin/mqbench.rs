@@ -30,7 +30,7 @@ enum Mode {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(std::env::args().map(rmq_tools::acl::bench_short_option));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -111,44 +111,16 @@ const DANGEROUS: &[&str] = &[
     "enableControllerMode",
 ];
 
-/// Words in a key's name that mark it as dangerous (compared case-insensitively).
-const DANGEROUS_WORDS: &[&str] = &[
-    "path", "dir", "home", "file", "addr", "ip1", "ip2", "port", "host", "tls", "acl", "class",
-    "command", "plugin", "url", "domain",
-];
-
 /// Why UPDATE_BROKER_CONFIG refuses `key`, or `None` when it is allowlisted.
 pub fn refusal(key: &str) -> Option<&'static str> {
-    if ALLOWLIST.iter().any(|(k, _)| *k == key) {
-        return None;
-    }
-    let lower = key.to_ascii_lowercase();
-    if DANGEROUS.contains(&key) || DANGEROUS_WORDS.iter().any(|w| lower.contains(w)) {
-        return Some(
-            "it names a path, an address, a port, a command or a security switch, \
-             which is never changed remotely",
-        );
-    }
-    let known = BrokerConfig::keys()
-        .iter()
-        .chain(StoreConfig::keys().iter())
-        .any(|k| k.key == key)
-        || BrokerConfig::ignored_keys().iter().any(|(k, _)| *k == key)
-        || StoreConfig::ignored_keys().iter().any(|(k, _)| *k == key);
-    Some(if known {
-        "it is read only at start: set it in broker.conf and restart the broker"
-    } else {
-        "it is not a broker setting"
-    })
+    rmq_config::remote::refusal::<(BrokerConfig, StoreConfig)>(key, ALLOWLIST, DANGEROUS)
 }
 
 /// Why an UPDATE_BROKER_CONFIG request changed nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {
     /// Keys outside the allowlist, each with its reason.
-    #[error("Can not update config in black list: {}. Nothing was changed; the keys that may change at run time are {}",
-        .0.iter().map(|(k, why)| format!("{k} ({why})")).collect::<Vec<_>>().join(", "),
-        ALLOWLIST.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "))]
+    #[error("{}", rmq_config::remote::refusal_remark(.0, ALLOWLIST))]
     Refused(Vec<(String, &'static str)>),
     /// An allowlisted key with a value that does not parse or is out of range.
     #[error("`{key}` has the value {value:?}, which is not valid; expected {accepted}. Nothing was changed")]
@@ -285,22 +257,13 @@ fn check_range(config: &BrokerConfig) -> Result<(), String> {
     Ok(())
 }
 
-/// One `key=value` line as Java's `Properties.load` reads it back.
-pub fn property_line(key: &str, value: &str) -> String {
-    let value = value
-        .replace('\\', "\\\\")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r");
-    format!("{key}={value}\n")
-}
-
 fn runtime_file_text(changed: &BTreeMap<String, String>) -> String {
     let mut text = String::from(
         "# Set by UPDATE_BROKER_CONFIG (mqadmin updateBrokerConfig); applied over broker.conf at start.\n\
          # Delete a line to return to broker.conf's value.\n",
     );
     for (key, value) in changed {
-        text.push_str(&property_line(key, value));
+        text.push_str(&rmq_config::remote::property_line(key, value));
     }
     text
 }
@@ -376,21 +339,17 @@ mod tests {
     }
 
     #[test]
-    fn property_lines_survive_java_properties_parsing() {
-        assert_eq!(
-            property_line("brokerName", "broker-a"),
-            "brokerName=broker-a\n"
-        );
-        assert_eq!(property_line("p", "C:\\store\nx"), "p=C:\\\\store\\nx\n");
-    }
-
-    #[test]
     fn every_allowlisted_key_is_a_broker_key_and_not_dangerous() {
         for (key, why) in ALLOWLIST {
             assert!(BrokerConfig::keys().iter().any(|k| k.key == *key), "{key}");
             assert!(!why.is_empty());
             let lower = key.to_ascii_lowercase();
-            assert!(!DANGEROUS_WORDS.iter().any(|w| lower.contains(w)), "{key}");
+            assert!(
+                !rmq_config::remote::DANGEROUS_WORDS
+                    .iter()
+                    .any(|w| lower.contains(w)),
+                "{key}"
+            );
         }
     }
 
@@ -412,9 +371,9 @@ mod tests {
         assert!(refusal("fileReservedTime").is_some());
         assert_eq!(
             refusal("defaultTopicQueueNums"),
-            Some("it is read only at start: set it in broker.conf and restart the broker")
+            Some(rmq_config::remote::START_ONLY)
         );
-        assert_eq!(refusal("noSuchKey"), Some("it is not a broker setting"));
+        assert_eq!(refusal("noSuchKey"), Some(rmq_config::remote::UNKNOWN));
     }
 
     #[test]

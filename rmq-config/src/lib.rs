@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod persist;
 pub mod properties;
+pub mod remote;
 mod settings;
 mod value;
 

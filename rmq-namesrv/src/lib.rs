@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod kv_store;
+pub mod live_config;
 pub mod metrics;
 mod processor;
 pub mod route_table;
@@ -39,8 +40,7 @@ impl NameServer {
         let state = State {
             routes: RouteTable::new(Duration::from_millis(config.broker_channel_expired_time)),
             kv: KvStore::open(&config.kv_config_path)?,
-            order_message_enable: config.order_message_enable,
-            enable_all_topic_list: config.enable_all_topic_list,
+            live: live_config::LiveConfig::new(config),
         };
         Ok(NameServer {
             state: Arc::new(state),

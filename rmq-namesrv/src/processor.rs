@@ -24,14 +24,29 @@ const REGISTER_BODY_SINCE_VERSION: i32 = 37;
 pub(crate) struct State {
     pub routes: RouteTable,
     pub kv: KvStore,
-    pub order_message_enable: bool,
-    pub enable_all_topic_list: bool,
+    pub live: crate::live_config::LiveConfig,
 }
+
+/// Request codes the name server logs in the audit log (docs/admin-safety.md).
+pub(crate) const ADMIN_CODES: &[RequestCode] = &[
+    RequestCode::PUT_KV_CONFIG,
+    RequestCode::DELETE_KV_CONFIG,
+    RequestCode::WIPE_WRITE_PERM_OF_BROKER,
+    RequestCode::ADD_WRITE_PERM_OF_BROKER,
+    RequestCode::DELETE_TOPIC_IN_NAMESRV,
+    RequestCode::REGISTER_TOPIC_IN_NAMESRV,
+    RequestCode::UPDATE_NAMESRV_CONFIG,
+];
+
+/// `TopicSysFlag` bits: a unit topic, and a topic with unit subscriptions.
+const FLAG_UNIT: i32 = 0x1;
+const FLAG_UNIT_SUB: i32 = 0x2;
 
 /// The router serving every name-server command.
 pub(crate) fn router(state: Arc<State>) -> Router {
     let closing = state.clone();
     Router::new()
+        .guard(rmq_remoting::audit::guard(ADMIN_CODES))
         .route(
             RequestCode::REGISTER_BROKER,
             handler(&state, register_broker),
@@ -86,6 +101,32 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route(
             RequestCode::GET_KVLIST_BY_NAMESPACE,
             handler(&state, kv_list),
+        )
+        .route(
+            RequestCode::GET_UNIT_TOPIC_LIST,
+            handler(&state, |s, _, _| {
+                unit_topics(s, |flag| flag & FLAG_UNIT != 0)
+            }),
+        )
+        .route(
+            RequestCode::GET_HAS_UNIT_SUB_TOPIC_LIST,
+            handler(&state, |s, _, _| {
+                unit_topics(s, |flag| flag & FLAG_UNIT_SUB != 0)
+            }),
+        )
+        .route(
+            RequestCode::GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST,
+            handler(&state, |s, _, _| {
+                unit_topics(s, |flag| flag & FLAG_UNIT == 0 && flag & FLAG_UNIT_SUB != 0)
+            }),
+        )
+        .route(
+            RequestCode::GET_NAMESRV_CONFIG,
+            handler(&state, crate::live_config::get_config),
+        )
+        .route(
+            RequestCode::UPDATE_NAMESRV_CONFIG,
+            handler(&state, crate::live_config::update_config),
         )
         .on_close(move |conn| {
             for addr in closing.routes.connection_closed(conn.id()) {
@@ -215,7 +256,7 @@ fn route_by_topic(state: &State, _: &Connection, req: &RemotingCommand) -> Handl
             state.routes.explain_missing_route(&h.topic),
         )
     };
-    if !state.order_message_enable {
+    if !state.live.order_message_enable() {
         let body = state
             .routes
             .encoded_route(&h.topic, style)
@@ -233,7 +274,7 @@ fn cluster_info(state: &State, _: &Connection, _: &RemotingCommand) -> HandlerRe
 }
 
 fn all_topics(state: &State, _: &Connection, _: &RemotingCommand) -> HandlerResult {
-    if !state.enable_all_topic_list {
+    if !state.live.enable_all_topic_list() {
         return Err(CommandError::new(
             ResponseCode::SYSTEM_ERROR,
             "disable: enableAllTopicList=false on this name server; set it to true to list topics",
@@ -266,6 +307,14 @@ fn system_topics(state: &State, _: &Connection, _: &RemotingCommand) -> HandlerR
         .values()
         .find_map(|group| group.broker_addrs.values().next().cloned());
     Ok(json_body(&list, KeyStyle::Fastjson))
+}
+
+/// GET_UNIT_TOPIC_LIST and its two siblings: topics by their unit flags, as a `TopicList`.
+fn unit_topics(state: &State, pick: impl Fn(i32) -> bool) -> HandlerResult {
+    Ok(json_body(
+        &state.routes.topics_by_sys_flag(pick),
+        KeyStyle::Fastjson,
+    ))
 }
 
 fn delete_topic(state: &State, _: &Connection, req: &RemotingCommand) -> HandlerResult {

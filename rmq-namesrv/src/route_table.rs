@@ -381,6 +381,27 @@ impl RouteTable {
         }
     }
 
+    /// Topics whose first queue data (smallest broker name) has a `topicSysFlag` that `pick`
+    /// accepts: Apache's unit-topic lists look at one queue data per topic the same way.
+    pub fn topics_by_sys_flag(&self, pick: impl Fn(i32) -> bool) -> TopicList {
+        let topic_list = self
+            .read()
+            .topics
+            .iter()
+            .filter(|(_, queues)| {
+                queues
+                    .values()
+                    .next()
+                    .is_some_and(|q| pick(q.topic_sys_flag))
+            })
+            .map(|(topic, _)| topic.clone())
+            .collect();
+        TopicList {
+            topic_list,
+            broker_addr: None,
+        }
+    }
+
     /// Topics with queues on any broker of `cluster`.
     pub fn topics_of_cluster(&self, cluster: &str) -> TopicList {
         let t = self.read();

@@ -1,7 +1,6 @@
 //! GET_BROKER_CONFIG and UPDATE_BROKER_CONFIG: the broker's settings as properties text, and
 //! runtime changes limited to the allowlist of [`crate::live_config`] (docs/admin-safety.md).
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use rmq_config::Settings;
@@ -12,7 +11,7 @@ use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
 use serde::Serialize;
 
 use super::handler;
-use crate::live_config::{property_line, UpdateError};
+use crate::live_config::UpdateError;
 use crate::state::BrokerContext;
 
 pub(super) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
@@ -40,17 +39,12 @@ async fn broker_config(
     _: RemotingCommand,
 ) -> HandlerResult {
     let (config, version) = ctx.live.current();
-    let mut text = String::new();
-    let mut seen = BTreeSet::new();
-    for (key, value) in config
-        .values()
-        .into_iter()
-        .chain(ctx.store.config().values())
-    {
-        if seen.insert(key) {
-            text.push_str(&property_line(key, &value));
-        }
-    }
+    let text = rmq_config::remote::properties_text(
+        config
+            .values()
+            .into_iter()
+            .chain(ctx.store.config().values()),
+    );
     let header = GetBrokerConfigResponseHeader {
         version: version_text(&version),
     };

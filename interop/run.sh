@@ -4,9 +4,10 @@
 #
 #   interop/run.sh            build rmq-namesrv + rmq-broker, run the Java suite, the Java 5.x
 #                             suite, then the Go suite
-#   interop/run.sh java|java5|go|apache-client|failover|broker-chaos|console|metrics   run one
+#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics   run one
 #                             suite only (still builds first)
 #   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker;
+#    apache-tls-client: rmq-client with TLS against Apache 4.9.7 in TLS enforcing mode;
 #    failover: the Java 5.3.3 client's chaos run of controller-mode failover, Apache 5.3.3's
 #    controllers and brokers first (the harness's self-check), then rmq's, then mixed;
 #    broker-chaos: one SYNC_FLUSH broker killed (-9), frozen (SIGSTOP) and stopped (SIGTERM) in
@@ -118,6 +119,21 @@ if [ "$WHAT" = all ] || [ "$WHAT" = apache-client ]; then
     summary+=("apache-client suite: ok ($(( $(date +%s) - t0 ))s)")
   else
     summary+=("apache-client suite: FAILED ($(( $(date +%s) - t0 ))s)")
+    status=1
+  fi
+fi
+
+# ---------------------------------------------------------------- our client with TLS against Apache
+if [ "$WHAT" = all ] || [ "$WHAT" = apache-tls-client ]; then
+  need mvn
+  need java
+  need cargo
+  say "rmq-client with TLS against Apache RocketMQ 4.9.7 in tls.server.mode=enforcing"
+  t0=$(date +%s)
+  if bash "$HERE/apache-tls-client.sh"; then
+    summary+=("apache-tls-client suite: ok ($(( $(date +%s) - t0 ))s)")
+  else
+    summary+=("apache-tls-client suite: FAILED ($(( $(date +%s) - t0 ))s)")
     status=1
   fi
 fi

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rmq_remoting::acl::Credentials;
 use rmq_remoting::body::client::{ConsumeFromWhere, MessageModel};
+use rmq_remoting::transport::tls::env_name;
 
 use crate::error::{ClientError, Result};
 
@@ -44,6 +45,10 @@ pub struct ClientConfig {
     /// of the instance is signed, so a broker with `aclEnable=true` accepts it (docs/acl.md).
     /// Clients with other keys (or none) never share this instance's connections.
     pub credentials: Option<Credentials>,
+    /// `useTLS` (Java's default comes from `-Dtls.enable`, here from `TLS_ENABLE=true`):
+    /// connect to name servers and brokers with TLS; the other `TLS_*` variables and the file
+    /// at `tls.config.file` say which certificates to trust (docs/tls.md).
+    pub use_tls: bool,
 }
 
 impl Default for ClientConfig {
@@ -60,6 +65,7 @@ impl Default for ClientConfig {
             rebalance_interval: Duration::from_millis(20_000),
             connect_timeout: Duration::from_millis(3_000),
             credentials: None,
+            use_tls: std::env::var(env_name("tls.enable")).is_ok_and(|v| v == "true"),
         }
     }
 }
@@ -74,6 +80,7 @@ impl ClientConfig {
         if config.credentials.is_none() {
             config.credentials = self.credentials;
         }
+        config.use_tls |= self.use_tls;
         config
     }
 

@@ -20,6 +20,7 @@ use rmq_remoting::header::broker::{
     ResetOffsetRequestHeader, UnregisterClientRequestHeader,
 };
 use rmq_remoting::header::namesrv::GetRouteInfoRequestHeader;
+use rmq_remoting::transport::tls::{ClientTls, TlsSettings};
 use rmq_remoting::transport::{Connection, RemotingClient, Router, TransportConfig};
 use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
 use tokio::sync::Notify;
@@ -97,6 +98,19 @@ fn sign(keys: &Credentials, req: &mut RemotingCommand) {
     }
 }
 
+/// The TLS side of `config.use_tls`: trust and client certificates from the `tls.*` file and
+/// `TLS_*` environment (docs/tls.md), test mode (trust any server) by default.
+fn client_tls(config: &ClientConfig) -> Result<Option<ClientTls>> {
+    if !config.use_tls {
+        return Ok(None);
+    }
+    let mut options = TlsSettings::default()
+        .resolve("rmq-client")
+        .map_err(|e| ClientError::Config(e.to_string()))?;
+    options.enable = true;
+    ClientTls::from_options(&options).map_err(|e| ClientError::Config(e.to_string()))
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -108,7 +122,11 @@ impl ClientInstance {
     pub(crate) fn acquire(config: &ClientConfig, unique: bool) -> Result<Arc<ClientInstance>> {
         config.validate()?;
         let client_id = config.client_id(unique);
-        let key = registry_key(&client_id, config.credentials.as_ref());
+        let mut key = registry_key(&client_id, config.credentials.as_ref());
+        if config.use_tls {
+            // TLS and plaintext clients never share connections.
+            key.push_str("\ntls");
+        }
         let mut reg = lock(registry());
         if let Some(existing) = reg.get(&key).and_then(Weak::upgrade) {
             if !existing.stop.is_cancelled() {
@@ -177,7 +195,7 @@ impl ClientInstance {
             max_in_flight_per_connection: 4096,
             ..TransportConfig::default()
         };
-        let mut remoting = RemotingClient::new(transport, router);
+        let mut remoting = RemotingClient::new(transport, router).with_tls(client_tls(config)?);
         if let Some(keys) = config.credentials.clone() {
             // Java's AclClientRPCHook: every request (name servers included) is signed.
             remoting = remoting.with_request_hook(Arc::new(move |req| sign(&keys, req)));

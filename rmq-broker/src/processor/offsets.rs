@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use rmq_remoting::header::broker::{
-    GetEarliestMsgStoretimeResponseHeader, GetMaxOffsetRequestHeader, OffsetResponseHeader,
-    QueryConsumerOffsetRequestHeader, QueueRequestHeader, SearchOffsetRequestHeader,
-    UpdateConsumerOffsetRequestHeader,
+    BoundaryType, GetEarliestMsgStoretimeResponseHeader, GetMaxOffsetRequestHeader,
+    OffsetResponseHeader, QueryConsumerOffsetRequestHeader, QueueRequestHeader,
+    SearchOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
 use rmq_remoting::transport::{Connection, HandlerResult, Router};
 use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
@@ -112,11 +112,41 @@ async fn search_offset(
     req: RemotingCommand,
 ) -> HandlerResult {
     let h: SearchOffsetRequestHeader = req.decode_header()?;
-    // The store finds the first message stored at or after the time (BoundaryType LOWER, what
-    // clients send); a 5.x admin asking for UPPER gets the same answer for now.
-    Ok(offset(ctx.store.offset_in_queue_by_time(
-        &h.topic,
-        h.queue_id,
-        h.timestamp,
-    )))
+    let by_time = |t: i64| ctx.store.offset_in_queue_by_time(&h.topic, h.queue_id, t);
+    Ok(offset(
+        match h.boundary_type.unwrap_or(BoundaryType::Lower) {
+            BoundaryType::Lower => by_time(h.timestamp),
+            BoundaryType::Upper => upper_boundary(
+                by_time(h.timestamp.saturating_add(1)),
+                ctx.store.min_offset_in_queue(&h.topic, h.queue_id),
+            ),
+        },
+    ))
+}
+
+/// 5.x's UPPER boundary: the last offset stored at or before the time, from `after` (the first
+/// offset stored after it). As Apache's ConsumeQueue answers, 0 when no message is that old
+/// (even when the queue's minimum offset is higher) and the last offset when all are.
+fn upper_boundary(after: i64, min_offset: i64) -> i64 {
+    if after <= min_offset {
+        0
+    } else {
+        after - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upper_boundary;
+
+    #[test]
+    fn the_upper_boundary_is_the_offset_before_the_first_later_one_or_zero() {
+        // Offsets 3..10, the first stored after the time is 6: the last at or before is 5.
+        assert_eq!(upper_boundary(6, 3), 5);
+        // Every message is older: the last offset.
+        assert_eq!(upper_boundary(10, 3), 9);
+        // None is that old (or the queue is empty): 0, as Apache answers.
+        assert_eq!(upper_boundary(3, 3), 0);
+        assert_eq!(upper_boundary(0, 0), 0);
+    }
 }

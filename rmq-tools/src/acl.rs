@@ -78,6 +78,9 @@ pub struct BenchAclArgs {
     /// The keys.
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// `--tls` (else $TLS_ENABLE).
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArg,
 }
 
 impl BenchAclArgs {
@@ -93,6 +96,7 @@ impl BenchAclArgs {
         Ok(ClientConfig {
             namesrv_addr: namesrv.to_owned(),
             credentials,
+            use_tls: self.tls.enabled(),
             ..ClientConfig::default()
         })
     }

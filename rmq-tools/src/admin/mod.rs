@@ -31,6 +31,9 @@ pub struct Cli {
     /// ACL keys (else $RMQ_ACCESS_KEY/$RMQ_SECRET_KEY, else $ROCKETMQ_HOME/conf/tools.yml).
     #[command(flatten)]
     pub keys: crate::acl::KeyArgs,
+    /// `--tls` (else $TLS_ENABLE).
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArg,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -111,6 +114,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = ClientConfig {
         namesrv_addr: namesrv.clone(),
         credentials: cli.keys.for_admin(crate::acl::rocketmq_home().as_deref())?,
+        use_tls: cli.tls.enabled(),
         ..ClientConfig::default()
     };
     let admin = Admin::start(config.clone()).await?;

@@ -202,7 +202,7 @@ mod tests {
     fn the_benchmark_signs_with_apaches_default_account_under_a_true() {
         let on = BenchAclArgs {
             acl_enable: true,
-            keys: KeyArgs::default(),
+            ..BenchAclArgs::default()
         };
         if std::env::var_os(ACCESS_KEY_ENV).is_none() && std::env::var_os(SECRET_KEY_ENV).is_none()
         {

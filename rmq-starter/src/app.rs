@@ -257,6 +257,7 @@ async fn start_pull_consumer(
         .client_config(ClientConfig {
             namesrv_addr: name_server.to_owned(),
             instance_name: p.instance_name.clone(),
+            credentials: p.credentials.clone(),
             ..ClientConfig::default()
         })
         .config(ConsumerConfig {
@@ -300,6 +301,7 @@ async fn start_producer(
         .client_config(ClientConfig {
             namesrv_addr: name_server.to_owned(),
             instance_name: p.instance_name.clone(),
+            credentials: p.credentials.clone(),
             ..ClientConfig::default()
         })
         .config(ProducerConfig {

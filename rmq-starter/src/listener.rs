@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmq_client::{
-    ConsumeContext, ConsumeOrderlyContext, ConsumeOrderlyStatus, ConsumeStatus, ConsumerConfig,
-    MessageListener, MessageListenerOrderly, MessageModel, MessageSelector, Producer, PushConsumer,
-    ReceivedMessage,
+    ClientConfig, ConsumeContext, ConsumeOrderlyContext, ConsumeOrderlyStatus, ConsumeStatus,
+    ConsumerConfig, Credentials, MessageListener, MessageListenerOrderly, MessageModel,
+    MessageSelector, Producer, PushConsumer, ReceivedMessage,
 };
 use tokio::sync::watch;
 
@@ -18,7 +18,7 @@ use crate::error::StarterError;
 use crate::payload::FromMessage;
 use crate::properties::Properties;
 use crate::reply::{reply_to, send_reply, Handler};
-use crate::settings::{listener_enabled, require_name_server, Settings};
+use crate::settings::{credentials, listener_enabled, require_name_server, Settings};
 
 /// What a listener returns: `Err` means "reconsume later" (the message is delivered again
 /// after the broker's back-off, up to `max_reconsume_times`).
@@ -140,6 +140,8 @@ pub(crate) struct ConsumerPlan {
     pub model: MessageModel,
     pub mode: ConsumeMode,
     pub config: ConsumerConfig,
+    /// The listener's ACL keys, when both are set.
+    pub credentials: Option<Credentials>,
 }
 
 impl ConsumerPlan {
@@ -181,12 +183,7 @@ impl ConsumerPlan {
         }
         let access_key = resolve(attrs.access_key, "access_key")?;
         let secret_key = resolve(attrs.secret_key, "secret_key")?;
-        if !access_key.is_empty() || !secret_key.is_empty() {
-            tracing::warn!(
-                listener = type_name,
-                "access_key/secret_key ignored: rmq-client has no ACL signing yet"
-            );
-        }
+        let credentials = credentials(type_name, &access_key, &secret_key);
         if attrs.delay_level_when_next_consume != 0 {
             tracing::warn!(listener = type_name, "delay_level_when_next_consume ignored: rmq-client lets the broker choose the retry delay");
         }
@@ -249,6 +246,7 @@ impl ConsumerPlan {
             },
             mode: attrs.consume_mode,
             config,
+            credentials,
         }))
     }
 }
@@ -284,7 +282,11 @@ where
             payload: std::marker::PhantomData,
         };
         let builder = PushConsumer::builder()
-            .namesrv_addr(plan.name_server.clone())
+            .client_config(ClientConfig {
+                namesrv_addr: plan.name_server.clone(),
+                credentials: plan.credentials.clone(),
+                ..ClientConfig::default()
+            })
             .config(plan.config.clone())
             .consumer_group(plan.group.clone())
             .message_model(plan.model)

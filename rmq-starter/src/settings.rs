@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use rmq_client::Credentials;
+
 use crate::error::StarterError;
 use crate::properties::{relaxed, Properties};
 
@@ -31,7 +33,6 @@ const fn ignored(name: &'static str, why: &'static str) -> KnownKey {
     }
 }
 
-const NO_ACL: &str = "rmq-client has no ACL signing yet";
 const NO_TLS: &str = "rmq-client has no TLS yet";
 const UNUSED_IN_SPRING: &str =
     "rocketmq-spring-boot-starter 2.2.3+ binds it but never uses it; listeners take these from #[rocketmq_listener]";
@@ -47,8 +48,8 @@ pub(crate) const KNOWN_KEYS: &[KnownKey] = &[
     used("rocketmq.producer.retry-times-when-send-failed"),
     used("rocketmq.producer.retry-times-when-send-async-failed"),
     used("rocketmq.producer.retry-next-server"),
-    ignored("rocketmq.producer.access-key", NO_ACL),
-    ignored("rocketmq.producer.secret-key", NO_ACL),
+    used("rocketmq.producer.access-key"),
+    used("rocketmq.producer.secret-key"),
     used("rocketmq.producer.enable-msg-trace"),
     used("rocketmq.producer.customized-trace-topic"),
     ignored("rocketmq.producer.tls-enable", NO_TLS),
@@ -85,8 +86,8 @@ pub(crate) const KNOWN_KEYS: &[KnownKey] = &[
     used("rocketmq.pull-consumer.pull-batch-size"),
     used("rocketmq.pull-consumer.namespace"),
     used("rocketmq.pull-consumer.instance-name"),
-    ignored("rocketmq.pull-consumer.access-key", NO_ACL),
-    ignored("rocketmq.pull-consumer.secret-key", NO_ACL),
+    used("rocketmq.pull-consumer.access-key"),
+    used("rocketmq.pull-consumer.secret-key"),
     used("rocketmq.pull-consumer.enable-msg-trace"),
     used("rocketmq.pull-consumer.customized-trace-topic"),
     ignored("rocketmq.pull-consumer.tls-enable", NO_TLS),
@@ -130,6 +131,8 @@ pub struct ProducerProperties {
     pub enable_msg_trace: bool,
     /// `customized-trace-topic` (`RMQ_SYS_TRACE_TOPIC`).
     pub customized_trace_topic: String,
+    /// `access-key` and `secret-key`: the template's producer signs with them (ACL).
+    pub credentials: Option<Credentials>,
 }
 
 /// The `rocketmq.consumer.*` settings that act as defaults of every listener.
@@ -166,6 +169,8 @@ pub struct PullConsumerProperties {
     pub enable_msg_trace: bool,
     /// `customized-trace-topic` (`RMQ_SYS_TRACE_TOPIC`).
     pub customized_trace_topic: String,
+    /// `access-key` and `secret-key`: the pull consumer signs with them (ACL).
+    pub credentials: Option<Credentials>,
 }
 
 /// `rocketmq.*`.
@@ -220,6 +225,8 @@ impl Settings {
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
         };
+        // Keys often come from elsewhere (`secret-key: ${ROCKETMQ_SECRET_KEY}`), as in Spring.
+        let key_text = |key: &str| props.resolve_placeholders(&text(key).unwrap_or_default(), key);
         let producer = ProducerProperties {
             group: text("rocketmq.producer.group"),
             send_message_timeout: Duration::from_millis(parse_or(
@@ -254,6 +261,11 @@ impl Settings {
             enable_msg_trace: parse_or(props, "rocketmq.producer.enable-msg-trace", false)?,
             customized_trace_topic: text("rocketmq.producer.customized-trace-topic")
                 .unwrap_or_else(|| rmq_client::RMQ_SYS_TRACE_TOPIC.to_owned()),
+            credentials: credentials(
+                "rocketmq.producer",
+                &key_text("rocketmq.producer.access-key")?,
+                &key_text("rocketmq.producer.secret-key")?,
+            ),
         };
         let consumer = ConsumerProperties {
             access_key: text("rocketmq.consumer.access-key"),
@@ -296,6 +308,11 @@ impl Settings {
             enable_msg_trace: parse_or(props, "rocketmq.pull-consumer.enable-msg-trace", false)?,
             customized_trace_topic: text("rocketmq.pull-consumer.customized-trace-topic")
                 .unwrap_or_else(|| rmq_client::RMQ_SYS_TRACE_TOPIC.to_owned()),
+            credentials: credentials(
+                "rocketmq.pull-consumer",
+                &key_text("rocketmq.pull-consumer.access-key")?,
+                &key_text("rocketmq.pull-consumer.secret-key")?,
+            ),
         };
         let port = match props.get("server.port") {
             Some(_) => Some(parse_or(props, "server.port", 0u16)?),
@@ -335,6 +352,32 @@ impl Settings {
             },
             logging: LoggingProperties { levels, file },
         })
+    }
+}
+
+/// The keys a client signs with, as rocketmq-spring's `RocketMQUtil.getRPCHookByAkSk` decides:
+/// both set means signing, anything else none. Only one of the two set is a warning naming
+/// `owner` (a property prefix or a listener), never the secret.
+pub(crate) fn credentials(owner: &str, access_key: &str, secret_key: &str) -> Option<Credentials> {
+    let (access_key, secret_key) = (access_key.trim(), secret_key.trim());
+    match (access_key.is_empty(), secret_key.is_empty()) {
+        (false, false) => Some(Credentials::new(access_key, secret_key)),
+        (true, true) => None,
+        (false, true) => {
+            tracing::warn!(
+                owner,
+                access_key,
+                "an access key without a secret key: requests are not signed"
+            );
+            None
+        }
+        (true, false) => {
+            tracing::warn!(
+                owner,
+                "a secret key without an access key: requests are not signed"
+            );
+            None
+        }
     }
 }
 
@@ -524,6 +567,32 @@ mod tests {
             err.contains("ROCKETMQ_NAME_SERVER") && err.contains("did you mean"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn keys_sign_only_in_pairs_and_are_no_longer_ignored() {
+        let props = Properties::from_pairs([
+            ("rocketmq.producer.access-key", "ak"),
+            ("rocketmq.producer.secretKey", "${app.sk}"),
+            ("app.sk", " sk "),
+            ("rocketmq.pull-consumer.access-key", "pull-ak"),
+        ]);
+        let s = Settings::bind(&props).unwrap();
+        assert_eq!(
+            s.rocketmq.producer.credentials,
+            Some(Credentials::new("ak", "sk"))
+        );
+        assert_eq!(s.rocketmq.pull_consumer.credentials, None, "no secret key");
+        assert!(
+            ignored_keys(&props).is_empty(),
+            "{:?}",
+            ignored_keys(&props)
+        );
+        assert!(unknown_keys(&props).is_empty());
+        let none = Settings::bind(&Properties::default()).unwrap();
+        assert_eq!(none.rocketmq.producer.credentials, None);
+        assert_eq!(credentials("x", "", "sk"), None);
+        assert_eq!(credentials("x", "a", "b"), Some(Credentials::new("a", "b")));
     }
 
     #[test]

@@ -410,3 +410,32 @@ fn check_group(group: &str) -> Result<()> {
 pub(crate) fn valid_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_survive_client_config_and_must_both_be_set() {
+        let keyed = ClientConfig {
+            namesrv_addr: "127.0.0.1:9876".into(),
+            credentials: Some(Credentials::new("ak", "sk")),
+            ..ClientConfig::default()
+        };
+        let replaced = keyed.clone().replaced_by(ClientConfig::default());
+        assert_eq!(replaced.credentials, Some(Credentials::new("ak", "sk")));
+        let other = Some(Credentials::new("ak2", "sk2"));
+        let replaced = keyed.clone().replaced_by(ClientConfig {
+            credentials: other.clone(),
+            ..ClientConfig::default()
+        });
+        assert_eq!(replaced.credentials, other);
+        assert!(keyed.validate().is_ok());
+        let blank = ClientConfig {
+            credentials: Some(Credentials::new("ak", " ")),
+            ..keyed
+        };
+        let err = blank.validate().unwrap_err().to_string();
+        assert!(err.contains("secret key"), "{err}");
+    }
+}

@@ -258,6 +258,7 @@ async fn start_pull_consumer(
             namesrv_addr: name_server.to_owned(),
             instance_name: p.instance_name.clone(),
             credentials: p.credentials.clone(),
+            use_tls: p.tls_enable,
             ..ClientConfig::default()
         })
         .config(ConsumerConfig {
@@ -302,6 +303,7 @@ async fn start_producer(
             namesrv_addr: name_server.to_owned(),
             instance_name: p.instance_name.clone(),
             credentials: p.credentials.clone(),
+            use_tls: p.tls_enable,
             ..ClientConfig::default()
         })
         .config(ProducerConfig {

@@ -142,6 +142,8 @@ pub(crate) struct ConsumerPlan {
     pub config: ConsumerConfig,
     /// The listener's ACL keys, when both are set.
     pub credentials: Option<Credentials>,
+    /// `rocketmq.consumer.tls-enable`: connect with TLS.
+    pub use_tls: bool,
 }
 
 impl ConsumerPlan {
@@ -247,6 +249,7 @@ impl ConsumerPlan {
             mode: attrs.consume_mode,
             config,
             credentials,
+            use_tls: settings.rocketmq.consumer.tls_enable,
         }))
     }
 }
@@ -285,6 +288,7 @@ where
             .client_config(ClientConfig {
                 namesrv_addr: plan.name_server.clone(),
                 credentials: plan.credentials.clone(),
+                use_tls: plan.use_tls,
                 ..ClientConfig::default()
             })
             .config(plan.config.clone())

@@ -33,7 +33,6 @@ const fn ignored(name: &'static str, why: &'static str) -> KnownKey {
     }
 }
 
-const NO_TLS: &str = "rmq-client has no TLS yet";
 const UNUSED_IN_SPRING: &str =
     "rocketmq-spring-boot-starter 2.2.3+ binds it but never uses it; listeners take these from #[rocketmq_listener]";
 
@@ -52,7 +51,7 @@ pub(crate) const KNOWN_KEYS: &[KnownKey] = &[
     used("rocketmq.producer.secret-key"),
     used("rocketmq.producer.enable-msg-trace"),
     used("rocketmq.producer.customized-trace-topic"),
-    ignored("rocketmq.producer.tls-enable", NO_TLS),
+    used("rocketmq.producer.tls-enable"),
     used("rocketmq.producer.namespace"),
     ignored(
         "rocketmq.producer.namespace-v2",
@@ -72,7 +71,7 @@ pub(crate) const KNOWN_KEYS: &[KnownKey] = &[
     // Defaults of every listener's `enable_msg_trace` and `customized_trace_topic`.
     used("rocketmq.consumer.customized-trace-topic"),
     used("rocketmq.consumer.enable-msg-trace"),
-    ignored("rocketmq.consumer.tls-enable", NO_TLS),
+    used("rocketmq.consumer.tls-enable"),
     used("rocketmq.consumer.namespace"),
     ignored(
         "rocketmq.consumer.namespace-v2",
@@ -90,7 +89,7 @@ pub(crate) const KNOWN_KEYS: &[KnownKey] = &[
     used("rocketmq.pull-consumer.secret-key"),
     used("rocketmq.pull-consumer.enable-msg-trace"),
     used("rocketmq.pull-consumer.customized-trace-topic"),
-    ignored("rocketmq.pull-consumer.tls-enable", NO_TLS),
+    used("rocketmq.pull-consumer.tls-enable"),
     ignored(
         "rocketmq.pull-consumer.namespace-v2",
         "namespace v2 is a 5.x proxy feature",
@@ -133,6 +132,8 @@ pub struct ProducerProperties {
     pub customized_trace_topic: String,
     /// `access-key` and `secret-key`: the template's producer signs with them (ACL).
     pub credentials: Option<Credentials>,
+    /// `tls-enable` (false): the template's producer connects with TLS (docs/tls.md).
+    pub tls_enable: bool,
 }
 
 /// The `rocketmq.consumer.*` settings that act as defaults of every listener.
@@ -144,6 +145,8 @@ pub struct ConsumerProperties {
     pub secret_key: Option<String>,
     /// `namespace`: the namespace of listeners that set none.
     pub namespace: Option<String>,
+    /// `tls-enable` (false): listeners connect with TLS (docs/tls.md).
+    pub tls_enable: bool,
 }
 
 /// `rocketmq.pull-consumer.*`: the lite pull consumer behind `RocketMQTemplate::receive`,
@@ -171,6 +174,8 @@ pub struct PullConsumerProperties {
     pub customized_trace_topic: String,
     /// `access-key` and `secret-key`: the pull consumer signs with them (ACL).
     pub credentials: Option<Credentials>,
+    /// `tls-enable` (false): the pull consumer connects with TLS (docs/tls.md).
+    pub tls_enable: bool,
 }
 
 /// `rocketmq.*`.
@@ -266,11 +271,13 @@ impl Settings {
                 &key_text("rocketmq.producer.access-key")?,
                 &key_text("rocketmq.producer.secret-key")?,
             ),
+            tls_enable: parse_or(props, "rocketmq.producer.tls-enable", false)?,
         };
         let consumer = ConsumerProperties {
             access_key: text("rocketmq.consumer.access-key"),
             secret_key: text("rocketmq.consumer.secret-key"),
             namespace: text("rocketmq.consumer.namespace"),
+            tls_enable: parse_or(props, "rocketmq.consumer.tls-enable", false)?,
         };
         let broadcasting = match text("rocketmq.pull-consumer.message-model")
             .map(|m| m.to_uppercase())
@@ -313,6 +320,7 @@ impl Settings {
                 &key_text("rocketmq.pull-consumer.access-key")?,
                 &key_text("rocketmq.pull-consumer.secret-key")?,
             ),
+            tls_enable: parse_or(props, "rocketmq.pull-consumer.tls-enable", false)?,
         };
         let port = match props.get("server.port") {
             Some(_) => Some(parse_or(props, "server.port", 0u16)?),
@@ -536,6 +544,20 @@ mod tests {
         let props = Properties::from_pairs([("rocketmq.pull-consumer.selector-type", "SQL92")]);
         let err = Settings::bind(&props).unwrap_err().to_string();
         assert!(err.contains("TAG"), "{err}");
+    }
+
+    #[test]
+    fn tls_enable_keys_switch_each_client_and_refuse_non_booleans() {
+        let props = Properties::from_pairs([
+            ("rocketmq.producer.tlsEnable", "true"),
+            ("rocketmq.pull-consumer.tls-enable", "true"),
+        ]);
+        let s = Settings::bind(&props).unwrap();
+        assert!(s.rocketmq.producer.tls_enable && s.rocketmq.pull_consumer.tls_enable);
+        assert!(!s.rocketmq.consumer.tls_enable);
+        let props = Properties::from_pairs([("rocketmq.consumer.tls-enable", "yes")]);
+        let err = Settings::bind(&props).unwrap_err().to_string();
+        assert!(err.contains("rocketmq.consumer.tls-enable"), "{err}");
     }
 
     #[test]

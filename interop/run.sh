@@ -27,7 +27,9 @@
 #                         and the reverse; default 5)
 #   RMQ_BROKER_CHAOS_CYCLES  cycles of each broker chaos run (default 20)
 #   RMQ_BROKER_CHAOS_BUDGET  seconds: run broker chaos cycles until spent instead (long mode)
-#   RMQ_INTEROP_NO_BUILD  =1 skips `cargo build -p rmq-namesrv -p rmq-broker`
+#   RMQ_INTEROP_NO_BUILD  =1 skips `cargo build -p rmq-namesrv -p rmq-broker` (and the
+#                         request_reply example the Java suite runs; RMQ_REQUEST_REPLY_BIN
+#                         points at a built one)
 #   RMQ_INTEROP_APACHE_BROKER =0 skips the Java broker contracts' self-checks against Apache's
 #                         broker (on by default; SKIPPED lines locally, a failure with CI=true)
 #   RMQ_INTEROP_JAVA5     =0 skips the 5.x Java suite in a full run
@@ -86,6 +88,11 @@ if [ "$WHAT" = all ] || [ "$WHAT" = java ]; then
   need java
   say "Java suite (Maven Surefire, rocketmq-client/tools/namesrv/broker 4.9.7)"
   t0=$(date +%s)
+  # RequestReplyContract runs rmq-client's request_reply example (docs/request-reply.md)
+  if [ "${RMQ_INTEROP_NO_BUILD:-0}" != "1" ] && [ -z "${RMQ_REQUEST_REPLY_BIN:-}" ]; then
+    (cd "$ROOT" && cargo build -p rmq-client --example request_reply) \
+      || { summary+=("build rmq-client request_reply example: FAILED"); status=1; }
+  fi
   if (cd "$HERE/java" && mvn -B -ntp -Dstyle.color=never test); then
     summary+=("java suite: ok ($(( $(date +%s) - t0 ))s)")
   else

@@ -15,6 +15,7 @@ mod reply;
 mod runtime_info;
 mod send;
 mod send_back;
+mod store_admin;
 mod stats;
 mod topic_config;
 
@@ -38,6 +39,7 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     let router = offsets::register(router, ctx);
     let router = admin::register(router, ctx);
     let router = broker_config::register(router, ctx);
+    let router = store_admin::register(router, ctx);
     let router = stats::register(router, ctx);
     let router = forward::register(router, ctx);
     let router = topic_config::register(router, ctx);

@@ -41,13 +41,13 @@ async fn send_reply(
 ) -> HandlerResult {
     let header = SendMessageRequestHeader::from_command(&req)?;
     crate::role::refuse_send(&ctx)?;
-    if ctx.config.broker_permission & perm::WRITE == 0 {
+    if ctx.live.broker_permission() & perm::WRITE == 0 {
         return Err(refuse(
             ResponseCode::NO_PERMISSION,
             format!(
                 "the broker[{}] sending message is forbidden (brokerPermission={})",
                 ctx.broker_addr(),
-                ctx.config.broker_permission
+                ctx.live.broker_permission()
             ),
         ));
     }

@@ -161,6 +161,27 @@ public final class NamesrvScenario {
             step("query data version after re-register", "QUERY_DATA_VERSION broker-a master, its current version",
                     Body.DATA_VERSION, () -> a0.queryDataVersion(ns, 0), "changed");
 
+            // --- unit-topic lists (mqadmin's topicList -c and the dashboard read them)
+            step("unit topics", "GET_UNIT_TOPIC_LIST", Body.TOPICS,
+                    () -> admin.invoke(ns, Codes.GET_UNIT_TOPIC_LIST, null, null, null, 5000));
+            step("topics with unit subscriptions", "GET_HAS_UNIT_SUB_TOPIC_LIST", Body.TOPICS,
+                    () -> admin.invoke(ns, Codes.GET_HAS_UNIT_SUB_TOPIC_LIST, null, null, null, 5000));
+            step("non-unit topics with unit subscriptions", "GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST", Body.TOPICS,
+                    () -> admin.invoke(ns, Codes.GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST, null, null, null, 5000));
+
+            // --- name-server settings: the values are each server's own (paths, ports), so the
+            // body is compared as the keys every release writes, with their presence only
+            step("get namesrv config", "GET_NAMESRV_CONFIG (keys kvConfigPath, enableAllTopicList, orderMessageEnable)",
+                    Body.NONE, () -> commonConfigKeys(admin.invoke(ns, Codes.GET_NAMESRV_CONFIG, null, null, null, 5000)));
+            step("update namesrv config configStorePath (CVE-2023-37582)", "UPDATE_NAMESRV_CONFIG configStorePath=...",
+                    Body.NONE, () -> admin.invoke(ns, Codes.UPDATE_NAMESRV_CONFIG, null,
+                            "configStorePath=/tmp/rmq-interop-never-written/namesrv.properties\n"
+                                    .getBytes(java.nio.charset.StandardCharsets.UTF_8), null, 5000));
+            step("update namesrv config enableAllTopicList=true", "UPDATE_NAMESRV_CONFIG enableAllTopicList=true",
+                    Body.NONE, () -> admin.invoke(ns, Codes.UPDATE_NAMESRV_CONFIG, null,
+                            "enableAllTopicList=true\n".getBytes(java.nio.charset.StandardCharsets.UTF_8), null, 5000));
+            allTopics();
+
             // --- KV config
             kvPut("ns1", "k1", "v1");
             kvPut("ns1", "k2", "v2");
@@ -266,6 +287,20 @@ public final class NamesrvScenario {
         String suffix = label == null ? "" : " (" + label + ")";
         step("route " + topic + v + std + suffix, "GET_ROUTEINFO_BY_TOPIC topic=" + topic + v + std, Body.ROUTE,
                 () -> admin.invoke(ns, Codes.GET_ROUTEINFO_BY_TOPIC, ext, null, version, 5000));
+    }
+
+    /** The answer with its properties body reduced to which of the keys every release has are present. */
+    private static Response commonConfigKeys(Response r) throws java.io.IOException {
+        if (r.body() == null) {
+            return r;
+        }
+        java.util.Properties p = new java.util.Properties();
+        p.load(new java.io.StringReader(new String(r.body(), java.nio.charset.StandardCharsets.UTF_8)));
+        StringBuilder present = new StringBuilder();
+        for (String key : new String[] {"kvConfigPath", "enableAllTopicList", "orderMessageEnable"}) {
+            present.append(key).append('=').append(p.containsKey(key)).append('\n');
+        }
+        return new Response(r.code(), r.remark(), r.ext(), present.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     private void clusterInfo() {

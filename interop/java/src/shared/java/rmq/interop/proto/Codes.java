@@ -17,6 +17,11 @@ public final class Codes {
     public static final int DELETE_TOPIC_IN_NAMESRV = 216;
     public static final int GET_KVLIST_BY_NAMESPACE = 219;
     public static final int GET_TOPICS_BY_CLUSTER = 224;
+    public static final int GET_UNIT_TOPIC_LIST = 311;
+    public static final int GET_HAS_UNIT_SUB_TOPIC_LIST = 312;
+    public static final int GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST = 313;
+    public static final int UPDATE_NAMESRV_CONFIG = 318;
+    public static final int GET_NAMESRV_CONFIG = 319;
     public static final int QUERY_DATA_VERSION = 322;
     public static final int ADD_WRITE_PERM_OF_BROKER = 327;
     public static final int BROKER_HEARTBEAT = 904;

@@ -16,10 +16,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{wait_until, Received};
+use common::{poll_n, wait_until, Received};
 use rmq_client::{
-    Admin, ClientConfig, ClientError, ConsumeFromWhere, ConsumerConfig, Credentials, Message,
-    Producer, ProducerConfig, PushConsumer, RMQ_SYS_TRACE_TOPIC,
+    Admin, ClientConfig, ClientError, ConsumeFromWhere, ConsumerConfig, Credentials,
+    LitePullConsumer, Message, Producer, ProducerConfig, PushConsumer, RMQ_SYS_TRACE_TOPIC,
 };
 use rmq_remoting::body::topic::TopicConfig;
 use rmq_testkit::LocalStack;
@@ -33,6 +33,8 @@ const OPEN_TOPIC: &str = "AclOpen";
 const CLOSED_TOPIC: &str = "AclClosed";
 /// The user's consumer group (SUB).
 const USER_GROUP: &str = "acl-user-consumers";
+/// The user's lite pull consumer group (SUB).
+const USER_PULL_GROUP: &str = "acl-user-pullers";
 /// SYSTEM_ERROR: the code Apache's broker answers an ACL refusal with.
 const SYSTEM_ERROR: i32 = 1;
 
@@ -210,6 +212,7 @@ on_both!(
     only_admin_accounts_create_topics,
     unsigned_and_wrongly_signed_clients_are_refused,
     trace_messages_are_signed_with_the_hosts_keys,
+    a_lite_pull_consumer_signs_its_pulls,
 );
 
 fn run_id() -> u128 {
@@ -398,6 +401,50 @@ async fn trace_messages_are_signed_with_the_hosts_keys(t: Target) {
     })
     .await;
     admin.shutdown().await;
+    producer.shutdown().await;
+    t.finish().await;
+}
+
+async fn a_lite_pull_consumer_signs_its_pulls(t: Target) {
+    t.create_topic(OPEN_TOPIC).await;
+    let run = run_id();
+    let producer = t.producer("acl-user-pull-producer", Some(keys(USER))).await;
+    let mut once = BTreeMap::new();
+    for i in 0..8 {
+        let body = format!("pull-{run}-{i}");
+        producer
+            .send(Message::new(OPEN_TOPIC, body.clone()))
+            .await
+            .unwrap();
+        once.insert(body, 1);
+    }
+    let consumer = LitePullConsumer::builder()
+        .client_config(t.client(None))
+        .credentials(keys(USER))
+        .config(ConsumerConfig {
+            consumer_group: USER_PULL_GROUP.into(),
+            consume_from_where: ConsumeFromWhere::FirstOffset,
+            local_offset_store_dir: t.dir.path().join("pull-offsets"),
+            ..ConsumerConfig::default()
+        })
+        .subscribe(OPEN_TOPIC, "*")
+        .start()
+        .await
+        .unwrap();
+    // Other scenarios send to the topic too: poll until every one of ours is in.
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while counts.len() < once.len() {
+        assert!(tokio::time::Instant::now() < deadline, "only {counts:?}");
+        for m in poll_n(&consumer, 1).await {
+            let body = String::from_utf8_lossy(&m.body).into_owned();
+            if body.starts_with(&format!("pull-{run}-")) {
+                *counts.entry(body).or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(counts, once, "each message once");
+    consumer.shutdown().await;
     producer.shutdown().await;
     t.finish().await;
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rmq_remoting::acl::Credentials;
 use rmq_remoting::body::client::{ConsumeFromWhere, MessageModel};
-use rmq_remoting::transport::tls::env_name;
+use rmq_remoting::transport::tls::{self, env_name};
 
 use crate::error::{ClientError, Result};
 
@@ -45,9 +45,10 @@ pub struct ClientConfig {
     /// of the instance is signed, so a broker with `aclEnable=true` accepts it (docs/acl.md).
     /// Clients with other keys (or none) never share this instance's connections.
     pub credentials: Option<Credentials>,
-    /// `useTLS` (Java's default comes from `-Dtls.enable`, here from `TLS_ENABLE=true`):
-    /// connect to name servers and brokers with TLS; the other `TLS_*` variables and the file
-    /// at `tls.config.file` say which certificates to trust (docs/tls.md).
+    /// `useTLS` (Java's default comes from `-Dtls.enable`, here from `TLS_ENABLE=true` or the
+    /// process's installed TLS settings, e.g. rmq-local's `--tls.enable true`): connect to name
+    /// servers and brokers with TLS; the other `TLS_*` variables and the file at
+    /// `tls.config.file` say which certificates to trust (docs/tls.md).
     pub use_tls: bool,
 }
 
@@ -65,7 +66,8 @@ impl Default for ClientConfig {
             rebalance_interval: Duration::from_millis(20_000),
             connect_timeout: Duration::from_millis(3_000),
             credentials: None,
-            use_tls: std::env::var(env_name("tls.enable")).is_ok_and(|v| v == "true"),
+            use_tls: std::env::var(env_name("tls.enable")).is_ok_and(|v| v == "true")
+                || tls::process_client().is_some(),
         }
     }
 }
@@ -80,7 +82,6 @@ impl ClientConfig {
         if config.credentials.is_none() {
             config.credentials = self.credentials;
         }
-        config.use_tls |= self.use_tls;
         config
     }
 

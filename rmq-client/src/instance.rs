@@ -20,7 +20,7 @@ use rmq_remoting::header::broker::{
     ResetOffsetRequestHeader, UnregisterClientRequestHeader,
 };
 use rmq_remoting::header::namesrv::GetRouteInfoRequestHeader;
-use rmq_remoting::transport::tls::{ClientTls, TlsSettings};
+use rmq_remoting::transport::tls::{self, ClientTls, TlsSettings};
 use rmq_remoting::transport::{Connection, RemotingClient, Router, TransportConfig};
 use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
 use tokio::sync::Notify;
@@ -98,11 +98,15 @@ fn sign(keys: &Credentials, req: &mut RemotingCommand) {
     }
 }
 
-/// The TLS side of `config.use_tls`: trust and client certificates from the `tls.*` file and
+/// The TLS side of `config.use_tls`: the process's installed settings when it has them (a
+/// server binary's `tls.*` keys), else trust and client certificates from the `tls.*` file and
 /// `TLS_*` environment (docs/tls.md), test mode (trust any server) by default.
 fn client_tls(config: &ClientConfig) -> Result<Option<ClientTls>> {
     if !config.use_tls {
         return Ok(None);
+    }
+    if let Some(installed) = tls::process_client() {
+        return Ok(Some(installed));
     }
     let mut options = TlsSettings::default()
         .resolve("rmq-client")

@@ -14,6 +14,7 @@ use anyhow::Context;
 use rmq_broker::{Broker, BrokerConfig};
 use rmq_config::{cli, Settings};
 use rmq_namesrv::{NameServer, NamesrvConfig};
+use rmq_remoting::transport::tls::TlsSettings;
 use rmq_store::StoreConfig;
 
 /// The same allocator as `mqbroker`, so the local stack performs like the real broker.
@@ -61,6 +62,7 @@ fn run() -> anyhow::Result<()> {
         ));
         return Ok(());
     };
+    install_tls(&mut args)?;
     let take = |args: &mut cli::ServerArgs, key: &str| {
         let at = args.overrides.iter().position(|p| p.key == key)?;
         Some(args.overrides.remove(at).value)
@@ -164,4 +166,25 @@ fn run() -> anyhow::Result<()> {
         let _ = ns_task.await;
         Ok(())
     })
+}
+
+/// Takes the `--tls.*` flags out of `args` and installs them (with `TLS_*` variables and the
+/// file at `tls.config.file`, docs/tls.md) for every server and client this process runs.
+fn install_tls(args: &mut cli::ServerArgs) -> anyhow::Result<()> {
+    let mut tls = TlsSettings::default();
+    let mut rest = Vec::new();
+    for prop in std::mem::take(&mut args.overrides) {
+        match tls.set(&prop.key, &prop.value) {
+            None => rest.push(prop),
+            Some(Ok(())) => {}
+            Some(Err(accepted)) => anyhow::bail!(
+                "command line: `{}` has the value {:?}, which is not valid; expected {accepted}",
+                prop.key,
+                prop.value
+            ),
+        }
+    }
+    args.overrides = rest;
+    tls.install("command line")?;
+    Ok(())
 }

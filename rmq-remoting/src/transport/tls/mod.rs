@@ -281,8 +281,9 @@ pub(crate) fn process_server() -> ServerTls {
         .map_or_else(ServerTls::disabled, |p| p.server.clone())
 }
 
-/// The installed client side, if TLS is on.
-pub(crate) fn process_client() -> Option<ClientTls> {
+/// The client side the process installed, if TLS is on (`tls.enable=true`): what clients in
+/// the process connect with by default, as Java clients default to `-Dtls.enable`.
+pub fn process_client() -> Option<ClientTls> {
     PROCESS.get().and_then(|p| p.client.clone())
 }
 

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# What TLS costs the broker: rmq's broker (release build, test-mode self-signed certificate)
+# under the stock Java 4.9.7 producer and push consumer of rmq.interop.bench.BrokerBench
+# (interop/java, as bench/broker-vs-apache.sh), once with plaintext clients (servers permissive)
+# and once with -Dtls.enable=true (servers enforcing, so a plaintext connection would fail the
+# run; every connection TLS 1.3), alternating for $ROUNDS rounds in one run; sync sends of 1 KiB
+# from $THREADS threads. Both modes look at each new connection's first byte.
+#
+# Reports per run the produce TPS and the broker's CPU time (utime+stime) per produced and per
+# consumed message, then the TLS/plaintext ratio of the medians. Client and broker share the
+# machine's cores (the Java client's own TLS work competes with the broker); on a busy machine
+# the figures are noisy.
+#
+#   bench/tls-overhead.sh [seconds-per-produce-phase]     (default 20)
+#   ROUNDS=3 THREADS=8 QUEUES=8 bench/tls-overhead.sh 20
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SECS="${1:-20}"
+ROUNDS="${ROUNDS:-2}"
+THREADS="${THREADS:-8}"
+QUEUES="${QUEUES:-8}"
+CLK_TCK="$(getconf CLK_TCK)"
+cd "$ROOT"
+
+. "$ROOT/scripts/lib.sh"
+echo "building release binaries and the Java client (first time: a few minutes)" >&2
+release_bins rmq-namesrv rmq-broker
+java_harness
+work_dir tls-overhead
+
+results=()
+run_one() { # run_one MODE ROUND   (MODE: plain | tls)
+  local mode="$1" dir="$WORK/$1-$2" tls=false server_mode=permissive
+  if [ "$mode" = tls ]; then tls=true; server_mode=enforcing; fi
+  mkdir -p "$dir"
+  start "ns-$mode-$2" "$BIN/mqnamesrv" --listenPort 0 --kvConfigPath "$dir/kv.json" --tls.server.mode "$server_mode"
+  local ns_pid=$PID ns_addr=$ADDR
+  start "broker-$mode-$2" "$BIN/mqbroker" -n "$ns_addr" --listenPort 0 --brokerIP1 127.0.0.1 \
+    --brokerName broker-a --storePathRootDir "$dir/store" --tls.server.mode "$server_mode" --tls.enable "$tls"
+  local broker_pid=$PID broker_addr=$ADDR
+  sleep 2
+  java -Xmx512m -Dtls.enable="$tls" -cp "$CP" rmq.interop.bench.BrokerBench --namesrv "$ns_addr" \
+    --broker "$broker_addr" --brokerPid "$broker_pid" --threads "$THREADS" --seconds "$SECS" \
+    --queues "$QUEUES" --clkTck "$CLK_TCK" --label "tls-$mode-$2" >"$dir/bench.out" 2>"$dir/bench.err" \
+    || { tail -20 "$dir/bench.err"; exit 1; }
+  grep -v '^BENCH ' "$dir/bench.out" >&2
+  results+=("$(grep '^BENCH ' "$dir/bench.out")")
+  stop "$broker_pid"
+  stop "$ns_pid"
+  rm -rf "$dir/store"
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  run_one plain "$round"
+  run_one tls "$round"
+done
+
+python3 - "${results[@]}" <<'PY'
+import statistics, sys
+rows = [dict(p.split("=", 1) for p in arg.split()[1:]) for arg in sys.argv[1:]]
+cols = [("produce_tps", "produce msg/s", "{:.0f}"), ("cpu_us_per_produced", "CPU µs/produced", "{:.1f}"),
+        ("cpu_us_per_consumed", "CPU µs/consumed", "{:.1f}")]
+print()
+print(f"{'':20}" + "".join(f"{c[1]:>18}" for c in cols))
+for kv in rows:
+    print(f"{kv['label']:20}" + "".join(f"{c[2].format(float(kv[c[0]])):>18}" for c in cols)
+          + ("" if kv.get("complete") == "true" else "  (consume INCOMPLETE)"))
+med = {m: {c[0]: statistics.median(float(r[c[0]]) for r in rows if r["label"].startswith(f"tls-{m}-"))
+           for c in cols} for m in ("plain", "tls")}
+print(f"{'tls/plain (medians)':20}" + "".join(f"{med['tls'][c[0]] / med['plain'][c[0]]:>17.3f}x" for c in cols))
+print("\n(the machine's other load shows as noise)")
+PY

@@ -173,6 +173,35 @@ async fn garbage_and_stalled_handshakes_never_stop_the_server() {
     }
 }
 
+#[tokio::test]
+async fn peers_in_their_handshake_count_against_max_connections() {
+    let tls = ServerTls::from_options(&TlsOptions::server(TlsMode::Permissive)).unwrap();
+    let config = TransportConfig {
+        max_connections: 2,
+        ..TransportConfig::default()
+    };
+    let (addr, _) = start(tls, config, 0).await;
+    // Two peers that start a handshake and stall hold both places.
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut peer = TcpStream::connect(&addr).await.unwrap();
+        peer.write_all(&[0x16]).await.unwrap();
+        stalled.push(peer);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = TcpStream::connect(&addr).await.unwrap();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(5), third.read(&mut byte)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "a third connection was kept while two handshakes held the cap: {read:?}"
+    );
+    // Once they go, TLS clients are served again.
+    drop(stalled);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(echo(&client(true), &addr, "after").await.unwrap(), "after");
+}
+
 /// A CA, and a server certificate it signed, as PEM files in `dir`.
 fn write_certificates(dir: &std::path::Path, name: &str) -> (String, String, String) {
     let ca_key = rcgen::KeyPair::generate().unwrap();

@@ -28,6 +28,7 @@ mod append;
 mod clean;
 mod flush;
 pub mod put_times;
+mod queue_admin;
 mod read;
 mod recovery;
 mod replica;

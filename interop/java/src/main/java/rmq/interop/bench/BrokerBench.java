@@ -9,6 +9,8 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.apache.rocketmq.acl.common.AclClientRPCHook;
+import org.apache.rocketmq.acl.common.SessionCredentials;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
@@ -17,7 +19,9 @@ import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.TopicConfig;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
+import org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely;
 import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.remoting.RPCHook;
 import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
 
 /**
@@ -33,7 +37,8 @@ import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
  * The last line is machine-readable: {@code BENCH key=value ...}.
  *
  * <pre>BrokerBench --namesrv NS --broker ADDR [--brokerPid P] [--threads 8] [--seconds 20]
- *            [--size 1024] [--queues 8] [--clkTck 100] [--label name]</pre>
+ *            [--size 1024] [--queues 8] [--clkTck 100] [--label name] [--accessKey AK --secretKey SK]</pre>
+ * With {@code --accessKey} every client signs its requests ({@code AclClientRPCHook}, ACL 1.0).
  */
 public final class BrokerBench {
     private BrokerBench() {
@@ -56,7 +61,10 @@ public final class BrokerBench {
         String label = o.get("label");
         String topic = "BenchTopic_" + System.currentTimeMillis();
 
-        DefaultMQAdminExt admin = new DefaultMQAdminExt(10_000);
+        RPCHook hook = o.containsKey("accessKey")
+                ? new AclClientRPCHook(new SessionCredentials(o.get("accessKey"), o.get("secretKey")))
+                : null;
+        DefaultMQAdminExt admin = new DefaultMQAdminExt(hook, 10_000);
         admin.setNamesrvAddr(ns);
         admin.setInstanceName("bench-admin");
         admin.start();
@@ -76,7 +84,7 @@ public final class BrokerBench {
         }
         admin.shutdown();
 
-        DefaultMQProducer producer = new DefaultMQProducer("bench_pg");
+        DefaultMQProducer producer = new DefaultMQProducer("bench_pg", hook);
         producer.setNamesrvAddr(ns);
         producer.setInstanceName("bench-producer");
         producer.setSendMsgTimeout(10_000);
@@ -111,7 +119,8 @@ public final class BrokerBench {
         AtomicLong firstNs = new AtomicLong();
         AtomicLong lastNs = new AtomicLong();
         CountDownLatch done = new CountDownLatch(1);
-        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer("bench_cg_" + System.currentTimeMillis());
+        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer("bench_cg_" + System.currentTimeMillis(), hook,
+                new AllocateMessageQueueAveragely());
         consumer.setNamesrvAddr(ns);
         consumer.setInstanceName("bench-consumer");
         consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# What switching ACL on costs the broker: rmq's broker (release build) with aclEnable=false and
+# with aclEnable=true, alternating off/on for $ROUNDS rounds in one run. The load is the stock
+# Java 4.9.7 producer and push consumer of rmq.interop.bench.BrokerBench (interop/java, as
+# bench/metrics-overhead.sh), sync sends of 1 KiB from $THREADS threads; with ACL on every client
+# signs with AclClientRPCHook (--accessKey/--secretKey) and the broker verifies every request.
+#
+# The account is an admin (BrokerBench creates its topic) that lists one topic permission, so the
+# broker takes the full path for every send and pull: signature, then the topic's and group's
+# permission (an admin with no lists skips the last step). No whitelist: a whitelisted peer skips
+# the signature, which is the expensive part.
+#
+# Reports per run the produce TPS and the broker's CPU time (utime+stime) per produced and per
+# consumed message, then the on/off ratio of the medians. The goal is ≤ 10 % more CPU per
+# message. Client and broker share the machine's cores; on a busy machine the figures are noisy.
+#
+#   bench/acl-overhead.sh [seconds-per-produce-phase]     (default 20)
+#   ROUNDS=3 THREADS=8 QUEUES=8 bench/acl-overhead.sh 20
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SECS="${1:-20}"
+ROUNDS="${ROUNDS:-2}"
+THREADS="${THREADS:-8}"
+QUEUES="${QUEUES:-8}"
+CLK_TCK="$(getconf CLK_TCK)"
+cd "$ROOT"
+
+. "$ROOT/scripts/lib.sh"
+echo "building release binaries and the Java client (first time: a few minutes)" >&2
+release_bins rmq-namesrv rmq-broker
+java_harness
+work_dir acl-overhead
+
+mkdir -p "$WORK/home/conf"
+cat >"$WORK/home/conf/plain_acl.yml" <<'YML'
+accounts:
+  - accessKey: benchadmin
+    secretKey: bench-secret-key
+    admin: true
+    defaultTopicPerm: PUB|SUB
+    defaultGroupPerm: PUB|SUB
+    topicPerms:
+      - NotTheBenchTopic=SUB
+YML
+
+results=()
+run_one() { # run_one MODE ROUND   (MODE: off | on)
+  local mode="$1" dir="$WORK/$1-$2" acl=() keys=()
+  mkdir -p "$dir"
+  if [ "$mode" = on ]; then
+    acl=(--aclEnable true --rocketmqHome "$WORK/home")
+    keys=(--accessKey benchadmin --secretKey bench-secret-key)
+  fi
+  start "ns-$mode-$2" "$BIN/mqnamesrv" --listenPort 0 --kvConfigPath "$dir/kv.json"
+  local ns_pid=$PID ns_addr=$ADDR
+  start "broker-$mode-$2" "$BIN/mqbroker" -n "$ns_addr" --listenPort 0 --brokerIP1 127.0.0.1 \
+    --brokerName broker-a --storePathRootDir "$dir/store" "${acl[@]}"
+  local broker_pid=$PID broker_addr=$ADDR
+  sleep 2
+  java -Xmx512m -cp "$CP" rmq.interop.bench.BrokerBench --namesrv "$ns_addr" --broker "$broker_addr" \
+    --brokerPid "$broker_pid" --threads "$THREADS" --seconds "$SECS" --queues "$QUEUES" --clkTck "$CLK_TCK" \
+    --label "acl-$mode-$2" "${keys[@]}" >"$dir/bench.out" 2>"$dir/bench.err" || { tail -20 "$dir/bench.err"; exit 1; }
+  grep -v '^BENCH ' "$dir/bench.out" >&2
+  if [ "$mode" = on ]; then
+    grep -q 'ACL enabled' "$WORK/broker-$mode-$2.out" \
+      || { echo "ACL was to be on but the broker did not say 'ACL enabled'" >&2; exit 1; }
+  fi
+  results+=("$(grep '^BENCH ' "$dir/bench.out")")
+  stop "$broker_pid"
+  stop "$ns_pid"
+  rm -rf "$dir/store"
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  run_one off "$round"
+  run_one on "$round"
+done
+
+python3 - "${results[@]}" <<'PY'
+import statistics, sys
+rows = [dict(p.split("=", 1) for p in arg.split()[1:]) for arg in sys.argv[1:]]
+cols = [("produce_tps", "produce msg/s", "{:.0f}"), ("cpu_us_per_produced", "CPU µs/produced", "{:.1f}"),
+        ("cpu_us_per_consumed", "CPU µs/consumed", "{:.1f}")]
+print()
+print(f"{'':20}" + "".join(f"{c[1]:>18}" for c in cols))
+for kv in rows:
+    print(f"{kv['label']:20}" + "".join(f"{c[2].format(float(kv[c[0]])):>18}" for c in cols)
+          + ("" if kv.get("complete") == "true" else "  (consume INCOMPLETE)"))
+med = {m: {c[0]: statistics.median(float(r[c[0]]) for r in rows if r["label"].startswith(f"acl-{m}-"))
+           for c in cols} for m in ("off", "on")}
+print(f"{'on/off (medians)':20}" + "".join(f"{med['on'][c[0]] / med['off'][c[0]]:>17.3f}x" for c in cols))
+print("\n(goal: CPU per message on/off ≤ 1.10; the machine's other load shows as noise)")
+PY

@@ -36,11 +36,16 @@ pub struct RouteArgs {
     /// registration's connection stays open for the run).
     #[arg(long)]
     pub register: bool,
+    /// `--tls`: every connection TLS (the name server must be permissive or enforcing).
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArg,
 }
 
 /// Runs the benchmark and returns its report.
 pub async fn run(args: &RouteArgs) -> anyhow::Result<Report> {
-    let registrar = RemotingClient::new(TransportConfig::default(), Router::new());
+    let tls = args.tls.client_tls()?;
+    let registrar =
+        RemotingClient::new(TransportConfig::default(), Router::new()).with_tls(tls.clone());
     if args.register {
         let response = registrar
             .invoke(
@@ -57,10 +62,10 @@ pub async fn run(args: &RouteArgs) -> anyhow::Result<Report> {
     }
     let clients: Vec<Arc<RemotingClient>> = (0..args.connections.max(1))
         .map(|_| {
-            Arc::new(RemotingClient::new(
-                TransportConfig::default(),
-                Router::new(),
-            ))
+            Arc::new(
+                RemotingClient::new(TransportConfig::default(), Router::new())
+                    .with_tls(tls.clone()),
+            )
         })
         .collect();
     let header = GetRouteInfoRequestHeader {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rmq_remoting::body::route::{KvTable, RegisterBrokerBody, TopicList};
+use rmq_remoting::body::route::{KvTable, RegisterBrokerBody, TopicList, TopicRouteData};
 use rmq_remoting::body::topic::{DataVersion, TopicConfigSerializeWrapper};
 use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::header::namesrv::*;
@@ -101,6 +101,10 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route(
             RequestCode::GET_KVLIST_BY_NAMESPACE,
             handler(&state, kv_list),
+        )
+        .route(
+            RequestCode::REGISTER_TOPIC_IN_NAMESRV,
+            handler(&state, register_topic),
         )
         .route(
             RequestCode::GET_UNIT_TOPIC_LIST,
@@ -307,6 +311,25 @@ fn system_topics(state: &State, _: &Connection, _: &RemotingCommand) -> HandlerR
         .values()
         .find_map(|group| group.broker_addrs.values().next().cloned());
     Ok(json_body(&list, KeyStyle::Fastjson))
+}
+
+/// REGISTER_TOPIC_IN_NAMESRV request header (5.x `RegisterTopicRequestHeader`).
+#[derive(serde::Deserialize)]
+struct RegisterTopicHeader {
+    topic: String,
+}
+
+/// REGISTER_TOPIC_IN_NAMESRV (5.x): the body is a `TopicRouteData` whose queue data is added to
+/// the topic's route. As Apache 5.x, the answer is SUCCESS even when a broker group it names is
+/// not registered (then nothing changes; the name server logs it).
+fn register_topic(state: &State, _: &Connection, req: &RemotingCommand) -> HandlerResult {
+    let h: RegisterTopicHeader = req.decode_header()?;
+    if !req.body.is_empty() {
+        let route: TopicRouteData = fastjson::from_slice(&req.body)
+            .map_err(|e| bad_body("REGISTER_TOPIC_IN_NAMESRV", e))?;
+        state.routes.register_topic(&h.topic, route.queue_datas);
+    }
+    Ok(RemotingCommand::success())
 }
 
 /// GET_UNIT_TOPIC_LIST and its two siblings: topics by their unit flags, as a `TopicList`.

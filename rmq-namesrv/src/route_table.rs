@@ -381,6 +381,28 @@ impl RouteTable {
         }
     }
 
+    /// REGISTER_TOPIC_IN_NAMESRV (5.x): adds or replaces the queue data of `topic` for each
+    /// broker group named, as Apache 5.x does; nothing changes, and false is returned, when
+    /// one of them is not registered.
+    pub fn register_topic(&self, topic: &str, queue_datas: Vec<QueueData>) -> bool {
+        if queue_datas.is_empty() {
+            return true;
+        }
+        let mut t = self.write();
+        if let Some(unknown) = queue_datas
+            .iter()
+            .find(|q| !t.brokers.contains_key(&q.broker_name))
+        {
+            tracing::warn!(topic, broker = %unknown.broker_name, "topic registration names a broker group that is not registered");
+            return false;
+        }
+        let queues = t.topics.entry(topic.to_owned()).or_default();
+        for q in queue_datas {
+            queues.insert(q.broker_name.clone(), q);
+        }
+        true
+    }
+
     /// Topics whose first queue data (smallest broker name) has a `topicSysFlag` that `pick`
     /// accepts: Apache's unit-topic lists look at one queue data per topic the same way.
     pub fn topics_by_sys_flag(&self, pick: impl Fn(i32) -> bool) -> TopicList {

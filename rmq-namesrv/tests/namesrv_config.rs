@@ -1,15 +1,15 @@
 //! The real `mqnamesrv` with the namesrv.properties Apache 4.9.7 and 5.3.3 write (every key of
 //! NamesrvConfig, NettyServerConfig and NettyClientConfig), GET_NAMESRV_CONFIG and
-//! UPDATE_NAMESRV_CONFIG from a hostile admin, the unit-topic lists, and the audit log
-//! (docs/admin-safety.md).
+//! UPDATE_NAMESRV_CONFIG from a hostile admin, the unit-topic lists, 5.x's
+//! REGISTER_TOPIC_IN_NAMESRV, and the audit log (docs/admin-safety.md).
 
 use std::path::Path;
 use std::process::Command;
 
-use rmq_remoting::body::route::{RegisterBrokerBody, TopicList};
+use rmq_remoting::body::route::{QueueData, RegisterBrokerBody, TopicList, TopicRouteData};
 use rmq_remoting::body::topic::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 use rmq_remoting::fastjson::{self, KeyStyle};
-use rmq_remoting::header::namesrv::RegisterBrokerRequestHeader;
+use rmq_remoting::header::namesrv::{GetRouteInfoRequestHeader, RegisterBrokerRequestHeader};
 use rmq_remoting::transport::{RemotingClient, Router, TransportConfig};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_testkit::ServerProcess;
@@ -197,4 +197,81 @@ async fn unit_topic_lists_follow_the_topic_sys_flags() {
         let got: Vec<&str> = list.topic_list.iter().map(String::as_str).collect();
         assert_eq!(got, expected, "{code}");
     }
+}
+
+/// REGISTER_TOPIC_IN_NAMESRV's header (5.x `RegisterTopicRequestHeader`).
+#[derive(serde::Serialize)]
+struct RegisterTopicHeader {
+    topic: String,
+}
+
+fn register_topic(topic: &str, broker_name: &str) -> RemotingCommand {
+    let route = TopicRouteData {
+        queue_datas: vec![QueueData {
+            broker_name: broker_name.into(),
+            perm: 6,
+            read_queue_nums: 4,
+            topic_sys_flag: 0,
+            write_queue_nums: 4,
+        }],
+        ..TopicRouteData::default()
+    };
+    RemotingCommand::request(
+        RequestCode::REGISTER_TOPIC_IN_NAMESRV,
+        &RegisterTopicHeader {
+            topic: topic.into(),
+        },
+    )
+    .with_body(fastjson::to_vec(&route, KeyStyle::Fastjson))
+}
+
+fn route_of(topic: &str) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::GET_ROUTEINFO_BY_TOPIC,
+        &GetRouteInfoRequestHeader {
+            topic: topic.into(),
+            accept_standard_json_only: None,
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_5x_topic_registration_adds_queues_of_registered_brokers_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&fixture("5.3.3"), dir.path());
+    let client = RemotingClient::new(TransportConfig::default(), Router::new());
+    let addr = server.addr.clone();
+    let registered = call(&client, &addr, register("127.0.0.1:10911", &[("Plain", 0)])).await;
+    assert_eq!(registered.code, 0, "{:?}", registered.remark);
+
+    assert_eq!(
+        call(&client, &addr, register_topic("Static", "broker-a"))
+            .await
+            .code,
+        0
+    );
+    let route = call(&client, &addr, route_of("Static")).await;
+    assert_eq!(route.code, 0, "{:?}", route.remark);
+    let route: TopicRouteData = fastjson::from_slice(&route.body).unwrap();
+    assert_eq!(route.queue_datas.len(), 1);
+    assert_eq!(
+        (
+            route.queue_datas[0].broker_name.as_str(),
+            route.queue_datas[0].write_queue_nums
+        ),
+        ("broker-a", 4)
+    );
+    assert_eq!(route.broker_datas[0].broker_addrs[&0], "127.0.0.1:10911");
+
+    // A broker group nobody registered: answered, as Apache 5.x does, and nothing changes.
+    assert_eq!(
+        call(&client, &addr, register_topic("Ghost", "broker-nobody"))
+            .await
+            .code,
+        0
+    );
+    assert_eq!(
+        call(&client, &addr, route_of("Ghost")).await.code,
+        ResponseCode::TOPIC_NOT_EXIST.as_i32()
+    );
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -167,5 +168,26 @@ abstract class Client5ApiContract {
                 return false;
             }
         }), "slave still routed 10 s after its connection closed");
+    }
+
+    /**
+     * {@code mqadmin getNamesrvConfig} / {@code updateNamesrvConfig}: the settings come back as
+     * properties, {@code configStorePath} (CVE-2023-37582) is refused with NO_PERMISSION, and an
+     * allowed key is accepted.
+     */
+    @Test
+    void nameServerConfigIsReadAndItsPathsAreRefused() throws Exception {
+        List<String> servers = List.of(ns.address());
+        Properties now = admin.getNameServerConfig(servers).get(ns.address());
+        assertNotNull(now, "no answer from " + ns.address());
+        assertTrue(now.containsKey("kvConfigPath") && now.containsKey("enableAllTopicList"), now.toString());
+        Properties path = new Properties();
+        path.setProperty("configStorePath", "/tmp/rmq-interop5-never-written/namesrv.properties");
+        MQClientException refused = assertThrows(MQClientException.class, () -> admin.updateNameServerConfig(path, servers));
+        assertEquals(ResponseCode.NO_PERMISSION, refused.getResponseCode(), refused.getMessage());
+        Properties allowed = new Properties();
+        allowed.setProperty("enableAllTopicList", "true");
+        admin.updateNameServerConfig(allowed, servers);
+        assertEquals("true", admin.getNameServerConfig(servers).get(ns.address()).getProperty("enableAllTopicList"));
     }
 }

@@ -1,4 +1,4 @@
-//! Broker settings under RocketMQ's `broker.conf` key names (behaviour.md §1.4).
+//! Broker settings under RocketMQ's `broker.conf` key names (docs/behaviour.md §1.4).
 //!
 //! Store keys (`storePathRootDir`, `flushDiskType`, `deleteWhen`, …) belong to `rmq-store`'s
 //! settings; as in RocketMQ, every key of the file is offered to both.

@@ -1,5 +1,5 @@
 //! Which client of a consumer group holds which queue, for orderly consumption
-//! (LOCK_BATCH_MQ / UNLOCK_BATCH_MQ, remoting-protocol.md §6.8).
+//! (LOCK_BATCH_MQ / UNLOCK_BATCH_MQ, docs/remoting-protocol.md §6.8).
 //!
 //! An orderly consumer may only consume a queue while it holds that queue's lock on the broker,
 //! so two members of a group never process the same queue at once during a rebalance. Locks

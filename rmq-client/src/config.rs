@@ -1,4 +1,4 @@
-//! Settings under the Java client's names and with its defaults (behaviour.md §4.1, §4.2, §5.1),
+//! Settings under the Java client's names and with its defaults (docs/behaviour.md §4.1, §4.2, §5.1),
 //! so that a migrating user finds every knob where they expect it.
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};

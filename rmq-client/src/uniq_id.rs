@@ -1,4 +1,4 @@
-//! Generation of the client-side unique message id (`UNIQ_KEY`, remoting-protocol.md §8.2).
+//! Generation of the client-side unique message id (`UNIQ_KEY`, docs/remoting-protocol.md §8.2).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU16, Ordering};

@@ -1,6 +1,6 @@
 //! A parser for `java.util.Properties` text.
 //!
-//! Java's rules, which users depend on without knowing (behaviour.md §1.2): `#` and `!` start a
+//! Java's rules, which users depend on without knowing (docs/behaviour.md §1.2): `#` and `!` start a
 //! comment only as the first non-blank character of a line; the key ends at the first
 //! unescaped `=`, `:` or blank; blanks around the separator are skipped; leading blanks of the
 //! value are dropped but trailing ones kept; `\` escapes and a trailing `\` joins lines.

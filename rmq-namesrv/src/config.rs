@@ -1,4 +1,4 @@
-//! Name-server settings under RocketMQ's key names (behaviour.md §1.5).
+//! Name-server settings under RocketMQ's key names (docs/behaviour.md §1.5).
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

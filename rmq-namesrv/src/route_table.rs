@@ -1,5 +1,5 @@
 //! The routing registry: clusters, broker groups, topic queues and broker liveness, with the
-//! semantics of RocketMQ's `RouteInfoManager` (remoting-protocol.md §6.10).
+//! semantics of RocketMQ's `RouteInfoManager` (docs/remoting-protocol.md §6.10).
 //!
 //! Pure in-memory state under one lock; the caller supplies the clock (`Instant`) and the
 //! connection id, so every rule here is testable without sockets or sleeps.

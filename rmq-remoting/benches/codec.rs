@@ -1,4 +1,4 @@
-//! Codec costs on realistic sizes: a Java 5.x SEND_MESSAGE_V2 request (remoting-protocol.md
+//! Codec costs on realistic sizes: a Java 5.x SEND_MESSAGE_V2 request (docs/remoting-protocol.md
 //! §2.7: 14 extFields, 1 KiB body) encoded and decoded as a frame in both header
 //! serializations; the typed send header read from its `extFields`; and a route document
 //! written with `fastjson::to_vec` in both key styles.

@@ -1,4 +1,4 @@
-//! `RemotingCommand`: the unit every RocketMQ peer sends and receives (remoting-protocol.md §2).
+//! `RemotingCommand`: the unit every RocketMQ peer sends and receives (docs/remoting-protocol.md §2).
 
 use std::collections::HashMap;
 

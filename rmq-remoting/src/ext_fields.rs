@@ -1,4 +1,4 @@
-//! The one place where typed headers meet the string map `extFields` (remoting-protocol.md §2.6).
+//! The one place where typed headers meet the string map `extFields` (docs/remoting-protocol.md §2.6).
 //!
 //! A header is a plain `#[derive(Serialize, Deserialize)]` struct with Java's field names
 //! (`#[serde(rename_all = "camelCase")]`). Writing turns every value into its Java

@@ -1,4 +1,4 @@
-//! Framing (remoting-protocol.md §1.2): a 4-byte total length, a 4-byte word holding the
+//! Framing (docs/remoting-protocol.md §1.2): a 4-byte total length, a 4-byte word holding the
 //! serialization type and header length, the header, then the body.
 //!
 //! [`decode_frame`] and [`encode_frame`] are pure; the transport reads into and writes from

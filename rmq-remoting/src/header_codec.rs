@@ -1,4 +1,4 @@
-//! The two serializations of a command header (remoting-protocol.md §2.5 and §3.4): JSON and
+//! The two serializations of a command header (docs/remoting-protocol.md §2.5 and §3.4): JSON and
 //! the ROCKETMQ binary layout. Pure functions over bytes.
 
 use std::collections::HashMap;

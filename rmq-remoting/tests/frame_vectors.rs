@@ -1,4 +1,4 @@
-//! Byte-vector tests composed from remoting-protocol.md §1.2 and §2, plus round trips.
+//! Byte-vector tests composed from docs/remoting-protocol.md §1.2 and §2, plus round trips.
 
 use std::collections::HashMap;
 

@@ -21,7 +21,7 @@ pub struct PutMessage {
     pub flag: i32,
     /// Body, stored as is (compressed bodies stay compressed).
     pub body: Bytes,
-    /// Encoded properties string (§7.1), stored as is.
+    /// Encoded properties string (docs/remoting-protocol.md §7.1), stored as is.
     pub properties: String,
     /// sysFlag; the host bits are set from the host address kinds.
     pub sys_flag: i32,

@@ -1,7 +1,7 @@
 //! What `mqadmin`, `DefaultMQAdminExt` and the dashboard ask a broker in ordinary use: topic and
 //! subscription-group management, runtime and configuration reports, consumption progress,
-//! connections, and resetting a group's offsets to a point in time (remoting-protocol.md §6.11,
-//! behaviour.md §5.10 and §8).
+//! connections, and resetting a group's offsets to a point in time (docs/remoting-protocol.md §6.11,
+//! docs/behaviour.md §5.10 and §8).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! LOCK_BATCH_MQ and UNLOCK_BATCH_MQ: orderly consumers take exclusive ownership of queues
-//! before consuming them (remoting-protocol.md §6.8).
+//! before consuming them (docs/remoting-protocol.md §6.8).
 
 use std::sync::Arc;
 use std::time::Instant;

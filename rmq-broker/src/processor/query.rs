@@ -1,5 +1,5 @@
 //! QUERY_MESSAGE and VIEW_MESSAGE_BY_ID: find stored messages by key, by unique id, or by
-//! physical offset (remoting-protocol.md §6.9).
+//! physical offset (docs/remoting-protocol.md §6.9).
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! The push consumer (Java `DefaultMQPushConsumer` with a concurrent listener): long-polling
 //! pulls per assigned queue, a bounded pool of listener calls, offsets committed as the
-//! smallest in-flight offset (behaviour.md §5).
+//! smallest in-flight offset (docs/behaviour.md §5).
 
 mod allocate;
 mod lite_pull;

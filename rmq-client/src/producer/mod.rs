@@ -1,5 +1,5 @@
 //! The producer (Java `DefaultMQProducer`): sync, async, oneway, ordered and batch sends with
-//! Java's routing, retry, compression and validation rules (behaviour.md §4).
+//! Java's routing, retry, compression and validation rules (docs/behaviour.md §4).
 
 mod fault;
 mod request;

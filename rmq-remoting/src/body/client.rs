@@ -1,5 +1,5 @@
 //! Bodies clients and brokers exchange about who is connected and what they consume
-//! (remoting-protocol.md §6.4, §6.5, §6.8, §6.11).
+//! (docs/remoting-protocol.md §6.4, §6.5, §6.8, §6.11).
 //!
 //! Fields are declared in alphabetical order because fastjson writes bean properties that way;
 //! output then matches a Java peer byte for byte where the content is the same. Reading is

@@ -1,4 +1,4 @@
-//! Routing documents exchanged with the name server (remoting-protocol.md §3.2, §6.10).
+//! Routing documents exchanged with the name server (docs/remoting-protocol.md §3.2, §6.10).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;

@@ -1,5 +1,5 @@
 //! Offset, statistics and subscription-group bodies that admin tools and brokers exchange
-//! (remoting-protocol.md §3.5, §6.11, §6.12).
+//! (docs/remoting-protocol.md §3.5, §6.11, §6.12).
 //!
 //! Several of these are `Map<MessageQueue, …>` in Java, which fastjson writes with raw object
 //! keys and which Java can only read back in that form; those maps go through

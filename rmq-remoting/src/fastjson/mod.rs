@@ -1,4 +1,4 @@
-//! The fastjson dialect Java RocketMQ peers speak in bodies (remoting-protocol.md §3).
+//! The fastjson dialect Java RocketMQ peers speak in bodies (docs/remoting-protocol.md §3).
 //!
 //! Two quirks make plain JSON libraries insufficient: maps with integer keys are written with
 //! the keys unquoted (`{0:"10.0.0.1:10911"}`), and maps keyed by objects (`Map<MessageQueue, …>`)

@@ -1,7 +1,7 @@
 //! Maps keyed by objects (`Map<MessageQueue, …>`), the one shape serde cannot read back alone.
 //!
 //! Writing needs nothing special: the tree serializer turns a struct key into a raw object key,
-//! which is what Java requires (remoting-protocol.md §3.1, §3.3). Reading is the problem:
+//! which is what Java requires (docs/remoting-protocol.md §3.1, §3.3). Reading is the problem:
 //! [`super::from_slice`] hands object keys to serde as their compact JSON text, and serde has no
 //! way to turn a string back into a struct. This module parses each key text with
 //! [`super::from_slice`] again.

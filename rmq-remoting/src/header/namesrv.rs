@@ -1,4 +1,4 @@
-//! Headers of the name-server commands (remoting-protocol.md §6.10).
+//! Headers of the name-server commands (docs/remoting-protocol.md §6.10).
 
 use serde::{Deserialize, Serialize};
 

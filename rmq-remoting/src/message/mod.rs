@@ -2,7 +2,7 @@
 //!
 //! Everything here is pure (no I/O, no clocks): the broker, the store and the client all need the
 //! same byte layouts, so they live once, next to the rest of the protocol, where they can be
-//! property-tested in isolation. Layouts follow `remoting-protocol.md` §7–§9.
+//! property-tested in isolation. Layouts follow docs/remoting-protocol.md §7–§9.
 
 mod batch;
 mod error;

@@ -13,6 +13,7 @@ pub const ADMIN_CODES: &[RequestCode] = &[
     RequestCode::DELETE_SUBSCRIPTIONGROUP,
     RequestCode::UPDATE_BROKER_CONFIG,
     RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+    RequestCode::CLONE_GROUP_OFFSET,
     RequestCode::DELETE_EXPIRED_COMMITLOG,
     RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE,
     RequestCode::CLEAN_UNUSED_TOPIC,

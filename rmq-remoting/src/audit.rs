@@ -21,6 +21,8 @@ const RESOURCE_FIELDS: &[&str] = &[
     "consumerGroup",
     "groupName",
     "producerGroup",
+    "srcGroup",
+    "destGroup",
     "brokerName",
     "clusterName",
     "namespace",

@@ -5,6 +5,7 @@ mod broker_config;
 mod client;
 mod controller;
 mod forward;
+mod group_offsets;
 mod lock;
 mod metadata;
 mod offsets;
@@ -40,6 +41,7 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     let router = admin::register(router, ctx);
     let router = broker_config::register(router, ctx);
     let router = store_admin::register(router, ctx);
+    let router = group_offsets::register(router, ctx);
     let router = stats::register(router, ctx);
     let router = forward::register(router, ctx);
     let router = topic_config::register(router, ctx);

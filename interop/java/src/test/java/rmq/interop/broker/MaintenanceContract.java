@@ -10,6 +10,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
+import org.apache.rocketmq.common.MixAll;
+import org.apache.rocketmq.common.TopicConfig;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageQueue;
 import org.junit.jupiter.api.AfterAll;
@@ -24,7 +26,7 @@ import rmq.interop.harness.BrokerStack;
  * The maintenance requests {@code mqadmin} sends a broker in ordinary work, through Apache
  * 4.9.7's {@code DefaultMQAdminExt}: SEARCH_OFFSET_BY_TIMESTAMP (no boundary type in 4.9) at
  * stored times and outside them, DELETE_EXPIRED_COMMITLOG, CLEAN_EXPIRED_CONSUMEQUEUE and
- * CLEAN_UNUSED_TOPIC. Contract key: {@code maintenance}.
+ * CLEAN_UNUSED_TOPIC, CLONE_GROUP_OFFSET. Contract key: {@code maintenance}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
@@ -60,7 +62,8 @@ abstract class MaintenanceContract {
         List<Long> stored = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             SendResult sent = p.send(new Message(topic, "t", ("m" + i).getBytes(StandardCharsets.UTF_8)), mq);
-            stored.add(clients.admin.viewMessage(topic, sent.getMsgId()).getStoreTimestamp());
+            // By the offset id: a lookup by key would wait for the index.
+            stored.add(clients.admin.viewMessage(sent.getOffsetMsgId()).getStoreTimestamp());
             Thread.sleep(5);
         }
         assertEquals(0, clients.admin.searchOffset(mq, 0), "before every message");
@@ -104,5 +107,27 @@ abstract class MaintenanceContract {
         StringBuilder why = new StringBuilder();
         boolean ok = answered(() -> clients.admin.cleanUnusedTopicByAddr(stack.brokerAddr()), why);
         clients.check(CONTRACT, "clean-unused-topic", ok, "cleanUnusedTopicByAddr: " + why);
+    }
+
+    @Test
+    void cloneGroupOffsetStartsAGroupWhereAnotherIs() throws Exception {
+        String topic = clients.createTopic("Clone", 1);
+        MessageQueue mq = new MessageQueue(topic, stack.brokerName(), 0);
+        DefaultMQProducer p = clients.producer();
+        for (int i = 0; i < 3; i++) {
+            p.send(new Message(topic, "t", ("c" + i).getBytes(StandardCharsets.UTF_8)), mq);
+        }
+        String src = Clients.unique("clonesrc");
+        String dest = Clients.unique("clonedest");
+        // The admin finds a group's brokers through its retry topic's route.
+        for (String group : new String[] {src, dest}) {
+            String retry = MixAll.getRetryTopic(group);
+            clients.admin.createAndUpdateTopicConfig(stack.brokerAddr(), new TopicConfig(retry, 1, 1, 6));
+            clients.awaitRoute(retry, 1);
+        }
+        clients.admin.updateConsumeOffset(stack.brokerAddr(), src, mq, 2);
+        clients.admin.cloneGroupOffset(src, dest, topic, true);
+        assertEquals(2, clients.admin.examineConsumeStats(dest, topic).getOffsetTable().get(mq).getConsumerOffset(),
+                "the cloned group's offset");
     }
 }

@@ -1,5 +1,8 @@
 //! The two demos as real processes against a local stack: `GET /product/msg` N times on the
 //! producer, and the consumer prints all N messages; both then stop gracefully on SIGTERM.
+//! They run in empty temporary directories, on the `application.yml` compiled into them, with
+//! only the name server given; then again with `./config/application.yml` (consumer) and
+//! `--spring.config.location` (producer) replacing parts of it.
 //!
 //! The producer binary is found next to the consumer's (`cargo test --workspace` builds both;
 //! with `-p demo-consumer` alone, run `cargo build -p demo-producer` first).
@@ -15,40 +18,40 @@ use rmq_testkit::LocalStack;
 
 const N: usize = 20;
 
-/// A demo binary running in the workspace root (so it reads the workspace's application.yml),
-/// with its stdout lines forwarded to the test.
+/// A demo binary running in a directory of its own, with its stdout lines forwarded to the
+/// test and its `rmq_starter` log lines kept.
 struct Demo {
     child: Child,
     lines: mpsc::Receiver<String>,
     port: u16,
+    /// The `configuration read` log line.
+    config_line: String,
 }
 
 impl Demo {
-    fn start(exe: &Path, namesrv: &str) -> Demo {
+    /// Starts `exe` in `dir` with `env` and `args` (plus `--server.port=0`), waits for its
+    /// boot line.
+    fn start(exe: &Path, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Demo {
         assert!(
             exe.is_file(),
             "{} is missing: run `cargo build -p demo-producer -p demo-consumer` (cargo test --workspace does)",
             exe.display()
         );
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut child = Command::new(exe)
-            .current_dir(root)
-            .env("ROCKETMQ_NAME_SERVER", namesrv)
-            .env("RUST_LOG", "warn")
+            .current_dir(dir)
+            .env_clear()
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "warn,rmq_starter=info")
             .arg("--server.port=0")
+            .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        forward(child.stdout.take().unwrap(), tx, false);
+        let (log_tx, logs) = mpsc::channel();
+        forward(child.stderr.take().unwrap(), log_tx, true);
         let boot = lines
             .recv_timeout(Duration::from_secs(30))
             .expect("a boot line within 30 s");
@@ -56,7 +59,16 @@ impl Demo {
             .rsplit_once(':')
             .and_then(|(_, p)| p.parse().ok())
             .unwrap_or_else(|| panic!("no port in the boot line {boot:?}"));
-        Demo { child, lines, port }
+        // Logged before the boot line, but on another pipe: wait for it.
+        let config_line = std::iter::from_fn(|| logs.recv_timeout(Duration::from_secs(10)).ok())
+            .find(|l| l.contains("configuration read"))
+            .unwrap_or_else(|| panic!("no 'configuration read' line before {boot:?}"));
+        Demo {
+            child,
+            lines,
+            port,
+            config_line,
+        }
     }
 
     /// Sends SIGTERM and expects a clean exit.
@@ -85,6 +97,20 @@ impl Drop for Demo {
     }
 }
 
+/// Sends each line of `from` to `to`; with `echo`, also to the test's stderr.
+fn forward(from: impl Read + Send + 'static, to: mpsc::Sender<String>, echo: bool) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            if echo {
+                eprintln!("{line}");
+            }
+            if to.send(line).is_err() && !echo {
+                break;
+            }
+        }
+    });
+}
+
 /// One HTTP/1.1 GET; returns the status line and the body.
 fn http_get(port: u16, path: &str) -> (String, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -107,52 +133,103 @@ fn producer_exe() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_demo-consumer")).with_file_name("demo-producer")
 }
 
+/// `GET /product/msg` N times on `producer`; `consumer` prints every message; both stop.
+fn produce_and_consume(producer: Demo, consumer: Demo) {
+    let (status, body) = http_get(producer.port, "/actuator/health");
+    assert!(
+        status.contains("200") && body.contains("UP"),
+        "{status} {body}"
+    );
+    for _ in 0..N {
+        let (status, body) = http_get(producer.port, "/product/msg");
+        assert!(status.contains("200"), "{status}");
+        assert_eq!(body, "发送成功！");
+    }
+    let mut printed = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while printed < N {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = consumer
+            .lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("the consumer printed {printed} of {N} messages"));
+        if line.starts_with("接收到消息：task-") && line.ends_with("使用rocketmq生产了一条消息")
+        {
+            printed += 1;
+        }
+    }
+    producer.terminate();
+    consumer.terminate();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_message_the_producer_demo_sends_is_printed_by_the_consumer_demo() {
     let stack = LocalStack::start().await;
     stack.create_topic("first-topic", 4).await;
-    let (consumer, producer) = tokio::task::spawn_blocking({
-        let ns = stack.namesrv.clone();
-        move || {
-            let consumer = Demo::start(Path::new(env!("CARGO_BIN_EXE_demo-consumer")), &ns);
-            let producer = Demo::start(&producer_exe(), &ns);
-            (consumer, producer)
-        }
-    })
-    .await
-    .unwrap();
-
-    let consumer = tokio::task::spawn_blocking(move || {
-        let (status, body) = http_get(producer.port, "/actuator/health");
-        assert!(
-            status.contains("200") && body.contains("UP"),
-            "{status} {body}"
+    let ns = stack.namesrv.clone();
+    tokio::task::spawn_blocking(move || {
+        // Empty directories: everything but the name server comes from the embedded files.
+        let (cdir, pdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let env = [("ROCKETMQ_NAME_SERVER", ns.as_str())];
+        let consumer = Demo::start(
+            Path::new(env!("CARGO_BIN_EXE_demo-consumer")),
+            cdir.path(),
+            &env,
+            &[],
         );
-        for _ in 0..N {
-            let (status, body) = http_get(producer.port, "/product/msg");
-            assert!(status.contains("200"), "{status}");
-            assert_eq!(body, "发送成功！");
+        let producer = Demo::start(&producer_exe(), pdir.path(), &env, &[]);
+        for demo in [&consumer, &producer] {
+            assert!(
+                demo.config_line
+                    .ends_with("files=classpath:application.yml"),
+                "{}",
+                demo.config_line
+            );
         }
-        let mut printed = 0;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while printed < N {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = consumer
-                .lines
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("the consumer printed {printed} of {N} messages"));
-            if line.starts_with("接收到消息：task-") && line.ends_with("使用rocketmq生产了一条消息")
-            {
-                printed += 1;
-            }
-        }
-        producer.terminate();
-        consumer
+        produce_and_consume(producer, consumer);
+
+        // The name server from ./config/application.yml (the consumer) and from a file named
+        // by --spring.config.location, which replaces the embedded one (the producer: its
+        // group must then come from that file too).
+        std::fs::create_dir(cdir.path().join("config")).unwrap();
+        std::fs::write(
+            cdir.path().join("config/application.yml"),
+            format!("rocketmq:\n  name-server: {ns}\n"),
+        )
+        .unwrap();
+        let custom = pdir.path().join("custom.yml");
+        std::fs::write(
+            &custom,
+            format!(
+                "rocketmq:\n  name-server: {ns}\n  producer:\n    group: custom-producer-group\n"
+            ),
+        )
+        .unwrap();
+        let location = format!("--spring.config.location={}", custom.display());
+        let consumer = Demo::start(
+            Path::new(env!("CARGO_BIN_EXE_demo-consumer")),
+            cdir.path(),
+            &[],
+            &[],
+        );
+        let producer = Demo::start(&producer_exe(), pdir.path(), &[], &[&location]);
+        assert!(
+            consumer
+                .config_line
+                .ends_with("files=classpath:application.yml, config/application.yml"),
+            "{}",
+            consumer.config_line
+        );
+        assert!(
+            producer
+                .config_line
+                .ends_with(&format!("files={}", custom.display())),
+            "{}",
+            producer.config_line
+        );
+        produce_and_consume(producer, consumer);
     })
     .await
     .unwrap();
-    tokio::task::spawn_blocking(move || consumer.terminate())
-        .await
-        .unwrap();
     stack.stop().await;
 }

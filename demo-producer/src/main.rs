@@ -1,8 +1,11 @@
 //! The Spring Boot producer demo on rmq-starter: `GET /product/msg` on port 8082 sends
 //! "<task id>使用rocketmq生产了一条消息" to `first-topic` and answers `发送成功！` or `发送失败`.
 //!
-//! Reads `application.yml` from the working directory (`cargo run -p demo-producer` from the
-//! repository root uses the workspace's); `--server.port=N` or `SERVER_PORT` moves it.
+//! Carries its own `application.yml` (this crate's, embedded at build time like a jar's
+//! classpath file), so the binary runs from any directory; `./application.yml`,
+//! `./config/application.yml` and `--spring.config.location` override it (`cargo run -p
+//! demo-producer` from the repository root also reads the workspace's). `--server.port=N` or
+//! `SERVER_PORT` moves it.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -14,7 +17,9 @@ const TOPIC: &str = "first-topic";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let app = Application::new("demo-producer").default_port(8082);
+    let app = Application::new("demo-producer")
+        .default_port(8082)
+        .embedded_config(rmq_starter::embed_config!());
     rmq_starter::exit_code(
         app.run(|ctx| {
             Ok(Router::new()

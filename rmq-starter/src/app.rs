@@ -13,6 +13,7 @@ use rmq_client::{
 
 use crate::error::StarterError;
 use crate::listener::{ConsumerPlan, ListenerRegistration, ListenerStart};
+use crate::locations::EmbeddedConfig;
 use crate::logging;
 use crate::properties::{Properties, PropertySources};
 use crate::settings::{ignored_keys, require_name_server, unknown_keys, Settings};
@@ -54,6 +55,7 @@ pub struct Application {
     name: String,
     default_port: u16,
     sources: Option<PropertySources>,
+    embedded: EmbeddedConfig,
 }
 
 impl Application {
@@ -64,12 +66,20 @@ impl Application {
             name: name.into(),
             default_port: 8080,
             sources: None,
+            embedded: EmbeddedConfig::default(),
         }
     }
 
     /// The port used when `server.port` is not set.
     pub fn default_port(mut self, port: u16) -> Self {
         self.default_port = port;
+        self
+    }
+
+    /// Configuration files compiled into the binary, read first (Spring Boot's classpath):
+    /// `.embedded_config(rmq_starter::embed_config!())`.
+    pub fn embedded_config(mut self, embedded: EmbeddedConfig) -> Self {
+        self.embedded = embedded;
         self
     }
 
@@ -106,11 +116,16 @@ impl Application {
     {
         let started = Instant::now();
         let sources = self.sources.unwrap_or_else(PropertySources::from_process);
-        let properties = Properties::load(&sources)?;
+        let properties = Properties::load_with(&sources, &self.embedded)?;
         let settings = Settings::bind(&properties)?;
         logging::init(&settings.logging)?;
+        let files = properties.files();
+        tracing::info!(
+            files = %if files.is_empty() { "none".to_owned() } else { files.join(", ") },
+            "configuration read"
+        );
         if !properties.profiles().is_empty() {
-            tracing::info!(profiles = ?properties.profiles(), "active profiles");
+            tracing::info!(profiles = %properties.profiles().join(","), "active profiles");
         }
         for unknown in unknown_keys(&properties) {
             tracing::warn!("{unknown}");

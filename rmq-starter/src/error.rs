@@ -13,6 +13,13 @@ pub enum StarterError {
         /// The parser's explanation.
         source: Box<config::ConfigError>,
     },
+    /// A mandatory configuration location (`spring.config.location` or
+    /// `spring.config.additional-location` without `optional:`) does not exist.
+    #[error("config data location '{location}' does not exist (prefix it with optional: if it may be missing)")]
+    ConfigLocation {
+        /// The location as written.
+        location: String,
+    },
     /// A command-line argument is not `--key=value`.
     #[error(
         "command-line argument {arg:?} is not of the form --key=value (e.g. --server.port=8080)"
@@ -34,9 +41,11 @@ pub enum StarterError {
         expected: String,
     },
     /// No name server is configured but something needs one.
-    #[error("rocketmq.name-server is not set, but {needed_by} needs it. Set it in application.yml \
-             (rocketmq:\\n  name-server: 127.0.0.1:9876), with the environment variable \
-             ROCKETMQ_NAME_SERVER, or with --rocketmq.name-server=host:port{}",
+    #[error("rocketmq.name-server is not set, but {needed_by} needs it. Set it in application.yml:\n\n\
+             \x20   rocketmq:\n\
+             \x20     name-server: 127.0.0.1:9876\n\n\
+             or with the environment variable ROCKETMQ_NAME_SERVER, \
+             or with --rocketmq.name-server=host:port{}",
              if hints.is_empty() { String::new() } else { format!("\n{hints}") })]
     MissingNameServer {
         /// What needs the name server (the template, a listener).

@@ -1,9 +1,10 @@
 //! The Spring-Boot-style starter: what rocketmq-spring-boot-starter gives a Java application,
 //! for an async Rust one.
 //!
-//! * Configuration from `application.yml`, `application-{profile}.yml`, environment variables
-//!   and `--key=value` arguments, in Spring Boot's order, with rocketmq-spring's property names
-//!   ([`Properties`], [`Settings`]).
+//! * Configuration from `application.yml`, `application-{profile}.yml` (embedded in the binary
+//!   with [`embed_config!`], in `./`, `./config/`, or where `spring.config.location` says),
+//!   environment variables and `--key=value` arguments, in Spring Boot's order, with
+//!   rocketmq-spring's property names ([`Properties`], [`Settings`]).
 //! * [`RocketMQTemplate`] for sending.
 //! * `#[rocketmq_listener(topic = "...", consumer_group = "...")]` on a type implementing
 //!   [`RocketMQListener`]; every such listener is found and started by [`Application::run`].
@@ -40,6 +41,7 @@
 mod app;
 mod error;
 mod listener;
+mod locations;
 mod logging;
 mod payload;
 mod properties;
@@ -54,6 +56,7 @@ pub use listener::{
     ConsumeMode, ConsumeResult, ListenerAttributes, ListenerMessageModel, ListenerRegistration,
     ListenerStart, RocketMQListener, SelectorType, StartFuture,
 };
+pub use locations::EmbeddedConfig;
 pub use payload::{ConvertError, FromMessage, IntoPayload, Json};
 pub use properties::{Properties, PropertySources, PropertyValue};
 pub use reply::{ReplyResult, RocketMQReplyListener};

@@ -1,18 +1,20 @@
-//! Where settings come from, in Spring Boot's order: `application.yml`, then
-//! `application-{profile}.yml` for each active profile, then environment variables, then
-//! `--key=value` command-line arguments; later sources win. Every value remembers where it came
-//! from so that errors can say which file or variable to fix.
+//! Where settings come from, in Spring Boot's order: the configuration files (the embedded
+//! classpath, then the working directory; see [`crate::locations`]) with their
+//! `-{profile}` variants, then environment variables, then `--key=value` command-line
+//! arguments; later sources win. Every value remembers where it came from so that errors can
+//! say which file or variable to fix.
 //!
 //! Keys are matched the way Spring's relaxed binding matches them: case, `-` and `_` do not
 //! matter, so `rocketmq.name-server`, `rocketmq.nameServer` and the environment variables
 //! `ROCKETMQ_NAME_SERVER` / `ROCKETMQ_NAMESERVER` are one property.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use config::{File, FileFormat, Source, Value, ValueKind};
 
 use crate::error::StarterError;
+use crate::locations::{ConfigFile, EmbeddedConfig, LocationSettings, Locator};
 use crate::settings::KNOWN_KEYS;
 
 /// One property value and the place it was read from.
@@ -36,13 +38,16 @@ pub struct Properties {
     relaxed: BTreeMap<String, String>,
     /// The profiles whose files were read, in order.
     profiles: Vec<String>,
+    /// The configuration files read, in merge order.
+    files: Vec<String>,
 }
 
 /// The inputs [`Properties::load`] reads, so that tests can supply their own instead of the
 /// process's environment, arguments and working directory.
 #[derive(Debug, Clone, Default)]
 pub struct PropertySources {
-    /// Directory holding `application.yml` (normally the working directory).
+    /// The working directory: `./application.yml`, `./config/` and relative
+    /// `spring.config.location` paths are found from here.
     pub dir: PathBuf,
     /// Environment variables.
     pub env: Vec<(String, String)>,
@@ -74,17 +79,40 @@ pub(crate) fn relaxed(key: &str) -> String {
 }
 
 impl Properties {
-    /// Reads every source in Spring Boot's order (see the module documentation).
+    /// Reads every source in Spring Boot's order (see the module documentation), with no
+    /// embedded configuration.
     pub fn load(sources: &PropertySources) -> Result<Properties, StarterError> {
-        let mut props = Properties::default();
-        props.merge_file(&sources.dir, "application")?;
+        Properties::load_with(sources, &EmbeddedConfig::default())
+    }
+
+    /// Reads every source in Spring Boot's order, `embedded` being the classpath.
+    pub fn load_with(
+        sources: &PropertySources,
+        embedded: &EmbeddedConfig,
+    ) -> Result<Properties, StarterError> {
         let env = env_properties(&sources.env);
         let args = arg_properties(&sources.args)?;
+        // `spring.config.*` decide which files exist, so only the environment and the
+        // arguments can set them (as in Spring Boot).
+        let mut early = Properties::default();
+        early.insert_all(env.clone());
+        early.insert_all(args.clone());
+        let setting = |key: &str| early.value(key).map(str::to_owned);
+        let locator = Locator::new(
+            &LocationSettings {
+                names: setting("spring.config.name"),
+                location: setting("spring.config.location"),
+                additional: setting("spring.config.additional-location"),
+            },
+            &sources.dir,
+            embedded,
+        );
+        let mut plain = Properties::default();
+        plain.merge_files(locator.files(&[])?)?;
         // The active profiles can come from any source; the highest one decides.
-        let mut probe = props.clone();
-        probe.insert_all(env.clone());
-        probe.insert_all(args.clone());
-        let profiles: Vec<String> = probe
+        plain.insert_all(env.clone());
+        plain.insert_all(args.clone());
+        let profiles: Vec<String> = plain
             .get("spring.profiles.active")
             .map(|p| {
                 p.value
@@ -95,9 +123,10 @@ impl Properties {
                     .collect()
             })
             .unwrap_or_default();
-        for profile in &profiles {
-            props.merge_file(&sources.dir, &format!("application-{profile}"))?;
-        }
+        let mut props = Properties::default();
+        let files = locator.files(&profiles)?;
+        props.files = files.iter().map(|f| f.origin.clone()).collect();
+        props.merge_files(files)?;
         props.insert_all(env);
         props.insert_all(args);
         props.profiles = profiles;
@@ -141,6 +170,12 @@ impl Properties {
         &self.profiles
     }
 
+    /// The configuration files read, in merge order (`classpath:application.yml`,
+    /// `config/application.yml`, ...), for the startup log.
+    pub fn files(&self) -> &[String] {
+        &self.files
+    }
+
     /// Replaces `${key}` and `${key:default}` in `text` with property values. An unknown key
     /// without a default is an error naming `context` (the listener attribute, for example),
     /// rather than Spring's silent literal.
@@ -181,24 +216,18 @@ impl Properties {
         Ok(out)
     }
 
-    /// Reads `<stem>.yml` or `<stem>.yaml` from `dir` when present.
-    fn merge_file(&mut self, dir: &Path, stem: &str) -> Result<(), StarterError> {
-        for ext in ["yml", "yaml"] {
-            let path = dir.join(format!("{stem}.{ext}"));
-            if !path.is_file() {
-                continue;
-            }
-            let origin = format!("{stem}.{ext}");
-            let table = File::from(path.as_path())
-                .format(FileFormat::Yaml)
+    /// Merges `files` in order, each later one replacing earlier values.
+    fn merge_files(&mut self, files: Vec<ConfigFile>) -> Result<(), StarterError> {
+        for file in files {
+            let table = File::from_str(&file.text, FileFormat::Yaml)
                 .collect()
                 .map_err(|source| StarterError::File {
-                    path,
+                    path: PathBuf::from(&file.origin),
                     source: Box::new(source),
                 })?;
             let mut flat = Vec::new();
             for (key, value) in &table {
-                flatten(key, value, &origin, &mut flat);
+                flatten(key, value, &file.origin, &mut flat);
             }
             self.insert_all(flat);
         }

@@ -100,6 +100,9 @@ pub(crate) const KNOWN_KEYS: &[KnownKey] = &[
     used("logging.file.path"),
     used("spring.profiles.active"),
     used("spring.application.name"),
+    used("spring.config.name"),
+    used("spring.config.location"),
+    used("spring.config.additional-location"),
 ];
 
 /// Keys under which any sub-key is valid.

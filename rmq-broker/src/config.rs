@@ -159,6 +159,8 @@ rmq_config::settings! {
         rocketmq_home: String = std::env::var("ROCKETMQ_HOME").unwrap_or_default() => "rocketmqHome",
         /// rmq: warn (once per producer host) when a producer's born timestamps differ from this broker's clock by more than this many milliseconds; 0 = no check.
         clock_skew_warn_threshold_millis: u64 = 5_000 => "clockSkewWarnThresholdMillis",
+        /// How often (ms) popped messages past their invisible time are revived into the pop retry topic (docs/pop.md).
+        revive_interval: u64 = 1_000 => "reviveInterval",
     }
     ignored {
         "sendMessageThreadPoolNums" => "requests run on the async runtime, not a thread pool",

@@ -21,6 +21,7 @@ pub mod filter;
 pub mod ha;
 pub mod live_config;
 pub mod metrics;
+pub mod pop;
 mod processor;
 mod rebalance_lock;
 pub mod registration;
@@ -110,6 +111,8 @@ impl Broker {
         let schedule_progress =
             schedule::progress::ScheduleProgress::open(config_dir.join("delayOffset.json"))
                 .map_err(BrokerError::State)?;
+        let pop = pop::state::PopState::open(config_dir.join("popState.json"))
+            .map_err(BrokerError::State)?;
         let arrivals = Arc::new(state::Arrivals::default());
         store.set_arrival_listener(arrivals.clone());
         let identity = BrokerIdentity {
@@ -156,6 +159,7 @@ impl Broker {
             stopping: tokio_util::sync::CancellationToken::new(),
             filters: filter::FilterCache::default(),
             master: tokio::sync::watch::channel(None).0,
+            pop,
         });
         Ok(Broker {
             ctx,
@@ -208,6 +212,9 @@ impl Broker {
                 vec![tokio::spawn(slave_sync::run(ctx.clone()))]
             })),
             tokio::spawn(role::run_while(ctx.clone(), true, schedule::spawn)),
+            tokio::spawn(role::run_while(ctx.clone(), true, |ctx| {
+                vec![tokio::spawn(pop::revive::run(ctx.clone()))]
+            })),
         ];
         background.extend(ha::Replication::spawn(&ctx, self.ha_listener));
         if ctx.config.enable_controller_mode {
@@ -315,6 +322,9 @@ fn persist_progress(ctx: &BrokerContext, when: &str) {
     }
     if let Err(e) = ctx.schedule_progress.persist_if_dirty() {
         tracing::error!(error = %e, "cannot persist delayOffset.json{when}");
+    }
+    if let Err(e) = ctx.pop.persist_if_dirty() {
+        tracing::error!(error = %e, "cannot persist popState.json{when}");
     }
 }
 

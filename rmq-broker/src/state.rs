@@ -65,6 +65,8 @@ pub struct BrokerContext {
     pub clock_skew: crate::clock_skew::ClockSkew,
     /// What metrics record as it happens; None while `metricsExporterType` is not PROM.
     pub metrics: Option<crate::metrics::Recorders>,
+    /// POP consumption's positions and in-flight checkpoints (docs/pop.md).
+    pub pop: crate::pop::state::PopState,
 }
 
 /// A broker's place in its group at one moment.

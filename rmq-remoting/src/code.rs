@@ -155,6 +155,12 @@ codes! {
         /// snapshot RPCs), carried on the controller's peer port. Apache's DLedger speaks its own
         /// protocol there, so no Apache peer sends this code.
         RMQ_CONTROLLER_RAFT = 1901,
+        /// 5.x POP: the broker picks messages and hides them for an invisible time (docs/pop.md).
+        POP_MESSAGE = 200050,
+        /// 5.x POP: a popped message is done.
+        ACK_MESSAGE = 200051,
+        /// 5.x POP: hide a popped message for another while.
+        CHANGE_MESSAGE_INVISIBLETIME = 200053,
     }
 }
 
@@ -196,6 +202,8 @@ codes! {
         CONSUMER_NOT_ONLINE = 206,
         CONSUME_MSG_TIMEOUT = 207,
         NO_MESSAGE = 208,
+        /// 5.x POP: the pop waited its pollTime and found nothing.
+        POLLING_TIMEOUT = 210,
         FLOW_CONTROL = 215,
         CONTROLLER_FENCED_MASTER_EPOCH = 2000,
         CONTROLLER_FENCED_SYNC_STATE_SET_EPOCH = 2001,

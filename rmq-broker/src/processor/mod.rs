@@ -52,6 +52,7 @@ pub(crate) fn router(ctx: &Arc<BrokerContext>) -> Router {
     let router = controller::register(router, ctx);
     let router = crate::transaction::end::register(router, ctx);
     let router = crate::filter::register(router, ctx);
+    let router = crate::pop::register(router, ctx);
     let closing = ctx.clone();
     router.on_close(move |conn| {
         let ctx = closing.clone();

@@ -11,6 +11,7 @@
 mod admin;
 mod clients;
 mod offsets;
+mod pop;
 mod pull;
 mod query;
 mod relay;
@@ -22,6 +23,7 @@ mod transaction;
 pub use admin::*;
 pub use clients::*;
 pub use offsets::*;
+pub use pop::*;
 pub use pull::*;
 pub use query::*;
 pub use relay::*;

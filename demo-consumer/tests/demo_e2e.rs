@@ -19,10 +19,11 @@ use rmq_testkit::LocalStack;
 const N: usize = 20;
 
 /// A demo binary running in a directory of its own, with its stdout lines forwarded to the
-/// test and its `rmq_starter` log lines kept.
+/// test and its INFO log lines kept.
 struct Demo {
     child: Child,
     lines: mpsc::Receiver<String>,
+    logs: mpsc::Receiver<String>,
     port: u16,
     /// The `configuration read` log line.
     config_line: String,
@@ -41,7 +42,7 @@ impl Demo {
             .current_dir(dir)
             .env_clear()
             .envs(env.iter().copied())
-            .env("RUST_LOG", "warn,rmq_starter=info")
+            .env("RUST_LOG", "info")
             .arg("--server.port=0")
             .args(args)
             .stdout(Stdio::piped())
@@ -66,13 +67,15 @@ impl Demo {
         Demo {
             child,
             lines,
+            logs,
             port,
             config_line,
         }
     }
 
-    /// Sends SIGTERM and expects a clean exit.
-    fn terminate(mut self) {
+    /// Sends SIGTERM, expects a clean exit and returns the log lines after the
+    /// `configuration read` one.
+    fn terminate(mut self) -> Vec<String> {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -82,7 +85,9 @@ impl Demo {
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 assert!(status.success(), "exit after SIGTERM: {status}");
-                return;
+                // The pipe is closed now; the forwarding thread ends after the last line.
+                return std::iter::from_fn(|| self.logs.recv_timeout(Duration::from_secs(10)).ok())
+                    .collect();
             }
             assert!(Instant::now() < deadline, "no exit 30 s after SIGTERM");
             std::thread::sleep(Duration::from_millis(50));
@@ -104,7 +109,7 @@ fn forward(from: impl Read + Send + 'static, to: mpsc::Sender<String>, echo: boo
             if echo {
                 eprintln!("{line}");
             }
-            if to.send(line).is_err() && !echo {
+            if to.send(line).is_err() {
                 break;
             }
         }
@@ -133,7 +138,8 @@ fn producer_exe() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_demo-consumer")).with_file_name("demo-producer")
 }
 
-/// `GET /product/msg` N times on `producer`; `consumer` prints every message; both stop.
+/// `GET /product/msg` N times on `producer`; `consumer` prints every message; both stop, and
+/// their INFO logs read as one short line per event.
 fn produce_and_consume(producer: Demo, consumer: Demo) {
     let (status, body) = http_get(producer.port, "/actuator/health");
     assert!(
@@ -158,8 +164,41 @@ fn produce_and_consume(producer: Demo, consumer: Demo) {
             printed += 1;
         }
     }
-    producer.terminate();
-    consumer.terminate();
+    let producer_logs = producer.terminate();
+    let consumer_logs = consumer.terminate();
+    for line in producer_logs.iter().chain(&consumer_logs) {
+        assert!(
+            ![
+                "TopicRouteData {",
+                "BrokerData {",
+                "QueueData {",
+                "MessageQueue {"
+            ]
+            .iter()
+            .any(|s| line.contains(s)),
+            "a whole Debug structure at INFO: {line}"
+        );
+    }
+    let has =
+        |logs: &[String], parts: &[&str]| logs.iter().any(|l| parts.iter().all(|p| l.contains(p)));
+    assert!(
+        has(
+            &producer_logs,
+            &[
+                "topic route changed",
+                "topic=\"first-topic\"",
+                "write_queues=4"
+            ]
+        ),
+        "{producer_logs:#?}"
+    );
+    assert!(
+        has(
+            &consumer_logs,
+            &["rebalanced", "topic=\"first-topic\"", "held=4"]
+        ),
+        "{consumer_logs:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -518,7 +518,21 @@ impl ClientInstance {
         }
         let mut routes = self.routes.write().unwrap_or_else(|e| e.into_inner());
         if routes.get(topic) != Some(&route) {
-            tracing::info!(topic, ?route, "topic route changed");
+            let brokers: Vec<&str> = route
+                .broker_datas
+                .iter()
+                .map(|b| b.broker_name.as_str())
+                .collect();
+            let write_queues: i32 = route.queue_datas.iter().map(|q| q.write_queue_nums).sum();
+            let read_queues: i32 = route.queue_datas.iter().map(|q| q.read_queue_nums).sum();
+            tracing::info!(
+                topic,
+                brokers = %brokers.join(","),
+                write_queues,
+                read_queues,
+                "topic route changed"
+            );
+            tracing::debug!(topic, ?route, "topic route");
             routes.insert(topic.to_owned(), route);
         }
     }

@@ -446,7 +446,7 @@ impl ConsumerInner {
     ) -> bool {
         let Ok(_consuming) = tokio::time::timeout(DROP_WAIT, pq.orderly.consuming.lock()).await
         else {
-            tracing::info!(queue = ?mq, "a batch of this lost queue is still being consumed; releasing it later");
+            tracing::info!(topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id, "a batch of this lost queue is still being consumed; releasing it later");
             return false;
         };
         pq.set_dropped();

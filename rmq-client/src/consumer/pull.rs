@@ -204,7 +204,11 @@ impl ConsumerInner {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if table.insert(mq.clone(), broker_id).unwrap_or(MASTER_ID) != broker_id {
-            tracing::info!(queue = ?mq, broker_id, "the broker suggests pulling this queue from broker id {broker_id} next");
+            tracing::info!(
+                topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id,
+                broker_id,
+                "the broker suggests pulling this queue from another broker id next"
+            );
         }
     }
 

@@ -78,7 +78,7 @@ impl ConsumerInner {
             .filter(|(mq, _)| mq.topic == topic && !wanted.contains(mq))
             .map(|(mq, pq)| (mq.clone(), pq.clone()))
             .collect();
-        let mut changed = false;
+        let (mut added, mut dropped) = (0usize, 0usize);
         for (mq, pq) in lost {
             if self.locks_queues() {
                 if !self.release_orderly_queue(&mq, &pq).await {
@@ -92,8 +92,8 @@ impl ConsumerInner {
                 self.offsets.remove(&mq);
             }
             self.queues().remove(&mq);
-            tracing::info!(queue = ?mq, "queue no longer assigned; dropped");
-            changed = true;
+            tracing::debug!(queue = ?mq, "queue no longer assigned; dropped");
+            dropped += 1;
         }
         for mq in assigned {
             if self.queues().contains_key(&mq) {
@@ -103,7 +103,7 @@ impl ConsumerInner {
                 match self.lock_queues(&mq.broker_name, [mq.clone()]).await {
                     Ok(locked) if locked.contains(&mq) => {}
                     Ok(_) => {
-                        tracing::info!(queue = ?mq, "another member still holds this queue's lock; will try again at the next rebalance");
+                        tracing::info!(topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id, "another member still holds this queue's lock; will try again at the next rebalance");
                         continue;
                     }
                     Err(e) => {
@@ -123,11 +123,26 @@ impl ConsumerInner {
             let pq = Arc::new(ProcessQueue::new());
             pq.orderly.set_locked(self.locks_queues());
             self.queues().insert(mq.clone(), pq.clone());
-            tracing::info!(queue = ?mq, offset = start, "queue assigned; pulling");
+            tracing::debug!(queue = ?mq, offset = start, "queue assigned; pulling");
             tokio::spawn(pull::pull_loop(self.clone(), mq, pq, start));
-            changed = true;
+            added += 1;
         }
-        changed
+        if added + dropped > 0 {
+            let held = self
+                .queues()
+                .iter()
+                .filter(|(mq, _)| mq.topic == topic)
+                .count();
+            tracing::info!(
+                group = %self.config.consumer_group,
+                topic,
+                added,
+                dropped,
+                held,
+                "rebalanced"
+            );
+        }
+        added + dropped > 0
     }
 
     /// Where a newly assigned queue starts: the stored offset, else `consumeFromWhere`

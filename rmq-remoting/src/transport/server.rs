@@ -145,8 +145,9 @@ struct Opening {
 }
 
 impl Opening {
-    /// Looks at the first byte (without taking it), then starts the connection as plaintext
-    /// or after a TLS handshake, or closes it; all within [`HANDSHAKE_TIMEOUT`].
+    /// Looks at the first byte without taking it, waiting as long as the peer likes (an idle
+    /// connection is kept, as with plaintext only), then starts the connection as plaintext,
+    /// closes it (enforcing), or runs the TLS handshake within [`HANDSHAKE_TIMEOUT`].
     async fn run(
         self,
         stream: TcpStream,
@@ -155,45 +156,39 @@ impl Opening {
         acceptor: tokio_rustls::TlsAcceptor,
     ) {
         let stop = self.lifecycle.stop_reading.clone();
-        let opened = async {
-            let mut first = [0u8; 1];
-            if stream.peek(&mut first).await? == 0 {
-                return Ok(None);
-            }
-            if first[0] != HANDSHAKE_RECORD {
-                if mode == TlsMode::Enforcing {
-                    if let Some(suppressed) = PLAINTEXT_REFUSED.admit() {
-                        tracing::warn!(
-                            %peer,
-                            suppressed,
-                            "closing connection: plaintext peer while tls.server.mode=enforcing \
-                             (enable TLS on the client, tls.enable=true, or set tls.server.mode=permissive)"
-                        );
-                    }
-                    return Ok(None);
-                }
-                return Ok(Some(Opened::Plain(stream)));
-            }
-            let _ = stream.set_nodelay(true);
-            acceptor
-                .accept(stream)
-                .await
-                .map(|tls| Some(Opened::Tls(Box::new(tls))))
-        };
-        let opened = tokio::select! {
-            opened = tokio::time::timeout(HANDSHAKE_TIMEOUT, opened) => opened,
+        let mut first = [0u8; 1];
+        let peeked = tokio::select! {
+            peeked = stream.peek(&mut first) => peeked,
             () = stop.cancelled() => return,
         };
-        let failure = match opened {
-            Ok(Ok(Some(Opened::Plain(stream)))) => {
-                Connection::spawn(stream, self.router, &self.config, self.lifecycle);
+        if !matches!(peeked, Ok(n) if n > 0) {
+            return;
+        }
+        if first[0] != HANDSHAKE_RECORD {
+            if mode == TlsMode::Enforcing {
+                if let Some(suppressed) = PLAINTEXT_REFUSED.admit() {
+                    tracing::warn!(
+                        %peer,
+                        suppressed,
+                        "closing connection: plaintext peer while tls.server.mode=enforcing \
+                         (enable TLS on the client, tls.enable=true, or set tls.server.mode=permissive)"
+                    );
+                }
                 return;
             }
-            Ok(Ok(Some(Opened::Tls(stream)))) => {
-                Connection::spawn_stream(*stream, peer, self.router, &self.config, self.lifecycle);
+            Connection::spawn(stream, self.router, &self.config, self.lifecycle);
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        let handshake = tokio::select! {
+            done = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => done,
+            () = stop.cancelled() => return,
+        };
+        let failure = match handshake {
+            Ok(Ok(tls)) => {
+                Connection::spawn_stream(tls, peer, self.router, &self.config, self.lifecycle);
                 return;
             }
-            Ok(Ok(None)) => return,
             Ok(Err(err)) => err.to_string(),
             Err(_) => format!("no TLS handshake within {HANDSHAKE_TIMEOUT:?}"),
         };
@@ -202,10 +197,4 @@ impl Opening {
             tracing::warn!(%peer, error = %failure, suppressed, "closing connection: TLS handshake failed");
         }
     }
-}
-
-/// A connection past its first byte.
-enum Opened {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
 }

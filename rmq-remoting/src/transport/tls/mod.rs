@@ -29,7 +29,7 @@ use verify::{AnyCertificate, ChainOnly};
 /// (a RocketMQ frame starts with its length's top byte, 0 for any frame under 16 MiB).
 pub(crate) const HANDSHAKE_RECORD: u8 = 0x16;
 
-/// How long a server gives a new peer to send its first byte and finish the TLS handshake
+/// How long a server gives a peer whose first byte opened a TLS handshake to finish it
 /// (Netty's `SslHandler` default).
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 

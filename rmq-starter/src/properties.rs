@@ -108,7 +108,7 @@ impl Properties {
             embedded,
         );
         let mut plain = Properties::default();
-        plain.merge_files(locator.files(&[])?)?;
+        plain.merge_files(locator.files(&[])?, &[])?;
         // The active profiles can come from any source; the highest one decides.
         plain.insert_all(env.clone());
         plain.insert_all(args.clone());
@@ -126,7 +126,7 @@ impl Properties {
         let mut props = Properties::default();
         let files = locator.files(&profiles)?;
         props.files = files.iter().map(|f| f.origin.clone()).collect();
-        props.merge_files(files)?;
+        props.merge_files(files, &profiles)?;
         props.insert_all(env);
         props.insert_all(args);
         props.profiles = profiles;
@@ -216,20 +216,35 @@ impl Properties {
         Ok(out)
     }
 
-    /// Merges `files` in order, each later one replacing earlier values.
-    fn merge_files(&mut self, files: Vec<ConfigFile>) -> Result<(), StarterError> {
+    /// Merges `files` in order, each later one (and each later `---` document in a file)
+    /// replacing earlier values. A document with `spring.config.activate.on-profile` counts
+    /// only when one of the profiles it names is in `profiles` (`!name`: when it is not).
+    fn merge_files(
+        &mut self,
+        files: Vec<ConfigFile>,
+        profiles: &[String],
+    ) -> Result<(), StarterError> {
         for file in files {
-            let table = File::from_str(&file.text, FileFormat::Yaml)
-                .collect()
-                .map_err(|source| StarterError::File {
-                    path: PathBuf::from(&file.origin),
-                    source: Box::new(source),
-                })?;
-            let mut flat = Vec::new();
-            for (key, value) in &table {
-                flatten(key, value, &file.origin, &mut flat);
+            for document in yaml_documents(&file.text) {
+                let table = File::from_str(document, FileFormat::Yaml)
+                    .collect()
+                    .map_err(|source| StarterError::File {
+                        path: PathBuf::from(&file.origin),
+                        source: Box::new(source),
+                    })?;
+                let mut flat = Vec::new();
+                for (key, value) in &table {
+                    flatten(key, value, &file.origin, &mut flat);
+                }
+                let on_profile = relaxed("spring.config.activate.on-profile");
+                let active = flat
+                    .iter()
+                    .find(|(k, _)| relaxed(k) == on_profile)
+                    .is_none_or(|(_, v)| profile_matches(&v.value, profiles));
+                if active {
+                    self.insert_all(flat);
+                }
             }
-            self.insert_all(flat);
         }
         Ok(())
     }
@@ -245,6 +260,33 @@ impl Properties {
             self.values.insert(canonical, value);
         }
     }
+}
+
+/// The documents of a multi-document YAML file: the text between lines reading `---`.
+fn yaml_documents(text: &str) -> Vec<&str> {
+    let mut documents = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            documents.push(&text[start..offset]);
+            start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    documents.push(&text[start..]);
+    documents
+}
+
+/// Whether `spring.config.activate.on-profile: expr` holds: a comma-separated list of
+/// profiles, any of which active (`!name`: not active).
+fn profile_matches(expr: &str, profiles: &[String]) -> bool {
+    expr.split(',')
+        .map(str::trim)
+        .any(|p| match p.strip_prefix('!') {
+            Some(name) => !profiles.iter().any(|a| a == name.trim()),
+            None => profiles.iter().any(|a| a == p),
+        })
 }
 
 /// The spelling of a known key (`rocketmq.producer.send-message-timeout`) for any relaxed

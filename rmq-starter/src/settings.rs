@@ -103,6 +103,7 @@ pub(crate) const KNOWN_KEYS: &[KnownKey] = &[
     used("spring.config.name"),
     used("spring.config.location"),
     used("spring.config.additional-location"),
+    used("spring.config.activate.on-profile"),
 ];
 
 /// Keys under which any sub-key is valid.

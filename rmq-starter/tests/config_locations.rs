@@ -1,7 +1,8 @@
 //! Spring Boot's configuration locations through the public API, on real files: the embedded
 //! classpath (`embed_config!`), `./`, `./config/`, `./config/*/`, profile files per location
 //! group, `spring.config.name`, `spring.config.location`, `spring.config.additional-location`,
-//! `optional:`, and a missing mandatory location named in the error.
+//! `optional:`, multi-document files with `spring.config.activate.on-profile`, and a missing
+//! mandatory location named in the error.
 
 use std::path::Path;
 
@@ -218,6 +219,39 @@ fn a_group_reads_all_its_plain_files_before_its_profile_files() {
     )
     .unwrap();
     assert_eq!(props.value("who"), Some("b"));
+}
+
+#[test]
+fn multi_document_files_apply_their_profile_documents_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "application.yml",
+        "who: base\nport: 1\n---\nspring:\n  config:\n    activate:\n      on-profile: prod,eu\n\
+         who: prod\n---\nspring.config.activate.on-profile: \"!prod\"\nport: 2\n---\nlast: yes\n",
+    );
+    let props = load(d, &[], &["--spring.config.location=application.yml"]).unwrap();
+    assert_eq!(props.value("who"), Some("base"));
+    assert_eq!(props.value("port"), Some("2"));
+    assert_eq!(props.value("last"), Some("yes"));
+    let props = load(
+        d,
+        &[("SPRING_PROFILES_ACTIVE", "eu")],
+        &["--spring.config.location=application.yml"],
+    )
+    .unwrap();
+    assert_eq!(props.value("who"), Some("prod"));
+    assert_eq!(props.value("port"), Some("2"));
+    let props = load(
+        d,
+        &[("SPRING_PROFILES_ACTIVE", "prod")],
+        &["--spring.config.location=application.yml"],
+    )
+    .unwrap();
+    assert_eq!(props.value("who"), Some("prod"));
+    assert_eq!(props.value("port"), Some("1"));
+    assert_eq!(props.get("who").unwrap().origin, "application.yml");
 }
 
 #[test]

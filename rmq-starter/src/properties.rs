@@ -28,7 +28,7 @@ pub struct PropertyValue {
 
 /// The merged, flattened properties of an application, keyed by dotted path.
 ///
-/// Built once at startup by [`Properties::load`]; the typed settings ([`crate::settings`]),
+/// Built once at startup by [`Properties::load`]; the typed settings ([`crate::Settings`]),
 /// placeholders in listener attributes and the logging setup all read from it.
 #[derive(Debug, Clone, Default)]
 pub struct Properties {

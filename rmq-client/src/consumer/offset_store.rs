@@ -152,7 +152,7 @@ impl OffsetStore {
             Backend::Broker => {
                 for (mq, offset) in offsets {
                     if let Err(e) = self.update_broker(&mq, offset, wait).await {
-                        tracing::warn!(queue = ?mq, offset, error = %e, "cannot persist the consumer offset");
+                        tracing::warn!(topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id, offset, error = %e, "cannot persist the consumer offset");
                     }
                 }
             }

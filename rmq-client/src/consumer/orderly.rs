@@ -250,7 +250,7 @@ impl ConsumerInner {
             drop(permit);
             let panicked = outcome.is_err();
             let (status, suspend) = outcome.unwrap_or_else(|e| {
-                tracing::warn!(queue = ?mq, error = %e, "the orderly listener panicked; suspending the queue");
+                tracing::warn!(topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id, error = %e, "the orderly listener panicked; suspending the queue");
                 (ConsumeOrderlyStatus::SuspendCurrentQueueAMoment, None)
             });
             let success = status == ConsumeOrderlyStatus::Success;
@@ -394,7 +394,7 @@ impl ConsumerInner {
                     for (mq, pq) in &queues {
                         let held = locked.contains(mq);
                         if !held && pq.orderly.holds_lock() {
-                            tracing::warn!(queue = ?mq, "the broker no longer grants this queue's lock; pausing it");
+                            tracing::warn!(topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id, "the broker no longer grants this queue's lock; pausing it");
                         }
                         pq.orderly.set_locked(held);
                     }

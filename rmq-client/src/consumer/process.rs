@@ -95,7 +95,7 @@ impl ConsumerInner {
                 listener.consume(&msgs, &ctx)
             }))
             .unwrap_or_else(|_| {
-                tracing::warn!(queue = ?mq, "the listener panicked; reconsume later");
+                tracing::warn!(topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id, "the listener panicked; reconsume later");
                 panicked = true;
                 ConsumeStatus::ReconsumeLater
             });

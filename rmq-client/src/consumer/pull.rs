@@ -77,7 +77,7 @@ pub(crate) async fn pull_loop(
             || span > cfg.consume_concurrently_max_span
         {
             if throttled % 1000 == 0 {
-                tracing::warn!(queue = ?mq, count, mib, span,
+                tracing::warn!(topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id, count, mib, span,
                     "the cached messages exceed a threshold, so do flow control");
             }
             throttled += 1;
@@ -117,7 +117,7 @@ pub(crate) async fn pull_loop(
                 }
             }
             Ok(PullOutcome::OffsetIllegal { next }) => {
-                tracing::warn!(queue = ?mq, requested = offset, correction = next,
+                tracing::warn!(topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id, requested = offset, correction = next,
                     "PULL_OFFSET_MOVED: the offset is illegal; adopting the correction offset");
                 pq.set_dropped();
                 tokio::spawn(recreate_after_offset_illegal(
@@ -132,7 +132,7 @@ pub(crate) async fn pull_loop(
                 let delay = if e.response_code() == Some(ResponseCode::FLOW_CONTROL.as_i32()) {
                     BROKER_FLOW_CONTROL_DELAY
                 } else {
-                    tracing::warn!(queue = ?mq, error = %e, "pull failed");
+                    tracing::warn!(topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id, error = %e, "pull failed");
                     cfg.pull_time_delay_when_exception
                 };
                 if pause(&stop, delay).await {

@@ -107,7 +107,7 @@ impl ConsumerInner {
                         continue;
                     }
                     Err(e) => {
-                        tracing::warn!(queue = ?mq, error = %e, "cannot lock the queue; will try again at the next rebalance");
+                        tracing::warn!(topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id, error = %e, "cannot lock the queue; will try again at the next rebalance");
                         continue;
                     }
                 }
@@ -115,7 +115,7 @@ impl ConsumerInner {
             let start = match self.compute_pull_from_where(&mq).await {
                 Ok(offset) => offset,
                 Err(e) => {
-                    tracing::warn!(queue = ?mq, error = %e, "cannot compute where to start; will retry at the next rebalance");
+                    tracing::warn!(topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id, error = %e, "cannot compute where to start; will retry at the next rebalance");
                     continue;
                 }
             };

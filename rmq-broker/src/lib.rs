@@ -83,8 +83,8 @@ impl Broker {
         store_host: SocketAddr,
     ) -> Result<Self, BrokerError> {
         let config_dir = store_config.store_path_root_dir.join("config");
-        for note in live_config::apply_persisted(&mut config, &config_dir)
-            .map_err(BrokerError::State)?
+        for note in
+            live_config::apply_persisted(&mut config, &config_dir).map_err(BrokerError::State)?
         {
             tracing::info!("{note}");
         }

@@ -16,8 +16,8 @@ mod reply;
 mod runtime_info;
 mod send;
 mod send_back;
-mod store_admin;
 mod stats;
+mod store_admin;
 mod topic_config;
 
 pub(crate) use send::store_refusal;

@@ -16,6 +16,7 @@ use rmq_remoting::transport::{Connection, HandlerResult, Router};
 use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
 use rmq_store::{PutMessage, PutResult};
 
+use super::send::writable_queue;
 use super::{handler, store_refusal};
 use crate::schedule::now_ms;
 use crate::state::BrokerContext;
@@ -64,31 +65,7 @@ async fn send_reply(
     if created {
         ctx.topics_changed.notify_one();
     }
-    if topic.perm & perm::WRITE == 0 {
-        return Err(refuse(
-            ResponseCode::NO_PERMISSION,
-            format!(
-                "the topic[{}] sending message is forbidden (perm {})",
-                topic.topic_name, topic.perm
-            ),
-        ));
-    }
-    let queue_limit = topic.write_queue_nums.max(topic.read_queue_nums);
-    let queue_id = if header.queue_id < 0 {
-        fastrand::i32(0..topic.write_queue_nums.max(1))
-    } else {
-        header.queue_id
-    };
-    if queue_id >= queue_limit {
-        return Err(refuse(
-            ResponseCode::SYSTEM_ERROR,
-            format!(
-                "request queueId[{queue_id}] is illegal, topic {} has {queue_limit} queues. Producer: {}",
-                topic.topic_name,
-                conn.peer_addr()
-            ),
-        ));
-    }
+    let queue_id = writable_queue(&topic, header.queue_id, conn.peer_addr())?;
     let pushed = push(&ctx, &conn, &header, &req).await;
     // Apache stores the reply whether or not the push succeeded, with the properties as sent;
     // a failed put is logged and the answer follows the push.

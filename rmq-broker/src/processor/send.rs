@@ -1,9 +1,10 @@
 //! SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE: check, append, answer with the ids.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rmq_remoting::body::topic::perm;
+use rmq_remoting::body::topic::{perm, TopicConfig};
 use rmq_remoting::header::broker::{SendMessageRequestHeader, SendMessageResponseHeader};
 use rmq_remoting::message::{self, keys};
 use rmq_remoting::transport::{Connection, HandlerResult, Router};
@@ -28,6 +29,41 @@ pub(super) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
 
 fn refuse(code: ResponseCode, remark: impl Into<String>) -> CommandError {
     CommandError::new(code, remark)
+}
+
+/// The queue a send to `topic` writes to: `requested`, or a random writable queue when it is
+/// negative. Refuses a topic without write permission (NO_PERMISSION) and a queue id beyond the
+/// topic's queues (SYSTEM_ERROR), with Apache's remarks; sends and replies share it.
+pub(super) fn writable_queue(
+    topic: &TopicConfig,
+    requested: i32,
+    producer: SocketAddr,
+) -> Result<i32, CommandError> {
+    if topic.perm & perm::WRITE == 0 {
+        return Err(refuse(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the topic[{}] sending message is forbidden (perm {})",
+                topic.topic_name, topic.perm
+            ),
+        ));
+    }
+    let queue_limit = topic.write_queue_nums.max(topic.read_queue_nums);
+    let queue_id = if requested < 0 {
+        fastrand::i32(0..topic.write_queue_nums.max(1))
+    } else {
+        requested
+    };
+    if queue_id >= queue_limit {
+        return Err(refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "request queueId[{queue_id}] is illegal, topic {} has {queue_limit} queues. Producer: {producer}",
+                topic.topic_name
+            ),
+        ));
+    }
+    Ok(queue_id)
 }
 
 async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -> HandlerResult {
@@ -100,27 +136,7 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         }
         topic
     };
-    if topic.perm & perm::WRITE == 0 {
-        return Err(refuse(
-            ResponseCode::NO_PERMISSION,
-            format!(
-                "the topic[{}] sending message is forbidden (perm {})",
-                topic.topic_name, topic.perm
-            ),
-        ));
-    }
-    let queue_limit = topic.write_queue_nums.max(topic.read_queue_nums);
-    let queue_id = if header.queue_id < 0 {
-        fastrand::i32(0..topic.write_queue_nums.max(1))
-    } else {
-        header.queue_id
-    };
-    if queue_id >= queue_limit {
-        return Err(refuse(
-            ResponseCode::SYSTEM_ERROR,
-            format!("request queueId[{queue_id}] is illegal, topic {} has {queue_limit} queues. Producer: {producer}", topic.topic_name),
-        ));
-    }
+    let queue_id = writable_queue(&topic, header.queue_id, producer)?;
     let properties = header.properties.clone().unwrap_or_default();
     let half = transaction::is_half_message(&properties);
     if half && ctx.live.reject_transaction_message() {

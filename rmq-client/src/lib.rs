@@ -45,7 +45,7 @@ mod route;
 mod trace;
 mod uniq_id;
 
-pub use admin::{dlq_topic, Admin, MessageTrack, TraceView, TrackType};
+pub use admin::{dlq_topic, Admin, MessageTrack, SettingList, TraceView, TrackType};
 pub use config::{ClientConfig, ConsumerConfig, ProducerConfig, DEFAULT_INSTANCE_NAME};
 pub use consumer::{
     AllocateMessageQueueAveragely, AllocateMessageQueueStrategy, ConsumeContext,

@@ -312,6 +312,122 @@ async fn cluster_commands_list_the_broker_and_its_figures() {
     s.stop().await;
 }
 
+/// The value `key` has in getBrokerConfig / getNamesrvConfig output (`key   =  value`).
+fn setting(out: &str, key: &str) -> Option<String> {
+    out.lines().find_map(|l| {
+        let (k, v) = l.split_once("=  ")?;
+        (k.trim() == key).then(|| v.to_owned())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_commands_read_and_change_only_what_may_change() {
+    let s = Stack::start().await;
+    let before = s.ok(&["getBrokerConfig", "-b", &s.broker]).await;
+    assert!(
+        before.starts_with(&format!("============{}============", s.broker)),
+        "{before}"
+    );
+    assert_eq!(
+        setting(&before, "brokerPermission").as_deref(),
+        Some("6"),
+        "{before}"
+    );
+
+    let changed = s
+        .ok(&[
+            "updateBrokerConfig",
+            "-c",
+            "DefaultCluster",
+            "-k",
+            "brokerPermission",
+            "-v",
+            "4",
+        ])
+        .await;
+    assert_eq!(
+        changed.trim(),
+        format!("update broker config success, {}", s.broker)
+    );
+    let after = s.ok(&["getBrokerConfig", "-c", "DefaultCluster"]).await;
+    assert!(
+        after.starts_with(&format!("============Master: {}============", s.broker)),
+        "{after}"
+    );
+    assert_eq!(
+        setting(&after, "brokerPermission").as_deref(),
+        Some("4"),
+        "{after}"
+    );
+    // A read-only broker refuses sends: the change took effect, not only the reported value.
+    let send = s
+        .mqadmin(&["sendMessage", "-t", "ReadOnlyNow", "-p", "x"])
+        .await;
+    assert!(
+        !send.status.success(),
+        "{}",
+        String::from_utf8_lossy(&send.stdout)
+    );
+
+    let path = s
+        .mqadmin(&[
+            "updateBrokerConfig",
+            "-b",
+            &s.broker,
+            "-k",
+            "storePathRootDir",
+            "-v",
+            "/tmp/x",
+        ])
+        .await;
+    let stderr = String::from_utf8_lossy(&path.stderr);
+    assert!(
+        !path.status.success() && stderr.contains("storePathRootDir"),
+        "{stderr}"
+    );
+
+    let ns = s.ok(&["getNamesrvConfig"]).await;
+    assert_eq!(
+        setting(&ns, "orderMessageEnable").as_deref(),
+        Some("false"),
+        "{ns}"
+    );
+    let updated = s
+        .ok(&[
+            "updateNamesrvConfig",
+            "-k",
+            "orderMessageEnable",
+            "-v",
+            "true",
+        ])
+        .await;
+    assert!(
+        updated.starts_with("update name server config success!"),
+        "{updated}"
+    );
+    let ns = s.ok(&["getNamesrvConfig"]).await;
+    assert_eq!(
+        setting(&ns, "orderMessageEnable").as_deref(),
+        Some("true"),
+        "{ns}"
+    );
+    let refused = s
+        .mqadmin(&[
+            "updateNamesrvConfig",
+            "-k",
+            "kvConfigPath",
+            "-v",
+            "/tmp/kv.json",
+        ])
+        .await;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("kvConfigPath"),
+        "{stderr}"
+    );
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mistakes_are_explained() {
     let no_ns = run(vec!["topicList".into()], &[]).await;

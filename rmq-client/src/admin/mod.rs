@@ -10,11 +10,13 @@ mod group;
 mod message;
 mod query;
 mod running;
+mod settings;
 mod topic;
 mod trace;
 
 pub use dead_letter::dlq_topic;
 pub use message::{MessageTrack, TrackType};
+pub use settings::SettingList;
 
 pub use trace::TraceView;
 
@@ -59,7 +61,8 @@ impl Admin {
         self.instance.stop_if_unused().await;
     }
 
-    /// Sends `req` to the broker at `addr`; a non-success answer is an error.
+    /// Sends `req` to the server (broker, or a given name server) at `addr`; a non-success
+    /// answer is an error.
     async fn broker_call(&self, addr: &str, req: RemotingCommand) -> Result<RemotingCommand> {
         self.instance.invoke(addr, req, self.timeout).await
     }

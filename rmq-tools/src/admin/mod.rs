@@ -7,6 +7,7 @@ mod controller;
 pub mod format;
 mod group;
 mod message;
+mod settings;
 mod topic;
 mod trace;
 
@@ -73,6 +74,14 @@ pub enum Command {
     ClusterList,
     /// Fetch broker runtime status data.
     BrokerStatus(cluster::BrokerStatusArgs),
+    /// Get broker config by cluster or special broker.
+    GetBrokerConfig(settings::BrokerTarget),
+    /// Update broker's config (only the keys the broker lets change while it runs).
+    UpdateBrokerConfig(settings::UpdateBrokerConfigArgs),
+    /// Get configs of name server.
+    GetNamesrvConfig,
+    /// Update configs of name server (only the keys it lets change while it runs).
+    UpdateNamesrvConfig(settings::UpdateNamesrvConfigArgs),
     /// Controller-mode commands (RocketMQ 5).
     #[command(flatten)]
     Controller(controller::ControllerCommand),
@@ -134,6 +143,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ConsumeMessage(args) => message::consume(&admin, args).await,
         Command::ClusterList => cluster::list(&admin).await,
         Command::BrokerStatus(args) => cluster::broker_status(&admin, args).await,
+        Command::GetBrokerConfig(target) => settings::get_broker(&admin, target).await,
+        Command::UpdateBrokerConfig(args) => settings::update_broker(&admin, args).await,
+        Command::GetNamesrvConfig => settings::get_namesrv(&admin, &namesrv).await,
+        Command::UpdateNamesrvConfig(args) => {
+            settings::update_namesrv(&admin, &namesrv, args).await
+        }
         Command::Controller(command) => controller::run(command, Some(namesrv.clone())).await,
     };
     admin.shutdown().await;

@@ -4,7 +4,7 @@
 #
 #   interop/run.sh            build rmq-namesrv + rmq-broker, run the Java suite, the Java 5.x
 #                             suite, then the Go suite
-#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics   run one
+#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics|pop-proxy   run one
 #                             suite only (still builds first)
 #   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker;
 #    apache-tls-client: rmq-client with TLS against Apache 4.9.7 in TLS enforcing mode;
@@ -16,7 +16,9 @@
 #    console: rmq-dashboard in headless Chromium against rmq, then read-only against Apache
 #    4.9.7, see console.sh;
 #    metrics: the Prometheus families and labels of rmq's broker against Apache 5.3.3's for
-#    the same traffic, see metrics-vs-apache5.sh)
+#    the same traffic, see metrics-vs-apache5.sh;
+#    pop-proxy: Apache's rocketmq-proxy 5.3.3 and rocketmq-client-java on Apache 5.3.3's broker,
+#    then on rmq's, see java5/pop-proxy/run.sh and docs/pop.md)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
@@ -223,6 +225,21 @@ if [ "$WHAT" = all ] || [ "$WHAT" = metrics ]; then
     summary+=("metrics suite: ok ($(( $(date +%s) - t0 ))s)")
   else
     summary+=("metrics suite: FAILED ($(( $(date +%s) - t0 ))s)")
+    status=1
+  fi
+fi
+
+# ---------------------------------------------------------------- POP through Apache's proxy
+if [ "$WHAT" = all ] || [ "$WHAT" = pop-proxy ]; then
+  need mvn
+  need java
+  say "POP: Apache's rocketmq-proxy 5.3.3 + rocketmq-client-java on Apache 5.3.3, then on rmq"
+  t0=$(date +%s)
+  if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqadmin) \
+    && RMQ_MQADMIN_BIN="$(dirname "$RMQ_BROKER_BIN")/mqadmin" bash "$HERE/java5/pop-proxy/run.sh" both; then
+    summary+=("pop-proxy suite: ok ($(( $(date +%s) - t0 ))s)")
+  else
+    summary+=("pop-proxy suite: FAILED ($(( $(date +%s) - t0 ))s)")
     status=1
   fi
 fi

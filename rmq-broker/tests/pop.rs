@@ -391,3 +391,40 @@ async fn a_pop_finding_nothing_waits_for_a_message_like_a_long_polling_pull() {
     );
     send.await.unwrap();
 }
+
+#[tokio::test]
+async fn malformed_pops_and_receipts_are_refused_with_apaches_codes() {
+    let namesrv = name_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(&namesrv, dir.path());
+    let c = Caller::new(broker.addr.clone());
+    c.ok(create_topic("PopBad", 2)).await;
+    let unknown = c.call(pop_request("NoSuchTopic", 1000, 0)).await;
+    assert_eq!(unknown.code, ResponseCode::TOPIC_NOT_EXIST.as_i32());
+    let mut too_many = pop_request("PopBad", 1000, 0);
+    too_many.ext_fields.insert("maxMsgNums".into(), "33".into());
+    assert_eq!(
+        c.call(too_many).await.code,
+        ResponseCode::INVALID_PARAMETER.as_i32()
+    );
+    let mut bad_queue = pop_request("PopBad", 1000, 0);
+    bad_queue.ext_fields.insert("queueId".into(), "2".into());
+    assert_eq!(
+        c.call(bad_queue).await.code,
+        ResponseCode::INVALID_PARAMETER.as_i32()
+    );
+    let garbage = c
+        .call(RemotingCommand::request(
+            RequestCode::ACK_MESSAGE,
+            &AckMessageRequestHeader {
+                consumer_group: GROUP.into(),
+                topic: "PopBad".into(),
+                queue_id: 0,
+                extra_info: "not a receipt".into(),
+                offset: 0,
+                bname: None,
+            },
+        ))
+        .await;
+    assert_eq!(garbage.code, ResponseCode::MESSAGE_ILLEGAL.as_i32());
+}

@@ -49,7 +49,8 @@ pub(super) async fn change_invisible_time(
         ));
     }
     let (key, info) = acked_queue(&ctx, &h.consumer_group, &h.topic, h.queue_id, &h.extra_info)?;
-    let now = now_ms();
+    // Strictly later than the old receipt's, so the old receipt can never ack the new one.
+    let now = now_ms().max(info.pop_time + 1);
     if ctx
         .pop
         .change(&key, h.offset, info.pop_time, now, h.invisible_time)

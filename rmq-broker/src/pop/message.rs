@@ -75,7 +75,7 @@ pub(super) async fn pop(
     }
     if h.queue_id >= topic.read_queue_nums {
         return Err(refuse(
-            ResponseCode::SYSTEM_ERROR,
+            ResponseCode::INVALID_PARAMETER,
             format!(
                 "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
                 h.queue_id,
@@ -85,12 +85,21 @@ pub(super) async fn pop(
             ),
         ));
     }
-    if h.max_msg_nums <= 0 || h.max_msg_nums > 32 {
+    if h.max_msg_nums > 32 {
         return Err(refuse(
             ResponseCode::INVALID_PARAMETER,
             format!(
                 "the broker[{}] pop message's num is greater than 32",
                 ctx.broker_addr()
+            ),
+        ));
+    }
+    if h.max_msg_nums <= 0 || h.invisible_time <= 0 {
+        return Err(refuse(
+            ResponseCode::INVALID_PARAMETER,
+            format!(
+                "maxMsgNums {} and invisibleTime {} must be positive",
+                h.max_msg_nums, h.invisible_time
             ),
         ));
     }

@@ -74,6 +74,19 @@ pub fn needs(request: &RemotingCommand) -> Result<Vec<(Resource<'_>, Perm)>, Str
     } else if is(RequestCode::PULL_MESSAGE) || is(RequestCode::LITE_PULL_MESSAGE) {
         needs.extend(field("topic").map(|t| (Resource::topic(t), Perm::SUB)));
         needs.extend(group(field("consumerGroup")));
+    } else if is(RequestCode::POP_MESSAGE)
+        || is(RequestCode::ACK_MESSAGE)
+        || is(RequestCode::CHANGE_MESSAGE_INVISIBLETIME)
+    {
+        // Not checked by Apache's ACL 1.0 (only signed); rmq checks them as the pulls they
+        // replace. An ack names the pop retry topic `%RETRY%group_topic` for a redelivered
+        // message: the group's SUB covers it.
+        needs.extend(
+            field("topic")
+                .filter(|t| !t.starts_with(RETRY_PREFIX))
+                .map(|t| (Resource::topic(t), Perm::SUB)),
+        );
+        needs.extend(group(Some(required("consumerGroup")?)));
     } else if is(RequestCode::QUERY_MESSAGE) {
         needs.extend(field("topic").map(|t| (Resource::topic(t), Perm::SUB)));
     } else if is(RequestCode::HEART_BEAT) {
@@ -190,6 +203,24 @@ mod tests {
         assert!(shown(&unregister).is_empty());
         assert!(needs(&request(
             RequestCode::UPDATE_CONSUMER_OFFSET,
+            &[("topic", "t")]
+        ))
+        .is_err());
+        let pop = request(
+            RequestCode::POP_MESSAGE,
+            &[("topic", "topicC"), ("consumerGroup", "groupC")],
+        );
+        assert_eq!(shown(&pop), ["group:groupC=SUB", "topic:topicC=SUB"]);
+        let ack_retry = request(
+            RequestCode::ACK_MESSAGE,
+            &[
+                ("topic", "%RETRY%groupC_topicC"),
+                ("consumerGroup", "groupC"),
+            ],
+        );
+        assert_eq!(shown(&ack_retry), ["group:groupC=SUB"]);
+        assert!(needs(&request(
+            RequestCode::CHANGE_MESSAGE_INVISIBLETIME,
             &[("topic", "t")]
         ))
         .is_err());

@@ -19,7 +19,6 @@ SECS="${1:-20}"
 ROUNDS="${ROUNDS:-2}"
 THREADS="${THREADS:-8}"
 QUEUES="${QUEUES:-8}"
-CLK_TCK="$(getconf CLK_TCK)"
 cd "$ROOT"
 
 . "$ROOT/scripts/lib.sh"
@@ -39,12 +38,7 @@ run_one() { # run_one MODE ROUND   (MODE: plain | tls)
     --brokerName broker-a --storePathRootDir "$dir/store" --tls.server.mode "$server_mode" --tls.enable "$tls"
   local broker_pid=$PID broker_addr=$ADDR
   sleep 2
-  java -Xmx512m -Dtls.enable="$tls" -cp "$CP" rmq.interop.bench.BrokerBench --namesrv "$ns_addr" \
-    --broker "$broker_addr" --brokerPid "$broker_pid" --threads "$THREADS" --seconds "$SECS" \
-    --queues "$QUEUES" --clkTck "$CLK_TCK" --label "tls-$mode-$2" >"$dir/bench.out" 2>"$dir/bench.err" \
-    || { tail -20 "$dir/bench.err"; exit 1; }
-  grep -v '^BENCH ' "$dir/bench.out" >&2
-  results+=("$(grep '^BENCH ' "$dir/bench.out")")
+  JAVA_BENCH_OPTS="-Dtls.enable=$tls" broker_bench "tls-$mode-$2" "$dir" "$ns_addr" "$broker_addr" "$broker_pid"
   stop "$broker_pid"
   stop "$ns_pid"
   rm -rf "$dir/store"
@@ -55,18 +49,4 @@ for round in $(seq 1 "$ROUNDS"); do
   run_one tls "$round"
 done
 
-python3 - "${results[@]}" <<'PY'
-import statistics, sys
-rows = [dict(p.split("=", 1) for p in arg.split()[1:]) for arg in sys.argv[1:]]
-cols = [("produce_tps", "produce msg/s", "{:.0f}"), ("cpu_us_per_produced", "CPU µs/produced", "{:.1f}"),
-        ("cpu_us_per_consumed", "CPU µs/consumed", "{:.1f}")]
-print()
-print(f"{'':20}" + "".join(f"{c[1]:>18}" for c in cols))
-for kv in rows:
-    print(f"{kv['label']:20}" + "".join(f"{c[2].format(float(kv[c[0]])):>18}" for c in cols)
-          + ("" if kv.get("complete") == "true" else "  (consume INCOMPLETE)"))
-med = {m: {c[0]: statistics.median(float(r[c[0]]) for r in rows if r["label"].startswith(f"tls-{m}-"))
-           for c in cols} for m in ("plain", "tls")}
-print(f"{'tls/plain (medians)':20}" + "".join(f"{med['tls'][c[0]] / med['plain'][c[0]]:>17.3f}x" for c in cols))
-print("\n(the machine's other load shows as noise)")
-PY
+python3 "$ROOT/bench/ab-summary.py" tls plain tls "the machine's other load shows as noise" "${results[@]}"

@@ -23,6 +23,22 @@ java_harness() {
               --add-opens=java.base/java.lang=ALL-UNNAMED --add-exports=java.base/jdk.internal.ref=ALL-UNNAMED)
 }
 
+# broker_bench LABEL DIR NAMESRV BROKER BROKER_PID [BrokerBench args...] : the Java client's
+# BrokerBench (interop/java) against one broker for $SECS seconds with $THREADS senders over $QUEUES
+# queues, output in DIR; its `BENCH ...` line is appended to the array `results`. JAVA_BENCH_OPTS
+# (e.g. -Dtls.enable=true) goes to the JVM. Needs java_harness first.
+broker_bench() {
+  local label="$1" dir="$2" ns="$3" broker="$4" pid="$5"
+  shift 5
+  # shellcheck disable=SC2086 # JAVA_BENCH_OPTS holds separate JVM options
+  java -Xmx512m ${JAVA_BENCH_OPTS:-} -cp "$CP" rmq.interop.bench.BrokerBench --namesrv "$ns" \
+    --broker "$broker" --brokerPid "$pid" --threads "$THREADS" --seconds "$SECS" --queues "$QUEUES" \
+    --clkTck "$(getconf CLK_TCK)" --label "$label" "$@" >"$dir/bench.out" 2>"$dir/bench.err" \
+    || { tail -20 "$dir/bench.err" >&2; exit 1; }
+  grep -v '^BENCH ' "$dir/bench.out" >&2
+  results+=("$(grep '^BENCH ' "$dir/bench.out")")
+}
+
 # work_dir NAME : sets WORK to a new temporary directory; on exit every server `start`ed is
 # stopped and WORK removed (kept, and its path printed, with RMQ_KEEP_WORK=1).
 work_dir() {

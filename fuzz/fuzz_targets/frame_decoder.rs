@@ -115,7 +115,7 @@ fn round_trip(cmd: &RemotingCommand, serialize_type: SerializeType) -> RemotingC
     back
 }
 
-/// What the ROCKETMQ binary layout keeps of a command (remoting-protocol.md §2.5).
+/// What the ROCKETMQ binary layout keeps of a command (docs/remoting-protocol.md §2.5).
 fn binary_normal_form(cmd: &RemotingCommand) -> RemotingCommand {
     let mut out = cmd.clone();
     out.code = i32::from(cmd.code as i16);

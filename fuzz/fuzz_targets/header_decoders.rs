@@ -1,7 +1,7 @@
 //! The header layer on its own. The first input byte picks the mode:
 //!
 //! * even: the rest is a header, given to `decode_json` and `decode_binary`. The binary result is
-//!   compared with an independent reference reader written from remoting-protocol.md §2.5
+//!   compared with an independent reference reader written from docs/remoting-protocol.md §2.5
 //!   (differential oracle), JSON successes must be JSON objects with the same `code`, and every
 //!   success must survive `encode_json`/`encode_binary` and decode back equal.
 //! * odd: the rest drives an `extFields` map (keys mostly drawn from real header field names,

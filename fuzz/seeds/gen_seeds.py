@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the small seed corpora under fuzz/seeds/ (composed from remoting-protocol.md §1-§3).
+"""Writes the small seed corpora under fuzz/seeds/ (composed from docs/remoting-protocol.md §1-§3).
 
 Run from anywhere: python3 fuzz/seeds/gen_seeds.py. The output is checked in; the corpora that
 libFuzzer grows from it live in fuzz/corpus/ (git-ignored).

@@ -1,4 +1,4 @@
-//! Request and response codes (remoting-protocol.md §4 and §5).
+//! Request and response codes (docs/remoting-protocol.md §4 and §5).
 //!
 //! Commands carry the code as a raw `i32` because a peer may send codes we do not know; these
 //! enums name the codes rmq understands, and convert both ways.

@@ -2,6 +2,9 @@
 //!
 //! Everything except [`transport`] is pure: functions take bytes and return values, with no
 //! sockets, tasks or clocks, so they can be fuzzed and property-tested directly.
+//!
+//! A bare section number (§2.5) in this crate's comments is a section of
+//! docs/remoting-protocol.md.
 
 pub mod acl;
 pub mod audit;

@@ -13,19 +13,10 @@
 #   ROUNDS=3 THREADS=8 QUEUES=8 bench/metrics-overhead.sh 20
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SECS="${1:-20}"
-ROUNDS="${ROUNDS:-2}"
-THREADS="${THREADS:-8}"
-QUEUES="${QUEUES:-8}"
 cd "$ROOT"
-
 . "$ROOT/scripts/lib.sh"
-echo "building release binaries and the Java client (first time: a few minutes)" >&2
-release_bins rmq-namesrv rmq-broker
-java_harness
-work_dir metrics-overhead
+ab_bench_setup metrics-overhead "${1:-20}"
 
-results=()
 run_one() { # run_one MODE ROUND   (MODE: off | on)
   local mode="$1" dir="$WORK/$1-$2" metrics=() scraper=""
   mkdir -p "$dir"
@@ -56,9 +47,4 @@ run_one() { # run_one MODE ROUND   (MODE: off | on)
   rm -rf "$dir/store"
 }
 
-for round in $(seq 1 "$ROUNDS"); do
-  run_one off "$round"
-  run_one on "$round"
-done
-
-python3 "$ROOT/bench/ab-summary.py" metrics off on "goal: CPU per message on/off ≤ 1.05; the machine's other load shows as noise" "${results[@]}"
+ab_bench_rounds metrics off on "goal: CPU per message on/off ≤ 1.05; the machine's other load shows as noise"

@@ -15,19 +15,10 @@
 #   ROUNDS=3 THREADS=8 QUEUES=8 bench/tls-overhead.sh 20
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SECS="${1:-20}"
-ROUNDS="${ROUNDS:-2}"
-THREADS="${THREADS:-8}"
-QUEUES="${QUEUES:-8}"
 cd "$ROOT"
-
 . "$ROOT/scripts/lib.sh"
-echo "building release binaries and the Java client (first time: a few minutes)" >&2
-release_bins rmq-namesrv rmq-broker
-java_harness
-work_dir tls-overhead
+ab_bench_setup tls-overhead "${1:-20}"
 
-results=()
 run_one() { # run_one MODE ROUND   (MODE: plain | tls)
   local mode="$1" dir="$WORK/$1-$2" tls=false server_mode=permissive
   if [ "$mode" = tls ]; then tls=true; server_mode=enforcing; fi
@@ -44,9 +35,4 @@ run_one() { # run_one MODE ROUND   (MODE: plain | tls)
   rm -rf "$dir/store"
 }
 
-for round in $(seq 1 "$ROUNDS"); do
-  run_one plain "$round"
-  run_one tls "$round"
-done
-
-python3 "$ROOT/bench/ab-summary.py" tls plain tls "the machine's other load shows as noise" "${results[@]}"
+ab_bench_rounds tls plain tls "the machine's other load shows as noise"

@@ -23,6 +23,33 @@ java_harness() {
               --add-opens=java.base/java.lang=ALL-UNNAMED --add-exports=java.base/jdk.internal.ref=ALL-UNNAMED)
 }
 
+# ab_bench_setup NAME SECONDS : the start of an A/B broker bench (bench/*-overhead.sh): SECS,
+# and ROUNDS/THREADS/QUEUES from the environment (defaults 2/8/8), release name server and
+# broker in BIN, the Java harness, a work directory named NAME, an empty `results`.
+ab_bench_setup() {
+  SECS="$2"
+  ROUNDS="${ROUNDS:-2}"
+  THREADS="${THREADS:-8}"
+  QUEUES="${QUEUES:-8}"
+  echo "building release binaries and the Java client (first time: a few minutes)" >&2
+  release_bins rmq-namesrv rmq-broker
+  java_harness
+  work_dir "$1"
+  results=()
+}
+
+# ab_bench_rounds PREFIX BASE VARIANT NOTE : calls the script's `run_one BASE ROUND` and
+# `run_one VARIANT ROUND`, alternating, for $ROUNDS rounds, then prints the summary
+# (bench/ab-summary.py) with NOTE under it.
+ab_bench_rounds() {
+  local round
+  for round in $(seq 1 "$ROUNDS"); do
+    run_one "$2" "$round"
+    run_one "$3" "$round"
+  done
+  python3 "$ROOT/bench/ab-summary.py" "$1" "$2" "$3" "$4" "${results[@]}"
+}
+
 # broker_bench LABEL DIR NAMESRV BROKER BROKER_PID [BrokerBench args...] : the Java client's
 # BrokerBench (interop/java) against one broker for $SECS seconds with $THREADS senders over $QUEUES
 # queues, output in DIR; its `BENCH ...` line is appended to the array `results`. JAVA_BENCH_OPTS

@@ -9,7 +9,6 @@ import org.junit.jupiter.api.DisplayName;
 
 import rmq.interop.harness.ApacheBroker;
 import rmq.interop.harness.ApacheNamesrv;
-import rmq.interop.harness.RmqBroker;
 import rmq.interop.harness.ServerProcess;
 import rmq.interop.support.Targets;
 
@@ -39,28 +38,6 @@ class ApacheTlsTest extends TlsContract {
             ns.close();
             throw e;
         }
-        return new Servers() {
-            @Override
-            public String namesrvAddr() {
-                return ns.address();
-            }
-
-            @Override
-            public String brokerAddr() {
-                return broker.address();
-            }
-
-            @Override
-            public String logs() {
-                return ""; // Apache logs the refusal through its own logger, not captured here
-            }
-
-            @Override
-            public void close() {
-                broker.close();
-                RmqBroker.deleteStore(broker);
-                ns.close();
-            }
-        };
+        return new Servers(ns, broker, () -> "" /* Apache logs the refusal through its own logger, not captured here */);
     }
 }

@@ -24,32 +24,12 @@ class RmqTlsTest extends TlsContract {
             ns.close();
             throw e;
         }
-        return new Servers() {
-            @Override
-            public String namesrvAddr() {
-                return ns.address();
+        return new Servers(ns, broker, () -> {
+            try {
+                return Files.readString(ns.process().logFile()) + Files.readString(broker.logFile());
+            } catch (java.io.IOException e) {
+                return "cannot read the logs: " + e;
             }
-
-            @Override
-            public String brokerAddr() {
-                return broker.address();
-            }
-
-            @Override
-            public String logs() {
-                try {
-                    return Files.readString(ns.process().logFile()) + Files.readString(broker.logFile());
-                } catch (java.io.IOException e) {
-                    return "cannot read the logs: " + e;
-                }
-            }
-
-            @Override
-            public void close() {
-                broker.close();
-                RmqBroker.deleteStore(broker);
-                ns.close();
-            }
-        };
+        });
     }
 }

@@ -13,6 +13,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 import org.apache.rocketmq.client.ClientConfig;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
@@ -30,6 +31,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import rmq.interop.harness.Await;
+import rmq.interop.harness.NameServer;
+import rmq.interop.harness.RmqBroker;
+import rmq.interop.harness.ServerProcess;
 
 /**
  * The stock Java 4.9.7 client with TLS ({@code setUseTLS(true)}, which is what
@@ -45,16 +49,30 @@ abstract class TlsContract {
     static final int PER_CLIENT = 20;
 
     /** A name server and broker; closing stops both. */
-    interface Servers extends AutoCloseable {
-        String namesrvAddr();
+    /**
+     * A started name server and broker. {@code logReader} gives the server side's log so far, for
+     * the refusal line (empty where not captured); closing stops the broker, deletes its store,
+     * then stops the name server.
+     */
+    record Servers(NameServer namesrv, ServerProcess broker, Supplier<String> logReader) implements AutoCloseable {
+        String namesrvAddr() {
+            return namesrv.address();
+        }
 
-        String brokerAddr();
+        String brokerAddr() {
+            return broker.address();
+        }
 
-        /** The server side's log so far, for the refusal line (empty where not captured). */
-        String logs();
+        String logs() {
+            return logReader.get();
+        }
 
         @Override
-        void close();
+        public void close() {
+            broker.close();
+            RmqBroker.deleteStore(broker);
+            namesrv.close();
+        }
     }
 
     /** Starts a name server and broker with {@code tls.server.mode=mode}; the broker's own connections use TLS. */

@@ -12,6 +12,9 @@
 //!   [`MessageListener`], rebalancing queues across the group; a [`MessageSelector`] filters
 //!   by tag or, on the broker, by an SQL92 condition on message properties.
 //!
+//! * [`PopClient`] sends RocketMQ 5's POP requests (pop, ack, change invisible time, dead-letter
+//!   send-back): the broker picks the messages and hides each until acked (docs/pop.md).
+//!
 //! * Message trace: with `enableMsgTrace` ([`ProducerConfig::enable_msg_trace`],
 //!   [`ConsumerConfig::enable_msg_trace`]) producers and push consumers write Java's trace
 //!   records to `RMQ_SYS_TRACE_TOPIC`; [`Admin::query_trace`] reads a message's records back.
@@ -39,6 +42,7 @@ mod dedup;
 mod error;
 mod instance;
 mod message;
+mod pop_api;
 mod producer;
 mod pull_api;
 mod route;
@@ -56,6 +60,10 @@ pub use consumer::{
 pub use dedup::DedupGuard;
 pub use error::{ClientError, Result};
 pub use message::{Message, ReceivedMessage};
+pub use pop_api::{
+    real_topic, ChangedReceipt, PopClient, PopRequest, PopResult, PopStatus, PoppedMessage,
+    PROPERTY_FIRST_POP_TIME, PROPERTY_POP_CK,
+};
 pub use producer::{
     create_reply_message, LocalTransactionState, MessageQueueSelector, Producer, ProducerBuilder,
     SelectMessageQueueByHash, SelectMessageQueueByRandom, SendResult, SendStatus,
@@ -63,6 +71,7 @@ pub use producer::{
 };
 pub use rmq_remoting::acl::Credentials;
 pub use rmq_remoting::body::client::{ConsumeFromWhere, MessageModel, MessageQueue};
+pub use rmq_remoting::header::broker::ExtraInfo;
 pub use trace::{
     decode as decode_trace, encode as encode_trace, TraceMessageType, TraceRecord, TraceType,
     RMQ_SYS_TRACE_TOPIC,

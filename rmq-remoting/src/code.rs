@@ -159,8 +159,16 @@ codes! {
         POP_MESSAGE = 200050,
         /// 5.x POP: a popped message is done.
         ACK_MESSAGE = 200051,
+        /// 5.x POP: look at a queue's next messages without popping them.
+        PEEK_MESSAGE = 200052,
         /// 5.x POP: hide a popped message for another while.
         CHANGE_MESSAGE_INVISIBLETIME = 200053,
+        /// 5.x POP: wait until the group has a message to pop.
+        NOTIFICATION = 200054,
+        /// 5.x POP: how many pops of a group are parked on a queue.
+        POLLING_INFO = 200055,
+        /// 5.x POP: many popped messages are done (body `BatchAckMessageRequestBody`).
+        BATCH_ACK_MESSAGE = 200151,
     }
 }
 
@@ -202,6 +210,8 @@ codes! {
         CONSUMER_NOT_ONLINE = 206,
         CONSUME_MSG_TIMEOUT = 207,
         NO_MESSAGE = 208,
+        /// 5.x POP: too many pops are parked on the broker to park another.
+        POLLING_FULL = 209,
         /// 5.x POP: the pop waited its pollTime and found nothing.
         POLLING_TIMEOUT = 210,
         FLOW_CONTROL = 215,

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod controller;
+pub mod pop;
 pub mod route;
 pub mod running;
 pub mod stats;

@@ -4,13 +4,16 @@
 
 use std::sync::Arc;
 
+use rmq_remoting::body::pop::{BatchAck, BatchAckMessageRequestBody};
+use rmq_remoting::fastjson;
 use rmq_remoting::header::broker::{
     AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, ChangeInvisibleTimeResponseHeader,
 };
 use rmq_remoting::transport::{Connection, HandlerResult};
 use rmq_remoting::{CommandError, RemotingCommand, ResponseCode};
 
-use super::acked_queue;
+use super::state::QueueKey;
+use super::{acked_queue, popped_topic};
 use crate::schedule::now_ms;
 use crate::state::BrokerContext;
 
@@ -21,7 +24,71 @@ pub(super) async fn ack(
 ) -> HandlerResult {
     let h: AckMessageRequestHeader = req.decode_header()?;
     let (key, info) = acked_queue(&ctx, &h.consumer_group, &h.topic, h.queue_id, &h.extra_info)?;
-    match ctx.pop.finish(&key, h.offset, info.pop_time) {
+    finish(&ctx, &key, h.offset, info.pop_time);
+    Ok(RemotingCommand::success())
+}
+
+/// BATCH_ACK_MESSAGE: every offset set in each ack's bit set is acked as ACK_MESSAGE acks one.
+/// A body without acks is answered NO_MESSAGE, as Apache's `AckMessageProcessor` answers it;
+/// an ack naming an unknown topic or queue is skipped, as Apache skips it.
+pub(super) async fn batch_ack(
+    ctx: Arc<BrokerContext>,
+    _conn: Connection,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let body: BatchAckMessageRequestBody = if req.body.is_empty() {
+        BatchAckMessageRequestBody::default()
+    } else {
+        fastjson::from_slice(&req.body).map_err(|e| {
+            CommandError::new(
+                ResponseCode::SYSTEM_ERROR,
+                format!("BatchAckMessageRequestBody cannot be read: {e}"),
+            )
+        })?
+    };
+    if body.acks.is_empty() {
+        return Ok(RemotingCommand::response(ResponseCode::NO_MESSAGE, None));
+    }
+    for one in &body.acks {
+        batch_ack_one(&ctx, one)?;
+    }
+    Ok(RemotingCommand::success())
+}
+
+fn batch_ack_one(ctx: &BrokerContext, one: &BatchAck) -> Result<(), CommandError> {
+    let Some(topic) = popped_topic(&one.topic, &one.consumer_group, &one.retry) else {
+        return Err(CommandError::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("retry mark [{}] is not 0, 1 or 2", one.retry),
+        ));
+    };
+    let known = ctx
+        .topics
+        .get(&topic)
+        .is_some_and(|c| one.queue_id >= 0 && one.queue_id < c.read_queue_nums);
+    if !known {
+        tracing::warn!(
+            group = one.consumer_group,
+            topic,
+            queue = one.queue_id,
+            "batch ack of an unknown topic or queue skipped"
+        );
+        return Ok(());
+    }
+    let key = QueueKey {
+        group: one.consumer_group.clone(),
+        topic,
+        queue_id: one.queue_id,
+    };
+    for offset in one.offsets() {
+        finish(ctx, &key, offset, one.pop_time);
+    }
+    Ok(())
+}
+
+/// Ends the checkpoint of `offset` popped at `pop_time` and moves the group's offset on.
+fn finish(ctx: &BrokerContext, key: &QueueKey, offset: i64, pop_time: i64) {
+    match ctx.pop.finish(key, offset, pop_time) {
         Some(committed) => ctx
             .offsets
             .commit(&key.group, &key.topic, key.queue_id, committed),
@@ -29,11 +96,10 @@ pub(super) async fn ack(
             group = key.group,
             topic = key.topic,
             queue = key.queue_id,
-            offset = h.offset,
+            offset,
             "ack of a receipt no longer in flight"
         ),
     }
-    Ok(RemotingCommand::success())
 }
 
 pub(super) async fn change_invisible_time(

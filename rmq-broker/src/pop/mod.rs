@@ -24,11 +24,23 @@ pub fn retry_topic(group: &str, topic: &str) -> String {
     format!("%RETRY%{group}_{topic}")
 }
 
+/// The topic a receipt's `retry` mark names for a normal topic and group (Java's
+/// `ExtraInfoUtil.getRealTopic`): `0` the topic, `1` the V1 and `2` the V2 pop retry topic.
+fn popped_topic(topic: &str, group: &str, retry: &str) -> Option<String> {
+    match retry {
+        "0" => Some(topic.to_owned()),
+        "1" => Some(retry_topic(group, topic)),
+        "2" => Some(format!("%RETRY%{group}+{topic}")),
+        _ => None,
+    }
+}
+
 /// Adds the POP routes.
 pub(crate) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
     router
         .route(RequestCode::POP_MESSAGE, handler(ctx, message::pop))
         .route(RequestCode::ACK_MESSAGE, handler(ctx, ack::ack))
+        .route(RequestCode::BATCH_ACK_MESSAGE, handler(ctx, ack::batch_ack))
         .route(
             RequestCode::CHANGE_MESSAGE_INVISIBLETIME,
             handler(ctx, ack::change_invisible_time),

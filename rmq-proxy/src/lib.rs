@@ -1,0 +1,22 @@
+//! rmq's gRPC proxy: RocketMQ 5's `apache.rocketmq.v2.MessagingService`, so the 5.x clients
+//! (Java, Go, C#, C++, Python, Node.js, Rust SDKs of apache/rocketmq-clients) work with rmq and
+//! with any RocketMQ brokers. The proxy runs in cluster mode: it speaks remoting to the brokers
+//! found through the name servers (with rmq-client), and gRPC to the clients. docs/grpc-proxy.md
+//! says what is served, the configuration keys and how errors map to codes.
+
+pub mod config;
+pub mod context;
+pub mod heartbeat;
+pub mod proto;
+pub mod receive;
+pub mod route;
+pub mod send;
+pub mod server;
+pub mod service;
+pub mod session;
+pub mod status;
+pub mod telemetry;
+
+pub use config::ProxyConfig;
+pub use context::ProxyContext;
+pub use server::serve;

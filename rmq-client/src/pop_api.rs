@@ -1,7 +1,7 @@
 //! RocketMQ 5's POP requests over remoting (Java `MQClientAPIImpl.popMessageAsync`,
-//! `ackMessageAsync`, `changeInvisibleTimeAsync`, and the consumer's send-back): what a gRPC
-//! proxy, or any consumer that lets the broker pick its messages, sends to a broker. The broker
-//! side and the receipt format are in docs/pop.md.
+//! `ackMessageAsync`, `batchAckMessageAsync`, `changeInvisibleTimeAsync`, and the consumer's
+//! send-back): what a gRPC proxy, or any consumer that lets the broker pick its messages, sends
+//! to a broker. The broker side and the receipt format are in docs/pop.md.
 //!
 //! Every popped message comes with its receipt ([`ExtraInfo`], built from the answer's headers
 //! as Java's client builds it, or taken from the `POP_CK` property of a retried message). The
@@ -12,8 +12,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rmq_remoting::body::pop::{BatchAck, BatchAckMessageRequestBody};
 use rmq_remoting::body::route::TopicRouteData;
 use rmq_remoting::body::topic::perm;
+use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::header::broker::{
     AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, ChangeInvisibleTimeResponseHeader,
     ConsumerSendMsgBackRequestHeader, ExtraInfo, PopMessageRequestHeader, PopMessageResponseHeader,
@@ -33,8 +35,6 @@ use crate::pull_api::decode_records;
 pub const PROPERTY_POP_CK: &str = "POP_CK";
 /// The property holding when a message was first popped (Java `PROPERTY_FIRST_POP_TIME`).
 pub const PROPERTY_FIRST_POP_TIME: &str = "1ST_POP_TIME";
-/// POLLING_FULL (209): the broker parks too many pops already; not in rmq's code table.
-const POLLING_FULL: i32 = 209;
 
 /// One POP_MESSAGE request: which group takes how many messages of which topic, for how long.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,7 +194,7 @@ impl PopClient {
             Some(ResponseCode::POLLING_TIMEOUT | ResponseCode::PULL_NOT_FOUND) => {
                 PopStatus::PollingNotFound
             }
-            _ if resp.code == POLLING_FULL => PopStatus::PollingFull,
+            Some(ResponseCode::POLLING_FULL) => PopStatus::PollingFull,
             _ => return Err(refused(&addr, resp)),
         };
         let h: PopMessageResponseHeader =
@@ -237,6 +237,63 @@ impl PopClient {
         let addr = self.master(&receipt.broker_name, topic).await?;
         let cmd = RemotingCommand::request(RequestCode::ACK_MESSAGE, &header);
         self.instance.invoke(&addr, cmd, self.timeout).await?;
+        Ok(())
+    }
+
+    /// Acks many popped messages of `topic` for `group` with BATCH_ACK_MESSAGE, one request per
+    /// broker; receipts of one pop from one queue share a bit set, as Java's client merges
+    /// them. Brokers without BATCH_ACK (Apache before 5.1) refuse it: use [`PopClient::ack`].
+    pub async fn batch_ack(&self, group: &str, topic: &str, receipts: &[ExtraInfo]) -> Result<()> {
+        let mut by_broker: Vec<(String, Vec<BatchAck>)> = Vec::new();
+        for receipt in receipts {
+            let offset = queue_offset(receipt)?;
+            let pos = match by_broker
+                .iter()
+                .position(|(b, _)| *b == receipt.broker_name)
+            {
+                Some(pos) => pos,
+                None => {
+                    by_broker.push((receipt.broker_name.clone(), Vec::new()));
+                    by_broker.len() - 1
+                }
+            };
+            let acks = &mut by_broker[pos].1;
+            let same_pop = |a: &BatchAck| {
+                a.retry == receipt.retry
+                    && a.queue_id == receipt.queue_id
+                    && a.start_offset == receipt.ck_queue_offset
+                    && a.pop_time == receipt.pop_time
+            };
+            let ack = match acks.iter().position(same_pop) {
+                Some(i) => &mut acks[i],
+                None => {
+                    acks.push(BatchAck {
+                        bit_set: Vec::new(),
+                        consumer_group: group.to_owned(),
+                        invisible_time: receipt.invisible_time,
+                        pop_time: receipt.pop_time,
+                        queue_id: receipt.queue_id,
+                        retry: receipt.retry.clone(),
+                        revive_queue_id: receipt.revive_qid,
+                        start_offset: receipt.ck_queue_offset,
+                        topic: topic.to_owned(),
+                    });
+                    let last = acks.len() - 1;
+                    &mut acks[last]
+                }
+            };
+            ack.set(offset);
+        }
+        for (broker_name, acks) in by_broker {
+            let addr = self.master(&broker_name, topic).await?;
+            let body = BatchAckMessageRequestBody {
+                acks,
+                broker_name: Some(broker_name),
+            };
+            let mut cmd = RemotingCommand::request_without_header(RequestCode::BATCH_ACK_MESSAGE);
+            cmd.body = fastjson::to_vec(&body, KeyStyle::Fastjson).into();
+            self.instance.invoke(&addr, cmd, self.timeout).await?;
+        }
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! `PopClient` against rmq's broker (in process, real TCP): pop and ack, a change of invisible
-//! time, redelivery with attempt + 1 after the invisible time, the dead-letter send-back, a tag
-//! filter and a long poll that times out. Deliveries are counted as multisets of bodies.
+//! time, redelivery with attempt + 1 after the invisible time, the dead-letter send-back, batch
+//! acks, a tag filter and a long poll that times out. Deliveries are counted as multisets of bodies.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -265,6 +265,37 @@ async fn refusals_keep_the_brokers_code() {
     );
     let err = pop.pop(BROKER, &req).await.unwrap_err();
     assert_eq!(err.response_code(), Some(17), "TOPIC_NOT_EXIST: {err}");
+    pop.shutdown().await;
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_ack_acks_every_receipt_of_several_queues_and_pops() {
+    let c = cluster().await;
+    let topic = "pop-api-batch-ack";
+    c.create_topic(topic, 4).await;
+    let names = ["b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"];
+    send(&c, topic, "A", &names).await;
+    let pop = PopClient::start(c.client_config()).await.unwrap();
+    let mut req = request(topic, Duration::from_secs(1), Duration::from_millis(300));
+    // Two pops of up to 4, so the receipts span several queues and two pop times.
+    req.max_msg_nums = 4;
+    let got = pop_until(&pop, &req, 8, Duration::from_secs(10)).await;
+    assert_eq!(bodies(&got), each_once(&names));
+    let receipts: Vec<_> = got
+        .iter()
+        .filter(|m| m.message.body != b"b0"[..])
+        .map(|m| m.receipt.clone())
+        .collect();
+    pop.batch_ack(GROUP, topic, &receipts).await.unwrap();
+    // Only the message left out of the batch comes back.
+    let again = pop_until(&pop, &req, 1, Duration::from_secs(10)).await;
+    assert_eq!(bodies(&again), each_once(&["b0"]));
+    pop.batch_ack(GROUP, topic, &[again[0].receipt.clone()])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(pop.pop(BROKER, &req).await.unwrap().messages.is_empty());
     pop.shutdown().await;
     c.stop().await;
 }

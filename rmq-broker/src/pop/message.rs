@@ -12,11 +12,12 @@ use rmq_remoting::header::broker::{ExtraInfo, PopMessageRequestHeader, PopMessag
 use rmq_remoting::message::{decode_record, edit_properties};
 use rmq_remoting::transport::{Connection, HandlerResult};
 use rmq_remoting::{CommandError, RemotingCommand, ResponseCode};
-use rmq_store::GetMessageStatus;
+use rmq_store::{GetMessageResult, GetMessageStatus};
 use tokio::time::Instant;
 
+use super::order::ORDER_REVIVE_QID;
 use super::state::{Checkpoint, QueueKey};
-use super::{ensure_retry_topic, retry_topic};
+use super::{ensure_retry_topic, fifo, retry_topic};
 use crate::filter::{self, PullFilter};
 use crate::schedule::now_ms;
 use crate::state::BrokerContext;
@@ -34,16 +35,36 @@ fn refuse(code: ResponseCode, remark: impl Into<String>) -> CommandError {
 }
 
 /// What one pop collected so far.
-struct Batch<'a> {
-    h: &'a PopMessageRequestHeader,
-    filter: &'a PullFilter,
-    pop_time: i64,
-    revive_qid: i32,
-    body: BytesMut,
-    count: usize,
-    rest: i64,
+pub(super) struct Batch<'a> {
+    pub(super) h: &'a PopMessageRequestHeader,
+    pub(super) filter: &'a PullFilter,
+    pub(super) pop_time: i64,
+    pub(super) revive_qid: i32,
+    pub(super) body: BytesMut,
+    pub(super) count: usize,
+    pub(super) rest: i64,
     start_offset_info: Vec<String>,
     msg_offset_info: Vec<String>,
+    pub(super) order_count_info: Vec<String>,
+}
+
+impl Batch<'_> {
+    /// How many more messages the pop wants.
+    pub(super) fn wanted(&self) -> usize {
+        usize::try_from(self.h.max_msg_nums)
+            .unwrap_or(0)
+            .saturating_sub(self.count)
+    }
+
+    /// Notes the messages taken from one queue for the response headers.
+    pub(super) fn taken(&mut self, mark: &str, queue_id: i32, start: i64, offsets: &[i64]) {
+        self.count += offsets.len();
+        self.start_offset_info
+            .push(format!("{mark} {queue_id} {start}"));
+        let offsets: Vec<String> = offsets.iter().map(i64::to_string).collect();
+        self.msg_offset_info
+            .push(format!("{mark} {queue_id} {}", offsets.join(",")));
+    }
 }
 
 pub(super) async fn pop(
@@ -101,12 +122,6 @@ pub(super) async fn pop(
                 "maxMsgNums {} and invisibleTime {} must be positive",
                 h.max_msg_nums, h.invisible_time
             ),
-        ));
-    }
-    if h.order == Some(true) {
-        return Err(refuse(
-            ResponseCode::SYSTEM_ERROR,
-            "FIFO (order=true) pop is not served by this broker yet (docs/pop.md)",
         ));
     }
     let Some(group) = ctx.groups.get_or_create(&h.consumer_group) else {
@@ -171,18 +186,32 @@ fn collect<'a>(
     queues: &[i32],
     retry: &str,
 ) -> Result<Batch<'a>, CommandError> {
+    let order = h.order == Some(true);
     let mut batch = Batch {
         h,
         filter,
         pop_time: now_ms(),
-        revive_qid: ctx.pop.next_revive_qid(),
+        revive_qid: if order {
+            ORDER_REVIVE_QID
+        } else {
+            ctx.pop.next_revive_qid()
+        },
         body: BytesMut::new(),
         count: 0,
         rest: 0,
         start_offset_info: Vec::new(),
         msg_offset_info: Vec::new(),
+        order_count_info: Vec::new(),
     };
     let random = fastrand::u32(0..100);
+    if order {
+        // FIFO pops read the topic's queues only: nothing orderly goes to the retry topic.
+        let start = usize::try_from(random).unwrap_or(0);
+        for i in 0..queues.len() {
+            fifo::take_queue(ctx, &mut batch, queues[(start + i) % queues.len()])?;
+        }
+        return Ok(batch);
+    }
     let retry_first = random < RETRY_FIRST_PERCENT;
     if retry_first {
         take_queue(ctx, &mut batch, retry, 0)?;
@@ -200,7 +229,12 @@ fn collect<'a>(
 
 /// Where a group without a position starts in a queue (Apache's `getInitOffset`; rmq treats a
 /// queue that still holds its first message as Apache's "offset 0 is in memory").
-fn init_offset(ctx: &BrokerContext, h: &PopMessageRequestHeader, topic: &str, q: i32) -> i64 {
+pub(super) fn init_offset(
+    ctx: &BrokerContext,
+    h: &PopMessageRequestHeader,
+    topic: &str,
+    q: i32,
+) -> i64 {
     if let Some(committed) = ctx.offsets.query(&h.consumer_group, topic, q) {
         if committed >= 0 {
             return committed;
@@ -227,40 +261,12 @@ fn take_queue(
         queue_id,
     };
     let mut state = ctx.pop.lock();
-    let mut offset = state
+    let offset = state
         .next_offset(&key)
         .unwrap_or_else(|| init_offset(ctx, h, topic, queue_id));
-    let wanted = usize::try_from(h.max_msg_nums)
-        .unwrap_or(0)
-        .saturating_sub(batch.count);
-    if wanted == 0 {
-        batch.rest += ctx.store.max_offset_in_queue(topic, queue_id) - offset;
+    let Some((offset, result)) = read(ctx, batch, &key, offset) else {
         return Ok(());
-    }
-    let max_bytes = ctx.store.config().max_transfer_bytes_on_message_in_memory;
-    let mut result =
-        ctx.store
-            .get_message(topic, queue_id, offset, wanted, max_bytes, batch.filter);
-    if matches!(
-        result.status,
-        GetMessageStatus::OffsetTooSmall
-            | GetMessageStatus::OffsetOverflowBadly
-            | GetMessageStatus::OffsetFoundNull
-    ) {
-        tracing::warn!(
-            group = key.group,
-            topic,
-            queue_id,
-            from = offset,
-            to = result.next_begin_offset,
-            "pop offset out of the queue's range; corrected"
-        );
-        offset = result.next_begin_offset;
-        result = ctx
-            .store
-            .get_message(topic, queue_id, offset, wanted, max_bytes, batch.filter);
-    }
-    batch.rest += result.max_offset - result.next_begin_offset;
+    };
     if result.messages.is_empty() {
         if result.next_begin_offset > offset {
             let committed = state.popped(&key, result.next_begin_offset, &[]);
@@ -315,18 +321,50 @@ fn take_queue(
     let committed = state.popped(&key, result.next_begin_offset, &checkpoints);
     drop(state);
     ctx.offsets.commit(&key.group, topic, queue_id, committed);
-    batch.count += checkpoints.len();
-    batch
-        .start_offset_info
-        .push(format!("{mark} {queue_id} {offset}"));
-    let offsets: Vec<String> = checkpoints
-        .iter()
-        .map(|ck| ck.queue_offset.to_string())
-        .collect();
-    batch
-        .msg_offset_info
-        .push(format!("{mark} {queue_id} {}", offsets.join(",")));
+    batch.taken(mark, queue_id, offset, &result.queue_offsets);
     Ok(())
+}
+
+/// Reads what the batch still wants from `key`'s queue at `offset`, moving an offset outside
+/// the queue's range to its edge. None when the batch is full (its backlog counted in `rest`).
+/// Returns the offset read from and the result.
+pub(super) fn read(
+    ctx: &BrokerContext,
+    batch: &mut Batch<'_>,
+    key: &QueueKey,
+    mut offset: i64,
+) -> Option<(i64, GetMessageResult)> {
+    let (topic, queue_id) = (key.topic.as_str(), key.queue_id);
+    let wanted = batch.wanted();
+    if wanted == 0 {
+        batch.rest += ctx.store.max_offset_in_queue(topic, queue_id) - offset;
+        return None;
+    }
+    let max_bytes = ctx.store.config().max_transfer_bytes_on_message_in_memory;
+    let mut result =
+        ctx.store
+            .get_message(topic, queue_id, offset, wanted, max_bytes, batch.filter);
+    if matches!(
+        result.status,
+        GetMessageStatus::OffsetTooSmall
+            | GetMessageStatus::OffsetOverflowBadly
+            | GetMessageStatus::OffsetFoundNull
+    ) {
+        tracing::warn!(
+            group = key.group,
+            topic,
+            queue_id,
+            from = offset,
+            to = result.next_begin_offset,
+            "pop offset out of the queue's range; corrected"
+        );
+        offset = result.next_begin_offset;
+        result = ctx
+            .store
+            .get_message(topic, queue_id, offset, wanted, max_bytes, batch.filter);
+    }
+    batch.rest += result.max_offset - result.next_begin_offset;
+    Some((offset, result))
 }
 
 fn respond(batch: Batch<'_>) -> RemotingCommand {
@@ -337,7 +375,8 @@ fn respond(batch: Batch<'_>) -> RemotingCommand {
         rest_num: batch.rest,
         start_offset_info: Some(batch.start_offset_info.join(";")),
         msg_offset_info: Some(batch.msg_offset_info.join(";")),
-        order_count_info: None,
+        order_count_info: (!batch.order_count_info.is_empty())
+            .then(|| batch.order_count_info.join(";")),
     };
     let mut response = RemotingCommand::success_with_header(&header);
     if batch.count > 0 {

@@ -3,7 +3,9 @@
 //! group's pop retry topic with its reconsume count incremented.
 
 mod ack;
+mod fifo;
 mod message;
+pub mod order;
 pub mod revive;
 pub mod state;
 

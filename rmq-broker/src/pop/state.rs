@@ -9,6 +9,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
+use super::order::{OrderAck, OrderInfo};
+
 /// Revive queues a checkpoint is spread over (Apache's `reviveQueueNum` default); rmq keeps the
 /// number only so receipts carry the same values Apache's do.
 const REVIVE_QUEUE_NUM: u32 = 8;
@@ -73,15 +75,34 @@ struct QueueRecord {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderRecord {
+    group: String,
+    topic: String,
+    queue_id: i32,
+    #[serde(flatten)]
+    info: OrderInfo,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct PopFile {
     #[serde(default)]
     queues: Vec<QueueRecord>,
+    /// FIFO pops in flight, per group and queue.
+    #[serde(default)]
+    order: Vec<OrderRecord>,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    queues: HashMap<QueueKey, QueueState>,
+    order: HashMap<QueueKey, OrderInfo>,
 }
 
 /// Every group's pop positions and checkpoints, persisted with the consumer offsets.
 pub struct PopState {
     path: PathBuf,
-    table: Mutex<HashMap<QueueKey, QueueState>>,
+    table: Mutex<Tables>,
     dirty: AtomicBool,
     checkpoints: AtomicU32,
 }
@@ -89,20 +110,49 @@ pub struct PopState {
 /// The pop state locked for one queue's read-and-advance, so two pops never hand out the same
 /// message.
 pub struct Locked<'a> {
-    table: MutexGuard<'a, HashMap<QueueKey, QueueState>>,
+    table: MutexGuard<'a, Tables>,
     dirty: &'a AtomicBool,
 }
 
 impl Locked<'_> {
     /// Where the next pop of `key` starts, if the group popped this queue before.
     pub fn next_offset(&self, key: &QueueKey) -> Option<i64> {
-        self.table.get(key).map(|q| q.next)
+        self.table.queues.get(key).map(|q| q.next)
+    }
+
+    /// Whether the group's last orderly pop of `key` still blocks it at `now`.
+    pub fn order_blocked(&self, key: &QueueKey, attempt_id: Option<&str>, now: i64) -> bool {
+        self.table
+            .order
+            .get(key)
+            .is_some_and(|info| info.blocks(attempt_id, now))
+    }
+
+    /// Records an orderly pop of `offsets` from `key`; returns what it knows of them.
+    pub fn order_popped(
+        &mut self,
+        key: &QueueKey,
+        attempt_id: Option<String>,
+        pop_time: i64,
+        invisible_time: i64,
+        offsets: Vec<i64>,
+    ) -> OrderInfo {
+        let info = OrderInfo::popped(
+            self.table.order.get(key),
+            attempt_id,
+            pop_time,
+            invisible_time,
+            offsets,
+        );
+        self.table.order.insert(key.clone(), info.clone());
+        self.dirty.store(true, Ordering::Release);
+        info
     }
 
     /// Records a pop: `key` continues at `next`; `popped` are in flight. Returns the offset the
     /// group has now consumed up to.
     pub fn popped(&mut self, key: &QueueKey, next: i64, popped: &[Checkpoint]) -> i64 {
-        let queue = self.table.entry(key.clone()).or_default();
+        let queue = self.table.queues.entry(key.clone()).or_default();
         queue.next = queue.next.max(next);
         for ck in popped {
             queue.in_flight.insert(ck.queue_offset, *ck);
@@ -116,7 +166,19 @@ impl PopState {
     /// Reads `popState.json` (missing: nothing popped yet).
     pub fn open(path: PathBuf) -> Result<Self, String> {
         let file: PopFile = crate::state_file::load(&path)?;
-        let table = file
+        let order = file
+            .order
+            .into_iter()
+            .map(|r| {
+                let key = QueueKey {
+                    group: r.group,
+                    topic: r.topic,
+                    queue_id: r.queue_id,
+                };
+                (key, r.info)
+            })
+            .collect();
+        let queues = file
             .queues
             .into_iter()
             .map(|r| {
@@ -135,13 +197,13 @@ impl PopState {
             .collect();
         Ok(PopState {
             path,
-            table: Mutex::new(table),
+            table: Mutex::new(Tables { queues, order }),
             dirty: AtomicBool::new(false),
             checkpoints: AtomicU32::new(0),
         })
     }
 
-    fn table(&self) -> MutexGuard<'_, HashMap<QueueKey, QueueState>> {
+    fn table(&self) -> MutexGuard<'_, Tables> {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -163,7 +225,7 @@ impl PopState {
     /// the offset the group has consumed up to when it ended one, None for a stale receipt.
     pub fn finish(&self, key: &QueueKey, offset: i64, pop_time: i64) -> Option<i64> {
         let mut table = self.table();
-        let queue = table.get_mut(key)?;
+        let queue = table.queues.get_mut(key)?;
         if queue.in_flight.get(&offset)?.pop_time != pop_time {
             return None;
         }
@@ -182,7 +244,7 @@ impl PopState {
         invisible_time: i64,
     ) -> Option<Checkpoint> {
         let mut table = self.table();
-        let ck = table.get_mut(key)?.in_flight.get_mut(&offset)?;
+        let ck = table.queues.get_mut(key)?.in_flight.get_mut(&offset)?;
         if ck.pop_time != pop_time {
             return None;
         }
@@ -192,10 +254,54 @@ impl PopState {
         Some(*ck)
     }
 
+    /// Acks `offset` of the orderly pop at `pop_time` (Apache's `commitAndNext`: a queue the
+    /// group has no orderly pop of moves past the offset).
+    /// `commit` stores the group's new consumer offset while the state is locked, so a pop
+    /// never reads from an offset older than an ack's.
+    pub fn ack_orderly(
+        &self,
+        key: &QueueKey,
+        offset: i64,
+        pop_time: i64,
+        commit: impl FnOnce(i64),
+    ) -> OrderAck {
+        let mut table = self.table();
+        let acked = match table.order.get_mut(key) {
+            Some(info) => info.ack(offset, pop_time),
+            None => OrderAck::Next(offset + 1),
+        };
+        if let OrderAck::Next(next) = acked {
+            commit(next);
+            self.dirty.store(true, Ordering::Release);
+        }
+        acked
+    }
+
+    /// Hides `offset` of the orderly pop at `pop_time` until `visible_at`; false for a stale
+    /// receipt.
+    pub fn change_orderly(
+        &self,
+        key: &QueueKey,
+        offset: i64,
+        pop_time: i64,
+        visible_at: i64,
+    ) -> bool {
+        let mut table = self.table();
+        let changed = table
+            .order
+            .get_mut(key)
+            .is_some_and(|info| info.change(offset, pop_time, visible_at));
+        if changed {
+            self.dirty.store(true, Ordering::Release);
+        }
+        changed
+    }
+
     /// Checkpoints whose invisible time has passed at `now`, oldest first, at most `max`.
     pub fn due(&self, now: i64, max: usize) -> Vec<(QueueKey, Checkpoint)> {
         let table = self.table();
         let mut due: Vec<(QueueKey, Checkpoint)> = table
+            .queues
             .iter()
             .flat_map(|(key, q)| {
                 q.in_flight
@@ -217,6 +323,7 @@ impl PopState {
         let file = {
             let table = self.table();
             let mut queues: Vec<QueueRecord> = table
+                .queues
                 .iter()
                 .map(|(key, q)| QueueRecord {
                     group: key.group.clone(),
@@ -229,7 +336,20 @@ impl PopState {
             queues.sort_by(|a, b| {
                 (&a.group, &a.topic, a.queue_id).cmp(&(&b.group, &b.topic, b.queue_id))
             });
-            PopFile { queues }
+            let mut order: Vec<OrderRecord> = table
+                .order
+                .iter()
+                .map(|(key, info)| OrderRecord {
+                    group: key.group.clone(),
+                    topic: key.topic.clone(),
+                    queue_id: key.queue_id,
+                    info: info.clone(),
+                })
+                .collect();
+            order.sort_by(|a, b| {
+                (&a.group, &a.topic, a.queue_id).cmp(&(&b.group, &b.topic, b.queue_id))
+            });
+            PopFile { queues, order }
         };
         let written = crate::state_file::save(&self.path, &file);
         if written.is_err() {

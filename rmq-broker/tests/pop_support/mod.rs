@@ -80,15 +80,25 @@ pub async fn pop(c: &Caller, topic: &str, invisible_ms: i64, poll_ms: i64) -> Ve
 
 /// Sends a POP_MESSAGE request built by the caller and reads its answer as [`pop`] does.
 pub async fn pop_with(c: &Caller, topic: &str, request: RemotingCommand) -> Vec<Popped> {
+    pop_answer(c, topic, request).await.0
+}
+
+/// [`pop_with`], with the response header (FIFO tests read its `orderCountInfo`).
+pub async fn pop_answer(
+    c: &Caller,
+    topic: &str,
+    request: RemotingCommand,
+) -> (Vec<Popped>, PopMessageResponseHeader) {
     let response = c.call(request).await;
     let h: PopMessageResponseHeader = response.decode_header().unwrap();
     if response.code == ResponseCode::POLLING_TIMEOUT.as_i32() {
         assert!(response.body.is_empty());
-        return Vec::new();
+        return (Vec::new(), h);
     }
     assert_eq!(response.code, 0, "{:?}", response.remark);
     let starts: BTreeMap<String, i64> = h
         .start_offset_info
+        .clone()
         .unwrap_or_default()
         .split(';')
         .map(|one| {
@@ -130,7 +140,7 @@ pub async fn pop_with(c: &Caller, topic: &str, request: RemotingCommand) -> Vec<
         });
         rest = &rest[size..];
     }
-    out
+    (out, h)
 }
 
 pub async fn ack(c: &Caller, m: &Popped) {

@@ -6,6 +6,19 @@ use std::sync::RwLock;
 
 use rmq_remoting::body::stats::{SubscriptionGroupConfig, SubscriptionGroupWrapper};
 
+/// The groups every Apache 4.9.7 broker has from its first start (`SubscriptionGroupManager`'s
+/// built-ins, with default settings): consoles list them, and admin tools and legacy clients
+/// use them without creating them first.
+pub const BUILT_IN_GROUPS: [&str; 7] = [
+    "TOOLS_CONSUMER",
+    "FILTERSRV_CONSUMER",
+    "SELF_TEST_C_GROUP",
+    "CID_ONS-HTTP-PROXY",
+    "CID_ONSAPI_PULL",
+    "CID_ONSAPI_PERMISSION",
+    "CID_ONSAPI_OWNER",
+];
+
 /// The group table, persisted after every change.
 pub struct SubscriptionGroups {
     path: PathBuf,
@@ -14,9 +27,17 @@ pub struct SubscriptionGroups {
 }
 
 impl SubscriptionGroups {
-    /// Loads `path` (Java's `subscriptionGroup.json` format); a missing file is an empty table.
+    /// Loads `path` (Java's `subscriptionGroup.json` format) over the [`BUILT_IN_GROUPS`]: a
+    /// missing file is the built-ins alone, and a deleted built-in is back after a restart, as
+    /// in Apache. Adding them does not change the table's data version.
     pub fn open(path: PathBuf, auto_create: bool) -> Result<Self, String> {
-        let state: SubscriptionGroupWrapper = crate::state_file::load(&path)?;
+        let mut state: SubscriptionGroupWrapper = crate::state_file::load(&path)?;
+        for group in BUILT_IN_GROUPS {
+            state
+                .subscription_group_table
+                .entry(group.to_owned())
+                .or_insert_with(|| SubscriptionGroupConfig::new(group));
+        }
         Ok(SubscriptionGroups {
             path,
             state: RwLock::new(state),
@@ -123,5 +144,28 @@ mod tests {
             .is_some());
         let strict = SubscriptionGroups::open(dir.path().join("other.json"), false).unwrap();
         assert!(strict.get_or_create("new").is_none());
+    }
+
+    #[test]
+    fn built_in_groups_exist_from_the_start_and_come_back_after_a_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscriptionGroup.json");
+        let groups = SubscriptionGroups::open(path.clone(), false).unwrap();
+        let names: Vec<String> = groups
+            .snapshot()
+            .subscription_group_table
+            .into_keys()
+            .collect();
+        let mut expected: Vec<String> = BUILT_IN_GROUPS.iter().map(|g| g.to_string()).collect();
+        expected.sort();
+        assert_eq!(names, expected);
+        assert_eq!(groups.snapshot().data_version.counter, 0);
+        assert!(groups.remove("TOOLS_CONSUMER").unwrap());
+        assert!(groups.get("TOOLS_CONSUMER").is_none());
+        let reopened = SubscriptionGroups::open(path, false).unwrap();
+        assert_eq!(
+            reopened.get("TOOLS_CONSUMER").map(|g| g.retry_max_times),
+            Some(16)
+        );
     }
 }

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rmq_remoting::body::topic::perm;
 use rmq_remoting::header::broker::CheckTransactionStateRequestHeader;
 use rmq_remoting::message::{self, decode_record, encode_offset_msg_id, keys, RecordView};
 use rmq_remoting::{RemotingCommand, RequestCode};
@@ -21,6 +22,7 @@ use super::{
     DISCARD_TOPIC, HALF_QUEUE, HALF_TOPIC, OP_TOPIC,
 };
 use crate::state::BrokerContext;
+use crate::topics::topic_settings;
 
 /// How many records one read of the half or op queue returns.
 const READ_BATCH: usize = 32;
@@ -37,8 +39,24 @@ pub(crate) async fn run(ctx: Arc<BrokerContext>) {
     }
 }
 
+/// Registers the half topic (1 queue, read-write) when the broker has none, as Apache's first
+/// check does: consoles then list it and exporters read its offsets, as on Apache's brokers.
+fn ensure_half_topic(ctx: &BrokerContext) {
+    if ctx.topics.get(HALF_TOPIC).is_some() {
+        return;
+    }
+    match ctx
+        .topics
+        .put(topic_settings(HALF_TOPIC, 1, perm::READ | perm::WRITE))
+    {
+        Ok(_) => ctx.topics_changed.notify_one(),
+        Err(e) => tracing::warn!(error = %e, "cannot register the transaction half topic"),
+    }
+}
+
 /// One pass over the half queue.
 async fn check_round(ctx: &BrokerContext) {
+    ensure_half_topic(ctx);
     let store = &ctx.store;
     let started = now_ms();
     let half_max = store.max_offset_in_queue(HALF_TOPIC, HALF_QUEUE);

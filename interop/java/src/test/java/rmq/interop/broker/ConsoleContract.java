@@ -45,6 +45,7 @@ import org.apache.rocketmq.common.protocol.heartbeat.MessageModel;
 import org.apache.rocketmq.common.protocol.heartbeat.SubscriptionData;
 import org.apache.rocketmq.remoting.protocol.RemotingCommand;
 import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
+import org.apache.rocketmq.tools.admin.api.MessageTrack;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -70,8 +71,12 @@ import rmq.interop.support.Targets;
  * with each other, and Apache's answers are checked against the scenario too (the self-check).
  * Includes the requests rmq's broker relays to a client (GET_CONSUMER_RUNNING_INFO,
  * CONSUME_MESSAGE_DIRECTLY), the name server's system topic list (304), the 5.x GET_TOPIC_CONFIG
- * (351) and the runtime-info keys the exporter parses. Accepted differences are
- * {@code console:<check>} rows of {@code interop/known-differences.txt}.
+ * (351), the runtime-info keys the exporter parses, Apache's built-in subscription groups, the
+ * transaction half topic its first check registers (both brokers check every second here), the
+ * stats the exporter reads, a message's track and the running info's thread stacks. The calls
+ * are those Apache's rocketmq-dashboard 2.x and rocketmq-exporter were seen making against both
+ * brokers (interop/README.md). Accepted differences are {@code console:<check>} rows of
+ * {@code interop/known-differences.txt}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -168,8 +173,10 @@ abstract class ConsoleContract {
     @BeforeAll
     void runTheScenarioOnBoth() throws Exception {
         Targets.requireApacheBrokerRun("the console contract");
-        apache = new Side(ApacheBroker.startStack(Map.of()));
-        rmq = new Side(RmqBroker.startStack(Targets.requireRmqNamesrvBinary(), Targets.requireRmqBrokerBinary(), Map.of()));
+        // A check round a second, not a minute: the first one registers the transaction half topic.
+        Map<String, String> options = Map.of("transactionCheckInterval", "1000");
+        apache = new Side(ApacheBroker.startStack(options));
+        rmq = new Side(RmqBroker.startStack(Targets.requireRmqNamesrvBinary(), Targets.requireRmqBrokerBinary(), options));
     }
 
     @AfterAll
@@ -237,6 +244,11 @@ abstract class ConsoleContract {
             Set<String> missing = new TreeSet<>(EXPORTER_RUNTIME_KEYS);
             missing.removeAll(t.keySet());
             check(s, "runtime-exporter-keys", missing.isEmpty(), "runtime info lacks what rocketmq-exporter parses: " + missing);
+            // Apache 4.9.7 reads maxMessageSize * 2 bytes at the commit log's min offset and
+            // answers -1 until that much is stored; rmq answers the first message's store time.
+            long earliest = Long.parseLong(t.get("earliestMessageTimeStamp"));
+            long first = s.admin.viewMessage(s.topic, s.sent.get(0).getOffsetMsgId()).getStoreTimestamp();
+            assertEquals(s.reference() ? -1 : first, earliest, s.stack.kind() + " earliestMessageTimeStamp");
         }
     }
 
@@ -313,6 +325,10 @@ abstract class ConsoleContract {
             infos.put(s.stack.kind(), info);
             assertEquals("CONSUME_PASSIVELY", info.getProperties().getProperty(ConsumerRunningInfo.PROP_CONSUME_TYPE));
             assertEquals(s.stack.namesrvAddr() + ";", info.getProperties().getProperty(ConsumerRunningInfo.PROP_NAMESERVER_ADDR));
+            // the dashboard's "jstack" button: the client adds its threads' stacks
+            ConsumerRunningInfo withStacks = call(() -> s.admin.getConsumerRunningInfo(s.group, s.clientId(), true));
+            assertTrue(withStacks.getJstack() != null && withStacks.getJstack().contains("ConsumeMessageThread_"),
+                    s.stack.kind() + " running info with jstack: " + withStacks.getJstack());
         }
         same("running-info-properties", apache, rmq, s -> new TreeSet<>(infos.get(s.stack.kind()).getProperties().stringPropertyNames()));
         same("running-info-subscriptions", apache, rmq, s -> {
@@ -377,19 +393,49 @@ abstract class ConsoleContract {
         });
         same("topic-consumed-by", apache, rmq, s -> call(() -> s.admin.queryTopicConsumeByWho(s.topic)).getGroupList().contains(s.group));
         same("consumer-connection", apache, rmq, s -> call(() -> s.admin.examineConsumerConnectionInfo(s.group)).getConnectionSet().size());
-        same("subscription-group", apache, rmq, s -> call(() -> s.admin.getAllSubscriptionGroup(s.stack.brokerAddr(), 5000))
-                .getSubscriptionGroupTable().containsKey(s.group));
+        // The consumer page lists every group of the table, Apache's built-in ones too.
+        same("subscription-groups", apache, rmq, s -> {
+            TreeSet<String> groups = new TreeSet<>();
+            call(() -> s.admin.getAllSubscriptionGroup(s.stack.brokerAddr(), 5000)).getSubscriptionGroupTable()
+                    .keySet().forEach(g -> groups.add(g.equals(s.group) ? "<group>" : g));
+            return groups;
+        });
         same("topic-list", apache, rmq, s -> call(() -> s.admin.fetchAllTopicList()).getTopicList().contains(s.topic));
+        same("half-topic-listed", apache, rmq, s -> call(() -> s.admin.fetchAllTopicList()).getTopicList()
+                .contains("RMQ_SYS_TRANS_HALF_TOPIC"));
         same("broker-config-has-name", apache, rmq, s -> s.stack.brokerName()
                 .equals(call(() -> s.admin.getBrokerConfig(s.stack.brokerAddr())).getProperty("brokerName")));
         same("cluster-brokers", apache, rmq, s -> call(() -> s.admin.examineBrokerClusterInfo()).getBrokerAddrTable().keySet());
         // The exporter reads these; their values are sampled per minute, so only the answer is compared.
-        same("broker-stats-topic-put", apache, rmq, s -> {
-            try {
-                return s.admin.viewBrokerStatsData(s.stack.brokerAddr(), "TOPIC_PUT_NUMS", s.topic) != null;
-            } catch (Exception e) {
-                return e.getClass().getSimpleName();
+        same("broker-stats", apache, rmq, s -> {
+            String byGroup = s.topic + "@" + s.group;
+            SortedMap<String, String> answers = new TreeMap<>();
+            for (String[] ask : new String[][] {{"TOPIC_PUT_NUMS", s.topic}, {"TOPIC_PUT_SIZE", s.topic},
+                    {"GROUP_GET_NUMS", byGroup}, {"GROUP_GET_SIZE", byGroup}, {"SNDBCK_PUT_NUMS", byGroup},
+                    {"BROKER_PUT_NUMS", s.stack.clusterName()}, {"BROKER_GET_NUMS", s.stack.clusterName()}}) {
+                String answer;
+                try {
+                    answer = s.admin.viewBrokerStatsData(s.stack.brokerAddr(), ask[0], ask[1]) != null ? "answered" : "null";
+                } catch (Exception e) {
+                    answer = e.getClass().getSimpleName();
+                }
+                answers.put(ask[0], answer);
             }
+            return answers;
+        });
+        // The exporter's rocketmq_topic_retry_offset: the group's retry topic's queues.
+        same("retry-topic-stats", apache, rmq, s -> call(() -> s.admin.examineTopicStats(MixAll.getRetryTopic(s.group)))
+                .getOffsetTable().size());
+        // The message page: found by key, and its track (consumed by the group).
+        same("query-by-key", apache, rmq, s -> call(() -> s.admin.queryMessage(s.topic, "k7", 32, 0, Long.MAX_VALUE))
+                .getMessageList().size());
+        same("message-track", apache, rmq, s -> {
+            MessageExt m = call(() -> s.admin.viewMessage(s.topic, s.sent.get(7).getOffsetMsgId()));
+            List<String> tracks = new ArrayList<>();
+            for (MessageTrack t : call(() -> s.admin.messageTrackDetail(m))) {
+                tracks.add(t.getConsumerGroup().replace(s.group, "<group>") + " " + t.getTrackType());
+            }
+            return tracks;
         });
     }
 }

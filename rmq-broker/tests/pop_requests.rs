@@ -1,17 +1,22 @@
 //! The POP requests beside pop, ack and change on the real `mqbroker` over TCP: BATCH_ACK_MESSAGE
-//! (the bit-set body Apache's client and proxy send), PEEK_MESSAGE, NOTIFICATION and
-//! POLLING_INFO. Messages are counted as multisets: a duplicate shows.
+//! (the bit-set body Apache's client and proxy send), PEEK_MESSAGE, NOTIFICATION (long polling,
+//! FIFO blocking) and POLLING_INFO (parked requests counted). Messages are counted as multisets: a duplicate shows.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rmq_remoting::body::pop::{BatchAck, BatchAckMessageRequestBody};
 use rmq_remoting::fastjson::{to_vec, KeyStyle};
+use rmq_remoting::header::broker::{
+    NotificationRequestHeader, NotificationResponseHeader, PeekMessageRequestHeader,
+    PollingInfoRequestHeader, PollingInfoResponseHeader, PopMessageResponseHeader,
+};
+use rmq_remoting::message::decode_record;
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 
 mod common;
 mod pop_support;
-use common::{name_server, Caller};
+use common::{create_topic, eventually, name_server, send_message, Caller};
 use pop_support::*;
 
 /// Java's `MQClientAPIImpl.batchAckMessageAsync`: receipts merged per (retry, queue, pop), one
@@ -92,4 +97,158 @@ async fn batch_ack_acks_every_offset_of_its_bit_sets_and_nothing_else() {
         ResponseCode::NO_MESSAGE.as_i32(),
         "Apache's answer to no acks"
     );
+}
+
+fn peek_request(topic: &str, max: i32) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::PEEK_MESSAGE,
+        &PeekMessageRequestHeader {
+            consumer_group: GROUP.into(),
+            topic: topic.into(),
+            queue_id: -1,
+            max_msg_nums: max,
+            bname: Some(BROKER.into()),
+        },
+    )
+}
+
+fn peeked(response: &RemotingCommand) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    let mut rest = &response.body[..];
+    while !rest.is_empty() {
+        let record = decode_record(rest, true).unwrap();
+        *counts
+            .entry(String::from_utf8(record.body.to_vec()).unwrap())
+            .or_default() += 1;
+        rest = &rest[record.total_size as usize..];
+    }
+    counts
+}
+
+#[tokio::test]
+async fn peek_shows_what_a_pop_would_take_without_taking_it() {
+    let namesrv = name_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(&namesrv, dir.path());
+    let c = Caller::new(broker.addr.clone());
+    setup(&c, "PopPeek", &["p0", "p1", "p2"]).await;
+
+    let first = c.ok(peek_request("PopPeek", 32)).await;
+    assert_eq!(first.remark.as_deref(), Some("FOUND"));
+    assert_eq!(peeked(&first), expected(&["p0", "p1", "p2"]));
+    let h: PopMessageResponseHeader = first.decode_header().unwrap();
+    assert_eq!(h.rest_num, 3);
+    assert_eq!(peeked(&c.ok(peek_request("PopPeek", 2)).await).len(), 2);
+    assert_eq!(
+        peeked(&c.ok(peek_request("PopPeek", 32)).await),
+        expected(&["p0", "p1", "p2"]),
+        "a peek hides nothing"
+    );
+    let popped = pop_until(&c, "PopPeek", 60_000, 3, Duration::from_secs(5)).await;
+    assert_eq!(bodies(&popped), expected(&["p0", "p1", "p2"]));
+    let after = c.call(peek_request("PopPeek", 32)).await;
+    assert_eq!(after.code, ResponseCode::PULL_NOT_FOUND.as_i32());
+    assert_eq!(after.remark.as_deref(), Some("NO_MESSAGE_IN_QUEUE"));
+    let unknown = c.call(peek_request("NoSuchTopic", 32)).await;
+    assert_eq!(unknown.code, ResponseCode::TOPIC_NOT_EXIST.as_i32());
+}
+
+fn notification_request(topic: &str, queue_id: i32, poll_ms: i64, order: bool) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::NOTIFICATION,
+        &NotificationRequestHeader {
+            consumer_group: GROUP.into(),
+            topic: topic.into(),
+            queue_id,
+            poll_time: poll_ms,
+            born_time: now_ms(),
+            order: Some(order),
+            attempt_id: None,
+            bname: Some(BROKER.into()),
+        },
+    )
+}
+
+async fn has_msg(c: &Caller, request: RemotingCommand) -> bool {
+    let h: NotificationResponseHeader = c.ok(request).await.decode_header().unwrap();
+    assert!(!h.polling_full);
+    h.has_msg
+}
+
+async fn polling_num(c: &Caller, topic: &str, queue_id: i32) -> i32 {
+    let response = c
+        .ok(RemotingCommand::request(
+            RequestCode::POLLING_INFO,
+            &PollingInfoRequestHeader {
+                consumer_group: GROUP.into(),
+                topic: topic.into(),
+                queue_id,
+                bname: None,
+            },
+        ))
+        .await;
+    let h: PollingInfoResponseHeader = response.decode_header().unwrap();
+    h.polling_num
+}
+
+#[tokio::test]
+async fn notification_waits_for_a_message_and_polling_info_counts_the_waiters() {
+    let namesrv = name_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(&namesrv, dir.path());
+    let c = Caller::new(broker.addr.clone());
+    c.ok(create_topic("PopNotify", 2)).await;
+    assert!(!has_msg(&c, notification_request("PopNotify", -1, 0, false)).await);
+    assert_eq!(polling_num(&c, "PopNotify", -1).await, 0);
+
+    let waiter = Caller::new(broker.addr.clone());
+    let began = Instant::now();
+    let parked = tokio::spawn(async move {
+        has_msg(&waiter, notification_request("PopNotify", -1, 5000, false)).await
+    });
+    eventually(
+        Duration::from_secs(3),
+        "the notification parked",
+        || async { (polling_num(&c, "PopNotify", -1).await == 1).then_some(()) },
+    )
+    .await;
+    c.ok(send_message("PopNotify", 1, b"n".to_vec(), now_ms()))
+        .await;
+    assert!(parked.await.unwrap(), "woken with hasMsg");
+    assert!(
+        began.elapsed() < Duration::from_millis(4000),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(
+        polling_num(&c, "PopNotify", -1).await,
+        0,
+        "no longer parked"
+    );
+
+    // A parked pop is counted too, under its queue id.
+    let popper = Caller::new(broker.addr.clone());
+    let pop_parked = tokio::spawn(async move {
+        let mut request = pop_request("PopNotify", 60_000, 1500);
+        request.ext_fields.insert("queueId".into(), "0".into());
+        pop_with(&popper, "PopNotify", request).await
+    });
+    eventually(Duration::from_secs(3), "the pop parked", || async {
+        (polling_num(&c, "PopNotify", 0).await == 1).then_some(())
+    })
+    .await;
+    assert!(pop_parked.await.unwrap().is_empty(), "queue 0 has nothing");
+
+    // FIFO: a queue blocked by the group's orderly pop has nothing to notify.
+    let mut fifo = pop_request("PopNotify", 60_000, 0);
+    fifo.ext_fields.insert("order".into(), "true".into());
+    fifo.ext_fields.insert("queueId".into(), "1".into());
+    assert_eq!(
+        bodies(&pop_with(&c, "PopNotify", fifo).await),
+        expected(&["n"])
+    );
+    c.ok(send_message("PopNotify", 1, b"n2".to_vec(), now_ms()))
+        .await;
+    assert!(!has_msg(&c, notification_request("PopNotify", 1, 0, true)).await);
+    assert!(has_msg(&c, notification_request("PopNotify", 1, 0, false)).await);
 }

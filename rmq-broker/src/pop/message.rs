@@ -6,8 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use futures::future::select_all;
-use rmq_remoting::body::topic::perm;
 use rmq_remoting::header::broker::{ExtraInfo, PopMessageRequestHeader, PopMessageResponseHeader};
 use rmq_remoting::message::{decode_record, edit_properties};
 use rmq_remoting::transport::{Connection, HandlerResult};
@@ -17,7 +15,7 @@ use tokio::time::Instant;
 
 use super::order::ORDER_REVIVE_QID;
 use super::state::{Checkpoint, QueueKey};
-use super::{ensure_retry_topic, fifo, retry_topic};
+use super::{check_consumable, ensure_retry_topic, fifo, polling, retry_topic};
 use crate::filter::{self, PullFilter};
 use crate::schedule::now_ms;
 use crate::state::BrokerContext;
@@ -73,39 +71,7 @@ pub(super) async fn pop(
     req: RemotingCommand,
 ) -> HandlerResult {
     let h: PopMessageRequestHeader = req.decode_header()?;
-    if ctx.live.broker_permission() & perm::READ == 0 {
-        return Err(refuse(
-            ResponseCode::NO_PERMISSION,
-            format!(
-                "the broker[{}] peeking message is forbidden",
-                ctx.broker_addr()
-            ),
-        ));
-    }
-    let Some(topic) = ctx.topics.get(&h.topic) else {
-        return Err(refuse(
-            ResponseCode::TOPIC_NOT_EXIST,
-            format!("topic[{}] not exist, apply first please!", h.topic),
-        ));
-    };
-    if topic.perm & perm::READ == 0 {
-        return Err(refuse(
-            ResponseCode::NO_PERMISSION,
-            format!("the topic[{}] peeking message is forbidden", h.topic),
-        ));
-    }
-    if h.queue_id >= topic.read_queue_nums {
-        return Err(refuse(
-            ResponseCode::INVALID_PARAMETER,
-            format!(
-                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
-                h.queue_id,
-                h.topic,
-                topic.read_queue_nums,
-                conn.peer_addr()
-            ),
-        ));
-    }
+    let topic = check_consumable(&ctx, &conn, &h.topic, h.queue_id, &h.consumer_group)?;
     if h.max_msg_nums > 32 {
         return Err(refuse(
             ResponseCode::INVALID_PARAMETER,
@@ -124,21 +90,6 @@ pub(super) async fn pop(
             ),
         ));
     }
-    let Some(group) = ctx.groups.get_or_create(&h.consumer_group) else {
-        return Err(refuse(
-            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!(
-                "subscription group [{}] does not exist, {}",
-                h.consumer_group, "create it with `mqadmin updateSubGroup`"
-            ),
-        ));
-    };
-    if !group.consume_enable {
-        return Err(refuse(
-            ResponseCode::NO_PERMISSION,
-            format!("subscription group no permission, {}", h.consumer_group),
-        ));
-    }
     let filter = filter::build(
         &ctx,
         &h.consumer_group,
@@ -154,26 +105,22 @@ pub(super) async fn pop(
         vec![h.queue_id]
     };
     let deadline = Instant::now() + Duration::from_millis(u64::try_from(h.poll_time).unwrap_or(0));
-    // Subscribe before reading, so a message stored in between still wakes us.
-    let mut arrivals: Vec<_> = queues
-        .iter()
-        .map(|&q| ctx.arrivals.subscribe(&h.topic, q))
-        .chain(std::iter::once(ctx.arrivals.subscribe(&retry, 0)))
-        .collect();
+    let mut arrivals = polling::subscribe(&ctx, &h.topic, &queues, &retry);
+    let mut parked = None;
     loop {
         let batch = collect(&ctx, &h, &filter, &queues, &retry)?;
         if batch.count > 0 || Instant::now() >= deadline {
-            return Ok(respond(batch));
+            return Ok(respond(batch, ResponseCode::POLLING_TIMEOUT));
         }
-        let waits = arrivals.iter_mut().map(|rx| Box::pin(rx.changed()));
-        let woken = tokio::select! {
-            arrival = tokio::time::timeout_at(deadline, select_all(waits)) => arrival.is_ok(),
-            () = conn.closed() => false,
-            () = ctx.stopping.cancelled() => false,
-        };
-        if !woken {
+        if parked.is_none() {
+            parked = ctx.pop.parked.park(&h.topic, &h.consumer_group, h.queue_id);
+            if parked.is_none() {
+                return Ok(respond(batch, ResponseCode::POLLING_FULL));
+            }
+        }
+        if !polling::wait(&ctx, &conn, &mut arrivals, deadline).await {
             let batch = collect(&ctx, &h, &filter, &queues, &retry)?;
-            return Ok(respond(batch));
+            return Ok(respond(batch, ResponseCode::POLLING_TIMEOUT));
         }
     }
 }
@@ -367,7 +314,9 @@ pub(super) fn read(
     Some((offset, result))
 }
 
-fn respond(batch: Batch<'_>) -> RemotingCommand {
+/// The pop's answer: FOUND, or `empty` (POLLING_TIMEOUT, or POLLING_FULL when the request
+/// could not be parked) with Apache's remark.
+fn respond(batch: Batch<'_>, empty: ResponseCode) -> RemotingCommand {
     let header = PopMessageResponseHeader {
         pop_time: batch.pop_time,
         invisible_time: batch.h.invisible_time,
@@ -383,7 +332,7 @@ fn respond(batch: Batch<'_>) -> RemotingCommand {
         response.remark = Some("FOUND".to_owned());
         response.body = batch.body.freeze();
     } else {
-        response.code = ResponseCode::POLLING_TIMEOUT.as_i32();
+        response.code = empty.as_i32();
         response.remark = Some("NO_MESSAGE_IN_QUEUE".to_owned());
     }
     response

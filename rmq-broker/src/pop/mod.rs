@@ -5,15 +5,19 @@
 mod ack;
 mod fifo;
 mod message;
+mod notify;
 pub mod order;
+mod peek;
+pub mod polling;
 pub mod revive;
 pub mod state;
 
 use std::sync::Arc;
 
 use rmq_remoting::body::topic::perm;
+use rmq_remoting::body::topic::TopicConfig;
 use rmq_remoting::header::broker::ExtraInfo;
-use rmq_remoting::transport::Router;
+use rmq_remoting::transport::{Connection, Router};
 use rmq_remoting::{CommandError, RequestCode, ResponseCode};
 
 use crate::processor::handler;
@@ -43,10 +47,77 @@ pub(crate) fn register(router: Router, ctx: &Arc<BrokerContext>) -> Router {
         .route(RequestCode::POP_MESSAGE, handler(ctx, message::pop))
         .route(RequestCode::ACK_MESSAGE, handler(ctx, ack::ack))
         .route(RequestCode::BATCH_ACK_MESSAGE, handler(ctx, ack::batch_ack))
+        .route(RequestCode::PEEK_MESSAGE, handler(ctx, peek::peek))
+        .route(
+            RequestCode::NOTIFICATION,
+            handler(ctx, notify::notification),
+        )
+        .route(
+            RequestCode::POLLING_INFO,
+            handler(ctx, notify::polling_info),
+        )
         .route(
             RequestCode::CHANGE_MESSAGE_INVISIBLETIME,
             handler(ctx, ack::change_invisible_time),
         )
+}
+
+/// The checks POP_MESSAGE, PEEK_MESSAGE, NOTIFICATION and POLLING_INFO share, with Apache's
+/// codes and remarks: the broker and the topic are readable, the queue exists, the group
+/// exists (created if `autoCreateSubscriptionGroup`) and may consume.
+fn check_consumable(
+    ctx: &BrokerContext,
+    conn: &Connection,
+    topic: &str,
+    queue_id: i32,
+    group: &str,
+) -> Result<TopicConfig, CommandError> {
+    if ctx.live.broker_permission() & perm::READ == 0 {
+        return Err(CommandError::new(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] peeking message is forbidden",
+                ctx.broker_addr()
+            ),
+        ));
+    }
+    let Some(config) = ctx.topics.get(topic) else {
+        return Err(CommandError::new(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("topic[{topic}] not exist, apply first please!"),
+        ));
+    };
+    if config.perm & perm::READ == 0 {
+        return Err(CommandError::new(
+            ResponseCode::NO_PERMISSION,
+            format!("the topic[{topic}] peeking message is forbidden"),
+        ));
+    }
+    if queue_id >= config.read_queue_nums {
+        return Err(CommandError::new(
+            ResponseCode::INVALID_PARAMETER,
+            format!(
+                "queueId[{queue_id}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                config.read_queue_nums,
+                conn.peer_addr()
+            ),
+        ));
+    }
+    let Some(settings) = ctx.groups.get_or_create(group) else {
+        return Err(CommandError::new(
+            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!(
+                "subscription group [{group}] does not exist, create it with `mqadmin updateSubGroup`"
+            ),
+        ));
+    };
+    if !settings.consume_enable {
+        return Err(CommandError::new(
+            ResponseCode::NO_PERMISSION,
+            format!("subscription group no permission, {group}"),
+        ));
+    }
+    Ok(config)
 }
 
 /// The pop retry topic, created (one queue, readable and writable) on first use.
@@ -100,4 +171,22 @@ fn acked_queue(
         queue_id,
     };
     Ok((key, info))
+}
+
+/// Where the group's next pop of a queue starts (Apache's `getPopOffset` in PEEK and
+/// NOTIFICATION): past its consumer offset (the queue's first message without one) and past
+/// every message popped so far.
+fn pop_offset(ctx: &BrokerContext, group: &str, topic: &str, queue_id: i32) -> i64 {
+    let committed = ctx
+        .offsets
+        .query(group, topic, queue_id)
+        .filter(|o| *o >= 0)
+        .unwrap_or_else(|| ctx.store.min_offset_in_queue(topic, queue_id));
+    let key = QueueKey {
+        group: group.to_owned(),
+        topic: topic.to_owned(),
+        queue_id,
+    };
+    let popped = ctx.pop.lock().next_offset(&key).unwrap_or(-1);
+    committed.max(popped)
 }

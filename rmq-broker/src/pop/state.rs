@@ -105,6 +105,8 @@ pub struct PopState {
     table: Mutex<Tables>,
     dirty: AtomicBool,
     checkpoints: AtomicU32,
+    /// POP and NOTIFICATION requests waiting for a message (not persisted).
+    pub parked: super::polling::Parked,
 }
 
 /// The pop state locked for one queue's read-and-advance, so two pops never hand out the same
@@ -200,6 +202,7 @@ impl PopState {
             table: Mutex::new(Tables { queues, order }),
             dirty: AtomicBool::new(false),
             checkpoints: AtomicU32::new(0),
+            parked: super::polling::Parked::default(),
         })
     }
 

@@ -52,6 +52,10 @@ pub struct Report {
     pub ops_per_sec: f64,
     /// Latency in microseconds.
     pub latency_us: LatencySummary,
+    /// CPU seconds (user + system) this process spent in the measured phase, where a mode
+    /// measures it (`consume --drain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<f64>,
 }
 
 /// Latency percentiles in microseconds.
@@ -98,6 +102,7 @@ impl Report {
                 p999: h.value_at_quantile(0.999),
                 max: h.max(),
             },
+            cpu_seconds: None,
         }
     }
 

@@ -246,7 +246,7 @@ impl LitePullConsumer {
                         .push(m.queue_offset);
                 }
                 for (mq, (pq, offsets)) in by_queue {
-                    let next = pq.remove(&offsets);
+                    let next = pq.remove(offsets);
                     if next >= 0 && !pq.is_dropped() {
                         inner.note_consumed(&mq, next);
                     }

@@ -183,7 +183,7 @@ pub(crate) struct ConsumerInner {
     queues: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
     consume_permits: Arc<Semaphore>,
     /// The listener threads of a concurrent consumer.
-    pool: Option<Arc<pool::ConsumePool>>,
+    pool: Option<Arc<pool::ConsumePool<process::ConsumeBatch>>>,
     /// The runtime the consumer started in, for work that follows a listener call.
     runtime: tokio::runtime::Handle,
     consume_tasks: TaskTracker,
@@ -458,9 +458,14 @@ impl PushConsumerBuilder {
         };
         let pool = match listener {
             Listener::Concurrently(_) => Some(
-                pool::ConsumePool::start(cfg.consume_thread_max, "ConsumeMessageThread").map_err(
-                    |e| ClientError::Config(format!("cannot start the consume threads: {e}")),
-                )?,
+                pool::ConsumePool::start(
+                    cfg.consume_thread_max,
+                    cfg.consume_message_batch_max_size,
+                    "ConsumeMessageThread",
+                )
+                .map_err(|e| {
+                    ClientError::Config(format!("cannot start the consume threads: {e}"))
+                })?,
             ),
             _ => None,
         };

@@ -266,12 +266,11 @@ impl ConsumerInner {
                     self.retry_or_dead_letter(batch.clone()).await
                 }
             };
-            let done: Vec<i64> = batch
+            let done = batch
                 .iter()
                 .map(|m| m.queue_offset)
-                .filter(|o| !retry.iter().any(|r| r.queue_offset == *o))
-                .collect();
-            let commit = pq.remove(&done);
+                .filter(|o| !retry.iter().any(|r| r.queue_offset == *o));
+            let commit = pq.remove(done);
             if commit >= 0 && !pq.is_dropped() {
                 self.offsets.update(mq, commit, false);
             }

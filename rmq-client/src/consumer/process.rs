@@ -26,26 +26,73 @@ use crate::producer::Producer;
 use crate::trace::ConsumeReturn;
 use rmq_remoting::message::keys;
 
+/// A pulled batch of one queue on its way through the consume pool: built once per batch, so
+/// a listener call costs no allocation for its context. It holds a token of `consume_tasks`
+/// until its last message is handled, so shutdown waits for it.
+pub(crate) struct ConsumeBatch {
+    consumer: Arc<ConsumerInner>,
+    pq: Arc<ProcessQueue>,
+    ctx: ConsumeContext,
+    _token: tokio_util::task::task_tracker::TaskTrackerToken,
+}
+
+impl super::pool::ConsumeRun for ConsumeBatch {
+    /// One listener call. A success is committed on the pool thread; any other outcome goes
+    /// back to the runtime, where retries may need the network. Calls that have not started
+    /// when the consumer stops or the queue is dropped are abandoned: their messages stay
+    /// uncommitted and are delivered again to whoever owns the queue next.
+    fn consume(self: &Arc<Self>, msgs: &mut Vec<ReceivedMessage>) {
+        let me = &self.consumer;
+        if self.pq.is_dropped() || me.stop_consuming.is_cancelled() {
+            return;
+        }
+        let Listener::Concurrently(listener) = &me.listener else {
+            return;
+        };
+        let mq = &self.ctx.queue;
+        let traced = me.trace_before(msgs);
+        let mut panicked = false;
+        let began = std::time::Instant::now();
+        let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            listener.consume(msgs, &self.ctx)
+        }))
+        .unwrap_or_else(|_| {
+            tracing::warn!(topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id, "the listener panicked; reconsume later");
+            panicked = true;
+            ConsumeStatus::ReconsumeLater
+        });
+        let ok = status == ConsumeStatus::ConsumeSuccess;
+        me.trace_after(&traced, msgs.len(), ConsumeReturn::of(ok, panicked));
+        let (done_count, failed) = if ok { (msgs.len(), 0) } else { (0, msgs.len()) };
+        me.status.consumed(mq, began.elapsed(), done_count, failed);
+        if ok {
+            me.commit_consumed(mq, &self.pq, msgs.iter().map(|m| m.queue_offset));
+            return;
+        }
+        let batch = self.clone();
+        let msgs = std::mem::take(msgs);
+        me.runtime.spawn(async move {
+            let me = &batch.consumer;
+            me.process_result(&batch.ctx.queue, &batch.pq, msgs, status)
+                .await;
+        });
+    }
+}
+
 impl ConsumerInner {
-    /// Hands freshly pulled messages to the listener in batches of
-    /// `consumeMessageBatchMaxSize`.
+    /// Hands freshly pulled messages to the listener in calls of up to
+    /// `consumeMessageBatchMaxSize` messages.
     pub(crate) fn submit(
         self: &Arc<Self>,
         mq: &MessageQueue,
         pq: &Arc<ProcessQueue>,
         msgs: Vec<ReceivedMessage>,
     ) {
-        let batch = self.config.consume_message_batch_max_size;
-        let mut msgs = msgs.into_iter().peekable();
-        while msgs.peek().is_some() {
-            let chunk: Vec<ReceivedMessage> = msgs.by_ref().take(batch).collect();
-            self.spawn_consume(mq.clone(), pq.clone(), chunk, Duration::ZERO);
-        }
+        self.spawn_consume(mq.clone(), pq.clone(), msgs, Duration::ZERO);
     }
 
-    /// One listener call on the consume pool, after `delay`. Calls that have not started when
-    /// the consumer stops or the queue is dropped are abandoned: their messages stay
-    /// uncommitted and are delivered again to whoever owns the queue next.
+    /// Queues listener calls on the consume pool, after `delay`. Calls that have not started
+    /// when the consumer stops or the queue is dropped are abandoned.
     fn spawn_consume(
         self: &Arc<Self>,
         mq: MessageQueue,
@@ -53,72 +100,35 @@ impl ConsumerInner {
         msgs: Vec<ReceivedMessage>,
         delay: Duration,
     ) {
-        if delay.is_zero() {
-            self.enqueue_consume(mq, pq, msgs);
-            return;
-        }
-        let me = self.clone();
-        self.consume_tasks.spawn(async move {
-            tokio::select! {
-                _ = me.stop_consuming.cancelled() => {}
-                _ = tokio::time::sleep(delay) => me.enqueue_consume(mq, pq, msgs),
-            }
-        });
-    }
-
-    /// Queues the listener call on the pool. A success is committed on the pool thread; any
-    /// other outcome goes back to the runtime, where retries may need the network. Until then
-    /// the call holds a token of `consume_tasks`, so shutdown waits for it.
-    fn enqueue_consume(
-        self: &Arc<Self>,
-        mq: MessageQueue,
-        pq: Arc<ProcessQueue>,
-        msgs: Vec<ReceivedMessage>,
-    ) {
-        let Some(pool) = &self.pool else {
+        let Some(pool) = self.pool.clone() else {
             return;
         };
-        let me = self.clone();
-        let token = self.consume_tasks.token();
-        pool.submit(move || {
-            if pq.is_dropped() || me.stop_consuming.is_cancelled() {
-                return;
+        let batch = Arc::new(ConsumeBatch {
+            consumer: self.clone(),
+            pq,
+            ctx: ConsumeContext { queue: mq },
+            _token: self.consume_tasks.token(),
+        });
+        if delay.is_zero() {
+            pool.submit(batch, msgs);
+            return;
+        }
+        let stop = self.stop_consuming.clone();
+        self.consume_tasks.spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(delay) => pool.submit(batch, msgs),
             }
-            let Listener::Concurrently(listener) = &me.listener else {
-                return;
-            };
-            let traced = me.trace_before(&msgs);
-            let mut panicked = false;
-            let ctx = ConsumeContext { queue: mq.clone() };
-            let began = std::time::Instant::now();
-            let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                listener.consume(&msgs, &ctx)
-            }))
-            .unwrap_or_else(|_| {
-                tracing::warn!(topic = %mq.topic, broker = %mq.broker_name, queue_id = mq.queue_id, "the listener panicked; reconsume later");
-                panicked = true;
-                ConsumeStatus::ReconsumeLater
-            });
-            let success = status == ConsumeStatus::ConsumeSuccess;
-            me.trace_after(&traced, msgs.len(), ConsumeReturn::of(success, panicked));
-            let ok = status == ConsumeStatus::ConsumeSuccess;
-            let (done_count, failed) = if ok { (msgs.len(), 0) } else { (0, msgs.len()) };
-            me.status.consumed(&mq, began.elapsed(), done_count, failed);
-            if ok {
-                let done: Vec<i64> = msgs.iter().map(|m| m.queue_offset).collect();
-                me.commit_consumed(&mq, &pq, &done);
-                return;
-            }
-            let runtime = me.runtime.clone();
-            runtime.spawn(async move {
-                let _token = token;
-                me.process_result(mq, pq, msgs, status).await;
-            });
         });
     }
 
     /// Marks `done` consumed and moves the queue's offset to the smallest one still in flight.
-    fn commit_consumed(&self, mq: &MessageQueue, pq: &ProcessQueue, done: &[i64]) {
+    fn commit_consumed(
+        &self,
+        mq: &MessageQueue,
+        pq: &ProcessQueue,
+        done: impl IntoIterator<Item = i64>,
+    ) {
         let commit = pq.remove(done);
         if commit >= 0 && !pq.is_dropped() {
             self.offsets.update(mq, commit, true);
@@ -128,8 +138,8 @@ impl ConsumerInner {
     /// Java `processConsumeResult`: commit what succeeded, retry what failed.
     async fn process_result(
         self: &Arc<Self>,
-        mq: MessageQueue,
-        pq: Arc<ProcessQueue>,
+        mq: &MessageQueue,
+        pq: &Arc<ProcessQueue>,
         msgs: Vec<ReceivedMessage>,
         status: ConsumeStatus,
     ) {
@@ -166,12 +176,11 @@ impl ConsumerInner {
             tracing::error!(msg_id = %m.msg_id, reconsume_times = m.reconsume_times,
                 "the message failed maxReconsumeTimes times and cannot be dead-lettered; dropping it");
         }
-        let done: Vec<i64> = msgs
+        let done = msgs
             .iter()
             .map(|m| m.queue_offset)
-            .filter(|o| !retry.iter().any(|r| r.queue_offset == *o))
-            .collect();
-        self.commit_consumed(&mq, &pq, &done);
+            .filter(|o| !retry.iter().any(|r| r.queue_offset == *o));
+        self.commit_consumed(mq, pq, done);
         if !retry.is_empty() {
             let retry = retry
                 .into_iter()
@@ -180,7 +189,7 @@ impl ConsumerInner {
                     m
                 })
                 .collect();
-            self.spawn_consume(mq, pq, retry, self.config.local_retry_delay);
+            self.spawn_consume(mq.clone(), pq.clone(), retry, self.config.local_retry_delay);
         }
     }
 

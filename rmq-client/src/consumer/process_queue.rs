@@ -57,13 +57,13 @@ impl ProcessQueue {
 
     /// Marks `offsets` consumed and returns the offset that may now be committed: the smallest
     /// offset still in flight, or one past the largest ever pulled; -1 if nothing was pulled.
-    pub(crate) fn remove(&self, offsets: &[i64]) -> i64 {
+    pub(crate) fn remove(&self, offsets: impl IntoIterator<Item = i64>) -> i64 {
         let mut s = self.state();
         if s.max_offset < 0 {
             return -1;
         }
         for o in offsets {
-            if let Some(size) = s.msgs.remove(o) {
+            if let Some(size) = s.msgs.remove(&o) {
                 s.bytes -= size;
             }
         }
@@ -107,12 +107,13 @@ impl ProcessQueue {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use bytes::Bytes;
     use rmq_remoting::body::client::MessageQueue;
 
-    fn msg(offset: i64) -> ReceivedMessage {
+    /// A 3-byte message at `offset` of queue 0 of topic T.
+    pub(crate) fn msg(offset: i64) -> ReceivedMessage {
         let addr = "127.0.0.1:1".parse().unwrap();
         ReceivedMessage {
             topic: "T".into(),
@@ -136,12 +137,12 @@ mod tests {
     #[test]
     fn commit_offset_is_the_smallest_in_flight() {
         let pq = ProcessQueue::new();
-        assert_eq!(pq.remove(&[]), -1);
+        assert_eq!(pq.remove([]), -1);
         pq.put(&[msg(5), msg(6), msg(7)]);
         assert_eq!((pq.count(), pq.bytes(), pq.span()), (3, 9, 2));
-        assert_eq!(pq.remove(&[6]), 5);
-        assert_eq!(pq.remove(&[5]), 7);
-        assert_eq!(pq.remove(&[7]), 8);
+        assert_eq!(pq.remove([6]), 5);
+        assert_eq!(pq.remove([5]), 7);
+        assert_eq!(pq.remove([7]), 8);
         assert_eq!((pq.count(), pq.bytes(), pq.span()), (0, 0, 0));
     }
 }

@@ -256,12 +256,36 @@ impl ReceivedMessage {
         max_offset: i64,
         retry_topic: &str,
     ) -> Result<Self, String> {
+        Self::from_record_in(
+            record,
+            None,
+            broker_name,
+            min_offset,
+            max_offset,
+            retry_topic,
+        )
+    }
+
+    /// [`Self::from_record`] for a record decoded from `frame`: an uncompressed body is a
+    /// view of `frame` instead of a copy (a pulled batch's bodies share its response buffer,
+    /// which lives until the last of them is dropped).
+    pub(crate) fn from_record_in(
+        record: &RecordView<'_>,
+        frame: Option<&Bytes>,
+        broker_name: &str,
+        min_offset: i64,
+        max_offset: i64,
+        retry_topic: &str,
+    ) -> Result<Self, String> {
         let mut sys = record.sys_flag;
         let body = if sys & sys_flag::COMPRESSED != 0 {
             sys &= !(sys_flag::COMPRESSED | sys_flag::COMPRESSION_TYPE_MASK);
             inflate(record.body)?
         } else {
-            Bytes::copy_from_slice(record.body)
+            match frame {
+                Some(frame) => frame.slice_ref(record.body),
+                None => Bytes::copy_from_slice(record.body),
+            }
         };
         let mut properties = decode_properties(record.properties);
         let offset_msg_id = encode_offset_msg_id(record.store_host, record.physical_offset);

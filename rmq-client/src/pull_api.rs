@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use rmq_remoting::body::client::MessageQueue;
 use rmq_remoting::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
 use rmq_remoting::message::{decode_record, keys, property_value, TagSubscription};
@@ -91,12 +92,13 @@ pub(crate) async fn pull(
     })
 }
 
-/// Decodes the stored records one after another in `body` (a pull or query answer from
+/// Decodes the stored records one after another in `frame` (a pull or query answer from
 /// `addr`), keeping those whose tag `filter` accepts. `offsets` are the queue's bounds the
-/// records are labelled with (`MIN_OFFSET`/`MAX_OFFSET`).
+/// records are labelled with (`MIN_OFFSET`/`MAX_OFFSET`). Uncompressed bodies are views of
+/// `frame`, not copies.
 pub(crate) fn decode_records(
     addr: &str,
-    mut body: &[u8],
+    frame: &Bytes,
     broker_name: &str,
     offsets: (i64, i64),
     retry_topic: &str,
@@ -107,6 +109,7 @@ pub(crate) fn decode_records(
         reason,
     };
     let mut msgs = Vec::new();
+    let mut body: &[u8] = frame;
     while !body.is_empty() {
         let record =
             decode_record(body, false).map_err(|e| protocol(format!("stored record: {e}")))?;
@@ -121,8 +124,9 @@ pub(crate) fn decode_records(
         });
         if tag_ok {
             msgs.push(
-                ReceivedMessage::from_record(
+                ReceivedMessage::from_record_in(
                     &record,
+                    Some(frame),
                     broker_name,
                     offsets.0,
                     offsets.1,

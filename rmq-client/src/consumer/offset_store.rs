@@ -66,9 +66,13 @@ impl OffsetStore {
     /// Sets the in-memory offset; with `increase_only`, never moves it backwards.
     pub(crate) fn update(&self, mq: &MessageQueue, offset: i64, increase_only: bool) {
         let mut table = self.table();
-        let entry = table.entry(mq.clone()).or_insert(offset);
-        if !increase_only || offset > *entry {
-            *entry = offset;
+        // a lookup first: the entry API would clone the queue (two strings) on every commit
+        match table.get_mut(mq) {
+            Some(entry) if !increase_only || offset > *entry => *entry = offset,
+            Some(_) => {}
+            None => {
+                table.insert(mq.clone(), offset);
+            }
         }
     }
 

@@ -102,6 +102,28 @@ struct Tables {
     queues: HashMap<MessageQueue, (i64, i64)>,
 }
 
+impl Tables {
+    /// Updates the (last pull, last consume) entry of `mq`. These run for every pull and
+    /// listener call, so the entry is looked up before the queue's strings are copied.
+    fn touch(&mut self, mq: &MessageQueue, set: impl FnOnce(&mut (i64, i64))) {
+        if let Some(times) = self.queues.get_mut(mq) {
+            set(times);
+            return;
+        }
+        let mut times = (0, 0);
+        set(&mut times);
+        self.queues.insert(mq.clone(), times);
+    }
+
+    /// The rates of `topic`, created on first use (looked up first, as in [`Self::touch`]).
+    fn rates(&mut self, topic: &str, now: Instant) -> Option<&mut TopicRates> {
+        if !self.topics.contains_key(topic) {
+            self.topics.insert(topic.to_owned(), TopicRates::new(now));
+        }
+        self.topics.get_mut(topic)
+    }
+}
+
 /// The rates of one consumer, updated by its pull loops and listener calls.
 #[derive(Debug)]
 pub(crate) struct ConsumeStatusTable {
@@ -142,14 +164,13 @@ impl ConsumeStatusTable {
     pub(crate) fn pulled(&self, mq: &MessageQueue, rt: Duration, found: usize) {
         let now = Instant::now();
         let mut t = self.lock();
-        t.queues.entry(mq.clone()).or_default().0 = now_ms();
+        let ms = now_ms();
+        t.touch(mq, |times| times.0 = ms);
         if found > 0 {
-            let rates = t
-                .topics
-                .entry(mq.topic.clone())
-                .or_insert_with(|| TopicRates::new(now));
-            rates.pull_rt.add(now, millis(rt));
-            rates.pulled.add(now, found as u64);
+            if let Some(rates) = t.rates(&mq.topic, now) {
+                rates.pull_rt.add(now, millis(rt));
+                rates.pulled.add(now, found as u64);
+            }
         }
     }
 
@@ -157,11 +178,11 @@ impl ConsumeStatusTable {
     pub(crate) fn consumed(&self, mq: &MessageQueue, rt: Duration, ok: usize, failed: usize) {
         let now = Instant::now();
         let mut t = self.lock();
-        t.queues.entry(mq.clone()).or_default().1 = now_ms();
-        let rates = t
-            .topics
-            .entry(mq.topic.clone())
-            .or_insert_with(|| TopicRates::new(now));
+        let ms = now_ms();
+        t.touch(mq, |times| times.1 = ms);
+        let Some(rates) = t.rates(&mq.topic, now) else {
+            return;
+        };
         rates.consume_rt.add(now, millis(rt));
         if ok > 0 {
             rates.consumed_ok.add(now, ok as u64);

@@ -161,6 +161,14 @@ rmq_config::settings! {
         clock_skew_warn_threshold_millis: u64 = 5_000 => "clockSkewWarnThresholdMillis",
         /// How often (ms) popped messages past their invisible time are revived into the pop retry topic (docs/pop.md).
         revive_interval: u64 = 1_000 => "reviveInterval",
+        /// Stop popping a queue for a group while more than `popInflightMessageThreshold` of its popped messages are unacked (docs/pop.md).
+        enable_pop_message_threshold: bool = false => "enablePopMessageThreshold",
+        /// The in-flight limit per queue and group when `enablePopMessageThreshold` is on.
+        pop_inflight_message_threshold: u64 = 10_000 => "popInflightMessageThreshold",
+        /// Pops and notifications parked per topic, group and queue id before another is answered POLLING_FULL.
+        pop_polling_size: u64 = 1_024 => "popPollingSize",
+        /// Pops and notifications parked on the broker before another is answered POLLING_FULL.
+        max_pop_polling_size: u64 = 100_000 => "maxPopPollingSize",
     }
     ignored {
         "sendMessageThreadPoolNums" => "requests run on the async runtime, not a thread pool",

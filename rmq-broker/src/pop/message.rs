@@ -113,7 +113,13 @@ pub(super) async fn pop(
             return Ok(respond(batch, ResponseCode::POLLING_TIMEOUT));
         }
         if parked.is_none() {
-            parked = ctx.pop.parked.park(&h.topic, &h.consumer_group, h.queue_id);
+            parked = ctx.pop.parked.park(
+                &h.topic,
+                &h.consumer_group,
+                h.queue_id,
+                ctx.config.max_pop_polling_size,
+                ctx.config.pop_polling_size,
+            );
             if parked.is_none() {
                 return Ok(respond(batch, ResponseCode::POLLING_FULL));
             }
@@ -211,6 +217,13 @@ fn take_queue(
     let offset = state
         .next_offset(&key)
         .unwrap_or_else(|| init_offset(ctx, h, topic, queue_id));
+    if ctx.config.enable_pop_message_threshold
+        && state.in_flight(&key) > ctx.config.pop_inflight_message_threshold
+    {
+        // Apache's `isPopShouldStop`: the queue is skipped, its backlog counted in restNum.
+        batch.rest += ctx.store.max_offset_in_queue(topic, queue_id) - offset;
+        return Ok(());
+    }
     let Some((offset, result)) = read(ctx, batch, &key, offset) else {
         return Ok(());
     };

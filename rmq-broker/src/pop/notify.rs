@@ -48,7 +48,13 @@ pub(super) async fn notification(
             return Ok(answer(false, false));
         }
         if parked.is_none() {
-            parked = ctx.pop.parked.park(&h.topic, &h.consumer_group, h.queue_id);
+            parked = ctx.pop.parked.park(
+                &h.topic,
+                &h.consumer_group,
+                h.queue_id,
+                ctx.config.max_pop_polling_size,
+                ctx.config.pop_polling_size,
+            );
             if parked.is_none() {
                 return Ok(answer(false, true));
             }

@@ -14,13 +14,6 @@ use tokio::time::Instant;
 
 use crate::state::BrokerContext;
 
-/// Parked requests on one topic, group and queue before another is refused (Apache's
-/// `popPollingSize` default).
-const MAX_PARKED_PER_QUEUE: usize = 1024;
-/// Parked requests on the broker before another is refused (Apache's `maxPopPollingSize`
-/// default).
-const MAX_PARKED: usize = 100_000;
-
 type Key = (String, String, i32);
 
 /// The parked POP and NOTIFICATION requests.
@@ -41,14 +34,21 @@ impl Parked {
     }
 
     /// Parks a request of `group` on `topic`/`queue_id` (-1: every queue); None when the
-    /// broker or the queue holds as many as Apache allows (the request is answered
-    /// POLLING_FULL).
-    pub fn park(&self, topic: &str, group: &str, queue_id: i32) -> Option<ParkedGuard<'_>> {
+    /// broker holds `max_total` or the queue more than `max_per_queue` (Apache's
+    /// `maxPopPollingSize` and `popPollingSize`): the request is answered POLLING_FULL.
+    pub fn park(
+        &self,
+        topic: &str,
+        group: &str,
+        queue_id: i32,
+        max_total: u64,
+        max_per_queue: u64,
+    ) -> Option<ParkedGuard<'_>> {
         let key = (topic.to_owned(), group.to_owned(), queue_id);
         let mut counts = self.counts();
         let (total, per_queue) = &mut *counts;
         let here = per_queue.entry(key.clone()).or_default();
-        if *total >= MAX_PARKED || *here > MAX_PARKED_PER_QUEUE {
+        if *total as u64 >= max_total || *here as u64 > max_per_queue {
             return None;
         }
         *here += 1;
@@ -115,21 +115,25 @@ mod tests {
     #[test]
     fn parked_requests_are_counted_until_dropped() {
         let parked = Parked::default();
-        let a = parked.park("t", "g", -1).unwrap();
-        let b = parked.park("t", "g", -1).unwrap();
-        let c = parked.park("t", "g", 2).unwrap();
+        let a = parked.park("t", "g", -1, 10, 3).unwrap();
+        let b = parked.park("t", "g", -1, 10, 3).unwrap();
+        let c = parked.park("t", "g", 2, 10, 3).unwrap();
         assert_eq!(parked.count("t", "g", -1), 2);
         assert_eq!(parked.count("t", "other", -1), 0);
         drop(a);
         assert_eq!(parked.count("t", "g", -1), 1);
         drop((b, c));
         assert_eq!(parked.counts().0, 0);
-        let many: Vec<_> = (0..=MAX_PARKED_PER_QUEUE)
-            .map(|_| parked.park("t", "g", 0).unwrap())
+        let many: Vec<_> = (0..=3)
+            .map(|_| parked.park("t", "g", 0, 10, 3).unwrap())
             .collect();
         assert!(
-            parked.park("t", "g", 0).is_none(),
+            parked.park("t", "g", 0, 10, 3).is_none(),
             "POLLING_FULL past the queue's limit"
+        );
+        assert!(
+            parked.park("t", "g", 1, 4, 3).is_none(),
+            "and past the broker's"
         );
         drop(many);
     }

@@ -122,6 +122,14 @@ impl Locked<'_> {
         self.table.queues.get(key).map(|q| q.next)
     }
 
+    /// The group's popped messages of `key` neither acked nor revived.
+    pub fn in_flight(&self, key: &QueueKey) -> u64 {
+        self.table
+            .queues
+            .get(key)
+            .map_or(0, |q| q.in_flight.len() as u64)
+    }
+
     /// Whether the group's last orderly pop of `key` still blocks it at `now`.
     pub fn order_blocked(&self, key: &QueueKey, attempt_id: Option<&str>, now: i64) -> bool {
         self.table

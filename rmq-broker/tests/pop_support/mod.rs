@@ -26,17 +26,19 @@ pub fn now_ms() -> i64 {
 }
 
 pub fn start(namesrv: &str, store: &std::path::Path) -> ServerProcess {
-    ServerProcess::start(mqbroker(
-        namesrv,
-        BROKER,
-        store,
-        &[
-            "--reviveInterval",
-            "100",
-            "--flushConsumerOffsetInterval",
-            "200",
-        ],
-    ))
+    start_with(namesrv, store, &[])
+}
+
+/// [`start`] with more broker settings (`--key value` pairs).
+pub fn start_with(namesrv: &str, store: &std::path::Path, extra: &[&str]) -> ServerProcess {
+    let mut args = vec![
+        "--reviveInterval",
+        "100",
+        "--flushConsumerOffsetInterval",
+        "200",
+    ];
+    args.extend_from_slice(extra);
+    ServerProcess::start(mqbroker(namesrv, BROKER, store, &args))
 }
 
 /// A popped message as a Java 5 client sees it: body, attempts so far and its receipt.

@@ -1,96 +1,105 @@
-//! The receive side of the proxy: ReceiveMessage, AckMessage, ChangeInvisibleDuration,
-//! ForwardMessageToDeadLetterQueue and QueryAssignment. Not served yet: every call is answered
-//! NOT_IMPLEMENTED (unary) or UNIMPLEMENTED (the receive stream).
+//! The receive side of the proxy, as Apache's proxy serves it in cluster mode (docs/grpc-proxy.md,
+//! "Receiving"): ReceiveMessage pops from a broker (POP_MESSAGE over remoting, rmq-client's
+//! `PopClient`) and streams the messages with their receipt handles; AckMessage,
+//! ChangeInvisibleDuration and ForwardMessageToDeadLetterQueue decode the handle to reach the
+//! message's broker again; QueryAssignment tells push consumers which brokers to receive from.
+
+mod ack;
+mod assignment;
+mod receipt;
+mod stream;
 
 use std::pin::Pin;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::Stream;
+use rmq_client::{ClientConfig, PopClient};
 use tonic::{Request, Response, Status};
 
 use crate::config::ProxyConfig;
 use crate::context::ProxyContext;
 use crate::proto::v2::{
     AckMessageRequest, AckMessageResponse, ChangeInvisibleDurationRequest,
-    ChangeInvisibleDurationResponse, Code, ForwardMessageToDeadLetterQueueRequest,
+    ChangeInvisibleDurationResponse, ForwardMessageToDeadLetterQueueRequest,
     ForwardMessageToDeadLetterQueueResponse, QueryAssignmentRequest, QueryAssignmentResponse,
     ReceiveMessageRequest, ReceiveMessageResponse,
 };
-use crate::status;
 
-/// The stream ReceiveMessage answers with: the messages, then a status.
+pub use receipt::ReceiptHandle;
+
+/// The stream ReceiveMessage answers with: a status, the messages, then a delivery timestamp.
 pub type ReceiveStream =
     Pin<Box<dyn Stream<Item = Result<ReceiveMessageResponse, Status>> + Send + 'static>>;
 
-/// What the receive side keeps for the proxy's lifetime (part of [`ProxyContext`]).
-pub struct ReceiveState {}
+/// What the receive side keeps for the proxy's lifetime (part of [`ProxyContext`]): the
+/// remoting client that pops, acks and sends back, and the round-robin position for receives
+/// that name no broker.
+pub struct ReceiveState {
+    pop: PopClient,
+    next_broker: AtomicUsize,
+}
 
 impl ReceiveState {
-    /// Builds the receive side's state when the proxy starts.
-    pub async fn start(_config: &ProxyConfig) -> Result<ReceiveState, rmq_client::ClientError> {
-        Ok(ReceiveState {})
+    /// Connects the receive side's remoting client to the proxy's name servers.
+    pub async fn start(config: &ProxyConfig) -> Result<ReceiveState, rmq_client::ClientError> {
+        let client = ClientConfig {
+            namesrv_addr: config.namesrv_addr.clone(),
+            mq_client_api_timeout: Duration::from_secs(3),
+            ..ClientConfig::default()
+        };
+        Ok(ReceiveState {
+            pop: PopClient::start(client).await?,
+            next_broker: AtomicUsize::new(0),
+        })
     }
 }
 
 /// ReceiveMessage (server streaming).
 pub async fn receive_message(
-    _ctx: &Arc<ProxyContext>,
-    _request: Request<ReceiveMessageRequest>,
+    ctx: &Arc<ProxyContext>,
+    request: Request<ReceiveMessageRequest>,
 ) -> Result<Response<ReceiveStream>, Status> {
-    Err(Status::unimplemented("ReceiveMessage is not served yet"))
+    stream::receive_message(ctx, request).await
 }
 
-/// AckMessage.
+/// AckMessage: every entry acked on its broker, one result per entry.
 pub async fn ack_message(
-    _ctx: &Arc<ProxyContext>,
-    _request: Request<AckMessageRequest>,
+    ctx: &Arc<ProxyContext>,
+    request: Request<AckMessageRequest>,
 ) -> Result<Response<AckMessageResponse>, Status> {
-    Ok(Response::new(AckMessageResponse {
-        status: Some(status::of(
-            Code::NotImplemented,
-            "AckMessage is not served yet",
-        )),
-        entries: Vec::new(),
-    }))
+    Ok(Response::new(
+        ack::ack_message(ctx, request.into_inner()).await,
+    ))
 }
 
-/// ChangeInvisibleDuration.
+/// ChangeInvisibleDuration: answers the message's new receipt handle.
 pub async fn change_invisible_duration(
-    _ctx: &Arc<ProxyContext>,
-    _request: Request<ChangeInvisibleDurationRequest>,
+    ctx: &Arc<ProxyContext>,
+    request: Request<ChangeInvisibleDurationRequest>,
 ) -> Result<Response<ChangeInvisibleDurationResponse>, Status> {
-    Ok(Response::new(ChangeInvisibleDurationResponse {
-        status: Some(status::of(
-            Code::NotImplemented,
-            "ChangeInvisibleDuration is not served yet",
-        )),
-        receipt_handle: String::new(),
-    }))
+    Ok(Response::new(
+        ack::change_invisible_duration(ctx, request.into_inner()).await,
+    ))
 }
 
-/// ForwardMessageToDeadLetterQueue.
+/// ForwardMessageToDeadLetterQueue: the message goes to the group's DLQ and is acked.
 pub async fn forward_message_to_dead_letter_queue(
-    _ctx: &Arc<ProxyContext>,
-    _request: Request<ForwardMessageToDeadLetterQueueRequest>,
+    ctx: &Arc<ProxyContext>,
+    request: Request<ForwardMessageToDeadLetterQueueRequest>,
 ) -> Result<Response<ForwardMessageToDeadLetterQueueResponse>, Status> {
-    Ok(Response::new(ForwardMessageToDeadLetterQueueResponse {
-        status: Some(status::of(
-            Code::NotImplemented,
-            "ForwardMessageToDeadLetterQueue is not served yet",
-        )),
-    }))
+    Ok(Response::new(
+        ack::forward_to_dead_letter_queue(ctx, request.into_inner()).await,
+    ))
 }
 
-/// QueryAssignment.
+/// QueryAssignment: the brokers (FIFO groups: the queues) a push consumer receives from.
 pub async fn query_assignment(
-    _ctx: &Arc<ProxyContext>,
-    _request: Request<QueryAssignmentRequest>,
+    ctx: &Arc<ProxyContext>,
+    request: Request<QueryAssignmentRequest>,
 ) -> Result<Response<QueryAssignmentResponse>, Status> {
-    Ok(Response::new(QueryAssignmentResponse {
-        status: Some(status::of(
-            Code::NotImplemented,
-            "QueryAssignment is not served yet",
-        )),
-        assignments: Vec::new(),
-    }))
+    Ok(Response::new(
+        assignment::query_assignment(ctx, request.into_inner()).await,
+    ))
 }

@@ -1,0 +1,543 @@
+//! The receive side of the proxy over real gRPC (tonic's generated client) and real remoting:
+//! an in-process rmq name server and broker (rmq-testkit), the proxy serving on 127.0.0.1:0.
+//! ReceiveMessage and AckMessage, redelivery after the invisible time with delivery attempt 2,
+//! ChangeInvisibleDuration, the dead-letter queue after the client's max attempts, a tag filter,
+//! QueryAssignment and the refusals Apache's proxy gives. Deliveries are multisets of bodies.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use rmq_client::{dlq_topic, Admin, ClientConfig, Message, Producer};
+use rmq_proxy::proto::v2::{
+    self, messaging_service_client::MessagingServiceClient, receive_message_response::Content,
+    settings::PubSub, telemetry_command::Command, Code, FilterType,
+};
+use rmq_proxy::{ProxyConfig, ProxyContext};
+use rmq_testkit::LocalStack;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+const CLIENT_ID: &str = "receive-test-client";
+
+struct Stack {
+    servers: LocalStack,
+    proxy: MessagingServiceClient<Channel>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Stack {
+    async fn start() -> Stack {
+        let servers = LocalStack::start_with(|b| b.revive_interval = 100).await;
+        let config = ProxyConfig {
+            namesrv_addr: servers.namesrv.clone(),
+            min_invisible_time_mills_for_recv: 1000,
+            grpc_client_consumer_min_long_polling_timeout_millis: 300,
+            ..ProxyConfig::default()
+        };
+        let ctx = ProxyContext::start(config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(rmq_proxy::serve(ctx, listener, async move {
+            let _ = stopped.await;
+        }));
+        let proxy = MessagingServiceClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap();
+        Stack {
+            servers,
+            proxy,
+            stop: Some(stop),
+        }
+    }
+
+    fn client_config(&self) -> ClientConfig {
+        ClientConfig {
+            namesrv_addr: self.servers.namesrv.clone(),
+            client_ip: "127.0.0.1".into(),
+            ..ClientConfig::default()
+        }
+    }
+
+    async fn send(&self, topic: &str, tag: &str, bodies: &[&str]) {
+        let producer = Producer::builder()
+            .client_config(self.client_config())
+            .producer_group("receive-test-producer")
+            .start()
+            .await
+            .unwrap();
+        for body in bodies {
+            let msg = Message::new(topic, body.as_bytes().to_vec()).with_tags(tag);
+            producer.send(msg).await.unwrap();
+        }
+        producer.shutdown().await;
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.servers.stop().await;
+    }
+}
+
+fn resource(name: &str) -> Option<v2::Resource> {
+    Some(v2::Resource {
+        resource_namespace: String::new(),
+        name: name.into(),
+    })
+}
+
+fn request<T>(message: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    req.metadata_mut()
+        .insert("x-mq-client-id", CLIENT_ID.parse().unwrap());
+    req.set_timeout(Duration::from_secs(10));
+    req
+}
+
+fn ms(d: Duration) -> prost_types::Duration {
+    prost_types::Duration {
+        seconds: i64::try_from(d.as_secs()).unwrap(),
+        nanos: i32::try_from(d.subsec_nanos()).unwrap(),
+    }
+}
+
+fn receive_request(
+    group: &str,
+    topic: &str,
+    invisible: Duration,
+    tag: &str,
+) -> v2::ReceiveMessageRequest {
+    v2::ReceiveMessageRequest {
+        group: resource(group),
+        message_queue: Some(v2::MessageQueue {
+            topic: resource(topic),
+            id: -1,
+            permission: v2::Permission::ReadWrite as i32,
+            broker: None,
+            accept_message_types: Vec::new(),
+        }),
+        filter_expression: Some(v2::FilterExpression {
+            r#type: FilterType::Tag as i32,
+            expression: tag.into(),
+        }),
+        batch_size: 32,
+        invisible_duration: Some(ms(invisible)),
+        auto_renew: false,
+        long_polling_timeout: Some(ms(Duration::from_millis(500))),
+        attempt_id: None,
+    }
+}
+
+/// One ReceiveMessage call: the leading status, the messages, and whether the stream ended
+/// with a delivery timestamp (Apache's proxy always writes one last).
+async fn receive(
+    proxy: &mut MessagingServiceClient<Channel>,
+    req: v2::ReceiveMessageRequest,
+) -> (v2::Status, Vec<v2::Message>) {
+    let mut stream = proxy
+        .receive_message(request(req))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut status = None;
+    let mut messages = Vec::new();
+    let mut closed = false;
+    while let Some(item) = stream.message().await.unwrap() {
+        assert!(!closed, "nothing after the delivery timestamp");
+        match item.content.unwrap() {
+            Content::Status(s) => {
+                assert!(status.is_none() && messages.is_empty(), "one status, first");
+                status = Some(s);
+            }
+            Content::Message(m) => messages.push(m),
+            Content::DeliveryTimestamp(_) => closed = true,
+        }
+    }
+    assert!(closed, "the stream ends with a delivery timestamp");
+    (status.unwrap(), messages)
+}
+
+/// Receives until `want` messages came or `limit` passed.
+async fn receive_until(
+    proxy: &mut MessagingServiceClient<Channel>,
+    req: &v2::ReceiveMessageRequest,
+    want: usize,
+    limit: Duration,
+) -> Vec<v2::Message> {
+    let deadline = Instant::now() + limit;
+    let mut got = Vec::new();
+    while got.len() < want && Instant::now() < deadline {
+        let (status, messages) = receive(proxy, req.clone()).await;
+        if messages.is_empty() {
+            assert_eq!(status.code, Code::MessageNotFound as i32, "{status:?}");
+        } else {
+            assert_eq!(status.code, Code::Ok as i32, "{status:?}");
+        }
+        got.extend(messages);
+    }
+    got
+}
+
+fn body(m: &v2::Message) -> String {
+    String::from_utf8(m.body.clone()).unwrap()
+}
+
+fn attempt(m: &v2::Message) -> i32 {
+    m.system_properties
+        .as_ref()
+        .unwrap()
+        .delivery_attempt
+        .unwrap()
+}
+
+fn handle(m: &v2::Message) -> String {
+    m.system_properties
+        .as_ref()
+        .unwrap()
+        .receipt_handle
+        .clone()
+        .unwrap()
+}
+
+fn bodies(msgs: &[v2::Message]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for m in msgs {
+        *counts.entry(body(m)).or_default() += 1;
+    }
+    counts
+}
+
+fn each_once(names: &[&str]) -> BTreeMap<String, usize> {
+    names.iter().map(|n| (n.to_string(), 1)).collect()
+}
+
+async fn ack(
+    proxy: &mut MessagingServiceClient<Channel>,
+    group: &str,
+    topic: &str,
+    msgs: &[&v2::Message],
+) -> v2::AckMessageResponse {
+    let entries = msgs
+        .iter()
+        .map(|m| v2::AckMessageEntry {
+            message_id: m.system_properties.as_ref().unwrap().message_id.clone(),
+            receipt_handle: handle(m),
+            lite_topic: None,
+        })
+        .collect();
+    proxy
+        .ack_message(request(v2::AckMessageRequest {
+            group: resource(group),
+            topic: resource(topic),
+            entries,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn received_messages_are_acked_and_an_unacked_one_comes_back_with_attempt_2() {
+    let mut s = Stack::start().await;
+    let (group, topic) = ("recv-group", "recv-topic");
+    s.servers.create_topic(topic, 4).await;
+    let names = ["m0", "m1", "m2", "m3", "m4", "m5"];
+    s.send(topic, "A", &names).await;
+    let req = receive_request(group, topic, Duration::from_secs(2), "*");
+
+    let first = receive_until(&mut s.proxy, &req, 6, Duration::from_secs(10)).await;
+    assert_eq!(bodies(&first), each_once(&names));
+    for m in &first {
+        let sys = m.system_properties.as_ref().unwrap();
+        assert_eq!(attempt(m), 1);
+        assert_eq!(sys.tag.as_deref(), Some("A"));
+        assert_eq!(m.topic.as_ref().unwrap().name, topic);
+        assert!(!sys.message_id.is_empty());
+        assert_eq!(sys.message_type, v2::MessageType::Normal as i32);
+        // Apache's handle: the broker's receipt and the commit-log offset, nine fields.
+        assert_eq!(handle(m).split(' ').count(), 9, "{}", handle(m));
+    }
+    let acked: Vec<&v2::Message> = first.iter().filter(|m| body(m) != "m0").collect();
+    let answer = ack(&mut s.proxy, group, topic, &acked).await;
+    assert_eq!(answer.status.unwrap().code, Code::Ok as i32);
+    assert_eq!(answer.entries.len(), 5);
+    assert!(answer
+        .entries
+        .iter()
+        .all(|e| e.status.as_ref().unwrap().code == Code::Ok as i32));
+
+    let again = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(10)).await;
+    assert_eq!(bodies(&again), each_once(&["m0"]));
+    assert_eq!(attempt(&again[0]), 2);
+    let answer = ack(&mut s.proxy, group, topic, &[&again[0]]).await;
+    assert_eq!(answer.status.unwrap().code, Code::Ok as i32);
+
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (status, rest) = receive(&mut s.proxy, req.clone()).await;
+    assert!(rest.is_empty(), "{:?}", bodies(&rest));
+    assert_eq!(status.code, Code::MessageNotFound as i32);
+    assert_eq!(status.message, "no new message");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_changed_invisible_duration_holds_the_message_back_and_answers_a_new_handle() {
+    let mut s = Stack::start().await;
+    let (group, topic) = ("change-group", "change-topic");
+    s.servers.create_topic(topic, 2).await;
+    s.send(topic, "A", &["x"]).await;
+    let req = receive_request(group, topic, Duration::from_secs(1), "*");
+    let got = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(10)).await;
+    assert_eq!(bodies(&got), each_once(&["x"]));
+
+    let changed = s
+        .proxy
+        .change_invisible_duration(request(v2::ChangeInvisibleDurationRequest {
+            group: resource(group),
+            topic: resource(topic),
+            receipt_handle: handle(&got[0]),
+            invisible_duration: Some(ms(Duration::from_secs(4))),
+            message_id: got[0]
+                .system_properties
+                .as_ref()
+                .unwrap()
+                .message_id
+                .clone(),
+            lite_topic: None,
+            suspend: None,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(changed.status.unwrap().code, Code::Ok as i32);
+    assert_ne!(changed.receipt_handle, handle(&got[0]));
+    assert_eq!(changed.receipt_handle.split(' ').nth(2), Some("4000"));
+
+    let early = receive_until(&mut s.proxy, &req, 1, Duration::from_millis(2500)).await;
+    assert!(early.is_empty(), "back too early: {:?}", bodies(&early));
+    let back = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(10)).await;
+    assert_eq!(bodies(&back), each_once(&["x"]));
+    assert_eq!(attempt(&back[0]), 2);
+    s.stop().await;
+}
+
+/// Opens the telemetry stream and announces a simple consumer of `group` allowed
+/// `max_attempts` deliveries, as the Java SDK does before its first receive.
+async fn announce(
+    proxy: &mut MessagingServiceClient<Channel>,
+    group: &str,
+    topic: &str,
+    max_attempts: i32,
+) -> tokio::sync::mpsc::Sender<v2::TelemetryCommand> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let settings = v2::Settings {
+        client_type: Some(v2::ClientType::SimpleConsumer as i32),
+        access_point: None,
+        backoff_policy: Some(v2::RetryPolicy {
+            max_attempts,
+            strategy: None,
+        }),
+        request_timeout: Some(ms(Duration::from_secs(3))),
+        pub_sub: Some(PubSub::Subscription(v2::Subscription {
+            group: resource(group),
+            subscriptions: vec![v2::SubscriptionEntry {
+                topic: resource(topic),
+                expression: Some(v2::FilterExpression {
+                    r#type: FilterType::Tag as i32,
+                    expression: "*".into(),
+                }),
+            }],
+            fifo: Some(false),
+            receive_batch_size: None,
+            long_polling_timeout: Some(ms(Duration::from_secs(1))),
+            lite_subscription_quota: None,
+            max_lite_topic_size: None,
+        })),
+        user_agent: None,
+        metric: None,
+        client_properties: Default::default(),
+    };
+    tx.send(v2::TelemetryCommand {
+        status: None,
+        command: Some(Command::Settings(settings)),
+    })
+    .await
+    .unwrap();
+    let mut replies = proxy
+        .telemetry(request(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        .await
+        .unwrap()
+        .into_inner();
+    let reply = replies.message().await.unwrap().unwrap();
+    assert!(
+        matches!(reply.command, Some(Command::Settings(_))),
+        "{reply:?}"
+    );
+    tokio::spawn(async move { while let Ok(Some(_)) = replies.message().await {} });
+    tx
+}
+
+#[tokio::test]
+async fn a_message_past_the_max_attempts_goes_to_the_dead_letter_queue_not_to_the_client() {
+    let mut s = Stack::start().await;
+    let (group, topic) = ("dlq-group", "dlq-topic");
+    s.servers.create_topic(topic, 1).await;
+    let admin = Admin::start(s.client_config()).await.unwrap();
+    let mut config = rmq_remoting::body::stats::SubscriptionGroupConfig::new(group);
+    config.retry_max_times = 1;
+    admin
+        .create_subscription_group(&s.servers.broker, &config)
+        .await
+        .unwrap();
+    let _telemetry = announce(&mut s.proxy, group, topic, 2).await;
+    s.send(topic, "A", &["doomed", "fine"]).await;
+    let req = receive_request(group, topic, Duration::from_secs(1), "*");
+
+    // Attempts 1 and 2 reach the client; "doomed" is never acked.
+    let mut seen = Vec::new();
+    for want in [1, 2] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(2)).await;
+            let fine: Vec<&v2::Message> = got.iter().filter(|m| body(m) == "fine").collect();
+            ack(&mut s.proxy, group, topic, &fine).await;
+            let doomed: Vec<_> = got.into_iter().filter(|m| body(m) == "doomed").collect();
+            if let Some(m) = doomed.first() {
+                assert_eq!(attempt(m), want);
+                seen.push(attempt(m));
+                break;
+            }
+            assert!(Instant::now() < deadline, "attempt {want} never came");
+        }
+    }
+    // The third pop finds reconsume times 2 >= max attempts 2: dead-lettered, not delivered.
+    let late = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(4)).await;
+    assert!(late.is_empty(), "delivered again: {:?}", bodies(&late));
+    let dead = admin.dead_letter_messages(group, 10).await.unwrap();
+    let dead_bodies: Vec<&[u8]> = dead.iter().map(|m| &m.body[..]).collect();
+    assert_eq!(dead_bodies, vec![&b"doomed"[..]]);
+    assert_eq!(dead[0].queue.topic, dlq_topic(group));
+    assert_eq!(seen, [1, 2]);
+    admin.shutdown().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn forward_to_the_dead_letter_queue_moves_a_message_on_request() {
+    let mut s = Stack::start().await;
+    let (group, topic) = ("forward-group", "forward-topic");
+    s.servers.create_topic(topic, 1).await;
+    s.send(topic, "A", &["bad"]).await;
+    let req = receive_request(group, topic, Duration::from_secs(1), "*");
+    let got = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(10)).await;
+    let answer = s
+        .proxy
+        .forward_message_to_dead_letter_queue(request(v2::ForwardMessageToDeadLetterQueueRequest {
+            group: resource(group),
+            topic: resource(topic),
+            receipt_handle: handle(&got[0]),
+            message_id: got[0]
+                .system_properties
+                .as_ref()
+                .unwrap()
+                .message_id
+                .clone(),
+            delivery_attempt: 1,
+            max_delivery_attempts: 16,
+            lite_topic: None,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.status.unwrap().code, Code::Ok as i32);
+    let late = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(2)).await;
+    assert!(late.is_empty(), "delivered again: {:?}", bodies(&late));
+    let admin = Admin::start(s.client_config()).await.unwrap();
+    let dead = admin.dead_letter_messages(group, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(&dead[0].body[..], b"bad");
+    admin.shutdown().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_tag_filter_receives_only_its_tag() {
+    let mut s = Stack::start().await;
+    let (group, topic) = ("tag-group", "tag-topic");
+    s.servers.create_topic(topic, 2).await;
+    s.send(topic, "A", &["a1", "a2"]).await;
+    s.send(topic, "B", &["b1", "b2"]).await;
+    let req = receive_request(group, topic, Duration::from_secs(30), "B");
+    let got = receive_until(&mut s.proxy, &req, 2, Duration::from_secs(10)).await;
+    assert_eq!(bodies(&got), each_once(&["b1", "b2"]));
+    let more = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(1)).await;
+    assert!(more.is_empty(), "{:?}", bodies(&more));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn query_assignment_names_each_broker_once_through_the_proxy() {
+    let mut s = Stack::start().await;
+    let (group, topic) = ("assign-group", "assign-topic");
+    s.servers.create_topic(topic, 4).await;
+    let endpoints = v2::Endpoints {
+        scheme: v2::AddressScheme::IPv4 as i32,
+        addresses: vec![v2::Address {
+            host: "127.0.0.1".into(),
+            port: 18081,
+        }],
+    };
+    let answer = s
+        .proxy
+        .query_assignment(request(v2::QueryAssignmentRequest {
+            topic: resource(topic),
+            group: resource(group),
+            endpoints: Some(endpoints.clone()),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.status.unwrap().code, Code::Ok as i32);
+    assert_eq!(answer.assignments.len(), 1);
+    let mq = answer.assignments[0].message_queue.as_ref().unwrap();
+    assert_eq!(mq.id, -1);
+    assert_eq!(mq.permission, v2::Permission::ReadWrite as i32);
+    let broker = mq.broker.as_ref().unwrap();
+    assert_eq!(broker.name, "broker-a");
+    assert_eq!(broker.endpoints.as_ref(), Some(&endpoints));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_apaches_codes() {
+    let mut s = Stack::start().await;
+    let (group, topic) = ("bad-group", "bad-topic");
+    s.servers.create_topic(topic, 1).await;
+    // Below the proxy's minimum invisible time.
+    let req = receive_request(group, topic, Duration::from_millis(10), "*");
+    let (status, msgs) = receive(&mut s.proxy, req).await;
+    assert!(msgs.is_empty());
+    assert_eq!(status.code, Code::IllegalInvisibleTime as i32, "{status:?}");
+    // A system topic.
+    let req = receive_request(group, "TBW102", Duration::from_secs(5), "*");
+    let (status, _) = receive(&mut s.proxy, req).await;
+    assert_eq!(status.code, Code::IllegalTopic as i32, "{status:?}");
+    // An expired receipt handle cannot ack.
+    s.send(topic, "A", &["late"]).await;
+    let req = receive_request(group, topic, Duration::from_secs(1), "*");
+    let got = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let answer = ack(&mut s.proxy, group, topic, &[&got[0]]).await;
+    assert_eq!(
+        answer.status.unwrap().code,
+        Code::InvalidReceiptHandle as i32
+    );
+    assert_eq!(
+        answer.entries[0].status.as_ref().unwrap().message,
+        "receipt handle is expired"
+    );
+    s.stop().await;
+}

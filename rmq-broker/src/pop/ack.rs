@@ -27,6 +27,10 @@ pub(super) async fn ack(
 ) -> HandlerResult {
     let h: AckMessageRequestHeader = req.decode_header()?;
     let (key, info) = acked_queue(&ctx, &h.consumer_group, &h.topic, h.queue_id, &h.extra_info)?;
+    if crate::role::is_slave(&ctx) {
+        // As Apache's slave: the ack cannot be stored, the answer is SUCCESS all the same.
+        return Ok(RemotingCommand::success());
+    }
     if info.revive_qid == ORDER_REVIVE_QID {
         ack_orderly(&ctx, &conn, &key, h.offset, info.pop_time)?;
     } else {
@@ -97,6 +101,9 @@ pub(super) async fn batch_ack(
     };
     if body.acks.is_empty() {
         return Ok(RemotingCommand::response(ResponseCode::NO_MESSAGE, None));
+    }
+    if crate::role::is_slave(&ctx) {
+        return Ok(RemotingCommand::success());
     }
     for one in &body.acks {
         batch_ack_one(&ctx, &conn, one)?;
@@ -172,6 +179,16 @@ pub(super) async fn change_invisible_time(
         ));
     }
     let (key, info) = acked_queue(&ctx, &h.consumer_group, &h.topic, h.queue_id, &h.extra_info)?;
+    if crate::role::is_slave(&ctx) {
+        // Apache's slave cannot store the new checkpoint and answers SYSTEM_ERROR.
+        return Err(CommandError::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "the broker[{}] is a slave: invisible times change on the master",
+                ctx.broker_addr()
+            ),
+        ));
+    }
     if info.revive_qid == ORDER_REVIVE_QID {
         return Ok(change_orderly(&ctx, &key, &h, &info));
     }

@@ -98,7 +98,9 @@ pub(super) async fn pop(
         h.exp.as_deref(),
     )?;
     let retry = retry_topic(&h.consumer_group, &h.topic);
-    ensure_retry_topic(&ctx, &retry)?;
+    if !crate::role::is_slave(&ctx) {
+        ensure_retry_topic(&ctx, &retry)?;
+    }
     let queues: Vec<i32> = if h.queue_id < 0 {
         (0..topic.read_queue_nums).collect()
     } else {
@@ -156,6 +158,11 @@ fn collect<'a>(
         msg_offset_info: Vec::new(),
         order_count_info: Vec::new(),
     };
+    if crate::role::is_slave(ctx) {
+        // Apache's slave cannot store the checkpoint a pop writes, so its pops find nothing;
+        // rmq's answers the same and keeps no pop state (docs/pop.md).
+        return Ok(batch);
+    }
     let random = fastrand::u32(0..100);
     if order {
         // FIFO pops read the topic's queues only: nothing orderly goes to the retry topic.

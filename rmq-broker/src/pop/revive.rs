@@ -2,7 +2,8 @@
 //! passed are stored again in the group's pop retry topic with their reconsume count plus one
 //! (Apache's `PopReviveService.reviveRetry`), and their checkpoints end. Moving a message to
 //! the dead-letter queue after the group's maximum is the consumer's (or proxy's) decision, as
-//! in Apache: it sends the message back with CONSUMER_SEND_MSG_BACK (docs/pop.md).
+//! in Apache: it sends the message back with CONSUMER_SEND_MSG_BACK (docs/pop.md). Pop state of
+//! deleted topics and groups is dropped on each pass.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,7 @@ pub async fn run(ctx: Arc<BrokerContext>) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        forget_deleted(&ctx);
         loop {
             let due = ctx.pop.due(now_ms(), BATCH);
             let full = due.len() == BATCH;
@@ -45,6 +47,19 @@ pub async fn run(ctx: Arc<BrokerContext>) {
                 break;
             }
         }
+    }
+}
+
+/// Drops the pop state of topics and groups deleted since: their messages are not revived.
+fn forget_deleted(ctx: &BrokerContext) {
+    let dropped = ctx
+        .pop
+        .retain(|key| ctx.topics.get(&key.topic).is_some() && ctx.groups.get(&key.group).is_some());
+    if dropped > 0 {
+        tracing::info!(
+            queues = dropped,
+            "pop state of deleted topics or groups dropped"
+        );
     }
 }
 

@@ -308,6 +308,20 @@ impl PopState {
         changed
     }
 
+    /// Drops the state of every queue `keep` refuses (its topic or group was deleted), as
+    /// Apache's `ConsumerOrderInfoManager.autoClean` drops order info. Returns how many.
+    pub fn retain(&self, keep: impl Fn(&QueueKey) -> bool) -> usize {
+        let mut table = self.table();
+        let before = table.queues.len() + table.order.len();
+        table.queues.retain(|key, _| keep(key));
+        table.order.retain(|key, _| keep(key));
+        let dropped = before - table.queues.len() - table.order.len();
+        if dropped > 0 {
+            self.dirty.store(true, Ordering::Release);
+        }
+        dropped
+    }
+
     /// Checkpoints whose invisible time has passed at `now`, oldest first, at most `max`.
     pub fn due(&self, now: i64, max: usize) -> Vec<(QueueKey, Checkpoint)> {
         let table = self.table();
@@ -416,5 +430,10 @@ mod tests {
         let due = reloaded.due(60, 10);
         assert_eq!(due.len(), 1);
         assert_eq!((due[0].1.queue_offset, due[0].1.pop_time), (2, 50));
+        assert_eq!(reloaded.retain(|k| k.topic != "t"), 1);
+        assert!(
+            reloaded.due(60, 10).is_empty(),
+            "a deleted topic's checkpoints are gone"
+        );
     }
 }

@@ -56,7 +56,7 @@ pub async fn all_groups(state: &AppState) -> Result<Arc<Groups>, PageError> {
 
 /// Groups brokers create for themselves; hidden unless asked for.
 fn is_system(group: &str) -> bool {
-    const NAMES: [&str; 9] = [
+    const NAMES: [&str; 10] = [
         "TOOLS_CONSUMER",
         "FILTERSRV_CONSUMER",
         "__MONITOR_CONSUMER",
@@ -64,6 +64,7 @@ fn is_system(group: &str) -> bool {
         "SELF_TEST_P_GROUP",
         "SELF_TEST_C_GROUP",
         "CID_ONS-HTTP-PROXY",
+        "CID_ONSAPI_PULL",
         "CID_ONSAPI_PERMISSION",
         "CID_ONSAPI_OWNER",
     ];

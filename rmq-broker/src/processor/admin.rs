@@ -3,7 +3,7 @@
 //! connections, and resetting a group's offsets to a point in time (docs/remoting-protocol.md §6.11,
 //! docs/behaviour.md §5.10 and §8).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -130,31 +130,6 @@ fn system_topic_refusal(topic: &str) -> CommandError {
 // Topics
 // ---------------------------------------------------------------------------------------------
 
-/// Applies 5.x attribute text (`+key=value,-key,…`) to a topic's current attributes.
-fn apply_attributes(
-    current: Option<HashMap<String, String>>,
-    text: &str,
-) -> Result<Option<HashMap<String, String>>, String> {
-    let mut attributes = current.unwrap_or_default();
-    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        if let Some(set) = item.strip_prefix('+') {
-            let Some((key, value)) = set.split_once('=').filter(|(k, _)| !k.is_empty()) else {
-                return Err(format!(
-                    "the attribute {item:?} is not of the form +key=value"
-                ));
-            };
-            attributes.insert(key.to_owned(), value.to_owned());
-        } else if let Some(key) = item.strip_prefix('-').filter(|k| !k.is_empty()) {
-            attributes.remove(key);
-        } else {
-            return Err(format!(
-                "the attribute {item:?} must start with + (set) or - (remove)"
-            ));
-        }
-    }
-    Ok((!attributes.is_empty()).then_some(attributes))
-}
-
 async fn update_and_create_topic(
     ctx: Arc<BrokerContext>,
     _: Connection,
@@ -184,12 +159,18 @@ async fn update_and_create_topic(
             ),
         ));
     }
-    let existing = ctx.topics.get(&h.topic).and_then(|t| t.attributes);
-    let attributes = match h.attributes.as_deref() {
-        Some(text) => apply_attributes(existing, text)
-            .map_err(|why| refuse(ResponseCode::INVALID_PARAMETER, why))?,
-        None => existing,
-    };
+    let existing = ctx.topics.get(&h.topic);
+    let current = existing
+        .as_ref()
+        .and_then(|t| t.attributes.clone())
+        .unwrap_or_default();
+    let attributes = crate::topic_attributes::alter(
+        existing.is_none(),
+        &current,
+        h.attributes.as_deref().unwrap_or(""),
+    )
+    .map_err(|r| refuse(r.code, r.remark))?;
+    let attributes = (!attributes.is_empty()).then_some(attributes);
     let config = TopicConfig {
         order: h.order,
         perm: h.perm,
@@ -667,21 +648,5 @@ mod tests {
         assert_eq!(reset_target(None, 7, false), 7);
         assert_eq!(reset_target(None, -1, true), 0);
         assert_eq!(reset_target(Some(5), -1, false), 0);
-    }
-
-    #[test]
-    fn attribute_text_sets_and_removes() {
-        let current = HashMap::from([("a".to_owned(), "1".to_owned())]);
-        let applied = apply_attributes(Some(current), "+message.type=FIFO,-a").unwrap();
-        assert_eq!(
-            applied,
-            Some(HashMap::from([(
-                "message.type".to_owned(),
-                "FIFO".to_owned()
-            )]))
-        );
-        assert_eq!(apply_attributes(None, "-gone").unwrap(), None);
-        assert!(apply_attributes(None, "message.type=FIFO").is_err());
-        assert!(apply_attributes(None, "+=x").is_err());
     }
 }

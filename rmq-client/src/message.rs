@@ -98,8 +98,10 @@ impl Message {
         self
     }
 
-    /// Sets a property the client manages (e.g. `TRAN_MSG`), bypassing the reserved-name check.
-    pub(crate) fn with_system_property(mut self, name: &str, value: &str) -> Self {
+    /// Sets a property the client manages (e.g. `TRAN_MSG`, `UNIQ_KEY`), bypassing the
+    /// reserved-name check: for senders that forward messages whose system properties were
+    /// decided elsewhere, such as the gRPC proxy.
+    pub fn with_system_property(mut self, name: &str, value: &str) -> Self {
         self.system.insert(name.to_owned(), value.to_owned());
         self
     }

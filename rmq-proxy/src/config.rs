@@ -16,8 +16,6 @@ rmq_config::settings! {
         proxy_mode: ProxyMode = ProxyMode::Cluster => "proxyMode",
         /// Port of the gRPC endpoint; 0 picks a free port, printed at start.
         grpc_server_port: u16 = 8081 => "grpcServerPort",
-        /// The address routes name for this proxy (`host` or `host:port`); empty = the address the client used.
-        local_serve_addr: String = String::new() => "localServeAddr",
         /// Largest message body accepted, in bytes (<= 0: no limit).
         max_message_size: i64 = 4 * 1024 * 1024 => "maxMessageSize",
         /// Refuse messages with an empty body.

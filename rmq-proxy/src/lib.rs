@@ -4,9 +4,13 @@
 //! found through the name servers (with rmq-client), and gRPC to the clients. docs/grpc-proxy.md
 //! says what is served, the configuration keys and how errors map to codes.
 
+pub mod cluster;
 pub mod config;
 pub mod context;
+pub mod convert;
 pub mod heartbeat;
+pub mod message_type;
+pub mod props;
 pub mod proto;
 pub mod receive;
 pub mod route;
@@ -14,8 +18,11 @@ pub mod send;
 pub mod server;
 pub mod service;
 pub mod session;
+pub mod settings;
 pub mod status;
 pub mod telemetry;
+pub mod transaction;
+pub mod validate;
 
 pub use config::ProxyConfig;
 pub use context::ProxyContext;

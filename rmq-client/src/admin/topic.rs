@@ -92,6 +92,16 @@ impl Admin {
             .ok_or_else(|| ClientError::NoRoute(topic.to_owned()))
     }
 
+    /// `topic`'s settings on the broker at `broker_addr` (GET_TOPIC_CONFIG, RocketMQ 5), with
+    /// its 5.x attributes such as `message.type`, which the gRPC proxy checks sends against.
+    pub async fn topic_config(&self, broker_addr: &str, topic: &str) -> Result<TopicConfig> {
+        let header = TopicRequestHeader {
+            topic: topic.to_owned(),
+        };
+        let req = RemotingCommand::request(RequestCode::GET_TOPIC_CONFIG, &header);
+        self.broker_json(broker_addr, req, "topic config").await
+    }
+
     /// Min and max offsets and last store time of every queue of `topic`, from each master in
     /// its route (GET_TOPIC_STATS_INFO).
     pub async fn topic_stats(&self, topic: &str) -> Result<TopicStatsTable> {

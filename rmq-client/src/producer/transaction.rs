@@ -172,29 +172,58 @@ impl TransactionProducer {
     }
 
     async fn end_transaction(&self, send: &SendResult, state: LocalTransactionState) -> Result<()> {
-        let inner = &self.producer.inner;
         let (_, commit_log_offset) =
             decode_offset_msg_id(&send.offset_msg_id).map_err(|e| ClientError::Protocol {
                 addr: send.message_queue.broker_name.clone(),
                 reason: format!("offset message id {}: {e}", send.offset_msg_id),
             })?;
-        let addr = inner
+        let addr = self
+            .producer
+            .inner
             .instance
             .master_addr(&send.message_queue.broker_name)
             .ok_or_else(|| ClientError::BrokerNotFound(send.message_queue.broker_name.clone()))?;
+        self.end_transaction_at(
+            &addr,
+            send.queue_offset,
+            commit_log_offset,
+            &send.msg_id,
+            state,
+            false,
+        )
+        .await
+    }
+
+    /// Reports a transaction's outcome decided outside this process (a gRPC client behind a
+    /// proxy) to the broker at `broker_addr`: the half message at `commit_log_offset` (queue
+    /// offset `tran_state_table_offset`), answering a check when `from_check`. One-way, as Java.
+    pub async fn end_transaction_at(
+        &self,
+        broker_addr: &str,
+        tran_state_table_offset: i64,
+        commit_log_offset: i64,
+        msg_id: &str,
+        state: LocalTransactionState,
+        from_check: bool,
+    ) -> Result<()> {
+        let inner = &self.producer.inner;
         let header = EndTransactionRequestHeader {
             producer_group: inner.config.producer_group.clone(),
-            tran_state_table_offset: send.queue_offset,
+            tran_state_table_offset,
             commit_log_offset,
             commit_or_rollback: state.end_type(),
-            from_transaction_check: false,
-            msg_id: send.msg_id.clone(),
-            transaction_id: Some(send.msg_id.clone()),
+            from_transaction_check: from_check,
+            msg_id: msg_id.to_owned(),
+            transaction_id: Some(msg_id.to_owned()),
             topic: None,
             bname: None,
         };
         let req = RemotingCommand::request(RequestCode::END_TRANSACTION, &header);
-        inner.instance.remoting().invoke_oneway(&addr, req).await?;
+        inner
+            .instance
+            .remoting()
+            .invoke_oneway(broker_addr, req)
+            .await?;
         Ok(())
     }
 

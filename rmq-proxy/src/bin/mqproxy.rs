@@ -81,12 +81,14 @@ fn run() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    runtime.block_on(async move {
         let bind = format!("0.0.0.0:{}", config.grpc_server_port);
         let listener = tokio::net::TcpListener::bind(&bind)
             .await
             .with_context(|| format!("cannot listen on {bind} (grpcServerPort)"))?;
         let local = listener.local_addr()?;
+        // Routes name the port actually bound (grpcServerPort 0 picks one).
+        config.grpc_server_port = local.port();
         let ctx = ProxyContext::start(config).await?;
         let shutdown = cli::shutdown_signal();
         cli::print(&format!(

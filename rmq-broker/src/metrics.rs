@@ -57,32 +57,98 @@ const MESSAGE_SIZE_BOUNDS: [u64; 6] = [
     4096 * 1024,
 ];
 
+/// A put's 5.x message type, the `message_type` label (Apache's
+/// `BrokerMetricsManager.getMessageType`, read from the send request's properties).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum MessageType {
+    Normal = 0,
+    Fifo = 1,
+    Delay = 2,
+    Transaction = 3,
+}
+
+impl MessageType {
+    const ALL: [MessageType; 4] = [
+        MessageType::Normal,
+        MessageType::Fifo,
+        MessageType::Delay,
+        MessageType::Transaction,
+    ];
+
+    /// Classifies a send by its properties, in Apache's order: a prepared transaction, then a
+    /// sharding key (FIFO), then any delay or timer property.
+    pub(crate) fn of(properties: &str) -> Self {
+        use rmq_remoting::message::{keys, property_value};
+        /// Java's `MessageConst.PROPERTY_SHARDING_KEY`: the 5.x message group.
+        const SHARDING_KEY: &str = "__SHARDINGKEY";
+        let has = |key| property_value(properties, key).is_some();
+        if property_value(properties, keys::TRAN_MSG)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            MessageType::Transaction
+        } else if has(SHARDING_KEY) {
+            MessageType::Fifo
+        } else if [
+            keys::START_DELIVER_TIME,
+            keys::DELAY,
+            keys::TIMER_DELIVER_MS,
+            keys::TIMER_DELAY_SEC,
+            keys::TIMER_DELAY_MS,
+        ]
+        .into_iter()
+        .any(has)
+        {
+            MessageType::Delay
+        } else {
+            MessageType::Normal
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            MessageType::Normal => "normal",
+            MessageType::Fifo => "fifo",
+            MessageType::Delay => "delay",
+            MessageType::Transaction => "transaction",
+        }
+    }
+}
+
 /// The figures metrics record as they happen (kept on the context while metrics are on).
 pub struct Recorders {
     rpc: Arc<RpcLatency>,
-    /// Stored size of every message put, per topic.
-    message_sizes: HistogramMap<String>,
+    /// Stored size of every message put, per message type and topic.
+    message_sizes: [HistogramMap<String>; 4],
+    /// Messages and bytes put per topic of every type but normal; a topic's normal puts are
+    /// its stats total minus these.
+    typed_in: std::sync::Mutex<BTreeMap<(String, MessageType), (u64, u64)>>,
 }
 
 /// The recorders when `metricsExporterType=PROM`, else None (nothing is recorded).
 pub(crate) fn recorders(config: &crate::BrokerConfig) -> Option<Recorders> {
     (config.metrics_exporter_type == rmq_metrics::ExporterType::Prom).then(|| Recorders {
         rpc: Arc::new(RpcLatency::default()),
-        message_sizes: HistogramMap::new(&MESSAGE_SIZE_BOUNDS),
+        message_sizes: MessageType::ALL.map(|_| HistogramMap::new(&MESSAGE_SIZE_BOUNDS)),
+        typed_in: std::sync::Mutex::new(BTreeMap::new()),
     })
 }
 
-/// The send path's hook: `msgs` messages of `bytes` stored bytes in all were put to `topic`
-/// (a batch counts each message at the batch's average size).
-pub(crate) fn on_put(ctx: &BrokerContext, topic: &str, msgs: usize, bytes: i64) {
+/// The send path's hook: `msgs` messages of type `kind` and `bytes` stored bytes in all were
+/// put to `topic` (a batch counts each message at the batch's average size).
+pub(crate) fn on_put(ctx: &BrokerContext, topic: &str, kind: MessageType, msgs: usize, bytes: i64) {
     let Some(recorders) = &ctx.metrics else {
         return;
     };
     let (msgs, bytes) = (msgs.max(1) as u64, bytes.max(0).unsigned_abs());
-    recorders
-        .message_sizes
+    recorders.message_sizes[kind as usize]
         .get(topic, str::to_owned)
         .observe_many(bytes / msgs, msgs);
+    if kind != MessageType::Normal {
+        let mut typed = recorders.typed_in.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = typed.entry((topic.to_owned(), kind)).or_default();
+        counts.0 += msgs;
+        counts.1 += bytes;
+    }
 }
 
 /// `router`, reporting every request's latency when metrics are on.
@@ -194,19 +260,41 @@ fn traffic(ctx: &BrokerContext, out: &mut Exposition) {
             "Total traffic of incoming messages",
         ),
     ];
+    let typed = match &ctx.metrics {
+        Some(recorders) => recorders
+            .typed_in
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone(),
+        None => BTreeMap::new(),
+    };
     for (i, (name, help)) in families.into_iter().enumerate() {
         out.family(name, Kind::Counter, help);
         for put in &totals.topic_put {
-            let value = if i == 0 { put.msgs } else { put.bytes };
-            out.sample(
-                name,
-                &[
-                    ("is_system", bool_label(is_system(ctx, &put.topic, ""))),
-                    ("message_type", "normal"),
-                    ("topic", &put.topic),
-                ],
-                value as f64,
-            );
+            let pick = |counts: &(u64, u64)| if i == 0 { counts.0 } else { counts.1 };
+            let total = if i == 0 { put.msgs } else { put.bytes };
+            let mut normal = total;
+            let mut samples = Vec::new();
+            for kind in &MessageType::ALL[1..] {
+                if let Some(counts) = typed.get(&(put.topic.clone(), *kind)) {
+                    normal = normal.saturating_sub(pick(counts));
+                    samples.push((kind.label(), pick(counts)));
+                }
+            }
+            if normal > 0 || samples.is_empty() {
+                samples.insert(0, ("normal", normal));
+            }
+            for (label, value) in samples {
+                out.sample(
+                    name,
+                    &[
+                        ("is_system", bool_label(is_system(ctx, &put.topic, ""))),
+                        ("message_type", label),
+                        ("topic", &put.topic),
+                    ],
+                    value as f64,
+                );
+            }
         }
     }
     let families = [
@@ -486,22 +574,31 @@ fn storage(ctx: &BrokerContext, out: &mut Exposition) {
 }
 
 fn message_sizes(ctx: &BrokerContext, recorders: &Recorders, out: &mut Exposition) {
-    let sizes = recorders.message_sizes.sorted();
+    let mut sizes: Vec<(String, MessageType, Arc<rmq_metrics::Histogram>)> = MessageType::ALL
+        .iter()
+        .flat_map(|kind| {
+            recorders.message_sizes[*kind as usize]
+                .sorted()
+                .into_iter()
+                .map(|(topic, h)| (topic, *kind, h))
+        })
+        .collect();
     if sizes.is_empty() {
         return;
     }
+    sizes.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     out.family(
         "rocketmq_message_size",
         Kind::Histogram,
         "Incoming messages size",
     );
-    for (topic, histogram) in sizes {
+    for (topic, kind, histogram) in sizes {
         histogram.encode(
             out,
             "rocketmq_message_size",
             &[
                 ("is_system", bool_label(is_system(ctx, &topic, ""))),
-                ("message_type", "normal"),
+                ("message_type", kind.label()),
                 ("topic", &topic),
             ],
         );

@@ -180,6 +180,7 @@ async fn store(
         result.msg_num as u64,
         u64::try_from(result.wrote_bytes).unwrap_or(0),
     );
-    crate::metrics::on_put(ctx, &header.topic, result.msg_num, result.wrote_bytes);
+    let kind = crate::metrics::MessageType::of(header.properties.as_deref().unwrap_or(""));
+    crate::metrics::on_put(ctx, &header.topic, kind, result.msg_num, result.wrote_bytes);
     Ok(result)
 }

@@ -242,7 +242,14 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
         result.msg_num as u64,
         u64::try_from(result.wrote_bytes).unwrap_or(0),
     );
-    crate::metrics::on_put(&ctx, &stored_topic, result.msg_num, result.wrote_bytes);
+    let kind = crate::metrics::MessageType::of(&properties);
+    crate::metrics::on_put(
+        &ctx,
+        &stored_topic,
+        kind,
+        result.msg_num,
+        result.wrote_bytes,
+    );
     Ok(answer(&result, queue_id, uniq_key))
 }
 

@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmq_remoting::body::pop::{BatchAck, BatchAckMessageRequestBody};
-use rmq_remoting::body::route::{TopicRouteData, MASTER_ID};
-use rmq_remoting::body::stats::SubscriptionGroupWrapper;
+use rmq_remoting::body::route::TopicRouteData;
 use rmq_remoting::body::topic::perm;
 use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::header::broker::{
@@ -148,32 +147,6 @@ impl PopClient {
             .filter(|q| q.perm & perm::READ != 0 && q.read_queue_nums > 0)
             .map(|q| q.broker_name.clone())
             .collect())
-    }
-
-    /// Whether `group` consumes orderly (its subscription group's `consumeMessageOrderly`), as
-    /// the first master of `route` knows it (GET_ALL_SUBSCRIPTIONGROUP_CONFIG). A group the
-    /// broker does not know is not orderly. The gRPC proxy assigns such a group every queue.
-    pub async fn consumes_orderly(&self, route: &TopicRouteData, group: &str) -> Result<bool> {
-        let Some(addr) = route
-            .broker_datas
-            .iter()
-            .find_map(|b| b.broker_addrs.get(&MASTER_ID))
-        else {
-            return Ok(false);
-        };
-        let cmd =
-            RemotingCommand::request_without_header(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG);
-        let resp = self.instance.invoke(addr, cmd, self.timeout).await?;
-        let groups: SubscriptionGroupWrapper =
-            fastjson::from_slice(&resp.body).map_err(|e| ClientError::Protocol {
-                addr: addr.clone(),
-                reason: format!("subscription groups: {e}"),
-            })?;
-        Ok(groups
-            .subscription_group_table
-            .get(group)
-            .and_then(|g| g.consume_message_orderly)
-            .unwrap_or(false))
     }
 
     /// The master address of `broker_name`, looking `topic`'s route up when it is not known.

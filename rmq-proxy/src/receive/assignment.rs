@@ -38,10 +38,12 @@ async fn assignments(
         .route(&topic.name)
         .await
         .map_err(|e| status::from_client_error(&e))?;
-    let fifo = pop
-        .consumes_orderly(&route, group)
+    let fifo = ctx
+        .cluster
+        .group_config(group)
         .await
-        .map_err(|e| status::from_client_error(&e))?;
+        .and_then(|g| g.consume_message_orderly)
+        .unwrap_or(false);
     let mut out = Vec::new();
     for queues in &route.queue_datas {
         if queues.perm & perm::READ == 0 || queues.read_queue_nums <= 0 {

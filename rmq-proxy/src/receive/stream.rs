@@ -22,18 +22,20 @@ use super::ReceiveStream;
 use crate::context::ProxyContext;
 use crate::convert::{now_ms, timestamp, to_proto};
 use crate::proto::v2::{
-    receive_message_response::Content, Code, FilterType, ReceiveMessageRequest,
-    ReceiveMessageResponse, Status,
+    receive_message_response::Content, settings::PubSub, Code, FilterType, ReceiveMessageRequest,
+    ReceiveMessageResponse, Settings, Status, Subscription,
 };
-use crate::{props, status, validate};
+use crate::{props, settings, status, validate};
 
 /// Most messages one pop may ask for (Java `ProxyUtils.MAX_MSG_NUMS_FOR_POP_REQUEST`).
 const MAX_MSG_NUMS: i32 = 32;
 /// Invisible time a message not written to its client gets, so it comes back soon (Java's
 /// stream writer `NACK_INVISIBLE_TIME`).
 const NACK_INVISIBLE_TIME: Duration = Duration::from_secs(1);
-/// A client that names no retry policy is allowed Apache's consumer default of attempts.
-const DEFAULT_MAX_ATTEMPTS: i32 = 16;
+/// Attempts when the merged settings carry no retry policy (they always do for consumers).
+const DEFAULT_MAX_ATTEMPTS: i32 = 17;
+/// The Java SDK's default request timeout, for a client that announced none.
+const DEFAULT_REQUEST_TIMEOUT_MS: i64 = 3000;
 /// The stream's capacity: the status, a full batch and the closing timestamp.
 const STREAM_CAPACITY: usize = MAX_MSG_NUMS as usize + 2;
 
@@ -122,28 +124,45 @@ fn polling_ms(
     Ok(polling)
 }
 
-fn plan(ctx: &ProxyContext, request: &Request<ReceiveMessageRequest>) -> Result<Plan, Status> {
+/// The client's settings as Apache's `getClientSettings` gives them: what it announced on its
+/// telemetry stream merged with its group's configuration (max attempts = the group's
+/// `retryMaxTimes` + 1, FIFO from `consumeMessageOrderly`).
+async fn client_settings(ctx: &ProxyContext, client_id: &str, group: &str) -> Settings {
+    let raw = ctx
+        .sessions
+        .settings(client_id)
+        .unwrap_or_else(|| Settings {
+            pub_sub: Some(PubSub::Subscription(Subscription::default())),
+            ..Settings::default()
+        });
+    let group_config = ctx.cluster.group_config(group).await;
+    settings::answer(&ctx.config, &raw, group_config.as_ref())
+}
+
+async fn plan(
+    ctx: &ProxyContext,
+    request: &Request<ReceiveMessageRequest>,
+) -> Result<Plan, Status> {
     let client_id = crate::session::client_id(request.metadata())?;
-    let settings = ctx.sessions.settings(&client_id);
-    let subscription = settings.as_ref().and_then(|s| match &s.pub_sub {
-        Some(crate::proto::v2::settings::PubSub::Subscription(sub)) => Some(sub.clone()),
-        _ => None,
-    });
-    let fifo = subscription.as_ref().and_then(|s| s.fifo).unwrap_or(false);
-    let max_attempts = settings
-        .as_ref()
-        .and_then(|s| s.backoff_policy.as_ref())
-        .map_or(DEFAULT_MAX_ATTEMPTS, |p| p.max_attempts);
-    let request_timeout_ms = settings
-        .as_ref()
-        .and_then(|s| s.request_timeout.as_ref())
-        .map_or(3000, duration_ms);
-    let remaining = remaining_ms(request.metadata()).unwrap_or(i64::MAX / 2);
     let req = request.get_ref();
-    let polling = polling_ms(ctx, req, remaining, request_timeout_ms)?;
     let queue = req.message_queue.as_ref();
     let topic = validate::topic(queue.and_then(|q| q.topic.as_ref()))?.to_owned();
     let group = validate::consumer_group(req.group.as_ref())?.to_owned();
+    let settings = client_settings(ctx, &client_id, &group).await;
+    let fifo = match &settings.pub_sub {
+        Some(PubSub::Subscription(sub)) => sub.fifo.unwrap_or(false),
+        _ => false,
+    };
+    let max_attempts = settings
+        .backoff_policy
+        .as_ref()
+        .map_or(DEFAULT_MAX_ATTEMPTS, |p| p.max_attempts);
+    let request_timeout_ms = settings
+        .request_timeout
+        .as_ref()
+        .map_or(DEFAULT_REQUEST_TIMEOUT_MS, duration_ms);
+    let remaining = remaining_ms(request.metadata()).unwrap_or(i64::MAX / 2);
+    let polling = polling_ms(ctx, req, remaining, request_timeout_ms)?;
     let invisible_ms = if req.auto_renew {
         // Apache renews such messages itself; rmq's proxy gives them its default invisible
         // time and does not renew (docs/grpc-proxy.md).
@@ -220,7 +239,7 @@ pub(super) async fn receive_message(
     request: Request<ReceiveMessageRequest>,
 ) -> Result<Response<ReceiveStream>, tonic::Status> {
     let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
-    match plan(ctx, &request) {
+    match plan(ctx, &request).await {
         Ok(plan) => {
             tokio::spawn(pop_and_write(ctx.clone(), plan, tx));
         }

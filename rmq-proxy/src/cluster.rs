@@ -3,6 +3,7 @@
 //! topic message types (Apache's proxy caches topic configs the same way).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,9 @@ use crate::message_type::TopicMessageType;
 
 /// The producer group plain sends go out under (the header's group; 5.x producers have none).
 pub const PROXY_PRODUCER_GROUP: &str = "PROXY_SEND_GROUP";
+
+/// Proxies started in this process, for their client instances' names.
+static INSTANCES: AtomicUsize = AtomicUsize::new(0);
 
 /// Handles on the brokers behind the proxy.
 pub struct Cluster {
@@ -32,7 +36,13 @@ impl Cluster {
     pub async fn start(config: &ProxyConfig) -> Result<Cluster, ClientError> {
         let client = ClientConfig {
             namesrv_addr: config.namesrv_addr.clone(),
-            instance_name: format!("rmq-proxy-{}", std::process::id()),
+            // One client instance per proxy: two proxies in one process (tests, rmq-local)
+            // would otherwise share producer groups, which a client instance refuses.
+            instance_name: format!(
+                "rmq-proxy-{}-{}",
+                std::process::id(),
+                INSTANCES.fetch_add(1, Ordering::Relaxed)
+            ),
             ..ClientConfig::default()
         };
         let admin = Admin::start(client.clone()).await?;

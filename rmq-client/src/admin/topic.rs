@@ -19,8 +19,17 @@ impl Admin {
     /// Creates or updates `config.topic_name` on the broker at `broker_addr`
     /// (UPDATE_AND_CREATE_TOPIC); the broker registers it with the name servers.
     pub async fn create_topic(&self, broker_addr: &str, config: &TopicConfig) -> Result<()> {
+        // Keys already signed (`+k`/`-k`, as Java's AttributeParser.parseToMap leaves them) are
+        // sent as they are, like Java's parseToString; plain keys are set.
         let attributes = config.attributes.as_ref().map(|attrs| {
-            let mut pairs: Vec<String> = attrs.iter().map(|(k, v)| format!("+{k}={v}")).collect();
+            let mut pairs: Vec<String> = attrs
+                .iter()
+                .map(|(k, v)| match (k.starts_with(['+', '-']), v.is_empty()) {
+                    (true, true) => k.clone(),
+                    (true, false) => format!("{k}={v}"),
+                    (false, _) => format!("+{k}={v}"),
+                })
+                .collect();
             pairs.sort();
             pairs.join(",")
         });

@@ -1,5 +1,7 @@
 //! updateTopic, deleteTopic, topicList, topicRoute, topicStatus.
 
+use std::collections::HashMap;
+
 use anyhow::Context;
 use clap::{ArgAction, ArgGroup, Args};
 use rmq_client::Admin;
@@ -32,6 +34,10 @@ pub struct UpdateTopicArgs {
     /// Ordered topic (true/false).
     #[arg(short = 'o', long = "order", default_value_t = false, action = ArgAction::Set)]
     order: bool,
+    /// 5.x attributes: `+key=value` sets, `-key` removes, comma-separated
+    /// (`+message.type=FIFO`); the broker checks them as Apache 5.3's does.
+    #[arg(short = 'a', long = "attributes", allow_hyphen_values = true)]
+    attributes: Option<String>,
 }
 
 /// Flags of `deleteTopic`.
@@ -63,18 +69,46 @@ fn parse_perm(text: &str) -> Result<i32, String> {
     }
 }
 
-/// Java's `TopicConfig.toString` (4.9).
+/// Java's `TopicConfig.toString`: 4.9's, or 5.x's with `attributes={…}` when attributes were
+/// given (Java's map text: `{+message.type=FIFO, -k=}`).
 fn config_text(c: &TopicConfig) -> String {
+    let attributes = c.attributes.as_ref().map(|a| {
+        let mut pairs: Vec<String> = a.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        pairs.sort();
+        format!(", attributes={{{}}}", pairs.join(", "))
+    });
     format!(
-        "TopicConfig [topicName={}, readQueueNums={}, writeQueueNums={}, perm={}, topicFilterType={}, topicSysFlag={}, order={}]",
+        "TopicConfig [topicName={}, readQueueNums={}, writeQueueNums={}, perm={}, topicFilterType={}, topicSysFlag={}, order={}{}]",
         c.topic_name,
         c.read_queue_nums,
         c.write_queue_nums,
         perm_string(c.perm),
         c.topic_filter_type,
         c.topic_sys_flag,
-        c.order
+        c.order,
+        attributes.unwrap_or_default()
     )
+}
+
+/// `-a` text as Java's `AttributeParser.parseToMap` reads it: signed keys (`+k` with a value,
+/// `-k` without), each at most once.
+fn parse_attributes(text: &str) -> anyhow::Result<HashMap<String, String>> {
+    let mut attributes = HashMap::new();
+    for kv in text.trim().split(',').filter(|kv| !kv.is_empty()) {
+        let (key, value) = match kv.split_once('=') {
+            Some((key, value)) if key.starts_with('+') => (key, value),
+            Some((key, _)) => anyhow::bail!("add/alter attribute format is wrong: {key}"),
+            None if kv.starts_with('-') => (kv, ""),
+            None => anyhow::bail!("delete attribute format is wrong: {kv}"),
+        };
+        if attributes
+            .insert(key.to_owned(), value.to_owned())
+            .is_some()
+        {
+            anyhow::bail!("key duplication: {key}");
+        }
+    }
+    Ok(attributes)
 }
 
 pub(super) async fn update(admin: &Admin, args: &UpdateTopicArgs) -> anyhow::Result<()> {
@@ -86,7 +120,11 @@ pub(super) async fn update(admin: &Admin, args: &UpdateTopicArgs) -> anyhow::Res
         topic_name: args.topic.clone(),
         topic_sys_flag: 0,
         write_queue_nums: args.write_queue_nums,
-        attributes: None,
+        attributes: args
+            .attributes
+            .as_deref()
+            .map(parse_attributes)
+            .transpose()?,
     };
     let brokers = if let Some(addr) = &args.broker_addr {
         admin

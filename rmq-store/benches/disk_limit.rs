@@ -1,0 +1,371 @@
+//! The store against the disk's limit, all measured in one run on the same filesystem:
+//! (a) the disk's sequential write rate (1 MiB `write()`s + fdatasync, and the same bytes copied
+//! into a fresh preallocated mapping + msync, to show the page-fault cost), (b) a raw 1 KiB
+//! append + fdatasync (p50/p99), (c) the store's ASYNC_FLUSH append rate with 1 KiB messages
+//! (including the final flush), (d) one SYNC_FLUSH writer's latency per append, (e) SYNC_FLUSH
+//! group commit with 8 and 64 writers. Prints a table with medians, spreads and the ratios
+//! (c)/(a) and (d)/(b) that issue 17 sets goals for.
+//!
+//! `cargo bench -p rmq-store --bench disk_limit`. `RMQ_BENCH_DIR` picks the directory (default:
+//! the temp dir), `RMQ_BENCH_REPS` the repetitions of each measurement (default 5).
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rmq_remoting::message::encode_properties;
+use rmq_store::{FlushDiskType, MessageStore, PutMessage, StoreConfig};
+
+const MIB: usize = 1 << 20;
+/// Bytes of each sequential-write and ASYNC_FLUSH repetition.
+const SEQ_BYTES: usize = 512 * MIB;
+/// Appends per latency repetition (raw fdatasync, one SYNC_FLUSH writer).
+const SYNC_OPS: usize = 2000;
+/// Length of each group-commit repetition.
+const GROUP_TIME: Duration = Duration::from_secs(2);
+
+fn bench_dir() -> tempfile::TempDir {
+    match std::env::var_os("RMQ_BENCH_DIR") {
+        Some(d) => tempfile::tempdir_in(d).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    }
+}
+
+fn reps() -> usize {
+    std::env::var("RMQ_BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
+        .max(1)
+}
+
+fn message(size: usize, seq: u64) -> PutMessage {
+    let uniq = format!("C0A80105303900000000{seq:012X}");
+    PutMessage {
+        topic: "BenchTopic".into(),
+        queue_id: (seq % 4) as i32,
+        flag: 0,
+        body: Bytes::from(vec![b'x'; size]),
+        properties: encode_properties([("TAGS", "TagA"), ("UNIQ_KEY", uniq.as_str())]),
+        sys_flag: 0,
+        born_timestamp: 0,
+        born_host: "10.0.0.1:40000".parse().unwrap(),
+        store_host: "10.0.0.2:10911".parse().unwrap(),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+    }
+}
+
+/// Median, minimum and maximum of repeated figures.
+struct Spread {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+fn spread(mut v: Vec<f64>) -> Spread {
+    v.sort_by(|a, b| a.total_cmp(b));
+    Spread {
+        median: v[v.len() / 2],
+        min: v[0],
+        max: v[v.len() - 1],
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1e6
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn filesystem(dir: &Path) -> String {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    mounts
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() > 2 && dir.starts_with(f[1]))
+                .then(|| (f[1].len(), format!("{} ({})", f[2], f[0])))
+        })
+        .max()
+        .map(|(_, s)| s)
+        .unwrap_or_else(|| "?".into())
+}
+
+/// (a) `write()` of 1 MiB blocks, then fdatasync: MB/s.
+fn seq_write(dir: &Path) -> f64 {
+    let path = dir.join("seq.tmp");
+    let mut f = File::create(&path).unwrap();
+    let buf = vec![0x5Au8; MIB];
+    let t = Instant::now();
+    for _ in 0..SEQ_BYTES / MIB {
+        f.write_all(&buf).unwrap();
+    }
+    f.sync_data().unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    drop(f);
+    std::fs::remove_file(&path).unwrap();
+    SEQ_BYTES as f64 / 1e6 / secs
+}
+
+/// (a') the same bytes copied into a fresh preallocated mapping, then msync: MB/s. The gap to
+/// [`seq_write`] is the cost of faulting in (and zeroing) each page on its first touch.
+fn seq_mmap(dir: &Path) -> f64 {
+    let path = dir.join("mmap.tmp");
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    // SAFETY: plain syscall on an open descriptor.
+    let rc = unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, SEQ_BYTES as libc::off_t) };
+    assert_eq!(rc, 0, "posix_fallocate");
+    let map = memmap2::MmapRaw::map_raw(&f).unwrap();
+    let buf = vec![0x5Au8; MIB];
+    let t = Instant::now();
+    for i in 0..SEQ_BYTES / MIB {
+        // SAFETY: the range lies inside the mapping, which nobody else uses.
+        unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), map.as_mut_ptr().add(i * MIB), MIB) };
+    }
+    map.flush().unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    drop(map);
+    drop(f);
+    std::fs::remove_file(&path).unwrap();
+    SEQ_BYTES as f64 / 1e6 / secs
+}
+
+/// (b) 1 KiB `pwrite` at the end of what was written + fdatasync, latencies sorted: into a
+/// file whose blocks were written before (`prewritten`), or into fallocated blocks (unwritten
+/// extents, as the store's files are), whose first sync must also commit the extent change.
+fn raw_append_sync(dir: &Path, prewritten: bool) -> Vec<Duration> {
+    let path = dir.join("append.tmp");
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    let len = SYNC_OPS * 1024;
+    if prewritten {
+        f.write_all_at(&vec![0u8; len], 0).unwrap();
+    } else {
+        // SAFETY: plain syscall on an open descriptor.
+        let rc = unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, len as libc::off_t) };
+        assert_eq!(rc, 0, "posix_fallocate");
+    }
+    f.sync_all().unwrap();
+    let rec = vec![1u8; 1024];
+    let mut lat = Vec::with_capacity(SYNC_OPS);
+    for i in 0..SYNC_OPS {
+        let t = Instant::now();
+        f.write_all_at(&rec, (i * 1024) as u64).unwrap();
+        f.sync_data().unwrap();
+        lat.push(t.elapsed());
+    }
+    drop(f);
+    std::fs::remove_file(&path).unwrap();
+    lat.sort();
+    lat
+}
+
+fn store(dir: &Path, flush: FlushDiskType) -> Arc<MessageStore> {
+    Arc::new(
+        MessageStore::open(StoreConfig {
+            flush_disk_type: flush,
+            ..StoreConfig::with_root(dir)
+        })
+        .unwrap(),
+    )
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// (c) ASYNC_FLUSH appends of 1 KiB messages from one task until `SEQ_BYTES` of records are
+/// written, then one flush: MB/s of record bytes, counted to the end of the flush.
+fn store_async(dir: &Path, rt: &tokio::runtime::Runtime) -> f64 {
+    let sub = tempfile::tempdir_in(dir).unwrap();
+    let s = store(sub.path(), FlushDiskType::AsyncFlush);
+    let msgs: Vec<PutMessage> = (0..64).map(|i| message(1024, i)).collect();
+    let t = Instant::now();
+    rt.block_on(async {
+        let mut i = 0;
+        while (s.max_phy_offset() as usize) < SEQ_BYTES {
+            s.put_message(msgs[i % 64].clone()).await.unwrap();
+            i += 1;
+        }
+    });
+    s.flush().unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let bytes = s.max_phy_offset() as f64;
+    drop(s);
+    bytes / 1e6 / secs
+}
+
+/// (d) one SYNC_FLUSH writer: latency of each append, sorted.
+fn store_sync_one(dir: &Path, rt: &tokio::runtime::Runtime) -> Vec<Duration> {
+    let sub = tempfile::tempdir_in(dir).unwrap();
+    let s = store(sub.path(), FlushDiskType::SyncFlush);
+    let m = message(1024, 0);
+    let mut lat = rt.block_on(async {
+        let mut lat = Vec::with_capacity(SYNC_OPS);
+        for _ in 0..SYNC_OPS {
+            let t = Instant::now();
+            s.put_message(m.clone()).await.unwrap();
+            lat.push(t.elapsed());
+        }
+        lat
+    });
+    drop(s);
+    lat.sort();
+    lat
+}
+
+/// (e) SYNC_FLUSH with `writers` concurrent tasks for `GROUP_TIME`: appends per second.
+fn store_sync_group(dir: &Path, rt: &tokio::runtime::Runtime, writers: usize) -> f64 {
+    let sub = tempfile::tempdir_in(dir).unwrap();
+    let s = store(sub.path(), FlushDiskType::SyncFlush);
+    let done = Arc::new(AtomicU64::new(0));
+    let t = Instant::now();
+    let deadline = t + GROUP_TIME;
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..writers)
+            .map(|w| {
+                let (s, done) = (s.clone(), done.clone());
+                tokio::spawn(async move {
+                    let m = message(1024, w as u64);
+                    while Instant::now() < deadline {
+                        s.put_message(m.clone()).await.unwrap();
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let rate = done.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64();
+    drop(s);
+    rate
+}
+
+fn main() {
+    let dir = bench_dir();
+    let reps = reps();
+    let rt = runtime();
+    let load_before = loadavg();
+    let mut seq = Vec::new();
+    let mut mmap = Vec::new();
+    let mut raw_p50 = Vec::new();
+    let mut raw_p99 = Vec::new();
+    let mut raw_fresh_p50 = Vec::new();
+    let mut asyncs = Vec::new();
+    let mut one_p50 = Vec::new();
+    let mut one_p99 = Vec::new();
+    let mut g8 = Vec::new();
+    let mut g64 = Vec::new();
+    let mut g1 = Vec::new();
+    let mut ratio_async = Vec::new();
+    let mut ratio_sync = Vec::new();
+    for rep in 0..reps {
+        // Interleaved, so that a change of load or disk speed hits every figure alike.
+        let a = seq_write(dir.path());
+        let c = store_async(dir.path(), &rt);
+        mmap.push(seq_mmap(dir.path()));
+        let raw = raw_append_sync(dir.path(), true);
+        let fresh = raw_append_sync(dir.path(), false);
+        raw_fresh_p50.push(percentile(&fresh, 0.5));
+        let one = store_sync_one(dir.path(), &rt);
+        g1.push(1e6 / (one.iter().map(|d| d.as_secs_f64() * 1e6).sum::<f64>() / one.len() as f64));
+        g8.push(store_sync_group(dir.path(), &rt, 8));
+        g64.push(store_sync_group(dir.path(), &rt, 64));
+        ratio_async.push(c / a);
+        ratio_sync.push(percentile(&one, 0.5) / percentile(&raw, 0.5));
+        eprintln!(
+            "rep {}: seq {a:.0} MB/s, async {c:.0} MB/s, raw p50 {:.0} µs, one writer p50 {:.0} µs",
+            rep + 1,
+            percentile(&raw, 0.5),
+            percentile(&one, 0.5)
+        );
+        seq.push(a);
+        asyncs.push(c);
+        raw_p50.push(percentile(&raw, 0.5));
+        raw_p99.push(percentile(&raw, 0.99));
+        one_p50.push(percentile(&one, 0.5));
+        one_p99.push(percentile(&one, 0.99));
+    }
+    let row = |name: &str, v: Vec<f64>, unit: &str| {
+        let s = spread(v);
+        format!(
+            "| {name} | {:.1} {unit} | {:.1} – {:.1} |",
+            s.median, s.min, s.max
+        )
+    };
+    let lines = vec![
+        format!(
+            "directory {} on {}; {reps} repetitions; load average before {load_before}, after {}",
+            dir.path().display(),
+            filesystem(dir.path()),
+            loadavg()
+        ),
+        "| measurement | median | min – max |".into(),
+        "|---|---|---|".into(),
+        row(
+            "(a) disk: 512 MiB in 1 MiB write() + fdatasync",
+            seq,
+            "MB/s",
+        ),
+        row(
+            "(a') disk: 512 MiB copied into a fresh fallocated mmap + msync",
+            mmap,
+            "MB/s",
+        ),
+        row("(b) raw 1 KiB pwrite + fdatasync, p50", raw_p50, "µs"),
+        row("(b) raw 1 KiB pwrite + fdatasync, p99", raw_p99, "µs"),
+        row(
+            "(c) store ASYNC_FLUSH, 1 KiB, 512 MiB incl. final flush",
+            asyncs,
+            "MB/s",
+        ),
+        row("(c)/(a)", ratio_async, "x"),
+        row("(d) store SYNC_FLUSH, 1 writer, p50", one_p50, "µs"),
+        row("(d) store SYNC_FLUSH, 1 writer, p99", one_p99, "µs"),
+        row("(d)/(b) at p50", ratio_sync, "x"),
+        row("(e) SYNC_FLUSH, 1 writer", g1, "appends/s"),
+        row("(e) SYNC_FLUSH, 8 writers", g8, "appends/s"),
+        row("(e) SYNC_FLUSH, 64 writers", g64, "appends/s"),
+    ];
+    let mut out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open("target/rmq-store-disk-limit.txt")
+        .ok();
+    for l in &lines {
+        println!("{l}");
+        if let Some(f) = out.as_mut() {
+            let _ = writeln!(f, "{l}");
+        }
+    }
+}

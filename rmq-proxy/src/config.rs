@@ -16,6 +16,12 @@ rmq_config::settings! {
         proxy_mode: ProxyMode = ProxyMode::Cluster => "proxyMode",
         /// Port of the gRPC endpoint; 0 picks a free port, printed at start.
         grpc_server_port: u16 = 8081 => "grpcServerPort",
+        /// Without tlsCertPath/tlsKeyPath, serve TLS clients with a self-signed certificate (the SDKs trust any).
+        tls_test_mode_enable: bool = true => "tlsTestModeEnable",
+        /// PEM certificate chain for TLS clients (rmq's rules, docs/tls.md); empty = test mode's.
+        tls_cert_path: String = String::new() => "tlsCertPath",
+        /// PKCS#8 PEM key of tlsCertPath.
+        tls_key_path: String = String::new() => "tlsKeyPath",
         /// Largest message body accepted, in bytes (<= 0: no limit).
         max_message_size: i64 = 4 * 1024 * 1024 => "maxMessageSize",
         /// Refuse messages with an empty body.

@@ -21,6 +21,7 @@ pub mod session;
 pub mod settings;
 pub mod status;
 pub mod telemetry;
+pub mod tls;
 pub mod transaction;
 pub mod validate;
 

@@ -1,21 +1,34 @@
-//! Serving the gRPC endpoint on a bound listener until a shutdown signal.
+//! Serving the gRPC endpoint on a bound listener until a shutdown signal: plaintext and TLS
+//! clients on the same port (tls.rs).
 
 use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::context::ProxyContext;
 use crate::proto::v2::messaging_service_server::MessagingServiceServer;
 use crate::service::Service;
+use crate::tls::{self, TlsError};
+
+/// Why serving stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// TLS could not be set up.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+    /// The HTTP/2 server failed.
+    #[error(transparent)]
+    Transport(#[from] tonic::transport::Error),
+}
 
 /// Serves `MessagingService` from `ctx` on `listener` until `shutdown` completes.
 pub async fn serve(
     ctx: Arc<ProxyContext>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), tonic::transport::Error> {
+) -> Result<(), ServeError> {
+    let acceptor = tls::acceptor(&ctx.config)?;
     let max_inbound = usize::try_from(ctx.config.max_message_size.max(0))
         .unwrap_or(usize::MAX)
         .saturating_add(1024 * 1024)
@@ -24,6 +37,7 @@ pub async fn serve(
         MessagingServiceServer::new(Service::new(ctx)).max_decoding_message_size(max_inbound);
     tonic::transport::Server::builder()
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await
+        .serve_with_incoming_shutdown(tls::incoming(listener, acceptor), shutdown)
+        .await?;
+    Ok(())
 }

@@ -152,6 +152,12 @@ impl ServerTls {
     pub fn mode(&self) -> TlsMode {
         self.mode
     }
+
+    /// The rustls configuration behind this server side (`None` when disabled), for servers
+    /// that speak another protocol with the same certificates: the gRPC proxy adds ALPN `h2`.
+    pub fn rustls_config(&self) -> Option<Arc<ServerConfig>> {
+        self.acceptor.as_ref().map(|a| a.config().clone())
+    }
 }
 
 impl ClientTls {

@@ -40,7 +40,7 @@ public final class ProduceScenarios {
         ClientConfiguration config = ClientConfiguration.newBuilder()
             .setEndpoints(endpoint)
             .setRequestTimeout(Duration.ofSeconds(10))
-            .enableSsl(Boolean.parseBoolean(System.getProperty("grpc.tls", "false")))
+            .enableSsl(Boolean.parseBoolean(System.getProperty("grpc.tls", "true")))
             .build();
         List<String> facts = new ArrayList<>();
         List<String> delays = new ArrayList<>();

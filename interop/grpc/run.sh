@@ -28,6 +28,8 @@ status=0
 stacks_prepare "$PROXY_BIN"
 # Transactions left open are checked back after 2 s, every second (both brokers' keys).
 APACHE_BROKER_EXTRA=$'transactionTimeOut=2000\ntransactionCheckInterval=1000'
+# Receivers hide messages for 2 s (both proxies' floor is 10 s by default).
+APACHE_PROXY_EXTRA=',"minInvisibleTimeMillsForRecv":1000'
 
 # Runs the scenarios against proxy $2 on name server $3; facts in $WORK/$1.{produced,stored}.
 scenarios() {
@@ -41,6 +43,11 @@ scenarios() {
   java -cp "$SERVERS_CP" "$HERE/StackAdmin.java" read "$namesrv" "$prefix" "$WORK/$label.produced" \
       "$WORK/$label.stored" >"$WORK/$label-read.log" 2>&1 \
     || { echo "grpc: cannot read back on $label: $(tail -n 5 "$WORK/$label-read.log")" >&2; return 1; }
+  # The receiving scenarios (SimpleConsumer, dead-letter queue, PushConsumer) check their own
+  # facts; their facts join the comparison.
+  java -cp "$CLIENT_CP" -Drocketmq.log.level=WARN rmq.interop.grpc.ReceiveScenarios "$proxy" "$namesrv" \
+      "$MQADMIN_BIN" "$prefix" "$WORK/$label.received" >"$WORK/$label-receive.log" 2>&1 \
+    || { echo "grpc: the receiving scenarios failed on $label:" >&2; tail -n 20 "$WORK/$label-receive.log" >&2; return 1; }
   expect "$label"
 }
 
@@ -97,7 +104,7 @@ known() {
 # run, unless it is a known difference (printed KNOWN).
 compare() {
   local line failed=0
-  diff <(cat "$WORK/apache.produced" "$WORK/apache.stored") <(cat "$WORK/rmq.produced" "$WORK/rmq.stored") >"$WORK/diff"
+  diff <(cat "$WORK/apache".{produced,stored,received}) <(cat "$WORK/rmq".{produced,stored,received}) >"$WORK/diff"
   while IFS= read -r line; do
     case "$line" in
       "< "*)

@@ -1,0 +1,284 @@
+package rmq.interop.grpc;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.rocketmq.client.apis.ClientConfiguration;
+import org.apache.rocketmq.client.apis.ClientServiceProvider;
+import org.apache.rocketmq.client.apis.consumer.ConsumeResult;
+import org.apache.rocketmq.client.apis.consumer.FilterExpression;
+import org.apache.rocketmq.client.apis.consumer.PushConsumer;
+import org.apache.rocketmq.client.apis.consumer.SimpleConsumer;
+import org.apache.rocketmq.client.apis.message.MessageView;
+import org.apache.rocketmq.client.apis.producer.Producer;
+
+/**
+ * The receive side of a gRPC proxy, seen by the official 5.x Java client (rocketmq-client-java):
+ * run against Apache's proxy + broker and against rmq's mqproxy + broker, with the same
+ * expected results. Deliveries are counted as multisets of body#attempt, so a duplicate or a
+ * loss fails.
+ *
+ * <ul>
+ * <li>simple: a SimpleConsumer acks most messages, leaves one unacked (back once with attempt 2)
+ *     and extends another by 4 s with changeInvisibleDuration (back once with attempt 2, not
+ *     before its new invisible time); nothing comes back after the acks.</li>
+ * <li>dlq: a group allowed two deliveries (retryMaxTimes 1); a message never acked is
+ *     delivered with attempts 1 and 2, then lands in %DLQ%group and is not delivered again.</li>
+ * <li>push: a PushConsumer consumes every message exactly once.</li>
+ * </ul>
+ *
+ * What happened is written to OUT, one fact per line, sorted (run.sh checks each stack's facts
+ * and compares the two stacks'); a scenario whose facts are not the expected ones also prints a
+ * FAIL line and makes the exit status 1. Topics and groups are created with MQADMIN (rmq's
+ * mqadmin, which speaks remoting to either stack) through the name server.
+ *
+ * Usage: java -cp CLIENT_CP rmq.interop.grpc.ReceiveScenarios PROXY NAMESRV MQADMIN PREFIX OUT [scenario...]
+ */
+public final class ReceiveScenarios {
+    static final Duration INVISIBLE = Duration.ofSeconds(2);
+    static final Duration EXTENDED = Duration.ofSeconds(4);
+
+    static String endpoint;
+    static String namesrv;
+    static String mqadmin;
+    static String prefix;
+    static final List<String> FACTS = new ArrayList<>();
+    static final ClientServiceProvider PROVIDER = ClientServiceProvider.loadService();
+    static final List<String> FAILURES = new ArrayList<>();
+
+    public static void main(String[] args) throws Exception {
+        endpoint = args[0];
+        namesrv = args[1];
+        mqadmin = args[2];
+        prefix = args[3];
+        Path out = Path.of(args[4]);
+        List<String> scenarios = args.length > 5 ? List.of(args).subList(5, args.length) : List.of("simple", "dlq", "push");
+        for (String s : scenarios) {
+            long began = System.currentTimeMillis();
+            int before = FAILURES.size();
+            switch (s) {
+                case "simple": simple(); break;
+                case "dlq": dlq(); break;
+                case "push": push(); break;
+                default: FAILURES.add("unknown scenario " + s);
+            }
+            System.out.println((FAILURES.size() == before ? "PASS " : "FAIL ") + "receive " + s + " ("
+                + (System.currentTimeMillis() - began) + " ms)");
+        }
+        Collections.sort(FACTS);
+        Files.write(out, FACTS, StandardCharsets.UTF_8);
+        FACTS.forEach(System.out::println);
+        FAILURES.forEach(f -> System.out.println("FAIL receive: " + f));
+        System.exit(FAILURES.isEmpty() ? 0 : 1);
+    }
+
+    static ClientConfiguration config() {
+        return ClientConfiguration.newBuilder()
+            .setEndpoints(endpoint)
+            .setRequestTimeout(Duration.ofSeconds(10))
+            .enableSsl(false)
+            .build();
+    }
+
+    static void mqadmin(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(mqadmin);
+        cmd.addAll(List.of(args));
+        cmd.add("-n");
+        cmd.add(namesrv);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException("mqadmin " + String.join(" ", args) + " failed: " + out);
+        }
+    }
+
+    static String topic(String scenario) throws Exception {
+        String topic = prefix + "Recv" + scenario;
+        mqadmin("updateTopic", "-c", "DefaultCluster", "-t", topic, "-r", "4", "-w", "4");
+        Thread.sleep(2000);
+        return topic;
+    }
+
+    static void send(String topic, String... bodies) throws Exception {
+        try (Producer producer = PROVIDER.newProducerBuilder().setClientConfiguration(config()).setTopics(topic).build()) {
+            for (String b : bodies) {
+                producer.send(PROVIDER.newMessageBuilder().setTopic(topic).setTag("recv")
+                    .setBody(b.getBytes(StandardCharsets.UTF_8)).build());
+            }
+        }
+    }
+
+    static SimpleConsumer simpleConsumer(String group, String topic) throws Exception {
+        return PROVIDER.newSimpleConsumerBuilder()
+            .setClientConfiguration(config())
+            .setConsumerGroup(group)
+            .setSubscriptionExpressions(Map.of(topic, FilterExpression.SUB_ALL))
+            .setAwaitDuration(Duration.ofSeconds(2))
+            .build();
+    }
+
+    /** Records `what` with its multiset as a fact; a FAIL unless it is the expected one. */
+    static void expect(String what, Map<String, Integer> expected, Map<String, Integer> actual) {
+        FACTS.add("Receive " + what + " " + new TreeMap<>(actual));
+        if (!expected.equals(actual)) {
+            FAILURES.add(what + ": deliveries (body#attempt -> count) " + actual + ", expected " + expected);
+        }
+    }
+
+    static void simple() throws Exception {
+        String topic = topic("simple");
+        String group = topic + "-group";
+        TreeMap<String, Integer> deliveries = new TreeMap<>();
+        long extendedAt = 0;
+        long backAt = 0;
+        try (SimpleConsumer consumer = simpleConsumer(group, topic)) {
+            send(topic, "s0", "s1", "s2", "s3", "s4", "s5");
+            long deadline = System.currentTimeMillis() + 90_000;
+            while (System.currentTimeMillis() < deadline && total(deliveries) < 8) {
+                for (MessageView m : consumer.receive(16, INVISIBLE)) {
+                    String body = body(m);
+                    int attempt = m.getDeliveryAttempt();
+                    deliveries.merge(body + "#" + attempt, 1, Integer::sum);
+                    if (attempt == 1 && body.equals("s1")) {
+                        continue;
+                    }
+                    if (attempt == 1 && body.equals("s2")) {
+                        consumer.changeInvisibleDuration(m, EXTENDED);
+                        extendedAt = System.currentTimeMillis();
+                        continue;
+                    }
+                    if (body.equals("s2")) {
+                        backAt = System.currentTimeMillis();
+                    }
+                    consumer.ack(m);
+                }
+            }
+            long quiet = System.currentTimeMillis() + 8_000;
+            while (System.currentTimeMillis() < quiet) {
+                for (MessageView m : consumer.receive(16, INVISIBLE)) {
+                    deliveries.merge(body(m) + "#" + m.getDeliveryAttempt(), 1, Integer::sum);
+                    consumer.ack(m);
+                }
+            }
+        }
+        TreeMap<String, Integer> expected = new TreeMap<>();
+        for (int i = 0; i < 6; i++) {
+            expected.put("s" + i + "#1", 1);
+        }
+        expected.put("s1#2", 1);
+        expected.put("s2#2", 1);
+        expect("simple deliveries", expected, deliveries);
+        boolean held = backAt != 0 && backAt - extendedAt >= EXTENDED.toMillis() - 500;
+        FACTS.add("Receive simple s2 held back for its changed invisible duration " + held);
+        if (!held) {
+            FAILURES.add("simple: s2 came back " + (backAt - extendedAt) + " ms after its change to " + EXTENDED.toMillis() + " ms");
+        }
+    }
+
+    static void dlq() throws Exception {
+        String topic = topic("dlq");
+        String group = topic + "-group";
+        mqadmin("updateSubGroup", "-c", "DefaultCluster", "-g", group, "-r", "1");
+        Thread.sleep(1000);
+        TreeMap<String, Integer> deliveries = new TreeMap<>();
+        try (SimpleConsumer consumer = simpleConsumer(group, topic)) {
+            send(topic, "d0", "d1");
+            // d0 is never acked: attempts 1 and 2, then the dead-letter queue.
+            long deadline = System.currentTimeMillis() + 120_000;
+            while (System.currentTimeMillis() < deadline && total(deliveries) < 3) {
+                for (MessageView m : consumer.receive(16, INVISIBLE)) {
+                    deliveries.merge(body(m) + "#" + m.getDeliveryAttempt(), 1, Integer::sum);
+                    if (body(m).equals("d1")) {
+                        consumer.ack(m);
+                    }
+                }
+            }
+            // Long enough for a third delivery, which must not happen.
+            long quiet = System.currentTimeMillis() + 20_000;
+            while (System.currentTimeMillis() < quiet) {
+                for (MessageView m : consumer.receive(16, INVISIBLE)) {
+                    deliveries.merge(body(m) + "#" + m.getDeliveryAttempt(), 1, Integer::sum);
+                }
+            }
+        }
+        expect("dlq deliveries", new TreeMap<>(Map.of("d0#1", 1, "d0#2", 1, "d1#1", 1)), deliveries);
+        // The dead letter is readable from %DLQ%group by another group.
+        TreeMap<String, Integer> dead = new TreeMap<>();
+        String dlq = "%DLQ%" + group;
+        long deadline = System.currentTimeMillis() + 60_000;
+        SimpleConsumer reader = null;
+        while (reader == null && System.currentTimeMillis() < deadline) {
+            try {
+                reader = simpleConsumer(topic + "-reader", dlq);
+            } catch (Exception notYet) {
+                Thread.sleep(1000);
+            }
+        }
+        if (reader == null) {
+            FACTS.add("Receive dlq no route for the dead-letter topic");
+            FAILURES.add("dlq: no route for " + dlq);
+            return;
+        }
+        try (SimpleConsumer r = reader) {
+            while (System.currentTimeMillis() < deadline && dead.isEmpty()) {
+                for (MessageView m : r.receive(16, INVISIBLE)) {
+                    dead.merge(body(m), 1, Integer::sum);
+                    r.ack(m);
+                }
+            }
+        }
+        expect("dlq dead letters", new TreeMap<>(Map.of("d0", 1)), dead);
+    }
+
+    static void push() throws Exception {
+        String topic = topic("push");
+        String group = topic + "-group";
+        Map<String, Integer> deliveries = new ConcurrentHashMap<>();
+        TreeMap<String, Integer> expected = new TreeMap<>();
+        String[] bodies = new String[20];
+        for (int i = 0; i < bodies.length; i++) {
+            bodies[i] = "p" + i;
+            expected.put(bodies[i] + "#1", 1);
+        }
+        try (PushConsumer consumer = PROVIDER.newPushConsumerBuilder()
+                 .setClientConfiguration(config())
+                 .setConsumerGroup(group)
+                 .setSubscriptionExpressions(Map.of(topic, FilterExpression.SUB_ALL))
+                 .setMessageListener(m -> {
+                     deliveries.merge(body(m) + "#" + m.getDeliveryAttempt(), 1, Integer::sum);
+                     return ConsumeResult.SUCCESS;
+                 })
+                 .build()) {
+            send(topic, bodies);
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (System.currentTimeMillis() < deadline && total(deliveries) < bodies.length) {
+                Thread.sleep(200);
+            }
+            Thread.sleep(5_000);
+        }
+        expect("push deliveries", expected, new TreeMap<>(deliveries));
+    }
+
+    static String body(MessageView m) {
+        ByteBuffer b = m.getBody();
+        byte[] bytes = new byte[b.remaining()];
+        b.get(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    static int total(Map<String, Integer> counts) {
+        return counts.values().stream().mapToInt(Integer::intValue).sum();
+    }
+}

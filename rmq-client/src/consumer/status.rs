@@ -34,12 +34,17 @@ impl Window {
     }
 
     fn add(&mut self, now: Instant, value: u64) {
+        self.add_many(now, value, 1);
+    }
+
+    /// Adds `count` records whose values sum to `value`.
+    fn add_many(&mut self, now: Instant, value: u64, count: u64) {
         match self.buckets.back_mut() {
             Some((start, sum, times)) if now.saturating_duration_since(*start) < BUCKET => {
                 *sum += value;
-                *times += 1;
+                *times += count;
             }
-            _ => self.buckets.push_back((now, value, 1)),
+            _ => self.buckets.push_back((now, value, count)),
         }
         while self
             .buckets
@@ -124,6 +129,27 @@ impl Tables {
     }
 }
 
+/// Listener calls not yet added to a [`ConsumeStatusTable`]: a pulled batch's calls are
+/// added when the batch is done, one lock and lookup per batch instead of per call.
+#[derive(Debug, Default)]
+pub(crate) struct CallTally {
+    calls: u64,
+    /// Sum of the calls' times in whole milliseconds each (Java's unit).
+    rt_ms: u64,
+    ok: u64,
+    failed: u64,
+}
+
+impl CallTally {
+    /// One listener call that took `rt`, consumed `ok` messages and failed `failed`.
+    pub(crate) fn add(&mut self, rt: Duration, ok: usize, failed: usize) {
+        self.calls += 1;
+        self.rt_ms += millis(rt);
+        self.ok += ok as u64;
+        self.failed += failed as u64;
+    }
+}
+
 /// The rates of one consumer, updated by its pull loops and listener calls.
 #[derive(Debug)]
 pub(crate) struct ConsumeStatusTable {
@@ -176,6 +202,17 @@ impl ConsumeStatusTable {
 
     /// A listener call for `mq` took `rt` and consumed `ok` messages and failed `failed`.
     pub(crate) fn consumed(&self, mq: &MessageQueue, rt: Duration, ok: usize, failed: usize) {
+        let mut calls = CallTally::default();
+        calls.add(rt, ok, failed);
+        self.consumed_calls(mq, &calls);
+    }
+
+    /// Several listener calls for `mq` at once, as [`Self::consumed`] would add them one by
+    /// one.
+    pub(crate) fn consumed_calls(&self, mq: &MessageQueue, calls: &CallTally) {
+        if calls.calls == 0 {
+            return;
+        }
         let now = Instant::now();
         let mut t = self.lock();
         let ms = now_ms();
@@ -183,12 +220,12 @@ impl ConsumeStatusTable {
         let Some(rates) = t.rates(&mq.topic, now) else {
             return;
         };
-        rates.consume_rt.add(now, millis(rt));
-        if ok > 0 {
-            rates.consumed_ok.add(now, ok as u64);
+        rates.consume_rt.add_many(now, calls.rt_ms, calls.calls);
+        if calls.ok > 0 {
+            rates.consumed_ok.add(now, calls.ok);
         }
-        if failed > 0 {
-            rates.consumed_failed.add(now, failed as u64);
+        if calls.failed > 0 {
+            rates.consumed_failed.add(now, calls.failed);
         }
     }
 
@@ -247,6 +284,20 @@ mod tests {
         assert_eq!(table.status("U"), ConsumeStatus::default());
         let (pulled, consumed) = table.queue_times(&mq());
         assert!(pulled > 0 && consumed >= pulled);
+    }
+
+    #[test]
+    fn a_tally_adds_what_its_calls_would_one_by_one() {
+        let (single, tallied) = (ConsumeStatusTable::new(), ConsumeStatusTable::new());
+        let mut calls = CallTally::default();
+        for (rt, ok, failed) in [(2, 1, 0), (7, 0, 1), (3, 1, 0)] {
+            single.consumed(&mq(), Duration::from_millis(rt), ok, failed);
+            calls.add(Duration::from_millis(rt), ok, failed);
+        }
+        tallied.consumed_calls(&mq(), &calls);
+        assert_eq!(tallied.status("T"), single.status("T"));
+        assert_eq!(tallied.status("T").consume_failed_msgs, 1);
+        assert_eq!(tallied.status("T").consume_rt, 4.0);
     }
 
     #[test]

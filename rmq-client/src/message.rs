@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use rmq_remoting::body::client::MessageQueue;
 use rmq_remoting::message::{
-    decode_properties, encode_offset_msg_id, keys, sys_flag, validate_property_text, RecordView,
+    encode_offset_msg_id, iter_pairs, keys, sys_flag, validate_property_text, RecordView,
+    PROPERTY_SEPARATOR,
 };
 
 use crate::error::{ClientError, Result};
@@ -289,12 +290,19 @@ impl ReceivedMessage {
                 None => Bytes::copy_from_slice(record.body),
             }
         };
-        let mut properties = decode_properties(record.properties);
+        // sized once for the stored properties (the last pair may lack its separator) and the
+        // two added below: growing it as they came cost one or two rehashes per message
+        let stored = record.properties.matches(PROPERTY_SEPARATOR).count() + 1;
+        let mut properties = HashMap::with_capacity(stored + 2);
+        let mut uniq_key = None;
+        for (name, value) in iter_pairs(record.properties) {
+            if name == keys::UNIQ_KEY {
+                uniq_key = Some(value);
+            }
+            properties.insert(name.to_owned(), value.to_owned());
+        }
         let offset_msg_id = encode_offset_msg_id(record.store_host, record.physical_offset);
-        let msg_id = properties
-            .get(keys::UNIQ_KEY)
-            .cloned()
-            .unwrap_or_else(|| offset_msg_id.clone());
+        let msg_id = uniq_key.map_or_else(|| offset_msg_id.clone(), str::to_owned);
         properties.insert(keys::MIN_OFFSET.to_owned(), min_offset.to_string());
         properties.insert(keys::MAX_OFFSET.to_owned(), max_offset.to_string());
         let mut topic = record.topic.to_owned();

@@ -17,8 +17,8 @@ pub use batch::{
 pub use error::MessageError;
 pub use msgid::{decode_offset_msg_id, encode_offset_msg_id, encode_uniq_id};
 pub use properties::{
-    decode_properties, edit_properties, encode_properties, keys, property_value, property_values,
-    reply_topic, validate_property_text, MAX_PROPERTIES_LEN, NAME_VALUE_SEPARATOR,
+    decode_properties, edit_properties, encode_properties, iter_pairs, keys, property_value,
+    property_values, reply_topic, validate_property_text, MAX_PROPERTIES_LEN, NAME_VALUE_SEPARATOR,
     PROPERTY_SEPARATOR, REPLY_MESSAGE_FLAG,
 };
 pub use record::{

@@ -154,7 +154,10 @@ pub fn validate_property_text(text: &str) -> Result<(), MessageError> {
     Ok(())
 }
 
-fn iter_pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
+/// The name/value pairs of a properties string, as [`decode_properties`] reads them (empty
+/// names or values skipped, duplicates all yielded): for callers that build their own map,
+/// e.g. one sized for the properties they add.
+pub fn iter_pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
     text.split(PROPERTY_SEPARATOR).filter_map(|segment| {
         let (name, value) = segment.split_once(NAME_VALUE_SEPARATOR)?;
         if name.is_empty() || value.is_empty() {

@@ -4,7 +4,7 @@
 #
 #   interop/run.sh            build rmq-namesrv + rmq-broker, run the Java suite, the Java 5.x
 #                             suite, then the Go suite
-#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics|pop-proxy   run one
+#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics|pop-proxy|pop-broker   run one
 #                             suite only (still builds first)
 #   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker;
 #    apache-tls-client: rmq-client with TLS against Apache 4.9.7 in TLS enforcing mode;
@@ -18,7 +18,10 @@
 #    metrics: the Prometheus families and labels of rmq's broker against Apache 5.3.3's for
 #    the same traffic, see metrics-vs-apache5.sh;
 #    pop-proxy: Apache's rocketmq-proxy 5.3.3 and rocketmq-client-java on Apache 5.3.3's broker,
-#    then on rmq's, see java5/pop-proxy/run.sh and docs/pop.md)
+#    then on rmq's, see java5/pop-proxy/run.sh and docs/pop.md;
+#    pop-broker: the broker's POP requests (batch ack, peek, notification, FIFO, attributes)
+#    from Apache 5.3.3's remoting classes, Apache's broker and rmq's transcripts compared, see
+#    java5/pop-broker/run.sh)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
@@ -240,6 +243,21 @@ if [ "$WHAT" = all ] || [ "$WHAT" = pop-proxy ]; then
     summary+=("pop-proxy suite: ok ($(( $(date +%s) - t0 ))s)")
   else
     summary+=("pop-proxy suite: FAILED ($(( $(date +%s) - t0 ))s)")
+    status=1
+  fi
+fi
+
+# ---------------------------------------------------------------- POP requests on the broker
+if [ "$WHAT" = all ] || [ "$WHAT" = pop-broker ]; then
+  need mvn
+  need java
+  say "POP requests from Apache 5.3.3's remoting classes: Apache 5.3.3's broker vs rmq's"
+  t0=$(date +%s)
+  if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqadmin) \
+    && RMQ_MQADMIN_BIN="$(dirname "$RMQ_BROKER_BIN")/mqadmin" bash "$HERE/java5/pop-broker/run.sh"; then
+    summary+=("pop-broker suite: ok ($(( $(date +%s) - t0 ))s)")
+  else
+    summary+=("pop-broker suite: FAILED ($(( $(date +%s) - t0 ))s)")
     status=1
   fi
 fi

@@ -5,96 +5,52 @@
 //! QueryAssignment and the refusals Apache's proxy gives. Deliveries are multisets of bodies.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use rmq_client::{dlq_topic, Admin, ClientConfig, Message, Producer};
+use rmq_client::{dlq_topic, ClientConfig, Message, Producer};
 use rmq_proxy::proto::v2::{
     self, messaging_service_client::MessagingServiceClient, receive_message_response::Content,
     settings::PubSub, telemetry_command::Command, Code, FilterType,
 };
-use rmq_proxy::{ProxyConfig, ProxyContext};
-use rmq_testkit::LocalStack;
-use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
-const CLIENT_ID: &str = "receive-test-client";
+mod common;
+use common::{request, Proxied};
 
-struct Stack {
-    servers: LocalStack,
-    proxy: MessagingServiceClient<Channel>,
-    stop: Option<oneshot::Sender<()>>,
+/// The servers with a fast revive, and a proxy that lets receivers hide messages for 1 s and
+/// long-poll for 300 ms.
+async fn start() -> Proxied {
+    Proxied::start_with(
+        |b| b.revive_interval = 100,
+        |p| {
+            p.min_invisible_time_mills_for_recv = 1000;
+            p.grpc_client_consumer_min_long_polling_timeout_millis = 300;
+        },
+    )
+    .await
 }
 
-impl Stack {
-    async fn start() -> Stack {
-        let servers = LocalStack::start_with(|b| b.revive_interval = 100).await;
-        let config = ProxyConfig {
-            namesrv_addr: servers.namesrv.clone(),
-            min_invisible_time_mills_for_recv: 1000,
-            grpc_client_consumer_min_long_polling_timeout_millis: 300,
-            ..ProxyConfig::default()
-        };
-        let ctx = ProxyContext::start(config).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(rmq_proxy::serve(ctx, listener, async move {
-            let _ = stopped.await;
-        }));
-        let proxy = MessagingServiceClient::connect(format!("http://{addr}"))
-            .await
-            .unwrap();
-        Stack {
-            servers,
-            proxy,
-            stop: Some(stop),
-        }
-    }
-
-    fn client_config(&self) -> ClientConfig {
-        ClientConfig {
-            namesrv_addr: self.servers.namesrv.clone(),
+/// Sends `bodies` to `topic` with tag `tag` through remoting (rmq-client's producer).
+async fn send(s: &Proxied, topic: &str, tag: &str, bodies: &[&str]) {
+    let producer = Producer::builder()
+        .client_config(ClientConfig {
+            namesrv_addr: s.servers.namesrv.clone(),
             client_ip: "127.0.0.1".into(),
             ..ClientConfig::default()
-        }
+        })
+        .producer_group("receive-test-producer")
+        .start()
+        .await
+        .unwrap();
+    for body in bodies {
+        let msg = Message::new(topic, body.as_bytes().to_vec()).with_tags(tag);
+        producer.send(msg).await.unwrap();
     }
-
-    async fn send(&self, topic: &str, tag: &str, bodies: &[&str]) {
-        let producer = Producer::builder()
-            .client_config(self.client_config())
-            .producer_group("receive-test-producer")
-            .start()
-            .await
-            .unwrap();
-        for body in bodies {
-            let msg = Message::new(topic, body.as_bytes().to_vec()).with_tags(tag);
-            producer.send(msg).await.unwrap();
-        }
-        producer.shutdown().await;
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.servers.stop().await;
-    }
+    producer.shutdown().await;
 }
 
 fn resource(name: &str) -> Option<v2::Resource> {
-    Some(v2::Resource {
-        resource_namespace: String::new(),
-        name: name.into(),
-    })
-}
-
-fn request<T>(message: T) -> tonic::Request<T> {
-    let mut req = tonic::Request::new(message);
-    req.metadata_mut()
-        .insert("x-mq-client-id", CLIENT_ID.parse().unwrap());
-    req.set_timeout(Duration::from_secs(10));
-    req
+    Some(common::resource(name))
 }
 
 fn ms(d: Duration) -> prost_types::Duration {
@@ -241,14 +197,14 @@ async fn ack(
 
 #[tokio::test]
 async fn received_messages_are_acked_and_an_unacked_one_comes_back_with_attempt_2() {
-    let mut s = Stack::start().await;
+    let mut s = start().await;
     let (group, topic) = ("recv-group", "recv-topic");
     s.servers.create_topic(topic, 4).await;
     let names = ["m0", "m1", "m2", "m3", "m4", "m5"];
-    s.send(topic, "A", &names).await;
+    send(&s, topic, "A", &names).await;
     let req = receive_request(group, topic, Duration::from_secs(2), "*");
 
-    let first = receive_until(&mut s.proxy, &req, 6, Duration::from_secs(10)).await;
+    let first = receive_until(&mut s.client, &req, 6, Duration::from_secs(10)).await;
     assert_eq!(bodies(&first), each_once(&names));
     for m in &first {
         let sys = m.system_properties.as_ref().unwrap();
@@ -261,7 +217,7 @@ async fn received_messages_are_acked_and_an_unacked_one_comes_back_with_attempt_
         assert_eq!(handle(m).split(' ').count(), 9, "{}", handle(m));
     }
     let acked: Vec<&v2::Message> = first.iter().filter(|m| body(m) != "m0").collect();
-    let answer = ack(&mut s.proxy, group, topic, &acked).await;
+    let answer = ack(&mut s.client, group, topic, &acked).await;
     assert_eq!(answer.status.unwrap().code, Code::Ok as i32);
     assert_eq!(answer.entries.len(), 5);
     assert!(answer
@@ -269,14 +225,14 @@ async fn received_messages_are_acked_and_an_unacked_one_comes_back_with_attempt_
         .iter()
         .all(|e| e.status.as_ref().unwrap().code == Code::Ok as i32));
 
-    let again = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(10)).await;
+    let again = receive_until(&mut s.client, &req, 1, Duration::from_secs(10)).await;
     assert_eq!(bodies(&again), each_once(&["m0"]));
     assert_eq!(attempt(&again[0]), 2);
-    let answer = ack(&mut s.proxy, group, topic, &[&again[0]]).await;
+    let answer = ack(&mut s.client, group, topic, &[&again[0]]).await;
     assert_eq!(answer.status.unwrap().code, Code::Ok as i32);
 
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let (status, rest) = receive(&mut s.proxy, req.clone()).await;
+    let (status, rest) = receive(&mut s.client, req.clone()).await;
     assert!(rest.is_empty(), "{:?}", bodies(&rest));
     assert_eq!(status.code, Code::MessageNotFound as i32);
     assert_eq!(status.message, "no new message");
@@ -285,16 +241,16 @@ async fn received_messages_are_acked_and_an_unacked_one_comes_back_with_attempt_
 
 #[tokio::test]
 async fn a_changed_invisible_duration_holds_the_message_back_and_answers_a_new_handle() {
-    let mut s = Stack::start().await;
+    let mut s = start().await;
     let (group, topic) = ("change-group", "change-topic");
     s.servers.create_topic(topic, 2).await;
-    s.send(topic, "A", &["x"]).await;
+    send(&s, topic, "A", &["x"]).await;
     let req = receive_request(group, topic, Duration::from_secs(1), "*");
-    let got = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(10)).await;
+    let got = receive_until(&mut s.client, &req, 1, Duration::from_secs(10)).await;
     assert_eq!(bodies(&got), each_once(&["x"]));
 
     let changed = s
-        .proxy
+        .client
         .change_invisible_duration(request(v2::ChangeInvisibleDurationRequest {
             group: resource(group),
             topic: resource(topic),
@@ -316,30 +272,19 @@ async fn a_changed_invisible_duration_holds_the_message_back_and_answers_a_new_h
     assert_ne!(changed.receipt_handle, handle(&got[0]));
     assert_eq!(changed.receipt_handle.split(' ').nth(2), Some("4000"));
 
-    let early = receive_until(&mut s.proxy, &req, 1, Duration::from_millis(2500)).await;
+    let early = receive_until(&mut s.client, &req, 1, Duration::from_millis(2500)).await;
     assert!(early.is_empty(), "back too early: {:?}", bodies(&early));
-    let back = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(10)).await;
+    let back = receive_until(&mut s.client, &req, 1, Duration::from_secs(10)).await;
     assert_eq!(bodies(&back), each_once(&["x"]));
     assert_eq!(attempt(&back[0]), 2);
     s.stop().await;
 }
 
-/// Opens the telemetry stream and announces a simple consumer of `group` allowed
-/// `max_attempts` deliveries, as the Java SDK does before its first receive.
-async fn announce(
-    proxy: &mut MessagingServiceClient<Channel>,
-    group: &str,
-    topic: &str,
-    max_attempts: i32,
-) -> tokio::sync::mpsc::Sender<v2::TelemetryCommand> {
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let settings = v2::Settings {
+/// The settings a simple consumer of `group` announces on its telemetry stream before its
+/// first receive, as the Java SDK does (no retry policy: the group's applies).
+fn consumer_settings(group: &str, topic: &str) -> v2::Settings {
+    v2::Settings {
         client_type: Some(v2::ClientType::SimpleConsumer as i32),
-        access_point: None,
-        backoff_policy: Some(v2::RetryPolicy {
-            max_attempts,
-            strategy: None,
-        }),
         request_timeout: Some(ms(Duration::from_secs(3))),
         pub_sub: Some(PubSub::Subscription(v2::Subscription {
             group: resource(group),
@@ -351,49 +296,33 @@ async fn announce(
                 }),
             }],
             fifo: Some(false),
-            receive_batch_size: None,
             long_polling_timeout: Some(ms(Duration::from_secs(1))),
-            lite_subscription_quota: None,
-            max_lite_topic_size: None,
+            ..Default::default()
         })),
-        user_agent: None,
-        metric: None,
-        client_properties: Default::default(),
-    };
-    tx.send(v2::TelemetryCommand {
-        status: None,
-        command: Some(Command::Settings(settings)),
-    })
-    .await
-    .unwrap();
-    let mut replies = proxy
-        .telemetry(request(tokio_stream::wrappers::ReceiverStream::new(rx)))
-        .await
-        .unwrap()
-        .into_inner();
-    let reply = replies.message().await.unwrap().unwrap();
-    assert!(
-        matches!(reply.command, Some(Command::Settings(_))),
-        "{reply:?}"
-    );
-    tokio::spawn(async move { while let Ok(Some(_)) = replies.message().await {} });
-    tx
+        ..Default::default()
+    }
 }
 
 #[tokio::test]
 async fn a_message_past_the_max_attempts_goes_to_the_dead_letter_queue_not_to_the_client() {
-    let mut s = Stack::start().await;
+    let mut s = start().await;
     let (group, topic) = ("dlq-group", "dlq-topic");
     s.servers.create_topic(topic, 1).await;
-    let admin = Admin::start(s.client_config()).await.unwrap();
     let mut config = rmq_remoting::body::stats::SubscriptionGroupConfig::new(group);
     config.retry_max_times = 1;
-    admin
+    s.admin
         .create_subscription_group(&s.servers.broker, &config)
         .await
         .unwrap();
-    let _telemetry = announce(&mut s.proxy, group, topic, 2).await;
-    s.send(topic, "A", &["doomed", "fine"]).await;
+    let (answer, _telemetry, _inbound) = s.announce(consumer_settings(group, topic)).await;
+    // The proxy answers the group's policy: retryMaxTimes 1 is two attempts.
+    match answer.command {
+        Some(Command::Settings(settings)) => {
+            assert_eq!(settings.backoff_policy.unwrap().max_attempts, 2)
+        }
+        other => panic!("no settings answered: {other:?}"),
+    }
+    send(&s, topic, "A", &["doomed", "fine"]).await;
     let req = receive_request(group, topic, Duration::from_secs(1), "*");
 
     // Attempts 1 and 2 reach the client; "doomed" is never acked.
@@ -401,9 +330,9 @@ async fn a_message_past_the_max_attempts_goes_to_the_dead_letter_queue_not_to_th
     for want in [1, 2] {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let got = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(2)).await;
+            let got = receive_until(&mut s.client, &req, 1, Duration::from_secs(2)).await;
             let fine: Vec<&v2::Message> = got.iter().filter(|m| body(m) == "fine").collect();
-            ack(&mut s.proxy, group, topic, &fine).await;
+            ack(&mut s.client, group, topic, &fine).await;
             let doomed: Vec<_> = got.into_iter().filter(|m| body(m) == "doomed").collect();
             if let Some(m) = doomed.first() {
                 assert_eq!(attempt(m), want);
@@ -414,27 +343,26 @@ async fn a_message_past_the_max_attempts_goes_to_the_dead_letter_queue_not_to_th
         }
     }
     // The third pop finds reconsume times 2 >= max attempts 2: dead-lettered, not delivered.
-    let late = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(4)).await;
+    let late = receive_until(&mut s.client, &req, 1, Duration::from_secs(4)).await;
     assert!(late.is_empty(), "delivered again: {:?}", bodies(&late));
-    let dead = admin.dead_letter_messages(group, 10).await.unwrap();
+    let dead = s.admin.dead_letter_messages(group, 10).await.unwrap();
     let dead_bodies: Vec<&[u8]> = dead.iter().map(|m| &m.body[..]).collect();
     assert_eq!(dead_bodies, vec![&b"doomed"[..]]);
     assert_eq!(dead[0].queue.topic, dlq_topic(group));
     assert_eq!(seen, [1, 2]);
-    admin.shutdown().await;
     s.stop().await;
 }
 
 #[tokio::test]
 async fn forward_to_the_dead_letter_queue_moves_a_message_on_request() {
-    let mut s = Stack::start().await;
+    let mut s = start().await;
     let (group, topic) = ("forward-group", "forward-topic");
     s.servers.create_topic(topic, 1).await;
-    s.send(topic, "A", &["bad"]).await;
+    send(&s, topic, "A", &["bad"]).await;
     let req = receive_request(group, topic, Duration::from_secs(1), "*");
-    let got = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(10)).await;
+    let got = receive_until(&mut s.client, &req, 1, Duration::from_secs(10)).await;
     let answer = s
-        .proxy
+        .client
         .forward_message_to_dead_letter_queue(request(v2::ForwardMessageToDeadLetterQueueRequest {
             group: resource(group),
             topic: resource(topic),
@@ -453,34 +381,32 @@ async fn forward_to_the_dead_letter_queue_moves_a_message_on_request() {
         .unwrap()
         .into_inner();
     assert_eq!(answer.status.unwrap().code, Code::Ok as i32);
-    let late = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(2)).await;
+    let late = receive_until(&mut s.client, &req, 1, Duration::from_secs(2)).await;
     assert!(late.is_empty(), "delivered again: {:?}", bodies(&late));
-    let admin = Admin::start(s.client_config()).await.unwrap();
-    let dead = admin.dead_letter_messages(group, 10).await.unwrap();
+    let dead = s.admin.dead_letter_messages(group, 10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(&dead[0].body[..], b"bad");
-    admin.shutdown().await;
     s.stop().await;
 }
 
 #[tokio::test]
 async fn a_tag_filter_receives_only_its_tag() {
-    let mut s = Stack::start().await;
+    let mut s = start().await;
     let (group, topic) = ("tag-group", "tag-topic");
     s.servers.create_topic(topic, 2).await;
-    s.send(topic, "A", &["a1", "a2"]).await;
-    s.send(topic, "B", &["b1", "b2"]).await;
+    send(&s, topic, "A", &["a1", "a2"]).await;
+    send(&s, topic, "B", &["b1", "b2"]).await;
     let req = receive_request(group, topic, Duration::from_secs(30), "B");
-    let got = receive_until(&mut s.proxy, &req, 2, Duration::from_secs(10)).await;
+    let got = receive_until(&mut s.client, &req, 2, Duration::from_secs(10)).await;
     assert_eq!(bodies(&got), each_once(&["b1", "b2"]));
-    let more = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(1)).await;
+    let more = receive_until(&mut s.client, &req, 1, Duration::from_secs(1)).await;
     assert!(more.is_empty(), "{:?}", bodies(&more));
     s.stop().await;
 }
 
 #[tokio::test]
 async fn query_assignment_names_each_broker_once_through_the_proxy() {
-    let mut s = Stack::start().await;
+    let mut s = start().await;
     let (group, topic) = ("assign-group", "assign-topic");
     s.servers.create_topic(topic, 4).await;
     let endpoints = v2::Endpoints {
@@ -491,7 +417,7 @@ async fn query_assignment_names_each_broker_once_through_the_proxy() {
         }],
     };
     let answer = s
-        .proxy
+        .client
         .query_assignment(request(v2::QueryAssignmentRequest {
             topic: resource(topic),
             group: resource(group),
@@ -513,24 +439,24 @@ async fn query_assignment_names_each_broker_once_through_the_proxy() {
 
 #[tokio::test]
 async fn bad_requests_get_apaches_codes() {
-    let mut s = Stack::start().await;
+    let mut s = start().await;
     let (group, topic) = ("bad-group", "bad-topic");
     s.servers.create_topic(topic, 1).await;
     // Below the proxy's minimum invisible time.
     let req = receive_request(group, topic, Duration::from_millis(10), "*");
-    let (status, msgs) = receive(&mut s.proxy, req).await;
+    let (status, msgs) = receive(&mut s.client, req).await;
     assert!(msgs.is_empty());
     assert_eq!(status.code, Code::IllegalInvisibleTime as i32, "{status:?}");
     // A system topic.
     let req = receive_request(group, "TBW102", Duration::from_secs(5), "*");
-    let (status, _) = receive(&mut s.proxy, req).await;
+    let (status, _) = receive(&mut s.client, req).await;
     assert_eq!(status.code, Code::IllegalTopic as i32, "{status:?}");
     // An expired receipt handle cannot ack.
-    s.send(topic, "A", &["late"]).await;
+    send(&s, topic, "A", &["late"]).await;
     let req = receive_request(group, topic, Duration::from_secs(1), "*");
-    let got = receive_until(&mut s.proxy, &req, 1, Duration::from_secs(10)).await;
+    let got = receive_until(&mut s.client, &req, 1, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let answer = ack(&mut s.proxy, group, topic, &[&got[0]]).await;
+    let answer = ack(&mut s.client, group, topic, &[&got[0]]).await;
     assert_eq!(
         answer.status.unwrap().code,
         Code::InvalidReceiptHandle as i32

@@ -40,15 +40,24 @@ pub struct Proxied {
 impl Proxied {
     /// Starts the servers (broker settings adjusted by `tweak`) and the proxy.
     pub async fn start(tweak: impl FnOnce(&mut BrokerConfig)) -> Proxied {
+        Proxied::start_with(tweak, |_| {}).await
+    }
+
+    /// Like [`Proxied::start`], with the proxy's settings adjusted by `tweak_proxy` too.
+    pub async fn start_with(
+        tweak: impl FnOnce(&mut BrokerConfig),
+        tweak_proxy: impl FnOnce(&mut ProxyConfig),
+    ) -> Proxied {
         let servers = LocalStack::start_with(tweak).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = ProxyConfig {
+        let mut config = ProxyConfig {
             namesrv_addr: servers.namesrv.clone(),
             grpc_server_port: addr.port(),
             topic_config_cache_refresh_seconds: 0,
             ..ProxyConfig::default()
         };
+        tweak_proxy(&mut config);
         let ctx = ProxyContext::start(config).await.unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(rmq_proxy::serve(ctx, listener, async move {

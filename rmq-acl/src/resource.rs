@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use rmq_remoting::body::pop::BatchAckMessageRequestBody;
 use rmq_remoting::{fastjson, RemotingCommand, RequestCode};
 use serde::Deserialize;
 
@@ -77,6 +78,9 @@ pub fn needs(request: &RemotingCommand) -> Result<Vec<(Resource<'_>, Perm)>, Str
     } else if is(RequestCode::POP_MESSAGE)
         || is(RequestCode::ACK_MESSAGE)
         || is(RequestCode::CHANGE_MESSAGE_INVISIBLETIME)
+        || is(RequestCode::PEEK_MESSAGE)
+        || is(RequestCode::NOTIFICATION)
+        || is(RequestCode::POLLING_INFO)
     {
         // Not checked by Apache's ACL 1.0 (only signed); rmq checks them as the pulls they
         // replace. An ack names the pop retry topic `%RETRY%group_topic` for a redelivered
@@ -87,6 +91,18 @@ pub fn needs(request: &RemotingCommand) -> Result<Vec<(Resource<'_>, Perm)>, Str
                 .map(|t| (Resource::topic(t), Perm::SUB)),
         );
         needs.extend(group(Some(required("consumerGroup")?)));
+    } else if is(RequestCode::BATCH_ACK_MESSAGE) {
+        // The acks are in the body: each needs SUB on its (normal) topic and its group.
+        let body: BatchAckMessageRequestBody = if request.body.is_empty() {
+            BatchAckMessageRequestBody::default()
+        } else {
+            fastjson::from_slice(&request.body)
+                .map_err(|e| format!("the batch ack body is not readable: {e}"))?
+        };
+        for ack in body.acks {
+            needs.push((Resource::topic(Cow::Owned(ack.topic)), Perm::SUB));
+            needs.push((Resource::Group(Cow::Owned(ack.consumer_group)), Perm::SUB));
+        }
     } else if is(RequestCode::QUERY_MESSAGE) {
         needs.extend(field("topic").map(|t| (Resource::topic(t), Perm::SUB)));
     } else if is(RequestCode::HEART_BEAT) {
@@ -224,6 +240,16 @@ mod tests {
             &[("topic", "t")]
         ))
         .is_err());
+        let peek = request(
+            RequestCode::PEEK_MESSAGE,
+            &[("topic", "topicC"), ("consumerGroup", "groupC")],
+        );
+        assert_eq!(shown(&peek), ["group:groupC=SUB", "topic:topicC=SUB"]);
+        let mut batch = request(RequestCode::BATCH_ACK_MESSAGE, &[]);
+        batch.body = br#"{"acks":[{"b":"AQ==","c":"groupC","it":1,"pt":2,"q":0,"r":"1","rq":0,"so":0,"t":"topicC"}]}"#
+            .to_vec()
+            .into();
+        assert_eq!(shown(&batch), ["group:groupC=SUB", "topic:topicC=SUB"]);
         let admin = request(RequestCode::UPDATE_AND_CREATE_TOPIC, &[("topic", "t")]);
         assert!(shown(&admin).is_empty());
     }

@@ -2,7 +2,8 @@
 //! an in-process rmq name server and broker (rmq-testkit), the proxy serving on 127.0.0.1:0.
 //! ReceiveMessage and AckMessage, redelivery after the invisible time with delivery attempt 2,
 //! ChangeInvisibleDuration, the dead-letter queue after the client's max attempts, a tag filter,
-//! QueryAssignment and the refusals Apache's proxy gives. Deliveries are multisets of bodies.
+//! FIFO order per message group with two consumers, QueryAssignment and the refusals Apache's
+//! proxy gives. Deliveries are multisets of bodies.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -464,6 +465,89 @@ async fn bad_requests_get_apaches_codes() {
     assert_eq!(
         answer.entries[0].status.as_ref().unwrap().message,
         "receipt handle is expired"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_fifo_group_is_received_in_send_order_per_message_group_by_two_consumers() {
+    let mut s = start().await;
+    let (group, topic) = ("fifo-group", "fifo-topic");
+    s.typed_topic(topic, "FIFO").await;
+    let mut config = rmq_remoting::body::stats::SubscriptionGroupConfig::new(group);
+    config.consume_message_orderly = Some(true);
+    s.admin
+        .create_subscription_group(&s.servers.broker, &config)
+        .await
+        .unwrap();
+    let (_answer, _producer, _inbound) = s.announce(common::producer_settings(&[topic])).await;
+    let mut sent: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for i in 0..6 {
+        for g in 0..3 {
+            let body = format!("g{g}-{i}");
+            let mut msg = common::message(topic, &body, &format!("ID-{body}"));
+            let system = msg.system_properties.as_mut().unwrap();
+            system.message_group = Some(format!("g{g}"));
+            system.message_type = v2::MessageType::Fifo as i32;
+            let answer = s
+                .client
+                .send_message(request(v2::SendMessageRequest {
+                    messages: vec![msg],
+                }))
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(common::code(answer.status.as_ref()), Code::Ok, "{answer:?}");
+            sent.entry(format!("g{g}")).or_default().push(body);
+        }
+    }
+    let (answer, _consumer, _inbound) = s.announce(consumer_settings(group, topic)).await;
+    match answer.command {
+        Some(Command::Settings(settings)) => match settings.pub_sub {
+            Some(PubSub::Subscription(sub)) => assert_eq!(sub.fifo, Some(true)),
+            other => panic!("not a subscription: {other:?}"),
+        },
+        other => panic!("no settings answered: {other:?}"),
+    }
+
+    // Two consumers of the group: each records a message, then acks it. A message group's next
+    // message is only handed out once the previous ones are acked, so the shared record keeps
+    // each group's send order whichever consumer got which message.
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String, i32)>>> = Default::default();
+    let consume = |mut client: MessagingServiceClient<Channel>| {
+        let seen = seen.clone();
+        async move {
+            let mut req = receive_request(group, topic, Duration::from_secs(10), "*");
+            req.batch_size = 4;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while seen.lock().unwrap().len() < 18 && Instant::now() < deadline {
+                let (_, msgs) = receive(&mut client, req.clone()).await;
+                for m in &msgs {
+                    let sys = m.system_properties.as_ref().unwrap();
+                    let group = sys.message_group.clone().unwrap_or_default();
+                    seen.lock().unwrap().push((group, body(m), attempt(m)));
+                    // Slow acks give the other consumer time to take the group's next message
+                    // if the proxy or the broker did not hold it back.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let answer = ack(&mut client, "fifo-group", "fifo-topic", &[m]).await;
+                    assert_eq!(common::code(answer.status.as_ref()), Code::Ok);
+                }
+            }
+        }
+    };
+    tokio::join!(consume(s.client.clone()), consume(s.client.clone()));
+    let seen = seen.lock().unwrap().clone();
+    let mut received: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (group, body, attempt) in &seen {
+        assert_eq!(*attempt, 1, "{body} delivered again");
+        received
+            .entry(group.clone())
+            .or_default()
+            .push(body.clone());
+    }
+    assert_eq!(
+        received, sent,
+        "each message group in send order, each message once"
     );
     s.stop().await;
 }

@@ -87,7 +87,7 @@ public final class ReceiveScenarios {
         return ClientConfiguration.newBuilder()
             .setEndpoints(endpoint)
             .setRequestTimeout(Duration.ofSeconds(10))
-            .enableSsl(false)
+            .enableSsl(Boolean.parseBoolean(System.getProperty("grpc.tls", "false")))
             .build();
     }
 

@@ -5,6 +5,7 @@
 
 mod cluster;
 mod console;
+mod grpc;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,6 +32,8 @@ Usage: rmq-local [--cluster MODE [--brokerPortBase N] [--controllerPortBase N]] 
   --consolePort N   the web console (rmq-dashboard, not with --cluster) on 127.0.0.1:N
                     (default 8080; `off` for none); users in DIR/dashboard/users, a first
                     start prints the generated password of user admin once
+  --grpcPort N      RocketMQ 5's gRPC proxy (not with --cluster) on N (default 8081; `off`
+                    for none), for the 5.x SDKs (docs/grpc-proxy.md)
   (listenPort defaults to 10911, brokerIP1 to 127.0.0.1)
   --cluster MODE    every broker of a deployment mode instead of one broker, as configured
                     in conf/MODE/ (stores under DIR/MODE/; --KEY VALUE applies to every broker):
@@ -72,6 +75,7 @@ fn run() -> anyhow::Result<()> {
         .map_or(Ok(9876), |p| p.parse())
         .context("--namesrvPort must be a port number")?;
     let console_port = console::parse_port(take(&mut args, "consolePort"))?;
+    let grpc_port = grpc::parse_port(take(&mut args, "grpcPort"))?;
     if let Some(mode) = take(&mut args, "cluster") {
         let broker_port_base = take(&mut args, "brokerPortBase")
             .map(|p| p.parse::<u16>())
@@ -159,8 +163,13 @@ fn run() -> anyhow::Result<()> {
             None => None,
         };
         let console = console.map_or(String::new(), |a| format!(", console on http://{a}"));
+        let grpc = match grpc_port {
+            Some(port) => grpc::start(port, &format!("127.0.0.1:{ns_port}")).await,
+            None => None,
+        };
+        let grpc = grpc.map_or(String::new(), |a| format!(", gRPC on 127.0.0.1:{}", a.port()));
         let shutdown = cli::shutdown_signal();
-        cli::print(&format!("rmq-local: name server on 127.0.0.1:{ns_port}, broker on 127.0.0.1:{broker_port}{console}, data in {}\n", data.display()));
+        cli::print(&format!("rmq-local: name server on 127.0.0.1:{ns_port}, broker on 127.0.0.1:{broker_port}{console}{grpc}, data in {}\n", data.display()));
         broker.serve(broker_listener, shutdown).await;
         let _ = stop_tx.send(true);
         let _ = ns_task.await;

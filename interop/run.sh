@@ -4,7 +4,7 @@
 #
 #   interop/run.sh            build rmq-namesrv + rmq-broker, run the Java suite, the Java 5.x
 #                             suite, then the Go suite
-#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics|pop-proxy|pop-broker   run one
+#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics|pop-proxy|pop-broker|grpc   run one
 #                             suite only (still builds first)
 #   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker;
 #    apache-tls-client: rmq-client with TLS against Apache 4.9.7 in TLS enforcing mode;
@@ -21,7 +21,9 @@
 #    then on rmq's, see java5/pop-proxy/run.sh and docs/pop.md;
 #    pop-broker: the broker's POP requests (batch ack, peek, notification, FIFO, attributes)
 #    from Apache 5.3.3's remoting classes, Apache's broker and rmq's transcripts compared, see
-#    java5/pop-broker/run.sh)
+#    java5/pop-broker/run.sh;
+#    grpc: rmq's mqproxy and Apache's rocketmq-proxy 5.3.3 with rocketmq-client-java 5.0.7, the
+#    same scenarios on both stacks, facts compared, see grpc/run.sh and docs/grpc-proxy.md)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
@@ -258,6 +260,22 @@ if [ "$WHAT" = all ] || [ "$WHAT" = pop-broker ]; then
     summary+=("pop-broker suite: ok ($(( $(date +%s) - t0 ))s)")
   else
     summary+=("pop-broker suite: FAILED ($(( $(date +%s) - t0 ))s)")
+    status=1
+  fi
+fi
+
+# ---------------------------------------------------------------- the gRPC proxy
+if [ "$WHAT" = all ] || [ "$WHAT" = grpc ]; then
+  need mvn
+  need java
+  say "gRPC: rocketmq-client-java 5.0.7 through Apache's proxy 5.3.3 on Apache 5.3.3, then through mqproxy on rmq"
+  t0=$(date +%s)
+  if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqadmin -p rmq-proxy --bin mqproxy) \
+    && RMQ_MQADMIN_BIN="$(dirname "$RMQ_BROKER_BIN")/mqadmin" RMQ_PROXY_BIN="$(dirname "$RMQ_BROKER_BIN")/mqproxy" \
+      bash "$HERE/grpc/run.sh" both; then
+    summary+=("grpc suite: ok ($(( $(date +%s) - t0 ))s)")
+  else
+    summary+=("grpc suite: FAILED ($(( $(date +%s) - t0 ))s)")
     status=1
   fi
 fi

@@ -35,7 +35,8 @@ pub struct NotificationRequestHeader {
     pub queue_id: i32,
     /// How long to hold, ms.
     pub poll_time: i64,
-    /// When the client sent the request, ms.
+    /// When the client sent the request, ms (Apache's broker fills in a missing one).
+    #[serde(default)]
     pub born_time: i64,
     /// FIFO consumption: a queue blocked by in-flight orderly messages has nothing to pop.
     #[serde(default, skip_serializing_if = "Option::is_none")]

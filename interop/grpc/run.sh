@@ -43,9 +43,10 @@ scenarios() {
   java -cp "$SERVERS_CP" "$HERE/StackAdmin.java" read "$namesrv" "$prefix" "$WORK/$label.produced" \
       "$WORK/$label.stored" >"$WORK/$label-read.log" 2>&1 \
     || { echo "grpc: cannot read back on $label: $(tail -n 5 "$WORK/$label-read.log")" >&2; return 1; }
-  # The receiving scenarios (SimpleConsumer, dead-letter queue, PushConsumer) check their own
-  # facts; their facts join the comparison.
-  java -cp "$CLIENT_CP" -Drocketmq.log.level=WARN rmq.interop.grpc.ReceiveScenarios "$proxy" "$namesrv" \
+  # The receiving scenarios (SimpleConsumer, dead-letter queue, PushConsumer, FIFO with two
+  # consumers; Apache's mqadmin from SERVERS_CP sets the orderly group) check their own facts;
+  # their facts join the comparison.
+  java -cp "$CLIENT_CP" -Dservers.cp="$SERVERS_CP" -Drocketmq.log.level=WARN rmq.interop.grpc.ReceiveScenarios "$proxy" "$namesrv" \
       "$MQADMIN_BIN" "$prefix" "$WORK/$label.received" >"$WORK/$label-receive.log" 2>&1 \
     || { echo "grpc: the receiving scenarios failed on $label:" >&2; tail -n 20 "$WORK/$label-receive.log" >&2; return 1; }
   expect "$label"

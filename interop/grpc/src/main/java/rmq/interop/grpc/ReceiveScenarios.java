@@ -36,6 +36,9 @@ import org.apache.rocketmq.client.apis.producer.Producer;
  * <li>dlq: a group allowed two deliveries (retryMaxTimes 1); a message never acked is
  *     delivered with attempts 1 and 2, then lands in %DLQ%group and is not delivered again.</li>
  * <li>push: a PushConsumer consumes every message exactly once.</li>
+ * <li>fifo: an orderly group (consumeMessageOrderly, set with Apache's mqadmin from the
+ *     servers' classpath, system property {@code servers.cp}) on a FIFO topic; two
+ *     SimpleConsumers record then slowly ack; each message group's record is its send order.</li>
  * </ul>
  *
  * What happened is written to OUT, one fact per line, sorted (run.sh checks each stack's facts
@@ -63,7 +66,7 @@ public final class ReceiveScenarios {
         mqadmin = args[2];
         prefix = args[3];
         Path out = Path.of(args[4]);
-        List<String> scenarios = args.length > 5 ? List.of(args).subList(5, args.length) : List.of("simple", "dlq", "push");
+        List<String> scenarios = args.length > 5 ? List.of(args).subList(5, args.length) : List.of("simple", "dlq", "push", "fifo");
         for (String s : scenarios) {
             long began = System.currentTimeMillis();
             int before = FAILURES.size();
@@ -71,6 +74,7 @@ public final class ReceiveScenarios {
                 case "simple": simple(); break;
                 case "dlq": dlq(); break;
                 case "push": push(); break;
+                case "fifo": fifo(); break;
                 default: FAILURES.add("unknown scenario " + s);
             }
             System.out.println((FAILURES.size() == before ? "PASS " : "FAIL ") + "receive " + s + " ("
@@ -101,6 +105,20 @@ public final class ReceiveScenarios {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
             throw new IOException("mqadmin " + String.join(" ", args) + " failed: " + out);
+        }
+    }
+
+    /** Apache's own mqadmin (for the options rmq's lacks), from the servers' classpath. */
+    static void apacheAdmin(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("java", "-cp", System.getProperty("servers.cp"),
+            "org.apache.rocketmq.tools.command.MQAdminStartup"));
+        cmd.addAll(List.of(args));
+        cmd.add("-n");
+        cmd.add(namesrv);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0 || !out.contains("success")) {
+            throw new IOException("Apache mqadmin " + String.join(" ", args) + " failed: " + out);
         }
     }
 
@@ -269,6 +287,70 @@ public final class ReceiveScenarios {
             Thread.sleep(5_000);
         }
         expect("push deliveries", expected, new TreeMap<>(deliveries));
+    }
+
+    static void fifo() throws Exception {
+        String topic = prefix + "Recvfifo";
+        mqadmin("updateTopic", "-c", "DefaultCluster", "-t", topic, "-r", "4", "-w", "4", "-a", "+message.type=FIFO");
+        String group = topic + "-group";
+        apacheAdmin("updateSubGroup", "-c", "DefaultCluster", "-g", group, "-o", "true");
+        Thread.sleep(2000);
+        Map<String, List<String>> sent = new TreeMap<>();
+        try (Producer producer = PROVIDER.newProducerBuilder().setClientConfiguration(config()).setTopics(topic).build()) {
+            for (int i = 0; i < 8; i++) {
+                for (int g = 0; g < 3; g++) {
+                    String body = "g" + g + "-" + i;
+                    producer.send(PROVIDER.newMessageBuilder().setTopic(topic).setMessageGroup("g" + g)
+                        .setBody(body.getBytes(StandardCharsets.UTF_8)).build());
+                    sent.computeIfAbsent("g" + g, k -> new ArrayList<>()).add(body);
+                }
+            }
+        }
+        // Each consumer records a message, then acks it a little later: a message group's next
+        // message must not reach the other consumer before that ack.
+        List<String[]> seen = Collections.synchronizedList(new ArrayList<>());
+        List<Thread> consumers = new ArrayList<>();
+        List<Exception> errors = Collections.synchronizedList(new ArrayList<>());
+        for (int c = 0; c < 2; c++) {
+            Thread t = new Thread(() -> {
+                try (SimpleConsumer consumer = simpleConsumer(group, topic)) {
+                    long deadline = System.currentTimeMillis() + 90_000;
+                    while (seen.size() < 24 && System.currentTimeMillis() < deadline) {
+                        for (MessageView m : consumer.receive(4, Duration.ofSeconds(10))) {
+                            seen.add(new String[] {m.getMessageGroup().orElse(""), body(m), "" + m.getDeliveryAttempt()});
+                            Thread.sleep(50);
+                            consumer.ack(m);
+                        }
+                    }
+                } catch (Exception e) {
+                    errors.add(e);
+                }
+            });
+            t.start();
+            consumers.add(t);
+        }
+        for (Thread t : consumers) {
+            t.join();
+        }
+        errors.forEach(e -> FAILURES.add("fifo: consumer failed: " + e));
+        TreeMap<String, Integer> deliveries = new TreeMap<>();
+        Map<String, List<String>> received = new TreeMap<>();
+        synchronized (seen) {
+            for (String[] s : seen) {
+                deliveries.merge(s[1] + "#" + s[2], 1, Integer::sum);
+                received.computeIfAbsent(s[0], k -> new ArrayList<>()).add(s[1]);
+            }
+        }
+        TreeMap<String, Integer> expected = new TreeMap<>();
+        sent.values().forEach(bodies -> bodies.forEach(b -> expected.put(b + "#1", 1)));
+        expect("fifo deliveries", expected, deliveries);
+        for (Map.Entry<String, List<String>> e : sent.entrySet()) {
+            boolean inOrder = e.getValue().equals(received.get(e.getKey()));
+            FACTS.add("Receive fifo group " + e.getKey() + " in send order " + inOrder);
+            if (!inOrder) {
+                FAILURES.add("fifo: group " + e.getKey() + " received " + received.get(e.getKey()) + ", sent " + e.getValue());
+            }
+        }
     }
 
     static String body(MessageView m) {

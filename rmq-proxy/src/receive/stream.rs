@@ -268,20 +268,22 @@ async fn pop_and_write(ctx: Arc<ProxyContext>, plan: Plan, tx: Sender) {
         Ok(broker) => ctx.receive.pop.pop(&broker, &plan.pop).await,
         Err(e) => Err(e),
     };
-    let first = match &result {
-        Ok(r) => match r.status {
-            PopStatus::Found => None,
-            PopStatus::PollingFull => Some(status::of(Code::TooManyRequests, "polling full")),
-            PopStatus::PollingNotFound => Some(status::of(Code::MessageNotFound, "no new message")),
-        },
-        Err(e) => Some(status::from_client_error(e)),
+    let outcome = match result {
+        Ok(r) if r.status == PopStatus::Found => Ok(r.messages),
+        Ok(r) if r.status == PopStatus::PollingFull => {
+            Err(status::of(Code::TooManyRequests, "polling full"))
+        }
+        Ok(_) => Err(status::of(Code::MessageNotFound, "no new message")),
+        Err(e) => Err(status::from_client_error(&e)),
     };
-    if let Some(status) = first {
-        let _ = tx.send(Ok(status_response(status))).await;
-        let _ = tx.send(Ok(closing_timestamp())).await;
-        return;
-    }
-    let popped = result.map(|r| r.messages).unwrap_or_default();
+    let popped = match outcome {
+        Ok(popped) => popped,
+        Err(status) => {
+            let _ = tx.send(Ok(status_response(status))).await;
+            let _ = tx.send(Ok(closing_timestamp())).await;
+            return;
+        }
+    };
     let mut deliver = Vec::with_capacity(popped.len());
     for m in popped {
         let handle = ReceiptHandle::new(m.receipt.clone(), m.message.commit_log_offset);
@@ -296,12 +298,13 @@ async fn pop_and_write(ctx: Arc<ProxyContext>, plan: Plan, tx: Sender) {
                 tracing::warn!(group = %plan.group, topic = %plan.topic, code = status.code, "unmatched message not acked");
             }
         } else if m.message.reconsume_times >= plan.max_attempts {
+            // As Apache's proxy: not delivered either way; if the forward failed, the message
+            // comes back after its invisible time and is forwarded then.
             if let Err(status) =
                 dead_letter(&ctx, &plan.group, &plan.topic, &handle, &m.message.msg_id).await
             {
                 tracing::warn!(group = %plan.group, topic = %plan.topic, msg_id = %m.message.msg_id,
-                    code = status.code, message = %status.message, "dead-letter forward failed; delivering the message");
-                deliver.push((m, handle));
+                    code = status.code, message = %status.message, "dead-letter forward failed; it is tried again when the message comes back");
             }
         } else {
             deliver.push((m, handle));

@@ -3,13 +3,13 @@
 //!
 //! A pulled batch goes in whole, as one run of messages; a worker takes up to
 //! `consumeMessageBatchMaxSize` messages of the front run per listener call and keeps taking
-//! until nothing is queued, so a busy pool hands messages over without a wake-up (Java's
-//! executor wakes a thread per message; with fast listeners that wake-up was most of the
-//! consumer's cost). Idle workers are woken only when no worker is busy; while some are, one
+//! until nothing is queued, so a busy pool hands messages over without a wake-up (a job and
+//! a wake-up per message, as before, were most of the consumer's cost with fast listeners).
+//! Idle workers are woken only when no worker is busy; while some are, one
 //! idle worker watches the queue and joins in when the front message has waited
 //! [`HELP_AFTER`], and the next idle worker takes over the watch: slow listeners still get
 //! every thread (one more per [`HELP_AFTER`]), fast ones keep one or two threads busy instead
-//! of twenty threads taking turns.
+//! of twenty threads taking turns (docs/behaviour.md §5.1, "Consume threads").
 //!
 //! The queue is bounded by the consumer's flow control: a queue stops being pulled once
 //! `pullThresholdForQueue` messages of it are in flight, and every queued message is one.

@@ -96,7 +96,8 @@ public final class ConsumeBench {
         boolean complete = done.getCount() == 0;
         long end = complete ? lastNs.get() : System.nanoTime();
         double seconds = (end - firstNs.get()) / 1e9;
-        double tps = firstNs.get() == 0 ? 0 : consumed.get() / seconds;
+        // the first `expect` messages were timed; calls running then may add a few more
+        double tps = firstNs.get() == 0 ? 0 : Math.min(consumed.get(), expect) / seconds;
         stop.run();
         System.out.printf("java %s consumer: %d/%d msgs in %.2f s = %.0f msg/s%s%n", mode, consumed.get(), expect,
                 seconds, tps, complete ? "" : "  INCOMPLETE");

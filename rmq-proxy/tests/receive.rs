@@ -452,6 +452,16 @@ async fn bad_requests_get_apaches_codes() {
     let req = receive_request(group, "TBW102", Duration::from_secs(5), "*");
     let (status, _) = receive(&mut s.client, req).await;
     assert_eq!(status.code, Code::IllegalTopic as i32, "{status:?}");
+    // A deadline (grpc-timeout) shorter than the shortest long poll (300 ms here).
+    let mut short = request(receive_request(group, topic, Duration::from_secs(5), "*"));
+    short.set_timeout(Duration::from_millis(200));
+    let mut stream = s.client.receive_message(short).await.unwrap().into_inner();
+    match stream.message().await.unwrap().and_then(|r| r.content) {
+        Some(Content::Status(status)) => {
+            assert_eq!(status.code, Code::IllegalPollingTime as i32, "{status:?}")
+        }
+        other => panic!("no status first: {other:?}"),
+    }
     // An expired receipt handle cannot ack.
     send(&s, topic, "A", &["late"]).await;
     let req = receive_request(group, topic, Duration::from_secs(1), "*");

@@ -14,10 +14,8 @@ use rmq_remoting::header::broker::{
 use rmq_remoting::message::decode_record;
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 
-mod common;
-mod pop_support;
-use common::{create_topic, eventually, name_server, send_message, Caller};
-use pop_support::*;
+use crate::common::{create_topic, eventually, name_server, send_message, Caller};
+use crate::support::*;
 
 /// Java's `MQClientAPIImpl.batchAckMessageAsync`: receipts merged per (retry, queue, pop), one
 /// bit per acked offset from the pop's start offset.

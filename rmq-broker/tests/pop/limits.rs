@@ -9,10 +9,8 @@ use rmq_remoting::header::broker::{
 };
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 
-mod common;
-mod pop_support;
-use common::{create_topic, name_server, send_message, Caller};
-use pop_support::*;
+use crate::common::{create_topic, name_server, send_message, Caller};
+use crate::support::*;
 
 fn one_at_a_time(topic: &str) -> RemotingCommand {
     let mut request = pop_request(topic, 60_000, 0);

@@ -10,10 +10,8 @@ use rmq_remoting::header::broker::{
 };
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 
-mod common;
-mod pop_support;
-use common::{create_topic, name_server, send_message, Caller};
-use pop_support::*;
+use crate::common::{create_topic, name_server, send_message, Caller};
+use crate::support::*;
 
 const TOPIC: &str = "PopFifo";
 
@@ -135,7 +133,11 @@ async fn a_fifo_queue_is_consumed_in_order_one_pop_at_a_time() {
     // The queue is read again from the group's offset, a2: a3 (acked) comes with it, as
     // Apache's broker redelivers it (docs/pop.md).
     assert_eq!(names(&back.0), ["a2", "a3"]);
-    assert!(back.0.iter().all(|m| count(&back.1, m) == 2), "{:?}", back.1);
+    assert!(
+        back.0.iter().all(|m| count(&back.1, m) == 2),
+        "{:?}",
+        back.1
+    );
     for m in &back.0 {
         ack(&c, m).await;
     }

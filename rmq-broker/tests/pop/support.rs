@@ -1,6 +1,5 @@
 //! What the POP tests share: a broker with a fast revive, a pop that builds each message's
 //! receipt the way Apache's client does, ack and change, and multiset counting of bodies.
-#![allow(dead_code)] // each POP test binary uses a different part
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -11,10 +11,8 @@ use rmq_remoting::header::broker::{
 };
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 
-mod common;
-mod pop_support;
-use common::{eventually, name_server, BrokerProcess, Caller};
-use pop_support::*;
+use crate::common::{eventually, name_server, BrokerProcess, Caller};
+use crate::support::*;
 
 #[tokio::test]
 async fn a_slave_pops_nothing_and_leaves_the_messages_to_its_master() {

@@ -9,10 +9,8 @@ use rmq_remoting::header::broker::{AckMessageRequestHeader, ConsumerSendMsgBackR
 use rmq_remoting::message::decode_record;
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 
-mod common;
-mod pop_support;
-use common::{create_topic, name_server, pull_message, send_message, Caller};
-use pop_support::*;
+use crate::common::{create_topic, name_server, pull_message, send_message, Caller};
+use crate::support::*;
 
 #[tokio::test]
 async fn popped_messages_stay_hidden_until_acked_or_their_invisible_time_passes() {

@@ -12,8 +12,7 @@ use rmq_remoting::header::broker::TopicRequestHeader;
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_testkit::ServerProcess;
 
-mod common;
-use common::{create_topic, mqbroker, name_server, Caller};
+use crate::common::{create_topic, mqbroker, name_server, Caller};
 
 fn with_attributes(topic: &str, attributes: &str) -> RemotingCommand {
     let mut request = create_topic(topic, 4);

@@ -10,8 +10,7 @@ use rmq_metrics::Series;
 use rmq_remoting::message::encode_properties;
 use rmq_remoting::RemotingCommand;
 
-mod common;
-use common::{create_topic, free_port, mqbroker, name_server, send_message, Caller};
+use crate::common::{create_topic, free_port, mqbroker, name_server, send_message, Caller};
 use rmq_testkit::ServerProcess;
 
 fn now_ms() -> i64 {

@@ -223,6 +223,22 @@ public class PopBrokerCheck {
         h.clear();
         List<Popped> f3 = pop(fifo, 0, 2, 60000, 0, true, h);
         line("fifo pop after invisible time: [" + bodiesOf(f3) + "] " + h);
+        ChangeInvisibleTimeRequestHeader ch = new ChangeInvisibleTimeRequestHeader();
+        Popped f2again = f3.get(0).m.body.equals("f2") ? f3.get(0) : f3.get(1);
+        Popped f3again = f2again == f3.get(0) ? f3.get(1) : f3.get(0);
+        ch.setConsumerGroup(GROUP); ch.setTopic(fifo); ch.setQueueId(0); ch.setExtraInfo(f2again.receipt);
+        ch.setOffset(f2again.m.offset); ch.setInvisibleTime(1500L);
+        RemotingCommand cr = call(RemotingCommand.createRequestCommand(RequestCode.CHANGE_MESSAGE_INVISIBLETIME, ch));
+        ChangeInvisibleTimeResponseHeader crh = (ChangeInvisibleTimeResponseHeader) cr.decodeCommandCustomHeader(ChangeInvisibleTimeResponseHeader.class);
+        String[] old = ExtraInfoUtil.split(f2again.receipt);
+        line("fifo change: " + cr.getCode() + " popTime kept=" + (crh.getPopTime() == ExtraInfoUtil.getPopTime(old))
+            + " reviveQid=" + crh.getReviveQid() + " invisibleTime>=1500=" + (crh.getInvisibleTime() >= 1500));
+        line("fifo ack f3 only: " + ack(f3again));
+        h.clear();
+        line("fifo pop while f2 held: [" + bodiesOf(pop(fifo, 0, 2, 60000, 0, true, h)) + "] code=" + h.get("code"));
+        Thread.sleep(1800);
+        h.clear();
+        line("fifo pop after the change: [" + bodiesOf(pop(fifo, 0, 2, 60000, 0, true, h)) + "] " + h);
 
         String typed = "PopT" + suffix;
         line("create typed: " + updateTopic(typed, "+message.type=FIFO"));

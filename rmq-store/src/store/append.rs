@@ -328,7 +328,9 @@ impl Inner {
         if *rx.borrow() >= end {
             return Ok(None);
         }
-        self.wake_flusher();
+        if !self.sync_in_place() {
+            self.wake_flusher();
+        }
         // `fail` pokes the channel, so a failure wakes this wait too.
         let done = |f: &i64| *f >= end || self.failed.get().is_some();
         let waited = tokio::time::timeout(self.config.sync_flush_timeout, rx.wait_for(done))

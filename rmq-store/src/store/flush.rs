@@ -53,6 +53,28 @@ impl Inner {
         Ok(())
     }
 
+    /// SYNC_FLUSH: syncs the commit log on the calling task's own thread when no other
+    /// append's task is doing so, sparing a waiter two thread switches (to the flush thread and
+    /// back), a large part of one writer's wait on a fast disk (`benches/disk_limit.rs`). The
+    /// thread is lent to the sync with `block_in_place`, so the runtime's other tasks move on;
+    /// that needs a multi-thread runtime (the broker's). Returns false when it did not sync:
+    /// another task is syncing (the caller then asks the flush thread, which groups every
+    /// append made meanwhile into its next sync), or the runtime is single-threaded. What
+    /// counts as durable is unchanged: the flushed offset moves only after a successful sync.
+    pub(super) fn sync_in_place(&self) -> bool {
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if !multi_thread {
+            return false;
+        }
+        let Ok(_only_one) = self.sync_leader.try_lock() else {
+            return false;
+        };
+        // A failure was logged once by `fail`, which also wakes the waiters.
+        let _ = tokio::task::block_in_place(|| self.flush_commit_log());
+        true
+    }
+
     pub(super) fn flush_loop(&self) {
         let (m, c) = &self.flush_request;
         while !self.shutdown.load(Ordering::Acquire) {

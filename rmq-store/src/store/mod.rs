@@ -77,6 +77,8 @@ struct Inner {
     /// The commit log's written end, for replication to wake on new data.
     written_tx: watch::Sender<i64>,
     flush_request: (Mutex<bool>, Condvar),
+    /// Held by the one SYNC_FLUSH append syncing in place (`flush.rs`, `sync_in_place`).
+    sync_leader: Mutex<()>,
     /// One checkpoint writer at a time (the flush thread, `flush()`, shutdown): a sync of the
     /// index started by one must not be taken for the other's, nor an older checkpoint be
     /// written over a newer one.
@@ -174,6 +176,7 @@ impl MessageStore {
             flushed_tx,
             written_tx,
             flush_request: (Mutex::new(false), Condvar::new()),
+            sync_leader: Mutex::new(()),
             checkpoint_lock: Mutex::new(()),
             dispatched: AtomicI64::new(0),
             index_from: AtomicI64::new(0),

@@ -74,7 +74,19 @@ pub fn msg(
     }
 }
 
+/// A multi-thread runtime, as the broker's: a SYNC_FLUSH append then syncs in place when no
+/// other sync runs (`sync_in_place`), so the durability tests cover the path production takes.
 pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A single-thread runtime: every SYNC_FLUSH append hands its sync to the store's flush thread
+/// and waits, so a test can leave appends in flight (written, not yet synced) at a crash.
+pub fn rt_flush_thread() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -25,9 +25,10 @@ use crate::route::subscribe_queues;
 /// Java's lite-pull `pullBatchSize`: messages per pull and most messages per poll.
 const LITE_PULL_BATCH_SIZE: i32 = 10;
 
-/// Pulled messages waiting for `poll`, and the positions polled but not yet committed.
+/// Pulled batches waiting for `poll` (each with the state of its queue, kept whole so that a
+/// poll costs no per-message bookkeeping), and the positions polled but not yet committed.
 pub(crate) struct LiteBuffer {
-    ready: Mutex<VecDeque<(Arc<ProcessQueue>, ReceivedMessage)>>,
+    ready: Mutex<VecDeque<(Arc<ProcessQueue>, std::vec::IntoIter<ReceivedMessage>)>>,
     arrived: Notify,
     /// Queue → offset after the last polled message, waiting for a commit.
     consumed: Mutex<HashMap<MessageQueue, i64>>,
@@ -53,7 +54,7 @@ impl LiteBuffer {
         if pq.is_dropped() {
             return;
         }
-        guard(&self.ready).extend(msgs.into_iter().map(|m| (pq.clone(), m)));
+        guard(&self.ready).push_back((pq.clone(), msgs.into_iter()));
         self.arrived.notify_waiters();
     }
 }
@@ -223,35 +224,36 @@ impl LitePullConsumer {
             let arrived = buffer.arrived.notified();
             tokio::pin!(arrived);
             arrived.as_mut().enable();
-            let taken: Vec<(Arc<ProcessQueue>, ReceivedMessage)> = {
+            let mut taken = Vec::new();
+            // (queue state, index in `taken` of its first message) per batch taken from
+            let mut runs: Vec<(Arc<ProcessQueue>, usize)> = Vec::new();
+            {
                 let mut ready = guard(&buffer.ready);
-                let mut taken = Vec::new();
                 while taken.len() < max {
-                    match ready.pop_front() {
-                        Some((pq, _)) if pq.is_dropped() => {}
-                        Some(entry) => taken.push(entry),
-                        None => break,
+                    let Some((pq, run)) = ready.front_mut() else {
+                        break;
+                    };
+                    if !pq.is_dropped() {
+                        runs.push((pq.clone(), taken.len()));
+                        taken.extend(run.by_ref().take(max - taken.len()));
+                    }
+                    if pq.is_dropped() || run.as_slice().is_empty() {
+                        ready.pop_front();
                     }
                 }
-                taken
-            };
+            }
             if !taken.is_empty() {
-                let mut by_queue: HashMap<MessageQueue, (Arc<ProcessQueue>, Vec<i64>)> =
-                    HashMap::new();
-                for (pq, m) in &taken {
-                    by_queue
-                        .entry(m.queue.clone())
-                        .or_insert_with(|| (pq.clone(), Vec::new()))
-                        .1
-                        .push(m.queue_offset);
-                }
-                for (mq, (pq, offsets)) in by_queue {
-                    let next = pq.remove(offsets);
+                for (i, (pq, from)) in runs.iter().enumerate() {
+                    let to = runs.get(i + 1).map_or(taken.len(), |r| r.1);
+                    let msgs = &taken[*from..to];
+                    let next = pq.remove(msgs.iter().map(|m| m.queue_offset));
                     if next >= 0 && !pq.is_dropped() {
-                        inner.note_consumed(&mq, next);
+                        if let Some(first) = msgs.first() {
+                            inner.note_consumed(&first.queue, next);
+                        }
                     }
                 }
-                return Ok(taken.into_iter().map(|(_, m)| m).collect());
+                return Ok(taken);
             }
             if !inner.running.load(std::sync::atomic::Ordering::SeqCst) {
                 return Err(ClientError::State(

@@ -1,6 +1,6 @@
 //! `PopClient` against rmq's broker (in process, real TCP): pop and ack, a change of invisible
 //! time, redelivery with attempt + 1 after the invisible time, the dead-letter send-back, batch
-//! acks, a tag filter and a long poll that times out. Deliveries are counted as multisets of bodies.
+//! acks, a tag filter, a long poll that times out and an orderly (FIFO) pop. Deliveries are counted as multisets of bodies.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -294,6 +294,56 @@ async fn a_batch_ack_acks_every_receipt_of_several_queues_and_pops() {
     pop.batch_ack(GROUP, topic, &[again[0].receipt.clone()])
         .await
         .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(pop.pop(BROKER, &req).await.unwrap().messages.is_empty());
+    pop.shutdown().await;
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn an_orderly_pop_hands_a_queue_out_again_only_after_its_invisible_time_with_attempt_plus_one(
+) {
+    let c = cluster().await;
+    let topic = "pop-api-fifo";
+    c.create_topic(topic, 1).await;
+    send(&c, topic, "A", &["o0", "o1", "o2"]).await;
+    let pop = PopClient::start(c.client_config()).await.unwrap();
+    let mut req = request(topic, Duration::from_secs(1), Duration::from_millis(300));
+    req.order = true;
+    let first = pop_until(&pop, &req, 3, Duration::from_secs(10)).await;
+    assert_eq!(bodies(&first), each_once(&["o0", "o1", "o2"]));
+    assert!(first.iter().all(|m| m.message.reconsume_times == 0));
+    // The queue is in flight: nothing more until its invisible time passes, then the same
+    // messages again, in order, from the same queue (not the retry topic), attempt 2.
+    let blocked = pop.pop(BROKER, &req).await.unwrap();
+    assert!(
+        blocked.messages.is_empty(),
+        "{:?}",
+        bodies(&blocked.messages)
+    );
+    let again = pop_until(&pop, &req, 3, Duration::from_secs(10)).await;
+    let order: Vec<String> = again
+        .iter()
+        .map(|m| String::from_utf8(m.message.body.to_vec()).unwrap())
+        .collect();
+    assert_eq!(order, ["o0", "o1", "o2"]);
+    for m in &again {
+        assert_eq!(
+            m.message.reconsume_times, 1,
+            "attempt 2 from orderCountInfo"
+        );
+        assert_eq!(
+            m.receipt.retry, "0",
+            "FIFO messages come back from their own queue"
+        );
+    }
+    pop.batch_ack(
+        GROUP,
+        topic,
+        &again.iter().map(|m| m.receipt.clone()).collect::<Vec<_>>(),
+    )
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(pop.pop(BROKER, &req).await.unwrap().messages.is_empty());
     pop.shutdown().await;

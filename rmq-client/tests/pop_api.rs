@@ -1,6 +1,7 @@
 //! `PopClient` against rmq's broker (in process, real TCP): pop and ack, a change of invisible
 //! time, redelivery with attempt + 1 after the invisible time, the dead-letter send-back, batch
-//! acks, a tag filter, a long poll that times out and an orderly (FIFO) pop. Deliveries are counted as multisets of bodies.
+//! acks, a tag filter, a long poll that times out and an orderly (FIFO) pop. Deliveries are
+//! counted as multisets of bodies.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -36,6 +36,8 @@ import org.apache.rocketmq.client.apis.producer.Producer;
  * <li>dlq: a group allowed two deliveries (retryMaxTimes 1); a message never acked is
  *     delivered with attempts 1 and 2, then lands in %DLQ%group and is not delivered again.</li>
  * <li>push: a PushConsumer consumes every message exactly once.</li>
+ * <li>push-retry: a PushConsumer fails r0's first delivery; the SDK hides it for its group's
+ *     first back-off (changeInvisibleDuration) and it comes back once, attempt 2.</li>
  * <li>fifo: an orderly group (consumeMessageOrderly, set with Apache's mqadmin from the
  *     servers' classpath, system property {@code servers.cp}) on a FIFO topic; two
  *     SimpleConsumers record then slowly ack; each message group's record is its send order.</li>
@@ -66,7 +68,7 @@ public final class ReceiveScenarios {
         mqadmin = args[2];
         prefix = args[3];
         Path out = Path.of(args[4]);
-        List<String> scenarios = args.length > 5 ? List.of(args).subList(5, args.length) : List.of("simple", "dlq", "push", "fifo");
+        List<String> scenarios = args.length > 5 ? List.of(args).subList(5, args.length) : List.of("simple", "dlq", "push", "push-retry", "fifo");
         for (String s : scenarios) {
             long began = System.currentTimeMillis();
             int before = FAILURES.size();
@@ -74,6 +76,7 @@ public final class ReceiveScenarios {
                 case "simple": simple(); break;
                 case "dlq": dlq(); break;
                 case "push": push(); break;
+                case "push-retry": pushRetry(); break;
                 case "fifo": fifo(); break;
                 default: FAILURES.add("unknown scenario " + s);
             }
@@ -287,6 +290,31 @@ public final class ReceiveScenarios {
             Thread.sleep(5_000);
         }
         expect("push deliveries", expected, new TreeMap<>(deliveries));
+    }
+
+    static void pushRetry() throws Exception {
+        String topic = topic("pushretry");
+        String group = topic + "-group";
+        Map<String, Integer> deliveries = new ConcurrentHashMap<>();
+        try (PushConsumer consumer = PROVIDER.newPushConsumerBuilder()
+                 .setClientConfiguration(config())
+                 .setConsumerGroup(group)
+                 .setSubscriptionExpressions(Map.of(topic, FilterExpression.SUB_ALL))
+                 .setMessageListener(m -> {
+                     deliveries.merge(body(m) + "#" + m.getDeliveryAttempt(), 1, Integer::sum);
+                     boolean fail = body(m).equals("r0") && m.getDeliveryAttempt() == 1;
+                     return fail ? ConsumeResult.FAILURE : ConsumeResult.SUCCESS;
+                 })
+                 .build()) {
+            send(topic, "r0", "r1", "r2");
+            long deadline = System.currentTimeMillis() + 90_000;
+            while (System.currentTimeMillis() < deadline && total(deliveries) < 4) {
+                Thread.sleep(200);
+            }
+            Thread.sleep(5_000);
+        }
+        expect("push-retry deliveries", new TreeMap<>(Map.of("r0#1", 1, "r0#2", 1, "r1#1", 1, "r2#1", 1)),
+            new TreeMap<>(deliveries));
     }
 
     static void fifo() throws Exception {

@@ -23,7 +23,8 @@
 #    from Apache 5.3.3's remoting classes, Apache's broker and rmq's transcripts compared, see
 #    java5/pop-broker/run.sh;
 #    grpc: rmq's mqproxy and Apache's rocketmq-proxy 5.3.3 with rocketmq-client-java 5.0.7, the
-#    same scenarios on both stacks, facts compared, see grpc/run.sh and docs/grpc-proxy.md)
+#    same scenarios on both stacks, facts compared, then mqbroker with enableProxy=true, see
+#    grpc/run.sh and docs/grpc-proxy.md)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
@@ -272,7 +273,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = grpc ]; then
   t0=$(date +%s)
   if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqadmin -p rmq-proxy --bin mqproxy) \
     && RMQ_MQADMIN_BIN="$(dirname "$RMQ_BROKER_BIN")/mqadmin" RMQ_PROXY_BIN="$(dirname "$RMQ_BROKER_BIN")/mqproxy" \
-      bash "$HERE/grpc/run.sh" both; then
+      bash "$HERE/grpc/run.sh" all; then
     summary+=("grpc suite: ok ($(( $(date +%s) - t0 ))s)")
   else
     summary+=("grpc suite: FAILED ($(( $(date +%s) - t0 ))s)")

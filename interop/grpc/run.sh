@@ -8,7 +8,10 @@
 # a remoting lite pull consumer reads back what was stored (StackAdmin.java). Each stack's
 # facts must be what the scenario expects, and the two stacks' facts must be equal.
 #
-#   interop/grpc/run.sh [apache|rmq|both]      (default both)
+#   interop/grpc/run.sh [apache|rmq|local|both|all]      (default both)
+#
+# local: rmq's mqbroker with the proxy in its own process (enableProxy=true), the same
+# scenarios, checked but not compared; all: both, then local.
 #
 # Environment: RMQ_NAMESRV_BIN, RMQ_BROKER_BIN, RMQ_MQADMIN_BIN, RMQ_PROXY_BIN (default
 # target/debug/...; `cargo build -p rmq-namesrv -p rmq-broker -p rmq-tools -p rmq-proxy`);
@@ -123,6 +126,15 @@ compare() {
   return $failed
 }
 
+# rmq's broker with the proxy in its own process (enableProxy=true, local mode).
+run_local() {
+  local port
+  port="$(free_port)"
+  RMQ_BROKER_EXTRA="--transactionTimeOut 2000 --transactionCheckInterval 1000 --enableProxy true --grpcServerPort $port --minInvisibleTimeMillsForRecv 1000" \
+    start_rmq_stack "$WORK/local" || return 1
+  scenarios local "127.0.0.1:$port" "$NAMESRV"
+}
+
 run_apache() {
   start_apache_stack "$WORK/apache" || return 1
   start_apache_proxy "$WORK/apache/proxy" "$NAMESRV" || return 1
@@ -138,13 +150,17 @@ run_rmq() {
 case "$WHAT" in
   apache) run_apache || status=1 ;;
   rmq) run_rmq || status=1 ;;
-  both)
+  local) run_local || status=1 ;;
+  both | all)
     run_apache || status=1
     run_rmq || status=1
     if [ -f "$WORK/apache.produced" ] && [ -f "$WORK/rmq.produced" ]; then
       compare || status=1
     fi
+    if [ "$WHAT" = all ]; then
+      run_local || status=1
+    fi
     ;;
-  *) echo "usage: $0 [apache|rmq|both]" >&2; exit 2 ;;
+  *) echo "usage: $0 [apache|rmq|local|both|all]" >&2; exit 2 ;;
 esac
 exit $status

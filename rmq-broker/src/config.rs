@@ -103,6 +103,8 @@ rmq_config::settings! {
         notify_consumer_ids_changed_enable: bool = true => "notifyConsumerIdsChangedEnable",
         /// Furthest ahead, in seconds, a message may ask to be delivered (TIMER_DELIVER_MS and friends); default 3 days.
         timer_max_delay_sec: u64 = 259_200 => "timerMaxDelaySec",
+        /// rmq: also serve RocketMQ 5's gRPC protocol in this process (rmq-proxy on grpcServerPort, reaching this broker over loopback remoting; docs/grpc-proxy.md).
+        enable_proxy: bool = false => "enableProxy",
         /// Largest frame accepted from a client, in bytes, length prefix included.
         frame_max_length: usize = 16 * 1024 * 1024 => "frameMaxLength",
         /// rmq: connections held at once; more are closed when accepted (lowered at start to fit the open-file limit).

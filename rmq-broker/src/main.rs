@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use rmq_broker::{address, Broker, BrokerConfig};
 use rmq_config::cli;
+use rmq_proxy::{ProxyConfig, ProxyContext};
 use rmq_remoting::transport::tls::TlsSettings;
 use rmq_store::StoreConfig;
 
@@ -31,12 +32,12 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let Some((((config, store_config), tls), args)) = cli::settings_from_command_line::<(
-        (BrokerConfig, StoreConfig),
-        TlsSettings,
-    )>(
-        USAGE, &[("-n", "namesrvAddr")], false
-    )?
+    let Some(((((config, store_config), tls), mut proxy_config), args)) =
+        cli::settings_from_command_line::<(((BrokerConfig, StoreConfig), TlsSettings), ProxyConfig)>(
+            USAGE,
+            &[("-n", "namesrvAddr")],
+            false,
+        )?
     else {
         return Ok(());
     };
@@ -63,6 +64,22 @@ fn run() -> anyhow::Result<()> {
         let name_servers = config.name_servers();
         if name_servers.is_empty() {
             tracing::warn!("namesrvAddr is not set: the broker runs but no client can find it; set namesrvAddr in broker.conf or pass -n host:9876");
+        }
+        if config.enable_proxy {
+            // Local mode, for now through the name server and loopback remoting like mqproxy.
+            proxy_config.namesrv_addr = name_servers.join(";");
+            let bind = SocketAddr::from(([0, 0, 0, 0], proxy_config.grpc_server_port));
+            let grpc = tokio::net::TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("cannot listen on {bind} (grpcServerPort, enableProxy=true)"))?;
+            proxy_config.grpc_server_port = grpc.local_addr()?.port();
+            let ctx = ProxyContext::start(proxy_config).await?;
+            tracing::info!(port = ctx.config.grpc_server_port, "gRPC proxy started in the broker");
+            tokio::spawn(async move {
+                if let Err(e) = rmq_proxy::serve(ctx, grpc, std::future::pending()).await {
+                    tracing::error!("the gRPC proxy stopped: {e}");
+                }
+            });
         }
         let shutdown = cli::shutdown_signal();
         cli::print(&format!("The broker[{}, {store_host}] boot success. serializeType=JSON, haListenPort={} and name server is {}, listening on 127.0.0.1:{port}\n",

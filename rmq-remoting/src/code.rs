@@ -135,6 +135,9 @@ codes! {
         GET_ALL_PRODUCER_INFO = 328,
         DELETE_EXPIRED_COMMITLOG = 329,
         GET_TOPIC_CONFIG = 351,
+        /// 5.x: one subscription group's settings (Apache's proxy reads `consumeMessageOrderly` and
+        /// `retryMaxTimes` from it).
+        GET_SUBSCRIPTIONGROUP_CONFIG = 352,
         LITE_PULL_MESSAGE = 361,
         GET_BROKER_MEMBER_GROUP = 901,
         BROKER_HEARTBEAT = 904,

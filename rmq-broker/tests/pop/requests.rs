@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use rmq_remoting::body::pop::{BatchAck, BatchAckMessageRequestBody};
+use rmq_remoting::body::stats::SubscriptionGroupConfig;
 use rmq_remoting::fastjson::{to_vec, KeyStyle};
 use rmq_remoting::header::broker::{
-    NotificationRequestHeader, NotificationResponseHeader, PeekMessageRequestHeader,
-    PollingInfoRequestHeader, PollingInfoResponseHeader, PopMessageResponseHeader,
+    GetSubscriptionGroupConfigRequestHeader, NotificationRequestHeader, NotificationResponseHeader,
+    PeekMessageRequestHeader, PollingInfoRequestHeader, PollingInfoResponseHeader,
+    PopMessageResponseHeader,
 };
 use rmq_remoting::message::decode_record;
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
@@ -249,4 +251,38 @@ async fn notification_waits_for_a_message_and_polling_info_counts_the_waiters() 
         .await;
     assert!(!has_msg(&c, notification_request("PopNotify", 1, 0, true)).await);
     assert!(has_msg(&c, notification_request("PopNotify", 1, 0, false)).await);
+}
+
+#[tokio::test]
+async fn a_groups_settings_are_answered_as_apaches_proxy_reads_them_before_popping() {
+    let namesrv = name_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(&namesrv, dir.path());
+    let c = Caller::new(broker.addr.clone());
+    let get = |group: &str| {
+        RemotingCommand::request(
+            RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG,
+            &GetSubscriptionGroupConfigRequestHeader {
+                group: group.into(),
+            },
+        )
+    };
+    let created: SubscriptionGroupConfig =
+        rmq_remoting::fastjson::from_slice(&c.ok(get("fresh-group")).await.body).unwrap();
+    assert_eq!(created.group_name, "fresh-group", "created on first ask");
+    assert_ne!(created.consume_message_orderly, Some(true));
+    let orderly = SubscriptionGroupConfig {
+        group_name: "orderly-group".into(),
+        consume_message_orderly: Some(true),
+        retry_max_times: 2,
+        ..created
+    };
+    let mut update =
+        RemotingCommand::request_without_header(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP);
+    update.body = to_vec(&orderly, KeyStyle::Fastjson).into();
+    c.ok(update).await;
+    let read: SubscriptionGroupConfig =
+        rmq_remoting::fastjson::from_slice(&c.ok(get("orderly-group")).await.body).unwrap();
+    assert_eq!(read.consume_message_orderly, Some(true));
+    assert_eq!(read.retry_max_times, 2);
 }

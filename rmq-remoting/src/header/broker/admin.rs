@@ -38,6 +38,14 @@ pub struct TopicRequestHeader {
     pub topic: String,
 }
 
+/// GET_SUBSCRIPTIONGROUP_CONFIG (352) request: one group's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetSubscriptionGroupConfigRequestHeader {
+    /// The consumer group.
+    pub group: String,
+}
+
 /// DELETE_TOPIC_IN_BROKER request.
 pub type DeleteTopicRequestHeader = TopicRequestHeader;
 /// GET_TOPIC_STATS_INFO request; the answer is a [`crate::body::stats::TopicStatsTable`].

@@ -94,7 +94,7 @@ impl Inner {
         };
         let end = appended.result.end_offset;
         self.dispatched.store(end, Ordering::Release);
-        self.written_tx.send_replace(end);
+        self.publish_written(end);
         let sec = store_ts / 1000;
         let slot = &mut w.tps[(sec as usize) % 16];
         if slot.0 != sec {

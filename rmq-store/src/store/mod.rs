@@ -74,7 +74,9 @@ struct Inner {
     index: IndexService,
     checkpoint: CheckpointFile,
     flushed_tx: watch::Sender<i64>,
-    /// The commit log's written end, for replication to wake on new data.
+    /// The commit log's written end: the end of the last complete append (`publish_written`).
+    written: AtomicI64,
+    /// The same, for replication to wake on new data; sent only while someone subscribes.
     written_tx: watch::Sender<i64>,
     flush_request: (Mutex<bool>, Condvar),
     /// Held by the one SYNC_FLUSH append syncing in place (`flush.rs`, `sync_in_place`).
@@ -174,6 +176,7 @@ impl MessageStore {
             index,
             checkpoint,
             flushed_tx,
+            written: AtomicI64::new(0),
             written_tx,
             flush_request: (Mutex::new(false), Condvar::new()),
             sync_leader: Mutex::new(()),
@@ -198,7 +201,7 @@ impl MessageStore {
         inner.recovery = report;
         let max = inner.commit_log.max_offset() as i64;
         inner.dispatched.store(max, Ordering::Release);
-        inner.written_tx.send_replace(max);
+        inner.publish_written(max);
         // What recovery scanned may still sit in the page cache only (a killed process leaves
         // it there): sync it, and what was re-dispatched, before a checkpoint vouches for it.
         inner.flush_commit_log()?;
@@ -432,7 +435,7 @@ impl MessageStore {
         if rel > wrote {
             return None;
         }
-        let committed = u64::try_from(*self.inner.written_tx.borrow()).unwrap_or(0);
+        let committed = u64::try_from(self.inner.written.load(Ordering::Acquire)).unwrap_or(0);
         let visible = wrote.min(committed.saturating_sub(f.start()));
         let len = visible.saturating_sub(rel).min(max_bytes as u64);
         SelectedBuffer::new(f, rel, len)
@@ -446,7 +449,13 @@ impl MessageStore {
     /// Subscribes to the commit log's written end, which moves with every append (local or
     /// replicated): a master's replication wakes on it to stream new bytes to its slaves.
     pub fn subscribe_written(&self) -> watch::Receiver<i64> {
-        self.inner.written_tx.subscribe()
+        // Under the writer lock, so that every later append sees this receiver and sends.
+        let _w = lock(&self.inner.writer);
+        let rx = self.inner.written_tx.subscribe();
+        self.inner
+            .written_tx
+            .send_replace(self.inner.written.load(Ordering::Acquire));
+        rx
     }
 
     /// Names of the topics that have consume queues.

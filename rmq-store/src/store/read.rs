@@ -85,7 +85,7 @@ impl Inner {
         let mut cur = offset;
         let commit_min = self.commit_log.min_offset() as i64;
         // Entries of an append still in progress (or being rolled back) are not read yet.
-        let committed = *self.written_tx.borrow();
+        let committed = self.written.load(Ordering::Acquire);
         while cur < max && cur < offset + scan_limit && r.messages.len() < max_count {
             let Some(e) = q
                 .entry(cur as u64)

@@ -79,7 +79,7 @@ impl Inner {
         self.write_raw(start, data)?;
         let end = self.commit_log.max_offset() as i64;
         self.dispatch_replicated()?;
-        self.written_tx.send_replace(end);
+        self.publish_written(end);
         Ok(end)
     }
 
@@ -100,8 +100,7 @@ impl Inner {
             *f = (*f).min(offset);
             above
         });
-        self.written_tx
-            .send_replace(self.commit_log.max_offset() as i64);
+        self.publish_written(self.commit_log.max_offset() as i64);
         tracing::warn!(
             "replication: commit log truncated from {end} to {offset} ({} bytes, {} consume-queue entries) to match the master",
             end - offset,

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::order::ORDER_REVIVE_QID;
 use super::state::{Checkpoint, QueueKey};
-use super::{check_consumable, ensure_retry_topic, fifo, polling, retry_topic};
+use super::{check_consumable, ensure_retry_topic, fifo, polling, requested_queues, retry_topic};
 use crate::filter::{self, PullFilter};
 use crate::schedule::now_ms;
 use crate::state::BrokerContext;
@@ -101,11 +101,7 @@ pub(super) async fn pop(
     if !crate::role::is_slave(&ctx) {
         ensure_retry_topic(&ctx, &retry)?;
     }
-    let queues: Vec<i32> = if h.queue_id < 0 {
-        (0..topic.read_queue_nums).collect()
-    } else {
-        vec![h.queue_id]
-    };
+    let queues = requested_queues(&topic, h.queue_id);
     let deadline = Instant::now() + Duration::from_millis(u64::try_from(h.poll_time).unwrap_or(0));
     let mut arrivals = polling::subscribe(&ctx, &h.topic, &queues, &retry);
     let mut parked = None;
@@ -115,13 +111,7 @@ pub(super) async fn pop(
             return Ok(respond(batch, ResponseCode::POLLING_TIMEOUT));
         }
         if parked.is_none() {
-            parked = ctx.pop.parked.park(
-                &h.topic,
-                &h.consumer_group,
-                h.queue_id,
-                ctx.config.max_pop_polling_size,
-                ctx.config.pop_polling_size,
-            );
+            parked = polling::park(&ctx, &h.topic, &h.consumer_group, h.queue_id);
             if parked.is_none() {
                 return Ok(respond(batch, ResponseCode::POLLING_FULL));
             }

@@ -120,6 +120,15 @@ fn check_consumable(
     Ok(config)
 }
 
+/// The queues a request for `queue_id` of `topic` reads: all of them for -1.
+fn requested_queues(topic: &TopicConfig, queue_id: i32) -> Vec<i32> {
+    if queue_id < 0 {
+        (0..topic.read_queue_nums).collect()
+    } else {
+        vec![queue_id]
+    }
+}
+
 /// The pop retry topic, created (one queue, readable and writable) on first use.
 fn ensure_retry_topic(ctx: &BrokerContext, name: &str) -> Result<(), CommandError> {
     if ctx.topics.get(name).is_some() {

@@ -14,7 +14,7 @@ use rmq_remoting::RemotingCommand;
 use tokio::time::Instant;
 
 use super::state::QueueKey;
-use super::{check_consumable, polling, pop_offset, retry_topic};
+use super::{check_consumable, polling, pop_offset, requested_queues, retry_topic};
 use crate::schedule::now_ms;
 use crate::state::BrokerContext;
 
@@ -25,11 +25,7 @@ pub(super) async fn notification(
 ) -> HandlerResult {
     let h: NotificationRequestHeader = req.decode_header()?;
     let topic = check_consumable(&ctx, &conn, &h.topic, h.queue_id, &h.consumer_group)?;
-    let queues: Vec<i32> = if h.queue_id < 0 {
-        (0..topic.read_queue_nums).collect()
-    } else {
-        vec![h.queue_id]
-    };
+    let queues = requested_queues(&topic, h.queue_id);
     let retry = retry_topic(&h.consumer_group, &h.topic);
     let answer = |has_msg, polling_full| {
         RemotingCommand::success_with_header(&NotificationResponseHeader {
@@ -48,13 +44,7 @@ pub(super) async fn notification(
             return Ok(answer(false, false));
         }
         if parked.is_none() {
-            parked = ctx.pop.parked.park(
-                &h.topic,
-                &h.consumer_group,
-                h.queue_id,
-                ctx.config.max_pop_polling_size,
-                ctx.config.pop_polling_size,
-            );
+            parked = polling::park(&ctx, &h.topic, &h.consumer_group, h.queue_id);
             if parked.is_none() {
                 return Ok(answer(false, true));
             }

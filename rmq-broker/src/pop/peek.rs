@@ -9,7 +9,7 @@ use rmq_remoting::transport::{Connection, HandlerResult};
 use rmq_remoting::{RemotingCommand, ResponseCode};
 use rmq_store::{AcceptAll, GetMessageStatus};
 
-use super::{check_consumable, pop_offset, retry_topic};
+use super::{check_consumable, pop_offset, requested_queues, retry_topic};
 
 use crate::state::BrokerContext;
 
@@ -20,11 +20,7 @@ pub(super) async fn peek(
 ) -> HandlerResult {
     let h: PeekMessageRequestHeader = req.decode_header()?;
     let topic = check_consumable(&ctx, &conn, &h.topic, h.queue_id, &h.consumer_group)?;
-    let queues: Vec<i32> = if h.queue_id < 0 {
-        (0..topic.read_queue_nums).collect()
-    } else {
-        vec![h.queue_id]
-    };
+    let queues = requested_queues(&topic, h.queue_id);
     let retry = retry_topic(&h.consumer_group, &h.topic);
     let mut reads: Vec<(&str, i32)> = queues.iter().map(|&q| (h.topic.as_str(), q)).collect();
     if ctx.topics.get(&retry).is_some() {

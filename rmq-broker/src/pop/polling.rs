@@ -77,6 +77,23 @@ impl Drop for ParkedGuard<'_> {
     }
 }
 
+/// Parks a request under the broker's limits (`maxPopPollingSize`, `popPollingSize`); None
+/// means it is answered POLLING_FULL.
+pub(super) fn park<'a>(
+    ctx: &'a BrokerContext,
+    topic: &str,
+    group: &str,
+    queue_id: i32,
+) -> Option<ParkedGuard<'a>> {
+    ctx.pop.parked.park(
+        topic,
+        group,
+        queue_id,
+        ctx.config.max_pop_polling_size,
+        ctx.config.pop_polling_size,
+    )
+}
+
 /// Arrival signals of `queues` of `topic` and of queue 0 of `retry`; subscribe before reading,
 /// so a message stored in between still wakes the request.
 pub(super) fn subscribe(

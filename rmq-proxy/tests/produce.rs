@@ -43,6 +43,23 @@ async fn send(stack: &mut Proxied, msg: v2::Message) -> v2::SendMessageResponse 
         .into_inner()
 }
 
+/// QueryRoute for `topic` from a client that named `endpoints`.
+async fn route(
+    stack: &mut Proxied,
+    topic: &str,
+    endpoints: &v2::Endpoints,
+) -> v2::QueryRouteResponse {
+    stack
+        .client
+        .query_route(request(v2::QueryRouteRequest {
+            topic: Some(resource(topic)),
+            endpoints: Some(endpoints.clone()),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 #[tokio::test]
 async fn a_route_names_the_proxy_the_queues_and_the_topic_type() {
     let mut stack = Proxied::start(|_| {}).await;
@@ -54,15 +71,7 @@ async fn a_route_names_the_proxy_the_queues_and_the_topic_type() {
             port: 1,
         }],
     };
-    let answer = stack
-        .client
-        .query_route(request(v2::QueryRouteRequest {
-            topic: Some(resource("RouteFifo")),
-            endpoints: Some(endpoints.clone()),
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let answer = route(&mut stack, "RouteFifo", &endpoints).await;
     assert_eq!(code(answer.status.as_ref()), Code::Ok);
     let ids: Vec<i32> = answer.message_queues.iter().map(|q| q.id).collect();
     assert_eq!(ids, vec![0, 1, 2, 3]);
@@ -79,25 +88,9 @@ async fn a_route_names_the_proxy_the_queues_and_the_topic_type() {
         );
     }
 
-    let unknown = stack
-        .client
-        .query_route(request(v2::QueryRouteRequest {
-            topic: Some(resource("NoSuchTopic")),
-            endpoints: Some(endpoints.clone()),
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let unknown = route(&mut stack, "NoSuchTopic", &endpoints).await;
     assert_eq!(code(unknown.status.as_ref()), Code::TopicNotFound);
-    let system = stack
-        .client
-        .query_route(request(v2::QueryRouteRequest {
-            topic: Some(resource("TBW102")),
-            endpoints: Some(endpoints.clone()),
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let system = route(&mut stack, "TBW102", &endpoints).await;
     assert_eq!(code(system.status.as_ref()), Code::IllegalTopic);
     // No client id: refused in the body, as Apache's proxy does.
     let anonymous = stack

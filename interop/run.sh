@@ -4,7 +4,7 @@
 #
 #   interop/run.sh            build rmq-namesrv + rmq-broker, run the Java suite, the Java 5.x
 #                             suite, then the Go suite
-#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics|pop-proxy|pop-broker|grpc   run one
+#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics|pop-proxy|pop-broker|grpc|grpc-python   run one
 #                             suite only (still builds first)
 #   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker;
 #    apache-tls-client: rmq-client with TLS against Apache 4.9.7 in TLS enforcing mode;
@@ -24,7 +24,9 @@
 #    java5/pop-broker/run.sh;
 #    grpc: rmq's mqproxy and Apache's rocketmq-proxy 5.3.3 with rocketmq-client-java 5.0.7, the
 #    same scenarios on both stacks, facts compared, then mqbroker with enableProxy=true, see
-#    grpc/run.sh and docs/grpc-proxy.md)
+#    grpc/run.sh and docs/grpc-proxy.md;
+#    grpc-python: the official Python 5.x SDK (rocketmq-python-client 5.1.2 from PyPI) through
+#    Apache's proxy and through mqproxy, facts compared, see grpc-python/run.sh)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
@@ -277,6 +279,23 @@ if [ "$WHAT" = all ] || [ "$WHAT" = grpc ]; then
     summary+=("grpc suite: ok ($(( $(date +%s) - t0 ))s)")
   else
     summary+=("grpc suite: FAILED ($(( $(date +%s) - t0 ))s)")
+    status=1
+  fi
+fi
+
+# ---------------------------------------------------------------- the gRPC proxy, Python SDK
+if [ "$WHAT" = all ] || [ "$WHAT" = grpc-python ]; then
+  need mvn
+  need java
+  need python3
+  say "gRPC: rocketmq-python-client 5.1.2 through Apache's proxy 5.3.3 on Apache 5.3.3, then through mqproxy on rmq"
+  t0=$(date +%s)
+  if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqadmin -p rmq-proxy --bin mqproxy) \
+    && RMQ_MQADMIN_BIN="$(dirname "$RMQ_BROKER_BIN")/mqadmin" RMQ_PROXY_BIN="$(dirname "$RMQ_BROKER_BIN")/mqproxy" \
+      bash "$HERE/grpc-python/run.sh" both; then
+    summary+=("grpc-python suite: ok ($(( $(date +%s) - t0 ))s)")
+  else
+    summary+=("grpc-python suite: FAILED ($(( $(date +%s) - t0 ))s)")
     status=1
   fi
 fi

@@ -8,10 +8,11 @@
 # a remoting lite pull consumer reads back what was stored (StackAdmin.java). Each stack's
 # facts must be what the scenario expects, and the two stacks' facts must be equal.
 #
-#   interop/grpc/run.sh [apache|rmq|local|both|all]      (default both)
+#   interop/grpc/run.sh [apache|rmq|local|hybrid|both|all]      (default both)
 #
-# local: rmq's mqbroker with the proxy in its own process (enableProxy=true), the same
-# scenarios, checked but not compared; all: both, then local.
+# local: rmq's mqbroker with the proxy in its own process (enableProxy=true); hybrid: Apache's
+# proxy on rmq's name server and broker (what rmq's broker must serve Apache's proxy); the same
+# scenarios, checked but not compared; all: both, then local and hybrid.
 #
 # Environment: RMQ_NAMESRV_BIN, RMQ_BROKER_BIN, RMQ_MQADMIN_BIN, RMQ_PROXY_BIN (default
 # target/debug/...; `cargo build -p rmq-namesrv -p rmq-broker -p rmq-tools -p rmq-proxy`);
@@ -141,6 +142,14 @@ run_apache() {
   scenarios apache "$PROXY" "$NAMESRV"
 }
 
+# Apache's own rocketmq-proxy 5.3.3 on rmq's name server and broker: the proof that rmq's
+# broker serves what Apache's proxy asks of a broker (POP, the 5.x admin requests).
+run_hybrid() {
+  RMQ_BROKER_EXTRA="--transactionTimeOut 2000 --transactionCheckInterval 1000" start_rmq_stack "$WORK/hybrid" || return 1
+  start_apache_proxy "$WORK/hybrid/proxy" "$NAMESRV" || return 1
+  scenarios hybrid "$PROXY" "$NAMESRV"
+}
+
 run_rmq() {
   RMQ_BROKER_EXTRA="--transactionTimeOut 2000 --transactionCheckInterval 1000" start_rmq_stack "$WORK/rmq" || return 1
   start_rmq_proxy "$WORK/rmq/proxy" "$NAMESRV" || return 1
@@ -151,6 +160,7 @@ case "$WHAT" in
   apache) run_apache || status=1 ;;
   rmq) run_rmq || status=1 ;;
   local) run_local || status=1 ;;
+  hybrid) run_hybrid || status=1 ;;
   both | all)
     run_apache || status=1
     run_rmq || status=1
@@ -159,8 +169,9 @@ case "$WHAT" in
     fi
     if [ "$WHAT" = all ]; then
       run_local || status=1
+      run_hybrid || status=1
     fi
     ;;
-  *) echo "usage: $0 [apache|rmq|local|both|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [apache|rmq|local|hybrid|both|all]" >&2; exit 2 ;;
 esac
 exit $status

@@ -4,7 +4,7 @@
 #
 #   interop/run.sh            build rmq-namesrv + rmq-broker, run the Java suite, the Java 5.x
 #                             suite, then the Go suite
-#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics|pop-proxy|pop-broker|grpc|grpc-python   run one
+#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics|pop-broker|grpc|grpc-python   run one
 #                             suite only (still builds first)
 #   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker;
 #    apache-tls-client: rmq-client with TLS against Apache 4.9.7 in TLS enforcing mode;
@@ -17,14 +17,13 @@
 #    4.9.7, see console.sh;
 #    metrics: the Prometheus families and labels of rmq's broker against Apache 5.3.3's for
 #    the same traffic, see metrics-vs-apache5.sh;
-#    pop-proxy: Apache's rocketmq-proxy 5.3.3 and rocketmq-client-java on Apache 5.3.3's broker,
-#    then on rmq's, see java5/pop-proxy/run.sh and docs/pop.md;
 #    pop-broker: the broker's POP requests (batch ack, peek, notification, FIFO, attributes)
 #    from Apache 5.3.3's remoting classes, Apache's broker and rmq's transcripts compared, see
 #    java5/pop-broker/run.sh;
 #    grpc: rmq's mqproxy and Apache's rocketmq-proxy 5.3.3 with rocketmq-client-java 5.0.7, the
-#    same scenarios on both stacks, facts compared, then mqbroker with enableProxy=true, see
-#    grpc/run.sh and docs/grpc-proxy.md;
+#    same scenarios on both stacks, facts compared, then mqbroker with enableProxy=true and
+#    Apache's own proxy on rmq's broker (POP compatibility), see grpc/run.sh and
+#    docs/grpc-proxy.md;
 #    grpc-python: the official Python 5.x SDK (rocketmq-python-client 5.1.2 from PyPI) through
 #    Apache's proxy and through mqproxy, facts compared, see grpc-python/run.sh)
 #
@@ -233,21 +232,6 @@ if [ "$WHAT" = all ] || [ "$WHAT" = metrics ]; then
     summary+=("metrics suite: ok ($(( $(date +%s) - t0 ))s)")
   else
     summary+=("metrics suite: FAILED ($(( $(date +%s) - t0 ))s)")
-    status=1
-  fi
-fi
-
-# ---------------------------------------------------------------- POP through Apache's proxy
-if [ "$WHAT" = all ] || [ "$WHAT" = pop-proxy ]; then
-  need mvn
-  need java
-  say "POP: Apache's rocketmq-proxy 5.3.3 + rocketmq-client-java on Apache 5.3.3, then on rmq"
-  t0=$(date +%s)
-  if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqadmin) \
-    && RMQ_MQADMIN_BIN="$(dirname "$RMQ_BROKER_BIN")/mqadmin" bash "$HERE/java5/pop-proxy/run.sh" both; then
-    summary+=("pop-proxy suite: ok ($(( $(date +%s) - t0 ))s)")
-  else
-    summary+=("pop-proxy suite: FAILED ($(( $(date +%s) - t0 ))s)")
     status=1
   fi
 fi

@@ -1,4 +1,4 @@
-# Shared by the RocketMQ 5 gRPC harnesses (java5/pop-proxy/run.sh, grpc/run.sh): Apache 5.3.3's
+# Shared by the RocketMQ 5 gRPC harnesses (grpc/run.sh, grpc-python/run.sh): Apache 5.3.3's
 # name server, broker and rocketmq-proxy from Maven Central, rmq's mqnamesrv, mqbroker and
 # mqproxy, each started as a process on ephemeral ports in a temp dir. Source it after setting
 # HARNESS (a name for messages) and ROOT (the repository); it sets WORK, PIDS and a cleanup
@@ -27,7 +27,7 @@ stacks_cleanup() {
   for pid in "${PIDS[@]}"; do
     wait "$pid" 2>/dev/null
   done
-  if [ "${RMQ_HARNESS_KEEP:-${RMQ_POP_PROXY_KEEP:-0}}" = "1" ]; then
+  if [ "${RMQ_HARNESS_KEEP:-0}" = "1" ]; then
     echo "$HARNESS: logs kept in $WORK" >&2
   else
     rm -rf "$WORK"

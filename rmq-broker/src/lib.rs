@@ -30,9 +30,9 @@ pub mod schedule;
 mod slave_sync;
 mod state;
 mod state_file;
-pub mod topic_attributes;
 pub mod stats;
 pub mod subscription_groups;
+pub mod topic_attributes;
 pub mod topics;
 mod transaction;
 

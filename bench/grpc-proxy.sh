@@ -11,7 +11,8 @@
 #
 # Reports per stack: send TPS, send latency p50/p99, receive+ack TPS, the server processes' CPU
 # time (utime+stime; proxy + broker, not the name server) per sent and per acked message, their
-# peak summed RSS (sampled every 250 ms) and each one's; then rmq/apache ratios.
+# peak summed RSS (sampled every 250 ms) and each one's, and the peak summed RssAnon (RSS
+# without the commit-log pages a broker touched); then rmq/apache ratios.
 #
 #   bench/grpc-proxy.sh [seconds-of-sending]          (default 20)
 #   THREADS=8 STACKS="rmq local apache apache-local" bench/grpc-proxy.sh 20
@@ -30,6 +31,9 @@ RMQ_NAMESRV_BIN="$BIN/mqnamesrv" RMQ_BROKER_BIN="$BIN/mqbroker" RMQ_MQADMIN_BIN=
 PROXY_BIN="$BIN/mqproxy"
 # shellcheck source=../interop/lib/stacks.sh
 . "$ROOT/interop/lib/stacks.sh"
+# stacks.sh's cleanup stops at its first failing kill under set -e (a server that died on its
+# own); the temp dir must go on failure too.
+trap 'set +e; stacks_cleanup' EXIT
 stacks_prepare "$PROXY_BIN"
 
 results=()
@@ -107,7 +111,7 @@ python3 - "${results[@]}" <<'PY'
 import sys
 rows = [dict(kv.split("=", 1) for kv in line.split()[1:]) for line in sys.argv[1:]]
 cols = [("send_tps", "send/s"), ("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"), ("recv_tps", "recv+ack/s"),
-        ("cpu_us_per_send", "CPU us/send"), ("cpu_us_per_recv", "CPU us/recv"), ("rss_max_mib", "RSS MiB")]
+        ("cpu_us_per_send", "CPU us/send"), ("cpu_us_per_recv", "CPU us/recv"), ("rss_max_mib", "RSS MiB"), ("anon_max_mib", "anon MiB")]
 print("| stack | " + " | ".join(c[1] for c in cols) + " | sent | acked (dup) |")
 print("|---|" + "---|" * (len(cols) + 2))
 for r in rows:
@@ -119,5 +123,6 @@ for label, base_label in [("rmq", "apache"), ("rmq-local", "apache-local"), ("rm
         ratio = lambda k: float(r[k]) / max(float(base[k]), 1e-9)
         print(f"{label}/{base_label}: send {ratio('send_tps'):.2f}x, p99 {ratio('p99_ms'):.2f}x, "
               f"recv+ack {ratio('recv_tps'):.2f}x, CPU/send {ratio('cpu_us_per_send'):.2f}x, "
-              f"CPU/recv {ratio('cpu_us_per_recv'):.2f}x, RSS {ratio('rss_max_mib'):.3f}x")
+              f"CPU/recv {ratio('cpu_us_per_recv'):.2f}x, RSS {ratio('rss_max_mib'):.3f}x, "
+              f"anonymous {ratio('anon_max_mib'):.3f}x")
 PY

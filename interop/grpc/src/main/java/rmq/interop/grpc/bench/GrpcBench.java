@@ -166,11 +166,11 @@ public class GrpcBench {
         long ackedTotal = acked.values().stream().mapToLong(Integer::longValue).sum();
         System.out.printf("GRPCBENCH label=%s threads=%d sent=%d send_errors=%d send_tps=%.0f p50_ms=%.2f p99_ms=%.2f "
                 + "cpu_us_per_send=%.0f acked=%d acked_of_sent=%d duplicates=%d ack_errors=%d recv_tps=%.0f "
-                + "cpu_us_per_recv=%.0f rss_max_mib=%.0f rss_per_pid_mib=%s%n",
+                + "cpu_us_per_recv=%.0f rss_max_mib=%.0f anon_max_mib=%.0f rss_per_pid_mib=%s%n",
             o.get("label"), threads, sent, sendErrors.get(), sent / sendSecs, pct(all, 0.50), pct(all, 0.99),
             (cpu1 - cpu0) / clkTck * 1e6 / Math.max(1, sent), ackedTotal, ackedOnce, duplicates, ackErrors.get(),
             ackedTotal / Math.max(recvSecs, 1e-3), (cpu3 - cpu2) / clkTck * 1e6 / Math.max(1, ackedTotal),
-            rss.maxTotalKib / 1024.0, rss.perPid());
+            rss.maxTotalKib / 1024.0, rss.maxAnonKib / 1024.0, rss.perPid());
         System.exit(ackedOnce == sent && sendErrors.get() == 0 ? 0 : 1);
     }
 
@@ -189,11 +189,16 @@ public class GrpcBench {
         return sum;
     }
 
-    /** Samples the processes' VmRSS every 250 ms: the largest sum, and each one's largest (KiB). */
+    /**
+     * Samples the processes' VmRSS and RssAnon every 250 ms: the largest sums, and each one's
+     * largest RSS (KiB). RSS also counts the mapped commit-log pages a broker touched (page
+     * cache); RssAnon is what the processes hold themselves: heap, stacks, buffers.
+     */
     static class RssSampler extends Thread {
         final List<Integer> pids;
         final long[] maxKib;
         volatile long maxTotalKib;
+        volatile long maxAnonKib;
         volatile boolean stopped;
 
         RssSampler(List<Integer> pids) {
@@ -206,12 +211,15 @@ public class GrpcBench {
         public void run() {
             while (!stopped) {
                 long total = 0;
+                long anon = 0;
                 for (int i = 0; i < pids.size(); i++) {
-                    long kib = vmRss(pids.get(i));
+                    long kib = status(pids.get(i), "VmRSS:");
                     maxKib[i] = Math.max(maxKib[i], kib);
                     total += kib;
+                    anon += status(pids.get(i), "RssAnon:");
                 }
                 maxTotalKib = Math.max(maxTotalKib, total);
+                maxAnonKib = Math.max(maxAnonKib, anon);
                 try {
                     Thread.sleep(250);
                 } catch (InterruptedException e) {
@@ -233,10 +241,10 @@ public class GrpcBench {
             return b.toString();
         }
 
-        static long vmRss(int pid) {
+        static long status(int pid, String key) {
             try {
                 for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-                    if (l.startsWith("VmRSS:")) {
+                    if (l.startsWith(key)) {
                         return Long.parseLong(l.replaceAll("[^0-9]", ""));
                     }
                 }

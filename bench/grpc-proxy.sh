@@ -31,9 +31,6 @@ RMQ_NAMESRV_BIN="$BIN/mqnamesrv" RMQ_BROKER_BIN="$BIN/mqbroker" RMQ_MQADMIN_BIN=
 PROXY_BIN="$BIN/mqproxy"
 # shellcheck source=../interop/lib/stacks.sh
 . "$ROOT/interop/lib/stacks.sh"
-# stacks.sh's cleanup stops at its first failing kill under set -e (a server that died on its
-# own); the temp dir must go on failure too.
-trap 'set +e; stacks_cleanup' EXIT
 stacks_prepare "$PROXY_BIN"
 
 results=()
@@ -59,10 +56,7 @@ bench_stack() {
 
 # Stops the stack's servers and removes its files (stacks.sh's trap does the same at exit).
 stacks_cleanup_now() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  PIDS=()
+  stacks_stop
   find "$WORK" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
 }
 

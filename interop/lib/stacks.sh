@@ -20,13 +20,22 @@ skip_or_fail() {
   exit 0
 }
 
+# Stops every process started so far; safe under `set -e` (a process that already exited is no
+# error).
+stacks_stop() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+
+# The exit trap: stops the processes and removes WORK (kept with RMQ_HARNESS_KEEP=1).
 stacks_cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null
-  done
-  for pid in "${PIDS[@]}"; do
-    wait "$pid" 2>/dev/null
-  done
+  stacks_stop
   if [ "${RMQ_HARNESS_KEEP:-0}" = "1" ]; then
     echo "$HARNESS: logs kept in $WORK" >&2
   else
@@ -37,6 +46,30 @@ trap stacks_cleanup EXIT
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# A free port P for an Apache broker whose P-2 (its VIP channel) and P+1 (its HA port) are free
+# too: Apache binds all three, so a taken neighbour fails the start.
+free_broker_port() {
+  python3 -c '
+import socket
+def bindable(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for _ in range(200):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    if p > 1026 and bindable(p) and bindable(p - 2) and bindable(p + 1):
+        print(p)
+        break
+else:
+    raise SystemExit("no free port with free neighbours")
+'
 }
 
 # Waits up to $3 seconds for file $1 to contain $2.
@@ -104,7 +137,7 @@ start_apache_stack() {
   local dir="$1" ns_port broker_port
   mkdir -p "$dir"
   ns_port="$(free_port)"
-  broker_port="$(free_port)"
+  broker_port="$(free_broker_port)"
   printf 'listenPort=%s\n' "$ns_port" >"$dir/namesrv.conf"
   apache_java "$dir/ns" org.apache.rocketmq.namesrv.NamesrvStartup -c "$dir/namesrv.conf" >"$dir/namesrv.log" 2>&1 &
   PIDS+=($!)

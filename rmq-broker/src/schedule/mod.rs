@@ -48,7 +48,14 @@ pub(crate) fn divert(
             format!("the DELAY property {text:?} is not a delay level (a whole number)")
         })?,
     };
-    let deliver_at = timer_request(&msg.properties, now)?;
+    // A message that was parked once carries TIMER_OUT_MS: it is delivered as it is, never
+    // parked again (Apache 5.3's HookUtils.checkIfTimerMessage "double check"), so a delivered
+    // message keeps its timer properties (gRPC receivers read their delivery time from them).
+    let deliver_at = if property_value(&msg.properties, keys::TIMER_OUT_MS).is_some() {
+        None
+    } else {
+        timer_request(&msg.properties, now)?
+    };
     if level > 0 && deliver_at.is_some() {
         return Err(
             "the message has both a delay level (DELAY) and a delivery time (TIMER_*); \
@@ -171,12 +178,12 @@ fn released_message(ctx: &BrokerContext, phys: i64) -> Option<PutMessage> {
         );
         return None;
     };
-    // Apache 4.9.7 delivers the parked properties unchanged (DELAY included: a consumer sees the
-    // level it was delayed by); the timer requests go so a re-store is never parked again.
+    // Apache delivers the parked properties unchanged: DELAY (4.9.7; a consumer sees the level
+    // it was delayed by), and the timer requests with TIMER_OUT_MS (5.3), which keeps a re-send
+    // of the delivered message from being parked again (see `divert`).
     Some(PutMessage {
         topic: topic.to_owned(),
         queue_id,
-        properties: edit_properties(record.properties, &[], &TIMER_REQUESTS),
         ..PutMessage::from_record(&record, ctx.store_host)
     })
 }
@@ -250,6 +257,10 @@ mod tests {
         let mut due = msg("TIMER_DELIVER_MS\u{1}900\u{2}");
         divert(&mut due, &levels, DAY, 1000).unwrap();
         assert_eq!(due.topic, "T");
+        // Delivered once already (TIMER_OUT_MS): a re-send is not parked again.
+        let mut resent = msg("TIMER_DELAY_SEC\u{1}4\u{2}TIMER_OUT_MS\u{1}5000\u{2}");
+        divert(&mut resent, &levels, DAY, 1000).unwrap();
+        assert_eq!(resent.topic, "T");
     }
 
     #[test]

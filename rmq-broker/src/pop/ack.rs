@@ -135,11 +135,7 @@ fn batch_ack_one(
         );
         return Ok(());
     }
-    let key = QueueKey {
-        group: one.consumer_group.clone(),
-        topic,
-        queue_id: one.queue_id,
-    };
+    let key = QueueKey::new(&one.consumer_group, topic, one.queue_id);
     for offset in one.offsets() {
         if one.revive_queue_id == ORDER_REVIVE_QID {
             ack_orderly(ctx, conn, &key, offset, one.pop_time)?;

@@ -16,11 +16,7 @@ pub(super) fn take_queue(
     queue_id: i32,
 ) -> Result<(), CommandError> {
     let h = batch.h;
-    let key = QueueKey {
-        group: h.consumer_group.clone(),
-        topic: h.topic.clone(),
-        queue_id,
-    };
+    let key = QueueKey::new(&h.consumer_group, &h.topic, queue_id);
     let mut state = ctx.pop.lock();
     if state.order_blocked(&key, h.attempt_id.as_deref(), now_ms()) {
         // Apache leaves a blocked queue's backlog out of restNum, so long polls do not spin.

@@ -205,11 +205,7 @@ fn take_queue(
     queue_id: i32,
 ) -> Result<(), CommandError> {
     let h = batch.h;
-    let key = QueueKey {
-        group: h.consumer_group.clone(),
-        topic: topic.to_owned(),
-        queue_id,
-    };
+    let key = QueueKey::new(&h.consumer_group, topic, queue_id);
     let mut state = ctx.pop.lock();
     let offset = state
         .next_offset(&key)

@@ -174,11 +174,7 @@ fn acked_queue(
             ),
         ));
     }
-    let key = QueueKey {
-        group: group.to_owned(),
-        topic: topic.to_owned(),
-        queue_id,
-    };
+    let key = QueueKey::new(group, topic, queue_id);
     Ok((key, info))
 }
 
@@ -191,11 +187,7 @@ fn pop_offset(ctx: &BrokerContext, group: &str, topic: &str, queue_id: i32) -> i
         .query(group, topic, queue_id)
         .filter(|o| *o >= 0)
         .unwrap_or_else(|| ctx.store.min_offset_in_queue(topic, queue_id));
-    let key = QueueKey {
-        group: group.to_owned(),
-        topic: topic.to_owned(),
-        queue_id,
-    };
+    let key = QueueKey::new(group, topic, queue_id);
     let popped = ctx.pop.lock().next_offset(&key).unwrap_or(-1);
     committed.max(popped)
 }

@@ -72,11 +72,7 @@ fn has_message(
     in_retry
         || queues.iter().any(|&queue_id| {
             if order {
-                let key = QueueKey {
-                    group: h.consumer_group.clone(),
-                    topic: h.topic.clone(),
-                    queue_id,
-                };
+                let key = QueueKey::new(&h.consumer_group, &h.topic, queue_id);
                 let blocked = ctx
                     .pop
                     .lock()

@@ -49,6 +49,17 @@ pub struct QueueKey {
     pub queue_id: i32,
 }
 
+impl QueueKey {
+    /// The key of `group`'s position in `queue_id` of `topic`.
+    pub fn new(group: impl Into<String>, topic: impl Into<String>, queue_id: i32) -> Self {
+        QueueKey {
+            group: group.into(),
+            topic: topic.into(),
+            queue_id,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct QueueState {
     next: i64,
@@ -180,11 +191,7 @@ impl PopState {
             .order
             .into_iter()
             .map(|r| {
-                let key = QueueKey {
-                    group: r.group,
-                    topic: r.topic,
-                    queue_id: r.queue_id,
-                };
+                let key = QueueKey::new(r.group, r.topic, r.queue_id);
                 (key, r.info)
             })
             .collect();
@@ -192,11 +199,7 @@ impl PopState {
             .queues
             .into_iter()
             .map(|r| {
-                let key = QueueKey {
-                    group: r.group,
-                    topic: r.topic,
-                    queue_id: r.queue_id,
-                };
+                let key = QueueKey::new(r.group, r.topic, r.queue_id);
                 let in_flight = r.in_flight.into_iter().map(|c| (c.queue_offset, c));
                 let state = QueueState {
                     next: r.next_offset,
@@ -403,11 +406,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("popState.json");
         let state = PopState::open(path.clone()).unwrap();
-        let key = QueueKey {
-            group: "g".into(),
-            topic: "t".into(),
-            queue_id: 1,
-        };
+        let key = QueueKey::new("g", "t", 1);
         assert_eq!(
             state
                 .lock()

@@ -89,13 +89,7 @@ pub async fn run(args: &ConsumeArgs) -> anyhow::Result<Report> {
     let consumer = PushConsumer::builder()
         .client_config(args.acl.client_config(&args.namesrv)?)
         .consumer_group(&args.group)
-        .config(ConsumerConfig {
-            consume_from_where: from,
-            consume_message_batch_max_size: args.batch_size,
-            consume_thread_min: args.threads,
-            consume_thread_max: args.threads,
-            ..ConsumerConfig::default()
-        })
+        .config(push_config(args, from))
         .subscribe(&args.topic, &args.expression)
         .listener(listener)
         .start()
@@ -147,6 +141,18 @@ impl DrainCounter {
 
 /// User + system CPU seconds of this process (all threads) from `/proc/self/stat`; 0 where
 /// that cannot be read.
+/// The push consumer's settings both modes use: `--batch-size` messages a listener call and
+/// `--threads` consume threads.
+fn push_config(args: &ConsumeArgs, from: ConsumeFromWhere) -> ConsumerConfig {
+    ConsumerConfig {
+        consume_from_where: from,
+        consume_message_batch_max_size: args.batch_size,
+        consume_thread_min: args.threads,
+        consume_thread_max: args.threads,
+        ..ConsumerConfig::default()
+    }
+}
+
 fn process_cpu_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
         return 0.0;
@@ -209,13 +215,7 @@ async fn drain(args: &ConsumeArgs, target: u64) -> anyhow::Result<Report> {
         let consumer = PushConsumer::builder()
             .client_config(client)
             .consumer_group(&args.group)
-            .config(ConsumerConfig {
-                consume_from_where: from,
-                consume_message_batch_max_size: args.batch_size,
-                consume_thread_min: args.threads,
-                consume_thread_max: args.threads,
-                ..ConsumerConfig::default()
-            })
+            .config(push_config(args, from))
             .subscribe(&args.topic, &args.expression)
             .listener(move |msgs: &[ReceivedMessage], _: &ConsumeContext| {
                 seen.add(msgs.len());

@@ -58,6 +58,18 @@ rmq_config::settings! {
         min_invisible_time_mills_for_recv: i64 = 10_000 => "minInvisibleTimeMillsForRecv",
         /// Longest invisible time, in ms.
         max_invisible_time_mills: i64 = 12 * 3600 * 1000 => "maxInvisibleTimeMills",
+        /// Renew the messages of receives that ask for it (push consumers' `auto_renew`) before their invisible time runs out.
+        enable_proxy_auto_renew: bool = true => "enableProxyAutoRenew",
+        /// A remembered message is renewed once it is this close to becoming visible, in ms.
+        renew_ahead_time_millis: i64 = 10_000 => "renewAheadTimeMillis",
+        /// How often remembered messages are looked at for renewal, in ms.
+        renew_schedule_period_millis: u64 = 5_000 => "renewSchedulePeriodMillis",
+        /// A message is renewed for at most this long after its receive, in ms; then it goes back with the group's retry delay.
+        renew_max_time_millis: i64 = 3 * 3600 * 1000 => "renewMaxTimeMillis",
+        /// Failed renewals in a row after which a message is no longer renewed.
+        max_renew_retry_times: i32 = 3 => "maxRenewRetryTimes",
+        /// Invisible time given to the remembered messages of a client that went away, in ms.
+        invisible_time_millis_when_clear: i64 = 1_000 => "invisibleTimeMillisWhenClear",
         /// Time kept back from a receive's deadline for the answer to travel, in ms.
         long_polling_reserve_time_in_millis: i64 = 100 => "longPollingReserveTimeInMillis",
         /// Seconds a topic's configuration (its message type) is cached.

@@ -38,6 +38,7 @@ impl ProxyContext {
             transactions: Transactions::default(),
             receive,
         });
+        crate::receive::start_renewal(&ctx);
         let weak = Arc::downgrade(&ctx);
         let idle = Duration::from_secs(ctx.config.channel_expired_in_seconds);
         tokio::spawn(async move {

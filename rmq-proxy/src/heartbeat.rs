@@ -43,11 +43,12 @@ pub async fn notify_client_termination(
 }
 
 fn goodbye(
-    ctx: &ProxyContext,
+    ctx: &Arc<ProxyContext>,
     request: Request<NotifyClientTerminationRequest>,
 ) -> Result<(), v2::Status> {
     let client_id = session::client_id(request.metadata())?;
     let settings = ctx.sessions.remove(&client_id);
+    crate::receive::client_gone(ctx, &client_id);
     check_client(settings.as_ref(), request.get_ref().group.as_ref())
 }
 

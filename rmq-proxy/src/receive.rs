@@ -7,6 +7,7 @@
 mod ack;
 mod assignment;
 mod receipt;
+mod renew;
 mod stream;
 
 use std::pin::Pin;
@@ -28,17 +29,19 @@ use crate::proto::v2::{
 };
 
 pub use receipt::ReceiptHandle;
+pub use renew::Renewals;
 
 /// The stream ReceiveMessage answers with: a status, the messages, then a delivery timestamp.
 pub type ReceiveStream =
     Pin<Box<dyn Stream<Item = Result<ReceiveMessageResponse, Status>> + Send + 'static>>;
 
 /// What the receive side keeps for the proxy's lifetime (part of [`ProxyContext`]): the
-/// remoting client that pops, acks and sends back, and the round-robin position for receives
-/// that name no broker.
+/// remoting client that pops, acks and sends back, the round-robin position for receives
+/// that name no broker, and the messages the proxy renews for push consumers.
 pub struct ReceiveState {
     pop: PopClient,
     next_broker: AtomicUsize,
+    renewals: Renewals,
 }
 
 impl ReceiveState {
@@ -52,8 +55,25 @@ impl ReceiveState {
         Ok(ReceiveState {
             pop: PopClient::start(client).await?,
             next_broker: AtomicUsize::new(0),
+            renewals: Renewals::default(),
         })
     }
+}
+
+/// Starts the background renewal of push consumers' messages (renew.rs), for as long as `ctx`
+/// lives.
+pub fn start_renewal(ctx: &Arc<ProxyContext>) {
+    renew::spawn(ctx);
+}
+
+/// A client said goodbye: the messages the proxy renewed for it are given back soon.
+pub fn client_gone(ctx: &Arc<ProxyContext>, client_id: &str) {
+    renew::client_gone(ctx, client_id);
+}
+
+/// The client id of a request, empty when it sent none (then no renewed message is its).
+fn client_of<T>(request: &Request<T>) -> String {
+    crate::session::client_id(request.metadata()).unwrap_or_default()
 }
 
 /// ReceiveMessage (server streaming).
@@ -70,7 +90,7 @@ pub async fn ack_message(
     request: Request<AckMessageRequest>,
 ) -> Result<Response<AckMessageResponse>, Status> {
     Ok(Response::new(
-        ack::ack_message(ctx, request.into_inner()).await,
+        ack::ack_message(ctx, &client_of(&request), request.into_inner()).await,
     ))
 }
 
@@ -80,7 +100,7 @@ pub async fn change_invisible_duration(
     request: Request<ChangeInvisibleDurationRequest>,
 ) -> Result<Response<ChangeInvisibleDurationResponse>, Status> {
     Ok(Response::new(
-        ack::change_invisible_duration(ctx, request.into_inner()).await,
+        ack::change_invisible_duration(ctx, &client_of(&request), request.into_inner()).await,
     ))
 }
 
@@ -90,7 +110,7 @@ pub async fn forward_message_to_dead_letter_queue(
     request: Request<ForwardMessageToDeadLetterQueueRequest>,
 ) -> Result<Response<ForwardMessageToDeadLetterQueueResponse>, Status> {
     Ok(Response::new(
-        ack::forward_to_dead_letter_queue(ctx, request.into_inner()).await,
+        ack::forward_to_dead_letter_queue(ctx, &client_of(&request), request.into_inner()).await,
     ))
 }
 

@@ -66,6 +66,12 @@ impl Sessions {
         self.entry(client_id, |_| ());
     }
 
+    /// Whether the proxy knows `client_id` (Apache's "the client has a channel"): it spoke and
+    /// has neither said goodbye nor been forgotten for silence.
+    pub fn contains(&self, client_id: &str) -> bool {
+        self.lock().contains_key(client_id)
+    }
+
     /// The settings `client_id` announced, if it did.
     pub fn settings(&self, client_id: &str) -> Option<v2::Settings> {
         self.lock().get(client_id).and_then(|s| s.settings.clone())

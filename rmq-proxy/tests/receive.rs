@@ -94,8 +94,26 @@ async fn receive(
     proxy: &mut MessagingServiceClient<Channel>,
     req: v2::ReceiveMessageRequest,
 ) -> (v2::Status, Vec<v2::Message>) {
+    receive_as(proxy, common::CLIENT_ID, req).await
+}
+
+/// `message` as a request of the client `client_id`.
+fn request_as<T>(client_id: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-mq-client-id", client_id.parse().unwrap());
+    request
+}
+
+/// [`receive`] by the client `client_id`.
+async fn receive_as(
+    proxy: &mut MessagingServiceClient<Channel>,
+    client_id: &str,
+    req: v2::ReceiveMessageRequest,
+) -> (v2::Status, Vec<v2::Message>) {
     let mut stream = proxy
-        .receive_message(request(req))
+        .receive_message(request_as(client_id, req))
         .await
         .unwrap()
         .into_inner();
@@ -559,5 +577,166 @@ async fn a_fifo_group_is_received_in_send_order_per_message_group_by_two_consume
         received, sent,
         "each message group in send order, each message once"
     );
+    s.stop().await;
+}
+
+/// A proxy whose push-consumer receives hide messages for 1.5 s and whose renewal scan runs
+/// every 200 ms; clients silent for a second (no telemetry stream) are forgotten.
+async fn start_renewing() -> Proxied {
+    Proxied::start_with(
+        |b| b.revive_interval = 100,
+        |p| {
+            p.min_invisible_time_mills_for_recv = 1000;
+            p.grpc_client_consumer_min_long_polling_timeout_millis = 300;
+            p.default_invisible_time_mills = 1500;
+            p.renew_schedule_period_millis = 200;
+            p.channel_expired_in_seconds = 1;
+        },
+    )
+    .await
+}
+
+/// A push consumer's receive: `auto_renew`, and an invisible duration the proxy replaces.
+fn push_request(group: &str, topic: &str) -> v2::ReceiveMessageRequest {
+    v2::ReceiveMessageRequest {
+        auto_renew: true,
+        ..receive_request(group, topic, Duration::from_millis(1), "*")
+    }
+}
+
+/// Receives as `client_id` (1 s invisible, no renewal) until a message comes or `limit` passed.
+async fn poll_as(
+    proxy: &mut MessagingServiceClient<Channel>,
+    client_id: &str,
+    group: &str,
+    topic: &str,
+    limit: Duration,
+) -> (Vec<v2::Message>, Duration) {
+    let started = Instant::now();
+    let req = receive_request(group, topic, Duration::from_secs(1), "*");
+    while started.elapsed() < limit {
+        let (_, msgs) = receive_as(proxy, client_id, req.clone()).await;
+        if !msgs.is_empty() {
+            return (msgs, started.elapsed());
+        }
+    }
+    (Vec::new(), started.elapsed())
+}
+
+#[tokio::test]
+async fn a_push_consumers_message_is_renewed_past_its_invisible_time_and_acked_with_its_first_handle(
+) {
+    let mut s = start_renewing().await;
+    let (group, topic) = ("renew-group", "renew-topic");
+    s.servers.create_topic(topic, 1).await;
+    let (_answer, _telemetry, _inbound) = s.announce(consumer_settings(group, topic)).await;
+    send(&s, topic, "A", &["held"]).await;
+    let got = receive_until(
+        &mut s.client,
+        &push_request(group, topic),
+        1,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(bodies(&got), each_once(&["held"]));
+    let first = handle(&got[0]);
+    assert_eq!(
+        first.split(' ').nth(2),
+        Some("1500"),
+        "the default invisible time: {first}"
+    );
+
+    // Another consumer of the group polls for 5 s, over three invisible times: nothing.
+    let (stolen, _) = poll_as(&mut s.client, "thief", group, topic, Duration::from_secs(5)).await;
+    assert!(
+        stolen.is_empty(),
+        "redelivered while renewed: {:?}",
+        bodies(&stolen)
+    );
+    // The handle the client holds is past its own invisible time, yet it still acks: the
+    // proxy acks with the newest one.
+    let pop_time: i64 = first.split(' ').nth(1).unwrap().parse().unwrap();
+    assert!(pop_time + 1500 < rmq_proxy::convert::now_ms());
+    let answer = ack(&mut s.client, group, topic, &[&got[0]]).await;
+    assert_eq!(common::code(answer.status.as_ref()), Code::Ok, "{answer:?}");
+    // The broker's checkpoint is done: the group's offset passed the message.
+    let stats = s.admin.consume_stats(group, Some(topic)).await.unwrap();
+    let progress: Vec<(i64, i64)> = stats
+        .offset_table
+        .values()
+        .map(|o| (o.consumer_offset, o.broker_offset))
+        .collect();
+    assert_eq!(progress, [(1, 1)]);
+    // Acked once more with the same handle: no longer renewed, and expired.
+    let again = ack(&mut s.client, group, topic, &[&got[0]]).await;
+    assert_eq!(
+        common::code(again.status.as_ref()),
+        Code::InvalidReceiptHandle
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_push_consumer_gone_gets_its_renewed_messages_given_back_soon() {
+    let mut s = start_renewing().await;
+    let (group, topic) = ("gone-group", "gone-topic");
+    s.servers.create_topic(topic, 1).await;
+    let (_answer, _telemetry, _inbound) = s.announce(consumer_settings(group, topic)).await;
+
+    // A client that says goodbye (NotifyClientTermination) while holding a renewed message.
+    send(&s, topic, "A", &["left"]).await;
+    let push = push_request(group, topic);
+    let got = receive_until(&mut s.client, &push, 1, Duration::from_secs(10)).await;
+    assert_eq!(bodies(&got), each_once(&["left"]));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let bye = s
+        .client
+        .notify_client_termination(request(v2::NotifyClientTerminationRequest {
+            group: resource(group),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(common::code(bye.status.as_ref()), Code::Ok, "{bye:?}");
+    // Renewed, it would stay hidden for a minute; given back, it is visible within a second.
+    let (back, after) = poll_as(&mut s.client, "next", group, topic, Duration::from_secs(8)).await;
+    assert_eq!(
+        bodies(&back),
+        each_once(&["left"]),
+        "not back after {after:?}"
+    );
+    assert_eq!(attempt(&back[0]), 2);
+    ack(&mut s.client, group, topic, &[&back[0]]).await;
+
+    // A client that falls silent (a heartbeat, then nothing; no telemetry stream) is forgotten
+    // after channelExpiredInSeconds, and its message comes back too.
+    send(&s, topic, "A", &["dropped"]).await;
+    let silent = "silent-client";
+    let beat = s
+        .client
+        .heartbeat(request_as(
+            silent,
+            v2::HeartbeatRequest {
+                group: resource(group),
+                client_type: v2::ClientType::PushConsumer as i32,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(beat.status.is_some());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut held = Vec::new();
+    while held.is_empty() && Instant::now() < deadline {
+        held = receive_as(&mut s.client, silent, push.clone()).await.1;
+    }
+    assert_eq!(bodies(&held), each_once(&["dropped"]));
+    let (back, after) = poll_as(&mut s.client, "next", group, topic, Duration::from_secs(15)).await;
+    assert_eq!(
+        bodies(&back),
+        each_once(&["dropped"]),
+        "not back after {after:?}"
+    );
+    assert_eq!(attempt(&back[0]), 2);
     s.stop().await;
 }

@@ -33,6 +33,27 @@ pub(super) fn live_handle(text: &str) -> Result<ReceiptHandle, Status> {
     Ok(handle)
 }
 
+/// The handle to act on: the newest one when the proxy was renewing the message for this client
+/// (taking it out of renewal, as Apache's proxy does on ack, change and forward), else the
+/// client's own.
+async fn current_handle(
+    ctx: &ProxyContext,
+    client_id: &str,
+    group: &str,
+    msg_id: &str,
+    text: &str,
+) -> String {
+    match ctx
+        .receive
+        .renewals
+        .take(client_id, group, msg_id, text)
+        .await
+    {
+        Some(newest) => newest.encode(),
+        None => text.to_owned(),
+    }
+}
+
 /// The names of a request's topic and group, each checked as Apache's `GrpcValidator` does.
 fn names(topic: Option<&Resource>, group: Option<&Resource>) -> Result<(String, String), Status> {
     let topic = validate::topic(topic)?.to_owned();
@@ -65,6 +86,7 @@ fn ack_failure(e: &ClientError, abnormal: &str) -> Status {
 /// or MULTIPLE_RESULTS when they differ.
 pub(super) async fn ack_message(
     ctx: &Arc<ProxyContext>,
+    client_id: &str,
     request: AckMessageRequest,
 ) -> AckMessageResponse {
     let (topic, group) = match names(request.topic.as_ref(), request.group.as_ref()) {
@@ -79,7 +101,15 @@ pub(super) async fn ack_message(
     let acks = request.entries.iter().map(|entry| {
         let (topic, group) = (&topic, &group);
         async move {
-            let outcome = match live_handle(&entry.receipt_handle) {
+            let text = current_handle(
+                ctx,
+                client_id,
+                group,
+                &entry.message_id,
+                &entry.receipt_handle,
+            )
+            .await;
+            let outcome = match live_handle(&text) {
                 Ok(handle) => ack_one(ctx, group, topic, &handle).await,
                 Err(status) => Err(status),
             };
@@ -116,6 +146,7 @@ pub(super) async fn ack_message(
 /// its new handle (the old one is stale from then on).
 pub(super) async fn change_invisible_duration(
     ctx: &Arc<ProxyContext>,
+    client_id: &str,
     request: ChangeInvisibleDurationRequest,
 ) -> ChangeInvisibleDurationResponse {
     let answer = |status: Status, receipt_handle: String| ChangeInvisibleDurationResponse {
@@ -133,7 +164,15 @@ pub(super) async fn change_invisible_duration(
     if let Err(status) = super::stream::check_invisible_time(ctx, invisible_ms, 0) {
         return answer(status, String::new());
     }
-    let handle = match live_handle(&request.receipt_handle) {
+    let text = current_handle(
+        ctx,
+        client_id,
+        &group,
+        &request.message_id,
+        &request.receipt_handle,
+    )
+    .await;
+    let handle = match live_handle(&text) {
         Ok(handle) => handle,
         Err(status) => return answer(status, String::new()),
     };
@@ -184,11 +223,20 @@ pub(super) async fn dead_letter(
 /// ForwardMessageToDeadLetterQueue.
 pub(super) async fn forward_to_dead_letter_queue(
     ctx: &Arc<ProxyContext>,
+    client_id: &str,
     request: ForwardMessageToDeadLetterQueueRequest,
 ) -> ForwardMessageToDeadLetterQueueResponse {
     let outcome = async {
         let (topic, group) = names(request.topic.as_ref(), request.group.as_ref())?;
-        let handle = ReceiptHandle::decode(&request.receipt_handle)
+        let text = current_handle(
+            ctx,
+            client_id,
+            &group,
+            &request.message_id,
+            &request.receipt_handle,
+        )
+        .await;
+        let handle = ReceiptHandle::decode(&text)
             .ok_or_else(|| status::of(Code::InvalidReceiptHandle, "receipt handle is malformed"))?;
         dead_letter(ctx, &group, &topic, &handle, &request.message_id).await
     };

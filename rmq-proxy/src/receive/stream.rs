@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rmq_client::{ClientError, MessageSelector, PopRequest, PopStatus, PoppedMessage};
+use rmq_client::{ClientError, MessageSelector, PopRequest, PopStatus};
 use rmq_remoting::message::TagSubscription;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -93,6 +93,8 @@ struct Plan {
     pop: PopRequest,
     tags: TagSubscription,
     max_attempts: i32,
+    /// The proxy renews the delivered messages (renew.rs).
+    auto_renew: bool,
 }
 
 /// The long-polling time (Apache: the request's, else the deadline minus half the client's
@@ -163,9 +165,9 @@ async fn plan(
         .map_or(DEFAULT_REQUEST_TIMEOUT_MS, duration_ms);
     let remaining = remaining_ms(request.metadata()).unwrap_or(i64::MAX / 2);
     let polling = polling_ms(ctx, req, remaining, request_timeout_ms)?;
-    let invisible_ms = if req.auto_renew {
-        // Apache renews such messages itself; rmq's proxy gives them its default invisible
-        // time and does not renew (docs/grpc-proxy.md).
+    let auto_renew = req.auto_renew && ctx.config.enable_proxy_auto_renew;
+    let invisible_ms = if auto_renew {
+        // The proxy renews these itself (renew.rs), starting from its default.
         ctx.config.default_invisible_time_mills
     } else {
         let asked = req.invisible_duration.as_ref().map_or(0, duration_ms);
@@ -208,6 +210,7 @@ async fn plan(
         broker,
         tags,
         max_attempts,
+        auto_renew,
     })
 }
 
@@ -320,8 +323,18 @@ async fn pop_and_write(ctx: Arc<ProxyContext>, plan: Plan, tx: Sender) {
         let _ = tx.send(Ok(closing_timestamp())).await;
         return;
     }
-    let mut unsent: Vec<(PoppedMessage, ReceiptHandle)> = Vec::new();
-    let mut open = tx.send(Ok(status_response(status::ok()))).await.is_ok();
+    let renewals = &ctx.receive.renewals;
+    let mut unsent: Vec<ReceiptHandle> = Vec::new();
+    let mut open = if plan.auto_renew && !ctx.sessions.contains(&plan.client_id) {
+        // Apache's proxy renews for a client it knows only; it answers this and nacks.
+        let text = format!("The client [{}] is disconnected.", plan.client_id);
+        let _ = tx
+            .send(Ok(status_response(status::of(Code::MessageNotFound, text))))
+            .await;
+        false
+    } else {
+        tx.send(Ok(status_response(status::ok()))).await.is_ok()
+    };
     for (mut m, handle) in deliver {
         if open {
             // Apache's proxy puts its handle where the broker's receipt was.
@@ -332,12 +345,31 @@ async fn pop_and_write(ctx: Arc<ProxyContext>, plan: Plan, tx: Sender) {
             let response = ReceiveMessageResponse {
                 content: Some(Content::Message(message)),
             };
+            // Remembered before the client can see it, so its ack always finds it.
+            if plan.auto_renew {
+                let reconsumed = m.message.reconsume_times;
+                let id = &m.message.msg_id;
+                renewals.remember(
+                    &plan.client_id,
+                    &plan.group,
+                    &plan.topic,
+                    id,
+                    &handle,
+                    reconsumed,
+                );
+            }
             open = tx.send(Ok(response)).await.is_ok();
             if open {
                 continue;
             }
+            if plan.auto_renew {
+                let text = handle.encode();
+                renewals
+                    .take(&plan.client_id, &plan.group, &m.message.msg_id, &text)
+                    .await;
+            }
         }
-        unsent.push((m, handle));
+        unsent.push(handle);
     }
     if open {
         let _ = tx.send(Ok(closing_timestamp())).await;
@@ -345,7 +377,7 @@ async fn pop_and_write(ctx: Arc<ProxyContext>, plan: Plan, tx: Sender) {
     }
     tracing::info!(client_id = %plan.client_id, group = %plan.group, count = unsent.len(),
         "the client went away before its messages were written; they come back in 1 s");
-    for (_, handle) in unsent {
+    for handle in unsent {
         if let Err(e) = ctx
             .receive
             .pop
@@ -355,6 +387,7 @@ async fn pop_and_write(ctx: Arc<ProxyContext>, plan: Plan, tx: Sender) {
             tracing::debug!(error = %e, "nack of an unwritten message failed; it comes back after its invisible time");
         }
     }
+    let _ = tx.send(Ok(closing_timestamp())).await;
 }
 
 #[cfg(test)]

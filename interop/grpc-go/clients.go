@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	rmq "github.com/apache/rocketmq-clients/golang/v5"
+	"github.com/apache/rocketmq-clients/golang/v5/credentials"
+	"github.com/apache/rocketmq-clients/golang/v5/pkg/zaplog"
+	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
+	"go.uber.org/zap"
+)
+
+const (
+	// invisible is how long a received message stays hidden: short, so redeliveries come
+	// soon (run.sh lowers both proxies' floor, minInvisibleTimeMillsForRecv, to 1 s).
+	invisible = 2 * time.Second
+	// await is the SDK's long-polling wait. The SDK's deadline for a receive is await plus its
+	// 3 s request timeout, and Apache's proxy refuses a deadline shorter than its minimum
+	// long-polling time (5 s) with ILLEGAL_POLLING_TIME, so this cannot go below about 2.2 s.
+	await = 3 * time.Second
+)
+
+// stack is one gRPC proxy under test: its address, the run's topic prefix, the SDK's gRPC
+// logger and the facts being recorded.
+type stack struct {
+	proxy  string
+	prefix string
+	logDir string
+	logger *zap.Logger
+	rec    *recorder
+	// errors counts receive errors other than "no new message", per scenario; they are
+	// printed (a proxy that refuses now and then is worth seeing), not facts.
+	errMu  sync.Mutex
+	errors map[string]int
+}
+
+// newStack prepares the clients' logging under logDir (the SDK logs to ~/logs and
+// /tmp/rocketmq-logger.log otherwise).
+func newStack(proxy, prefix, logDir string) (*stack, error) {
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, err
+	}
+	return &stack{
+		proxy:  proxy,
+		prefix: prefix,
+		logDir: logDir,
+		logger: zaplog.New(zaplog.WithFileName(filepath.Join(logDir, "grpc.log"))),
+		rec:    &recorder{},
+		errors: map[string]int{},
+	}, nil
+}
+
+// config is the SDK configuration for the proxy (TLS, as the SDK defaults to; no credentials).
+func (s *stack) config(group string) *rmq.Config {
+	return &rmq.Config{Endpoint: s.proxy, ConsumerGroup: group, Credentials: &credentials.SessionCredentials{}}
+}
+
+// clientFunc makes the SDK's clients log their gRPC calls into logDir.
+func (s *stack) clientFunc() rmq.NewClientFunc {
+	return func(c *rmq.Config, opts ...rmq.ClientOption) (rmq.Client, error) {
+		return rmq.NewClient(c, append(opts, rmq.WithConnOptions(rmq.WithZapLogger(s.logger)))...)
+	}
+}
+
+// producer starts a producer announcing topic, with checker when not nil.
+func (s *stack) producer(topic string, checker *rmq.TransactionChecker) (rmq.Producer, error) {
+	opts := []rmq.ProducerOption{rmq.WithTopics(topic), rmq.WithClientFunc(s.clientFunc())}
+	if checker != nil {
+		opts = append(opts, rmq.WithTransactionChecker(checker))
+	}
+	p, err := rmq.NewProducer(s.config(""), opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Start(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// consumer starts a SimpleConsumer of group on every tag of topic.
+func (s *stack) consumer(group, topic string) (rmq.SimpleConsumer, error) {
+	c, err := rmq.NewSimpleConsumer(s.config(group),
+		rmq.WithAwaitDuration(await),
+		rmq.WithSubscriptionExpressions(map[string]*rmq.FilterExpression{topic: rmq.SUB_ALL}),
+		rmq.WithClientFuncForSimpleConsumer(s.clientFunc()))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Start(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// receive is one long poll of c: the messages it brought, none when the proxy found no new
+// message. Other errors (e.g. Apache's proxy before it has the consumer's settings, or a
+// deadline) are counted for scenario and end in a short pause, then no messages.
+func (s *stack) receive(scenario string, c rmq.SimpleConsumer, max int32, hide time.Duration) []*rmq.MessageView {
+	msgs, err := c.Receive(context.Background(), max, hide)
+	if err == nil {
+		return msgs
+	}
+	var status *rmq.ErrRpcStatus
+	if errors.As(err, &status) && status.GetCode() == int32(v2.Code_MESSAGE_NOT_FOUND) {
+		return nil
+	}
+	s.errMu.Lock()
+	s.errors[scenario]++
+	n := s.errors[scenario]
+	s.errMu.Unlock()
+	fmt.Printf("%s: receive error %d: %v\n", scenario, n, err)
+	time.Sleep(500 * time.Millisecond)
+	return nil
+}
+
+// stop stops a client, logging a failure to stop (nothing the scenarios assert).
+func stop(scenario string, client interface{ GracefulStop() error }) {
+	if err := client.GracefulStop(); err != nil {
+		fmt.Printf("%s: stop: %v\n", scenario, err)
+	}
+}
+
+// delivery is the multiset key of one delivery: body#attempt.
+func delivery(m *rmq.MessageView) string {
+	return fmt.Sprintf("%s#%d", m.GetBody(), m.GetDeliveryAttempt())
+}
+
+// retry calls f every second until it succeeds or the deadline passes; the last error then.
+func retry(deadline time.Time, f func() error) error {
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(time.Second)
+	}
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# RocketMQ 5's official Go SDK (github.com/apache/rocketmq-clients/golang/v5 v5.1.2, pinned in
+# go.mod/go.sum) through a gRPC proxy: the scenarios of issue 14 (main.go and its files: normal
+# messages with tag, keys and properties, a SimpleConsumer's ack, change of invisible duration
+# and redelivery with attempt 2; FIFO order per message group with two consumers of an orderly
+# group; delay; transactions committed, rolled back, and one checked back after its producer's
+# process exited; the dead-letter queue after max attempts, read back) against Apache 5.3.3's
+# name server + broker + rocketmq-proxy (the harness's self-check), then rmq's mqnamesrv +
+# mqbroker + mqproxy. Each stack must pass the scenarios' own checks and the two stacks' facts
+# must be equal (known differences: rows `grpc-go:` of interop/known-differences.txt).
+#
+#   interop/grpc-go/run.sh [apache|rmq|local|both|all]      (default both)
+#
+# local: rmq's mqbroker with the proxy in its own process (enableProxy=true), checked but not
+# compared; all: both, then local. Environment as interop/grpc/run.sh (RMQ_*_BIN,
+# RMQ_HARNESS_KEEP=1); CI=true turns a missing `go`, binary or Maven artifact or a failed
+# module download into a failure. Needs go, java 17+, mvn, python3.
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+WHAT="${1:-both}"
+HARNESS=grpc-go
+# shellcheck source=../lib/stacks.sh
+. "$ROOT/interop/lib/stacks.sh"
+PROXY_BIN="${RMQ_PROXY_BIN:-$ROOT/target/debug/mqproxy}"
+status=0
+
+command -v go >/dev/null 2>&1 || skip_or_fail "'go' not on PATH"
+stacks_prepare "$PROXY_BIN"
+(cd "$HERE" && go build -o "$WORK/grpcgo" .) >"$WORK/go-build.log" 2>&1 \
+  || skip_or_fail "go build (module download) failed: $(tail -n 5 "$WORK/go-build.log")"
+# Transactions left open are checked back after 2 s, every 3 s (both brokers' keys). Apache's
+# broker checks a half message again on each round until the answer is matched, and each
+# COMMIT answer stores a copy: a round every second (interop/grpc's) stored the orphan twice.
+APACHE_BROKER_EXTRA=$'transactionTimeOut=2000\ntransactionCheckInterval=3000'
+RMQ_TX="--transactionTimeOut 2000 --transactionCheckInterval 3000"
+# Receivers hide messages for 2-5 s (both proxies' floor is 10 s by default).
+APACHE_PROXY_EXTRA=',"minInvisibleTimeMillsForRecv":1000'
+
+# Creates the typed topics and the two groups on name server $2 and runs the scenarios against
+# proxy $3; facts in $WORK/$1.facts.
+scenarios() {
+  local label="$1" namesrv="$2" proxy="$3" prefix="Go$(date +%s)" began=$SECONDS t
+  {
+    for t in Normal:NORMAL Fifo:FIFO Delay:DELAY Tx:TRANSACTION Dlq:NORMAL; do
+      "$MQADMIN_BIN" updateTopic -n "$namesrv" -c DefaultCluster -t "$prefix${t%%:*}" -r 4 -w 4 \
+        -a "+message.type=${t##*:}" || exit 1
+    done
+    "$MQADMIN_BIN" updateSubGroup -n "$namesrv" -c DefaultCluster -g "${prefix}DlqGroup" -r 1 || exit 1
+    # rmq's mqadmin has no consumeMessageOrderly option: Apache's sets the orderly group.
+    java -cp "$SERVERS_CP" org.apache.rocketmq.tools.command.MQAdminStartup updateSubGroup -n "$namesrv" \
+      -c DefaultCluster -g "${prefix}FifoGroup" -o true | grep success
+  } >"$WORK/$label-admin.log" 2>&1 \
+    || { echo "grpc-go: cannot create the topics or groups on $label: $(tail -n 5 "$WORK/$label-admin.log")" >&2; return 1; }
+  sleep 2
+  # The SDK's own log goes to rocketmq.client.logRoot (else ~/logs/rocketmqlogs).
+  if env "rocketmq.client.logRoot=$WORK/$label-sdk" "$WORK/grpcgo" "$proxy" "$prefix" "$WORK/$label.facts" \
+      "$WORK/$label-sdk" >"$WORK/$label-scenario.log" 2>&1; then
+    echo "PASS grpc-go $label: $(wc -l <"$WORK/$label.facts") facts as expected ($(tail -n 1 "$WORK/$label-scenario.log"); $((SECONDS - began)) s with the admin steps)"
+  else
+    echo "FAIL grpc-go $label:" >&2
+    tail -n 60 "$WORK/$label-scenario.log" >&2
+    return 1
+  fi
+}
+
+# Runs stack function $1 and says how long it took, starting the stack included.
+timed() {
+  local began=$SECONDS rc=0
+  "$@" || rc=1
+  echo "grpc-go: $1 took $((SECONDS - began)) s"
+  stacks_stop
+  return $rc
+}
+
+run_apache() {
+  start_apache_stack "$WORK/apache" || return 1
+  start_apache_proxy "$WORK/apache/proxy" "$NAMESRV" || return 1
+  scenarios apache "$NAMESRV" "$PROXY"
+}
+
+run_rmq() {
+  RMQ_BROKER_EXTRA="$RMQ_TX" start_rmq_stack "$WORK/rmq" || return 1
+  start_rmq_proxy "$WORK/rmq/proxy" "$NAMESRV" || return 1
+  scenarios rmq "$NAMESRV" "$PROXY"
+}
+
+# rmq's broker with the proxy in its own process (enableProxy=true, local mode).
+run_local() {
+  local port
+  port="$(free_port)"
+  RMQ_BROKER_EXTRA="$RMQ_TX --enableProxy true --grpcServerPort $port --minInvisibleTimeMillsForRecv 1000" \
+    start_rmq_stack "$WORK/local" || return 1
+  scenarios local "$NAMESRV" "127.0.0.1:$port"
+}
+
+case "$WHAT" in
+  apache) timed run_apache || status=1 ;;
+  rmq) timed run_rmq || status=1 ;;
+  local) timed run_local || status=1 ;;
+  both | all)
+    timed run_apache || status=1
+    timed run_rmq || status=1
+    if [ -f "$WORK/apache.facts" ] && [ -f "$WORK/rmq.facts" ]; then
+      if diff "$WORK/apache.facts" "$WORK/rmq.facts" >"$WORK/diff"; then
+        echo "PASS grpc-go: rmq's facts equal Apache's"
+      else
+        echo "FAIL grpc-go: the stacks differ (< apache, > rmq):" >&2
+        cat "$WORK/diff" >&2
+        status=1
+      fi
+    fi
+    if [ "$WHAT" = all ]; then
+      timed run_local || status=1
+    fi
+    ;;
+  *) echo "usage: $0 [apache|rmq|local|both|all]" >&2; exit 2 ;;
+esac
+exit $status

@@ -4,7 +4,7 @@
 #
 #   interop/run.sh            build rmq-namesrv + rmq-broker, run the Java suite, the Java 5.x
 #                             suite, then the Go suite
-#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics|pop-broker|grpc|grpc-python   run one
+#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics|pop-broker|grpc|grpc-python|grpc-go   run one
 #                             suite only (still builds first)
 #   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker;
 #    apache-tls-client: rmq-client with TLS against Apache 4.9.7 in TLS enforcing mode;
@@ -25,7 +25,10 @@
 #    Apache's own proxy on rmq's broker (POP compatibility), see grpc/run.sh and
 #    docs/grpc-proxy.md;
 #    grpc-python: the official Python 5.x SDK (rocketmq-python-client 5.1.2 from PyPI) through
-#    Apache's proxy and through mqproxy, facts compared, see grpc-python/run.sh)
+#    Apache's proxy and through mqproxy, facts compared, see grpc-python/run.sh;
+#    grpc-go: the official Go v5 SDK (rocketmq-clients golang/v5 5.1.2) through Apache's proxy
+#    and through mqproxy, facts compared, then mqbroker with enableProxy=true; without `go` it
+#    is skipped, and fails with CI=true; see grpc-go/run.sh)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
@@ -283,6 +286,23 @@ if [ "$WHAT" = all ] || [ "$WHAT" = grpc-python ]; then
     summary+=("grpc-python suite: ok ($(( $(date +%s) - t0 ))s)")
   else
     summary+=("grpc-python suite: FAILED ($(( $(date +%s) - t0 ))s)")
+    status=1
+  fi
+fi
+
+# ---------------------------------------------------------------- the gRPC proxy, Go v5 SDK
+if [ "$WHAT" = all ] || [ "$WHAT" = grpc-go ]; then
+  need mvn
+  need java
+  say "gRPC: rocketmq-clients golang/v5 5.1.2 through Apache's proxy 5.3.3 on Apache 5.3.3, through mqproxy on rmq, then mqbroker --enableProxy true"
+  t0=$(date +%s)
+  # grpc-go/run.sh says SKIPPED when `go` is missing, and fails with CI=true.
+  if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqadmin -p rmq-proxy --bin mqproxy) \
+    && RMQ_MQADMIN_BIN="$(dirname "$RMQ_BROKER_BIN")/mqadmin" RMQ_PROXY_BIN="$(dirname "$RMQ_BROKER_BIN")/mqproxy" \
+      bash "$HERE/grpc-go/run.sh" all; then
+    summary+=("grpc-go suite: ok ($(( $(date +%s) - t0 ))s)")
+  else
+    summary+=("grpc-go suite: FAILED ($(( $(date +%s) - t0 ))s)")
     status=1
   fi
 fi

@@ -36,6 +36,8 @@ pub struct Message {
     system: BTreeMap<String, String>,
     /// Properties set with [`Message::with_property`].
     user: BTreeMap<String, String>,
+    /// The body is compressed already (sent with the COMPRESSED flag, never compressed again).
+    compressed: bool,
 }
 
 impl Message {
@@ -49,6 +51,7 @@ impl Message {
             flag: 0,
             system,
             user: BTreeMap::new(),
+            compressed: false,
         }
     }
 
@@ -105,6 +108,18 @@ impl Message {
     pub fn with_system_property(mut self, name: &str, value: &str) -> Self {
         self.system.insert(name.to_owned(), value.to_owned());
         self
+    }
+
+    /// Marks the body as compressed by the sender: it goes out as it is with the COMPRESSED
+    /// flag, as Apache's gRPC proxy stores a body its client sent GZIP-encoded.
+    pub fn with_compressed_body(mut self) -> Self {
+        self.compressed = true;
+        self
+    }
+
+    /// Whether the body was marked compressed by [`Message::with_compressed_body`].
+    pub fn body_compressed(&self) -> bool {
+        self.compressed
     }
 
     /// Sets the user flag stored verbatim with the message.
@@ -335,12 +350,21 @@ impl ReceivedMessage {
 /// own limit on stored bodies is 4 MiB, compressed bodies inflate a few times at most).
 const MAX_INFLATED_BODY: u64 = 64 * 1024 * 1024;
 
+/// Inflates a COMPRESSED body: zlib, as Java's producers compress, or gzip (magic `1f 8b`), as a
+/// gRPC client's GZIP-encoded body is stored by the 5.x proxy (Java's consumers cannot read
+/// those; rmq's can).
 pub(crate) fn inflate(data: &[u8]) -> Result<Bytes, String> {
     let mut out = Vec::with_capacity(data.len() * 4);
-    flate2::read::ZlibDecoder::new(data)
-        .take(MAX_INFLATED_BODY + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| format!("cannot inflate a compressed body: {e}"))?;
+    let read = if data.starts_with(&[0x1f, 0x8b]) {
+        flate2::read::GzDecoder::new(data)
+            .take(MAX_INFLATED_BODY + 1)
+            .read_to_end(&mut out)
+    } else {
+        flate2::read::ZlibDecoder::new(data)
+            .take(MAX_INFLATED_BODY + 1)
+            .read_to_end(&mut out)
+    };
+    read.map_err(|e| format!("cannot inflate a compressed body: {e}"))?;
     if out.len() as u64 > MAX_INFLATED_BODY {
         return Err("a compressed body inflates beyond 64 MiB".into());
     }
@@ -361,6 +385,14 @@ pub(crate) fn deflate(data: &[u8], level: u32) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_bodies_inflate_too() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(5));
+        gz.write_all(b"gzip body").unwrap();
+        assert_eq!(&inflate(&gz.finish().unwrap()).unwrap()[..], b"gzip body");
+    }
 
     #[test]
     fn compression_round_trips() {

@@ -60,6 +60,9 @@ pub fn to_proto(msg: &ReceivedMessage) -> v2::Message {
         keys: msg.keys().into_iter().map(str::to_owned).collect(),
         message_id: msg.msg_id.clone(),
         body_digest: Some(crc32_digest(&msg.body)),
+        // Always IDENTITY, as from Apache's proxy: compressed bodies (a 4.x producer's zlib, a
+        // gRPC client's GZIP) arrive inflated, rmq-client's decoder clearing the flag as Java's
+        // does, and the digest is of the inflated body.
         body_encoding: Encoding::Identity as i32,
         message_type: message_type as i32,
         born_timestamp: Some(timestamp(msg.born_timestamp)),

@@ -228,13 +228,11 @@ fn build(
             ),
         ));
     }
-    if system.body_encoding == Encoding::Gzip as i32 {
-        return Err(status::of(
-            Code::Unsupported,
-            "GZIP-encoded bodies are not supported by rmq's proxy yet",
-        ));
-    }
     let mut out = Message::new(topic, Bytes::from(message.body.clone()));
+    if system.body_encoding == Encoding::Gzip as i32 {
+        // Apache's proxy stores the body as sent, with the COMPRESSED flag: consumers inflate it.
+        out = out.with_compressed_body();
+    }
     let property_error = |code: Code, text: String| Err(status::of(code, text));
     if message.user_properties.len() as i64 > config.user_property_max_num {
         return property_error(

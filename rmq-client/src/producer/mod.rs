@@ -443,7 +443,9 @@ impl ProducerInner {
             flags |= sys_flag::TRANSACTION_PREPARED;
         }
         let mut body = msg.body().clone();
-        if body.len() >= self.config.compress_msg_body_over_howmuch {
+        if msg.body_compressed() {
+            flags |= sys_flag::COMPRESSED;
+        } else if body.len() >= self.config.compress_msg_body_over_howmuch {
             match deflate(&body, self.config.compress_level) {
                 Ok(packed) => {
                     body = Bytes::from(packed);

@@ -20,8 +20,8 @@ pub enum Resource<'a> {
 }
 
 impl<'a> Resource<'a> {
-    /// A topic field's value: a retry topic stands for its group, as in Apache.
-    fn topic(name: Cow<'a, str>) -> Resource<'a> {
+    /// A topic named in a request: a retry topic stands for its group, as in Apache.
+    pub fn topic(name: Cow<'a, str>) -> Resource<'a> {
         match name {
             Cow::Borrowed(b) => match b.strip_prefix(RETRY_PREFIX) {
                 Some(group) => Resource::Group(Cow::Borrowed(group)),

@@ -4,8 +4,10 @@
 
 use std::net::IpAddr;
 
+use hmac::{Hmac, Mac};
 use rmq_remoting::acl::{signature_of_sorted, ACCESS_KEY, SIGNATURE};
 use rmq_remoting::RemotingCommand;
+use sha1::Sha1;
 
 use crate::config::{Account, Rules};
 use crate::perm::{is_admin_code, Perm};
@@ -63,59 +65,120 @@ pub enum Denial {
     },
 }
 
+/// A request signed over something other than a remoting command's fields: RocketMQ 5's gRPC
+/// requests sign their `x-mq-date-time` header (docs/grpc-proxy.md, "ACL").
+#[derive(Debug, Clone, Copy)]
+pub struct SignedContent<'a> {
+    /// The account the request names, if any.
+    pub access_key: Option<&'a str>,
+    /// What was signed.
+    pub content: &'a [u8],
+    /// The HMAC-SHA1 the client sent (raw bytes, not text), if any.
+    pub mac: Option<&'a [u8]>,
+}
+
 impl Rules {
     /// Decides `request` from a peer at `peer`.
     pub fn check(&self, peer: IpAddr, request: &RemotingCommand) -> Result<(), Denial> {
-        if self.global_white.iter().any(|white| white.matches(peer)) {
+        let access_key = request.ext_fields.get(ACCESS_KEY).map(String::as_str);
+        let Some(account) = self.authenticate(peer, access_key, |account| {
+            signature_matches(account, request)
+        })?
+        else {
             return Ok(());
+        };
+        let needs = needs(request).map_err(|why| Denial::Unreadable {
+            access_key: account.access_key.clone(),
+            why,
+        })?;
+        account.permits(request.code, &needs)
+    }
+
+    /// Decides a request from `peer` that signed `signed.content` and touches `needs`; `code`
+    /// is the remoting request code it stands for (admin codes need an admin account). The
+    /// same order and texts as [`Rules::check`].
+    pub fn check_signed(
+        &self,
+        peer: IpAddr,
+        signed: &SignedContent<'_>,
+        code: i32,
+        needs: &[(Resource<'_>, Perm)],
+    ) -> Result<(), Denial> {
+        let verify = |account: &Account| {
+            signed.mac.is_some_and(|mac| {
+                let mut expected =
+                    <Hmac<Sha1> as Mac>::new_from_slice(account.secret_key.as_bytes())
+                        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+                expected.update(signed.content);
+                // `verify_slice` compares in constant time.
+                expected.verify_slice(mac).is_ok()
+            })
+        };
+        match self.authenticate(peer, signed.access_key, verify)? {
+            Some(account) => account.permits(code, needs),
+            None => Ok(()),
         }
-        let access_key = request
-            .ext_fields
-            .get(ACCESS_KEY)
-            .ok_or(Denial::NoAccessKey)?;
+    }
+
+    /// Steps 1-5 of docs/acl.md, "The decision": `None` when the peer is whitelisted (allowed
+    /// whatever it asks), else the account whose signature `verify` accepted.
+    fn authenticate(
+        &self,
+        peer: IpAddr,
+        access_key: Option<&str>,
+        verify: impl FnOnce(&Account) -> bool,
+    ) -> Result<Option<&Account>, Denial> {
+        if self.global_white.iter().any(|white| white.matches(peer)) {
+            return Ok(None);
+        }
+        let access_key = access_key.ok_or(Denial::NoAccessKey)?;
         let account = self
             .accounts
             .get(access_key)
-            .ok_or_else(|| Denial::UnknownAccount(access_key.clone()))?;
+            .ok_or_else(|| Denial::UnknownAccount(access_key.to_owned()))?;
         if account.white_remote_address.matches(peer) {
-            return Ok(());
+            return Ok(None);
         }
-        if !signature_matches(account, request) {
-            return Err(Denial::BadSignature(access_key.clone()));
+        if !verify(account) {
+            return Err(Denial::BadSignature(access_key.to_owned()));
         }
-        let needs = needs(request).map_err(|why| Denial::Unreadable {
-            access_key: access_key.clone(),
-            why,
-        })?;
+        Ok(Some(account))
+    }
+}
+
+impl Account {
+    /// Steps 6-9 of docs/acl.md, "The decision": whether this (authenticated) account may send
+    /// request `code` touching `needs`.
+    fn permits(&self, code: i32, needs: &[(Resource<'_>, Perm)]) -> Result<(), Denial> {
         let trace = (Resource::Topic(TRACE_TOPIC.into()), Perm::PUB);
         if needs.contains(&trace) {
             return Ok(());
         }
-        if is_admin_code(request.code) && !account.admin {
+        if is_admin_code(code) && !self.admin {
             return Err(Denial::NeedAdmin {
-                code: request.code,
-                access_key: access_key.clone(),
+                code,
+                access_key: self.access_key.clone(),
             });
         }
-        if account.admin && account.topic_perms.is_empty() && account.group_perms.is_empty() {
+        if self.admin && self.topic_perms.is_empty() && self.group_perms.is_empty() {
             return Ok(());
         }
-        for (resource, needed) in &needs {
+        for (resource, needed) in needs {
             let owned = match resource {
-                Resource::Topic(t) => account
+                Resource::Topic(t) => self
                     .topic_perms
                     .get(t.as_ref())
                     .copied()
-                    .unwrap_or(account.default_topic_perm),
-                Resource::Group(g) => account
+                    .unwrap_or(self.default_topic_perm),
+                Resource::Group(g) => self
                     .group_perms
                     .get(g.as_ref())
                     .copied()
-                    .unwrap_or(account.default_group_perm),
+                    .unwrap_or(self.default_group_perm),
             };
             if !needed.granted_by(owned) {
                 return Err(Denial::NoPermission {
-                    access_key: access_key.clone(),
+                    access_key: self.access_key.clone(),
                     resource: resource.to_string(),
                     needed: *needed,
                     owned,
@@ -322,5 +385,63 @@ accounts:
             rules.check("192.168.0.3".parse().unwrap(), &bad),
             Err(Denial::BadSignature("RocketMQ".into()))
         );
+    }
+
+    /// RocketMQ 5's gRPC signature: HMAC-SHA1 of the `x-mq-date-time` value.
+    #[test]
+    fn signed_content() {
+        let rules = rules();
+        let date = b"20261206T230000Z";
+        let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(b"12345678").unwrap();
+        mac.update(date);
+        let mac = mac.finalize().into_bytes();
+        let signed = |ak, mac| SignedContent {
+            access_key: Some(ak),
+            content: date,
+            mac,
+        };
+        let pub_b = [(Resource::topic("topicB".into()), Perm::PUB)];
+        let pub_c = [(Resource::topic("topicC".into()), Perm::PUB)];
+        let send = RequestCode::SEND_MESSAGE_V2.as_i32();
+        let ok = signed("RocketMQ", Some(&mac[..]));
+        assert_eq!(rules.check_signed(local(), &ok, send, &pub_b), Ok(()));
+        assert_eq!(
+            rules
+                .check_signed(local(), &ok, send, &pub_c)
+                .unwrap_err()
+                .to_string(),
+            "No default permission for topic:topicC: accessKey=RocketMQ needs PUB, has SUB"
+        );
+        assert_eq!(
+            rules.check_signed(local(), &signed("RocketMQ", Some(&mac[..19])), send, &pub_b),
+            Err(Denial::BadSignature("RocketMQ".into()))
+        );
+        assert_eq!(
+            rules.check_signed(local(), &signed("RocketMQ", None), send, &pub_b),
+            Err(Denial::BadSignature("RocketMQ".into()))
+        );
+        assert_eq!(
+            rules.check_signed(local(), &signed("nobody12", Some(&mac[..])), send, &pub_b),
+            Err(Denial::UnknownAccount("nobody12".into()))
+        );
+        let anonymous = SignedContent {
+            access_key: None,
+            content: b"",
+            mac: None,
+        };
+        assert_eq!(
+            rules.check_signed(local(), &anonymous, send, &pub_b),
+            Err(Denial::NoAccessKey)
+        );
+        assert_eq!(
+            rules.check_signed("10.10.103.1".parse().unwrap(), &anonymous, send, &pub_c),
+            Ok(()),
+            "whitelisted"
+        );
+        let group_retry = [(Resource::topic("%RETRY%groupA".into()), Perm::SUB)];
+        assert!(matches!(
+            rules.check_signed(local(), &ok, send, &group_retry),
+            Err(Denial::NoPermission { .. })
+        ));
     }
 }

@@ -5,9 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use rmq_client::{ClientConfig, Credentials};
-use yaml_rust2::{Yaml, YamlLoader};
 
 /// Environment variable holding the access key when `--accessKey` is absent.
 pub const ACCESS_KEY_ENV: &str = "RMQ_ACCESS_KEY";
@@ -61,7 +60,7 @@ impl KeyArgs {
             return Ok(Some(keys));
         }
         match rocketmq_home {
-            Some(home) => tools_yml(&home.join("conf").join("tools.yml")),
+            Some(home) => Ok(rmq_acl::tools_yml(&home.join("conf").join("tools.yml"))?),
             None => Ok(None),
         }
     }
@@ -117,31 +116,6 @@ pub fn bench_short_option(arg: String) -> String {
         "-sk" => "--secretKey".to_owned(),
         _ => arg,
     }
-}
-
-/// The keys in a `tools.yml`; `None` when the file is absent or a key is blank (Apache then
-/// runs unsigned too).
-fn tools_yml(path: &Path) -> anyhow::Result<Option<Credentials>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    let docs = YamlLoader::load_from_str(&text)
-        .with_context(|| format!("{} is not valid YAML", path.display()))?;
-    let Some(doc) = docs.first() else {
-        return Ok(None);
-    };
-    let field = |name: &str| match &doc[name] {
-        Yaml::String(s) => s.trim().to_owned(),
-        Yaml::Integer(i) => i.to_string(),
-        _ => String::new(),
-    };
-    let (ak, sk) = (field("accessKey"), field("secretKey"));
-    if ak.is_empty() || sk.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(Credentials::new(ak, sk)))
 }
 
 #[cfg(test)]

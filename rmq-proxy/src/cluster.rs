@@ -26,7 +26,7 @@ pub struct Cluster {
     admin: Admin,
     producer: Producer,
     types: Mutex<HashMap<String, (Instant, TopicMessageType)>>,
-    groups: Mutex<Option<(Instant, HashMap<String, SubscriptionGroupConfig>)>>,
+    groups: Mutex<HashMap<String, (Instant, SubscriptionGroupConfig)>>,
     cluster_name: String,
     type_ttl: Duration,
 }
@@ -43,6 +43,8 @@ impl Cluster {
                 std::process::id(),
                 INSTANCES.fetch_add(1, Ordering::Relaxed)
             ),
+            // Toward brokers with ACL on: the proxy's own account (auth.rs).
+            credentials: crate::auth::broker_credentials(config).map_err(ClientError::Config)?,
             ..ClientConfig::default()
         };
         let admin = Admin::start(client.clone()).await?;
@@ -120,30 +122,39 @@ impl Cluster {
     }
 
     /// `group`'s settings on the cluster's brokers (orderly consumption, retries), from one
-    /// master's table, cached like topic types; `None` when unknown or unreadable.
+    /// master's table, cached per group like topic types; `None` when unknown or unreadable.
+    /// As Apache's per-group cache, an unknown group is asked for again on its next lookup, so
+    /// a group created after another group's lookup is found at once (a table cached whole hid
+    /// it for the cache time, and a FIFO group was served unordered).
     pub async fn group_config(&self, group: &str) -> Option<SubscriptionGroupConfig> {
-        if let Some((at, table)) = self.lock_groups().as_ref() {
+        if let Some((at, config)) = self.lock_groups().get(group) {
             if at.elapsed() < self.type_ttl {
-                return table.get(group).cloned();
+                return Some(config.clone());
             }
         }
-        let table = match self.read_groups().await {
+        let mut table = match self.read_groups().await {
             Ok(table) => table,
             Err(e) => {
                 tracing::warn!(group, error = %e, "cannot read the subscription groups");
                 return None;
             }
         };
-        let found = table.get(group).cloned();
-        *self.lock_groups() = Some((Instant::now(), table));
+        let found = table.remove(group);
+        let mut cached = self.lock_groups();
+        match &found {
+            Some(config) => {
+                cached.insert(group.to_owned(), (Instant::now(), config.clone()));
+            }
+            None => {
+                cached.remove(group);
+            }
+        }
         found
     }
 
-    #[allow(clippy::type_complexity)]
     fn lock_groups(
         &self,
-    ) -> std::sync::MutexGuard<'_, Option<(Instant, HashMap<String, SubscriptionGroupConfig>)>>
-    {
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, SubscriptionGroupConfig)>> {
         self.groups.lock().unwrap_or_else(|e| e.into_inner())
     }
 

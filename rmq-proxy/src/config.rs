@@ -76,6 +76,14 @@ rmq_config::settings! {
         topic_config_cache_refresh_seconds: u64 = 20 => "topicConfigCacheRefreshSeconds",
         /// Seconds a gRPC client may stay silent (no heartbeat, no stream) before it is forgotten.
         channel_expired_in_seconds: u64 = 60 => "channelExpiredInSeconds",
+        /// Check the 5.x clients' credentials under ACL 1.0 (plain_acl.yml, docs/grpc-proxy.md "ACL").
+        enable_acl: bool = false => "enableACL",
+        /// Installation directory holding conf/plain_acl.yml, conf/acl/ and conf/tools.yml. Defaults to ROCKETMQ_HOME.
+        rocketmq_home: String = std::env::var("ROCKETMQ_HOME").unwrap_or_default() => "rocketmqHome",
+        /// Sign the proxy's requests to brokers with its own account (brokers with aclEnable=true).
+        enable_acl_rpc_hook_for_cluster_mode: bool = false => "enableAclRpcHookForClusterMode",
+        /// That account as JSON {"accessKey":"..","secretKey":".."}; empty: conf/tools.yml's keys.
+        inner_client_authentication_credentials: String = String::new() => "innerClientAuthenticationCredentials",
     }
     ignored {
         "proxyClusterName" => "rmq's proxy registers nowhere",

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::Acl;
 use crate::cluster::Cluster;
 use crate::config::ProxyConfig;
 use crate::receive::ReceiveState;
@@ -23,12 +24,15 @@ pub struct ProxyContext {
     pub transactions: Transactions,
     /// The receive side's own state (receive.rs).
     pub receive: ReceiveState,
+    /// The ACL rules clients' requests pass (`enableACL`; auth.rs), reloaded while the proxy runs.
+    pub acl: Option<Acl>,
 }
 
 impl ProxyContext {
     /// Builds the shared state and connects to the name servers of `config`; forgets clients
     /// silent for `channelExpiredInSeconds` in the background. Must run inside a tokio runtime.
     pub async fn start(config: ProxyConfig) -> Result<Arc<ProxyContext>, rmq_client::ClientError> {
+        let acl = Acl::open(&config).map_err(rmq_client::ClientError::Config)?;
         let receive = ReceiveState::start(&config).await?;
         let cluster = Cluster::start(&config).await?;
         let ctx = Arc::new(ProxyContext {
@@ -37,6 +41,7 @@ impl ProxyContext {
             cluster,
             transactions: Transactions::default(),
             receive,
+            acl,
         });
         crate::receive::start_renewal(&ctx);
         let weak = Arc::downgrade(&ctx);

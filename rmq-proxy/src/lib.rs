@@ -4,6 +4,7 @@
 //! found through the name servers (with rmq-client), and gRPC to the clients. docs/grpc-proxy.md
 //! says what is served, the configuration keys and how errors map to codes.
 
+pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod context;

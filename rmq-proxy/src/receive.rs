@@ -50,6 +50,9 @@ impl ReceiveState {
         let client = ClientConfig {
             namesrv_addr: config.namesrv_addr.clone(),
             mq_client_api_timeout: Duration::from_secs(3),
+            // Toward brokers with ACL on: the proxy's own account (auth.rs).
+            credentials: crate::auth::broker_credentials(config)
+                .map_err(rmq_client::ClientError::Config)?,
             ..ClientConfig::default()
         };
         Ok(ReceiveState {

@@ -1,9 +1,11 @@
-//! The tonic `MessagingService`: each RPC hands its request to the module that serves it.
+//! The tonic `MessagingService`: each RPC passes ACL (auth.rs, when `enableACL`), then hands
+//! its request to the module that serves it.
 
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::auth::{Caller, Touches};
 use crate::context::ProxyContext;
 use crate::proto::v2::messaging_service_server::MessagingService;
 use crate::proto::v2::*;
@@ -20,6 +22,15 @@ impl Service {
     pub fn new(ctx: Arc<ProxyContext>) -> Service {
         Service { ctx }
     }
+
+    /// Refuses `request` when ACL is on and its caller may not send it (PERMISSION_DENIED, as
+    /// Apache's interceptor answers before the RPC runs).
+    fn authorize<M: Touches>(&self, request: &Request<M>) -> Result<(), Status> {
+        match &self.ctx.acl {
+            Some(acl) => acl.check(&Caller::of(request), request.get_ref()),
+            None => Ok(()),
+        }
+    }
 }
 
 #[tonic::async_trait]
@@ -28,6 +39,7 @@ impl MessagingService for Service {
         &self,
         request: Request<QueryRouteRequest>,
     ) -> Result<Response<QueryRouteResponse>, Status> {
+        self.authorize(&request)?;
         route::query_route(&self.ctx, request).await
     }
 
@@ -35,6 +47,7 @@ impl MessagingService for Service {
         &self,
         request: Request<HeartbeatRequest>,
     ) -> Result<Response<HeartbeatResponse>, Status> {
+        self.authorize(&request)?;
         heartbeat::heartbeat(&self.ctx, request).await
     }
 
@@ -42,6 +55,7 @@ impl MessagingService for Service {
         &self,
         request: Request<SendMessageRequest>,
     ) -> Result<Response<SendMessageResponse>, Status> {
+        self.authorize(&request)?;
         send::send_message(&self.ctx, request).await
     }
 
@@ -49,6 +63,7 @@ impl MessagingService for Service {
         &self,
         request: Request<QueryAssignmentRequest>,
     ) -> Result<Response<QueryAssignmentResponse>, Status> {
+        self.authorize(&request)?;
         receive::query_assignment(&self.ctx, request).await
     }
 
@@ -58,6 +73,7 @@ impl MessagingService for Service {
         &self,
         request: Request<ReceiveMessageRequest>,
     ) -> Result<Response<Self::ReceiveMessageStream>, Status> {
+        self.authorize(&request)?;
         receive::receive_message(&self.ctx, request).await
     }
 
@@ -65,6 +81,7 @@ impl MessagingService for Service {
         &self,
         request: Request<AckMessageRequest>,
     ) -> Result<Response<AckMessageResponse>, Status> {
+        self.authorize(&request)?;
         receive::ack_message(&self.ctx, request).await
     }
 
@@ -72,6 +89,7 @@ impl MessagingService for Service {
         &self,
         request: Request<ForwardMessageToDeadLetterQueueRequest>,
     ) -> Result<Response<ForwardMessageToDeadLetterQueueResponse>, Status> {
+        self.authorize(&request)?;
         receive::forward_message_to_dead_letter_queue(&self.ctx, request).await
     }
 
@@ -79,6 +97,7 @@ impl MessagingService for Service {
         &self,
         request: Request<EndTransactionRequest>,
     ) -> Result<Response<EndTransactionResponse>, Status> {
+        self.authorize(&request)?;
         send::end_transaction(&self.ctx, request).await
     }
 
@@ -95,6 +114,7 @@ impl MessagingService for Service {
         &self,
         request: Request<NotifyClientTerminationRequest>,
     ) -> Result<Response<NotifyClientTerminationResponse>, Status> {
+        self.authorize(&request)?;
         heartbeat::notify_client_termination(&self.ctx, request).await
     }
 
@@ -102,6 +122,7 @@ impl MessagingService for Service {
         &self,
         request: Request<ChangeInvisibleDurationRequest>,
     ) -> Result<Response<ChangeInvisibleDurationResponse>, Status> {
+        self.authorize(&request)?;
         receive::change_invisible_duration(&self.ctx, request).await
     }
 }

@@ -36,6 +36,8 @@ pub async fn telemetry(
     let client_id =
         session::client_id(request.metadata()).map_err(|s| Status::invalid_argument(s.message))?;
     ctx.sessions.touch(&client_id);
+    // ACL decides every command of the stream, as Apache's interceptor does (auth.rs).
+    let caller = crate::auth::Caller::of(&request);
     let mut inbound = request.into_inner();
     let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
     let ctx = ctx.clone();
@@ -48,6 +50,10 @@ pub async fn telemetry(
                     break;
                 }
             };
+            if let Some(Err(refusal)) = ctx.acl.as_ref().map(|acl| acl.check(&caller, &command)) {
+                let _ = tx.send(Err(refusal)).await;
+                break;
+            }
             ctx.sessions.touch(&client_id);
             if let Err(refusal) = on_command(&ctx, &client_id, command, &tx).await {
                 let _ = tx.send(Err(refusal)).await;

@@ -90,6 +90,22 @@ async fn send(
     // Apache keys the queue on the message group only for a request of one message.
     let single = outgoing.len() == 1;
     let mut entries = Vec::with_capacity(outgoing.len());
+    if !single && outgoing.iter().all(batchable) {
+        // As Apache's proxy: one SEND_BATCH_MESSAGE to one queue, answered with one entry (the
+        // ids comma-joined, the first message's offset).
+        let messages = outgoing.into_iter().map(|o| o.message).collect();
+        let entry = match ctx.cluster.producer().send_batch(messages).await {
+            Ok(result) => entry_of(&result),
+            Err(e) => SendResultEntry {
+                status: Some(status::from_client_error(&e)),
+                ..Default::default()
+            },
+        };
+        return Ok(SendMessageResponse {
+            status: entry.status.clone(),
+            entries: vec![entry],
+        });
+    }
     for item in outgoing {
         let entry = match deliver(ctx, &topic, item, single).await {
             Ok(result) => entry_of(&result),
@@ -119,6 +135,16 @@ async fn send(
         status: Some(overall),
         entries,
     })
+}
+
+/// Whether a message of a request of several goes in a batch. Apache's proxy batches every
+/// such request; rmq's sends half messages, messages with a delivery time and GZIP bodies one by
+/// one, because a batch carries one sys flag for all (compression, transaction) and Apache's
+/// broker neither stores a batched half message nor delays a batched timer message
+/// (docs/grpc-proxy.md, "Sending").
+fn batchable(item: &Outgoing) -> bool {
+    matches!(item.kind, TopicMessageType::Normal | TopicMessageType::Fifo)
+        && !item.message.body_compressed()
 }
 
 /// Sends one message: a half message through the topic's transactional producer, a FIFO

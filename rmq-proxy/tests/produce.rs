@@ -408,3 +408,71 @@ async fn bad_input_is_refused_with_apaches_codes() {
     assert_eq!(anonymous.code(), tonic::Code::InvalidArgument);
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_of_several_messages_is_sent_as_one_batch_as_apache_sends_it() {
+    let mut stack = Proxied::start(|_| {}).await;
+    stack.typed_topic("BatchNormal", "NORMAL").await;
+    stack.typed_topic("BatchDelay", "DELAY").await;
+    let (_answer, _tx, _inbound) = stack
+        .announce(producer_settings(&["BatchNormal", "BatchDelay"]))
+        .await;
+    let messages: Vec<v2::Message> = (0..3)
+        .map(|i| message("BatchNormal", &format!("b{i}"), &format!("ID-B{i}")))
+        .collect();
+    let answer = stack
+        .client
+        .send_message(request(v2::SendMessageRequest { messages }))
+        .await
+        .unwrap()
+        .into_inner();
+    // One SEND_BATCH_MESSAGE: one entry, the ids comma-joined, the first message's offset.
+    assert_eq!(code(answer.status.as_ref()), Code::Ok, "{answer:?}");
+    assert_eq!(answer.entries.len(), 1, "{answer:?}");
+    assert_eq!(answer.entries[0].message_id, "ID-B0,ID-B1,ID-B2");
+    let stored = stack.stored("BatchNormal").await;
+    let placed: Vec<(i32, i64, Option<&str>, &[u8])> = stored
+        .iter()
+        .map(|m| {
+            let id = m.property(keys::UNIQ_KEY);
+            (m.queue.queue_id, m.queue_offset, id, &m.body[..])
+        })
+        .collect();
+    let queue = placed[0].0;
+    let first = answer.entries[0].offset;
+    assert_eq!(
+        placed,
+        [
+            (queue, first, Some("ID-B0"), &b"b0"[..]),
+            (queue, first + 1, Some("ID-B1"), &b"b1"[..]),
+            (queue, first + 2, Some("ID-B2"), &b"b2"[..]),
+        ],
+        "one queue, consecutive offsets, each message with its own id"
+    );
+
+    // Messages with a delivery time go one by one (a broker does not delay a batched message).
+    let at = now_ms() + 60_000;
+    let delayed: Vec<v2::Message> = (0..2)
+        .map(|i| {
+            let mut m = message("BatchDelay", &format!("d{i}"), &format!("ID-D{i}"));
+            let system = m.system_properties.as_mut().unwrap();
+            system.message_type = MessageType::Delay as i32;
+            system.delivery_timestamp = Some(rmq_proxy::convert::timestamp(at));
+            m
+        })
+        .collect();
+    let answer = stack
+        .client
+        .send_message(request(v2::SendMessageRequest { messages: delayed }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code(answer.status.as_ref()), Code::Ok, "{answer:?}");
+    let ids: Vec<&str> = answer
+        .entries
+        .iter()
+        .map(|e| e.message_id.as_str())
+        .collect();
+    assert_eq!(ids, ["ID-D0", "ID-D1"]);
+    stack.stop().await;
+}

@@ -495,7 +495,10 @@ impl ProducerInner {
                     "The waitStoreMsgOK of the messages in one batch should the same".into(),
                 ));
             }
-            let id = self.ids.next();
+            // Java's batch keeps an id a message already has (`setUniqID` sets only absent ones).
+            let id = msg
+                .property(keys::UNIQ_KEY)
+                .map_or_else(|| self.ids.next(), str::to_owned);
             items.push(BatchItem {
                 flag: msg.flag(),
                 body: msg.body().clone(),

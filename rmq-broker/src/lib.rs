@@ -41,7 +41,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use rmq_remoting::transport::{serve, RemotingClient, Router, TransportConfig};
+use rmq_remoting::transport::{serve_with, LocalListener, RemotingClient, Router, TransportConfig};
 use rmq_store::{MessageStore, StoreConfig, StoreError};
 use tokio::net::TcpListener;
 
@@ -73,6 +73,8 @@ pub struct Broker {
     fast_listener: Option<TcpListener>,
     /// The rules requests pass with `aclEnable=true`.
     acl: Option<acl::Acl>,
+    /// In-process clients (the gRPC proxy in the broker) reach the broker through this.
+    in_process: Option<LocalListener>,
 }
 
 impl Broker {
@@ -168,6 +170,7 @@ impl Broker {
             ha_listener,
             fast_listener: None,
             acl,
+            in_process: None,
         })
     }
 
@@ -185,6 +188,14 @@ impl Broker {
                  broker cannot copy its topics and offsets, and clients with vipChannelEnabled cannot connect"
             ),
         }
+    }
+
+    /// Also serves clients of this process that connect to the broker's address (the gRPC
+    /// proxy of `enableProxy=true` and rmq-local) through memory instead of loopback TCP: the
+    /// same requests, router, ACL and limits, without the socket (docs/grpc-proxy.md, "Local
+    /// mode"). Their connections come from 127.0.0.1, port 0.
+    pub fn accept_in_process(&mut self) {
+        self.in_process = Some(LocalListener::bind([self.ctx.store_host]));
     }
 
     /// The port slaves replicate from (`haListenPort`), as bound.
@@ -245,11 +256,17 @@ impl Broker {
                 let stopping = ctx.stopping.clone();
                 let fast_stop = async move { stopping.cancelled().await };
                 tokio::join!(
-                    serve(listener, router.clone(), transport.clone(), shutdown),
-                    serve(fast, router, transport, fast_stop)
+                    serve_with(
+                        listener,
+                        self.in_process,
+                        router.clone(),
+                        transport.clone(),
+                        shutdown
+                    ),
+                    serve_with(fast, None, router, transport, fast_stop)
                 );
             }
-            None => serve(listener, router, transport, shutdown).await,
+            None => serve_with(listener, self.in_process, router, transport, shutdown).await,
         }
         for task in background {
             task.abort();

@@ -66,7 +66,9 @@ fn run() -> anyhow::Result<()> {
             tracing::warn!("namesrvAddr is not set: the broker runs but no client can find it; set namesrvAddr in broker.conf or pass -n host:9876");
         }
         if config.enable_proxy {
-            // Local mode, for now through the name server and loopback remoting like mqproxy.
+            // Local mode (docs/grpc-proxy.md): routes come from the name servers as in cluster
+            // mode, and the proxy reaches this broker in process, through memory, not TCP.
+            broker.accept_in_process();
             proxy_config.namesrv_addr = name_servers.join(";");
             let bind = SocketAddr::from(([0, 0, 0, 0], proxy_config.grpc_server_port));
             let grpc = tokio::net::TcpListener::bind(bind)

@@ -1,7 +1,7 @@
 //! RocketMQ 5's gRPC endpoint beside the local stack: rmq-proxy's `MessagingService` in the same
 //! process on 0.0.0.0:8081 (`--grpcPort N`, `off` to leave it out), in front of the local name
-//! server and broker (over loopback remoting, docs/grpc-proxy.md), so the 5.x SDKs work against
-//! `rmq-local` as against `mqproxy`. A proxy that cannot start (port taken) is reported and
+//! server and broker (the broker reached in process, docs/grpc-proxy.md), so the 5.x SDKs work
+//! against `rmq-local` as against `mqproxy`. A proxy that cannot start (port taken) is reported and
 //! skipped: the stack itself matters more.
 
 use std::net::SocketAddr;

@@ -163,6 +163,10 @@ fn run() -> anyhow::Result<()> {
             None => None,
         };
         let console = console.map_or(String::new(), |a| format!(", console on http://{a}"));
+        if grpc_port.is_some() {
+            // The proxy reaches the broker in process (docs/grpc-proxy.md, "Local mode").
+            broker.accept_in_process();
+        }
         let grpc = match grpc_port {
             Some(port) => grpc::start(port, &format!("127.0.0.1:{ns_port}")).await,
             None => None,

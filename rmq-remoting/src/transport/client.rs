@@ -8,6 +8,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 use super::connection::{Connection, Lifecycle};
+use super::local;
 use super::tls::{self, ClientTls};
 use super::{Router, TransportConfig, TransportError};
 use crate::command::RemotingCommand;
@@ -67,7 +68,9 @@ impl RemotingClient {
         request
     }
 
-    /// The open connection to `addr`, connecting (or reconnecting) if there is none.
+    /// The open connection to `addr`, connecting (or reconnecting) if there is none: in memory
+    /// to a server of this process that registered `addr` ([`super::LocalListener`]), else
+    /// over TCP.
     pub async fn connection(&self, addr: &str) -> Result<Connection, TransportError> {
         if let Some(conn) = self.open_connection(addr) {
             return Ok(conn);
@@ -78,6 +81,15 @@ impl RemotingClient {
         }
         let timeout = self.config.connect_timeout;
         let connecting = async {
+            if let Some((stream, peer)) = local::connect(addr).await {
+                return Ok(Connection::spawn_stream(
+                    stream,
+                    peer,
+                    self.router.clone(),
+                    &self.config,
+                    Lifecycle::default(),
+                ));
+            }
             let stream = TcpStream::connect(addr).await?;
             let Some(tls) = &self.tls else {
                 return Ok(Connection::spawn(

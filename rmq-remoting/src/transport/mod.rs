@@ -9,6 +9,7 @@
 mod client;
 mod connection;
 mod limits;
+pub mod local;
 mod router;
 mod server;
 pub mod tls;
@@ -16,8 +17,9 @@ pub mod tls;
 pub use client::{RemotingClient, RequestHook};
 pub use connection::Connection;
 pub use limits::{open_file_limit, raise_open_file_limit};
+pub use local::LocalListener;
 pub use router::{with_state, Guard, Handler, HandlerResult, RequestObserver, Router};
-pub use server::{serve, serve_tls};
+pub use server::{serve, serve_tls, serve_with};
 
 use std::time::Duration;
 

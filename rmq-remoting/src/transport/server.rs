@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::DuplexStream;
 use tokio::net::{TcpListener, TcpStream};
 
 use super::connection::{lock, Connection, Lifecycle, LiveConnections};
@@ -13,6 +14,7 @@ use super::limits::{
     connection_cap, open_file_limit, ACCEPT_FAILED, CONNECTION_CAP, PLAINTEXT_REFUSED,
     TLS_HANDSHAKE_FAILED,
 };
+use super::local::{LocalListener, IN_PROCESS_PEER};
 use super::tls::{self, ServerTls, TlsMode, HANDSHAKE_RECORD, HANDSHAKE_TIMEOUT};
 use super::{Router, TransportConfig};
 
@@ -29,7 +31,28 @@ pub async fn serve(
     config: TransportConfig,
     shutdown: impl Future<Output = ()>,
 ) {
-    serve_tls(listener, router, config, tls::process_server(), shutdown).await;
+    serve_with(listener, None, router, config, shutdown).await;
+}
+
+/// [`serve`], also serving the in-process connections of `local` (clients of this process that
+/// connect to its addresses): each is an ordinary connection from [`IN_PROCESS_PEER`], under the
+/// same router, limits and shutdown, without TLS (its bytes never leave the process).
+pub async fn serve_with(
+    listener: TcpListener,
+    local: Option<LocalListener>,
+    router: Router,
+    config: TransportConfig,
+    shutdown: impl Future<Output = ()>,
+) {
+    accept_loop(
+        listener,
+        local,
+        router,
+        config,
+        tls::process_server(),
+        shutdown,
+    )
+    .await;
 }
 
 /// [`serve`] with explicit TLS settings: `tls.mode()` decides whether a connection's first
@@ -37,6 +60,17 @@ pub async fn serve(
 /// the frame decoder (disabled, which costs plaintext nothing).
 pub async fn serve_tls(
     listener: TcpListener,
+    router: Router,
+    config: TransportConfig,
+    tls: ServerTls,
+    shutdown: impl Future<Output = ()>,
+) {
+    accept_loop(listener, None, router, config, tls, shutdown).await;
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    mut local: Option<LocalListener>,
     router: Router,
     config: TransportConfig,
     tls: ServerTls,
@@ -60,26 +94,39 @@ pub async fn serve_tls(
         tls_mode = ?tls.mode,
         "accepting connections"
     );
+    // Whether one more connection, from `peer`, would pass the cap (refused and logged if so).
+    let full = |peer: SocketAddr| {
+        let open = lock(&live).len() + handshaking.load(Ordering::Relaxed);
+        if open < cap {
+            return false;
+        }
+        if let Some(suppressed) = CONNECTION_CAP.admit() {
+            tracing::warn!(
+                %peer,
+                limit = cap,
+                suppressed,
+                "refusing connection: the server holds its maximum of connections \
+                 (raise maxConnections, and ulimit -n, if these peers are legitimate)"
+            );
+        }
+        true
+    };
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
+            Some(stream) = accept_in_process(&mut local) => {
+                if !full(IN_PROCESS_PEER) {
+                    Connection::spawn_stream(stream, IN_PROCESS_PEER, router.clone(), &config, lifecycle.clone());
+                }
+                continue;
+            }
             () = &mut shutdown => break,
         };
         match accepted {
             Ok((stream, peer)) => {
-                let open = lock(&live).len() + handshaking.load(Ordering::Relaxed);
-                if open >= cap {
+                if full(peer) {
                     drop(stream);
-                    if let Some(suppressed) = CONNECTION_CAP.admit() {
-                        tracing::warn!(
-                            %peer,
-                            limit = cap,
-                            suppressed,
-                            "refusing connection: the server holds its maximum of connections \
-                             (raise maxConnections, and ulimit -n, if these peers are legitimate)"
-                        );
-                    }
                     continue;
                 }
                 match &tls.acceptor {
@@ -106,6 +153,8 @@ pub async fn serve_tls(
             }
         }
     }
+    // In-process clients connect over TCP from now on (and find nobody listening).
+    drop(local);
     lifecycle.stop_reading.cancel();
     lifecycle.handlers.close();
     if tokio::time::timeout(config.shutdown_grace, lifecycle.handlers.wait())
@@ -117,6 +166,14 @@ pub async fn serve_tls(
     let remaining: Vec<Connection> = lock(&live).values().cloned().collect();
     for conn in remaining {
         conn.close();
+    }
+}
+
+/// The next in-process connection of `local`; never, without one.
+async fn accept_in_process(local: &mut Option<LocalListener>) -> Option<DuplexStream> {
+    match local {
+        Some(local) => local.accept().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -44,7 +44,7 @@ public class StackAdmin {
         admin.setInstanceName("grpc-scenarios-admin");
         admin.start();
         try {
-            Collection<String> masters = CommandUtil.fetchMasterAddrByClusterName(admin, "DefaultCluster");
+            Collection<String> masters = retried("masters", () -> CommandUtil.fetchMasterAddrByClusterName(admin, "DefaultCluster"));
             for (String[] topic : new String[][] {{"Normal", "NORMAL"}, {"Fifo", "FIFO"}, {"Delay", "DELAY"},
                 {"Tx", "TRANSACTION"}}) {
                 TopicConfig config = new TopicConfig(prefix + topic[0], 4, 4);
@@ -52,7 +52,10 @@ public class StackAdmin {
                 attributes.put("+message.type", topic[1]);
                 config.setAttributes(attributes);
                 for (String addr : masters) {
-                    admin.createAndUpdateTopicConfig(addr, config);
+                    retried("topic " + config.getTopicName(), () -> {
+                        admin.createAndUpdateTopicConfig(addr, config);
+                        return null;
+                    });
                 }
             }
         } finally {
@@ -77,14 +80,17 @@ public class StackAdmin {
         try {
             List<MessageQueue> queues = new ArrayList<>();
             for (String t : List.of("Normal", "Fifo", "Delay", "Tx")) {
-                queues.addAll(consumer.fetchMessageQueues(prefix + t));
+                queues.addAll(retried("queues of " + prefix + t, () -> consumer.fetchMessageQueues(prefix + t)));
                 byTopic.put(prefix + t, new ArrayList<>());
             }
             consumer.assign(queues);
             for (MessageQueue q : queues) {
-                consumer.seek(q, 0);
+                retried("seek " + q, () -> {
+                    consumer.seek(q, 0);
+                    return null;
+                });
             }
-            // 10 normal + 30 FIFO + 3 delayed + 2 committed transactions.
+            // 10 normal + 30 FIFO + 3 delayed + 3 committed transactions.
             long deadline = System.currentTimeMillis() + 45_000;
             long quietUntil = Long.MAX_VALUE;
             while (System.currentTimeMillis() < Math.min(deadline, quietUntil)) {
@@ -95,7 +101,7 @@ public class StackAdmin {
                     seenAt.putIfAbsent(body(m), now);
                 }
                 int total = byTopic.values().stream().mapToInt(List::size).sum();
-                if (total >= 45 && quietUntil == Long.MAX_VALUE) {
+                if (total >= 46 && quietUntil == Long.MAX_VALUE) {
                     quietUntil = now + 3_000;
                 }
             }
@@ -134,6 +140,31 @@ public class StackAdmin {
         facts.sort(null);
         Files.write(out, facts, StandardCharsets.UTF_8);
         facts.forEach(System.out::println);
+    }
+
+    /** One request of the admin or the reader. */
+    interface Step<T> {
+        T run() throws Exception;
+    }
+
+    /**
+     * Runs `step`, again after a failure (five tries, a second apart): on a loaded machine a
+     * request to the name server or the broker can pass Apache's client timeout (3 s), and a
+     * timed-out request closes the connection, failing the others sent on it ("send request
+     * ... failed"). Each step is idempotent.
+     */
+    static <T> T retried(String what, Step<T> step) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return step.run();
+            } catch (Exception e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+                System.err.println(what + " failed, again in 1 s: " + e);
+                Thread.sleep(1000);
+            }
+        }
     }
 
     static String body(MessageExt m) {

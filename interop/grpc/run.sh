@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # RocketMQ 5's official Java gRPC client (rocketmq-client-java 5.0.7) through a proxy, the same
 # scenarios on two stacks, results compared: Apache 5.3.3's name server + broker + Apache's
-# rocketmq-proxy 5.3.3 in cluster mode (the harness's self-check), then rmq's mqnamesrv +
-# mqbroker + mqproxy. Scenarios: normal, FIFO (message groups), delayed (delivery timestamp),
-# a message of the wrong type for its topic, transactions (commit, rollback, a check-back). The
-# gRPC client produces (ProduceScenarios); Apache's remoting admin creates the typed topics and
-# a remoting lite pull consumer reads back what was stored (StackAdmin.java). Each stack's
-# facts must be what the scenario expects, and the two stacks' facts must be equal.
+# rocketmq-proxy 5.3.3 in cluster mode (the harness's self-check), and rmq's mqnamesrv +
+# mqbroker + mqproxy. Producing scenarios (ProduceScenarios): normal, FIFO (message groups),
+# delayed (delivery timestamp), a message of the wrong type for its topic, transactions
+# (commit, rollback, a check-back, a half message left by a producer that shut down checked
+# back with the next one); Apache's remoting admin creates the typed topics and a remoting
+# lite pull consumer reads back what was stored (StackAdmin.java). Receiving scenarios
+# (ReceiveScenarios, side by side with the producing ones): SimpleConsumer, dead letters,
+# PushConsumer, FIFO with two consumers, SQL92 and tag filters. Each stack's facts must be what
+# the scenarios expect, and the two stacks' facts must be equal.
 #
 #   interop/grpc/run.sh [apache|rmq|local|hybrid|both|all]      (default both)
 #
 # local: rmq's mqbroker with the proxy in its own process (enableProxy=true); hybrid: Apache's
 # proxy on rmq's name server and broker (what rmq's broker must serve Apache's proxy); the same
-# scenarios, checked but not compared; all: both, then local and hybrid.
+# scenarios, checked but not compared; all: both plus local and hybrid. The stacks of a run
+# start side by side (own directories and ports), each one's output printed as one block when
+# it ends; the comparison follows.
 #
-# Environment: RMQ_NAMESRV_BIN, RMQ_BROKER_BIN, RMQ_MQADMIN_BIN, RMQ_PROXY_BIN (default
-# target/debug/...; `cargo build -p rmq-namesrv -p rmq-broker -p rmq-tools -p rmq-proxy`);
+# Environment: RMQ_GRPC_AT_ONCE (how many stacks run at a time, default 4: all), RMQ_NAMESRV_BIN,
+# RMQ_BROKER_BIN, RMQ_MQADMIN_BIN, RMQ_PROXY_BIN (default target/debug/...;
+# `cargo build -p rmq-namesrv -p rmq-broker -p rmq-tools -p rmq-proxy`);
 # CI=true turns a missing binary or Maven artifact into a failure; RMQ_HARNESS_KEEP=1 keeps logs
 # and stores. Needs java 17+, mvn, python3 (interop/lib/stacks.sh).
 set -uo pipefail
@@ -30,30 +36,47 @@ PROXY_BIN="${RMQ_PROXY_BIN:-$ROOT/target/debug/mqproxy}"
 status=0
 
 stacks_prepare "$PROXY_BIN"
-# Transactions left open are checked back after 2 s, every second (both brokers' keys).
-APACHE_BROKER_EXTRA=$'transactionTimeOut=2000\ntransactionCheckInterval=1000'
-# Receivers hide messages for 2 s (both proxies' floor is 10 s by default).
-APACHE_PROXY_EXTRA=',"minInvisibleTimeMillsForRecv":1000'
+# Transactions left open are checked back after 2 s, every second; SQL92 filters need
+# enablePropertyFilter (both brokers' keys). The revive scans that bring unacked messages back
+# rest at most 1 s (Apache: reviveInterval 1 s times reviveMaxSlow, 3 by default) or 200 ms
+# (rmq: reviveInterval): shorter waits, the same deliveries.
+APACHE_BROKER_EXTRA=$'transactionTimeOut=2000\ntransactionCheckInterval=1000\nenablePropertyFilter=true\nreviveMaxSlow=1'
+RMQ_BROKER_KEYS="--transactionTimeOut 2000 --transactionCheckInterval 1000 --enablePropertyFilter true --reviveInterval 200"
+# Receivers hide messages for 2 s (both proxies' floor is 10 s by default); push consumers'
+# long polls last 5 s, not 20, so one waiting on an empty queue sees a retry sooner.
+APACHE_PROXY_EXTRA=',"minInvisibleTimeMillsForRecv":1000,"grpcClientConsumerMaxLongPollingTimeoutMillis":5000'
 
-# Runs the scenarios against proxy $2 on name server $3; facts in $WORK/$1.{produced,stored}.
+# Runs the scenarios against proxy $2 on name server $3; facts in $WORK/$1.{produced,stored,received}.
 scenarios() {
-  local label="$1" proxy="$2" namesrv="$3" prefix="Grpc$(date +%s)"
+  local label="$1" proxy="$2" namesrv="$3" prefix="Grpc$(date +%s)" receiving failed=0
   java -cp "$SERVERS_CP" "$HERE/StackAdmin.java" create "$namesrv" "$prefix" >"$WORK/$label-create.log" 2>&1 \
     || { echo "grpc: cannot create the topics on $label: $(tail -n 5 "$WORK/$label-create.log")" >&2; return 1; }
-  sleep 2
-  java -cp "$CLIENT_CP" -Drocketmq.log.level=WARN rmq.interop.grpc.ProduceScenarios "$proxy" "$prefix" \
-      "$WORK/$label.produced" >"$WORK/$label-produce.log" 2>&1 \
-    || { echo "grpc: the producing scenarios failed on $label:" >&2; tail -n 20 "$WORK/$label-produce.log" >&2; return 1; }
-  java -cp "$SERVERS_CP" "$HERE/StackAdmin.java" read "$namesrv" "$prefix" "$WORK/$label.produced" \
-      "$WORK/$label.stored" >"$WORK/$label-read.log" 2>&1 \
-    || { echo "grpc: cannot read back on $label: $(tail -n 5 "$WORK/$label-read.log")" >&2; return 1; }
   # The receiving scenarios (SimpleConsumer, dead-letter queue, PushConsumer, FIFO with two
-  # consumers; Apache's mqadmin from SERVERS_CP sets the orderly group) check their own facts;
-  # their facts join the comparison.
+  # consumers, SQL92 and tag filters; Apache's mqadmin from SERVERS_CP sets the orderly group)
+  # use topics of their own, so they run while the producing ones do. They check their own
+  # facts; their facts join the comparison.
   java -cp "$CLIENT_CP" -Dservers.cp="$SERVERS_CP" -Drocketmq.log.level=WARN rmq.interop.grpc.ReceiveScenarios "$proxy" "$namesrv" \
-      "$MQADMIN_BIN" "$prefix" "$WORK/$label.received" >"$WORK/$label-receive.log" 2>&1 \
-    || { echo "grpc: the receiving scenarios failed on $label:" >&2; tail -n 20 "$WORK/$label-receive.log" >&2; return 1; }
-  expect "$label"
+      "$MQADMIN_BIN" "$prefix" "$WORK/$label.received" >"$WORK/$label-receive.log" 2>&1 &
+  receiving=$!
+  sleep 2
+  if ! java -cp "$CLIENT_CP" -Drocketmq.log.level=WARN rmq.interop.grpc.ProduceScenarios "$proxy" "$prefix" \
+      "$WORK/$label.produced" >"$WORK/$label-produce.log" 2>&1; then
+    echo "grpc: the producing scenarios failed on $label:" >&2
+    tail -n 20 "$WORK/$label-produce.log" >&2
+    failed=1
+  elif ! java -cp "$SERVERS_CP" "$HERE/StackAdmin.java" read "$namesrv" "$prefix" "$WORK/$label.produced" \
+      "$WORK/$label.stored" >"$WORK/$label-read.log" 2>&1; then
+    echo "grpc: cannot read back on $label: $(tail -n 5 "$WORK/$label-read.log")" >&2
+    failed=1
+  fi
+  if ! wait "$receiving"; then
+    echo "grpc: the receiving scenarios failed on $label:" >&2
+    grep -v -E '^(PASS|FAIL) receive [a-z-]+ \(' "$WORK/$label-receive.log" | tail -n 60 >&2
+    failed=1
+  fi
+  # One line per receiving scenario: PASS or FAIL, and how long it took.
+  grep -E '^(PASS|FAIL) receive [a-z-]+ \(' "$WORK/$label-receive.log" | sed -E "s/^(PASS|FAIL) receive/\1 grpc $label: receive/"
+  [ $failed = 0 ] && expect "$label"
 }
 
 # What every stack must show.
@@ -63,6 +86,8 @@ expect() {
     "delay sent 3"
     "fifo sent 30"
     "normal sent 10"
+    "transaction left open by a closed producer checked back by the next one true"
+    "transaction left open checked back by its closed producer false"
     "transaction open one checked back true"
     "transaction sent 3"
   )
@@ -73,7 +98,7 @@ expect() {
     "Fifo group g1: 10 messages, queues 1, in send order"
     "Fifo group g2: 10 messages, queues 1, in send order"
     "Normal bodies {n0=1, n1=1, n2=1, n3=1, n4=1, n5=1, n6=1, n7=1, n8=1, n9=1}"
-    "Tx bodies {tx-commit=1, tx-open=1}"
+    "Tx bodies {tx-commit=1, tx-open=1, tx-restart=1}"
   )
   for line in "${produced[@]}"; do
     grep -qxF "$line" "$WORK/$label.produced" || { echo "FAIL grpc $label: missing '$line'" >&2; failed=1; }
@@ -131,7 +156,7 @@ compare() {
 run_local() {
   local port
   port="$(free_port)"
-  RMQ_BROKER_EXTRA="--transactionTimeOut 2000 --transactionCheckInterval 1000 --enableProxy true --grpcServerPort $port --minInvisibleTimeMillsForRecv 1000" \
+  RMQ_BROKER_EXTRA="$RMQ_BROKER_KEYS --enableProxy true --grpcServerPort $port --minInvisibleTimeMillsForRecv 1000 --grpcClientConsumerMaxLongPollingTimeoutMillis 5000" \
     start_rmq_stack "$WORK/local" || return 1
   scenarios local "127.0.0.1:$port" "$NAMESRV"
 }
@@ -145,31 +170,30 @@ run_apache() {
 # Apache's own rocketmq-proxy 5.3.3 on rmq's name server and broker: the proof that rmq's
 # broker serves what Apache's proxy asks of a broker (POP, the 5.x admin requests).
 run_hybrid() {
-  RMQ_BROKER_EXTRA="--transactionTimeOut 2000 --transactionCheckInterval 1000" start_rmq_stack "$WORK/hybrid" || return 1
+  RMQ_BROKER_EXTRA="$RMQ_BROKER_KEYS" start_rmq_stack "$WORK/hybrid" || return 1
   start_apache_proxy "$WORK/hybrid/proxy" "$NAMESRV" || return 1
   scenarios hybrid "$PROXY" "$NAMESRV"
 }
 
 run_rmq() {
-  RMQ_BROKER_EXTRA="--transactionTimeOut 2000 --transactionCheckInterval 1000" start_rmq_stack "$WORK/rmq" || return 1
+  RMQ_BROKER_EXTRA="$RMQ_BROKER_KEYS" start_rmq_stack "$WORK/rmq" || return 1
   start_rmq_proxy "$WORK/rmq/proxy" "$NAMESRV" || return 1
   scenarios rmq "$PROXY" "$NAMESRV"
 }
 
 case "$WHAT" in
-  apache) run_apache || status=1 ;;
-  rmq) run_rmq || status=1 ;;
-  local) run_local || status=1 ;;
-  hybrid) run_hybrid || status=1 ;;
+  apache | rmq | local | hybrid) "run_$WHAT" || status=1 ;;
   both | all)
-    run_apache || status=1
-    run_rmq || status=1
+    # Each stack has its own servers, ports and files: they run side by side, at most
+    # RMQ_GRPC_AT_ONCE (default 4, all of them) at a time.
+    stacks=(run_apache run_rmq)
+    [ "$WHAT" = all ] && stacks+=(run_local run_hybrid)
+    at_once="${RMQ_GRPC_AT_ONCE:-4}"
+    for ((i = 0; i < ${#stacks[@]}; i += at_once)); do
+      stacks_concurrently "${stacks[@]:i:at_once}" || status=1
+    done
     if [ -f "$WORK/apache.produced" ] && [ -f "$WORK/rmq.produced" ]; then
       compare || status=1
-    fi
-    if [ "$WHAT" = all ]; then
-      run_local || status=1
-      run_hybrid || status=1
     fi
     ;;
   *) echo "usage: $0 [apache|rmq|local|hybrid|both|all]" >&2; exit 2 ;;

@@ -22,8 +22,9 @@ import org.apache.rocketmq.client.apis.producer.TransactionResolution;
  * The producing half of the gRPC scenarios, with the official Java 5 client through a proxy
  * (rmq's mqproxy or Apache's rocketmq-proxy): normal, FIFO (three message groups, interleaved),
  * delayed (delivery timestamp 10 s ahead), a message of the wrong type for its topic, and
- * transactions (commit, rollback, and one left open that the broker checks back and the
- * checker commits). What happened is written to OUT, one line per fact, sorted, so run.sh can
+ * transactions (commit, rollback, one left open that the broker checks back and the checker
+ * commits, and one left open by a producer that then shut down, checked back with the next
+ * producer of the topic, which commits it). What happened is written to OUT, one line per fact, sorted, so run.sh can
  * compare the two stacks; the delivery timestamps go to OUT.delay for StackAdmin's check.
  *
  * Usage: java -cp CLIENT_CP rmq.interop.grpc.ProduceScenarios PROXY TOPIC_PREFIX OUT
@@ -44,6 +45,7 @@ public final class ProduceScenarios {
             .build();
         List<String> facts = new ArrayList<>();
         List<String> delays = new ArrayList<>();
+        long began = System.currentTimeMillis();
         String normal = prefix + "Normal";
         String fifo = prefix + "Fifo";
         String delay = prefix + "Delay";
@@ -81,6 +83,23 @@ public final class ProduceScenarios {
             refused(producer, provider.newMessageBuilder().setTopic(normal).setMessageGroup("g")
                 .setBody("fifo-to-normal".getBytes(StandardCharsets.UTF_8)).build(), "fifo-to-normal", facts);
         }
+        System.err.println("normal, FIFO, delayed and refused sends: " + (System.currentTimeMillis() - began) + " ms");
+        began = System.currentTimeMillis();
+        // A producer that "crashes" with a half message: it begins a transaction, sends, and
+        // shuts down without ending it. The broker must check it back with the next producer of
+        // the topic (started below), whose COMMIT stores it once.
+        Set<String> checkedByFirst = ConcurrentHashMap.newKeySet();
+        try (Producer first = provider.newProducerBuilder()
+            .setClientConfiguration(config)
+            .setTopics(tx)
+            .setTransactionChecker(view -> {
+                checkedByFirst.add(StandardCharsets.UTF_8.decode(view.getBody()).toString());
+                return TransactionResolution.UNKNOWN;
+            })
+            .build()) {
+            first.send(provider.newMessageBuilder().setTopic(tx)
+                .setBody("tx-restart".getBytes(StandardCharsets.UTF_8)).build(), first.beginTransaction());
+        }
         Set<String> checked = ConcurrentHashMap.newKeySet();
         try (Producer producer = provider.newProducerBuilder()
             .setClientConfiguration(config)
@@ -88,7 +107,8 @@ public final class ProduceScenarios {
             .setTransactionChecker(view -> {
                 String body = StandardCharsets.UTF_8.decode(view.getBody()).toString();
                 checked.add(body);
-                return body.equals("tx-open") ? TransactionResolution.COMMIT : TransactionResolution.ROLLBACK;
+                return body.equals("tx-open") || body.equals("tx-restart") ? TransactionResolution.COMMIT
+                    : TransactionResolution.ROLLBACK;
             })
             .build()) {
             for (String outcome : List.of("commit", "rollback", "open")) {
@@ -103,14 +123,18 @@ public final class ProduceScenarios {
             }
             facts.add("transaction sent 3");
             long deadline = System.currentTimeMillis() + 60_000;
-            while (!checked.contains("tx-open") && System.currentTimeMillis() < deadline) {
+            while (!checked.containsAll(List.of("tx-open", "tx-restart")) && System.currentTimeMillis() < deadline) {
                 Thread.sleep(200);
             }
-            // The open one must be checked back. Ended ones may be too (Apache's broker checks a
-            // half message whose end it has not matched yet), so only the open one is a fact.
+            // The open ones must be checked back. Ended ones may be too (Apache's broker checks a
+            // half message whose end it has not matched yet), so only the open ones are facts.
             facts.add("transaction open one checked back " + checked.contains("tx-open"));
-            System.err.println("checked back: " + new java.util.TreeSet<>(checked));
+            facts.add("transaction left open by a closed producer checked back by the next one "
+                + checked.contains("tx-restart"));
+            System.err.println("checked back: " + new java.util.TreeSet<>(checked) + " after "
+                + (System.currentTimeMillis() - began) + " ms");
         }
+        facts.add("transaction left open checked back by its closed producer " + checkedByFirst.contains("tx-restart"));
         Collections.sort(facts);
         Files.write(out, facts, StandardCharsets.UTF_8);
         Files.write(Path.of(args[2] + ".delay"), delays, StandardCharsets.UTF_8);

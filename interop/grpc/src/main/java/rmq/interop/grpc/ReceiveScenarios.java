@@ -18,6 +18,7 @@ import org.apache.rocketmq.client.apis.ClientConfiguration;
 import org.apache.rocketmq.client.apis.ClientServiceProvider;
 import org.apache.rocketmq.client.apis.consumer.ConsumeResult;
 import org.apache.rocketmq.client.apis.consumer.FilterExpression;
+import org.apache.rocketmq.client.apis.consumer.FilterExpressionType;
 import org.apache.rocketmq.client.apis.consumer.PushConsumer;
 import org.apache.rocketmq.client.apis.consumer.SimpleConsumer;
 import org.apache.rocketmq.client.apis.message.MessageView;
@@ -38,6 +39,9 @@ import org.apache.rocketmq.client.apis.producer.Producer;
  * <li>push: a PushConsumer consumes every message exactly once.</li>
  * <li>push-retry: a PushConsumer fails r0's first delivery; the SDK hides it for its group's
  *     first back-off (changeInvisibleDuration) and it comes back once, attempt 2.</li>
+ * <li>filter: one topic, two SimpleConsumer groups: an SQL92 expression over a user property
+ *     ({@code a BETWEEN 1 AND 3}; the brokers need enablePropertyFilter=true) and a tag
+ *     expression with {@code ||}; each group receives exactly its matching messages, once.</li>
  * <li>fifo: an orderly group (consumeMessageOrderly, set with Apache's mqadmin from the
  *     servers' classpath, system property {@code servers.cp}) on a FIFO topic; two
  *     SimpleConsumers record then slowly ack; each message group's record is its send order.</li>
@@ -58,9 +62,11 @@ public final class ReceiveScenarios {
     static String namesrv;
     static String mqadmin;
     static String prefix;
-    static final List<String> FACTS = new ArrayList<>();
+    static final List<String> FACTS = Collections.synchronizedList(new ArrayList<>());
     static final ClientServiceProvider PROVIDER = ClientServiceProvider.loadService();
-    static final List<String> FAILURES = new ArrayList<>();
+    static final List<String> FAILURES = Collections.synchronizedList(new ArrayList<>());
+    /** The failures of the scenario running on this thread. */
+    static final ThreadLocal<List<String>> MINE = ThreadLocal.withInitial(ArrayList::new);
 
     public static void main(String[] args) throws Exception {
         endpoint = args[0];
@@ -68,26 +74,55 @@ public final class ReceiveScenarios {
         mqadmin = args[2];
         prefix = args[3];
         Path out = Path.of(args[4]);
-        List<String> scenarios = args.length > 5 ? List.of(args).subList(5, args.length) : List.of("simple", "dlq", "push", "push-retry", "fifo");
+        List<String> scenarios = args.length > 5 ? List.of(args).subList(5, args.length)
+            : List.of("simple", "dlq", "push", "push-retry", "fifo", "filter");
+        // The scenarios use topics and groups of their own, so they run side by side: the run
+        // takes as long as the slowest one (mostly waiting out invisible times and back-offs)
+        // instead of their sum.
+        List<Thread> threads = new ArrayList<>();
         for (String s : scenarios) {
-            long began = System.currentTimeMillis();
-            int before = FAILURES.size();
-            switch (s) {
-                case "simple": simple(); break;
-                case "dlq": dlq(); break;
-                case "push": push(); break;
-                case "push-retry": pushRetry(); break;
-                case "fifo": fifo(); break;
-                default: FAILURES.add("unknown scenario " + s);
-            }
-            System.out.println((FAILURES.size() == before ? "PASS " : "FAIL ") + "receive " + s + " ("
-                + (System.currentTimeMillis() - began) + " ms)");
+            Thread t = new Thread(() -> run(s), "scenario-" + s);
+            t.start();
+            threads.add(t);
+        }
+        for (Thread t : threads) {
+            t.join();
         }
         Collections.sort(FACTS);
         Files.write(out, FACTS, StandardCharsets.UTF_8);
         FACTS.forEach(System.out::println);
         FAILURES.forEach(f -> System.out.println("FAIL receive: " + f));
         System.exit(FAILURES.isEmpty() ? 0 : 1);
+    }
+
+    /** Runs one scenario, then prints its PASS or FAIL line with its duration. */
+    static void run(String scenario) {
+        long began = System.currentTimeMillis();
+        try {
+            switch (scenario) {
+                case "simple": simple(); break;
+                case "dlq": dlq(); break;
+                case "push": push(); break;
+                case "push-retry": pushRetry(); break;
+                case "fifo": fifo(); break;
+                case "filter": filter(); break;
+                default: fail("unknown scenario " + scenario);
+            }
+        } catch (Exception e) {
+            fail(scenario + ": " + describe(e));
+        }
+        System.out.println((MINE.get().isEmpty() ? "PASS " : "FAIL ") + "receive " + scenario + " ("
+            + (System.currentTimeMillis() - began) + " ms)");
+    }
+
+    /** Records a failure of the scenario running on this thread. */
+    static void fail(String failure) {
+        FAILURES.add(failure);
+        MINE.get().add(failure);
+    }
+
+    static String describe(Throwable e) {
+        return e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 
     static ClientConfiguration config() {
@@ -142,10 +177,14 @@ public final class ReceiveScenarios {
     }
 
     static SimpleConsumer simpleConsumer(String group, String topic) throws Exception {
+        return simpleConsumer(group, topic, FilterExpression.SUB_ALL);
+    }
+
+    static SimpleConsumer simpleConsumer(String group, String topic, FilterExpression filter) throws Exception {
         return PROVIDER.newSimpleConsumerBuilder()
             .setClientConfiguration(config())
             .setConsumerGroup(group)
-            .setSubscriptionExpressions(Map.of(topic, FilterExpression.SUB_ALL))
+            .setSubscriptionExpressions(Map.of(topic, filter))
             .setAwaitDuration(Duration.ofSeconds(2))
             .build();
     }
@@ -154,7 +193,7 @@ public final class ReceiveScenarios {
     static void expect(String what, Map<String, Integer> expected, Map<String, Integer> actual) {
         FACTS.add("Receive " + what + " " + new TreeMap<>(actual));
         if (!expected.equals(actual)) {
-            FAILURES.add(what + ": deliveries (body#attempt -> count) " + actual + ", expected " + expected);
+            fail(what + ": deliveries (body#attempt -> count) " + actual + ", expected " + expected);
         }
     }
 
@@ -204,7 +243,7 @@ public final class ReceiveScenarios {
         boolean held = backAt != 0 && backAt - extendedAt >= EXTENDED.toMillis() - 500;
         FACTS.add("Receive simple s2 held back for its changed invisible duration " + held);
         if (!held) {
-            FAILURES.add("simple: s2 came back " + (backAt - extendedAt) + " ms after its change to " + EXTENDED.toMillis() + " ms");
+            fail("simple: s2 came back " + (backAt - extendedAt) + " ms after its change to " + EXTENDED.toMillis() + " ms");
         }
     }
 
@@ -249,7 +288,7 @@ public final class ReceiveScenarios {
         }
         if (reader == null) {
             FACTS.add("Receive dlq no route for the dead-letter topic");
-            FAILURES.add("dlq: no route for " + dlq);
+            fail("dlq: no route for " + dlq);
             return;
         }
         try (SimpleConsumer r = reader) {
@@ -261,6 +300,49 @@ public final class ReceiveScenarios {
             }
         }
         expect("dlq dead letters", new TreeMap<>(Map.of("d0", 1)), dead);
+    }
+
+    static void filter() throws Exception {
+        String topic = topic("filter");
+        String sqlExpression = "a BETWEEN 1 AND 3";
+        String tagExpression = "t1 || t2";
+        try (SimpleConsumer sql = simpleConsumer(topic + "-sql", topic, new FilterExpression(sqlExpression, FilterExpressionType.SQL92));
+             SimpleConsumer tags = simpleConsumer(topic + "-tags", topic, new FilterExpression(tagExpression, FilterExpressionType.TAG))) {
+            try (Producer producer = PROVIDER.newProducerBuilder().setClientConfiguration(config()).setTopics(topic).build()) {
+                for (int i = 0; i < 6; i++) {
+                    producer.send(PROVIDER.newMessageBuilder().setTopic(topic).setTag("t" + i % 3)
+                        .addProperty("a", String.valueOf(i)).setBody(("f" + i).getBytes(StandardCharsets.UTF_8)).build());
+                }
+                // Neither has a numeric `a`: no SQL92 match, tag t1 matches.
+                producer.send(PROVIDER.newMessageBuilder().setTopic(topic).setTag("t1")
+                    .setBody("f-none".getBytes(StandardCharsets.UTF_8)).build());
+                producer.send(PROVIDER.newMessageBuilder().setTopic(topic).setTag("t0").addProperty("a", "two")
+                    .setBody("f-text".getBytes(StandardCharsets.UTF_8)).build());
+            }
+            expect("filter sql92 " + sqlExpression, new TreeMap<>(Map.of("f1#1", 1, "f2#1", 1, "f3#1", 1)), drain(sql, 3));
+            expect("filter tags " + tagExpression,
+                new TreeMap<>(Map.of("f1#1", 1, "f2#1", 1, "f4#1", 1, "f5#1", 1, "f-none#1", 1)), drain(tags, 5));
+        }
+    }
+
+    /**
+     * Receives and acks until `count` deliveries came (or a minute passed), then keeps
+     * receiving for a few seconds so an extra or duplicate delivery shows; body#attempt counts.
+     */
+    static TreeMap<String, Integer> drain(SimpleConsumer consumer, int count) throws Exception {
+        TreeMap<String, Integer> deliveries = new TreeMap<>();
+        long deadline = System.currentTimeMillis() + 60_000;
+        long quietUntil = Long.MAX_VALUE;
+        while (System.currentTimeMillis() < Math.min(deadline, quietUntil)) {
+            for (MessageView m : consumer.receive(16, INVISIBLE)) {
+                deliveries.merge(body(m) + "#" + m.getDeliveryAttempt(), 1, Integer::sum);
+                consumer.ack(m);
+            }
+            if (total(deliveries) >= count && quietUntil == Long.MAX_VALUE) {
+                quietUntil = System.currentTimeMillis() + 4_000;
+            }
+        }
+        return deliveries;
     }
 
     static void push() throws Exception {
@@ -360,7 +442,7 @@ public final class ReceiveScenarios {
         for (Thread t : consumers) {
             t.join();
         }
-        errors.forEach(e -> FAILURES.add("fifo: consumer failed: " + e));
+        errors.forEach(e -> fail("fifo: consumer failed: " + e));
         TreeMap<String, Integer> deliveries = new TreeMap<>();
         Map<String, List<String>> received = new TreeMap<>();
         synchronized (seen) {
@@ -376,7 +458,7 @@ public final class ReceiveScenarios {
             boolean inOrder = e.getValue().equals(received.get(e.getKey()));
             FACTS.add("Receive fifo group " + e.getKey() + " in send order " + inOrder);
             if (!inOrder) {
-                FAILURES.add("fifo: group " + e.getKey() + " received " + received.get(e.getKey()) + ", sent " + e.getValue());
+                fail("fifo: group " + e.getKey() + " received " + received.get(e.getKey()) + ", sent " + e.getValue());
             }
         }
     }

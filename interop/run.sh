@@ -4,7 +4,7 @@
 #
 #   interop/run.sh            build rmq-namesrv + rmq-broker, run the Java suite, the Java 5.x
 #                             suite, then the Go suite
-#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics|pop-broker|grpc|grpc-python|grpc-go   run one
+#   interop/run.sh java|java5|go|apache-client|apache-tls-client|failover|broker-chaos|console|metrics|pop-broker|grpc|grpc-python|grpc-go|grpc-acl   run one
 #                             suite only (still builds first)
 #   (apache-client: rmq-client's tests against Apache 4.9.7's name server and broker;
 #    apache-tls-client: rmq-client with TLS against Apache 4.9.7 in TLS enforcing mode;
@@ -28,7 +28,9 @@
 #    Apache's proxy and through mqproxy, facts compared, see grpc-python/run.sh;
 #    grpc-go: the official Go v5 SDK (rocketmq-clients golang/v5 5.1.2) through Apache's proxy
 #    and through mqproxy, facts compared, then mqbroker with enableProxy=true; without `go` it
-#    is skipped, and fails with CI=true; see grpc-go/run.sh)
+#    is skipped, and fails with CI=true; see grpc-go/run.sh;
+#    grpc-acl: rocketmq-client-java 5.0.7 with credentials through mqproxy (enableACL) on an
+#    ACL-enabled rmq broker, rmq only (Apache 5.3.3's proxy has no ACL 1.0); see grpc/acl.sh)
 #
 # Environment:
 #   RMQ_NAMESRV_BIN       use this name-server binary instead of building one
@@ -303,6 +305,22 @@ if [ "$WHAT" = all ] || [ "$WHAT" = grpc-go ]; then
     summary+=("grpc-go suite: ok ($(( $(date +%s) - t0 ))s)")
   else
     summary+=("grpc-go suite: FAILED ($(( $(date +%s) - t0 ))s)")
+    status=1
+  fi
+fi
+
+# ---------------------------------------------------------------- the gRPC proxy with ACL 1.0
+if [ "$WHAT" = all ] || [ "$WHAT" = grpc-acl ]; then
+  need mvn
+  need java
+  say "gRPC + ACL: rocketmq-client-java 5.0.7 with credentials through mqproxy (enableACL) on an ACL-enabled rmq broker"
+  t0=$(date +%s)
+  if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqadmin -p rmq-proxy --bin mqproxy) \
+    && RMQ_MQADMIN_BIN="$(dirname "$RMQ_BROKER_BIN")/mqadmin" RMQ_PROXY_BIN="$(dirname "$RMQ_BROKER_BIN")/mqproxy" \
+      bash "$HERE/grpc/acl.sh"; then
+    summary+=("grpc-acl suite: ok ($(( $(date +%s) - t0 ))s)")
+  else
+    summary+=("grpc-acl suite: FAILED ($(( $(date +%s) - t0 ))s)")
     status=1
   fi
 fi

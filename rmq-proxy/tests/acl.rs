@@ -3,7 +3,8 @@
 //! ROCKETMQ_HOME (one `plain_acl.yml`), signing toward the broker with its own account
 //! (`enableAclRpcHookForClusterMode`), and tonic's client signing as the 5.x SDKs sign. The
 //! right keys send and receive; a wrong secret, an unknown key, a missing permission and a
-//! missing header are refused with PERMISSION_DENIED, and nothing refused is stored.
+//! missing header are refused with PERMISSION_DENIED, and nothing refused is stored; an edit
+//! of the file takes effect without a restart.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -92,7 +93,7 @@ struct Stack {
     servers: LocalStack,
     client: MessagingServiceClient<Channel>,
     admin: Admin,
-    _home: tempfile::TempDir,
+    home: tempfile::TempDir,
     stop: oneshot::Sender<()>,
 }
 
@@ -155,7 +156,7 @@ async fn start() -> Stack {
         servers,
         client,
         admin,
-        _home: home,
+        home,
         stop,
     }
 }
@@ -388,6 +389,37 @@ async fn signed_clients_pass_and_the_rest_are_refused() {
         Err(status) => Err(status),
     };
     assert_denied(refused, "accessKey=consumer1 needs PUB");
+
+    // A change of the file is in force within about half a second, with no restart: here a
+    // global whitelist that lets this (unsigned) client send.
+    let conf = s.home.path().join("conf");
+    std::fs::write(
+        conf.join("new.yml"),
+        format!("globalWhiteRemoteAddresses:\n  - 127.0.0.1\n{PLAIN_ACL}"),
+    )
+    .unwrap();
+    std::fs::rename(conf.join("new.yml"), conf.join("plain_acl.yml")).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match s.send(Keys::Unsigned, TOPIC, "whitelisted").await {
+            Ok(code) => {
+                assert_eq!(code, Code::Ok);
+                break;
+            }
+            Err(status) => {
+                assert_eq!(status.code(), tonic::Code::PermissionDenied);
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "not reloaded in 5 s"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    assert_eq!(
+        s.stored(TOPIC).await,
+        BTreeMap::from([("allowed".to_owned(), 1), ("whitelisted".to_owned(), 1)])
+    );
 
     s.stop().await;
 }

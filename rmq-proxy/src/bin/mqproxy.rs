@@ -69,7 +69,13 @@ fn run() -> anyhow::Result<()> {
     }
     if args.print_config {
         for (key, value) in config.values() {
-            cli::print(&format!("{key}={value}\n"));
+            // The proxy's own ACL account carries a secret key: never printed.
+            let shown = if key == "innerClientAuthenticationCredentials" && !value.is_empty() {
+                "***".to_owned()
+            } else {
+                value
+            };
+            cli::print(&format!("{key}={shown}\n"));
         }
         return Ok(());
     }

@@ -804,3 +804,64 @@ async fn compressed_bodies_are_stored_compressed_and_delivered_inflated() {
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_message_renewed_for_renew_max_time_goes_back_with_the_groups_retry_delay() {
+    // Every pass renews (renewAheadTimeMillis 2 h) until 4 s after the receive.
+    let mut s = Proxied::start_with(
+        |b| b.revive_interval = 100,
+        |p| {
+            p.min_invisible_time_mills_for_recv = 1000;
+            p.grpc_client_consumer_min_long_polling_timeout_millis = 300;
+            p.default_invisible_time_mills = 1500;
+            p.renew_schedule_period_millis = 200;
+            p.renew_ahead_time_millis = 7_200_000;
+            p.renew_max_time_millis = 4000;
+        },
+    )
+    .await;
+    let (group, topic) = ("max-renew-group", "max-renew-topic");
+    s.servers.create_topic(topic, 1).await;
+    // The group's retry policy: 1 s for a first retry.
+    let mut config = rmq_remoting::body::stats::SubscriptionGroupConfig::new(group);
+    config.group_retry_policy = Some(serde_json::json!({
+        "type": "EXPONENTIAL",
+        "exponentialRetryPolicy": {"initial": 1000, "max": 60000, "multiplier": 2}
+    }));
+    s.admin
+        .create_subscription_group(&s.servers.broker, &config)
+        .await
+        .unwrap();
+    let (_answer, _telemetry, _inbound) = s.announce(consumer_settings(group, topic)).await;
+    send(&s, topic, "A", &["long"]).await;
+    let got = receive_until(
+        &mut s.client,
+        &push_request(group, topic),
+        1,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(bodies(&got), each_once(&["long"]));
+    let received = Instant::now();
+    // Held past its 1.5 s while renewed; back about 1 s after the 4 s of renewal, attempt 2.
+    let (back, _) = poll_as(
+        &mut s.client,
+        "other",
+        group,
+        topic,
+        Duration::from_secs(12),
+    )
+    .await;
+    let after = received.elapsed();
+    assert_eq!(
+        bodies(&back),
+        each_once(&["long"]),
+        "not back after {after:?}"
+    );
+    assert_eq!(attempt(&back[0]), 2);
+    assert!(
+        after >= Duration::from_millis(4500),
+        "back after {after:?}, before the renewal ended"
+    );
+    s.stop().await;
+}

@@ -1,13 +1,16 @@
 //! What one ACL decision costs the broker: `Rules::check` of a signed SEND_MESSAGE_V2 with the
 //! header fields a Java 4.9.7 producer sends and a 1 KiB body (signature, then the topic's
-//! permission), next to an unsigned request from a whitelisted peer.
+//! permission), next to an unsigned request from a whitelisted peer; and `Rules::check_signed`
+//! of a gRPC send as the proxy decides it (HMAC-SHA1 of the 16-byte `x-mq-date-time`).
 //!
 //!     cargo bench -p rmq-acl --bench check
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use rmq_acl::Rules;
+use hmac::{Hmac, Mac};
+use rmq_acl::{Perm, Resource, Rules, SignedContent};
 use rmq_remoting::acl::Credentials;
 use rmq_remoting::{RemotingCommand, RequestCode};
+use sha1::Sha1;
 
 const RULES: &str = "
 globalWhiteRemoteAddresses:
@@ -70,6 +73,21 @@ fn bench(c: &mut Criterion) {
                 "producer-secret",
             )
         })
+    });
+    let date = b"20261206T231500Z";
+    let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(b"producer-secret").expect("any key length");
+    mac.update(date);
+    let mac = mac.finalize().into_bytes();
+    let grpc = SignedContent {
+        access_key: Some("producer1"),
+        content: date,
+        mac: Some(&mac[..]),
+    };
+    let needs = [(Resource::topic("BenchTopic".into()), Perm::PUB)];
+    let code = RequestCode::SEND_MESSAGE_V2.as_i32();
+    assert_eq!(rules.check_signed(peer, &grpc, code, &needs), Ok(()));
+    c.bench_function("gRPC SendMessage (check_signed)", |b| {
+        b.iter(|| rules.check_signed(peer, std::hint::black_box(&grpc), code, &needs))
     });
     let whitelisted = "10.10.103.7".parse().expect("an address");
     let unsigned = RemotingCommand::request_without_header(RequestCode::SEND_MESSAGE_V2);

@@ -33,7 +33,8 @@ func deadLetters(s *stack) {
 		}
 	}
 	stop(name, p)
-	deadline := time.Now().Add(90 * time.Second)
+	began := time.Now()
+	deadline := began.Add(90 * time.Second)
 	reader := &deadLetterReader{dead: multiset{}, stop: make(chan struct{})}
 	deliveries := multiset{}
 	var quiet time.Time
@@ -48,6 +49,7 @@ func deadLetters(s *stack) {
 		// Receiving goes on: the proxy moves dl0 when a receive pops it a third time.
 		for _, m := range s.receive(name, c, 16, invisible) {
 			deliveries.add(delivery(m))
+			fmt.Printf("dlq: %s after %.1f s\n", delivery(m), time.Since(began).Seconds())
 			if string(m.GetBody()) == "dl1" {
 				if err := c.Ack(context.Background(), m); err != nil {
 					fmt.Printf("dlq: ack %s: %v\n", delivery(m), err)
@@ -55,7 +57,7 @@ func deadLetters(s *stack) {
 			}
 		}
 		if deliveries["dl0#2"] > 0 {
-			reader.start(s, "%DLQ%"+group, s.prefix+"DlqReader", deadline)
+			reader.start(s, "%DLQ%"+group, s.prefix+"DlqReader", began, deadline)
 		}
 	}
 	reader.finish()
@@ -74,7 +76,7 @@ type deadLetterReader struct {
 
 // start begins reading topic as group (once), retrying the consumer's start until the
 // topic's route exists (the broker makes %DLQ% topics with the first dead letter).
-func (r *deadLetterReader) start(s *stack, topic, group string, deadline time.Time) {
+func (r *deadLetterReader) start(s *stack, topic, group string, began, deadline time.Time) {
 	r.once.Do(func() {
 		r.wg.Add(1)
 		go func() {
@@ -90,6 +92,7 @@ func (r *deadLetterReader) start(s *stack, topic, group string, deadline time.Ti
 				return
 			}
 			defer stop("dlq reader", c)
+			fmt.Printf("dlq reader: started after %.1f s\n", time.Since(began).Seconds())
 			for time.Now().Before(deadline) {
 				select {
 				case <-r.stop:
@@ -99,6 +102,7 @@ func (r *deadLetterReader) start(s *stack, topic, group string, deadline time.Ti
 				for _, m := range s.receive("dlq reader", c, 16, invisible) {
 					r.mu.Lock()
 					r.dead.add(string(m.GetBody()))
+					fmt.Printf("dlq reader: %s after %.1f s\n", m.GetBody(), time.Since(began).Seconds())
 					r.mu.Unlock()
 					_ = c.Ack(context.Background(), m)
 				}

@@ -1,8 +1,10 @@
 //! rmq's gRPC proxy: RocketMQ 5's `apache.rocketmq.v2.MessagingService`, so the 5.x clients
 //! (Java, Go, C#, C++, Python, Node.js, Rust SDKs of apache/rocketmq-clients) work with rmq and
 //! with any RocketMQ brokers. The proxy runs in cluster mode: it speaks remoting to the brokers
-//! found through the name servers (with rmq-client), and gRPC to the clients. docs/grpc-proxy.md
-//! says what is served, the configuration keys and how errors map to codes.
+//! found through the name servers (with rmq-client), and gRPC to the clients; started inside a
+//! broker (`enableProxy=true`, rmq-local) it reaches that broker in memory, as the broker accepts
+//! its own process's connections (docs/grpc-proxy.md, "Local mode"). docs/grpc-proxy.md says what
+//! is served, the configuration keys and how errors map to codes.
 
 pub mod auth;
 pub mod cluster;

@@ -19,7 +19,7 @@
 # start side by side (own directories and ports), each one's output printed as one block when
 # it ends; the comparison follows.
 #
-# Environment: RMQ_GRPC_AT_ONCE (how many stacks run at a time, default 4: all), RMQ_NAMESRV_BIN,
+# Environment: RMQ_GRPC_AT_ONCE (how many stacks run at a time, default 2), RMQ_NAMESRV_BIN,
 # RMQ_BROKER_BIN, RMQ_MQADMIN_BIN, RMQ_PROXY_BIN (default target/debug/...;
 # `cargo build -p rmq-namesrv -p rmq-broker -p rmq-tools -p rmq-proxy`);
 # CI=true turns a missing binary or Maven artifact into a failure; RMQ_HARNESS_KEEP=1 keeps logs
@@ -42,7 +42,7 @@ stacks_prepare "$PROXY_BIN"
 # (rmq: reviveInterval): shorter waits, the same deliveries.
 APACHE_BROKER_EXTRA=$'transactionTimeOut=2000\ntransactionCheckInterval=1000\nenablePropertyFilter=true\nreviveMaxSlow=1'
 RMQ_BROKER_KEYS="--transactionTimeOut 2000 --transactionCheckInterval 1000 --enablePropertyFilter true --reviveInterval 200"
-# Receivers hide messages for 2 s (both proxies' floor is 10 s by default); push consumers'
+# Receivers hide messages for 5 s (both proxies' floor is 10 s by default); push consumers'
 # long polls last 5 s, not 20, so one waiting on an empty queue sees a retry sooner.
 APACHE_PROXY_EXTRA=',"minInvisibleTimeMillsForRecv":1000,"grpcClientConsumerMaxLongPollingTimeoutMillis":5000'
 
@@ -184,11 +184,13 @@ run_rmq() {
 case "$WHAT" in
   apache | rmq | local | hybrid) "run_$WHAT" || status=1 ;;
   both | all)
-    # Each stack has its own servers, ports and files: they run side by side, at most
-    # RMQ_GRPC_AT_ONCE (default 4, all of them) at a time.
+    # Each stack has its own servers, ports and files: they run side by side, RMQ_GRPC_AT_ONCE
+    # at a time (default 2: Apache's and rmq's cluster stacks, then local and hybrid; all four
+    # at once is faster still but starts eight JVMs at once on CI's two cores).
     stacks=(run_apache run_rmq)
     [ "$WHAT" = all ] && stacks+=(run_local run_hybrid)
-    at_once="${RMQ_GRPC_AT_ONCE:-4}"
+    at_once="${RMQ_GRPC_AT_ONCE:-2}"
+    [[ "$at_once" =~ ^[1-9][0-9]*$ ]] || { echo "RMQ_GRPC_AT_ONCE must be a positive number" >&2; exit 2; }
     for ((i = 0; i < ${#stacks[@]}; i += at_once)); do
       stacks_concurrently "${stacks[@]:i:at_once}" || status=1
     done

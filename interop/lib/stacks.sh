@@ -61,6 +61,10 @@ stacks_cleanup() {
   for group in "${STACK_GROUPS[@]}"; do
     kill -- "-$group" 2>/dev/null || true
   done
+  # Each subshell's own exit trap stops its servers (5 s at most) before WORK goes.
+  for group in "${STACK_GROUPS[@]}"; do
+    wait "$group" 2>/dev/null || true
+  done
   stacks_stop
   if [ "${RMQ_HARNESS_KEEP:-0}" = "1" ]; then
     echo "$HARNESS: logs kept in $WORK" >&2
@@ -73,9 +77,9 @@ trap stacks_cleanup EXIT
 # Runs the functions named in $@ side by side, say the stacks of one comparison (each must use
 # a directory, ports and fact files of its own under WORK). Each runs in a subshell with a
 # process group of its own, so the exit trap can stop all it started, clients included; the
-# subshell stops its servers when it ends (stacks_stop_within 5). A function's output goes to $WORK/<name>.out and
-# is printed as one block when it ends, so the PASS/FAIL lines of different stacks do not
-# interleave. Fails if any of them failed.
+# subshell stops its servers when it ends (stacks_stop_within 5). A function's output goes to
+# $WORK/<name>.out and is printed as one block when it ends, so the PASS/FAIL lines of
+# different stacks do not interleave. Fails if any of them failed.
 stacks_concurrently() {
   local fn pid rc failed=0 began=$SECONDS
   local -A running=()

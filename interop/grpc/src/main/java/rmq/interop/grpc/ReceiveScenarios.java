@@ -32,7 +32,7 @@ import org.apache.rocketmq.client.apis.producer.Producer;
  *
  * <ul>
  * <li>simple: a SimpleConsumer acks most messages, leaves one unacked (back once with attempt 2)
- *     and extends another by 4 s with changeInvisibleDuration (back once with attempt 2, not
+ *     and extends another to 10 s with changeInvisibleDuration (back once with attempt 2, not
  *     before its new invisible time); nothing comes back after the acks.</li>
  * <li>dlq: a group allowed two deliveries (retryMaxTimes 1); a message never acked is
  *     delivered with attempts 1 and 2, then lands in %DLQ%group and is not delivered again.</li>
@@ -55,8 +55,11 @@ import org.apache.rocketmq.client.apis.producer.Producer;
  * Usage: java -cp CLIENT_CP rmq.interop.grpc.ReceiveScenarios PROXY NAMESRV MQADMIN PREFIX OUT [scenario...]
  */
 public final class ReceiveScenarios {
-    static final Duration INVISIBLE = Duration.ofSeconds(2);
-    static final Duration EXTENDED = Duration.ofSeconds(4);
+    /** How long a receive hides its messages: short, for quick redeliveries, yet long enough
+     * for an ack to arrive in time on a loaded machine (2 and 3 s were not, at a load of 20+). */
+    static final Duration INVISIBLE = Duration.ofSeconds(5);
+    /** Twice INVISIBLE, so an extension ignored shows. */
+    static final Duration EXTENDED = Duration.ofSeconds(10);
 
     static String endpoint;
     static String namesrv;
@@ -137,13 +140,7 @@ public final class ReceiveScenarios {
         List<String> cmd = new ArrayList<>();
         cmd.add(mqadmin);
         cmd.addAll(List.of(args));
-        cmd.add("-n");
-        cmd.add(namesrv);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException("mqadmin " + String.join(" ", args) + " failed: " + out);
-        }
+        admin("mqadmin " + String.join(" ", args), cmd, false);
     }
 
     /** Apache's own mqadmin (for the options rmq's lacks), from the servers' classpath. */
@@ -151,13 +148,29 @@ public final class ReceiveScenarios {
         List<String> cmd = new ArrayList<>(List.of("java", "-cp", System.getProperty("servers.cp"),
             "org.apache.rocketmq.tools.command.MQAdminStartup"));
         cmd.addAll(List.of(args));
+        admin("Apache mqadmin " + String.join(" ", args), cmd, true);
+    }
+
+    /**
+     * Runs an admin command against the name server, up to three times: its requests are
+     * idempotent (create or update), and on a loaded machine one can pass Apache's 3 s client
+     * timeout. Apache's tool must also say "success".
+     */
+    static void admin(String what, List<String> command, boolean saysSuccess) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(command);
         cmd.add("-n");
         cmd.add(namesrv);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0 || !out.contains("success")) {
-            throw new IOException("Apache mqadmin " + String.join(" ", args) + " failed: " + out);
+        String out = "";
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0 && (!saysSuccess || out.contains("success"))) {
+                return;
+            }
+            System.err.println(what + " failed (try " + attempt + "): " + out);
+            Thread.sleep(1000);
         }
+        throw new IOException(what + " failed: " + out);
     }
 
     static String topic(String scenario) throws Exception {
@@ -225,7 +238,8 @@ public final class ReceiveScenarios {
                     consumer.ack(m);
                 }
             }
-            long quiet = System.currentTimeMillis() + 8_000;
+            // Long enough for an unacked message to come back (Apache's revive adds seconds).
+            long quiet = System.currentTimeMillis() + INVISIBLE.toMillis() + 8_000;
             while (System.currentTimeMillis() < quiet) {
                 for (MessageView m : consumer.receive(16, INVISIBLE)) {
                     deliveries.merge(body(m) + "#" + m.getDeliveryAttempt(), 1, Integer::sum);

@@ -20,10 +20,14 @@ const (
 	// invisible is how long a received message stays hidden: short, so redeliveries come
 	// soon (run.sh lowers both proxies' floor, minInvisibleTimeMillsForRecv, to 1 s).
 	invisible = 2 * time.Second
-	// await is the SDK's long-polling wait. The SDK's deadline for a receive is await plus its
-	// 3 s request timeout, and Apache's proxy refuses a deadline shorter than its minimum
-	// long-polling time (5 s) with ILLEGAL_POLLING_TIME, so this cannot go below about 2.2 s.
-	await = 3 * time.Second
+	// requestTimeout is the SDK's timeout for every request (3 s by default). A receive's
+	// deadline is await plus this, and both proxies long-poll for that minus half of this
+	// (at least 5 s): the rest is the margin for the answer to reach the SDK in time. With the
+	// default 1.5 s, Apache's proxy on this loaded machine now and then answered after the
+	// SDK had given up; the messages it had popped then came back with one attempt more.
+	requestTimeout = 6 * time.Second
+	// await is the SDK's long-polling wait: a receive's deadline is 8 s, its poll 5 s.
+	await = 2 * time.Second
 )
 
 // stack is one gRPC proxy under test: its address, the run's topic prefix, the SDK's gRPC
@@ -61,10 +65,12 @@ func (s *stack) config(group string) *rmq.Config {
 	return &rmq.Config{Endpoint: s.proxy, ConsumerGroup: group, Credentials: &credentials.SessionCredentials{}}
 }
 
-// clientFunc makes the SDK's clients log their gRPC calls into logDir.
+// clientFunc makes the SDK's clients log their gRPC calls into logDir and wait requestTimeout
+// for an answer (WithQueryRouteTimeout sets the timeout of every request, despite its name).
 func (s *stack) clientFunc() rmq.NewClientFunc {
 	return func(c *rmq.Config, opts ...rmq.ClientOption) (rmq.Client, error) {
-		return rmq.NewClient(c, append(opts, rmq.WithConnOptions(rmq.WithZapLogger(s.logger)))...)
+		return rmq.NewClient(c, append(opts, rmq.WithQueryRouteTimeout(requestTimeout),
+			rmq.WithConnOptions(rmq.WithZapLogger(s.logger)))...)
 	}
 }
 

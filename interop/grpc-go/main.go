@@ -11,7 +11,7 @@
 //	                                  sends one transactional message and exits without
 //	                                  ending it (the producer that "crashed", see transaction.go)
 //
-// The topics PREFIX{Normal,Fifo,Delay,Tx,Dlq} must exist with their message types, the group
+// The topics PREFIX{Normal,Fifo,Delay,Tx,Dlq,Refuse} must exist with their message types, the group
 // PREFIXFifoGroup must consume orderly and PREFIXDlqGroup must allow one retry.
 package main
 
@@ -46,6 +46,7 @@ func main() {
 		{"delay", delay},
 		{"transaction", transaction},
 		{"dlq", deadLetters},
+		{"refusals", refusals},
 	}
 	began := time.Now()
 	var wg sync.WaitGroup

@@ -1,7 +1,5 @@
 import java.time.Duration;
 import java.util.Collections;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.rocketmq.client.apis.ClientConfiguration;
 import org.apache.rocketmq.client.apis.ClientServiceProvider;
 import org.apache.rocketmq.client.apis.consumer.ConsumeResult;
@@ -21,12 +19,13 @@ public class SlowPush {
         ClientConfiguration config = ClientConfiguration.newBuilder().setEndpoints(args[0])
             .setRequestTimeout(Duration.ofSeconds(10)).enableSsl(false).build();
         long hold = Long.parseLong(args[2]);
-        List<String> seen = new CopyOnWriteArrayList<>();
         PushConsumer consumer = provider.newPushConsumerBuilder().setClientConfiguration(config)
             .setConsumerGroup("RenewGroup").setConsumptionThreadCount(1)
             .setSubscriptionExpressions(Collections.singletonMap(args[1], new FilterExpression("*", FilterExpressionType.TAG)))
             .setMessageListener(m -> {
-                seen.add("delivered " + java.nio.charset.StandardCharsets.UTF_8.decode(m.getBody()) + " " + m.getDeliveryAttempt());
+                // Printed at once: a consumer that is redelivered to may not close in time.
+                System.out.println("delivered " + java.nio.charset.StandardCharsets.UTF_8.decode(m.getBody()) + " " + m.getDeliveryAttempt());
+                System.out.flush();
                 try {
                     Thread.sleep(hold);
                 } catch (InterruptedException e) {
@@ -42,8 +41,17 @@ public class SlowPush {
             producer.send(provider.newMessageBuilder().setTopic(args[1]).setBody(("m" + i).getBytes()).build());
         }
         Thread.sleep(3 * hold + 8000);
-        consumer.close();
-        producer.close();
-        seen.forEach(System.out::println);
+        Thread closer = new Thread(() -> {
+            try {
+                consumer.close();
+                producer.close();
+            } catch (Exception e) {
+                e.printStackTrace();
+            }
+        });
+        closer.setDaemon(true);
+        closer.start();
+        closer.join(15_000);
+        System.exit(0);
     }
 }

@@ -18,8 +18,10 @@ import (
 
 const (
 	// invisible is how long a received message stays hidden: short, so redeliveries come
-	// soon (run.sh lowers both proxies' floor, minInvisibleTimeMillsForRecv, to 1 s).
-	invisible = 2 * time.Second
+	// soon (run.sh lowers both proxies' floor, minInvisibleTimeMillsForRecv, to 1 s), yet long
+	// enough for an ack to arrive in time on a machine loaded by a full CI run (interop/grpc
+	// saw acks after 2-3 s find their handle expired there).
+	invisible = 4 * time.Second
 	// requestTimeout is the SDK's timeout for every request (3 s by default). A receive's
 	// deadline is await plus this, and both proxies long-poll for that minus half of this
 	// (at least 5 s): the rest is the margin for the answer to reach the SDK in time. With the

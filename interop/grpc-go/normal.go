@@ -10,13 +10,14 @@ import (
 	rmq "github.com/apache/rocketmq-clients/golang/v5"
 )
 
-// extended is the invisible duration n5 gets from ChangeInvisibleDuration.
-const extended = 4 * time.Second
+// extended is the invisible duration n5 gets from ChangeInvisibleDuration: twice the first
+// one, so a change that was ignored shows.
+const extended = 2 * invisible
 
 // normal: ten messages with a tag, two keys and a user property each; a SimpleConsumer sees
 // them as sent (message id, tag, keys, property) and acks all but two. n3 is left unacked and
 // must come back once with attempt 2 after its invisible time; n5's invisible duration is
-// changed to 4 s and it must come back once with attempt 2, not before. Nothing comes back
+// changed to 8 s and it must come back once with attempt 2, not before. Nothing comes back
 // after the acks.
 func normal(s *stack) {
 	const name = "normal"

@@ -38,7 +38,7 @@ stacks_prepare "$PROXY_BIN"
 # 1 s times reviveMaxSlow, 3 by default) or 200 ms (rmq: reviveInterval), as in interop/grpc.
 APACHE_BROKER_EXTRA=$'transactionTimeOut=2000\ntransactionCheckInterval=5000\nreviveMaxSlow=1'
 RMQ_BROKER_KEYS="--transactionTimeOut 2000 --transactionCheckInterval 5000 --reviveInterval 200"
-# Receivers hide messages for 2-5 s (both proxies' floor is 10 s by default). Apache's proxy
+# Receivers hide messages for 1-8 s (both proxies' floor is 10 s by default). Apache's proxy
 # keeps a route, also "no such topic", until a refresh 20 s later: the reader of %DLQ%group,
 # which asks before the first dead letter makes that topic, waited that long (rmq's proxy
 # keeps no routes; it warns about the key).

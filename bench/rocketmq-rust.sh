@@ -139,3 +139,10 @@ for flush in $FLUSHES; do
            "rocketmq-rust-$flush/apache-$flush=rocketmq-rust/apache ${flush%_FLUSH}")
 done
 stack_table "${ratios[@]}"
+# Sends that did not return SEND_OK are counted in each run's "(N failed)"; the first one's
+# exception or status, if any, is shown here.
+for flush in $FLUSHES; do
+  for impl in rmq apache rocketmq-rust; do
+    sed -n "s/^first failed send: /$impl-$flush: first failed send: /p" "$WORK/$impl-$flush/bench.err"
+  done
+done

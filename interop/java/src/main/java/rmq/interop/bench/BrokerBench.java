@@ -185,11 +185,13 @@ public final class BrokerBench {
                         SendResult r = p.send(new Message(topic, "bench", body));
                         if (r.getSendStatus() == SendStatus.SEND_OK) {
                             sent.incrementAndGet();
-                        } else {
-                            failed.incrementAndGet();
+                        } else if (failed.incrementAndGet() == 1) {
+                            System.err.println("first failed send: status " + r.getSendStatus());
                         }
                     } catch (Exception e) {
-                        failed.incrementAndGet();
+                        if (failed.incrementAndGet() == 1) {
+                            System.err.println("first failed send: " + e);
+                        }
                         continue;
                     }
                     if (n == mine.length) {

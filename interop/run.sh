@@ -263,7 +263,7 @@ fi
 if [ "$WHAT" = all ] || [ "$WHAT" = grpc ]; then
   need mvn
   need java
-  say "gRPC: rocketmq-client-java 5.0.7 through Apache's proxy 5.3.3 on Apache 5.3.3, then through mqproxy on rmq"
+  say "gRPC: rocketmq-client-java 5.0.7 through Apache's proxy 5.3.3 on Apache 5.3.3 and through mqproxy on rmq (plus local mode and Apache's proxy on rmq), two stacks at a time"
   t0=$(date +%s)
   if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqadmin -p rmq-proxy --bin mqproxy) \
     && RMQ_MQADMIN_BIN="$(dirname "$RMQ_BROKER_BIN")/mqadmin" RMQ_PROXY_BIN="$(dirname "$RMQ_BROKER_BIN")/mqproxy" \

@@ -12,9 +12,9 @@
 #   interop/grpc-go/run.sh [apache|rmq|local|both|all]      (default both)
 #
 # local: rmq's mqbroker with the proxy in its own process (enableProxy=true), checked but not
-# compared; all: both plus local. The stacks run side by side. Environment as interop/grpc/run.sh (RMQ_*_BIN,
-# RMQ_HARNESS_KEEP=1); CI=true turns a missing `go`, binary or Maven artifact or a failed
-# module download into a failure. Needs go, java 17+, mvn, python3.
+# compared; all: both (side by side), then local. Environment as interop/grpc/run.sh
+# (RMQ_*_BIN, RMQ_HARNESS_KEEP=1); CI=true turns a missing `go`, binary or Maven artifact or a
+# failed module download into a failure. Needs go, java 17+, mvn, python3.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -97,16 +97,15 @@ run_local() {
 case "$WHAT" in
   apache | rmq | local) stacks_concurrently "run_$WHAT" || status=1 ;;
   both) stacks_concurrently run_apache run_rmq || status=1 ;;
-  all) stacks_concurrently run_apache run_rmq run_local || status=1 ;;
+  # Two at a time, as interop/grpc: Apache's proxy failed to start (its system topic's creation
+  # timed out) when its JVMs started beside two rmq stacks on a loaded machine.
+  all)
+    stacks_concurrently run_apache run_rmq || status=1
+    stacks_concurrently run_local || status=1
+    ;;
   *) echo "usage: $0 [apache|rmq|local|both|all]" >&2; exit 2 ;;
 esac
 if [ -f "$WORK/apache.facts" ] && [ -f "$WORK/rmq.facts" ]; then
-  if diff "$WORK/apache.facts" "$WORK/rmq.facts" >"$WORK/diff"; then
-    echo "PASS grpc-go: rmq's facts equal Apache's"
-  else
-    echo "FAIL grpc-go: the stacks differ (< apache, > rmq):" >&2
-    cat "$WORK/diff" >&2
-    status=1
-  fi
+  stacks_compare "$WORK/apache.facts" "$WORK/rmq.facts" || status=1
 fi
 exit $status

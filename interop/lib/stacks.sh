@@ -1,8 +1,8 @@
-# Shared by the RocketMQ 5 gRPC harnesses (grpc/run.sh, grpc-python/run.sh): Apache 5.3.3's
-# name server, broker and rocketmq-proxy from Maven Central, rmq's mqnamesrv, mqbroker and
-# mqproxy, each started as a process on ephemeral ports in a temp dir. Source it after setting
-# HARNESS (a name for messages) and ROOT (the repository); it sets WORK, PIDS and a cleanup
-# trap. Needs java 17+, mvn, python3.
+# Shared by the RocketMQ 5 gRPC harnesses (grpc/run.sh, grpc-python/run.sh, grpc-go/run.sh):
+# Apache 5.3.3's name server, broker and rocketmq-proxy from Maven Central, rmq's mqnamesrv,
+# mqbroker and mqproxy, each started as a process on ephemeral ports in a temp dir. Source it
+# after setting HARNESS (a name for messages) and ROOT (the repository); it sets WORK, PIDS and
+# a cleanup trap. Needs java 17+, mvn, python3.
 
 LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NAMESRV_BIN="${RMQ_NAMESRV_BIN:-$ROOT/target/debug/mqnamesrv}"
@@ -101,6 +101,33 @@ stacks_concurrently() {
     unset "running[$pid]"
     STACK_GROUPS=("${!running[@]}")
   done
+  return $failed
+}
+
+# Compares Apache's fact file $1 with rmq's $2: a line only Apache's shows fails unless a
+# "$HARNESS:" row of interop/known-differences.txt starts it (printed KNOWN); a line only rmq's
+# shows is printed. Fails on a difference not known.
+stacks_compare() {
+  local line row failed=0 known rows=()
+  mapfile -t rows < <(sed -n "s/^$HARNESS:\([^|]*[^ |]\) *|.*/\1/p" "$ROOT/interop/known-differences.txt")
+  while IFS= read -r line; do
+    case "$line" in
+      "< "*)
+        known=0
+        for row in "${rows[@]}"; do
+          case "${line#< }" in "$row"*) known=1 ;; esac
+        done
+        if [ $known = 1 ]; then
+          echo "KNOWN $HARNESS: apache ${line#< }"
+        else
+          echo "FAIL $HARNESS: apache shows '${line#< }', rmq does not" >&2
+          failed=1
+        fi
+        ;;
+      "> "*) echo "  rmq: ${line#> }" ;;
+    esac
+  done < <(diff "$1" "$2")
+  [ $failed = 0 ] && echo "PASS $HARNESS: rmq's facts equal Apache's$(cmp -s "$1" "$2" || echo ', known differences aside')"
   return $failed
 }
 

@@ -107,7 +107,7 @@ start_rocketmq_rust() {
   local dir="$1" flush="$2" home="$1/home" ns_port port
   mkdir -p "$home"
   ns_port="$(free_listen_port)"
-  start_on_port "rocketmq-rust-$flush-ns" "$ns_port" env HOME="$home" ROCKETMQ_HOME="$home" NO_COLOR=1 \
+  start_on_port "rocketmq-rust-$flush-ns" "$ns_port" env HOME="$home" ROCKETMQ_HOME="$home" \
     "$RR_ROOT/bin/rocketmq-namesrv-rust" --listenPort "$ns_port" --bindAddress 127.0.0.1 \
     --kvConfigPath "$dir/kv.json"
   NS_PID=$PID NS_ADDR=$ADDR
@@ -125,7 +125,7 @@ storePathRootDir=$STORE
 flushDiskType=$flush
 EOF
   READY="started successfully" start "rocketmq-rust-$flush-broker" env HOME="$home" ROCKETMQ_HOME="$home" \
-    NO_COLOR=1 "$RR_ROOT/bin/rocketmq-broker-rust" -c "$dir/broker.properties"
+    "$RR_ROOT/bin/rocketmq-broker-rust" -c "$dir/broker.properties"
   BROKER_PID=$PID BROKER_ADDR="127.0.0.1:$port" READY_MS=$START_MS
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/apache/rocketmq-clients/golang/v5/credentials"
 	"github.com/apache/rocketmq-clients/golang/v5/pkg/zaplog"
 	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
-	"go.uber.org/zap"
 )
 
 const (
@@ -32,13 +31,12 @@ const (
 	await = 2 * time.Second
 )
 
-// stack is one gRPC proxy under test: its address, the run's topic prefix, the SDK's gRPC
-// logger and the facts being recorded.
+// stack is one gRPC proxy under test: its address, the run's topic prefix, where the SDK logs
+// and the facts being recorded.
 type stack struct {
 	proxy  string
 	prefix string
 	logDir string
-	logger *zap.Logger
 	rec    *recorder
 	// errors counts receive errors other than "no new message", per scenario; they are
 	// printed (a proxy that refuses now and then is worth seeing), not facts.
@@ -47,16 +45,22 @@ type stack struct {
 }
 
 // newStack prepares the clients' logging under logDir (the SDK logs to ~/logs and
-// /tmp/rocketmq-logger.log otherwise).
+// /tmp/rocketmq-logger.log otherwise). Called once per process.
 func newStack(proxy, prefix, logDir string) (*stack, error) {
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, err
+	}
+	logger := zaplog.New(zaplog.WithFileName(filepath.Join(logDir, "grpc.log")))
+	// The SDK's client manager opens its connections with NewRpcClient(target) and no
+	// options, so its default gRPC logger writes /tmp/rocketmq-logger.log: give it ours.
+	base := rmq.NewRpcClient
+	rmq.NewRpcClient = func(target string, opts ...rmq.RpcClientOption) (rmq.RpcClient, error) {
+		return base(target, append(opts, rmq.WithRpcClientConnOption(rmq.WithZapLogger(logger)))...)
 	}
 	return &stack{
 		proxy:  proxy,
 		prefix: prefix,
 		logDir: logDir,
-		logger: zaplog.New(zaplog.WithFileName(filepath.Join(logDir, "grpc.log"))),
 		rec:    &recorder{},
 		errors: map[string]int{},
 	}, nil
@@ -67,12 +71,11 @@ func (s *stack) config(group string) *rmq.Config {
 	return &rmq.Config{Endpoint: s.proxy, ConsumerGroup: group, Credentials: &credentials.SessionCredentials{}}
 }
 
-// clientFunc makes the SDK's clients log their gRPC calls into logDir and wait requestTimeout
-// for an answer (WithQueryRouteTimeout sets the timeout of every request, despite its name).
+// clientFunc makes the SDK's clients wait requestTimeout for an answer (WithQueryRouteTimeout
+// sets the timeout of every request, despite its name).
 func (s *stack) clientFunc() rmq.NewClientFunc {
 	return func(c *rmq.Config, opts ...rmq.ClientOption) (rmq.Client, error) {
-		return rmq.NewClient(c, append(opts, rmq.WithQueryRouteTimeout(requestTimeout),
-			rmq.WithConnOptions(rmq.WithZapLogger(s.logger)))...)
+		return rmq.NewClient(c, append(opts, rmq.WithQueryRouteTimeout(requestTimeout))...)
 	}
 }
 

@@ -2,10 +2,7 @@ module rmq/interop/grpcgo
 
 go 1.22
 
-require (
-	github.com/apache/rocketmq-clients/golang/v5 v5.1.2
-	go.uber.org/zap v1.21.0
-)
+require github.com/apache/rocketmq-clients/golang/v5 v5.1.2
 
 require (
 	contrib.go.opencensus.io/exporter/ocagent v0.6.0 // indirect
@@ -27,6 +24,7 @@ require (
 	go.opencensus.io v0.22.5 // indirect
 	go.uber.org/atomic v1.9.0 // indirect
 	go.uber.org/multierr v1.8.0 // indirect
+	go.uber.org/zap v1.21.0 // indirect
 	golang.org/x/crypto v0.0.0-20220722155217-630584e8d5aa // indirect
 	golang.org/x/net v0.0.0-20220809184613-07c6da5e1ced // indirect
 	golang.org/x/sync v0.0.0-20220722155255-886fb9371eb4 // indirect

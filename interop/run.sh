@@ -259,70 +259,54 @@ if [ "$WHAT" = all ] || [ "$WHAT" = pop-broker ]; then
   fi
 fi
 
-# ---------------------------------------------------------------- the gRPC proxy
-if [ "$WHAT" = all ] || [ "$WHAT" = grpc ]; then
-  need mvn
-  need java
-  say "gRPC: rocketmq-client-java 5.0.7 through Apache's proxy 5.3.3 on Apache 5.3.3 and through mqproxy on rmq (plus local mode and Apache's proxy on rmq), two stacks at a time"
+# ---------------------------------------------------------------- the gRPC proxy suites
+# grpc_suite NAME DESCRIPTION SCRIPT [ARGS...]: builds mqadmin and mqproxy, runs SCRIPT with
+# their paths in RMQ_MQADMIN_BIN / RMQ_PROXY_BIN, and adds "NAME suite: ok|FAILED (Ns)".
+grpc_suite() {
+  local name="$1" description="$2" script="$3" t0
+  shift 3
+  say "$description"
   t0=$(date +%s)
   if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqadmin -p rmq-proxy --bin mqproxy) \
     && RMQ_MQADMIN_BIN="$(dirname "$RMQ_BROKER_BIN")/mqadmin" RMQ_PROXY_BIN="$(dirname "$RMQ_BROKER_BIN")/mqproxy" \
-      bash "$HERE/grpc/run.sh" all; then
-    summary+=("grpc suite: ok ($(( $(date +%s) - t0 ))s)")
+      bash "$script" "$@"; then
+    summary+=("$name suite: ok ($(( $(date +%s) - t0 ))s)")
   else
-    summary+=("grpc suite: FAILED ($(( $(date +%s) - t0 ))s)")
+    summary+=("$name suite: FAILED ($(( $(date +%s) - t0 ))s)")
     status=1
   fi
+}
+
+if [ "$WHAT" = all ] || [ "$WHAT" = grpc ]; then
+  need mvn
+  need java
+  grpc_suite grpc "gRPC: rocketmq-client-java 5.0.7 through Apache's proxy 5.3.3 on Apache 5.3.3 and through mqproxy on rmq (plus local mode and Apache's proxy on rmq), two stacks at a time" \
+    "$HERE/grpc/run.sh" all
 fi
 
-# ---------------------------------------------------------------- the gRPC proxy, Python SDK
+# the Python SDK
 if [ "$WHAT" = all ] || [ "$WHAT" = grpc-python ]; then
   need mvn
   need java
   need python3
-  say "gRPC: rocketmq-python-client 5.1.2 through Apache's proxy 5.3.3 on Apache 5.3.3, then through mqproxy on rmq"
-  t0=$(date +%s)
-  if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqadmin -p rmq-proxy --bin mqproxy) \
-    && RMQ_MQADMIN_BIN="$(dirname "$RMQ_BROKER_BIN")/mqadmin" RMQ_PROXY_BIN="$(dirname "$RMQ_BROKER_BIN")/mqproxy" \
-      bash "$HERE/grpc-python/run.sh" both; then
-    summary+=("grpc-python suite: ok ($(( $(date +%s) - t0 ))s)")
-  else
-    summary+=("grpc-python suite: FAILED ($(( $(date +%s) - t0 ))s)")
-    status=1
-  fi
+  grpc_suite grpc-python "gRPC: rocketmq-python-client 5.1.2 through Apache's proxy 5.3.3 on Apache 5.3.3, then through mqproxy on rmq" \
+    "$HERE/grpc-python/run.sh" both
 fi
 
-# ---------------------------------------------------------------- the gRPC proxy, Go v5 SDK
+# the Go v5 SDK; grpc-go/run.sh says SKIPPED when `go` is missing, and fails with CI=true.
 if [ "$WHAT" = all ] || [ "$WHAT" = grpc-go ]; then
   need mvn
   need java
-  say "gRPC: rocketmq-clients golang/v5 5.1.2 through Apache's proxy 5.3.3 on Apache 5.3.3, through mqproxy on rmq, then mqbroker --enableProxy true"
-  t0=$(date +%s)
-  # grpc-go/run.sh says SKIPPED when `go` is missing, and fails with CI=true.
-  if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqadmin -p rmq-proxy --bin mqproxy) \
-    && RMQ_MQADMIN_BIN="$(dirname "$RMQ_BROKER_BIN")/mqadmin" RMQ_PROXY_BIN="$(dirname "$RMQ_BROKER_BIN")/mqproxy" \
-      bash "$HERE/grpc-go/run.sh" all; then
-    summary+=("grpc-go suite: ok ($(( $(date +%s) - t0 ))s)")
-  else
-    summary+=("grpc-go suite: FAILED ($(( $(date +%s) - t0 ))s)")
-    status=1
-  fi
+  grpc_suite grpc-go "gRPC: rocketmq-clients golang/v5 5.1.2 through Apache's proxy 5.3.3 on Apache 5.3.3, through mqproxy on rmq, then mqbroker --enableProxy true" \
+    "$HERE/grpc-go/run.sh" all
 fi
 
-# ---------------------------------------------------------------- the gRPC proxy with ACL 1.0
+# with ACL 1.0
 if [ "$WHAT" = all ] || [ "$WHAT" = grpc-acl ]; then
   need mvn
   need java
-  say "gRPC + ACL: rocketmq-client-java 5.0.7 with credentials through mqproxy (enableACL) on an ACL-enabled rmq broker"
-  t0=$(date +%s)
-  if (cd "$ROOT" && cargo build -q -p rmq-tools --bin mqadmin -p rmq-proxy --bin mqproxy) \
-    && RMQ_MQADMIN_BIN="$(dirname "$RMQ_BROKER_BIN")/mqadmin" RMQ_PROXY_BIN="$(dirname "$RMQ_BROKER_BIN")/mqproxy" \
-      bash "$HERE/grpc/acl.sh"; then
-    summary+=("grpc-acl suite: ok ($(( $(date +%s) - t0 ))s)")
-  else
-    summary+=("grpc-acl suite: FAILED ($(( $(date +%s) - t0 ))s)")
-    status=1
-  fi
+  grpc_suite grpc-acl "gRPC + ACL: rocketmq-client-java 5.0.7 with credentials through mqproxy (enableACL) on an ACL-enabled rmq broker" \
+    "$HERE/grpc/acl.sh"
 fi
 
 # ---------------------------------------------------------------- Go suite

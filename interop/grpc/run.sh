@@ -121,35 +121,14 @@ expect() {
   return $failed
 }
 
-# Whether fact $1 of Apache's stack starts with a `grpc:` row of interop/known-differences.txt.
-known() {
-  local row
-  while IFS= read -r row; do
-    [ -n "$row" ] && case "$1" in "$row"*) return 0 ;; esac
-  done < <(sed -n 's/^grpc:\([^|]*[^ |]\) *|.*/\1/p' "$ROOT/interop/known-differences.txt")
-  return 1
-}
-
-# Compares the two stacks' facts: every line Apache's stack shows and rmq's does not fails the
-# run, unless it is a known difference (printed KNOWN).
+# Compares the two stacks' facts with stacks_compare: every line Apache's stack shows and rmq's
+# does not fails the run, unless a `grpc:` row of interop/known-differences.txt starts it (KNOWN).
 compare() {
-  local line failed=0
-  diff <(cat "$WORK/apache".{produced,stored,received}) <(cat "$WORK/rmq".{produced,stored,received}) >"$WORK/diff"
-  while IFS= read -r line; do
-    case "$line" in
-      "< "*)
-        if known "${line#< }"; then
-          echo "KNOWN grpc: apache ${line#< }"
-        else
-          echo "FAIL grpc: apache shows '${line#< }', rmq does not" >&2
-          failed=1
-        fi
-        ;;
-      "> "*) echo "  rmq: ${line#> }" ;;
-    esac
-  done <"$WORK/diff"
-  [ $failed = 0 ] && echo "PASS grpc: rmq's facts equal Apache's$([ -s "$WORK/diff" ] && echo ', known differences aside')"
-  return $failed
+  local side
+  for side in apache rmq; do
+    cat "$WORK/$side".{produced,stored,received} >"$WORK/$side.facts"
+  done
+  stacks_compare "$WORK/apache.facts" "$WORK/rmq.facts"
 }
 
 # rmq's broker with the proxy in its own process (enableProxy=true, local mode).

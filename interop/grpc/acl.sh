@@ -24,26 +24,8 @@ stacks_prepare "$PROXY_BIN"
 
 ACL_HOME="$WORK/home"
 mkdir -p "$ACL_HOME/conf"
-cat >"$ACL_HOME/conf/plain_acl.yml" <<'YAML'
-accounts:
-  - accessKey: proxyInner
-    secretKey: proxySecret1
-    admin: true
-  - accessKey: producer1
-    secretKey: producerSecret1
-    defaultTopicPerm: DENY
-    defaultGroupPerm: DENY
-    topicPerms:
-      - AclTopic=PUB
-  - accessKey: consumer1
-    secretKey: consumerSecret1
-    defaultTopicPerm: DENY
-    defaultGroupPerm: DENY
-    topicPerms:
-      - AclTopic=SUB
-    groupPerms:
-      - AclGroup=SUB
-YAML
+# The same accounts as rmq-proxy/tests/acl.rs, from one file.
+cp "$ROOT/rmq-proxy/tests/fixtures/plain_acl.yml" "$ACL_HOME/conf/plain_acl.yml" || exit 1
 printf 'accessKey: proxyInner\nsecretKey: proxySecret1\n' >"$ACL_HOME/conf/tools.yml"
 # The broker, mqadmin and the proxy all take the home from the environment.
 export ROCKETMQ_HOME="$ACL_HOME"

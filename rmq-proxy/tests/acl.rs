@@ -11,13 +11,12 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use rmq_broker::config::BrokerConfig;
-use rmq_client::{Admin, ClientConfig, Credentials, MessageQueue};
+use rmq_client::{Admin, Credentials, MessageQueue};
 use rmq_proxy::proto::v2::{
     self, messaging_service_client::MessagingServiceClient, receive_message_response::Content,
     settings::PubSub, telemetry_command::Command, Code,
 };
 use rmq_proxy::{ProxyConfig, ProxyContext};
-use rmq_remoting::body::topic::TopicConfig;
 use rmq_testkit::LocalStack;
 use sha1::Sha1;
 use tokio::sync::oneshot;
@@ -25,7 +24,7 @@ use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 mod common;
-use common::{message, producer_settings, request, resource};
+use common::{admin, message, producer_settings, request, resource, topic_config};
 
 const TOPIC: &str = "AclTopic";
 const OTHER_TOPIC: &str = "AclOtherTopic";
@@ -33,26 +32,8 @@ const GROUP: &str = "AclGroup";
 
 /// The proxy's own account (admin, as Apache advises for its inner client), a producer that
 /// may publish to AclTopic only, a consumer that may consume AclTopic as AclGroup only.
-const PLAIN_ACL: &str = "
-accounts:
-  - accessKey: proxyInner
-    secretKey: proxySecret1
-    admin: true
-  - accessKey: producer1
-    secretKey: producerSecret1
-    defaultTopicPerm: DENY
-    defaultGroupPerm: DENY
-    topicPerms:
-      - AclTopic=PUB
-  - accessKey: consumer1
-    secretKey: consumerSecret1
-    defaultTopicPerm: DENY
-    defaultGroupPerm: DENY
-    topicPerms:
-      - AclTopic=SUB
-    groupPerms:
-      - AclGroup=SUB
-";
+/// (interop/grpc/acl.sh copies the same file.)
+const PLAIN_ACL: &str = include_str!("fixtures/plain_acl.yml");
 
 /// The signed time; Apache's proxy does not check its age, nor does rmq's.
 const DATE_TIME: &str = "20261206T231500Z";
@@ -107,25 +88,10 @@ async fn start() -> Stack {
         b.rocketmq_home = home_text.clone();
     })
     .await;
-    let admin = Admin::start(ClientConfig {
-        namesrv_addr: servers.namesrv.clone(),
-        client_ip: "127.0.0.1".into(),
-        credentials: Some(Credentials::new("proxyInner", "proxySecret1")),
-        ..ClientConfig::default()
-    })
-    .await
-    .unwrap();
+    let credentials = Credentials::new("proxyInner", "proxySecret1");
+    let admin = admin(&servers.namesrv, Some(credentials)).await;
     for topic in [TOPIC, OTHER_TOPIC] {
-        let config = TopicConfig {
-            order: false,
-            perm: 6,
-            read_queue_nums: 4,
-            topic_filter_type: "SINGLE_TAG".into(),
-            topic_name: topic.into(),
-            topic_sys_flag: 0,
-            write_queue_nums: 4,
-            attributes: None,
-        };
+        let config = topic_config(topic, None);
         admin.create_topic(&servers.broker, &config).await.unwrap();
         servers.wait_for_route(topic).await;
     }
@@ -240,6 +206,27 @@ async fn receive(
     Ok(bodies)
 }
 
+/// Opens a telemetry stream signed with `keys` and announces publishing settings for AclTopic:
+/// the proxy's first answer, or its refusal.
+async fn announce_publishing(
+    client: &mut MessagingServiceClient<Channel>,
+    keys: Keys,
+) -> Result<v2::TelemetryCommand, Status> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tx.send(v2::TelemetryCommand {
+        status: None,
+        command: Some(Command::Settings(producer_settings(&[TOPIC]))),
+    })
+    .await
+    .unwrap();
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
+    let mut inbound = client.telemetry(signed(keys, stream)).await?.into_inner();
+    inbound
+        .message()
+        .await?
+        .ok_or_else(|| Status::unknown("telemetry stream closed with no answer"))
+}
+
 fn assert_denied<T: std::fmt::Debug>(result: Result<T, Status>, text: &str) {
     let status = result.expect_err("refused");
     assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
@@ -346,23 +333,9 @@ async fn signed_clients_pass_and_the_rest_are_refused() {
 
     // Telemetry: each command is decided; publishing settings from the consumer close the
     // stream with PERMISSION_DENIED, the producer's are answered.
-    let (tx, rx) = tokio::sync::mpsc::channel(2);
-    tx.send(v2::TelemetryCommand {
-        status: None,
-        command: Some(Command::Settings(producer_settings(&[TOPIC]))),
-    })
-    .await
-    .unwrap();
-    let mut inbound = s
-        .client
-        .telemetry(signed(
-            PRODUCER,
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        ))
+    let answer = announce_publishing(&mut s.client, PRODUCER)
         .await
-        .unwrap()
-        .into_inner();
-    let answer = inbound.message().await.unwrap().expect("settings answered");
+        .expect("settings answered");
     assert!(matches!(
         answer.command,
         Some(Command::Settings(v2::Settings {
@@ -370,24 +343,7 @@ async fn signed_clients_pass_and_the_rest_are_refused() {
             ..
         }))
     ));
-    let (tx, rx) = tokio::sync::mpsc::channel(2);
-    tx.send(v2::TelemetryCommand {
-        status: None,
-        command: Some(Command::Settings(producer_settings(&[TOPIC]))),
-    })
-    .await
-    .unwrap();
-    let refused = match s
-        .client
-        .telemetry(signed(
-            CONSUMER,
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        ))
-        .await
-    {
-        Ok(stream) => stream.into_inner().message().await.map(|_| ()),
-        Err(status) => Err(status),
-    };
+    let refused = announce_publishing(&mut s.client, CONSUMER).await;
     assert_denied(refused, "accessKey=consumer1 needs PUB");
 
     // A change of the file is in force within about half a second, with no restart: here a

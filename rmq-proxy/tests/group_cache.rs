@@ -4,11 +4,12 @@
 //! the new one for topicConfigCacheRefreshSeconds, and a FIFO group was served unordered
 //! (interop/grpc's receive scenarios, run side by side, showed it).
 
-use rmq_client::{Admin, ClientConfig};
 use rmq_proxy::cluster::Cluster;
 use rmq_proxy::ProxyConfig;
 use rmq_remoting::body::stats::SubscriptionGroupConfig;
 use rmq_testkit::LocalStack;
+
+mod common;
 
 #[tokio::test]
 async fn a_group_created_after_another_lookup_is_found_at_once_then_cached() {
@@ -20,48 +21,34 @@ async fn a_group_created_after_another_lookup_is_found_at_once_then_cached() {
     })
     .await
     .unwrap();
-    let admin = Admin::start(ClientConfig {
-        namesrv_addr: servers.namesrv.clone(),
-        client_ip: "127.0.0.1".into(),
-        ..ClientConfig::default()
-    })
-    .await
-    .unwrap();
+    let admin = common::admin(&servers.namesrv, None).await;
+    let create = |group: SubscriptionGroupConfig| {
+        let (admin, broker) = (&admin, &servers.broker);
+        async move {
+            admin
+                .create_subscription_group(broker, &group)
+                .await
+                .unwrap()
+        }
+    };
+    let retries = |name: &'static str| {
+        let cluster = &cluster;
+        async move { cluster.group_config(name).await.map(|g| g.retry_max_times) }
+    };
     let mut early = SubscriptionGroupConfig::new("looked-up-first");
     early.retry_max_times = 3;
-    admin
-        .create_subscription_group(&servers.broker, &early)
-        .await
-        .unwrap();
-    assert_eq!(
-        cluster
-            .group_config("looked-up-first")
-            .await
-            .map(|g| g.retry_max_times),
-        Some(3)
-    );
+    create(early.clone()).await;
+    assert_eq!(retries("looked-up-first").await, Some(3));
     // Unknown, then created: found on the next lookup, not a cache time later.
     assert!(cluster.group_config("created-later").await.is_none());
     let mut late = SubscriptionGroupConfig::new("created-later");
     late.consume_message_orderly = Some(true);
-    admin
-        .create_subscription_group(&servers.broker, &late)
-        .await
-        .unwrap();
+    create(late).await;
     let found = cluster.group_config("created-later").await;
     assert_eq!(found.and_then(|g| g.consume_message_orderly), Some(true));
     // A group found is cached for the cache time: a change shows only after it.
     early.retry_max_times = 5;
-    admin
-        .create_subscription_group(&servers.broker, &early)
-        .await
-        .unwrap();
-    assert_eq!(
-        cluster
-            .group_config("looked-up-first")
-            .await
-            .map(|g| g.retry_max_times),
-        Some(3)
-    );
+    create(early).await;
+    assert_eq!(retries("looked-up-first").await, Some(3));
     servers.stop().await;
 }

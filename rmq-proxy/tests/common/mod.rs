@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rmq_broker::config::BrokerConfig;
-use rmq_client::{Admin, ClientConfig, MessageQueue, ReceivedMessage};
+use rmq_client::{Admin, ClientConfig, Credentials, MessageQueue, ReceivedMessage};
 use rmq_proxy::proto::v2::{
     self, messaging_service_client::MessagingServiceClient, settings::PubSub,
     telemetry_command::Command, ClientType,
@@ -23,6 +23,33 @@ use tonic::Request;
 
 /// The client id every request of the tests carries.
 pub const CLIENT_ID: &str = "proxy-test-client";
+
+/// An admin client of the name server at `namesrv` (signing with `credentials` when the
+/// servers check ACL), to create topics and groups and look at what was stored.
+pub async fn admin(namesrv: &str, credentials: Option<Credentials>) -> Admin {
+    Admin::start(ClientConfig {
+        namesrv_addr: namesrv.to_owned(),
+        client_ip: "127.0.0.1".into(),
+        credentials,
+        ..ClientConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// A read-write topic of 4 queues, with the 5.x message type `kind` when given.
+pub fn topic_config(topic: &str, kind: Option<&str>) -> TopicConfig {
+    TopicConfig {
+        order: false,
+        perm: 6,
+        read_queue_nums: 4,
+        topic_filter_type: "SINGLE_TAG".into(),
+        topic_name: topic.into(),
+        topic_sys_flag: 0,
+        write_queue_nums: 4,
+        attributes: kind.map(|kind| HashMap::from([("message.type".to_owned(), kind.to_owned())])),
+    }
+}
 
 /// Name server, broker and proxy, and a gRPC client of the proxy.
 pub struct Proxied {
@@ -66,13 +93,7 @@ impl Proxied {
         let client = MessagingServiceClient::connect(format!("http://{addr}"))
             .await
             .unwrap();
-        let admin = Admin::start(ClientConfig {
-            namesrv_addr: servers.namesrv.clone(),
-            client_ip: "127.0.0.1".into(),
-            ..ClientConfig::default()
-        })
-        .await
-        .unwrap();
+        let admin = admin(&servers.namesrv, None).await;
         Proxied {
             servers,
             client,
@@ -84,21 +105,8 @@ impl Proxied {
 
     /// Creates `topic` (4 queues) with the 5.x message type `kind` and waits for its route.
     pub async fn typed_topic(&self, topic: &str, kind: &str) {
-        let config = TopicConfig {
-            order: false,
-            perm: 6,
-            read_queue_nums: 4,
-            topic_filter_type: "SINGLE_TAG".into(),
-            topic_name: topic.into(),
-            topic_sys_flag: 0,
-            write_queue_nums: 4,
-            attributes: Some(HashMap::from([(
-                "message.type".to_owned(),
-                kind.to_owned(),
-            )])),
-        };
         self.admin
-            .create_topic(&self.servers.broker, &config)
+            .create_topic(&self.servers.broker, &topic_config(topic, Some(kind)))
             .await
             .unwrap();
         self.servers.wait_for_route(topic).await;

@@ -19,11 +19,9 @@ use crate::proto::v2::{
 };
 use crate::{status, validate};
 
-/// A decoded handle that is still in flight, else the status Apache's proxy answers: a handle
-/// past its invisible time is expired (the broker may have handed the message out again).
-pub(super) fn live_handle(text: &str) -> Result<ReceiptHandle, Status> {
-    let handle = ReceiptHandle::decode(text)
-        .ok_or_else(|| status::of(Code::InvalidReceiptHandle, "receipt handle is malformed"))?;
+/// `handle` if it is still in flight, else the status Apache's proxy answers: a handle past its
+/// invisible time is expired (the broker may have handed the message out again).
+fn live(handle: ReceiptHandle) -> Result<ReceiptHandle, Status> {
     if handle.next_visible_time() <= now_ms() {
         return Err(status::of(
             Code::InvalidReceiptHandle,
@@ -35,23 +33,20 @@ pub(super) fn live_handle(text: &str) -> Result<ReceiptHandle, Status> {
 
 /// The handle to act on: the newest one when the proxy was renewing the message for this client
 /// (taking it out of renewal, as Apache's proxy does on ack, change and forward), else the
-/// client's own.
+/// client's own `text`, decoded.
 async fn current_handle(
     ctx: &ProxyContext,
     client_id: &str,
     group: &str,
     msg_id: &str,
     text: &str,
-) -> String {
-    match ctx
-        .receive
-        .renewals
-        .take(client_id, group, msg_id, text)
-        .await
-    {
-        Some(newest) => newest.encode(),
-        None => text.to_owned(),
+) -> Result<ReceiptHandle, Status> {
+    let renewals = &ctx.receive.renewals;
+    if let Some(newest) = renewals.take(client_id, group, msg_id, text).await {
+        return Ok(newest);
     }
+    ReceiptHandle::decode(text)
+        .ok_or_else(|| status::of(Code::InvalidReceiptHandle, "receipt handle is malformed"))
 }
 
 /// The names of a request's topic and group, each checked as Apache's `GrpcValidator` does.
@@ -101,15 +96,9 @@ pub(super) async fn ack_message(
     let acks = request.entries.iter().map(|entry| {
         let (topic, group) = (&topic, &group);
         async move {
-            let text = current_handle(
-                ctx,
-                client_id,
-                group,
-                &entry.message_id,
-                &entry.receipt_handle,
-            )
-            .await;
-            let outcome = match live_handle(&text) {
+            let (msg_id, text) = (&entry.message_id, &entry.receipt_handle);
+            let handle = current_handle(ctx, client_id, group, msg_id, text).await;
+            let outcome = match handle.and_then(live) {
                 Ok(handle) => ack_one(ctx, group, topic, &handle).await,
                 Err(status) => Err(status),
             };
@@ -164,15 +153,11 @@ pub(super) async fn change_invisible_duration(
     if let Err(status) = super::stream::check_invisible_time(ctx, invisible_ms, 0) {
         return answer(status, String::new());
     }
-    let text = current_handle(
-        ctx,
-        client_id,
-        &group,
-        &request.message_id,
-        &request.receipt_handle,
-    )
-    .await;
-    let handle = match live_handle(&text) {
+    let (msg_id, text) = (&request.message_id, &request.receipt_handle);
+    let handle = match current_handle(ctx, client_id, &group, msg_id, text)
+        .await
+        .and_then(live)
+    {
         Ok(handle) => handle,
         Err(status) => return answer(status, String::new()),
     };
@@ -228,16 +213,8 @@ pub(super) async fn forward_to_dead_letter_queue(
 ) -> ForwardMessageToDeadLetterQueueResponse {
     let outcome = async {
         let (topic, group) = names(request.topic.as_ref(), request.group.as_ref())?;
-        let text = current_handle(
-            ctx,
-            client_id,
-            &group,
-            &request.message_id,
-            &request.receipt_handle,
-        )
-        .await;
-        let handle = ReceiptHandle::decode(&text)
-            .ok_or_else(|| status::of(Code::InvalidReceiptHandle, "receipt handle is malformed"))?;
+        let (msg_id, text) = (&request.message_id, &request.receipt_handle);
+        let handle = current_handle(ctx, client_id, &group, msg_id, text).await?;
         dead_letter(ctx, &group, &topic, &handle, &request.message_id).await
     };
     ForwardMessageToDeadLetterQueueResponse {

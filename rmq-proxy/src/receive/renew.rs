@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use rmq_client::ClientError;
+use rmq_client::{ChangedReceipt, ClientError};
 use tokio::sync::Mutex as AsyncMutex;
 
 use super::receipt::ReceiptHandle;
@@ -69,6 +69,22 @@ struct Tracked {
     failures: i32,
     /// Taken out (acked, changed, given back): nothing more to do.
     done: bool,
+}
+
+impl Tracked {
+    /// Hides the message from `group` for `ms` from now: a renewal, or a give-back (soon, or
+    /// after the group's retry delay). Answers the broker's new checkpoint.
+    async fn hide(
+        &self,
+        ctx: &ProxyContext,
+        group: &str,
+        ms: i64,
+    ) -> Result<ChangedReceipt, ClientError> {
+        ctx.receive
+            .pop
+            .change_invisible_time(group, &self.topic, &self.handle.info, millis(ms))
+            .await
+    }
 }
 
 type Entry = Arc<AsyncMutex<Tracked>>;
@@ -244,13 +260,8 @@ async fn give_back(ctx: Arc<ProxyContext>, group: String, entry: Entry) {
         return;
     }
     tracked.done = true;
-    let invisible = millis(ctx.config.invisible_time_millis_when_clear);
-    if let Err(e) = ctx
-        .receive
-        .pop
-        .change_invisible_time(&group, &tracked.topic, &tracked.handle.info, invisible)
-        .await
-    {
+    let invisible_ms = ctx.config.invisible_time_millis_when_clear;
+    if let Err(e) = tracked.hide(&ctx, &group, invisible_ms).await {
         tracing::debug!(group, error = %e, "give-back failed; the message comes back after its invisible time");
     }
 }
@@ -272,17 +283,7 @@ async fn renew(ctx: Arc<ProxyContext>, key: GroupKey, handle_key: HandleKey, ent
         false
     } else if now - tracked.received_at < config.renew_max_time_millis {
         let step = RENEW_STEPS_MS[tracked.renewals.min(RENEW_STEPS_MS.len() - 1)];
-        match ctx
-            .receive
-            .pop
-            .change_invisible_time(
-                &key.group,
-                &tracked.topic,
-                &tracked.handle.info,
-                millis(step),
-            )
-            .await
-        {
+        match tracked.hide(&ctx, &key.group, step).await {
             Ok(info) => {
                 tracked.handle = ReceiptHandle::new(info, tracked.handle.commit_log_offset);
                 tracked.renewals += 1;
@@ -301,17 +302,7 @@ async fn renew(ctx: Arc<ProxyContext>, key: GroupKey, handle_key: HandleKey, ent
         }
     } else {
         let delay = retry_delay(&ctx, &key.group, tracked.reconsume_times).await;
-        if let Err(e) = ctx
-            .receive
-            .pop
-            .change_invisible_time(
-                &key.group,
-                &tracked.topic,
-                &tracked.handle.info,
-                millis(delay),
-            )
-            .await
-        {
+        if let Err(e) = tracked.hide(&ctx, &key.group, delay).await {
             tracing::warn!(msg_id = %handle_key.msg_id, error = %e, "giving back a message renewed for too long failed");
         }
         false

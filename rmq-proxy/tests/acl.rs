@@ -16,7 +16,7 @@ use rmq_proxy::proto::v2::{
     self, messaging_service_client::MessagingServiceClient, receive_message_response::Content,
     settings::PubSub, telemetry_command::Command, Code,
 };
-use rmq_proxy::{ProxyConfig, ProxyContext};
+use rmq_proxy::ProxyConfig;
 use rmq_testkit::LocalStack;
 use sha1::Sha1;
 use tokio::sync::oneshot;
@@ -95,11 +95,8 @@ async fn start() -> Stack {
         admin.create_topic(&servers.broker, &config).await.unwrap();
         servers.wait_for_route(topic).await;
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let config = ProxyConfig {
         namesrv_addr: servers.namesrv.clone(),
-        grpc_server_port: addr.port(),
         topic_config_cache_refresh_seconds: 0,
         min_invisible_time_mills_for_recv: 1000,
         grpc_client_consumer_min_long_polling_timeout_millis: 300,
@@ -110,14 +107,7 @@ async fn start() -> Stack {
             r#"{"accessKey":"proxyInner","secretKey":"proxySecret1"}"#.into(),
         ..ProxyConfig::default()
     };
-    let ctx = ProxyContext::start(config).await.unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(rmq_proxy::serve(ctx, listener, async move {
-        let _ = stopped.await;
-    }));
-    let client = MessagingServiceClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
+    let (client, _addr, stop) = common::serve(config).await;
     Stack {
         servers,
         client,

@@ -32,17 +32,6 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-async fn send(stack: &mut Proxied, msg: v2::Message) -> v2::SendMessageResponse {
-    stack
-        .client
-        .send_message(request(v2::SendMessageRequest {
-            messages: vec![msg],
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-}
-
 /// QueryRoute for `topic` from a client that named `endpoints`.
 async fn route(
     stack: &mut Proxied,
@@ -159,7 +148,7 @@ async fn settings_heartbeats_and_sends_of_every_type_are_served_as_apache_serves
     system.tag = Some("t".into());
     system.keys = vec!["k1".into(), "k2".into()];
     normal.user_properties.insert("p".into(), "v".into());
-    let sent = send(&mut stack, normal).await;
+    let sent = stack.send_one(normal).await;
     assert_eq!(code(sent.status.as_ref()), Code::Ok);
     assert_eq!(sent.entries[0].message_id, "ID-N0");
     let stored = stack.stored("SendNormal").await;
@@ -177,7 +166,7 @@ async fn settings_heartbeats_and_sends_of_every_type_are_served_as_apache_serves
             let mut msg = message("SendFifo", &format!("g{g}-{i}"), &format!("ID-F{g}{i}"));
             msg.system_properties.as_mut().unwrap().message_group = Some(format!("g{g}"));
             msg.system_properties.as_mut().unwrap().message_type = MessageType::Fifo as i32;
-            let sent = send(&mut stack, msg).await;
+            let sent = stack.send_one(msg).await;
             assert_eq!(code(sent.status.as_ref()), Code::Ok, "{sent:?}");
         }
     }
@@ -201,7 +190,7 @@ async fn settings_heartbeats_and_sends_of_every_type_are_served_as_apache_serves
     }
 
     // A plain message on the FIFO topic: Apache's code and text.
-    let wrong = send(&mut stack, message("SendFifo", "plain", "ID-W")).await;
+    let wrong = stack.send_one(message("SendFifo", "plain", "ID-W")).await;
     assert_eq!(
         code(wrong.status.as_ref()),
         Code::MessagePropertyConflictWithType
@@ -220,7 +209,7 @@ async fn settings_heartbeats_and_sends_of_every_type_are_served_as_apache_serves
         nanos: ((due % 1000) * 1_000_000) as i32,
     });
     system.message_type = MessageType::Delay as i32;
-    let sent = send(&mut stack, delayed).await;
+    let sent = stack.send_one(delayed).await;
     assert_eq!(code(sent.status.as_ref()), Code::Ok);
     let deadline = Instant::now() + Duration::from_secs(15);
     let arrived = loop {
@@ -255,7 +244,7 @@ async fn transactions_end_by_the_client_or_by_a_check_back_over_telemetry() {
     };
     let mut ids = BTreeMap::new();
     for body in ["commit", "rollback", "open"] {
-        let sent = send(&mut stack, half(body, &format!("ID-{body}"))).await;
+        let sent = stack.send_one(half(body, &format!("ID-{body}"))).await;
         assert_eq!(code(sent.status.as_ref()), Code::Ok, "{sent:?}");
         ids.insert(body, sent.entries[0].transaction_id.clone());
     }

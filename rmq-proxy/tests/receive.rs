@@ -13,6 +13,7 @@ use rmq_proxy::proto::v2::{
     self, messaging_service_client::MessagingServiceClient, receive_message_response::Content,
     settings::PubSub, telemetry_command::Command, Code, FilterType,
 };
+use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
 mod common;
@@ -517,14 +518,7 @@ async fn a_fifo_group_is_received_in_send_order_per_message_group_by_two_consume
             let system = msg.system_properties.as_mut().unwrap();
             system.message_group = Some(format!("g{g}"));
             system.message_type = v2::MessageType::Fifo as i32;
-            let answer = s
-                .client
-                .send_message(request(v2::SendMessageRequest {
-                    messages: vec![msg],
-                }))
-                .await
-                .unwrap()
-                .into_inner();
+            let answer = s.send_one(msg).await;
             assert_eq!(common::code(answer.status.as_ref()), Code::Ok, "{answer:?}");
             sent.entry(format!("g{g}")).or_default().push(body);
         }
@@ -623,23 +617,54 @@ async fn poll_as(
     (Vec::new(), started.elapsed())
 }
 
+/// The ends of a push consumer's telemetry stream, kept open so the proxy knows the client.
+type Telemetry = (
+    mpsc::Sender<v2::TelemetryCommand>,
+    tonic::Streaming<v2::TelemetryCommand>,
+);
+
+/// Creates `topic` (one queue), announces a push consumer of `group` on it, sends `body` and
+/// receives it with auto-renew: the message, and the consumer's telemetry stream to keep open.
+async fn push_receive_one(
+    s: &mut Proxied,
+    group: &str,
+    topic: &str,
+    body: &str,
+) -> (v2::Message, Telemetry) {
+    s.servers.create_topic(topic, 1).await;
+    let (_answer, telemetry, inbound) = s.announce(consumer_settings(group, topic)).await;
+    send(s, topic, "A", &[body]).await;
+    let push = push_request(group, topic);
+    let mut got = receive_until(&mut s.client, &push, 1, Duration::from_secs(10)).await;
+    assert_eq!(bodies(&got), each_once(&[body]));
+    (got.remove(0), (telemetry, inbound))
+}
+
+/// Polls as `client_id` for up to `limit` until `body` is back, as delivery attempt 2.
+async fn comes_back(
+    s: &mut Proxied,
+    client_id: &str,
+    (group, topic): (&str, &str),
+    body: &str,
+    limit: Duration,
+) -> v2::Message {
+    let (mut back, after) = poll_as(&mut s.client, client_id, group, topic, limit).await;
+    assert_eq!(
+        bodies(&back),
+        each_once(&[body]),
+        "not back after {after:?}"
+    );
+    assert_eq!(attempt(&back[0]), 2);
+    back.remove(0)
+}
+
 #[tokio::test]
 async fn a_push_consumers_message_is_renewed_past_its_invisible_time_and_acked_with_its_first_handle(
 ) {
     let mut s = start_renewing().await;
     let (group, topic) = ("renew-group", "renew-topic");
-    s.servers.create_topic(topic, 1).await;
-    let (_answer, _telemetry, _inbound) = s.announce(consumer_settings(group, topic)).await;
-    send(&s, topic, "A", &["held"]).await;
-    let got = receive_until(
-        &mut s.client,
-        &push_request(group, topic),
-        1,
-        Duration::from_secs(10),
-    )
-    .await;
-    assert_eq!(bodies(&got), each_once(&["held"]));
-    let first = handle(&got[0]);
+    let (held, _telemetry) = push_receive_one(&mut s, group, topic, "held").await;
+    let first = handle(&held);
     assert_eq!(
         first.split(' ').nth(2),
         Some("1500"),
@@ -657,7 +682,7 @@ async fn a_push_consumers_message_is_renewed_past_its_invisible_time_and_acked_w
     // proxy acks with the newest one.
     let pop_time: i64 = first.split(' ').nth(1).unwrap().parse().unwrap();
     assert!(pop_time + 1500 < rmq_proxy::convert::now_ms());
-    let answer = ack(&mut s.client, group, topic, &[&got[0]]).await;
+    let answer = ack(&mut s.client, group, topic, &[&held]).await;
     assert_eq!(common::code(answer.status.as_ref()), Code::Ok, "{answer:?}");
     // The broker's checkpoint is done: the group's offset passed the message.
     let stats = s.admin.consume_stats(group, Some(topic)).await.unwrap();
@@ -668,7 +693,7 @@ async fn a_push_consumers_message_is_renewed_past_its_invisible_time_and_acked_w
         .collect();
     assert_eq!(progress, [(1, 1)]);
     // Acked once more with the same handle: no longer renewed, and expired.
-    let again = ack(&mut s.client, group, topic, &[&got[0]]).await;
+    let again = ack(&mut s.client, group, topic, &[&held]).await;
     assert_eq!(
         common::code(again.status.as_ref()),
         Code::InvalidReceiptHandle
@@ -680,14 +705,9 @@ async fn a_push_consumers_message_is_renewed_past_its_invisible_time_and_acked_w
 async fn a_push_consumer_gone_gets_its_renewed_messages_given_back_soon() {
     let mut s = start_renewing().await;
     let (group, topic) = ("gone-group", "gone-topic");
-    s.servers.create_topic(topic, 1).await;
-    let (_answer, _telemetry, _inbound) = s.announce(consumer_settings(group, topic)).await;
 
     // A client that says goodbye (NotifyClientTermination) while holding a renewed message.
-    send(&s, topic, "A", &["left"]).await;
-    let push = push_request(group, topic);
-    let got = receive_until(&mut s.client, &push, 1, Duration::from_secs(10)).await;
-    assert_eq!(bodies(&got), each_once(&["left"]));
+    let (_left, _telemetry) = push_receive_one(&mut s, group, topic, "left").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let bye = s
         .client
@@ -699,14 +719,9 @@ async fn a_push_consumer_gone_gets_its_renewed_messages_given_back_soon() {
         .into_inner();
     assert_eq!(common::code(bye.status.as_ref()), Code::Ok, "{bye:?}");
     // Renewed, it would stay hidden for a minute; given back, it is visible within a second.
-    let (back, after) = poll_as(&mut s.client, "next", group, topic, Duration::from_secs(8)).await;
-    assert_eq!(
-        bodies(&back),
-        each_once(&["left"]),
-        "not back after {after:?}"
-    );
-    assert_eq!(attempt(&back[0]), 2);
-    ack(&mut s.client, group, topic, &[&back[0]]).await;
+    let names = (group, topic);
+    let back = comes_back(&mut s, "next", names, "left", Duration::from_secs(8)).await;
+    ack(&mut s.client, group, topic, &[&back]).await;
 
     // A client that falls silent (a heartbeat, then nothing; no telemetry stream) is forgotten
     // after channelExpiredInSeconds, and its message comes back too.
@@ -725,19 +740,14 @@ async fn a_push_consumer_gone_gets_its_renewed_messages_given_back_soon() {
         .unwrap()
         .into_inner();
     assert!(beat.status.is_some());
+    let push = push_request(group, topic);
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut held = Vec::new();
     while held.is_empty() && Instant::now() < deadline {
         held = receive_as(&mut s.client, silent, push.clone()).await.1;
     }
     assert_eq!(bodies(&held), each_once(&["dropped"]));
-    let (back, after) = poll_as(&mut s.client, "next", group, topic, Duration::from_secs(15)).await;
-    assert_eq!(
-        bodies(&back),
-        each_once(&["dropped"]),
-        "not back after {after:?}"
-    );
-    assert_eq!(attempt(&back[0]), 2);
+    comes_back(&mut s, "next", names, "dropped", Duration::from_secs(15)).await;
     s.stop().await;
 }
 
@@ -771,14 +781,7 @@ async fn compressed_bodies_are_stored_compressed_and_delivered_inflated() {
     let mut msg = common::message(topic, "", "ID-GZIP");
     msg.body = gzip_stored(plain.as_bytes());
     msg.system_properties.as_mut().unwrap().body_encoding = v2::Encoding::Gzip as i32;
-    let answer = s
-        .client
-        .send_message(request(v2::SendMessageRequest {
-            messages: vec![msg],
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let answer = s.send_one(msg).await;
     assert_eq!(common::code(answer.status.as_ref()), Code::Ok, "{answer:?}");
 
     // A 4.x consumer (pull) reads both inflated.
@@ -821,7 +824,6 @@ async fn a_message_renewed_for_renew_max_time_goes_back_with_the_groups_retry_de
     )
     .await;
     let (group, topic) = ("max-renew-group", "max-renew-topic");
-    s.servers.create_topic(topic, 1).await;
     // The group's retry policy: 1 s for a first retry.
     let mut config = rmq_remoting::body::stats::SubscriptionGroupConfig::new(group);
     config.group_retry_policy = Some(serde_json::json!({
@@ -832,33 +834,12 @@ async fn a_message_renewed_for_renew_max_time_goes_back_with_the_groups_retry_de
         .create_subscription_group(&s.servers.broker, &config)
         .await
         .unwrap();
-    let (_answer, _telemetry, _inbound) = s.announce(consumer_settings(group, topic)).await;
-    send(&s, topic, "A", &["long"]).await;
-    let got = receive_until(
-        &mut s.client,
-        &push_request(group, topic),
-        1,
-        Duration::from_secs(10),
-    )
-    .await;
-    assert_eq!(bodies(&got), each_once(&["long"]));
+    let (_long, _telemetry) = push_receive_one(&mut s, group, topic, "long").await;
     let received = Instant::now();
     // Held past its 1.5 s while renewed; back about 1 s after the 4 s of renewal, attempt 2.
-    let (back, _) = poll_as(
-        &mut s.client,
-        "other",
-        group,
-        topic,
-        Duration::from_secs(12),
-    )
-    .await;
+    let names = (group, topic);
+    comes_back(&mut s, "other", names, "long", Duration::from_secs(12)).await;
     let after = received.elapsed();
-    assert_eq!(
-        bodies(&back),
-        each_once(&["long"]),
-        "not back after {after:?}"
-    );
-    assert_eq!(attempt(&back[0]), 2);
     assert!(
         after >= Duration::from_millis(4500),
         "back after {after:?}, before the renewal ended"

@@ -51,6 +51,29 @@ pub fn topic_config(topic: &str, kind: Option<&str>) -> TopicConfig {
     }
 }
 
+/// Serves a proxy with `config` on an ephemeral port of 127.0.0.1 (its `grpc_server_port` is
+/// set to it): a client of it, its address, and the sender that stops it.
+pub async fn serve(
+    mut config: ProxyConfig,
+) -> (
+    MessagingServiceClient<Channel>,
+    SocketAddr,
+    oneshot::Sender<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    config.grpc_server_port = addr.port();
+    let ctx = ProxyContext::start(config).await.unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(rmq_proxy::serve(ctx, listener, async move {
+        let _ = stopped.await;
+    }));
+    let client = MessagingServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    (client, addr, stop)
+}
+
 /// Name server, broker and proxy, and a gRPC client of the proxy.
 pub struct Proxied {
     /// The in-process name server and broker.
@@ -76,23 +99,13 @@ impl Proxied {
         tweak_proxy: impl FnOnce(&mut ProxyConfig),
     ) -> Proxied {
         let servers = LocalStack::start_with(tweak).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let mut config = ProxyConfig {
             namesrv_addr: servers.namesrv.clone(),
-            grpc_server_port: addr.port(),
             topic_config_cache_refresh_seconds: 0,
             ..ProxyConfig::default()
         };
         tweak_proxy(&mut config);
-        let ctx = ProxyContext::start(config).await.unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(rmq_proxy::serve(ctx, listener, async move {
-            let _ = stopped.await;
-        }));
-        let client = MessagingServiceClient::connect(format!("http://{addr}"))
-            .await
-            .unwrap();
+        let (client, addr, stop) = serve(config).await;
         let admin = admin(&servers.namesrv, None).await;
         Proxied {
             servers,
@@ -157,6 +170,17 @@ impl Proxied {
             .unwrap()
             .expect("an answer");
         (answer, tx, inbound)
+    }
+
+    /// Sends `msg` alone through the proxy; the proxy's answer.
+    pub async fn send_one(&mut self, msg: v2::Message) -> v2::SendMessageResponse {
+        self.client
+            .send_message(request(v2::SendMessageRequest {
+                messages: vec![msg],
+            }))
+            .await
+            .unwrap()
+            .into_inner()
     }
 
     /// Stops the proxy and the servers.

@@ -23,10 +23,7 @@ cd "$ROOT"
 
 . "$ROOT/scripts/lib.sh"
 . "$ROOT/bench/broker-stacks.sh"
-echo "building release binaries and the Java client (first time: a few minutes)" >&2
-release_bins rmq-namesrv rmq-broker
-java_harness
-work_dir broker-vs-apache
+bench_setup broker-vs-apache
 
 for flush in ASYNC_FLUSH SYNC_FLUSH; do
   stack_bench rmq "$flush"

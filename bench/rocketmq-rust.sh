@@ -34,10 +34,7 @@ cd "$ROOT"
 
 . "$ROOT/scripts/lib.sh"
 . "$ROOT/bench/broker-stacks.sh"
-echo "building release binaries and the Java client (first time: a few minutes)" >&2
-release_bins rmq-namesrv rmq-broker
-java_harness
-work_dir rocketmq-rust
+bench_setup rocketmq-rust
 STORE_ROOT="$(mktemp -d "${STORE_ROOT:-/dev/shm}/rocketmq-rust-stores.XXXXXX")"
 trap '_lib_cleanup; rm -rf "$STORE_ROOT"' EXIT
 
@@ -53,30 +50,6 @@ install_rocketmq_rust() {
   echo "installing ${missing[*]} from crates.io into $RR_ROOT (first time: 20-60 minutes)" >&2
   CARGO_TARGET_DIR="$WORK/cargo-target" cargo install --locked --root "$RR_ROOT" "${missing[@]}" >&2
   rm -rf "$WORK/cargo-target"
-}
-
-# free_listen_port : a free port P whose P-2 (rocketmq-rust's fast remoting listener) and P+1 (its
-# HA listener, set to P+1 as Apache does) are free too.
-free_listen_port() {
-  python3 -c '
-import socket
-def bindable(p):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-for _ in range(200):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
-    if p > 1026 and bindable(p - 2) and bindable(p + 1):
-        print(p)
-        break
-else:
-    raise SystemExit("no free port with free neighbours")
-'
 }
 
 # start_on_port NAME PORT COMMAND... : like `start` (scripts/lib.sh) for a server that prints no
@@ -106,12 +79,12 @@ start_on_port() {
 start_rocketmq_rust() {
   local dir="$1" flush="$2" home="$1/home" ns_port port
   mkdir -p "$home"
-  ns_port="$(free_listen_port)"
+  ns_port="$(free_broker_port)"
   start_on_port "rocketmq-rust-$flush-ns" "$ns_port" env HOME="$home" ROCKETMQ_HOME="$home" \
     "$RR_ROOT/bin/rocketmq-namesrv-rust" --listenPort "$ns_port" --bindAddress 127.0.0.1 \
     --kvConfigPath "$dir/kv.json"
   NS_PID=$PID NS_ADDR=$ADDR
-  port="$(free_listen_port)"
+  port="$(free_broker_port)"
   cat >"$dir/broker.properties" <<EOF
 brokerClusterName=DefaultCluster
 brokerName=broker-a

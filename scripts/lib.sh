@@ -31,11 +31,42 @@ ab_bench_setup() {
   ROUNDS="${ROUNDS:-2}"
   THREADS="${THREADS:-8}"
   QUEUES="${QUEUES:-8}"
+  bench_setup "$1"
+  results=()
+}
+
+# bench_setup NAME : the start of a broker bench: release name server and broker in BIN, the
+# Java harness (CP), a work directory named NAME.
+bench_setup() {
   echo "building release binaries and the Java client (first time: a few minutes)" >&2
   release_bins rmq-namesrv rmq-broker
   java_harness
   work_dir "$1"
-  results=()
+}
+
+# free_broker_port : a free port P whose P-2 and P+1 are free too. A broker binds all three:
+# Apache's its VIP channel on P-2 and HA port on P+1, rocketmq-rust its fast remoting listener on
+# P-2 and its HA listener on P+1 (set so); a taken neighbour fails the start.
+free_broker_port() {
+  python3 -c '
+import socket
+def bindable(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for _ in range(200):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    if p > 1026 and bindable(p) and bindable(p - 2) and bindable(p + 1):
+        print(p)
+        break
+else:
+    raise SystemExit("no free port with free neighbours")
+'
 }
 
 # ab_bench_rounds PREFIX BASE VARIANT NOTE : calls the script's `run_one BASE ROUND` and

@@ -1,13 +1,18 @@
 # Shared by the RocketMQ 5 gRPC harnesses (grpc/run.sh, grpc-python/run.sh, grpc-go/run.sh):
 # Apache 5.3.3's name server, broker and rocketmq-proxy from Maven Central, rmq's mqnamesrv,
 # mqbroker and mqproxy, each started as a process on ephemeral ports in a temp dir. Source it
-# after setting HARNESS (a name for messages) and ROOT (the repository); it sets WORK, PIDS and
+# after setting HARNESS (a name for messages) and ROOT (the repository); it sets WORK, PIDS,
+# NAMESRV_BIN, BROKER_BIN, MQADMIN_BIN and PROXY_BIN (RMQ_*_BIN, else target/debug/) and
 # a cleanup trap. Needs java 17+, mvn, python3.
 
 LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# free_broker_port comes from scripts/lib.sh (shared with bench/rocketmq-rust.sh).
+# shellcheck source=../../scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 NAMESRV_BIN="${RMQ_NAMESRV_BIN:-$ROOT/target/debug/mqnamesrv}"
 BROKER_BIN="${RMQ_BROKER_BIN:-$ROOT/target/debug/mqbroker}"
 MQADMIN_BIN="${RMQ_MQADMIN_BIN:-$ROOT/target/debug/mqadmin}"
+PROXY_BIN="${RMQ_PROXY_BIN:-$ROOT/target/debug/mqproxy}"
 WORK="$(mktemp -d -t "rmq-$HARNESS.XXXXXX")"
 PIDS=()
 # The process groups of stacks_concurrently's subshells still running.
@@ -133,30 +138,6 @@ stacks_compare() {
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# A free port P for an Apache broker whose P-2 (its VIP channel) and P+1 (its HA port) are free
-# too: Apache binds all three, so a taken neighbour fails the start.
-free_broker_port() {
-  python3 -c '
-import socket
-def bindable(p):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-for _ in range(200):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
-    if p > 1026 and bindable(p) and bindable(p - 2) and bindable(p + 1):
-        print(p)
-        break
-else:
-    raise SystemExit("no free port with free neighbours")
-'
 }
 
 # Waits up to $3 seconds for file $1 to contain $2.

@@ -11,7 +11,6 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 HARNESS=consumer-connection
 . "$ROOT/interop/lib/stacks.sh"
-PROXY_BIN="$ROOT/target/debug/mqproxy"
 stacks_prepare "$PROXY_BIN"
 admin() {
   java -cp "$SERVERS_CP:$HOME/.m2/repository/org/apache/rocketmq/rocketmq-tools/5.3.3/rocketmq-tools-5.3.3.jar" \

@@ -23,7 +23,6 @@ WHAT="${1:-both}"
 HARNESS=grpc-go
 # shellcheck source=../lib/stacks.sh
 . "$ROOT/interop/lib/stacks.sh"
-PROXY_BIN="${RMQ_PROXY_BIN:-$ROOT/target/debug/mqproxy}"
 status=0
 
 command -v go >/dev/null 2>&1 || skip_or_fail "'go' not on PATH"

@@ -19,7 +19,6 @@ WHAT="${1:-both}"
 HARNESS=grpc-python
 # shellcheck source=../lib/stacks.sh
 . "$ROOT/interop/lib/stacks.sh"
-PROXY_BIN="${RMQ_PROXY_BIN:-$ROOT/target/debug/mqproxy}"
 SDK=rocketmq-python-client==5.1.2
 VENV="$ROOT/target/interop-grpc-python-venv"
 status=0

@@ -16,7 +16,6 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 HARNESS=grpc-renew
 # shellcheck source=../lib/stacks.sh
 . "$ROOT/interop/lib/stacks.sh"
-PROXY_BIN="$ROOT/target/debug/mqproxy"
 stacks_prepare "$PROXY_BIN"
 APACHE_PROXY_EXTRA=',"defaultInvisibleTimeMills":2000,"renewSchedulePeriodMillis":500'
 EXPECTED=$'delivered m0 1\ndelivered m1 1\ndelivered m2 1'

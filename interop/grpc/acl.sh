@@ -18,7 +18,6 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 HARNESS=grpc-acl
 # shellcheck source=../lib/stacks.sh
 . "$ROOT/interop/lib/stacks.sh"
-PROXY_BIN="${RMQ_PROXY_BIN:-$ROOT/target/debug/mqproxy}"
 
 stacks_prepare "$PROXY_BIN"
 

@@ -32,7 +32,6 @@ WHAT="${1:-both}"
 HARNESS=grpc
 # shellcheck source=../lib/stacks.sh
 . "$ROOT/interop/lib/stacks.sh"
-PROXY_BIN="${RMQ_PROXY_BIN:-$ROOT/target/debug/mqproxy}"
 status=0
 
 stacks_prepare "$PROXY_BIN"

@@ -577,6 +577,12 @@ async fn a_fifo_group_is_received_in_send_order_per_message_group_by_two_consume
 /// A proxy whose push-consumer receives hide messages for 1.5 s and whose renewal scan runs
 /// every 200 ms; clients silent for a second (no telemetry stream) are forgotten.
 async fn start_renewing() -> Proxied {
+    start_renewing_with(|p| p.channel_expired_in_seconds = 1).await
+}
+
+/// Like [`start_renewing`] with clients kept as long as by default, its settings then adjusted
+/// by `tweak`.
+async fn start_renewing_with(tweak: impl FnOnce(&mut rmq_proxy::ProxyConfig)) -> Proxied {
     Proxied::start_with(
         |b| b.revive_interval = 100,
         |p| {
@@ -584,7 +590,7 @@ async fn start_renewing() -> Proxied {
             p.grpc_client_consumer_min_long_polling_timeout_millis = 300;
             p.default_invisible_time_mills = 1500;
             p.renew_schedule_period_millis = 200;
-            p.channel_expired_in_seconds = 1;
+            tweak(p);
         },
     )
     .await
@@ -811,17 +817,10 @@ async fn compressed_bodies_are_stored_compressed_and_delivered_inflated() {
 #[tokio::test]
 async fn a_message_renewed_for_renew_max_time_goes_back_with_the_groups_retry_delay() {
     // Every pass renews (renewAheadTimeMillis 2 h) until 4 s after the receive.
-    let mut s = Proxied::start_with(
-        |b| b.revive_interval = 100,
-        |p| {
-            p.min_invisible_time_mills_for_recv = 1000;
-            p.grpc_client_consumer_min_long_polling_timeout_millis = 300;
-            p.default_invisible_time_mills = 1500;
-            p.renew_schedule_period_millis = 200;
-            p.renew_ahead_time_millis = 7_200_000;
-            p.renew_max_time_millis = 4000;
-        },
-    )
+    let mut s = start_renewing_with(|p| {
+        p.renew_ahead_time_millis = 7_200_000;
+        p.renew_max_time_millis = 4000;
+    })
     .await;
     let (group, topic) = ("max-renew-group", "max-renew-topic");
     // The group's retry policy: 1 s for a first retry.

@@ -274,45 +274,24 @@ impl Touches for v2::ReceiveMessageRequest {
     }
 }
 
-impl Touches for v2::AckMessageRequest {
-    fn touches(&self) -> Result<(RequestCode, Vec<(Resource<'_>, Perm)>), String> {
-        consumes(
-            RequestCode::UPDATE_CONSUMER_OFFSET,
-            self.group.as_ref(),
-            self.topic.as_ref(),
-        )
-    }
+/// The RPCs that consume a topic as a group, each with the request code Apache's proxy checks
+/// it as (one table rather than four like impls).
+macro_rules! consumer_rpcs {
+    ($($request:ident => $code:ident,)*) => {$(
+        impl Touches for v2::$request {
+            fn touches(&self) -> Result<(RequestCode, Vec<(Resource<'_>, Perm)>), String> {
+                consumes(RequestCode::$code, self.group.as_ref(), self.topic.as_ref())
+            }
+        }
+    )*};
 }
 
-impl Touches for v2::ChangeInvisibleDurationRequest {
-    fn touches(&self) -> Result<(RequestCode, Vec<(Resource<'_>, Perm)>), String> {
-        consumes(
-            RequestCode::CONSUMER_SEND_MSG_BACK,
-            self.group.as_ref(),
-            self.topic.as_ref(),
-        )
-    }
-}
-
-impl Touches for v2::ForwardMessageToDeadLetterQueueRequest {
-    fn touches(&self) -> Result<(RequestCode, Vec<(Resource<'_>, Perm)>), String> {
-        // Apache's mapping names this RPC's response, so the request falls to HEART_BEAT.
-        consumes(
-            RequestCode::HEART_BEAT,
-            self.group.as_ref(),
-            self.topic.as_ref(),
-        )
-    }
-}
-
-impl Touches for v2::QueryAssignmentRequest {
-    fn touches(&self) -> Result<(RequestCode, Vec<(Resource<'_>, Perm)>), String> {
-        consumes(
-            RequestCode::GET_ROUTEINFO_BY_TOPIC,
-            self.group.as_ref(),
-            self.topic.as_ref(),
-        )
-    }
+consumer_rpcs! {
+    AckMessageRequest => UPDATE_CONSUMER_OFFSET,
+    ChangeInvisibleDurationRequest => CONSUMER_SEND_MSG_BACK,
+    // Apache's mapping names this RPC's response, so the request falls to HEART_BEAT.
+    ForwardMessageToDeadLetterQueueRequest => HEART_BEAT,
+    QueryAssignmentRequest => GET_ROUTEINFO_BY_TOPIC,
 }
 
 impl Touches for v2::NotifyClientTerminationRequest {

@@ -32,14 +32,14 @@ check() {
   wait "$jp"
   grep -m3 -i 'started\|exception' "$WORK/$label.java.log"
 }
-if start_apache_stack "$WORK/a" && start_apache_proxy "$WORK/a/proxy" "$NAMESRV"; then
+if start_apache_with_proxy "$WORK/a"; then
   broker="127.0.0.1:$(sed -n 's/^listenPort=//p' "$WORK/a/broker.conf")"
   remoting="127.0.0.1:$(grep -o '"remotingListenPort":[0-9]*' "$WORK/a/proxy/rmq-proxy.json" | cut -d: -f2)"
   check apache "$broker" "$remoting"
 fi
 stacks_stop_within 5
 PIDS=()
-if start_rmq_stack "$WORK/r" && start_rmq_proxy "$WORK/r/proxy" "$NAMESRV"; then
+if start_rmq_with_proxy "$WORK/r"; then
   broker="$("$MQADMIN_BIN" clusterList -n "$NAMESRV" | grep -o '127.0.0.1:[0-9]*' | head -n1)"
   check rmq "$broker"
 fi

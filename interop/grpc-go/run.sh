@@ -71,14 +71,12 @@ scenarios() {
 }
 
 run_apache() {
-  start_apache_stack "$WORK/apache" || return 1
-  start_apache_proxy "$WORK/apache/proxy" "$NAMESRV" || return 1
+  start_apache_with_proxy "$WORK/apache" || return 1
   scenarios apache "$NAMESRV" "$PROXY"
 }
 
 run_rmq() {
-  RMQ_BROKER_EXTRA="$RMQ_BROKER_KEYS" start_rmq_stack "$WORK/rmq" || return 1
-  start_rmq_proxy "$WORK/rmq/proxy" "$NAMESRV" || return 1
+  RMQ_BROKER_EXTRA="$RMQ_BROKER_KEYS" start_rmq_with_proxy "$WORK/rmq" || return 1
   scenarios rmq "$NAMESRV" "$PROXY"
 }
 

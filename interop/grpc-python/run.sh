@@ -58,14 +58,12 @@ scenario() {
 }
 
 run_apache() {
-  start_apache_stack "$WORK/apache" || return 1
-  start_apache_proxy "$WORK/apache/proxy" "$NAMESRV" || return 1
+  start_apache_with_proxy "$WORK/apache" || return 1
   scenario apache "$NAMESRV" "$PROXY"
 }
 
 run_rmq() {
-  start_rmq_stack "$WORK/rmq" || return 1
-  start_rmq_proxy "$WORK/rmq/proxy" "$NAMESRV" || return 1
+  start_rmq_with_proxy "$WORK/rmq" || return 1
   scenario rmq "$NAMESRV" "$PROXY"
 }
 

@@ -37,7 +37,7 @@ run() {
   fi
 }
 if [ "$WHAT" != rmq ]; then
-  if start_apache_stack "$WORK/a" && start_apache_proxy "$WORK/a/proxy" "$NAMESRV"; then
+  if start_apache_with_proxy "$WORK/a"; then
     run apache
   else
     echo "FAIL $HARNESS apache: the stack did not start"; status=1
@@ -46,7 +46,7 @@ if [ "$WHAT" != rmq ]; then
   PIDS=()
 fi
 if [ "$WHAT" != apache ]; then
-  if start_rmq_stack "$WORK/r" && start_rmq_proxy "$WORK/r/proxy" "$NAMESRV"; then
+  if start_rmq_with_proxy "$WORK/r"; then
     run rmq
   else
     echo "FAIL $HARNESS rmq: the stack did not start"; status=1

@@ -140,8 +140,7 @@ run_local() {
 }
 
 run_apache() {
-  start_apache_stack "$WORK/apache" || return 1
-  start_apache_proxy "$WORK/apache/proxy" "$NAMESRV" || return 1
+  start_apache_with_proxy "$WORK/apache" || return 1
   scenarios apache "$PROXY" "$NAMESRV"
 }
 
@@ -154,8 +153,7 @@ run_hybrid() {
 }
 
 run_rmq() {
-  RMQ_BROKER_EXTRA="$RMQ_BROKER_KEYS" start_rmq_stack "$WORK/rmq" || return 1
-  start_rmq_proxy "$WORK/rmq/proxy" "$NAMESRV" || return 1
+  RMQ_BROKER_EXTRA="$RMQ_BROKER_KEYS" start_rmq_with_proxy "$WORK/rmq" || return 1
   scenarios rmq "$PROXY" "$NAMESRV"
 }
 

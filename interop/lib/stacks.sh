@@ -247,6 +247,18 @@ start_rmq_stack() {
   wait_for_broker "$NAMESRV" broker-rmq
 }
 
+# A whole stack in $1: Apache's name server and broker (start_apache_stack), then Apache's
+# proxy in $1/proxy on that name server. Sets NAMESRV and PROXY.
+start_apache_with_proxy() {
+  start_apache_stack "$1" && start_apache_proxy "$1/proxy" "$NAMESRV"
+}
+
+# A whole stack in $1: rmq's name server and broker (start_rmq_stack, RMQ_BROKER_EXTRA as there),
+# then rmq's mqproxy in $1/proxy on that name server. Sets NAMESRV and PROXY.
+start_rmq_with_proxy() {
+  start_rmq_stack "$1" && start_rmq_proxy "$1/proxy" "$NAMESRV"
+}
+
 # Apache's rocketmq-proxy 5.3.3 in cluster mode in $1 on name server $2 (its brokers must be
 # registered: the proxy creates its system topics at start); extra rmq-proxy.json keys (a JSON
 # fragment starting with a comma) in APACHE_PROXY_EXTRA. Sets PROXY to its gRPC address.

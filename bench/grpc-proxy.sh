@@ -27,8 +27,9 @@ HARNESS=grpc-bench
 . "$ROOT/scripts/lib.sh"
 echo "building release binaries (first time: a few minutes)" >&2
 release_bins rmq-namesrv rmq-broker rmq-tools rmq-proxy
+# stacks.sh takes every binary from RMQ_*_BIN (else the debug builds).
 RMQ_NAMESRV_BIN="$BIN/mqnamesrv" RMQ_BROKER_BIN="$BIN/mqbroker" RMQ_MQADMIN_BIN="$BIN/mqadmin"
-PROXY_BIN="$BIN/mqproxy"
+RMQ_PROXY_BIN="$BIN/mqproxy"
 # shellcheck source=../interop/lib/stacks.sh
 . "$ROOT/interop/lib/stacks.sh"
 stacks_prepare "$PROXY_BIN"

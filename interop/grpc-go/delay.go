@@ -45,14 +45,7 @@ func delay(s *stack) {
 	deliveries := multiset{}
 	received := map[string]time.Time{}
 	timestamps := map[string]bool{}
-	var quiet time.Time
-	for deadline := time.Now().Add(40 * time.Second); time.Now().Before(deadline); {
-		if quiet.IsZero() && deliveries.total() >= 3 {
-			quiet = time.Now().Add(3 * time.Second)
-		}
-		if !quiet.IsZero() && time.Now().After(quiet) {
-			break
-		}
+	for w := untilQuiet(time.Now().Add(40 * time.Second)); w.more(deliveries.total() >= 3); {
 		for _, m := range s.receive(name, c, 16, invisible) {
 			body := string(m.GetBody())
 			deliveries.add(delivery(m))

@@ -37,15 +37,8 @@ func deadLetters(s *stack) {
 	deadline := began.Add(90 * time.Second)
 	reader := &deadLetterReader{dead: multiset{}, stop: make(chan struct{})}
 	deliveries := multiset{}
-	var quiet time.Time
-	for time.Now().Before(deadline) {
-		if quiet.IsZero() && reader.total() > 0 {
-			// Long enough for a third delivery of dl0, which must not come.
-			quiet = time.Now().Add(3 * time.Second)
-		}
-		if !quiet.IsZero() && time.Now().After(quiet) {
-			break
-		}
+	// The quiet time is long enough for a third delivery of dl0, which must not come.
+	for w := untilQuiet(deadline); w.more(reader.total() > 0); {
 		// Receiving goes on: the proxy moves dl0 when a receive pops it a third time.
 		for _, m := range s.receive(name, c, 16, invisible) {
 			deliveries.add(delivery(m))

@@ -39,14 +39,7 @@ func fifo(s *stack) {
 			}
 			defer stop(name, c)
 			done := func() bool { mu.Lock(); defer mu.Unlock(); return deliveries.total() >= 18 }
-			var quiet time.Time
-			for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-				if quiet.IsZero() && done() {
-					quiet = time.Now().Add(3 * time.Second)
-				}
-				if !quiet.IsZero() && time.Now().After(quiet) {
-					break
-				}
+			for w := untilQuiet(time.Now().Add(60 * time.Second)); w.more(done()); {
 				for _, m := range s.receive(name, c, 4, 5*time.Second) {
 					body := string(m.GetBody())
 					mu.Lock()

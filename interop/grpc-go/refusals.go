@@ -42,14 +42,7 @@ func refusals(s *stack) {
 	stop(name, p)
 	deliveries := multiset{}
 	changed := "nothing received"
-	var quiet time.Time
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-		if quiet.IsZero() && deliveries.total() >= 2 {
-			quiet = time.Now().Add(3 * time.Second)
-		}
-		if !quiet.IsZero() && time.Now().After(quiet) {
-			break
-		}
+	for w := untilQuiet(time.Now().Add(60 * time.Second)); w.more(deliveries.total() >= 2); {
 		// r0 is hidden for 1 s the first time, so its handle expires soon; then for longer,
 		// so the ack of its second delivery comes in time.
 		hide := time.Second

@@ -66,14 +66,7 @@ func transaction(s *stack) {
 		}
 	}
 	deliveries := multiset{}
-	var quiet time.Time
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-		if quiet.IsZero() && deliveries.total() >= 2 {
-			quiet = time.Now().Add(3 * time.Second)
-		}
-		if !quiet.IsZero() && time.Now().After(quiet) {
-			break
-		}
+	for w := untilQuiet(time.Now().Add(60 * time.Second)); w.more(deliveries.total() >= 2); {
 		for _, m := range s.receive(name, c, 16, invisible) {
 			deliveries.add(delivery(m))
 			if err := c.Ack(context.Background(), m); err != nil {

@@ -13,8 +13,7 @@ HARNESS=consumer-connection
 . "$ROOT/interop/lib/stacks.sh"
 stacks_prepare "$PROXY_BIN"
 admin() {
-  java -cp "$SERVERS_CP:$HOME/.m2/repository/org/apache/rocketmq/rocketmq-tools/5.3.3/rocketmq-tools-5.3.3.jar" \
-    org.apache.rocketmq.tools.command.MQAdminStartup "$@" -n "$NAMESRV" 2>&1 \
+  java -cp "$SERVERS_CP" org.apache.rocketmq.tools.command.MQAdminStartup "$@" -n "$NAMESRV" 2>&1 \
     | grep -v -i 'slf4j\|log4j\|^\s*at \|^\s*\.\.\.' | head -12
 }
 check() {
@@ -38,7 +37,6 @@ if start_apache_with_proxy "$WORK/a"; then
   check apache "$broker" "$remoting"
 fi
 stacks_stop_within 5
-PIDS=()
 if start_rmq_with_proxy "$WORK/r"; then
   broker="$("$MQADMIN_BIN" clusterList -n "$NAMESRV" | grep -o '127.0.0.1:[0-9]*' | head -n1)"
   check rmq "$broker"

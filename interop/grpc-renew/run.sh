@@ -43,7 +43,6 @@ if [ "$WHAT" != rmq ]; then
     echo "FAIL $HARNESS apache: the stack did not start"; status=1
   fi
   stacks_stop_within 5
-  PIDS=()
 fi
 if [ "$WHAT" != apache ]; then
   if start_rmq_with_proxy "$WORK/r"; then

@@ -136,25 +136,6 @@ func (m multiset) total() int {
 	return n
 }
 
-// quietWatch ends a receive loop: at its deadline, or 3 s after the expected deliveries are
-// all in, so that a duplicate or a redelivery that must not come has time to show.
-type quietWatch struct{ deadline, quiet time.Time }
-
-// untilQuiet starts a quietWatch that gives up at deadline.
-func untilQuiet(deadline time.Time) *quietWatch { return &quietWatch{deadline: deadline} }
-
-// more says whether to receive again; expected says whether every expected delivery is in.
-func (w *quietWatch) more(expected bool) bool {
-	now := time.Now()
-	if w.quiet.IsZero() && expected {
-		w.quiet = now.Add(3 * time.Second)
-	}
-	if !w.quiet.IsZero() && now.After(w.quiet) {
-		return false
-	}
-	return now.Before(w.deadline)
-}
-
 // String is {key=count, ...} in key order: the form facts use.
 func (m multiset) String() string {
 	keys := make([]string, 0, len(m))
@@ -176,4 +157,23 @@ func counts(keys ...string) multiset {
 		m.add(k)
 	}
 	return m
+}
+
+// quietWatch ends a receive loop: at its deadline, or 3 s after the expected deliveries are
+// all in, so that a duplicate or a redelivery that must not come has time to show.
+type quietWatch struct{ deadline, quiet time.Time }
+
+// untilQuiet starts a quietWatch that gives up at deadline.
+func untilQuiet(deadline time.Time) *quietWatch { return &quietWatch{deadline: deadline} }
+
+// more says whether to receive again; expected says whether every expected delivery is in.
+func (w *quietWatch) more(expected bool) bool {
+	now := time.Now()
+	if w.quiet.IsZero() && expected {
+		w.quiet = now.Add(3 * time.Second)
+	}
+	if !w.quiet.IsZero() && now.After(w.quiet) {
+		return false
+	}
+	return now.Before(w.deadline)
 }

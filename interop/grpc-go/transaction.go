@@ -18,8 +18,8 @@ import (
 // asked about tx-orphan (the broker's check-back, relayed by the proxy to a producer of the
 // topic) and answers COMMIT. Any other check is answered ROLLBACK: Apache's broker at times
 // checks a transaction already ended (its end not matched yet), and a COMMIT answer to a
-// committed one stores it twice there; such checks are printed, not facts. A SimpleConsumer receiving all along must see tx-commit and
-// tx-orphan once each and never tx-rollback.
+// committed one stores it twice there; such checks are printed, not facts. A SimpleConsumer
+// receiving all along must see tx-commit and tx-orphan once each and never tx-rollback.
 func transaction(s *stack) {
 	const name = "transaction"
 	topic := s.prefix + "Tx"

@@ -139,8 +139,6 @@ impl DrainCounter {
     }
 }
 
-/// User + system CPU seconds of this process (all threads) from `/proc/self/stat`; 0 where
-/// that cannot be read.
 /// The push consumer's settings both modes use: `--batch-size` messages a listener call and
 /// `--threads` consume threads.
 fn push_config(args: &ConsumeArgs, from: ConsumeFromWhere) -> ConsumerConfig {
@@ -153,6 +151,8 @@ fn push_config(args: &ConsumeArgs, from: ConsumeFromWhere) -> ConsumerConfig {
     }
 }
 
+/// User + system CPU seconds of this process (all threads) from `/proc/self/stat`; 0 where
+/// that cannot be read.
 fn process_cpu_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
         return 0.0;

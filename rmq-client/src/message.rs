@@ -355,16 +355,15 @@ const MAX_INFLATED_BODY: u64 = 64 * 1024 * 1024;
 /// those; rmq's can).
 pub(crate) fn inflate(data: &[u8]) -> Result<Bytes, String> {
     let mut out = Vec::with_capacity(data.len() * 4);
-    let read = if data.starts_with(&[0x1f, 0x8b]) {
-        flate2::read::GzDecoder::new(data)
-            .take(MAX_INFLATED_BODY + 1)
-            .read_to_end(&mut out)
+    let decoder: Box<dyn Read + '_> = if data.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::GzDecoder::new(data))
     } else {
-        flate2::read::ZlibDecoder::new(data)
-            .take(MAX_INFLATED_BODY + 1)
-            .read_to_end(&mut out)
+        Box::new(flate2::read::ZlibDecoder::new(data))
     };
-    read.map_err(|e| format!("cannot inflate a compressed body: {e}"))?;
+    decoder
+        .take(MAX_INFLATED_BODY + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("cannot inflate a compressed body: {e}"))?;
     if out.len() as u64 > MAX_INFLATED_BODY {
         return Err("a compressed body inflates beyond 64 MiB".into());
     }

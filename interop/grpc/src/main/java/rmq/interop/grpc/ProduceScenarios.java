@@ -24,8 +24,9 @@ import org.apache.rocketmq.client.apis.producer.TransactionResolution;
  * delayed (delivery timestamp 10 s ahead), a message of the wrong type for its topic, and
  * transactions (commit, rollback, one left open that the broker checks back and the checker
  * commits, and one left open by a producer that then shut down, checked back with the next
- * producer of the topic, which commits it). What happened is written to OUT, one line per fact, sorted, so run.sh can
- * compare the two stacks; the delivery timestamps go to OUT.delay for StackAdmin's check.
+ * producer of the topic, which commits it). What happened is written to OUT, one line per fact,
+ * sorted, so run.sh can compare the two stacks; the delivery timestamps go to OUT.delay for
+ * StackAdmin's check.
  *
  * Usage: java -cp CLIENT_CP rmq.interop.grpc.ProduceScenarios PROXY TOPIC_PREFIX OUT
  */

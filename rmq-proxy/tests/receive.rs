@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
 mod common;
-use common::{request, Proxied};
+use common::{request, request_as, Proxied};
 
 /// The servers with a fast revive, and a proxy that lets receivers hide messages for 1 s and
 /// long-poll for 300 ms.
@@ -96,15 +96,6 @@ async fn receive(
     req: v2::ReceiveMessageRequest,
 ) -> (v2::Status, Vec<v2::Message>) {
     receive_as(proxy, common::CLIENT_ID, req).await
-}
-
-/// `message` as a request of the client `client_id`.
-fn request_as<T>(client_id: &str, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("x-mq-client-id", client_id.parse().unwrap());
-    request
 }
 
 /// [`receive`] by the client `client_id`.

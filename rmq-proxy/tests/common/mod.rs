@@ -195,10 +195,15 @@ impl Proxied {
 
 /// `message` as a request of the test client.
 pub fn request<T>(message: T) -> Request<T> {
+    request_as(CLIENT_ID, message)
+}
+
+/// `message` as a request of the client `client_id`.
+pub fn request_as<T>(client_id: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
     request
         .metadata_mut()
-        .insert("x-mq-client-id", CLIENT_ID.parse().unwrap());
+        .insert("x-mq-client-id", client_id.parse().unwrap());
     request
 }
 

@@ -41,12 +41,13 @@ async fn current_handle(
     msg_id: &str,
     text: &str,
 ) -> Result<ReceiptHandle, Status> {
+    let handle = ReceiptHandle::decode(text)
+        .ok_or_else(|| status::of(Code::InvalidReceiptHandle, "receipt handle is malformed"))?;
     let renewals = &ctx.receive.renewals;
-    if let Some(newest) = renewals.take(client_id, group, msg_id, text).await {
-        return Ok(newest);
-    }
-    ReceiptHandle::decode(text)
-        .ok_or_else(|| status::of(Code::InvalidReceiptHandle, "receipt handle is malformed"))
+    Ok(renewals
+        .take(client_id, group, msg_id, &handle)
+        .await
+        .unwrap_or(handle))
 }
 
 /// The names of a request's topic and group, each checked as Apache's `GrpcValidator` does.

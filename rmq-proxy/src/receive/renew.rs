@@ -133,14 +133,14 @@ impl Renewals {
 
     /// Takes a message out (its client acks, changes or forwards it) and answers its newest
     /// handle; `None` when the proxy was not renewing it (then the client's handle is the one).
+    /// `handle` is any handle of the delivery (the client's, or the one it was sent with).
     pub(super) async fn take(
         &self,
         client_id: &str,
         group: &str,
         msg_id: &str,
-        handle_text: &str,
+        handle: &ReceiptHandle,
     ) -> Option<ReceiptHandle> {
-        let handle = ReceiptHandle::decode(handle_text)?;
         let key = GroupKey {
             client_id: client_id.to_owned(),
             group: group.to_owned(),
@@ -148,7 +148,7 @@ impl Renewals {
         let entry = {
             let mut groups = self.lock();
             let handles = groups.get_mut(&key)?;
-            let entry = handles.remove(&HandleKey::of(msg_id, &handle));
+            let entry = handles.remove(&HandleKey::of(msg_id, handle));
             if handles.is_empty() {
                 groups.remove(&key);
             }
@@ -360,26 +360,17 @@ mod tests {
         renewals.remember("c1", "g", "t", "other", &handle(1_000, 6), 0);
         assert_eq!(renewals.len(), 2);
         // Another client, group or message id is not this delivery.
+        assert!(renewals.take("c2", "g", "id", &first).await.is_none());
+        assert!(renewals.take("c1", "h", "id", &first).await.is_none());
         assert!(renewals
-            .take("c2", "g", "id", &first.encode())
-            .await
-            .is_none());
-        assert!(renewals
-            .take("c1", "h", "id", &first.encode())
-            .await
-            .is_none());
-        assert!(renewals
-            .take("c1", "g", "id", &handle(1_000, 9).encode())
+            .take("c1", "g", "id", &handle(1_000, 9))
             .await
             .is_none());
         // A renewed handle (new pop time) names the same delivery: same broker, queue, offset.
         let renewed = handle(2_000, 5);
-        let taken = renewals.take("c1", "g", "id", &renewed.encode()).await;
+        let taken = renewals.take("c1", "g", "id", &renewed).await;
         assert_eq!(taken, Some(first));
-        assert!(renewals
-            .take("c1", "g", "id", &renewed.encode())
-            .await
-            .is_none());
+        assert!(renewals.take("c1", "g", "id", &renewed).await.is_none());
         assert_eq!(renewals.len(), 1);
     }
 }

@@ -363,9 +363,8 @@ async fn pop_and_write(ctx: Arc<ProxyContext>, plan: Plan, tx: Sender) {
                 continue;
             }
             if plan.auto_renew {
-                let text = handle.encode();
                 renewals
-                    .take(&plan.client_id, &plan.group, &m.message.msg_id, &text)
+                    .take(&plan.client_id, &plan.group, &m.message.msg_id, &handle)
                     .await;
             }
         }

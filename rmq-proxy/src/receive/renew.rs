@@ -145,15 +145,7 @@ impl Renewals {
             client_id: client_id.to_owned(),
             group: group.to_owned(),
         };
-        let entry = {
-            let mut groups = self.lock();
-            let handles = groups.get_mut(&key)?;
-            let entry = handles.remove(&HandleKey::of(msg_id, handle));
-            if handles.is_empty() {
-                groups.remove(&key);
-            }
-            entry?
-        };
+        let entry = self.forget(&key, &HandleKey::of(msg_id, handle))?;
         let mut tracked = entry.lock().await;
         if tracked.done {
             return None;
@@ -168,14 +160,15 @@ impl Renewals {
         self.lock().values().map(HashMap::len).sum()
     }
 
-    fn forget(&self, key: &GroupKey, handle: &HandleKey) {
+    /// Removes one message (and its group's map once empty); answers its entry if it was there.
+    fn forget(&self, key: &GroupKey, handle: &HandleKey) -> Option<Entry> {
         let mut groups = self.lock();
-        if let Some(handles) = groups.get_mut(key) {
-            handles.remove(handle);
-            if handles.is_empty() {
-                groups.remove(key);
-            }
+        let handles = groups.get_mut(key)?;
+        let entry = handles.remove(handle);
+        if handles.is_empty() {
+            groups.remove(key);
         }
+        entry
     }
 }
 

@@ -62,6 +62,13 @@ summary=()
 
 say() { printf '\n==== interop: %s ====\n' "$*"; }
 
+# The tests Surefire reported failed or broken in a Maven project ("Class.method, ..."): the
+# summary names them, since a later suite may reuse the same target directory.
+failed_tests() {
+  grep -h '<<< \(FAILURE\|ERROR\)!' "$1"/target/surefire-reports/*.txt 2>/dev/null \
+    | sed 's/ -- .*//; s/.*\.\([A-Za-z0-9_$]*\.[A-Za-z0-9_$]*\)$/\1/' | paste -sd, - | sed 's/,/, /g'
+}
+
 need() {
   if ! command -v "$1" >/dev/null 2>&1; then
     echo "interop: required tool '$1' not found on PATH" >&2
@@ -111,7 +118,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = java ]; then
   if (cd "$HERE/java" && mvn -B -ntp -Dstyle.color=never test); then
     summary+=("java suite: ok ($(( $(date +%s) - t0 ))s)")
   else
-    summary+=("java suite: FAILED ($(( $(date +%s) - t0 ))s) — reports in interop/java/target/surefire-reports and interop-reports")
+    summary+=("java suite: FAILED ($(( $(date +%s) - t0 ))s): $(failed_tests "$HERE/java") — reports in interop/java/target/surefire-reports and interop-reports")
     status=1
   fi
 fi
@@ -125,7 +132,7 @@ if { [ "$WHAT" = all ] && [ "${RMQ_INTEROP_JAVA5:-1}" != "0" ]; } || [ "$WHAT" =
   if (cd "$HERE/java5" && mvn -B -ntp -Dstyle.color=never test); then
     summary+=("java5 suite: ok ($(( $(date +%s) - t0 ))s)")
   else
-    summary+=("java5 suite: FAILED ($(( $(date +%s) - t0 ))s) — reports in interop/java5/target/surefire-reports and interop-reports")
+    summary+=("java5 suite: FAILED ($(( $(date +%s) - t0 ))s): $(failed_tests "$HERE/java5") — reports in interop/java5/target/surefire-reports and interop-reports")
     status=1
   fi
 fi

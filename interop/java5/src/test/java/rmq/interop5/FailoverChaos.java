@@ -23,6 +23,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
@@ -184,6 +185,8 @@ class FailoverChaos {
             producer.setPollNameServerInterval(200);
             producer.start();
             AtomicLong nextSeq = new AtomicLong();
+            // what the sender saw last when a send was not SEND_OK, for a health wait that gives up
+            AtomicReference<String> lastNotOk = new AtomicReference<>("none");
             Thread sender = new Thread(() -> {
                 long periodNs = rate > 0 ? 1_000_000_000L / rate : 0;
                 long next = System.nanoTime();
@@ -207,12 +210,15 @@ class FailoverChaos {
                                     storeHost(r.getOffsetMsgId()), sent, now()));
                         } else {
                             notOk.computeIfAbsent(r.getSendStatus().name(), k -> new AtomicLong()).incrementAndGet();
+                            lastNotOk.set(now() + "ms seq " + seq + ": " + r.getSendStatus() + " from " + r.getMessageQueue());
                         }
                     } catch (Exception e) {
                         failedSends.incrementAndGet();
+                        String error = now() + "ms seq " + seq + ": " + e.getClass().getSimpleName() + ": "
+                                + String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+                        lastNotOk.set(error);
                         if (sendErrors.size() < 50) {
-                            sendErrors.add(now() + "ms seq " + seq + ": " + e.getClass().getSimpleName() + ": "
-                                    + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
+                            sendErrors.add(error);
                         }
                         sleep(10);
                     }
@@ -224,7 +230,7 @@ class FailoverChaos {
                 Await.require(Duration.ofSeconds(30), "first SEND_OK", () -> !acks.isEmpty());
                 for (int i = 0; i < cycles; i++) {
                     sleep(intervalMs);
-                    waitHealthy(cluster, acks);
+                    waitHealthy(cluster, acks, lastNotOk);
                     Fault fault = Fault.forCycle(i);
                     BrokerReplicasInfo.ReplicasInfo info = cluster.replicaInfo();
                     String master = info.getMasterAddress();
@@ -264,7 +270,7 @@ class FailoverChaos {
                     log("cycle %d: %s back (pid %d)", i, victim.name(), victim.pid());
                 }
                 sleep(Math.min(intervalMs, 5_000L));
-                waitHealthy(cluster, acks);
+                waitHealthy(cluster, acks, lastNotOk);
             } finally {
                 running.on = false;
                 sender.join(30_000);
@@ -510,7 +516,7 @@ class FailoverChaos {
      * acknowledged by it. A replica that never rejoins the sync state set does not block the run;
      * it is reported at the end.
      */
-    private static void waitHealthy(FailoverCluster cluster, List<Ack> acks) {
+    private static void waitHealthy(FailoverCluster cluster, List<Ack> acks, AtomicReference<String> lastNotOk) {
         long since = now();
         boolean ok = Await.until(Duration.ofSeconds(180), () -> {
             for (ChaosProcess p : cluster.brokers()) {
@@ -545,7 +551,7 @@ class FailoverChaos {
         });
         if (!ok) {
             throw new IllegalStateException("no healthy group after 180 s (all up, >= 2 in sync, route and SEND_OK on "
-                    + "the master): " + cluster.describe(TOPIC));
+                    + "the master): " + cluster.describe(TOPIC) + "; last send not SEND_OK at " + lastNotOk.get());
         }
     }
 

@@ -43,7 +43,7 @@ pub(crate) struct ClientInstance {
     /// Index of the name server used last; moves on when one fails.
     ns_index: AtomicUsize,
     /// Routes of the topics in use, by topic.
-    routes: RwLock<HashMap<String, TopicRouteData>>,
+    routes: RwLock<HashMap<String, Arc<TopicRouteData>>>,
     /// Broker addresses by broker name and broker id, merged from all routes.
     brokers: RwLock<HashMap<String, BTreeMap<i64, String>>>,
     producers: Mutex<BTreeSet<String>>,
@@ -517,7 +517,7 @@ impl ClientInstance {
             }
         }
         let mut routes = self.routes.write().unwrap_or_else(|e| e.into_inner());
-        if routes.get(topic) != Some(&route) {
+        if routes.get(topic).map(|r| &**r) != Some(&route) {
             let brokers: Vec<&str> = route
                 .broker_datas
                 .iter()
@@ -533,12 +533,13 @@ impl ClientInstance {
                 "topic route changed"
             );
             tracing::debug!(topic, ?route, "topic route");
-            routes.insert(topic.to_owned(), route);
+            routes.insert(topic.to_owned(), Arc::new(route));
         }
     }
 
-    /// The cached route of `topic`.
-    pub(crate) fn cached_route(&self, topic: &str) -> Option<TopicRouteData> {
+    /// The cached route of `topic`, shared: a new route is a new `Arc`, so holders can tell
+    /// whether what they derived from it is still current (`Arc::ptr_eq`).
+    pub(crate) fn cached_route(&self, topic: &str) -> Option<Arc<TopicRouteData>> {
         self.routes
             .read()
             .unwrap_or_else(|e| e.into_inner())

@@ -139,7 +139,7 @@ impl PopClient {
     pub async fn readable_brokers(&self, topic: &str) -> Result<Vec<String>> {
         let route = match self.instance.cached_route(topic) {
             Some(route) => route,
-            None => self.route(topic).await?,
+            None => Arc::new(self.route(topic).await?),
         };
         Ok(route
             .queue_datas

@@ -1,6 +1,9 @@
 //! What a client derives from a topic route: the queues a producer writes, the queues a consumer
 //! reads, and where each broker's master is.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
 use rmq_remoting::body::client::MessageQueue;
 use rmq_remoting::body::route::{TopicRouteData, MASTER_ID};
 
@@ -44,6 +47,35 @@ impl PublishInfo {
             }
         }
         PublishInfo { queues }
+    }
+}
+
+/// A producer's publish infos by topic, each kept with the route it was derived from (Java's
+/// `topicPublishInfoTable`): a send reuses the queue list until the client caches a new route
+/// instead of cloning the route and rebuilding the list every time.
+#[derive(Debug, Default)]
+pub(crate) struct PublishCache(RwLock<HashMap<String, Derived>>);
+
+/// A publish info and the route it came from.
+type Derived = (Arc<TopicRouteData>, Arc<PublishInfo>);
+
+impl PublishCache {
+    /// `topic`'s publish info in `route`: the cached one while `route` is the route it came
+    /// from, else derived anew and cached.
+    pub(crate) fn get(&self, topic: &str, route: &Arc<TopicRouteData>) -> Arc<PublishInfo> {
+        let cached = self.0.read().unwrap_or_else(|e| e.into_inner());
+        if let Some((from, info)) = cached.get(topic) {
+            if Arc::ptr_eq(from, route) {
+                return info.clone();
+            }
+        }
+        drop(cached);
+        let info = Arc::new(PublishInfo::from_route(topic, route, None));
+        self.0
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(topic.to_owned(), (route.clone(), info.clone()));
+        info
     }
 }
 
@@ -109,6 +141,22 @@ mod tests {
         assert_eq!(names, ["a0", "a1", "a2", "b0", "b1"]);
         let capped = PublishInfo::from_route("T", &route(), Some(1));
         assert_eq!(capped.queues.len(), 2);
+    }
+
+    #[test]
+    fn publish_cache_derives_again_only_for_a_new_route() {
+        let cache = PublishCache::default();
+        let first = Arc::new(route());
+        let info = cache.get("T", &first);
+        assert_eq!(info.queues.len(), 5);
+        assert!(Arc::ptr_eq(&info, &cache.get("T", &first)));
+        let mut changed = route();
+        changed.queue_datas[0].write_queue_nums = 4;
+        let second = Arc::new(changed);
+        let again = cache.get("T", &second);
+        assert!(!Arc::ptr_eq(&info, &again));
+        assert_eq!(again.queues.len(), 7);
+        assert_eq!(cache.get("U", &second).queues[0].topic, "U");
     }
 
     #[test]

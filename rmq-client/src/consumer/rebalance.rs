@@ -48,6 +48,7 @@ impl ConsumerInner {
                 .instance
                 .update_route(topic)
                 .await?
+                .map(Arc::new)
                 .ok_or_else(|| ClientError::NoRoute(topic.to_owned()))?,
         };
         if let Some(fixed) = &self.fixed_assignment {

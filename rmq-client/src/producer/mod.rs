@@ -33,7 +33,7 @@ use crate::config::{valid_name_byte, ClientConfig, ProducerConfig};
 use crate::error::{ClientError, Result};
 use crate::instance::{refused, ClientInstance};
 use crate::message::{deflate, Message};
-use crate::route::PublishInfo;
+use crate::route::{PublishCache, PublishInfo};
 use crate::trace::{self, HostKind, SentMessage, TraceDispatcher};
 use crate::uniq_id::UniqIdGenerator;
 
@@ -111,6 +111,8 @@ struct ProducerInner {
     config: ProducerConfig,
     instance: Arc<ClientInstance>,
     fault: FaultStrategy,
+    /// The queues of the topics sent to, derived once per route.
+    publish: PublishCache,
     async_permits: Arc<Semaphore>,
     ids: &'static UniqIdGenerator,
     running: AtomicBool,
@@ -245,6 +247,7 @@ impl Producer {
         Producer {
             inner: Arc::new(ProducerInner {
                 fault: FaultStrategy::new(config.send_latency_fault_enable),
+                publish: PublishCache::default(),
                 async_permits: Arc::new(Semaphore::new(config.client_async_semaphore_value)),
                 config,
                 instance,
@@ -527,10 +530,10 @@ impl ProducerInner {
 
     /// The topic's writable queues: cached route, else the name server, else the queues of the
     /// auto-create template `TBW102` (Java's `tryToFindTopicPublishInfo`).
-    async fn publish_info(&self, topic: &str) -> Result<PublishInfo> {
+    async fn publish_info(&self, topic: &str) -> Result<Arc<PublishInfo>> {
         let instance = &self.instance;
         if let Some(route) = instance.cached_route(topic) {
-            let info = PublishInfo::from_route(topic, &route, None);
+            let info = self.publish.get(topic, &route);
             if !info.queues.is_empty() {
                 return Ok(info);
             }
@@ -538,7 +541,7 @@ impl ProducerInner {
         if let Some(route) = instance.update_route(topic).await? {
             let info = PublishInfo::from_route(topic, &route, None);
             if !info.queues.is_empty() {
-                return Ok(info);
+                return Ok(Arc::new(info));
             }
         }
         if let Some(mut route) = instance.fetch_route(&self.config.create_topic_key).await? {
@@ -550,7 +553,7 @@ impl ProducerInner {
             let info = PublishInfo::from_route(topic, &route, None);
             if !info.queues.is_empty() {
                 instance.store_route(topic, route);
-                return Ok(info);
+                return Ok(Arc::new(info));
             }
         }
         Err(ClientError::NoRoute(topic.to_owned()))

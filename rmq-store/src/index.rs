@@ -11,8 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 
-use rmq_remoting::message::java_string_hash;
-
 use crate::error::{Result, StoreError};
 use crate::mapped_file::MappedFile;
 
@@ -20,8 +18,13 @@ const HEADER: u64 = 40;
 const SLOT: u64 = 4;
 const ENTRY: u64 = 20;
 
-fn key_hash(key: &str) -> i32 {
-    java_string_hash(key).checked_abs().unwrap_or(0)
+/// The slot hash of `topic#key`: Java's `String.hashCode()` of the joined string, computed over
+/// the parts so that indexing a record builds no string.
+fn key_hash(topic: &str, key: &str) -> i32 {
+    let unit = |h: i32, u: u16| h.wrapping_mul(31).wrapping_add(i32::from(u));
+    let h = topic.encode_utf16().fold(0, unit);
+    let h = unit(h, u16::from(b'#'));
+    key.encode_utf16().fold(h, unit).checked_abs().unwrap_or(0)
 }
 
 /// `yyyyMMddHHmmssSSS` in UTC for epoch milliseconds.
@@ -102,12 +105,11 @@ impl IndexFile {
     ///
     /// Write order makes a crash at any point repairable: entry, begin fields (first entry),
     /// slot, entry count (publishes the entry), end fields. See [`IndexFile::repair`].
-    fn put(&self, key: &str, phys: i64, store_ts: i64) -> bool {
+    fn put(&self, hash: i32, phys: i64, store_ts: i64) -> bool {
         let count = self.index_count();
         if count >= self.index_num {
             return false;
         }
-        let hash = key_hash(key);
         let slot_no = (hash as u64) % self.slot_num;
         let slot = self.slot(slot_no);
         let prev = slot.load(Ordering::Acquire);
@@ -249,8 +251,7 @@ impl IndexFile {
         self.file.flush_to(self.file.size())
     }
 
-    fn lookup(&self, key: &str, begin_ms: i64, end_ms: i64, max: usize, out: &mut Vec<i64>) {
-        let hash = key_hash(key);
+    fn lookup(&self, hash: i32, begin_ms: i64, end_ms: i64, max: usize, out: &mut Vec<i64>) {
         let count = self.index_count();
         let mut cur = u64::from(
             self.slot((hash as u64) % self.slot_num)
@@ -350,17 +351,23 @@ impl IndexService {
     }
 
     /// Indexes one record under `topic#key` for each key. Only the store's writer calls this.
-    pub(crate) fn put(&self, topic: &str, keys: &[&str], phys: i64, store_ts: i64) -> Result<()> {
+    pub(crate) fn put<'k>(
+        &self,
+        topic: &str,
+        keys: impl IntoIterator<Item = &'k str>,
+        phys: i64,
+        store_ts: i64,
+    ) -> Result<()> {
         for key in keys {
             if key.is_empty() {
                 continue;
             }
-            let full = format!("{topic}#{key}");
+            let hash = key_hash(topic, key);
             loop {
                 {
                     let files = self.files.read().unwrap_or_else(|p| p.into_inner());
                     if let Some(f) = files.last() {
-                        if f.put(&full, phys, store_ts) {
+                        if f.put(hash, phys, store_ts) {
                             break;
                         }
                     }
@@ -409,7 +416,7 @@ impl IndexService {
         begin_ms: i64,
         end_ms: i64,
     ) -> Vec<i64> {
-        let full = format!("{topic}#{key}");
+        let hash = key_hash(topic, key);
         let files = self.files.read().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
         for f in files.iter().rev() {
@@ -423,7 +430,7 @@ impl IndexService {
             if fe < begin_ms - 1000 || fb > end_ms {
                 continue;
             }
-            f.lookup(&full, begin_ms, end_ms, max, &mut out);
+            f.lookup(hash, begin_ms, end_ms, max, &mut out);
         }
         out
     }
@@ -465,7 +472,22 @@ impl IndexService {
 
 #[cfg(test)]
 mod tests {
+    use rmq_remoting::message::java_string_hash;
+
     use super::*;
+
+    #[test]
+    fn key_hash_is_java_hash_of_the_joined_key() {
+        for (topic, key) in [
+            ("T", "k"),
+            ("BenchTopic", "C0A80105"),
+            ("主题", "键\u{1F600}"),
+            ("", ""),
+        ] {
+            let joined = java_string_hash(&format!("{topic}#{key}"));
+            assert_eq!(key_hash(topic, key), joined.checked_abs().unwrap_or(0));
+        }
+    }
 
     #[test]
     fn names() {
@@ -479,8 +501,13 @@ mod tests {
         let idx = IndexService::load(dir.path(), 7, 5, true, None).unwrap();
         let base = 1_700_000_000_000;
         for i in 0..10i64 {
-            idx.put("T", &["k", &format!("u{i}")], i * 100, base + i * 1000)
-                .unwrap();
+            idx.put(
+                "T",
+                ["k", format!("u{i}").as_str()],
+                i * 100,
+                base + i * 1000,
+            )
+            .unwrap();
         }
         let hits = idx.query("T", "k", 64, base, base + 20_000);
         assert_eq!(hits.len(), 10, "{hits:?}");

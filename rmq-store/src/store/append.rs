@@ -5,8 +5,8 @@ use super::*;
 
 pub(super) struct Appended {
     result: PutResult,
-    topic: String,
-    queue_id: i32,
+    /// The record's queue (its topic and id are what long polling is told).
+    queue: Arc<ConsumeQueue>,
     last_tag_code: i64,
     dispatched: bool,
     /// The queue's max offset after the append (what long polling is told).
@@ -79,10 +79,11 @@ impl Inner {
             }
         }
         let mut w = lock(&self.writer);
-        let _held = self.put_times.hold_lock(now_ms());
+        // One clock read under the lock: the records' store time and the lock's start.
+        let store_ts = now_ms();
+        let _held = self.put_times.hold_lock(store_ts);
         self.check_writable()?;
         let cq = self.queue_or_create(&first.topic, first.queue_id)?;
-        let store_ts = now_ms();
         let (log_end, queue_end) = (self.commit_log.max_offset(), cq.max_offset());
         let appended = match self.write_batch(msgs, &cq, store_ts) {
             Ok(a) => a,
@@ -132,9 +133,9 @@ impl Inner {
         cq: &Arc<ConsumeQueue>,
         store_ts: i64,
     ) -> Result<Appended> {
-        let Some(first) = msgs.first() else {
+        if msgs.is_empty() {
             return Err(StoreError::MessageIllegal("empty batch".into()));
-        };
+        }
         let mut next_queue_offset = cq.max_offset() as i64;
         let mut phys_first = -1i64;
         let mut wrote_bytes = 0i64;
@@ -206,10 +207,13 @@ impl Inner {
                 phys_first = phys;
                 queue_offset_first = queue_offset;
             }
-            if !msg_ids.is_empty() {
+            let id = encode_offset_msg_id(m.store_host, phys);
+            if msg_ids.is_empty() {
+                msg_ids = id;
+            } else {
                 msg_ids.push(',');
+                msg_ids.push_str(&id);
             }
-            msg_ids.push_str(&encode_offset_msg_id(m.store_host, phys));
             wrote_bytes += size as i64;
         }
         let end = self.commit_log.max_offset() as i64;
@@ -224,8 +228,7 @@ impl Inner {
                 msg_num: msgs.len(),
                 end_offset: end,
             },
-            topic: first.topic.clone(),
-            queue_id: first.queue_id,
+            queue: cq.clone(),
             last_tag_code,
             dispatched,
             queue_max: cq.max_offset() as i64,
@@ -270,16 +273,12 @@ impl Inner {
             && tx != sys_flag::TRANSACTION_ROLLBACK
             && phys >= self.index_from.load(Ordering::Acquire)
         {
-            let mut ks: Vec<&str> = Vec::new();
-            if let Some(k) = message_keys {
-                ks.extend(k.split(' ').filter(|s| !s.is_empty()));
-            }
-            if let Some(u) = uniq_key {
-                ks.push(u);
-            }
-            if !ks.is_empty() {
-                self.index.put(v.topic, &ks, phys, v.store_timestamp)?;
-            }
+            // KEYS holds space-separated keys; the index skips empty ones.
+            let keys = message_keys
+                .into_iter()
+                .flat_map(|k| k.split(' '))
+                .chain(uniq_key);
+            self.index.put(v.topic, keys, phys, v.store_timestamp)?;
         }
         Ok(tag_code)
     }
@@ -293,8 +292,8 @@ impl Inner {
                 .clone();
             if let Some(l) = listener {
                 l.arriving(
-                    &a.topic,
-                    a.queue_id,
+                    a.queue.topic(),
+                    a.queue.queue_id(),
                     a.queue_max,
                     a.last_tag_code,
                     a.result.store_timestamp,

@@ -4,6 +4,10 @@
 //! Plain TCP keeps its own read path (split halves, read only once readable); any other stream
 //! (TLS) goes through [`tokio::io::split`], so TLS costs the plaintext path nothing.
 //!
+//! Frames go out through a writer task, except on plain TCP the answers the read loop gives
+//! inline: those of one read leave in one direct non-blocking write while nothing is queued
+//! (see [`Lane`]), which saves waking the writer task for each read's answers.
+//!
 //! What a peer can make a connection hold is bounded: an idle connection holds no buffer (its
 //! reader waits for readability before allocating), a frame being received at most
 //! `max_frame_len`, requests being handled `max_in_flight_per_connection`, and responses the peer
@@ -18,24 +22,23 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use futures::FutureExt;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use tokio::sync::{mpsc, oneshot, Semaphore, TryAcquireError};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::limits::{IN_FLIGHT_CAP, MALFORMED_FRAME, WRITE_STALL};
+use super::limits::{IN_FLIGHT_CAP, MALFORMED_FRAME};
+use super::writer::{Frame, Lane, Outbound, WriteLoop, WRITE_BATCH};
 use super::{Router, TransportConfig, TransportError};
 use crate::command::RemotingCommand;
 use crate::frame::{decode_frame, encode_frame};
 
 /// Bytes a read asks for: one read takes in a few ordinary requests.
 const READ_CHUNK: usize = 16 * 1024;
-/// Bytes of queued frames gathered into one write.
-const WRITE_BATCH: usize = 64 * 1024;
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -51,6 +54,8 @@ struct Inner {
     /// Boxed: the channel allocates its slots up front, 32 at a time, and a bare command would
     /// make that 5 KiB per idle connection.
     writer: mpsc::Sender<Box<Outbound>>,
+    /// Frames handed to the writer and not yet written: whether a direct write may go now.
+    lane: Arc<Lane>,
     /// The outbound byte budget; closed when the writer stops, so waiting senders give up.
     queued_bytes: Arc<Semaphore>,
     /// Permits in `queued_bytes` when nothing is queued: the most one frame can take.
@@ -58,13 +63,6 @@ struct Inner {
     pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
     next_opaque: AtomicI32,
     closed: CancellationToken,
-}
-
-/// A frame waiting to be written, holding its share of the connection's outbound byte budget
-/// until it is on the socket.
-struct Outbound {
-    command: RemotingCommand,
-    budget: OwnedSemaphorePermit,
 }
 
 /// Tokens that let a server drain its connections in order: stop reading, finish handlers,
@@ -150,6 +148,7 @@ impl Connection {
                 id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
                 peer,
                 writer: tx,
+                lane: Arc::default(),
                 queued_bytes: queued_bytes.clone(),
                 max_queued_bytes,
                 pending: Mutex::new(HashMap::new()),
@@ -241,27 +240,110 @@ impl Connection {
         self.send(request.into_oneway()).await
     }
 
-    /// Queues `command` for writing, waiting while the outbound byte budget or the queue is
-    /// full (which is how a peer that does not read stops having its requests read).
+    /// Queues `command` for writing.
     async fn send(&self, command: RemotingCommand) -> Result<(), TransportError> {
+        let weight = outbound_weight(&command);
+        self.queue(Frame::Command(command), weight).await
+    }
+
+    /// Queues `frame` for the writer task, waiting while the outbound byte budget or the queue
+    /// is full (which is how a peer that does not read stops having its requests read).
+    async fn queue(&self, frame: Frame, weight: usize) -> Result<(), TransportError> {
         if self.is_closed() {
             return Err(self.closed_error());
         }
-        let weight = u32::try_from(outbound_weight(&command))
-            .unwrap_or(u32::MAX)
-            .min(self.inner.max_queued_bytes);
+        let ticket = self.inner.lane.ticket();
         let budget = self
             .inner
             .queued_bytes
             .clone()
-            .acquire_many_owned(weight)
+            .acquire_many_owned(self.budget_weight(weight))
             .await
             .map_err(|_| self.closed_error())?;
+        let outbound = Outbound {
+            frame,
+            budget,
+            ticket,
+        };
         self.inner
             .writer
-            .send(Box::new(Outbound { command, budget }))
+            .send(Box::new(outbound))
             .await
             .map_err(|_| self.closed_error())
+    }
+
+    /// The budget permits for `weight` bytes: one frame may take the whole budget, not more.
+    fn budget_weight(&self, weight: usize) -> u32 {
+        u32::try_from(weight)
+            .unwrap_or(u32::MAX)
+            .min(self.inner.max_queued_bytes)
+    }
+
+    /// Writes `frames` (whole encoded frames) to `socket`, this connection's TCP socket,
+    /// without waking the writer task when nothing is queued and the socket takes them; what
+    /// it does not take, or all if frames are queued, goes to the writer task behind those.
+    async fn write_direct(
+        &self,
+        socket: &TcpStream,
+        frames: BytesMut,
+    ) -> Result<(), TransportError> {
+        if self.is_closed() {
+            return Err(self.closed_error());
+        }
+        match self.try_write_now(socket, frames)? {
+            None => Ok(()),
+            Some(frames) => {
+                let weight = frames.len();
+                self.queue(Frame::Encoded(frames.freeze()), weight).await
+            }
+        }
+    }
+
+    /// The direct write, under the lane's lock: None once `frames` are on the socket, or their
+    /// written part is and the rest queued first in line; `frames` untouched when frames are
+    /// queued already.
+    fn try_write_now(
+        &self,
+        socket: &TcpStream,
+        mut frames: BytesMut,
+    ) -> Result<Option<BytesMut>, TransportError> {
+        let mut queued = lock(&self.inner.lane.queued);
+        if *queued > 0 {
+            return Ok(Some(frames));
+        }
+        let written = match socket.try_write(&frames) {
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(_) => {
+                self.close();
+                return Err(self.closed_error());
+            }
+        };
+        if written == frames.len() {
+            return Ok(None);
+        }
+        frames.advance(written);
+        // The rest must leave before any frame queued after it, so it goes into the queue
+        // before the lock is let go. Nothing is queued: the queue has room and the whole budget
+        // is free (a frame takes its place before its budget and gives it back after).
+        let budget = self
+            .inner
+            .queued_bytes
+            .clone()
+            .try_acquire_many_owned(self.budget_weight(frames.len()))
+            .map_err(|_| self.closed_error())?;
+        let outbound = Outbound {
+            frame: Frame::Encoded(frames.freeze()),
+            budget,
+            ticket: self.inner.lane.ticket_locked(&mut queued),
+        };
+        let refused = self.inner.writer.try_send(Box::new(outbound)).err();
+        // A refused frame's ticket locks the lane when dropped: let the lock go first.
+        drop(queued);
+        match refused {
+            None => Ok(None),
+            Some(_) => Err(self.closed_error()),
+        }
     }
 
     fn closed_error(&self) -> TransportError {
@@ -284,106 +366,6 @@ fn outbound_weight(command: &RemotingCommand) -> usize {
     64 + fields + remark + command.body.len()
 }
 
-/// Writes queued frames to the socket, several to a write, each write within `stall_timeout`.
-struct WriteLoop<W> {
-    socket: W,
-    queue: mpsc::Receiver<Box<Outbound>>,
-    queued_bytes: Arc<Semaphore>,
-    closed: CancellationToken,
-    peer: SocketAddr,
-    stall_timeout: Duration,
-}
-
-impl<W: AsyncWrite + Unpin> WriteLoop<W> {
-    async fn run(mut self) {
-        loop {
-            let first = tokio::select! {
-                biased;
-                first = self.queue.recv() => first,
-                () = self.closed.cancelled() => {
-                    // Write what handlers already queued, then stop.
-                    let mut batch = Batch::default();
-                    while let Ok(outbound) = self.queue.try_recv() {
-                        batch.push(*outbound);
-                    }
-                    self.write(batch).await;
-                    break;
-                }
-            };
-            let Some(first) = first else { break };
-            let mut batch = Batch::default();
-            batch.push(*first);
-            // Batch whatever is queued into one write; yield once first so that other ready
-            // tasks (handlers, callers) can add theirs. Under load this turns many small writes
-            // into one syscall (measured with mqbench route, 64 in flight: 145-184k -> 360-465k
-            // queries/s, p99 3.7 -> 0.8 ms); with one request in flight it costs about 6 us.
-            for round in 0..2 {
-                if round == 1 {
-                    tokio::task::yield_now().await;
-                }
-                while batch.bytes.len() < WRITE_BATCH {
-                    let Ok(more) = self.queue.try_recv() else {
-                        break;
-                    };
-                    batch.push(*more);
-                }
-            }
-            if !self.write(batch).await {
-                self.closed.cancel();
-                break;
-            }
-        }
-        // Senders waiting for budget learn that nothing will be written any more.
-        self.queued_bytes.close();
-    }
-
-    /// Writes `batch`, then frees its buffer and budget; false when the connection must close.
-    async fn write(&mut self, batch: Batch) -> bool {
-        if batch.bytes.is_empty() {
-            return true;
-        }
-        // The flush is free on TCP and hands a TLS session's last encrypted record to the socket.
-        let written = async {
-            self.socket.write_all(&batch.bytes).await?;
-            self.socket.flush().await
-        };
-        match tokio::time::timeout(self.stall_timeout, written).await {
-            Ok(Ok(())) => true,
-            Ok(Err(_)) => false,
-            Err(_) => {
-                if let Some(suppressed) = WRITE_STALL.admit() {
-                    tracing::warn!(
-                        peer = %self.peer,
-                        unwritten_bytes = batch.bytes.len(),
-                        timeout = ?self.stall_timeout,
-                        suppressed,
-                        "closing connection: the peer has not read its responses within writeStallTimeoutMillis \
-                         (raise it if peers this slow are legitimate)"
-                    );
-                }
-                false
-            }
-        }
-    }
-}
-
-/// Encoded frames for one write and the budget they hold until written.
-#[derive(Default)]
-struct Batch {
-    bytes: BytesMut,
-    budget: Option<OwnedSemaphorePermit>,
-}
-
-impl Batch {
-    fn push(&mut self, Outbound { command, budget }: Outbound) {
-        encode_frame(&command, &mut self.bytes);
-        match &mut self.budget {
-            Some(held) => held.merge(budget),
-            None => self.budget = Some(budget),
-        }
-    }
-}
-
 struct ReadLoop {
     conn: Connection,
     router: Arc<Router>,
@@ -398,22 +380,21 @@ impl ReadLoop {
         let closed = self.conn.inner.closed.clone();
         let mut buffer = BytesMut::new();
         let mut warned_in_flight = false;
-        'reading: loop {
-            loop {
-                match decode_frame(&mut buffer, self.max_frame_len) {
-                    Ok(Some(command)) => {
-                        if !self.handle(command, &mut warned_in_flight).await {
-                            break 'reading;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(err) => {
-                        if let Some(suppressed) = MALFORMED_FRAME.admit() {
-                            tracing::warn!(peer = %self.conn.peer_addr(), error = %err, suppressed, "closing connection: malformed frame");
-                        }
-                        break 'reading;
-                    }
-                }
+        loop {
+            let more = {
+                let mut replies = Replies {
+                    conn: &self.conn,
+                    socket: socket.tcp(),
+                    frames: BytesMut::new(),
+                };
+                let more = self
+                    .handle_frames(&mut buffer, &mut replies, &mut warned_in_flight)
+                    .await;
+                // Written before waiting for the next read, even when reading stops here.
+                replies.flush().await && more
+            };
+            if !more {
+                break;
             }
             let read = tokio::select! {
                 read = socket.read_some(&mut buffer) => read,
@@ -438,9 +419,40 @@ impl ReadLoop {
         self.router.connection_closed(&self.conn);
     }
 
+    /// Handles the complete frames in `buffer`, answers given inline going to `replies`; false
+    /// when the connection must stop reading.
+    async fn handle_frames(
+        &self,
+        buffer: &mut BytesMut,
+        replies: &mut Replies<'_>,
+        warned_in_flight: &mut bool,
+    ) -> bool {
+        loop {
+            match decode_frame(buffer, self.max_frame_len) {
+                Ok(Some(command)) => {
+                    if !self.handle(command, replies, warned_in_flight).await {
+                        return false;
+                    }
+                }
+                Ok(None) => return true,
+                Err(err) => {
+                    if let Some(suppressed) = MALFORMED_FRAME.admit() {
+                        tracing::warn!(peer = %self.conn.peer_addr(), error = %err, suppressed, "closing connection: malformed frame");
+                    }
+                    return false;
+                }
+            }
+        }
+    }
+
     /// Completes our call that `command` answers, or handles the peer's request; false when
     /// the connection closed meanwhile.
-    async fn handle(&self, command: RemotingCommand, warned_in_flight: &mut bool) -> bool {
+    async fn handle(
+        &self,
+        command: RemotingCommand,
+        replies: &mut Replies<'_>,
+        warned_in_flight: &mut bool,
+    ) -> bool {
         if command.is_response() {
             self.complete(command);
             return true;
@@ -461,6 +473,10 @@ impl ReadLoop {
                         );
                     }
                 }
+                // The answers so far need not wait for other requests' handlers.
+                if !replies.flush().await {
+                    return false;
+                }
                 tokio::select! {
                     permit = self.permits.clone().acquire_owned() => match permit {
                         Ok(permit) => permit,
@@ -480,7 +496,7 @@ impl ReadLoop {
         match handling.as_mut().now_or_never() {
             Some(response) => {
                 if !oneway {
-                    let _ = self.conn.send(response).await;
+                    replies.push(response).await;
                 }
                 drop(permit);
             }
@@ -511,6 +527,43 @@ impl ReadLoop {
     }
 }
 
+/// The answers the read loop gives inline between two reads. On plain TCP they are encoded
+/// into one buffer that leaves in one direct write ([`Connection::write_direct`]) once the
+/// read's frames are handled; on other streams (TLS, in-process) each is queued for the writer
+/// task at once.
+struct Replies<'a> {
+    conn: &'a Connection,
+    /// The TCP socket to write to directly, if the stream is one.
+    socket: Option<&'a TcpStream>,
+    frames: BytesMut,
+}
+
+impl Replies<'_> {
+    /// Adds an answer; a full write's worth goes out at once, which bounds the buffer.
+    async fn push(&mut self, response: RemotingCommand) {
+        if self.socket.is_none() {
+            let _ = self.conn.send(response).await;
+            return;
+        }
+        encode_frame(&response, &mut self.frames);
+        if self.frames.len() >= WRITE_BATCH {
+            self.flush().await;
+        }
+    }
+
+    /// Writes the answers so far; false when the connection is closed.
+    async fn flush(&mut self) -> bool {
+        let Some(socket) = self.socket else {
+            return !self.conn.is_closed();
+        };
+        if self.frames.is_empty() {
+            return !self.conn.is_closed();
+        }
+        let frames = std::mem::take(&mut self.frames);
+        self.conn.write_direct(socket, frames).await.is_ok()
+    }
+}
+
 /// The read side of a connection: appends what the peer sent to a buffer.
 pub(crate) trait ReadSome: Send + 'static {
     /// Reads what is available into `buffer`; Ok(0) at end of stream.
@@ -518,9 +571,19 @@ pub(crate) trait ReadSome: Send + 'static {
         &mut self,
         buffer: &mut BytesMut,
     ) -> impl Future<Output = io::Result<usize>> + Send;
+
+    /// The TCP socket under this read half, for writing answers directly; None for a stream
+    /// whose writes must all go through the writer task (TLS, in-process).
+    fn tcp(&self) -> Option<&TcpStream> {
+        None
+    }
 }
 
 impl ReadSome for OwnedReadHalf {
+    fn tcp(&self) -> Option<&TcpStream> {
+        Some(self.as_ref())
+    }
+
     /// An empty buffer is freed and allocated again only once the socket is readable, so the
     /// thousands of connections that sit idle between requests hold no buffer.
     async fn read_some(&mut self, buffer: &mut BytesMut) -> io::Result<usize> {

@@ -13,6 +13,7 @@ pub mod local;
 mod router;
 mod server;
 pub mod tls;
+mod writer;
 
 pub use client::{RemotingClient, RequestHook};
 pub use connection::Connection;

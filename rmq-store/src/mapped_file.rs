@@ -199,31 +199,6 @@ impl MappedFile {
         ))
     }
 
-    /// Faults the pages of `[pos, pos + len)` in writable without reading or writing a byte
-    /// (`MADV_POPULATE_WRITE`, Linux 5.14+), so that the writer's first store into them takes no
-    /// page fault. The file's bytes do not change, so this may run beside the writer.
-    pub(crate) fn populate_write(&self, pos: u64, len: u64) -> std::io::Result<()> {
-        const PAGE: u64 = 4096;
-        let start = pos / PAGE * PAGE;
-        let end = pos.saturating_add(len).min(self.size);
-        if start >= end {
-            return Ok(());
-        }
-        // SAFETY: the range lies inside the mapping, and the advice touches no byte of it.
-        let rc = unsafe {
-            libc::madvise(
-                self.map.as_mut_ptr().add(start as usize).cast(),
-                (end - start) as usize,
-                libc::MADV_POPULATE_WRITE,
-            )
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        }
-    }
-
     /// Writes `data` at `pos` through the file descriptor (pwrite) instead of the mapping.
     ///
     /// For large sequential writes into pages nobody touched yet (a slave copying its master's

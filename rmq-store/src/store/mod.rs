@@ -32,7 +32,6 @@ mod queue_admin;
 mod read;
 mod recovery;
 mod replica;
-mod warm;
 
 use read::record_head;
 use recovery::load_queues;
@@ -240,15 +239,6 @@ impl MessageStore {
             "rmq-store-clean",
             Box::new(move || inner.clean_loop()),
         )?);
-        // Only for ASYNC_FLUSH, where the appending thread's CPU bounds the rate; under
-        // SYNC_FLUSH a writer's time is the fdatasync's, and the syncs are left as they were.
-        if self.inner.config.flush_disk_type == FlushDiskType::AsyncFlush {
-            let inner = self.inner.clone();
-            threads.push(spawn(
-                "rmq-store-warm",
-                Box::new(move || inner.warm_loop()),
-            )?);
-        }
         Ok(())
     }
 

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 
+use rmq_remoting::message::java_string_hash_of;
+
 use crate::error::{Result, StoreError};
 use crate::mapped_file::MappedFile;
 
@@ -21,10 +23,9 @@ const ENTRY: u64 = 20;
 /// The slot hash of `topic#key`: Java's `String.hashCode()` of the joined string, computed over
 /// the parts so that indexing a record builds no string.
 fn key_hash(topic: &str, key: &str) -> i32 {
-    let unit = |h: i32, u: u16| h.wrapping_mul(31).wrapping_add(i32::from(u));
-    let h = topic.encode_utf16().fold(0, unit);
-    let h = unit(h, u16::from(b'#'));
-    key.encode_utf16().fold(h, unit).checked_abs().unwrap_or(0)
+    java_string_hash_of(&[topic, "#", key])
+        .checked_abs()
+        .unwrap_or(0)
 }
 
 /// `yyyyMMddHHmmssSSS` in UTC for epoch milliseconds.

@@ -25,7 +25,7 @@ pub use record::{
     body_crc32, decode_record, record_size, store_timestamp_at, write_record, MessageExt,
     RecordView, BLANK_MAGIC_CODE, MAGIC_CODE_V1, MAGIC_CODE_V2,
 };
-pub use tags::{java_string_hash, tags_code, TagSubscription};
+pub use tags::{java_string_hash, java_string_hash_of, tags_code, TagSubscription};
 
 /// Bits of the message `sysFlag` (§7.4), shared by producers, broker and store.
 pub mod sys_flag {

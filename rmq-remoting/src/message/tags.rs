@@ -5,9 +5,18 @@
 /// Exists because the consume queue stores this hash of the tag, and Java brokers and clients filter
 /// on it; any other hash would break interop with their stores and filters.
 pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, unit| {
-        h.wrapping_mul(31).wrapping_add(i32::from(unit))
-    })
+    java_string_hash_of(&[s])
+}
+
+/// [`java_string_hash`] of the concatenation of `parts`, without building it (the index hashes
+/// `topic#key` for every key of every message it stores).
+pub fn java_string_hash_of(parts: &[&str]) -> i32 {
+    parts
+        .iter()
+        .flat_map(|part| part.encode_utf16())
+        .fold(0i32, |h, unit| {
+            h.wrapping_mul(31).wrapping_add(i32::from(unit))
+        })
 }
 
 /// The consume-queue tag code of a message: the tag's Java hash sign-extended to 64 bits, or 0

@@ -23,6 +23,8 @@
 #
 #   BASE_BROKER=/tmp/mqbroker-base VARIANT_BROKER=/tmp/mqbroker-variant bench/broker-ab.sh [seconds]
 #   ROUNDS=3 THREADS=8 QUEUES=8 BASE_BROKER=... VARIANT_BROKER=... bench/broker-ab.sh 15
+#   BROKER_ARGS="--flushDiskType SYNC_FLUSH" BASE_BROKER=... VARIANT_BROKER=... bench/broker-ab.sh
+#                                     (BROKER_ARGS: more broker options, for both builds)
 #
 # The name server is this checkout's release build (it only routes; it is idle during the load).
 set -euo pipefail
@@ -38,13 +40,14 @@ ROUNDS="${ROUNDS:-3}"
 ab_bench_setup broker-ab "${1:-20}"
 
 run_one() { # run_one BUILD ROUND   (BUILD: base | variant)
-  local build="$1" dir="$WORK/$1-$2" broker="$BASE_BROKER"
+  local build="$1" dir="$WORK/$1-$2" broker="$BASE_BROKER" extra
+  read -ra extra <<<"${BROKER_ARGS:-}"
   [ "$build" = base ] || broker="$VARIANT_BROKER"
   mkdir -p "$dir"
   start "ns-$build-$2" "$BIN/mqnamesrv" --listenPort 0 --kvConfigPath "$dir/kv.json"
   local ns_pid=$PID ns_addr=$ADDR
   start "broker-$build-$2" "$broker" -n "$ns_addr" --listenPort 0 --brokerIP1 127.0.0.1 \
-    --brokerName broker-a --storePathRootDir "$dir/store"
+    --brokerName broker-a --storePathRootDir "$dir/store" "${extra[@]}"
   local broker_pid=$PID broker_addr=$ADDR
   sleep 2
   broker_bench "ab-$build-$2" "$dir" "$ns_addr" "$broker_addr" "$broker_pid"

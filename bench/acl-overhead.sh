@@ -36,25 +36,17 @@ YML
 
 run_one() { # run_one MODE ROUND   (MODE: off | on)
   local mode="$1" dir="$WORK/$1-$2" acl=() keys=()
-  mkdir -p "$dir"
   if [ "$mode" = on ]; then
     acl=(--aclEnable true --rocketmqHome "$WORK/home")
     keys=(--accessKey benchadmin --secretKey bench-secret-key)
   fi
-  start "ns-$mode-$2" "$BIN/mqnamesrv" --listenPort 0 --kvConfigPath "$dir/kv.json"
-  local ns_pid=$PID ns_addr=$ADDR
-  start "broker-$mode-$2" "$BIN/mqbroker" -n "$ns_addr" --listenPort 0 --brokerIP1 127.0.0.1 \
-    --brokerName broker-a --storePathRootDir "$dir/store" "${acl[@]}"
-  local broker_pid=$PID broker_addr=$ADDR
-  sleep 2
-  broker_bench "acl-$mode-$2" "$dir" "$ns_addr" "$broker_addr" "$broker_pid" "${keys[@]}"
+  ab_start "$mode-$2" "$dir" "$BIN/mqbroker" "" "${acl[@]}"
+  broker_bench "acl-$mode-$2" "$dir" "$NS_ADDR" "$BROKER_ADDR" "$BROKER_PID" "${keys[@]}"
   if [ "$mode" = on ]; then
     grep -q 'ACL enabled' "$WORK/broker-$mode-$2.out" \
       || { echo "ACL was to be on but the broker did not say 'ACL enabled'" >&2; exit 1; }
   fi
-  stop "$broker_pid"
-  stop "$ns_pid"
-  rm -rf "$dir/store"
+  ab_stop "$dir"
 }
 
 ab_bench_rounds acl off on "goal: CPU per message on/off ≤ 1.10; the machine's other load shows as noise"

@@ -43,17 +43,9 @@ run_one() { # run_one BUILD ROUND   (BUILD: base | variant)
   local build="$1" dir="$WORK/$1-$2" broker="$BASE_BROKER" extra
   read -ra extra <<<"${BROKER_ARGS:-}"
   [ "$build" = base ] || broker="$VARIANT_BROKER"
-  mkdir -p "$dir"
-  start "ns-$build-$2" "$BIN/mqnamesrv" --listenPort 0 --kvConfigPath "$dir/kv.json"
-  local ns_pid=$PID ns_addr=$ADDR
-  start "broker-$build-$2" "$broker" -n "$ns_addr" --listenPort 0 --brokerIP1 127.0.0.1 \
-    --brokerName broker-a --storePathRootDir "$dir/store" "${extra[@]}"
-  local broker_pid=$PID broker_addr=$ADDR
-  sleep 2
-  broker_bench "ab-$build-$2" "$dir" "$ns_addr" "$broker_addr" "$broker_pid"
-  stop "$broker_pid"
-  stop "$ns_pid"
-  rm -rf "$dir/store"
+  ab_start "$build-$2" "$dir" "$broker" "" "${extra[@]}"
+  broker_bench "ab-$build-$2" "$dir" "$NS_ADDR" "$BROKER_ADDR" "$BROKER_PID"
+  ab_stop "$dir"
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

@@ -19,32 +19,24 @@ ab_bench_setup metrics-overhead "${1:-20}"
 
 run_one() { # run_one MODE ROUND   (MODE: off | on)
   local mode="$1" dir="$WORK/$1-$2" metrics=() scraper=""
-  mkdir -p "$dir"
   local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   if [ "$mode" = on ]; then
     metrics=(--metricsExporterType PROM --metricsPromExporterHost 127.0.0.1 --metricsPromExporterPort "$port")
   fi
-  start "ns-$mode-$2" "$BIN/mqnamesrv" --listenPort 0 --kvConfigPath "$dir/kv.json"
-  local ns_pid=$PID ns_addr=$ADDR
-  start "broker-$mode-$2" "$BIN/mqbroker" -n "$ns_addr" --listenPort 0 --brokerIP1 127.0.0.1 \
-    --brokerName broker-a --storePathRootDir "$dir/store" "${metrics[@]}"
-  local broker_pid=$PID broker_addr=$ADDR
+  ab_start "$mode-$2" "$dir" "$BIN/mqbroker" "" "${metrics[@]}"
   if [ "$mode" = on ]; then
-    (while kill -0 "$broker_pid" 2>/dev/null; do
+    (while kill -0 "$BROKER_PID" 2>/dev/null; do
        curl -sf "http://127.0.0.1:$port/metrics" -o "$dir/last-scrape.txt" || true; sleep 1
      done) &
     scraper=$!
   fi
-  sleep 2
-  broker_bench "metrics-$mode-$2" "$dir" "$ns_addr" "$broker_addr" "$broker_pid"
+  broker_bench "metrics-$mode-$2" "$dir" "$NS_ADDR" "$BROKER_ADDR" "$BROKER_PID"
   if [ "$mode" = on ]; then
     grep -q '^rocketmq_messages_in_total' "$dir/last-scrape.txt" \
       || { echo "metrics were on but the last scrape has no rocketmq_messages_in_total" >&2; exit 1; }
   fi
-  stop "$broker_pid"
+  ab_stop "$dir"
   [ -z "$scraper" ] || wait "$scraper" 2>/dev/null || true
-  stop "$ns_pid"
-  rm -rf "$dir/store"
 }
 
 ab_bench_rounds metrics off on "goal: CPU per message on/off ≤ 1.05; the machine's other load shows as noise"

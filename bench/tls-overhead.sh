@@ -22,17 +22,10 @@ ab_bench_setup tls-overhead "${1:-20}"
 run_one() { # run_one MODE ROUND   (MODE: plain | tls)
   local mode="$1" dir="$WORK/$1-$2" tls=false server_mode=permissive
   if [ "$mode" = tls ]; then tls=true; server_mode=enforcing; fi
-  mkdir -p "$dir"
-  start "ns-$mode-$2" "$BIN/mqnamesrv" --listenPort 0 --kvConfigPath "$dir/kv.json" --tls.server.mode "$server_mode"
-  local ns_pid=$PID ns_addr=$ADDR
-  start "broker-$mode-$2" "$BIN/mqbroker" -n "$ns_addr" --listenPort 0 --brokerIP1 127.0.0.1 \
-    --brokerName broker-a --storePathRootDir "$dir/store" --tls.server.mode "$server_mode" --tls.enable "$tls"
-  local broker_pid=$PID broker_addr=$ADDR
-  sleep 2
-  JAVA_BENCH_OPTS="-Dtls.enable=$tls" broker_bench "tls-$mode-$2" "$dir" "$ns_addr" "$broker_addr" "$broker_pid"
-  stop "$broker_pid"
-  stop "$ns_pid"
-  rm -rf "$dir/store"
+  ab_start "$mode-$2" "$dir" "$BIN/mqbroker" "--tls.server.mode $server_mode" \
+    --tls.server.mode "$server_mode" --tls.enable "$tls"
+  JAVA_BENCH_OPTS="-Dtls.enable=$tls" broker_bench "tls-$mode-$2" "$dir" "$NS_ADDR" "$BROKER_ADDR" "$BROKER_PID"
+  ab_stop "$dir"
 }
 
 ab_bench_rounds tls plain tls "the machine's other load shows as noise"

@@ -81,6 +81,28 @@ ab_bench_rounds() {
   python3 "$ROOT/bench/ab-summary.py" "$1" "$2" "$3" "$4" "${results[@]}"
 }
 
+# ab_start NAME DIR BROKER_BIN NS_ARGS [BROKER_ARGS...] : the stack of one A/B run in DIR: a name
+# server (NS_ARGS: more of its options, as one string of words) and BROKER_BIN with BROKER_ARGS;
+# sets NS_PID, NS_ADDR, BROKER_PID and BROKER_ADDR. ab_stop DIR stops them and drops the store.
+ab_start() {
+  local name="$1" dir="$2" broker="$3" ns_args
+  read -ra ns_args <<<"$4"
+  shift 4
+  mkdir -p "$dir"
+  start "ns-$name" "$BIN/mqnamesrv" --listenPort 0 --kvConfigPath "$dir/kv.json" "${ns_args[@]}"
+  NS_PID=$PID NS_ADDR=$ADDR
+  start "broker-$name" "$broker" -n "$NS_ADDR" --listenPort 0 --brokerIP1 127.0.0.1 \
+    --brokerName broker-a --storePathRootDir "$dir/store" "$@"
+  BROKER_PID=$PID BROKER_ADDR=$ADDR
+  sleep 2
+}
+
+ab_stop() {
+  stop "$BROKER_PID"
+  stop "$NS_PID"
+  rm -rf "$1/store"
+}
+
 # broker_bench LABEL DIR NAMESRV BROKER BROKER_PID [BrokerBench args...] : the Java client's
 # BrokerBench (interop/java) against one broker for $SECS seconds with $THREADS senders over $QUEUES
 # queues, output in DIR; its `BENCH ...` line is appended to the array `results`. JAVA_BENCH_OPTS

@@ -74,6 +74,8 @@ impl Inner {
     /// another task is syncing (the caller then asks the flush thread, which groups every
     /// append made meanwhile into its next sync), or the runtime is single-threaded. What
     /// counts as durable is unchanged: the flushed offset moves only after a successful sync.
+    /// The calling task is blocked for the sync, so it must be a task of its own, not a future
+    /// polled inside a loop that serves others (`wait_flushed` yields once first for that).
     pub(super) fn sync_in_place(&self) -> bool {
         let multi_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);

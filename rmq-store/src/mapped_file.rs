@@ -9,7 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use memmap2::MmapRaw;
 
@@ -35,15 +35,7 @@ pub(crate) struct MappedFile {
     /// (a truncation), so that a sync that read the old written position cannot raise `flushed`
     /// again after a truncation lowered it.
     sync: Mutex<()>,
-    /// End (relative) of the pages `prepare_write` put in the page cache; only the writer uses it.
-    prepared: AtomicU64,
 }
-
-/// Bytes the writer puts in the page cache ahead of itself at a time (`prepare_write`).
-const WRITE_AHEAD: u64 = 256 * 1024;
-/// What `prepare_write` writes: a zeroed allocation, whose pages the process never touches.
-static ZEROS: LazyLock<Box<[u8]>> = LazyLock::new(|| vec![0; WRITE_AHEAD as usize].into());
-const PAGE: u64 = 4096;
 
 fn preallocate(file: &File, len: u64) -> std::io::Result<()> {
     // SAFETY: plain syscall on an open descriptor.
@@ -106,7 +98,6 @@ impl MappedFile {
             wrote: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
             sync: Mutex::new(()),
-            prepared: AtomicU64::new(0),
         }))
     }
 
@@ -141,7 +132,6 @@ impl MappedFile {
             wrote: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
             sync: Mutex::new(()),
-            prepared: AtomicU64::new(0),
         }))
     }
 
@@ -209,39 +199,6 @@ impl MappedFile {
         ))
     }
 
-    /// Before the single writer stores `[pos, pos+len)` through the mapping: writes zeros with
-    /// pwrite over the whole pages from `pos` to the next `WRITE_AHEAD` boundary past the
-    /// record, once, so the stores find their pages already in the page cache.
-    ///
-    /// A first store into a page that is not cached makes the kernel read it (zeroes, for a
-    /// preallocated block) into a newly allocated folio; on the VMs measured that fault cost
-    /// about 2.5 µs of CPU per KiB appended, a pwrite of whole pages 0.25 µs
-    /// (rmq-store/README.md, "Pages written ahead"). Only bytes at or above `pos`, in pages no
-    /// record touched yet, are written, and they hold zeros either way (the file is fresh or was
-    /// zeroed past a truncation), so what readers and recovery see is unchanged; a sync covers
-    /// only the records' range, so the zeros reach the disk with the records that overwrite them.
-    /// Best effort: on an error the file is left to the faults, with one warning.
-    pub(crate) fn prepare_write(&self, pos: u64, len: u64) {
-        use std::os::unix::fs::FileExt;
-        let end = pos.saturating_add(len).min(self.size);
-        let prepared = self.prepared.load(Ordering::Relaxed);
-        if end <= prepared {
-            return;
-        }
-        let mut from = prepared.max(pos.next_multiple_of(PAGE));
-        let to = end.next_multiple_of(WRITE_AHEAD).min(self.size);
-        while from < to {
-            let n = (to - from).min(WRITE_AHEAD);
-            if let Err(e) = self.file.write_all_at(&ZEROS[..n as usize], from) {
-                tracing::warn!(path = %self.path.display(), error = %e, "cannot write pages ahead of the commit log's writer; it writes through page faults instead");
-                self.prepared.store(self.size, Ordering::Relaxed);
-                return;
-            }
-            from += n;
-        }
-        self.prepared.store(to, Ordering::Relaxed);
-    }
-
     /// Writes `data` at `pos` through the file descriptor (pwrite) instead of the mapping.
     ///
     /// For large sequential writes into pages nobody touched yet (a slave copying its master's
@@ -276,6 +233,7 @@ impl MappedFile {
         crate::fault::before_sync(&self.path).map_err(err)?;
         // Zero the partial page by hand, then let the filesystem zero the rest cheaply (ext4 and
         // xfs turn FALLOC_FL_ZERO_RANGE into unwritten extents); fall back to writing zeros.
+        const PAGE: u64 = 4096;
         let aligned = from.div_ceil(PAGE) * PAGE;
         let head = aligned.min(self.size) - from;
         if head > 0 {
@@ -638,43 +596,5 @@ impl MappedFileQueue {
     /// Bytes of disk the files occupy (nominal size).
     pub(crate) fn disk_bytes(&self) -> u64 {
         self.read().len() as u64 * self.file_size
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pages_written_ahead_never_touch_bytes_below_the_write_position() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let size = 3 * WRITE_AHEAD;
-        let f = MappedFile::create(dir.path(), 0, size, true).expect("create");
-        let record = |pos: u64, len: u64, byte: u8| {
-            f.prepare_write(pos, len);
-            // SAFETY: this test is the only writer and reader.
-            unsafe { f.bytes_mut(pos, len) }
-                .expect("in range")
-                .fill(byte);
-        };
-        record(0, 100, 1);
-        record(100, WRITE_AHEAD, 2);
-        // A later write into the prepared range writes nothing ahead again.
-        let prepared = f.prepared.load(Ordering::Relaxed);
-        assert_eq!(prepared, 2 * WRITE_AHEAD);
-        record(WRITE_AHEAD + 100, 10, 3);
-        assert_eq!(f.prepared.load(Ordering::Relaxed), prepared);
-        // The last step stops at the file's end.
-        record(2 * WRITE_AHEAD + 10, WRITE_AHEAD - 10, 4);
-        assert_eq!(f.prepared.load(Ordering::Relaxed), size);
-
-        let mut expect = vec![0u8; size as usize];
-        expect[..100].fill(1);
-        expect[100..100 + WRITE_AHEAD as usize].fill(2);
-        expect[(WRITE_AHEAD + 100) as usize..(WRITE_AHEAD + 110) as usize].fill(3);
-        expect[(2 * WRITE_AHEAD + 10) as usize..].fill(4);
-        assert!(f.bytes(0, size).expect("in range") == expect.as_slice());
-        let on_disk = std::fs::read(f.path()).expect("read back");
-        assert!(on_disk == expect, "the file and the mapping differ");
     }
 }

@@ -191,7 +191,6 @@ impl Inner {
                 topic: &m.topic,
                 properties: &m.properties,
             };
-            file.prepare_write(pos, size);
             // SAFETY: single writer (lock held), region above the published position.
             let dst = unsafe { file.bytes_mut(pos, size) }.ok_or(StoreError::NotAvailable(
                 "record does not fit the mapped file",

@@ -36,8 +36,8 @@ start_apache() {
 
 # stack_bench IMPL FLUSH : starts IMPL's name server and broker in a new directory, notes the
 # broker's RSS after 2 idle seconds (failing if it has exited), runs BrokerBench (broker_bench in
-# scripts/lib.sh) and adds ready_ms and idle_rss_mib to its line in `results`; then stops both
-# and removes the store.
+# scripts/lib.sh; its floor phase for $FLOOR_SECS, default half of $SECS, 0 to skip) and adds
+# ready_ms and idle_rss_mib to its line in `results`; then stops both and removes the store.
 stack_bench() {
   local impl="$1" flush="$2" dir="$WORK/$1-$2" idle_rss
   STORE="$dir/store"
@@ -52,7 +52,8 @@ stack_bench() {
   fi
   idle_rss=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$BROKER_PID/status")
   echo "== $impl $flush: broker $BROKER_ADDR (pid $BROKER_PID) ready in $READY_MS ms, idle RSS $idle_rss MiB" >&2
-  broker_bench "$impl-$flush" "$dir" "$NS_ADDR" "$BROKER_ADDR" "$BROKER_PID"
+  broker_bench "$impl-$flush" "$dir" "$NS_ADDR" "$BROKER_ADDR" "$BROKER_PID" \
+    --floorSeconds "${FLOOR_SECS:-$(((SECS + 1) / 2))}"
   results[-1]+=" ready_ms=$READY_MS idle_rss_mib=$idle_rss"
   stop "$BROKER_PID"
   stop "$NS_PID"

@@ -12,7 +12,22 @@ COLS = [("produce_tps", "produce msg/s", "{:.0f}"), ("p50_ms", "send p50 ms", "{
         ("rss_max_mib", "RSS max MiB", "{:.0f}"), ("anon_max_mib", "anon max MiB", "{:.0f}"),
         ("idle_rss_mib", "idle RSS MiB", "{:.0f}"), ("ready_ms", "start-ready ms", "{:.0f}"),
         ("cpu_us_per_produced", "CPU µs/produced", "{:.1f}"),
-        ("cpu_us_per_consumed", "CPU µs/consumed", "{:.1f}")]
+        ("cpu_us_per_consumed", "CPU µs/consumed", "{:.1f}"),
+        ("cpu_us_per_floor", "CPU µs/floor", "{:.1f}")]
+
+
+def cell(kv, col):
+    """A row's value in a column, or "-" when its line has none (a run without a floor phase)."""
+    key, _, fmt = col
+    return fmt.format(float(kv[key])) if key in kv else "-"
+
+
+def ratio_cell(num, den, col):
+    key = col[0]
+    if key not in num or key not in den:
+        return f"{'-':>16}"
+    d = float(den[key])
+    return f"{(float(num[key]) / d if d else float('nan')):>15.2f}x"
 
 
 def main(argv):
@@ -27,7 +42,7 @@ def main(argv):
     print()
     print(f"{'':{width}}" + "".join(f"{c[1]:>16}" for c in COLS))
     for label, kv in rows.items():
-        print(f"{label:{width}}" + "".join(f"{c[2].format(float(kv[c[0]])):>16}" for c in COLS)
+        print(f"{label:{width}}" + "".join(f"{cell(kv, c):>16}" for c in COLS)
               + ("" if kv.get("complete") == "true" else "  (consume INCOMPLETE)"))
     for ratio in ratios:
         pair, title = ratio.split("=", 1)
@@ -35,8 +50,7 @@ def main(argv):
         r, a = rows.get(num), rows.get(den)
         if not r or not a:
             continue
-        print(f"{title:{width}}" + "".join(
-            f"{(float(r[c[0]]) / float(a[c[0]]) if float(a[c[0]]) else float('nan')):>15.2f}x" for c in COLS))
+        print(f"{title:{width}}" + "".join(ratio_cell(r, a, c) for c in COLS))
     print("\n(ratios > 1 are better for msg/s columns, < 1 better for the others)")
 
 

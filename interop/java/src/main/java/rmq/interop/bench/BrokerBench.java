@@ -21,6 +21,11 @@ import org.apache.rocketmq.common.TopicConfig;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely;
 import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.common.protocol.RequestCode;
+import org.apache.rocketmq.common.protocol.ResponseCode;
+import org.apache.rocketmq.common.protocol.header.GetMaxOffsetRequestHeader;
+import org.apache.rocketmq.remoting.RemotingClient;
+import org.apache.rocketmq.remoting.protocol.RemotingCommand;
 import org.apache.rocketmq.remoting.RPCHook;
 import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
 
@@ -29,6 +34,11 @@ import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
  * <ol>
  *   <li>produce: {@code --threads} threads send 1 KiB messages synchronously for {@code --seconds};
  *       TPS, send latency p50/p99/max;</li>
+ *   <li>floor (with {@code --floorSeconds} over 0): the same threads send, through the producer's
+ *       connection, requests of the same size that every broker answers from memory
+ *       (GET_MAX_OFFSET with the message body attached, which the broker ignores): the broker's
+ *       CPU per request there is what one request costs its network, frame and header layers
+ *       and the kernel, the floor under its CPU per produced message;</li>
  *   <li>consume: a push consumer reads everything produced from the first offset; consume TPS
  *       (first to last message).</li>
  * </ol>
@@ -37,7 +47,8 @@ import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
  * The last line is machine-readable: {@code BENCH key=value ...}.
  *
  * <pre>BrokerBench --namesrv NS --broker ADDR [--brokerPid P] [--threads 8] [--seconds 20]
- *            [--size 1024] [--queues 8] [--clkTck 100] [--label name] [--accessKey AK --secretKey SK]</pre>
+ *            [--size 1024] [--queues 8] [--clkTck 100] [--label name] [--floorSeconds 0]
+ *            [--accessKey AK --secretKey SK]</pre>
  * With {@code --accessKey} every client signs its requests ({@code AclClientRPCHook}, ACL 1.0).
  */
 public final class BrokerBench {
@@ -46,7 +57,7 @@ public final class BrokerBench {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> o = new HashMap<>(Map.of("threads", "8", "seconds", "20", "size", "1024", "queues", "8",
-                "clkTck", "100", "label", "broker", "brokerPid", "0"));
+                "clkTck", "100", "label", "broker", "brokerPid", "0", "floorSeconds", "0"));
         for (int i = 0; i + 1 < args.length; i += 2) {
             o.put(args[i].replaceFirst("^--", ""), args[i + 1]);
         }
@@ -59,6 +70,7 @@ public final class BrokerBench {
         long pid = Long.parseLong(o.get("brokerPid"));
         double clkTck = Double.parseDouble(o.get("clkTck"));
         String label = o.get("label");
+        int floorSeconds = Integer.parseInt(o.get("floorSeconds"));
         String topic = "BenchTopic_" + System.currentTimeMillis();
 
         RPCHook hook = o.containsKey("accessKey")
@@ -95,7 +107,11 @@ public final class BrokerBench {
 
         // warm-up (JIT, connections, the broker's page cache), 3 s, not measured but consumed later
         AtomicLong warm = new AtomicLong();
-        runSenders(producer, topic, body, threads, 3, warm, new AtomicLong(), null);
+        Op send = () -> {
+            SendResult r = producer.send(new Message(topic, "bench", body));
+            return r.getSendStatus() == SendStatus.SEND_OK ? null : "status " + r.getSendStatus();
+        };
+        runOps(send, threads, 3, warm, new AtomicLong(), null);
 
         RssSampler rss = new RssSampler(pid);
         rss.start();
@@ -104,9 +120,37 @@ public final class BrokerBench {
         AtomicLong failed = new AtomicLong();
         long[][] lat = new long[threads][];
         long t0 = System.nanoTime();
-        runSenders(producer, topic, body, threads, seconds, sent, failed, lat);
+        runOps(send, threads, seconds, sent, failed, lat);
         long produceNanos = System.nanoTime() - t0;
         long cpu1 = ticks(pid);
+
+        AtomicLong floorOk = new AtomicLong();
+        double floorTps = 0;
+        double usPerFloor = 0;
+        if (floorSeconds > 0) {
+            RemotingClient rc = producer.getDefaultMQProducerImpl().getmQClientFactory().getMQClientAPIImpl()
+                    .getRemotingClient();
+            Op floor = () -> {
+                GetMaxOffsetRequestHeader h = new GetMaxOffsetRequestHeader();
+                h.setTopic(topic);
+                h.setQueueId(0);
+                RemotingCommand req = RemotingCommand.createRequestCommand(RequestCode.GET_MAX_OFFSET, h);
+                req.setBody(body);
+                RemotingCommand resp = rc.invokeSync(broker, req, 10_000);
+                return resp.getCode() == ResponseCode.SUCCESS ? null : "code " + resp.getCode() + ": " + resp.getRemark();
+            };
+            runOps(floor, threads, 1, new AtomicLong(), new AtomicLong(), null);
+            AtomicLong floorFailed = new AtomicLong();
+            long f0 = System.nanoTime();
+            long fcpu0 = ticks(pid);
+            runOps(floor, threads, floorSeconds, floorOk, floorFailed, null);
+            long fcpu1 = ticks(pid);
+            floorTps = floorOk.get() / ((System.nanoTime() - f0) / 1e9);
+            usPerFloor = (fcpu1 - fcpu0) / clkTck * 1e6 / Math.max(1, floorOk.get());
+            if (floorFailed.get() > 0) {
+                throw new IllegalStateException(floorFailed.get() + " floor requests failed");
+            }
+        }
         producer.shutdown();
 
         long total = warm.get() + sent.get();
@@ -160,18 +204,29 @@ public final class BrokerBench {
                     + " (anonymous %.0f MiB)%n", label, usPerProduced, usPerConsumed, rss.maxKib / 1024.0,
                     rss.maxAnonKib / 1024.0);
         }
+        String floorKeys = "";
+        if (floorSeconds > 0) {
+            System.out.printf("%s: floor %d requests answered from memory, %.0f req/s, broker CPU %.1f µs per request%n",
+                    label, floorOk.get(), floorTps, usPerFloor);
+            floorKeys = String.format(" floor_tps=%.0f cpu_us_per_floor=%.1f", floorTps, usPerFloor);
+        }
         System.out.printf("BENCH label=%s produced=%d failed=%d produce_tps=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.1f "
                         + "consumed=%d consume_tps=%.0f cpu_us_per_produced=%.1f cpu_us_per_consumed=%.1f rss_max_mib=%.0f "
-                        + "anon_max_mib=%.0f complete=%s%n",
+                        + "anon_max_mib=%.0f complete=%s%s%n",
                 label, sent.get(), failed.get(), produceTps, pct(all, 50) / 1e6, pct(all, 99) / 1e6,
                 (all.length == 0 ? 0 : all[all.length - 1]) / 1e6, consumed.get(), consumeTps, usPerProduced, usPerConsumed,
-                rss.maxKib / 1024.0, rss.maxAnonKib / 1024.0, all0);
+                rss.maxKib / 1024.0, rss.maxAnonKib / 1024.0, all0, floorKeys);
         System.exit(0);
     }
 
-    /** {@code threads} threads send synchronously for {@code seconds}; latencies (ns) into {@code lat} if given. */
-    static void runSenders(DefaultMQProducer p, String topic, byte[] body, int threads, int seconds, AtomicLong sent,
-                           AtomicLong failed, long[][] lat) throws InterruptedException {
+    /** One synchronous request: null when it succeeded, else what went wrong. */
+    interface Op {
+        String call() throws Exception;
+    }
+
+    /** {@code threads} threads run {@code op} back to back for {@code seconds}; latencies (ns) into {@code lat} if given. */
+    static void runOps(Op op, int threads, int seconds, AtomicLong sent, AtomicLong failed, long[][] lat)
+            throws InterruptedException {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         Thread[] ts = new Thread[threads];
         for (int i = 0; i < threads; i++) {
@@ -182,15 +237,15 @@ public final class BrokerBench {
                 while (System.nanoTime() < deadline) {
                     long s = System.nanoTime();
                     try {
-                        SendResult r = p.send(new Message(topic, "bench", body));
-                        if (r.getSendStatus() == SendStatus.SEND_OK) {
+                        String failure = op.call();
+                        if (failure == null) {
                             sent.incrementAndGet();
                         } else if (failed.incrementAndGet() == 1) {
-                            System.err.println("first failed send: status " + r.getSendStatus());
+                            System.err.println("first failed request: " + failure);
                         }
                     } catch (Exception e) {
                         if (failed.incrementAndGet() == 1) {
-                            System.err.println("first failed send: " + e);
+                            System.err.println("first failed request: " + e);
                         }
                         continue;
                     }

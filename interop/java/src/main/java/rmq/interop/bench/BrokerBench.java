@@ -148,7 +148,9 @@ public final class BrokerBench {
             floorTps = floorOk.get() / ((System.nanoTime() - f0) / 1e9);
             usPerFloor = (fcpu1 - fcpu0) / clkTck * 1e6 / Math.max(1, floorOk.get());
             if (floorFailed.get() > 0) {
-                throw new IllegalStateException(floorFailed.get() + " floor requests failed");
+                // A broker that refuses the request has no floor figure (rather than a wrong one).
+                System.err.printf("%s: %d floor requests failed; no floor figure%n", label, floorFailed.get());
+                floorSeconds = 0;
             }
         }
         producer.shutdown();

@@ -77,13 +77,41 @@ class Rmq5DelayTest extends Rmq5Stack {
             });
             producer.send(m);
         }
-        assertTrue(Await.until(Duration.ofSeconds(20), () -> arrived.size() == due.size()),
-                "all delayed messages arrive: " + arrived.keySet());
+        boolean all = Await.until(Duration.ofSeconds(20), () -> arrived.size() == due.size());
+        assertTrue(all, () -> "all delayed messages arrive: " + arrived.keySet() + "; " + diagnose(topic));
         for (Map.Entry<String, Long> e : due.entrySet()) {
             long at = arrived.get(e.getKey());
             assertTrue(at >= e.getValue(), e.getKey() + " arrived " + (e.getValue() - at) + " ms early");
             assertTrue(at < e.getValue() + 3_000, e.getKey() + " arrived " + (at - e.getValue()) + " ms late");
         }
         assertEquals(due.size(), arrived.size());
+    }
+
+    /**
+     * What the broker and the consumer hold when messages did not arrive (this test failed now and
+     * then under CI load with nothing delivered): the queues the consumer was assigned, the
+     * topic's and the delay and timer topics' offsets, and the group's consumed offsets.
+     */
+    private String diagnose(String topic) {
+        StringBuilder b = new StringBuilder();
+        try {
+            b.append("assigned ").append(consumer.getDefaultMQPushConsumerImpl().getRebalanceImpl()
+                    .getProcessQueueTable().keySet());
+        } catch (RuntimeException e) {
+            b.append("assigned ?: ").append(e);
+        }
+        for (String t : new String[] {topic, "SCHEDULE_TOPIC_XXXX", "rmq_sys_wheel_timer"}) {
+            try {
+                b.append("; offsets of ").append(t).append(' ').append(admin.examineTopicStats(t).getOffsetTable());
+            } catch (Exception e) {
+                b.append("; offsets of ").append(t).append(" ?: ").append(e.getMessage());
+            }
+        }
+        try {
+            b.append("; group delay5_cg ").append(admin.examineConsumeStats("delay5_cg").getOffsetTable());
+        } catch (Exception e) {
+            b.append("; group delay5_cg ?: ").append(e.getMessage());
+        }
+        return b.toString();
     }
 }

@@ -95,8 +95,13 @@ class Rmq5DelayTest extends Rmq5Stack {
     private String diagnose(String topic) {
         StringBuilder b = new StringBuilder();
         try {
-            b.append("assigned ").append(consumer.getDefaultMQPushConsumerImpl().getRebalanceImpl()
-                    .getProcessQueueTable().keySet());
+            long now = System.currentTimeMillis();
+            b.append("assigned");
+            consumer.getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable().forEach((q, pq) ->
+                    b.append(' ').append(q.getTopic()).append('/').append(q.getQueueId()).append(" (cached ")
+                            .append(pq.getMsgCount().get()).append(", last pull ")
+                            .append(now - pq.getLastPullTimestamp()).append(" ms ago, dropped ")
+                            .append(pq.isDropped()).append(')'));
         } catch (RuntimeException e) {
             b.append("assigned ?: ").append(e);
         }
@@ -108,7 +113,9 @@ class Rmq5DelayTest extends Rmq5Stack {
             }
         }
         try {
-            b.append("; group delay5_cg ").append(admin.examineConsumeStats("delay5_cg").getOffsetTable());
+            admin.examineConsumeStats("delay5_cg").getOffsetTable().forEach((q, o) -> b.append("; group delay5_cg at ")
+                    .append(q.getTopic()).append('/').append(q.getQueueId()).append(": broker offset ")
+                    .append(o.getBrokerOffset()).append(", consumer offset ").append(o.getConsumerOffset()));
         } catch (Exception e) {
             b.append("; group delay5_cg ?: ").append(e.getMessage());
         }

@@ -46,6 +46,15 @@ class Rmq5DelayTest extends Rmq5Stack {
         consumer.setNamesrvAddr(stack.namesrvAddr());
         consumer.setInstanceName("interop5-delay-consumer-" + UUID.randomUUID());
         consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        // The 5.3.3 client's first rebalance raises the subscription's version and tells the
+        // broker with a heartbeat that only tryLocks the heartbeat lock; when start() still holds
+        // it for its own heartbeat (the broker's NOTIFY_CONSUMER_IDS_CHANGED comes before that
+        // heartbeat's answer), the client logs "sendHeartbeatToAllBrokerWithLockV2 lock heartBeat,
+        // but failed", the broker keeps the older version, and every pull is refused with
+        // SUBSCRIPTION_NOT_LATEST (as Apache's broker does) until the next periodic heartbeat,
+        // 30 s later by default: longer than this test waits. Each failure of this test under
+        // load matched that log line. Heartbeats every second end the window within a second.
+        consumer.setHeartbeatBrokerInterval(1_000);
         consumer.subscribe(topic, "*");
         consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
             for (MessageExt m : msgs) {

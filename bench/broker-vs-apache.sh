@@ -10,7 +10,8 @@
 # boot line), and the broker's CPU time (utime+stime from /proc/PID/stat) per produced and per
 # consumed message, and per request of the floor phase (same-size requests every broker answers
 # from memory, for $FLOOR_SECS, default half of the produce phase: what the network, frame and
-# header layers and the kernel cost per request); then the rmq/apache ratios. Client and broker share the machine's cores.
+# header layers and the kernel cost per request); then the rmq/apache ratios. Client and broker
+# share the machine's cores.
 # The stacks, the client run and the table are in bench/broker-stacks.sh (shared with
 # bench/rocketmq-rust.sh).
 #

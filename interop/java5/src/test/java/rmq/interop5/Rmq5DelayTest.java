@@ -17,6 +17,8 @@ import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
+import org.apache.rocketmq.common.topic.TopicValidator;
+import org.apache.rocketmq.store.timer.TimerMessageStore;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -32,6 +34,8 @@ import rmq.interop.harness.Await;
 @DisplayName("Java 5.x client vs rmq broker: delivery times and delay levels")
 @Timeout(60)
 class Rmq5DelayTest extends Rmq5Stack {
+    private static final String GROUP = "delay5_cg";
+
     @BeforeEach
     void start() throws Exception {
         startStack(Map.of("messageDelayLevel", "1s 2s 1s 2s"), "interop5-delay", false);
@@ -42,7 +46,7 @@ class Rmq5DelayTest extends Rmq5Stack {
         String topic = "Delay5_" + ProcessHandle.current().pid();
         createTopic(topic, 1);
         Map<String, Long> arrived = new ConcurrentHashMap<>();
-        consumer = new DefaultMQPushConsumer("delay5_cg");
+        consumer = new DefaultMQPushConsumer(GROUP);
         consumer.setNamesrvAddr(stack.namesrvAddr());
         consumer.setInstanceName("interop5-delay-consumer-" + UUID.randomUUID());
         consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
@@ -114,7 +118,7 @@ class Rmq5DelayTest extends Rmq5Stack {
         } catch (RuntimeException e) {
             b.append("assigned ?: ").append(e);
         }
-        for (String t : new String[] {topic, "SCHEDULE_TOPIC_XXXX", "rmq_sys_wheel_timer"}) {
+        for (String t : new String[] {topic, TopicValidator.RMQ_SYS_SCHEDULE_TOPIC, TimerMessageStore.TIMER_TOPIC}) {
             try {
                 b.append("; offsets of ").append(t).append(' ').append(admin.examineTopicStats(t).getOffsetTable());
             } catch (Exception e) {
@@ -122,11 +126,11 @@ class Rmq5DelayTest extends Rmq5Stack {
             }
         }
         try {
-            admin.examineConsumeStats("delay5_cg").getOffsetTable().forEach((q, o) -> b.append("; group delay5_cg at ")
+            admin.examineConsumeStats(GROUP).getOffsetTable().forEach((q, o) -> b.append("; group ").append(GROUP).append(" at ")
                     .append(q.getTopic()).append('/').append(q.getQueueId()).append(": broker offset ")
                     .append(o.getBrokerOffset()).append(", consumer offset ").append(o.getConsumerOffset()));
         } catch (Exception e) {
-            b.append("; group delay5_cg ?: ").append(e.getMessage());
+            b.append("; group ").append(GROUP).append(" ?: ").append(e.getMessage());
         }
         return b.toString();
     }

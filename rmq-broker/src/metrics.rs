@@ -77,26 +77,20 @@ impl MessageType {
 
     /// Classifies a send by its properties, in Apache's order: a prepared transaction, then a
     /// sharding key (FIFO), then any delay or timer property.
-    pub(crate) fn of(properties: &str) -> Self {
-        use rmq_remoting::message::{keys, property_value};
-        /// Java's `MessageConst.PROPERTY_SHARDING_KEY`: the 5.x message group.
-        const SHARDING_KEY: &str = "__SHARDINGKEY";
-        let has = |key| property_value(properties, key).is_some();
-        if property_value(properties, keys::TRAN_MSG)
+    pub(crate) fn of(properties: &crate::processor::SendProperties<'_>) -> Self {
+        if properties
+            .tran_msg
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
         {
             MessageType::Transaction
-        } else if has(SHARDING_KEY) {
+        } else if properties.sharding_key.is_some() {
             MessageType::Fifo
-        } else if [
-            keys::START_DELIVER_TIME,
-            keys::DELAY,
-            keys::TIMER_DELIVER_MS,
-            keys::TIMER_DELAY_SEC,
-            keys::TIMER_DELAY_MS,
-        ]
-        .into_iter()
-        .any(has)
+        } else if properties.delivery.delay.is_some()
+            || properties
+                .delivery
+                .timer_requests
+                .iter()
+                .any(Option::is_some)
         {
             MessageType::Delay
         } else {

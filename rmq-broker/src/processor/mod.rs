@@ -20,7 +20,7 @@ mod stats;
 mod store_admin;
 mod topic_config;
 
-pub(crate) use send::store_refusal;
+pub(crate) use send::{store_refusal, SendProperties};
 
 use std::sync::Arc;
 

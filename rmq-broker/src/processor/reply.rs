@@ -17,7 +17,7 @@ use rmq_remoting::{CommandError, RemotingCommand, RequestCode, ResponseCode};
 use rmq_store::{PutMessage, PutResult};
 
 use super::send::writable_queue;
-use super::{handler, store_refusal};
+use super::{handler, store_refusal, SendProperties};
 use crate::schedule::now_ms;
 use crate::state::BrokerContext;
 use crate::topics::validate_topic_name;
@@ -180,7 +180,8 @@ async fn store(
         result.msg_num as u64,
         u64::try_from(result.wrote_bytes).unwrap_or(0),
     );
-    let kind = crate::metrics::MessageType::of(header.properties.as_deref().unwrap_or(""));
+    let properties = SendProperties::read(header.properties.as_deref().unwrap_or_default());
+    let kind = crate::metrics::MessageType::of(&properties);
     crate::metrics::on_put(ctx, &header.topic, kind, result.msg_num, result.wrote_bytes);
     Ok(result)
 }

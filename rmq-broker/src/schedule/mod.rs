@@ -14,7 +14,7 @@ mod timer;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rmq_remoting::message::{decode_record, edit_properties, keys, property_value};
+use rmq_remoting::message::{decode_record, edit_properties, iter_pairs, keys, property_value};
 use rmq_store::{DelayLevels, PutMessage, PutStatus, StoreError, SCHEDULE_TOPIC, TIMER_TOPIC};
 
 use crate::state::BrokerContext;
@@ -33,6 +33,113 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// The delivery properties of a message (`DELAY`, `TIMER_OUT_MS`, the timer requests), taken
+/// in one pass over its properties: the send path reads them in the same pass as its other
+/// properties (`processor::SendProperties`) instead of scanning the text once per key.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct DeliveryProperties<'a> {
+    /// `DELAY`: the delay level as sent.
+    pub(crate) delay: Option<&'a str>,
+    /// `TIMER_OUT_MS`: set on a message the timer delivered once.
+    pub(crate) timer_out_ms: Option<&'a str>,
+    /// The values of [`TIMER_REQUESTS`], in that order.
+    pub(crate) timer_requests: [Option<&'a str>; 4],
+}
+
+/// What a message asks for: a delay level (0: none) and a delivery time, checked not to be both.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Asked {
+    level: i32,
+    deliver_at: Option<i64>,
+}
+
+impl<'a> DeliveryProperties<'a> {
+    /// Reads them from a properties string (the last occurrence of a key wins, as in Java).
+    pub(crate) fn read(properties: &'a str) -> Self {
+        let mut found = Self::default();
+        for (name, value) in iter_pairs(properties) {
+            found.offer(name, value);
+        }
+        found
+    }
+
+    /// Keeps `value` when `name` is a delivery property; whether it was one, so a caller reading
+    /// more properties in the same pass knows the pair is taken.
+    pub(crate) fn offer(&mut self, name: &str, value: &'a str) -> bool {
+        let slot = match name {
+            keys::DELAY => &mut self.delay,
+            keys::TIMER_OUT_MS => &mut self.timer_out_ms,
+            _ => match TIMER_REQUESTS.iter().position(|key| *key == name) {
+                Some(i) => &mut self.timer_requests[i],
+                None => return false,
+            },
+        };
+        *slot = Some(value);
+        true
+    }
+
+    /// The delay level asked for, 0 without `DELAY`; `Err` is the remark of a MESSAGE_ILLEGAL
+    /// answer.
+    pub(crate) fn delay_level(&self) -> Result<i32, String> {
+        match self.delay {
+            None => Ok(0),
+            Some(text) => text.trim().parse::<i32>().map_err(|_| {
+                format!("the DELAY property {text:?} is not a delay level (a whole number)")
+            }),
+        }
+    }
+
+    /// Whether the message asks for later delivery at all (what a batch may not do).
+    pub(crate) fn asks_delay(&self) -> bool {
+        self.delay.is_some_and(|level| level.trim() != "0")
+            || self.timer_requests.iter().any(Option::is_some)
+    }
+
+    /// The delay level and delivery time asked for; `Err` is the remark of a MESSAGE_ILLEGAL
+    /// answer.
+    pub(crate) fn asked(&self, now: i64) -> Result<Asked, String> {
+        let level = self.delay_level()?;
+        // A message that was parked once carries TIMER_OUT_MS: it is delivered as it is, never
+        // parked again (Apache 5.3's HookUtils.checkIfTimerMessage "double check"), so a
+        // delivered message keeps its timer properties (gRPC receivers read their delivery time
+        // from them).
+        let deliver_at = if self.timer_out_ms.is_some() {
+            None
+        } else {
+            self.timer_request(now)?
+        };
+        if level > 0 && deliver_at.is_some() {
+            return Err(
+                "the message has both a delay level (DELAY) and a delivery time (TIMER_*); \
+                    set only one"
+                    .to_owned(),
+            );
+        }
+        Ok(Asked { level, deliver_at })
+    }
+
+    /// The delivery time asked for through RocketMQ 5's timer properties, if any: the first of
+    /// [`TIMER_REQUESTS`] present.
+    fn timer_request(&self, now: i64) -> Result<Option<i64>, String> {
+        let Some((key, text)) = TIMER_REQUESTS
+            .iter()
+            .zip(self.timer_requests)
+            .find_map(|(key, value)| Some((*key, value?)))
+        else {
+            return Ok(None);
+        };
+        let value: i64 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("the {key} property {text:?} is not a whole number"))?;
+        Ok(Some(match key {
+            keys::TIMER_DELAY_SEC => now.saturating_add(value.saturating_mul(1000)),
+            keys::TIMER_DELAY_MS => now.saturating_add(value),
+            _ => value,
+        }))
+    }
+}
+
 /// When a message asks to be delivered later, moves it to the schedule or timer topic (keeping
 /// its real topic and queue in properties). Messages due now are left alone. `Err` is the remark
 /// of a MESSAGE_ILLEGAL answer.
@@ -42,91 +149,49 @@ pub(crate) fn divert(
     max_delay: Duration,
     now: i64,
 ) -> Result<(), String> {
-    let level = match property_value(&msg.properties, keys::DELAY) {
-        None => 0,
-        Some(text) => text.trim().parse::<i32>().map_err(|_| {
-            format!("the DELAY property {text:?} is not a delay level (a whole number)")
-        })?,
-    };
-    // A message that was parked once carries TIMER_OUT_MS: it is delivered as it is, never
-    // parked again (Apache 5.3's HookUtils.checkIfTimerMessage "double check"), so a delivered
-    // message keeps its timer properties (gRPC receivers read their delivery time from them).
-    let deliver_at = if property_value(&msg.properties, keys::TIMER_OUT_MS).is_some() {
-        None
+    let asked = DeliveryProperties::read(&msg.properties).asked(now)?;
+    park(msg, asked, levels, max_delay, now)
+}
+
+/// [`divert`] with the request already read: the send path reads it from the properties as sent,
+/// in the pass that reads its other properties.
+pub(crate) fn park(
+    msg: &mut PutMessage,
+    asked: Asked,
+    levels: &DelayLevels,
+    max_delay: Duration,
+    now: i64,
+) -> Result<(), String> {
+    let (topic, queue_id, key, value) = if asked.level > 0 {
+        let level = asked.level.min(levels.max_level());
+        (SCHEDULE_TOPIC, level - 1, keys::DELAY, level.to_string())
     } else {
-        timer_request(&msg.properties, now)?
+        let Some(deliver_at) = asked.deliver_at.filter(|&at| at > now) else {
+            return Ok(());
+        };
+        let max_ms = i64::try_from(max_delay.as_millis()).unwrap_or(i64::MAX);
+        if deliver_at - now > max_ms {
+            return Err(format!(
+                "the delivery time is {} s away; this broker accepts at most timerMaxDelaySec = {} s",
+                (deliver_at - now) / 1000,
+                max_delay.as_secs()
+            ));
+        }
+        (TIMER_TOPIC, 0, keys::TIMER_OUT_MS, deliver_at.to_string())
     };
-    if level > 0 && deliver_at.is_some() {
-        return Err(
-            "the message has both a delay level (DELAY) and a delivery time (TIMER_*); \
-                    set only one"
-                .to_owned(),
-        );
-    }
-    let real = [
-        (keys::REAL_TOPIC, msg.topic.clone()),
-        (keys::REAL_QID, msg.queue_id.to_string()),
-    ];
-    if level > 0 {
-        let level = level.min(levels.max_level());
-        let level_text = level.to_string();
-        msg.properties = edit_properties(
-            &msg.properties,
-            &[
-                (real[0].0, &real[0].1),
-                (real[1].0, &real[1].1),
-                (keys::DELAY, &level_text),
-            ],
-            &[],
-        );
-        msg.topic = SCHEDULE_TOPIC.to_owned();
-        msg.queue_id = level - 1;
-        return Ok(());
-    }
-    let Some(deliver_at) = deliver_at.filter(|&at| at > now) else {
-        return Ok(());
-    };
-    let max_ms = i64::try_from(max_delay.as_millis()).unwrap_or(i64::MAX);
-    if deliver_at - now > max_ms {
-        return Err(format!(
-            "the delivery time is {} s away; this broker accepts at most timerMaxDelaySec = {} s",
-            (deliver_at - now) / 1000,
-            max_delay.as_secs()
-        ));
-    }
-    let at_text = deliver_at.to_string();
+    let real_queue = msg.queue_id.to_string();
     msg.properties = edit_properties(
         &msg.properties,
         &[
-            (real[0].0, &real[0].1),
-            (real[1].0, &real[1].1),
-            (keys::TIMER_OUT_MS, &at_text),
+            (keys::REAL_TOPIC, &msg.topic),
+            (keys::REAL_QID, &real_queue),
+            (key, &value),
         ],
         &[],
     );
-    msg.topic = TIMER_TOPIC.to_owned();
-    msg.queue_id = 0;
+    msg.topic = topic.to_owned();
+    msg.queue_id = queue_id;
     Ok(())
-}
-
-/// The delivery time a message asks for through RocketMQ 5's timer properties, if any.
-fn timer_request(properties: &str, now: i64) -> Result<Option<i64>, String> {
-    for key in TIMER_REQUESTS {
-        let Some(text) = property_value(properties, key) else {
-            continue;
-        };
-        let value: i64 = text
-            .trim()
-            .parse()
-            .map_err(|_| format!("the {key} property {text:?} is not a whole number"))?;
-        let at = match key {
-            keys::TIMER_DELAY_SEC => now.saturating_add(value.saturating_mul(1000)),
-            keys::TIMER_DELAY_MS => now.saturating_add(value),
-            _ => value,
-        };
-        return Ok(Some(at));
-    }
-    Ok(None)
 }
 
 /// Why a due message could not be re-stored.

@@ -35,12 +35,6 @@ const CHECK_IMMUNITY_SECONDS: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
 /// Half messages all go to one queue, as in RocketMQ.
 const HALF_QUEUE: i32 = 0;
 
-/// Whether a send's properties mark it as a transactional half message (Java tests the
-/// property, not the sysFlag).
-pub(crate) fn is_half_message(properties: &str) -> bool {
-    message::property_value(properties, keys::TRAN_MSG) == Some("true")
-}
-
 /// Turns a prepared send into the half message to store: the real topic and queue move into
 /// properties and the transaction bits are cleared so the half topic's queue indexes it.
 pub(crate) fn to_half(msg: PutMessage) -> PutMessage {
@@ -126,15 +120,4 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn half_messages_are_known_by_their_property() {
-        assert!(is_half_message("TRAN_MSG\u{1}true\u{2}"));
-        assert!(!is_half_message("TRAN_MSG\u{1}false"));
-    }
 }

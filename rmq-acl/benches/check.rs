@@ -63,7 +63,7 @@ fn bench(c: &mut Criterion) {
             .filter(|(k, _)| *k != "Signature")
             .collect();
         fields.sort();
-        fields.into_iter().map(|(_, v)| v.clone()).collect()
+        fields.into_iter().map(|(_, v)| v.to_owned()).collect()
     };
     c.bench_function("HMAC-SHA1 alone (the same content)", |b| {
         b.iter(|| {

@@ -50,7 +50,7 @@ impl std::fmt::Display for Resource<'_> {
 /// that is not JSON): Apache refuses those too.
 pub fn needs(request: &RemotingCommand) -> Result<Vec<(Resource<'_>, Perm)>, String> {
     let fields = &request.ext_fields;
-    let field = |key: &str| fields.get(key).map(|v| Cow::Borrowed(v.as_str()));
+    let field = |key: &str| fields.get(key).map(Cow::Borrowed);
     let required =
         |key: &str| field(key).ok_or_else(|| format!("the request has no field `{key}`"));
     let mut needs = Vec::with_capacity(2);

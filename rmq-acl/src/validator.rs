@@ -80,7 +80,7 @@ pub struct SignedContent<'a> {
 impl Rules {
     /// Decides `request` from a peer at `peer`.
     pub fn check(&self, peer: IpAddr, request: &RemotingCommand) -> Result<(), Denial> {
-        let access_key = request.ext_fields.get(ACCESS_KEY).map(String::as_str);
+        let access_key = request.ext_fields.get(ACCESS_KEY);
         let Some(account) = self.authenticate(peer, access_key, |account| {
             signature_matches(account, request)
         })?
@@ -198,8 +198,7 @@ fn signature_matches(account: &Account, request: &RemotingCommand) -> bool {
     let mut fields: Vec<(&str, &str)> = request
         .ext_fields
         .iter()
-        .filter(|(key, _)| key.as_str() != SIGNATURE && key.as_str() != UNIQUE_KEY_QUERY)
-        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .filter(|(key, _)| *key != SIGNATURE && *key != UNIQUE_KEY_QUERY)
         .collect();
     fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let expected = signature_of_sorted(

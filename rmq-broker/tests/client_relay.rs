@@ -5,7 +5,6 @@
 //! GET_TOPIC_CONFIG (351) and GET_ALL_PRODUCER_INFO (328) answer as Apache 5 does. In-process
 //! name server and broker on ephemeral ports; the member is a bare remoting client.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +19,7 @@ use rmq_remoting::header::broker::{
 use rmq_remoting::header::namesrv::GetRouteInfoRequestHeader;
 use rmq_remoting::message::decode_record;
 use rmq_remoting::transport::{Connection, RemotingClient, Router, TransportConfig};
+use rmq_remoting::ExtFields;
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_store::StoreConfig;
 use tokio::net::TcpListener;
@@ -32,7 +32,7 @@ const CLIENT_ID: &str = "127.0.0.1@fake-consumer";
 const TOPIC: &str = "RelayT";
 
 /// What the fake consumer was asked: request code, fields and body of each relayed request.
-type Seen = Arc<Mutex<Vec<(i32, HashMap<String, String>, Vec<u8>)>>>;
+type Seen = Arc<Mutex<Vec<(i32, ExtFields, Vec<u8>)>>>;
 
 /// A client connection that heartbeats as a member of [`GROUP`] and answers relayed requests
 /// the way a test can recognise: running info with a fixed body, direct consumption with the
@@ -43,7 +43,7 @@ fn fake_consumer(seen: &Seen) -> RemotingClient {
             seen.lock()
                 .unwrap()
                 .push((req.code, req.ext_fields.clone(), req.body.to_vec()));
-            let refused = req.ext_fields.get("jstackEnable").map(String::as_str) == Some("true");
+            let refused = req.ext_fields.get("jstackEnable") == Some("true");
             async move {
                 Ok(if refused {
                     RemotingCommand::response(
@@ -160,8 +160,8 @@ async fn relayed_requests_reach_the_member_and_its_answers_come_back() {
         assert_eq!(seen.len(), 1);
         let (code, fields, _) = &seen[0];
         assert_eq!(*code, RequestCode::GET_CONSUMER_RUNNING_INFO.as_i32());
-        assert_eq!(fields["consumerGroup"], GROUP);
-        assert_eq!(fields["clientId"], CLIENT_ID);
+        assert_eq!(&fields["consumerGroup"], GROUP);
+        assert_eq!(&fields["clientId"], CLIENT_ID);
     }
     // A refusal by the member is relayed unchanged too.
     let refused = admin
@@ -221,8 +221,8 @@ async fn relayed_requests_reach_the_member_and_its_answers_come_back() {
         let seen = seen.lock().unwrap();
         let (code, fields, body) = &seen[2];
         assert_eq!(*code, RequestCode::CONSUME_MESSAGE_DIRECTLY.as_i32());
-        assert_eq!(fields["brokerName"], "broker-a");
-        assert_eq!(fields["msgId"], sent.offset_msg_id);
+        assert_eq!(&fields["brokerName"], "broker-a");
+        assert_eq!(fields["msgId"], *sent.offset_msg_id);
         let record = decode_record(body, true).unwrap();
         assert_eq!(record.body, b"relay me");
         assert_eq!(record.topic, TOPIC);

@@ -5,7 +5,7 @@
 //!
 //! Run with `cargo bench -p rmq-remoting --bench codec` (about a minute and a half).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use rmq_remoting::ext_fields;
 use rmq_remoting::fastjson::{self, KeyStyle};
 use rmq_remoting::frame::{decode_frame, encode_frame, DEFAULT_MAX_FRAME_LEN};
 use rmq_remoting::header_codec::{decode_binary, decode_json};
-use rmq_remoting::{LanguageCode, RemotingCommand, SerializeType};
+use rmq_remoting::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
 use serde::{Deserialize, Serialize};
 
 /// SEND_MESSAGE_V2's header as Java 5.x sends it (single-letter keys, plus `bname`).
@@ -121,7 +121,7 @@ fn frames(c: &mut Criterion) {
 }
 
 fn typed_header(c: &mut Criterion) {
-    let fields: HashMap<String, String> = send_v2(SerializeType::Json).ext_fields;
+    let fields: ExtFields = send_v2(SerializeType::Json).ext_fields;
     let header: SendMessageRequestHeaderV2 = ext_fields::from_map(&fields).unwrap();
     let mut group = c.benchmark_group("ext_fields");
     group.throughput(Throughput::Elements(1));

@@ -5,13 +5,14 @@
 //! `Signature` field itself left out), concatenated as UTF-8, followed by the body; the
 //! signature is HMAC-SHA1 of that content keyed with the secret key, in standard Base64.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
 use crate::command::RemotingCommand;
+use crate::field_map::ExtFields;
 
 /// Extension field carrying the account's access key.
 pub const ACCESS_KEY: &str = "AccessKey";
@@ -72,12 +73,8 @@ impl Credentials {
 ///
 /// Fields are ordered by key as Java's `TreeMap<String, String>` orders them; for keys made of
 /// characters below U+D800 (every key RocketMQ uses) that is byte order.
-pub fn signature(fields: &HashMap<String, String>, body: &[u8], secret_key: &str) -> String {
-    let sorted: BTreeMap<&str, &str> = fields
-        .iter()
-        .filter(|(key, _)| key.as_str() != SIGNATURE)
-        .map(|(key, value)| (key.as_str(), value.as_str()))
-        .collect();
+pub fn signature(fields: &ExtFields, body: &[u8], secret_key: &str) -> String {
+    let sorted: BTreeMap<&str, &str> = fields.iter().filter(|(key, _)| *key != SIGNATURE).collect();
     signature_of_sorted(sorted.values().copied(), body, secret_key)
 }
 
@@ -112,13 +109,12 @@ mod tests {
 
     #[test]
     fn matches_java() {
-        let fields: HashMap<String, String> = [
+        let fields: ExtFields = [
             ("AccessKey", "RocketMQ"),
             ("topic", "TopicTest"),
             ("a", "1"),
         ]
         .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         assert_eq!(signature(&fields, b"hello", "12345678"), JAVA_SIGNATURE);
     }
@@ -130,14 +126,17 @@ mod tests {
         request.ext_fields.insert("topic".into(), "T".into());
         let credentials = Credentials::new("ak", "sk");
         credentials.sign(&mut request);
-        let first = request.ext_fields[SIGNATURE].clone();
-        assert_eq!(request.ext_fields[ACCESS_KEY], "ak");
+        let first = request.ext_fields[SIGNATURE].to_owned();
+        assert_eq!(&request.ext_fields[ACCESS_KEY], "ak");
         credentials.sign(&mut request);
-        assert_eq!(request.ext_fields[SIGNATURE], first, "re-signing is stable");
+        assert_eq!(
+            request.ext_fields[SIGNATURE], *first,
+            "re-signing is stable"
+        );
         request.ext_fields.insert("topic".into(), "U".into());
         credentials.sign(&mut request);
         assert_ne!(
-            request.ext_fields[SIGNATURE], first,
+            request.ext_fields[SIGNATURE], *first,
             "a changed field changes it"
         );
     }

@@ -53,11 +53,11 @@ pub fn describe(admin_codes: &[RequestCode], request: &RemotingCommand) -> Optio
         .ext_fields
         .get("AccessKey")
         .filter(|k| !k.is_empty())
-        .cloned()
-        .unwrap_or_else(|| "-".to_owned());
+        .unwrap_or("-")
+        .to_owned();
     let mut parts: Vec<String> = RESOURCE_FIELDS
         .iter()
-        .filter_map(|f| request.ext_fields.get(*f).map(|v| format!("{f}={v}")))
+        .filter_map(|f| request.ext_fields.get(f).map(|v| format!("{f}={v}")))
         .collect();
     match code {
         RequestCode::UPDATE_BROKER_CONFIG | RequestCode::UPDATE_NAMESRV_CONFIG => {

@@ -1,13 +1,12 @@
 //! `RemotingCommand`: the unit every RocketMQ peer sends and receives (docs/remoting-protocol.md §2).
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::code::{RequestCode, ResponseCode};
 use crate::error::{CommandError, HeaderError};
 use crate::ext_fields;
+use crate::field_map::ExtFields;
 
 /// The `version` rmq puts in every command it sends: Java 4.9.8's ordinal (§2.4), so that peers
 /// which gate features on the version (SQL92 pulls, standard-JSON routes) treat us as current.
@@ -125,7 +124,7 @@ pub struct RemotingCommand {
     /// Free text; on failed responses the reason.
     pub remark: Option<String>,
     /// The command-specific header fields, all strings.
-    pub ext_fields: HashMap<String, String>,
+    pub ext_fields: ExtFields,
     /// Opaque body bytes (JSON document, message records, or nothing).
     pub body: Bytes,
     /// How this command's header was (or will be) serialized.

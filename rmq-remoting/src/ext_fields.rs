@@ -5,23 +5,22 @@
 //! `String.valueOf` text; reading parses the text back the way Java does (`Boolean.parseBoolean`
 //! treats anything but a case-insensitive `true` as false) and names the field on failure.
 
-use std::collections::HashMap;
-
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 use serde::ser;
 use serde::Serialize;
 
 use crate::error::HeaderError;
+use crate::field_map::ExtFields;
 
 /// Writes a typed header as `extFields`; `None` fields are left out.
 ///
 /// Values are written as Java's `String.valueOf` would (`true`, `42`, enum names). Headers are
 /// flat structs of such values; anything else has no `extFields` form and yields no entry.
-pub fn to_map<H: Serialize>(header: &H) -> HashMap<String, String> {
-    let mut fields = FieldCollector(HashMap::new());
+pub fn to_map<H: Serialize>(header: &H) -> ExtFields {
+    let mut fields = FieldCollector(ExtFields::new());
     match header.serialize(&mut fields) {
         Ok(()) => fields.0,
-        Err(_) => HashMap::new(),
+        Err(_) => ExtFields::new(),
     }
 }
 
@@ -44,7 +43,7 @@ impl ser::Error for NotAHeaderValue {
 }
 
 /// Serializes a header struct straight into the field map.
-struct FieldCollector(HashMap<String, String>);
+struct FieldCollector(ExtFields);
 
 impl ser::SerializeStruct for &mut FieldCollector {
     type Ok = ();
@@ -56,7 +55,7 @@ impl ser::SerializeStruct for &mut FieldCollector {
         value: &T,
     ) -> Result<(), NotAHeaderValue> {
         if let Some(text) = value.serialize(ValueText)? {
-            self.0.insert(key.to_owned(), text);
+            self.0.insert_static(key, text);
         }
         Ok(())
     }
@@ -87,7 +86,9 @@ impl<'a> ser::Serializer for &'a mut FieldCollector {
     type SerializeStructVariant = ser::Impossible<(), NotAHeaderValue>;
 
     fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Self, NotAHeaderValue> {
-        self.0.reserve(len);
+        if self.0.is_empty() {
+            self.0 = ExtFields::with_capacity(len);
+        }
         Ok(self)
     }
 
@@ -250,12 +251,12 @@ impl ser::Serializer for ValueText {
 }
 
 /// Reads `extFields` as a typed header. Unknown keys are ignored, as every RocketMQ server does.
-pub fn from_map<H: DeserializeOwned>(fields: &HashMap<String, String>) -> Result<H, HeaderError> {
+pub fn from_map<H: DeserializeOwned>(fields: &ExtFields) -> Result<H, HeaderError> {
     H::deserialize(FieldsDeserializer { fields })
 }
 
 struct FieldsDeserializer<'a> {
-    fields: &'a HashMap<String, String>,
+    fields: &'a ExtFields,
 }
 
 impl<'de> de::Deserializer<'de> for FieldsDeserializer<'_> {
@@ -275,12 +276,12 @@ impl<'de> de::Deserializer<'de> for FieldsDeserializer<'_> {
     }
 }
 
-struct FieldsAccess<'a> {
-    iter: std::collections::hash_map::Iter<'a, String, String>,
+struct FieldsAccess<'a, I> {
+    iter: I,
     current: Option<(&'a str, &'a str)>,
 }
 
-impl<'de> MapAccess<'de> for FieldsAccess<'_> {
+impl<'de, 'a, I: Iterator<Item = (&'a str, &'a str)>> MapAccess<'de> for FieldsAccess<'a, I> {
     type Error = HeaderError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -290,8 +291,7 @@ impl<'de> MapAccess<'de> for FieldsAccess<'_> {
         match self.iter.next() {
             Some((key, value)) => {
                 self.current = Some((key, value));
-                let key: de::value::StrDeserializer<'_, HeaderError> =
-                    key.as_str().into_deserializer();
+                let key: de::value::StrDeserializer<'_, HeaderError> = key.into_deserializer();
                 seed.deserialize(key).map(Some)
             }
             None => Ok(None),
@@ -417,11 +417,8 @@ mod tests {
         accept_standard_json_only: Option<bool>,
     }
 
-    fn fields(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+    fn fields(pairs: &[(&str, &str)]) -> ExtFields {
+        pairs.iter().copied().collect()
     }
 
     #[test]

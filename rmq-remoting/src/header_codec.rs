@@ -1,14 +1,15 @@
 //! The two serializations of a command header (docs/remoting-protocol.md §2.5 and §3.4): JSON and
 //! the ROCKETMQ binary layout. Pure functions over bytes.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use bytes::{Buf, BufMut, BytesMut};
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use crate::command::{LanguageCode, RemotingCommand, SerializeType};
 use crate::error::FrameError;
+use crate::field_map::{ExtFields, RangeOrText};
 
 /// Appends the JSON form of `cmd`'s header to `dst`.
 ///
@@ -17,7 +18,7 @@ use crate::error::FrameError;
 pub fn encode_json(cmd: &RemotingCommand, dst: &mut BytesMut) {
     let mut out = Vec::with_capacity(128 + cmd.ext_fields.len() * 32);
     out.extend_from_slice(b"{\"code\":");
-    out.extend_from_slice(cmd.code.to_string().as_bytes());
+    push_int(&mut out, cmd.code);
     if !cmd.ext_fields.is_empty() {
         out.extend_from_slice(b",\"extFields\":{");
         for (i, (key, value)) in cmd.ext_fields.iter().enumerate() {
@@ -31,19 +32,26 @@ pub fn encode_json(cmd: &RemotingCommand, dst: &mut BytesMut) {
         out.push(b'}');
     }
     out.extend_from_slice(b",\"flag\":");
-    out.extend_from_slice(cmd.flag.to_string().as_bytes());
+    push_int(&mut out, cmd.flag);
     out.extend_from_slice(b",\"language\":\"");
     out.extend_from_slice(cmd.language.name().as_bytes());
     out.extend_from_slice(b"\",\"opaque\":");
-    out.extend_from_slice(cmd.opaque.to_string().as_bytes());
+    push_int(&mut out, cmd.opaque);
     if let Some(remark) = &cmd.remark {
         out.extend_from_slice(b",\"remark\":");
         write_json_string(&mut out, remark);
     }
     out.extend_from_slice(b",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
-    out.extend_from_slice(cmd.version.to_string().as_bytes());
+    push_int(&mut out, cmd.version);
     out.push(b'}');
     dst.extend_from_slice(&out);
+}
+
+/// Appends the decimal text of `n` without allocating.
+fn push_int(out: &mut Vec<u8>, n: i32) {
+    use std::io::Write;
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{n}");
 }
 
 /// Writes `s` as a JSON string literal, escaping as fastjson does (control characters as `\uXXXX`).
@@ -72,153 +80,284 @@ pub(crate) fn write_json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// The JSON header as peers send it. Every field but `code` may be missing (the C++ client
-/// omits several); `extFields` values may be numbers or booleans, which become strings.
-#[derive(Deserialize)]
-struct JsonHeader {
-    code: i32,
-    #[serde(default, deserialize_with = "language_name_or_ordinal")]
-    language: Option<LanguageCode>,
-    #[serde(default)]
-    version: i32,
-    #[serde(default)]
-    opaque: i32,
-    #[serde(default)]
-    flag: i32,
-    #[serde(default)]
-    remark: Option<String>,
-    #[serde(
-        default,
-        rename = "extFields",
-        deserialize_with = "ext_fields_as_strings"
-    )]
-    ext_fields: HashMap<String, String>,
-}
-
-/// `language` as a name (Java, Go), an ordinal (0-255) or null. Read straight from the parser:
-/// an untagged enum would buffer every header's value first.
-fn language_name_or_ordinal<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<LanguageCode>, D::Error> {
-    struct LanguageVisitor;
-    impl<'de> Visitor<'de> for LanguageVisitor {
-        type Value = Option<LanguageCode>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a language name or ordinal")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
-            Ok(Some(LanguageCode::from_name(name)))
-        }
-        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
-            u8::try_from(n)
-                .map(|n| Some(LanguageCode::from_u8(n)))
-                .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(n), &self))
-        }
-    }
-    d.deserialize_any(LanguageVisitor)
-}
-
-/// One `extFields` value as the text Java would hold: strings as they are, numbers and booleans
-/// written out, nested JSON written back compactly, null as absent.
-struct FieldText(Option<String>);
-
-impl<'de> Deserialize<'de> for FieldText {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = FieldText;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a header field value")
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<FieldText, E> {
-                Ok(FieldText(None))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<FieldText, E> {
-                Ok(FieldText(Some(s.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, s: String) -> Result<FieldText, E> {
-                Ok(FieldText(Some(s)))
-            }
-            fn visit_bool<E: de::Error>(self, b: bool) -> Result<FieldText, E> {
-                Ok(FieldText(Some(b.to_string())))
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<FieldText, E> {
-                Ok(FieldText(Some(n.to_string())))
-            }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<FieldText, E> {
-                Ok(FieldText(Some(n.to_string())))
-            }
-            fn visit_f64<E: de::Error>(self, n: f64) -> Result<FieldText, E> {
-                Ok(FieldText(
-                    serde_json::Number::from_f64(n).map(|n| n.to_string()),
-                ))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FieldText, A::Error> {
-                let nested =
-                    serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(FieldText(Some(nested.to_string())))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<FieldText, A::Error> {
-                let nested =
-                    serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-                Ok(FieldText(Some(nested.to_string())))
-            }
-        }
-        d.deserialize_any(TextVisitor)
-    }
-}
-
-fn ext_fields_as_strings<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<HashMap<String, String>, D::Error> {
-    struct FieldsVisitor;
-    impl<'de> Visitor<'de> for FieldsVisitor {
-        type Value = HashMap<String, String>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("an object of header fields")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(HashMap::new())
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = HashMap::with_capacity(map.size_hint().unwrap_or(16));
-            while let Some((key, FieldText(text))) = map.next_entry::<String, FieldText>()? {
-                if let Some(text) = text {
-                    out.insert(key, text);
-                }
-            }
-            Ok(out)
-        }
-    }
-    d.deserialize_any(FieldsVisitor)
-}
-
-/// Parses a JSON header.
+/// Parses a JSON header. Every field but `code` may be missing (the C++ client omits several);
+/// unknown fields are ignored; `extFields` values may be numbers or booleans, which become
+/// strings.
+///
+/// The header text is copied once into a shared buffer that the `extFields` entries point into
+/// (see [`ExtFields`]); only escaped or non-string values get texts of their own.
 pub fn decode_json(header: &[u8]) -> Result<RemotingCommand, FrameError> {
-    // serde's derived struct reader would also take a positional JSON array (`[105]`); a
-    // header is an object, and anything else is refused.
+    // A seed reader would also take a positional JSON array (`[105]`) if it were handed one;
+    // a header is an object, and anything else is refused.
     if header.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(FrameError::InvalidJson(
             "the header is not a JSON object".to_owned(),
         ));
     }
-    let h: JsonHeader =
-        serde_json::from_slice(header).map_err(|e| FrameError::InvalidJson(e.to_string()))?;
-    let language = h.language.unwrap_or(LanguageCode::OTHER);
-    Ok(RemotingCommand {
-        code: h.code,
-        language,
-        version: h.version,
-        opaque: h.opaque,
-        flag: h.flag,
-        remark: h.remark,
-        ext_fields: h.ext_fields,
-        body: Default::default(),
-        serialize_type: SerializeType::Json,
-    })
+    let text = std::str::from_utf8(header)
+        .map_err(|_| FrameError::InvalidJson("the header is not UTF-8".to_owned()))?;
+    let source: Arc<str> = Arc::from(text);
+    let invalid = |e: serde_json::Error| FrameError::InvalidJson(e.to_string());
+    let mut reader = serde_json::Deserializer::from_str(&source);
+    let cmd = HeaderSeed { source: &source }
+        .deserialize(&mut reader)
+        .map_err(invalid)?;
+    reader.end().map_err(invalid)?;
+    Ok(cmd)
+}
+
+/// Reads the header object into a command; `source` is the text being read.
+struct HeaderSeed<'s> {
+    source: &'s Arc<str>,
+}
+
+impl<'de> DeserializeSeed<'de> for HeaderSeed<'_> {
+    type Value = RemotingCommand;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RemotingCommand, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+/// The header's fields as named on the wire; anything else is skipped.
+enum HeaderKey {
+    Code,
+    Language,
+    Version,
+    Opaque,
+    Flag,
+    Remark,
+    ExtFields,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for HeaderKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = HeaderKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a header field name")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<HeaderKey, E> {
+                Ok(match name {
+                    "code" => HeaderKey::Code,
+                    "language" => HeaderKey::Language,
+                    "version" => HeaderKey::Version,
+                    "opaque" => HeaderKey::Opaque,
+                    "flag" => HeaderKey::Flag,
+                    "remark" => HeaderKey::Remark,
+                    "extFields" => HeaderKey::ExtFields,
+                    _ => HeaderKey::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// Sets `slot` from the next value; a field given twice is refused, as a derived reader does.
+fn read_once<'de, A: MapAccess<'de>, T>(
+    map: &mut A,
+    slot: &mut Option<T>,
+    name: &'static str,
+    read: impl FnOnce(&mut A) -> Result<T, A::Error>,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(de::Error::duplicate_field(name));
+    }
+    *slot = Some(read(map)?);
+    Ok(())
+}
+
+impl<'de> Visitor<'de> for HeaderSeed<'_> {
+    type Value = RemotingCommand;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a command header object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RemotingCommand, A::Error> {
+        let (mut code, mut language, mut version, mut opaque, mut flag) =
+            (None, None, None, None, None);
+        let (mut remark, mut ext_fields) = (None, None);
+        while let Some(key) = map.next_key::<HeaderKey>()? {
+            let m = &mut map;
+            match key {
+                HeaderKey::Code => read_once(m, &mut code, "code", |m| m.next_value::<i32>())?,
+                HeaderKey::Language => read_once(m, &mut language, "language", |m| {
+                    m.next_value::<Language>().map(|l| l.0)
+                })?,
+                HeaderKey::Version => read_once(m, &mut version, "version", |m| m.next_value())?,
+                HeaderKey::Opaque => read_once(m, &mut opaque, "opaque", |m| m.next_value())?,
+                HeaderKey::Flag => read_once(m, &mut flag, "flag", |m| m.next_value())?,
+                HeaderKey::Remark => read_once(m, &mut remark, "remark", |m| {
+                    m.next_value::<Option<String>>()
+                })?,
+                HeaderKey::ExtFields => read_once(m, &mut ext_fields, "extFields", |m| {
+                    m.next_value_seed(FieldsSeed {
+                        source: self.source,
+                    })
+                })?,
+                HeaderKey::Other => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(RemotingCommand {
+            code: code.ok_or_else(|| de::Error::missing_field("code"))?,
+            language: language.flatten().unwrap_or(LanguageCode::OTHER),
+            version: version.unwrap_or_default(),
+            opaque: opaque.unwrap_or_default(),
+            flag: flag.unwrap_or_default(),
+            remark: remark.flatten(),
+            ext_fields: ext_fields.unwrap_or_default(),
+            body: Default::default(),
+            serialize_type: SerializeType::Json,
+        })
+    }
+}
+
+/// `language` as a name (Java, Go), an ordinal (0-255) or null. Read straight from the parser:
+/// an untagged enum would buffer every header's value first.
+struct Language(Option<LanguageCode>);
+
+impl<'de> Deserialize<'de> for Language {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct LanguageVisitor;
+        impl Visitor<'_> for LanguageVisitor {
+            type Value = Language;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a language name or ordinal")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Language, E> {
+                Ok(Language(None))
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Language, E> {
+                Ok(Language(Some(LanguageCode::from_name(name))))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Language, E> {
+                u8::try_from(n)
+                    .map(|n| Language(Some(LanguageCode::from_u8(n))))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(n), &self))
+            }
+        }
+        d.deserialize_any(LanguageVisitor)
+    }
+}
+
+/// Reads `extFields` (an object, or null for none) into an [`ExtFields`] over `source`.
+struct FieldsSeed<'s> {
+    source: &'s Arc<str>,
+}
+
+impl<'de> DeserializeSeed<'de> for FieldsSeed<'_> {
+    type Value = ExtFields;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ExtFields, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldsSeed<'_> {
+    type Value = ExtFields;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object of header fields")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<ExtFields, E> {
+        Ok(ExtFields::new())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExtFields, A::Error> {
+        let mut out = ExtFields::over(self.source.clone(), map.size_hint().unwrap_or(16));
+        let text = FieldText {
+            source: self.source,
+        };
+        while let Some(key) = map.next_key_seed(text.clone())? {
+            // A null value leaves the field out, as Java's map would hold no text for it.
+            if let (Some(key), Some(value)) = (key, map.next_value_seed(text.clone())?) {
+                out.push_range(key, value);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One `extFields` key or value as the text Java would hold: strings as they are (a range of
+/// the source when the parser lends them unescaped), numbers and booleans written out, nested
+/// JSON written back compactly, null as absent.
+#[derive(Clone)]
+struct FieldText<'s> {
+    source: &'s Arc<str>,
+}
+
+impl FieldText<'_> {
+    /// The range `s` takes in the source text, if it is a slice of it.
+    fn range_of(&self, s: &str) -> Option<RangeOrText> {
+        let base = self.source.as_ptr() as usize;
+        let start = (s.as_ptr() as usize).checked_sub(base)?;
+        let end = start.checked_add(s.len())?;
+        if end > self.source.len() {
+            return None;
+        }
+        Some(RangeOrText::Range(
+            u32::try_from(start).ok()?,
+            u32::try_from(end).ok()?,
+        ))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for FieldText<'_> {
+    type Value = Option<RangeOrText>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldText<'_> {
+    type Value = Option<RangeOrText>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a header field value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(
+            self.range_of(s)
+                .unwrap_or_else(|| RangeOrText::Text(s.to_owned())),
+        ))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Some(RangeOrText::Text(s.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Some(RangeOrText::Text(s)))
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(Some(RangeOrText::Text(b.to_string())))
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(Some(RangeOrText::Text(n.to_string())))
+    }
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(Some(RangeOrText::Text(n.to_string())))
+    }
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(n).map(|n| RangeOrText::Text(n.to_string())))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let nested = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Some(RangeOrText::Text(nested.to_string())))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let nested = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(Some(RangeOrText::Text(nested.to_string())))
+    }
 }
 
 /// Appends the ROCKETMQ binary form of `cmd`'s header to `dst` (§2.5).
@@ -244,7 +383,7 @@ pub fn encode_binary(cmd: &RemotingCommand, dst: &mut BytesMut) {
         .map(|(k, v)| 2 + k.len() + 4 + v.len())
         .sum();
     dst.put_i32(ext_len as i32);
-    for (key, value) in &cmd.ext_fields {
+    for (key, value) in cmd.ext_fields.iter() {
         dst.put_i16(key.len() as i16);
         dst.put_slice(key.as_bytes());
         dst.put_i32(value.len() as i32);
@@ -271,7 +410,7 @@ pub fn decode_binary(mut header: &[u8]) -> Result<RemotingCommand, FrameError> {
         return Err(SHORT);
     }
     let mut entries = &header[..ext_len];
-    let mut ext_fields = HashMap::with_capacity(16);
+    let mut ext_fields = ExtFields::with_capacity(16);
     while !entries.is_empty() {
         if entries.len() < 2 {
             return Err(SHORT);
@@ -353,7 +492,7 @@ mod tests {
         let header = br#"{"code":1,"extFields":{"s":"x\"y","i":-7,"u":18446744073709551615,
             "f":1.5,"b":true,"n":null,"o":{"k":[1,"v"]},"a":[]}}"#;
         let cmd = decode_json(header).expect("valid header");
-        let field = |k: &str| cmd.ext_fields.get(k).map(String::as_str);
+        let field = |k: &str| cmd.ext_fields.get(k);
         assert_eq!(field("s"), Some("x\"y"));
         assert_eq!(field("i"), Some("-7"));
         assert_eq!(field("u"), Some("18446744073709551615"));

@@ -1,7 +1,5 @@
 //! Byte-vector tests composed from docs/remoting-protocol.md §1.2 and §2, plus round trips.
 
-use std::collections::HashMap;
-
 use bytes::BytesMut;
 use proptest::prelude::*;
 use rmq_remoting::frame::{decode_frame, encode_frame, DEFAULT_MAX_FRAME_LEN};
@@ -15,7 +13,7 @@ fn route_request(serialize_type: SerializeType) -> RemotingCommand {
         opaque: 1,
         flag: 0,
         remark: None,
-        ext_fields: HashMap::from([("topic".to_owned(), "TopicTest".to_owned())]),
+        ext_fields: [("topic", "TopicTest")].into_iter().collect(),
         body: Default::default(),
         serialize_type,
     }
@@ -54,7 +52,7 @@ fn cpp_style_header_with_numbers_and_missing_fields_is_accepted() {
         .unwrap()
         .unwrap();
     assert_eq!(cmd.language, LanguageCode::CPP);
-    assert_eq!(cmd.ext_fields["queueId"], "2");
+    assert_eq!(&cmd.ext_fields["queueId"], "2");
     assert_eq!(cmd.version, 0);
 }
 
@@ -128,7 +126,7 @@ fn arb_command() -> impl Strategy<Value = RemotingCommand> {
                     opaque,
                     flag,
                     remark,
-                    ext_fields,
+                    ext_fields: ext_fields.into_iter().collect(),
                     body: body.into(),
                     serialize_type: if binary {
                         SerializeType::RocketMq

@@ -38,14 +38,14 @@ async fn guards_run_in_order_and_the_first_refusal_answers() {
         .guard(move |conn: &Connection, req: &RemotingCommand| {
             seen_first.fetch_add(1, Ordering::SeqCst);
             assert!(conn.peer_addr().ip().is_loopback());
-            match req.ext_fields.get("deny").map(String::as_str) {
+            match req.ext_fields.get("deny") {
                 Some("first") => Err(CommandError::new(ResponseCode::NO_PERMISSION, "first")),
                 _ => Ok(()),
             }
         })
         .guard(move |_conn: &Connection, req: &RemotingCommand| {
             seen_second.fetch_add(100, Ordering::SeqCst);
-            match req.ext_fields.get("deny").map(String::as_str) {
+            match req.ext_fields.get("deny") {
                 Some(_) => Err(CommandError::new(ResponseCode::SYSTEM_ERROR, "second")),
                 None => Ok(()),
             }

@@ -77,7 +77,7 @@ async fn many_requests_in_flight_on_one_connection_are_matched_by_opaque() {
                 )
                 .await
                 .unwrap();
-            assert_eq!(response.ext_fields["value"], i.to_string());
+            assert_eq!(response.ext_fields["value"], *i.to_string());
         })
     });
     for call in calls {
@@ -135,7 +135,7 @@ async fn timeouts_are_reported_and_the_connection_stays_usable() {
         )
         .await
         .unwrap();
-    assert_eq!(ok.ext_fields["value"], "fast");
+    assert_eq!(&ok.ext_fields["value"], "fast");
 }
 
 #[tokio::test]
@@ -209,7 +209,7 @@ async fn malformed_frames_close_only_that_connection() {
         )
         .await
         .unwrap();
-    assert_eq!(response.ext_fields["value"], "after");
+    assert_eq!(&response.ext_fields["value"], "after");
 }
 
 #[tokio::test]
@@ -259,7 +259,7 @@ async fn servers_can_call_clients_back_and_see_them_close() {
         .invoke(call, Duration::from_secs(2))
         .await
         .unwrap();
-    assert_eq!(answer.ext_fields["value"], "from-server");
+    assert_eq!(&answer.ext_fields["value"], "from-server");
 
     client.close_all().await;
     tokio::time::timeout(Duration::from_secs(2), server_side.closed())
@@ -283,7 +283,7 @@ async fn client_reconnects_after_the_connection_drops() {
         )
         .await
         .unwrap();
-    assert_eq!(response.ext_fields["value"], "again");
+    assert_eq!(&response.ext_fields["value"], "again");
     let refused = client
         .invoke("127.0.0.1:1", echo_request("x", 0), Duration::from_secs(2))
         .await
@@ -310,7 +310,7 @@ async fn graceful_shutdown_answers_in_flight_requests() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     server.stop.take().unwrap().send(()).unwrap();
     let response = slow.await.unwrap().unwrap();
-    assert_eq!(response.ext_fields["value"], "slow");
+    assert_eq!(&response.ext_fields["value"], "slow");
     tokio::time::timeout(Duration::from_secs(3), server.done)
         .await
         .unwrap()

@@ -1,6 +1,5 @@
 //! Round trips of every broker header through `extFields` and JSON, with Java's key names.
 
-use std::collections::HashMap;
 use std::fmt::Debug;
 
 use serde::de::DeserializeOwned;
@@ -11,13 +10,11 @@ use crate::code::RequestCode;
 use crate::command::RemotingCommand;
 use crate::error::HeaderError;
 use crate::ext_fields::{from_map, to_map};
+use crate::field_map::ExtFields;
 use crate::header_codec::decode_json;
 
-fn fields(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+fn fields(pairs: &[(&str, &str)]) -> ExtFields {
+    pairs.iter().copied().collect()
 }
 
 /// Writes `header`, checks the keys are exactly `keys`, and reads it back unchanged.
@@ -26,7 +23,7 @@ where
     H: Serialize + DeserializeOwned + PartialEq + Debug,
 {
     let map = to_map(&header);
-    let mut got: Vec<&str> = map.keys().map(String::as_str).collect();
+    let mut got: Vec<&str> = map.keys().collect();
     got.sort_unstable();
     let mut want = keys.to_vec();
     want.sort_unstable();

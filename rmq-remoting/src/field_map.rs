@@ -153,7 +153,21 @@ impl ExtFields {
         if self.key_bits & key_bit(key) == 0 {
             return None;
         }
-        self.entries.iter().position(|(k, _)| self.text(k) == key)
+        let key = key.as_bytes();
+        self.entries.iter().position(|(k, _)| self.bytes(k) == key)
+    }
+
+    /// The bytes of `t`: what comparing keys needs, without re-checking character boundaries.
+    fn bytes<'a>(&'a self, t: &'a Text) -> &'a [u8] {
+        match t {
+            Text::Span(start, end) => self
+                .source
+                .as_deref()
+                .and_then(|s| s.as_bytes().get(*start as usize..*end as usize))
+                .unwrap_or_default(),
+            Text::Static(s) => s.as_bytes(),
+            Text::Owned(s) => s.as_bytes(),
+        }
     }
 
     /// Puts `value` in entry `i`, returning the value it had.

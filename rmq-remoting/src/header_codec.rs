@@ -85,7 +85,9 @@ pub(crate) fn write_json_string(out: &mut Vec<u8>, s: &str) {
 /// strings.
 ///
 /// The header text is copied once into a shared buffer that the `extFields` entries point into
-/// (see [`ExtFields`]); only escaped or non-string values get texts of their own.
+/// (see [`ExtFields`]); only escaped or non-string values get texts of their own. Headers of
+/// the usual plain shape are read by a scanner of their own (`header_scan`); the others, and
+/// malformed ones, by serde_json.
 pub fn decode_json(header: &[u8]) -> Result<RemotingCommand, FrameError> {
     // A seed reader would also take a positional JSON array (`[105]`) if it were handed one;
     // a header is an object, and anything else is refused.
@@ -97,9 +99,17 @@ pub fn decode_json(header: &[u8]) -> Result<RemotingCommand, FrameError> {
     let text = std::str::from_utf8(header)
         .map_err(|_| FrameError::InvalidJson("the header is not UTF-8".to_owned()))?;
     let source: Arc<str> = Arc::from(text);
+    match crate::header_scan::scan_header(&source) {
+        Some(cmd) => Ok(cmd),
+        None => read_with_serde(&source),
+    }
+}
+
+/// Reads a JSON header with serde_json: any valid JSON object, and the error of any other text.
+pub(crate) fn read_with_serde(source: &Arc<str>) -> Result<RemotingCommand, FrameError> {
     let invalid = |e: serde_json::Error| FrameError::InvalidJson(e.to_string());
-    let mut reader = serde_json::Deserializer::from_str(&source);
-    let cmd = HeaderSeed { source: &source }
+    let mut reader = serde_json::Deserializer::from_str(source);
+    let cmd = HeaderSeed { source }
         .deserialize(&mut reader)
         .map_err(invalid)?;
     reader.end().map_err(invalid)?;

@@ -18,6 +18,7 @@ pub mod field_map;
 pub mod frame;
 pub mod header;
 pub mod header_codec;
+mod header_scan;
 pub mod message;
 pub mod time;
 pub mod transport;

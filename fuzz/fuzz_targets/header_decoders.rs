@@ -87,18 +87,11 @@ fn fuzz_headers(data: &[u8]) {
     // Binary: differential against the reference, then a round trip.
     let ours = decode_binary(data).ok();
     let reference = reference_binary(data);
-    assert_eq!(
-        ours, reference,
-        "decode_binary disagrees with the §2.5 reference"
-    );
+    assert_eq!(ours, reference, "decode_binary disagrees with the §2.5 reference");
     if let Some(cmd) = ours {
         let mut buf = BytesMut::new();
         encode_binary(&cmd, &mut buf);
-        assert_eq!(
-            decode_binary(&buf).ok().as_ref(),
-            Some(&cmd),
-            "binary round trip"
-        );
+        assert_eq!(decode_binary(&buf).ok().as_ref(), Some(&cmd), "binary round trip");
     }
 
     // JSON: a success must be a JSON object with that code, and must round-trip exactly.
@@ -107,27 +100,17 @@ fn fuzz_headers(data: &[u8]) {
         // their UTF-8 or surrogate escapes, so such headers are accepted though `Value` would
         // refuse them; harmless, and Java reads them too. Compare the code when `Value` agrees.
         let text = String::from_utf8_lossy(data);
-        assert!(
-            text.trim_start().starts_with('{'),
-            "only JSON objects are headers"
-        );
+        assert!(text.trim_start().starts_with('{'), "only JSON objects are headers");
         if let Ok(value @ serde_json::Value::Object(_)) =
             serde_json::from_str::<serde_json::Value>(&text)
         {
-            assert_eq!(
-                value["code"].as_i64(),
-                Some(i64::from(cmd.code)),
-                "code differs"
-            );
+            assert_eq!(value["code"].as_i64(), Some(i64::from(cmd.code)), "code differs");
         }
         assert_eq!(cmd.serialize_type, SerializeType::Json);
         let mut buf = BytesMut::new();
         encode_json(&cmd, &mut buf);
         let back = decode_json(&buf).unwrap_or_else(|e| {
-            panic!(
-                "our JSON did not decode: {e}: {}",
-                String::from_utf8_lossy(&buf)
-            )
+            panic!("our JSON did not decode: {e}: {}", String::from_utf8_lossy(&buf))
         });
         assert_eq!(back, cmd, "JSON round trip");
         // Everything we write must be standard JSON with string extFields values (§2.6).
@@ -228,87 +211,19 @@ struct OddTypesHeader {
 }
 
 const KEYS: &[&str] = &[
-    "a",
-    "b",
-    "c",
-    "d",
-    "e",
-    "f",
-    "g",
-    "h",
-    "i",
-    "j",
-    "k",
-    "l",
-    "m",
-    "n",
-    "consumerGroup",
-    "topic",
-    "queueId",
-    "queueOffset",
-    "maxMsgNums",
-    "sysFlag",
-    "commitOffset",
-    "suspendTimeoutMillis",
-    "subscription",
-    "subVersion",
-    "expressionType",
-    "maxMsgBytes",
-    "bname",
-    "acceptStandardJsonOnly",
-    "ns",
-    "nsd",
-    "oway",
-    "lo",
-    "perm",
-    "consumeTps",
-    "order",
-    "remarkText",
-    "AccessKey",
-    "Signature",
-    "OnsChannel",
-    "",
+    "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n",
+    "consumerGroup", "topic", "queueId", "queueOffset", "maxMsgNums", "sysFlag", "commitOffset",
+    "suspendTimeoutMillis", "subscription", "subVersion", "expressionType", "maxMsgBytes",
+    "bname", "acceptStandardJsonOnly", "ns", "nsd", "oway", "lo", "perm", "consumeTps", "order",
+    "remarkText", "AccessKey", "Signature", "OnsChannel", "",
 ];
 
 const VALUES: &[&str] = &[
-    "",
-    " ",
-    "0",
-    "1",
-    "-1",
-    " 7 ",
-    "+5",
-    "true",
-    "TRUE",
-    "True",
-    "false",
-    "yes",
-    "TAG",
-    "SQL92",
-    "tag",
-    "2147483647",
-    "2147483648",
-    "-2147483648",
-    "-2147483649",
-    "32767",
-    "32768",
-    "65535",
-    "65536",
-    "255",
-    "256",
-    "9223372036854775807",
-    "9223372036854775808",
-    "18446744073709551615",
-    "1.5",
-    "1e3",
-    "NaN",
-    "inf",
-    "-0",
-    "0x10",
-    "TopicTest",
-    "KEYS\u{1}k1\u{2}TAGS\u{1}TagA\u{2}",
-    "\u{0}",
-    "é",
+    "", " ", "0", "1", "-1", " 7 ", "+5", "true", "TRUE", "True", "false", "yes", "TAG", "SQL92",
+    "tag", "2147483647", "2147483648", "-2147483648", "-2147483649", "32767", "32768", "65535",
+    "65536", "255", "256", "9223372036854775807", "9223372036854775808", "18446744073709551615",
+    "1.5", "1e3", "NaN", "inf", "-0", "0x10", "TopicTest", "KEYS\u{1}k1\u{2}TAGS\u{1}TagA\u{2}",
+    "\u{0}", "é",
 ];
 
 fn arbitrary_map(u: &mut Unstructured) -> ArbResult<ExtFields> {
@@ -353,10 +268,7 @@ where
     };
     let written = to_map(&header);
     for key in written.keys() {
-        assert!(
-            own_keys.contains(&key),
-            "to_map wrote a foreign key {key:?}"
-        );
+        assert!(own_keys.contains(&key), "to_map wrote a foreign key {key:?}");
     }
     if has_float(&header) {
         // Non-finite doubles ("NaN", "inf") are accepted but cannot be written back.
@@ -365,10 +277,7 @@ where
     let back: H = from_map(&written).unwrap_or_else(|e| {
         panic!("to_map output does not read back: {e}\nheader: {header:?}\nmap: {written:?}")
     });
-    assert_eq!(
-        back, header,
-        "extFields round trip\nmap in: {map:?}\nmap out: {written:?}"
-    );
+    assert_eq!(back, header, "extFields round trip\nmap in: {map:?}\nmap out: {written:?}");
 }
 
 fn fuzz_ext_fields(data: &[u8]) {
@@ -378,27 +287,15 @@ fn fuzz_ext_fields(data: &[u8]) {
     };
     check_header::<SendMessageHeaderV2>(
         &map,
-        &[
-            "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n",
-        ],
+        &["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n"],
         |_| false,
     );
     check_header::<PullMessageHeader>(
         &map,
         &[
-            "consumerGroup",
-            "topic",
-            "queueId",
-            "queueOffset",
-            "maxMsgNums",
-            "sysFlag",
-            "commitOffset",
-            "suspendTimeoutMillis",
-            "subscription",
-            "subVersion",
-            "expressionType",
-            "maxMsgBytes",
-            "bname",
+            "consumerGroup", "topic", "queueId", "queueOffset", "maxMsgNums", "sysFlag",
+            "commitOffset", "suspendTimeoutMillis", "subscription", "subVersion",
+            "expressionType", "maxMsgBytes", "bname",
         ],
         |_| false,
     );

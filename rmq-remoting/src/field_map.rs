@@ -94,8 +94,8 @@ impl ExtFields {
         }
     }
 
-    /// Sets the key and value found at these byte ranges of the source text (a decoded
-    /// header); `None` for a text that had to be unescaped or converted instead.
+    /// Adds a decoded header's key and value: each a byte range of the source text, or a text
+    /// of its own where it had to be unescaped or converted.
     pub(crate) fn push_range(&mut self, key: RangeOrText, value: RangeOrText) {
         let key = self.own_text(key);
         let value = self.own_text(value);

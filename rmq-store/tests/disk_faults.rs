@@ -207,7 +207,15 @@ fn eio_on_sync_in_async_flush_refuses_writes_and_loses_only_unflushed() {
         flushed,
         "a failed sync advanced the flushed offset"
     );
-    assert_eq!(errors_about(dir.path()).len(), 1);
+    // The flush thread logs the failure just after publishing it, so a write may be refused
+    // an instant before the line is written: wait for it, then for a second one that must not come.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while errors_about(dir.path()).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let errors = errors_about(dir.path());
+    assert_eq!(errors.len(), 1, "one error line per failure: {errors:#?}");
     let store = power_cycle(&handle, store, LossMode::AllUnsynced, cfg);
     let got = survivors(&store);
     let lost = check_async(&ledger, &got, flushed);

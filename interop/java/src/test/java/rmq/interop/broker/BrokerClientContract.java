@@ -25,6 +25,8 @@ import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.consumer.listener.ConsumeOrderlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerOrderly;
+import org.apache.rocketmq.client.consumer.store.OffsetStore;
+import org.apache.rocketmq.client.consumer.store.ReadOffsetType;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendCallback;
 import org.apache.rocketmq.client.producer.SendResult;
@@ -444,6 +446,11 @@ abstract class BrokerClientContract extends StackContract {
         ConcurrentLinkedQueue<MessageExt> first = new ConcurrentLinkedQueue<>();
         DefaultMQPushConsumer c1 = clients.startCollecting(group, topic, "*", MessageModel.CLUSTERING, first);
         awaitCount(first, 40, Duration.ofSeconds(20), "first consumer");
+        // The listener sees a message before the client records its offset (and a queue's offset
+        // stays at its oldest message still in a listener): wait for the client's own offsets to
+        // reach the queue ends, or the shutdown may persist less (seen against Apache's broker).
+        assertTrue(Await.until(Duration.ofSeconds(10), () -> clientOffsetsAt(c1, topic, 10L)),
+            "the first consumer's own offsets never reached 10 on each queue");
         c1.shutdown(); // persists the consumed offsets (UPDATE_CONSUMER_OFFSET) and unregisters
         // the committed offsets must now equal the queue ends: 10 per queue (QUERY_CONSUMER_OFFSET;
         // examineConsumeStats is covered by the admin test)
@@ -474,6 +481,18 @@ abstract class BrokerClientContract extends StackContract {
         for (MessageExt m : second) {
             assertTrue(m.getQueueOffset() >= 10, "restart resumed below the committed offset: " + m.getQueueOffset());
         }
+    }
+
+    /** Whether the consumer's in-memory offset of each of the topic's 4 queues is {@code end}. */
+    private boolean clientOffsetsAt(DefaultMQPushConsumer c, String topic, long end) {
+        OffsetStore offsets = c.getDefaultMQPushConsumerImpl().getOffsetStore();
+        for (int q = 0; q < 4; q++) {
+            MessageQueue mq = new MessageQueue(topic, stack.brokerName(), q);
+            if (offsets.readOffset(mq, ReadOffsetType.READ_FROM_MEMORY) != end) {
+                return false;
+            }
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ queries and lite pull

@@ -86,9 +86,7 @@ impl<'a> ser::Serializer for &'a mut FieldCollector {
     type SerializeStructVariant = ser::Impossible<(), NotAHeaderValue>;
 
     fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Self, NotAHeaderValue> {
-        if self.0.is_empty() {
-            self.0 = ExtFields::with_capacity(len);
-        }
+        self.0.reserve(len);
         Ok(self)
     }
 

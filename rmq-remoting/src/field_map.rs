@@ -47,6 +47,11 @@ impl ExtFields {
         }
     }
 
+    /// Makes room for `n` more pairs.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.entries.reserve(n);
+    }
+
     /// An empty map whose entries may be ranges of `source` (see [`ExtFields::push_range`]).
     pub(crate) fn over(source: Arc<str>, n: usize) -> Self {
         ExtFields {
@@ -97,8 +102,7 @@ impl ExtFields {
     /// Adds a decoded header's key and value: each a byte range of the source text, or a text
     /// of its own where it had to be unescaped or converted.
     pub(crate) fn push_range(&mut self, key: RangeOrText, value: RangeOrText) {
-        let key = self.own_text(key);
-        let value = self.own_text(value);
+        let (key, value) = (Text::from(key), Text::from(value));
         let (existing, bit) = {
             let k = self.text(&key);
             (self.position(k), key_bit(k))
@@ -176,13 +180,6 @@ impl ExtFields {
         self.text(&old).to_owned()
     }
 
-    fn own_text(&self, t: RangeOrText) -> Text {
-        match t {
-            RangeOrText::Range(start, end) => Text::Span(start, end),
-            RangeOrText::Text(s) => Text::Owned(s.into_boxed_str()),
-        }
-    }
-
     fn text<'a>(&'a self, t: &'a Text) -> &'a str {
         match t {
             Text::Span(start, end) => self
@@ -214,6 +211,15 @@ pub(crate) enum RangeOrText {
     /// Start and end byte offsets into the source text.
     Range(u32, u32),
     Text(String),
+}
+
+impl From<RangeOrText> for Text {
+    fn from(t: RangeOrText) -> Self {
+        match t {
+            RangeOrText::Range(start, end) => Text::Span(start, end),
+            RangeOrText::Text(s) => Text::Owned(s.into_boxed_str()),
+        }
+    }
 }
 
 impl PartialEq for ExtFields {

@@ -188,23 +188,21 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RemotingCommand, A::Error> {
-        let (mut code, mut language, mut version, mut opaque, mut flag) =
-            (None, None, None, None, None);
-        let (mut remark, mut ext_fields) = (None, None);
+        let mut h = HeaderFields::default();
         while let Some(key) = map.next_key::<HeaderKey>()? {
             let m = &mut map;
             match key {
-                HeaderKey::Code => read_once(m, &mut code, "code", |m| m.next_value::<i32>())?,
-                HeaderKey::Language => read_once(m, &mut language, "language", |m| {
+                HeaderKey::Code => read_once(m, &mut h.code, "code", |m| m.next_value::<i32>())?,
+                HeaderKey::Language => read_once(m, &mut h.language, "language", |m| {
                     m.next_value::<Language>().map(|l| l.0)
                 })?,
-                HeaderKey::Version => read_once(m, &mut version, "version", |m| m.next_value())?,
-                HeaderKey::Opaque => read_once(m, &mut opaque, "opaque", |m| m.next_value())?,
-                HeaderKey::Flag => read_once(m, &mut flag, "flag", |m| m.next_value())?,
-                HeaderKey::Remark => read_once(m, &mut remark, "remark", |m| {
+                HeaderKey::Version => read_once(m, &mut h.version, "version", |m| m.next_value())?,
+                HeaderKey::Opaque => read_once(m, &mut h.opaque, "opaque", |m| m.next_value())?,
+                HeaderKey::Flag => read_once(m, &mut h.flag, "flag", |m| m.next_value())?,
+                HeaderKey::Remark => read_once(m, &mut h.remark, "remark", |m| {
                     m.next_value::<Option<String>>()
                 })?,
-                HeaderKey::ExtFields => read_once(m, &mut ext_fields, "extFields", |m| {
+                HeaderKey::ExtFields => read_once(m, &mut h.ext_fields, "extFields", |m| {
                     m.next_value_seed(FieldsSeed {
                         source: self.source,
                     })
@@ -214,14 +212,36 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                 }
             }
         }
-        Ok(RemotingCommand {
-            code: code.ok_or_else(|| de::Error::missing_field("code"))?,
-            language: language.flatten().unwrap_or(LanguageCode::OTHER),
-            version: version.unwrap_or_default(),
-            opaque: opaque.unwrap_or_default(),
-            flag: flag.unwrap_or_default(),
-            remark: remark.flatten(),
-            ext_fields: ext_fields.unwrap_or_default(),
+        h.into_command()
+            .ok_or_else(|| de::Error::missing_field("code"))
+    }
+}
+
+/// A JSON header's fields as read so far, by serde_json or by `header_scan`; each may be
+/// given once (`None`: not given yet).
+#[derive(Default)]
+pub(crate) struct HeaderFields {
+    pub(crate) code: Option<i32>,
+    pub(crate) language: Option<Option<LanguageCode>>,
+    pub(crate) version: Option<i32>,
+    pub(crate) opaque: Option<i32>,
+    pub(crate) flag: Option<i32>,
+    pub(crate) remark: Option<Option<String>>,
+    pub(crate) ext_fields: Option<ExtFields>,
+}
+
+impl HeaderFields {
+    /// The command these fields make, the absent ones at their defaults; `None` without a
+    /// `code`, the one required field.
+    pub(crate) fn into_command(self) -> Option<RemotingCommand> {
+        Some(RemotingCommand {
+            code: self.code?,
+            language: self.language.flatten().unwrap_or(LanguageCode::OTHER),
+            version: self.version.unwrap_or_default(),
+            opaque: self.opaque.unwrap_or_default(),
+            flag: self.flag.unwrap_or_default(),
+            remark: self.remark.flatten(),
+            ext_fields: self.ext_fields.unwrap_or_default(),
             body: Default::default(),
             serialize_type: SerializeType::Json,
         })

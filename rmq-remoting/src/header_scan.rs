@@ -7,8 +7,9 @@
 
 use std::sync::Arc;
 
-use crate::command::{LanguageCode, RemotingCommand, SerializeType};
+use crate::command::{LanguageCode, RemotingCommand};
 use crate::field_map::{ExtFields, RangeOrText};
+use crate::header_codec::HeaderFields;
 
 /// Reads `source`, a whole JSON header; `None` when it is not of the plain shape this reader
 /// knows.
@@ -17,7 +18,7 @@ pub(crate) fn scan_header(source: &Arc<str>) -> Option<RemotingCommand> {
         text: source.as_bytes(),
         at: 0,
     };
-    let mut h = Header::default();
+    let mut h = HeaderFields::default();
     s.skip_blanks();
     s.eat(b'{')?;
     s.skip_blanks();
@@ -25,7 +26,7 @@ pub(crate) fn scan_header(source: &Arc<str>) -> Option<RemotingCommand> {
         loop {
             let key = s.string()?;
             s.colon()?;
-            h.field(&mut s, source, key)?;
+            s.header_field(&mut h, source, key)?;
             s.skip_blanks();
             if s.eat_if(b'}') {
                 break;
@@ -38,71 +39,7 @@ pub(crate) fn scan_header(source: &Arc<str>) -> Option<RemotingCommand> {
     if s.at != s.text.len() {
         return None;
     }
-    Some(RemotingCommand {
-        code: h.code?,
-        language: h.language.flatten().unwrap_or(LanguageCode::OTHER),
-        version: h.version.unwrap_or_default(),
-        opaque: h.opaque.unwrap_or_default(),
-        flag: h.flag.unwrap_or_default(),
-        remark: h.remark.flatten(),
-        ext_fields: h.ext_fields.unwrap_or_default(),
-        body: Default::default(),
-        serialize_type: SerializeType::Json,
-    })
-}
-
-/// The header's fields as read so far; each may be given once.
-#[derive(Default)]
-struct Header {
-    code: Option<i32>,
-    language: Option<Option<LanguageCode>>,
-    version: Option<i32>,
-    opaque: Option<i32>,
-    flag: Option<i32>,
-    remark: Option<Option<String>>,
-    ext_fields: Option<ExtFields>,
-}
-
-impl Header {
-    /// Reads the value of the top-level field named by the string at `key`.
-    fn field(&mut self, s: &mut Scanner<'_>, source: &Arc<str>, key: Str) -> Option<()> {
-        let Str::Range(start, end) = key else {
-            return None;
-        };
-        match &s.text[start..end] {
-            b"code" => set_once(&mut self.code, s.int()?),
-            b"version" => set_once(&mut self.version, s.int()?),
-            b"opaque" => set_once(&mut self.opaque, s.int()?),
-            b"flag" => set_once(&mut self.flag, s.int()?),
-            b"language" => {
-                let language = match s.peek()? {
-                    b'"' => Some(LanguageCode::from_name(&s.text()?)),
-                    b'n' => s.null()?,
-                    _ => Some(LanguageCode::from_u8(u8::try_from(s.int()?).ok()?)),
-                };
-                set_once(&mut self.language, language)
-            }
-            b"remark" => {
-                let remark = match s.peek()? {
-                    b'n' => s.null()?,
-                    _ => Some(s.text()?),
-                };
-                set_once(&mut self.remark, remark)
-            }
-            b"extFields" => {
-                let fields = match s.peek()? {
-                    b'n' => s.literal(b"null").map(|()| ExtFields::new())?,
-                    _ => s.fields(source)?,
-                };
-                set_once(&mut self.ext_fields, fields)
-            }
-            // An unknown field (`serializeTypeCurrentRPC`): a string or an integer is skipped.
-            _ => match s.peek()? {
-                b'"' => s.string().map(drop),
-                _ => s.int().map(drop),
-            },
-        }
-    }
+    h.into_command()
 }
 
 /// Stores the first value of a field; a second one is left to serde_json, which refuses it.
@@ -277,6 +214,46 @@ impl Scanner<'_> {
                 Some(std::str::from_utf8(&self.text[start..end]).ok()?.to_owned())
             }
             Str::Text(text) => Some(text),
+        }
+    }
+
+    /// Reads the value of the top-level field named by the string `key` into `h`.
+    fn header_field(&mut self, h: &mut HeaderFields, source: &Arc<str>, key: Str) -> Option<()> {
+        let Str::Range(start, end) = key else {
+            return None;
+        };
+        match &self.text[start..end] {
+            b"code" => set_once(&mut h.code, self.int()?),
+            b"version" => set_once(&mut h.version, self.int()?),
+            b"opaque" => set_once(&mut h.opaque, self.int()?),
+            b"flag" => set_once(&mut h.flag, self.int()?),
+            b"language" => {
+                let language = match self.peek()? {
+                    b'"' => Some(LanguageCode::from_name(&self.text()?)),
+                    b'n' => self.null()?,
+                    _ => Some(LanguageCode::from_u8(u8::try_from(self.int()?).ok()?)),
+                };
+                set_once(&mut h.language, language)
+            }
+            b"remark" => {
+                let remark = match self.peek()? {
+                    b'n' => self.null()?,
+                    _ => Some(self.text()?),
+                };
+                set_once(&mut h.remark, remark)
+            }
+            b"extFields" => {
+                let fields = match self.peek()? {
+                    b'n' => self.literal(b"null").map(|()| ExtFields::new())?,
+                    _ => self.fields(source)?,
+                };
+                set_once(&mut h.ext_fields, fields)
+            }
+            // An unknown field (`serializeTypeCurrentRPC`): a string or an integer is skipped.
+            _ => match self.peek()? {
+                b'"' => self.string().map(drop),
+                _ => self.int().map(drop),
+            },
         }
     }
 

@@ -76,6 +76,8 @@ rmq_config::settings! {
         message_delay_level: crate::DelayLevels = crate::DelayLevels::default() => "messageDelayLevel",
         /// Not a RocketMQ key: preallocate each new file's blocks (fallocate), so that a write into a mapped page can never hit ENOSPC (which would kill the process with SIGBUS). Default true.
         preallocate_files: bool = true => "preallocateFiles",
+        /// Not a RocketMQ key: under ASYNC_FLUSH, start the kernel's writeback of the commit log each time this many more bytes are written, so the disk writes during a burst instead of after it; nothing becomes durable sooner than `flushIntervalCommitLog` promises (0 leaves all of it to the periodic flush). Default 16 MiB.
+        commit_log_writeback_bytes: u64 = 16 * 1024 * 1024 => "commitLogWritebackBytes",
     }
     ignored {
         "transientStorePoolEnable" => "appends go straight into mapped files; there is no write-buffer pool",

@@ -314,6 +314,37 @@ impl MappedFile {
         Ok(())
     }
 
+    /// Asks the kernel to start writing `[pos, pos + len)` to the disk without waiting for it
+    /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`). Nothing becomes durable by this and the
+    /// flushed position does not move: it only spreads the disk writes of an ASYNC_FLUSH commit
+    /// log over time (rmq-store/README.md, "Early writeback"). A failure is left to the next sync,
+    /// which reports the write error of any page the kernel could not write.
+    pub(crate) fn start_writeback(&self, pos: u64, len: u64) {
+        let end = pos.saturating_add(len).min(self.size);
+        if end <= pos {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: plain syscall on an open descriptor; it reads no memory of ours.
+            let rc = unsafe {
+                libc::sync_file_range(
+                    self.file.as_raw_fd(),
+                    pos as libc::off64_t,
+                    (end - pos) as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                )
+            };
+            if rc != 0 {
+                tracing::debug!(
+                    "{}: early writeback of [{pos}, {end}) not started: {}",
+                    self.path.display(),
+                    std::io::Error::last_os_error()
+                );
+            }
+        }
+    }
+
     /// Last modification time, for expiry.
     /// Raw pointer to the start of the mapping (for atomic views of 4-byte aligned fields).
     pub(crate) fn base_ptr(&self) -> *mut u8 {
@@ -591,6 +622,18 @@ impl MappedFileQueue {
             }
         }
         Ok(())
+    }
+
+    /// Starts the kernel's writeback of stream range `[from, to)` in every file it covers
+    /// ([`MappedFile::start_writeback`]).
+    pub(crate) fn start_writeback(&self, from: u64, to: u64) {
+        for f in self.files() {
+            let (start, end) = (f.start(), f.start() + f.size());
+            if from < end && to > start {
+                let pos = from.max(start) - start;
+                f.start_writeback(pos, to.min(end) - start - pos);
+            }
+        }
     }
 
     /// Bytes of disk the files occupy (nominal size).

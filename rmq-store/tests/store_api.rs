@@ -403,3 +403,39 @@ fn replica_hook_maps_to_status() {
         PutStatus::PutOk
     );
 }
+
+/// Early writeback wakes the flush thread between its periodic syncs (here every 4 KiB, so
+/// many times per interval); the ASYNC_FLUSH sync must still come every
+/// `flushIntervalCommitLog` while the appends, and the wake-ups, go on.
+#[test]
+fn async_flush_still_syncs_each_interval_while_writeback_wakes_the_flusher() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        mapped_file_size_commit_log: 1024 * 1024,
+        commit_log_writeback_bytes: 4096,
+        ..small_config(dir.path())
+    };
+    assert_eq!(config.flush_disk_type, FlushDiskType::AsyncFlush);
+    let interval = config.flush_interval_commit_log;
+    let store = MessageStore::open(config).unwrap();
+    let rt = rt();
+    let body = vec![7u8; 2048];
+    let start = Instant::now();
+    let mut written_early = None;
+    while start.elapsed() < 8 * interval {
+        rt.block_on(store.put_message(msg("T1", 0, &body, None, None, None)))
+            .unwrap();
+        if written_early.is_none() && start.elapsed() >= 2 * interval {
+            written_early = Some(store.max_phy_offset());
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let written_early = written_early.unwrap();
+    assert!(
+        store.flushed_phy_offset() >= written_early,
+        "flushed {} while appending, not even what was written {} ms before the end ({written_early})",
+        store.flushed_phy_offset(),
+        (6 * interval).as_millis()
+    );
+}

@@ -103,6 +103,7 @@ impl Inner {
         }
         slot.1 += msgs.len() as u64;
         drop(w);
+        self.maybe_request_writeback(log_end, end as u64);
         self.put_count
             .fetch_add(msgs.len() as u64, Ordering::Relaxed);
         self.put_bytes

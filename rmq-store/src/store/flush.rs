@@ -3,10 +3,37 @@
 
 use super::*;
 
+/// What the flush thread was asked to do.
+#[derive(Default)]
+pub(super) struct FlushWanted {
+    /// Sync now (a SYNC_FLUSH append waits, or the store shuts down).
+    sync: bool,
+    /// Start the writeback of what was written since the last start (ASYNC_FLUSH).
+    writeback: bool,
+}
+
 impl Inner {
     pub(super) fn wake_flusher(&self) {
         let (m, c) = &self.flush_request;
-        *lock(m) = true;
+        lock(m).sync = true;
+        c.notify_one();
+    }
+
+    /// Called by an ASYNC_FLUSH append that moved the written end from `before` to `after`:
+    /// asks the flush thread to start the writeback when a multiple of `commitLogWritebackBytes`
+    /// was crossed, so the disk writes while the appends go on instead of all at the next
+    /// periodic flush or at the kernel's dirty-page thresholds (rmq-store/README.md, "Early
+    /// writeback").
+    pub(super) fn maybe_request_writeback(&self, before: u64, after: u64) {
+        let chunk = self.config.commit_log_writeback_bytes;
+        if self.config.flush_disk_type != FlushDiskType::AsyncFlush
+            || chunk == 0
+            || before / chunk == after / chunk
+        {
+            return;
+        }
+        let (m, c) = &self.flush_request;
+        lock(m).writeback = true;
         c.notify_one();
     }
 
@@ -90,28 +117,27 @@ impl Inner {
         true
     }
 
+    /// The flush thread: syncs the commit log every `flushIntervalCommitLog` (ASYNC_FLUSH) or
+    /// 10 ms (SYNC_FLUSH), at once when asked to, and in between starts the writeback of new
+    /// data when an ASYNC_FLUSH append asks for it.
     pub(super) fn flush_loop(&self) {
-        let (m, c) = &self.flush_request;
+        let interval = match self.config.flush_disk_type {
+            FlushDiskType::SyncFlush => Duration::from_millis(10),
+            FlushDiskType::AsyncFlush => self.config.flush_interval_commit_log,
+        };
+        let mut next_sync = Instant::now() + interval;
+        // Page-aligned stream offset up to which writeback was started; what recovery found is
+        // not this thread's to write back.
+        let mut written_back = self.written_pages_end();
         while !self.shutdown.load(Ordering::Acquire) {
-            {
-                let mut requested = lock(m);
-                let wait = match self.config.flush_disk_type {
-                    FlushDiskType::SyncFlush => Duration::from_millis(10),
-                    FlushDiskType::AsyncFlush => self.config.flush_interval_commit_log,
-                };
-                let deadline = Instant::now() + wait;
-                while !*requested && !self.shutdown.load(Ordering::Acquire) {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        break;
-                    }
-                    requested = c
-                        .wait_timeout(requested, deadline - now)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
+            let wanted = self.wait_for_flush_request(next_sync);
+            if !wanted.sync && Instant::now() < next_sync {
+                if wanted.writeback {
+                    written_back = self.start_writeback(written_back);
                 }
-                *requested = false;
+                continue;
             }
+            next_sync = Instant::now() + interval;
             // One sync at a time with an append syncing in place: a second sync racing it
             // would cover next to nothing, while one after it covers every append made
             // meanwhile (group commit; racing syncs halved 8 senders' rate, rmq-store/README.md).
@@ -124,6 +150,41 @@ impl Inner {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
+    }
+
+    /// Waits until a request arrives, `deadline` passes or the store shuts down; returns (and
+    /// clears) the requests.
+    fn wait_for_flush_request(&self, deadline: Instant) -> FlushWanted {
+        let (m, c) = &self.flush_request;
+        let mut wanted = lock(m);
+        while !wanted.sync && !wanted.writeback && !self.shutdown.load(Ordering::Acquire) {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            wanted = c
+                .wait_timeout(wanted, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        std::mem::take(&mut *wanted)
+    }
+
+    /// Starts the writeback of the whole pages written since `from` (a page-aligned stream
+    /// offset) and returns the new such offset. The page holding the written end is left out:
+    /// the next append writes into it again. After a truncation below `from`, starts over there.
+    fn start_writeback(&self, from: u64) -> u64 {
+        let to = self.written_pages_end();
+        if to > from {
+            self.commit_log.start_writeback(from, to);
+        }
+        to
+    }
+
+    /// The written end rounded down to a page boundary.
+    fn written_pages_end(&self) -> u64 {
+        const PAGE: u64 = 4096;
+        u64::try_from(self.written.load(Ordering::Acquire)).unwrap_or(0) / PAGE * PAGE
     }
 
     /// Syncs consume queues and index, then writes the checkpoint. Never after a failed sync:

@@ -78,7 +78,7 @@ struct Inner {
     written: AtomicI64,
     /// The same, for replication to wake on new data; sent only while someone subscribes.
     written_tx: watch::Sender<i64>,
-    flush_request: (Mutex<bool>, Condvar),
+    flush_request: (Mutex<flush::FlushWanted>, Condvar),
     /// Held by the one SYNC_FLUSH append syncing in place (`flush.rs`, `sync_in_place`).
     sync_leader: Mutex<()>,
     /// One checkpoint writer at a time (the flush thread, `flush()`, shutdown): a sync of the
@@ -178,7 +178,7 @@ impl MessageStore {
             flushed_tx,
             written: AtomicI64::new(0),
             written_tx,
-            flush_request: (Mutex::new(false), Condvar::new()),
+            flush_request: (Mutex::default(), Condvar::new()),
             sync_leader: Mutex::new(()),
             checkpoint_lock: Mutex::new(()),
             dispatched: AtomicI64::new(0),

@@ -157,7 +157,7 @@ impl Broker {
             clients: clients::ClientManager::default(),
             arrivals,
             store_host,
-            topics_changed: tokio::sync::Notify::new(),
+            topic_changes: registration::TopicChanges::default(),
             boot_time,
             stopping: tokio_util::sync::CancellationToken::new(),
             filters: filter::FilterCache::default(),
@@ -290,6 +290,7 @@ async fn register_periodically(ctx: Arc<BrokerContext>, registrar: Arc<Registrar
     let mut role = ctx.role.subscribe();
     loop {
         let now = *role.borrow_and_update();
+        let covered = ctx.topic_changes.covered_by_next_attempt();
         let learned = if now.decided {
             registrar
                 .register_all(
@@ -301,6 +302,7 @@ async fn register_periodically(ctx: Arc<BrokerContext>, registrar: Arc<Registrar
         } else {
             None
         };
+        ctx.topic_changes.attempt_finished(covered);
         if let Some(master) = learned.filter(|_| !ctx.config.enable_controller_mode) {
             ctx.master.send_if_modified(|known| {
                 if known.as_ref() == Some(&master) {
@@ -317,7 +319,7 @@ async fn register_periodically(ctx: Arc<BrokerContext>, registrar: Arc<Registrar
         }
         tokio::select! {
             () = tokio::time::sleep(period) => {}
-            () = ctx.topics_changed.notified() => {}
+            () = ctx.topic_changes.announced() => {}
             _ = role.changed() => {}
         }
     }

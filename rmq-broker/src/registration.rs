@@ -1,6 +1,7 @@
 //! Registration with every configured name server: at start, every
 //! `registerNameServerPeriod`, after topic changes, and unregistration at shutdown.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,9 +13,74 @@ use rmq_remoting::header::namesrv::{
 };
 use rmq_remoting::transport::RemotingClient;
 use rmq_remoting::{RemotingCommand, RequestCode};
+use tokio::sync::{watch, Notify};
 
 /// Java's `registerBrokerTimeoutMills`.
-const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
+pub const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
+
+/// Changes of the topic table on their way to the name servers. Anyone who changes the table
+/// announces it, which wakes the registration loop; whoever must not answer before the name
+/// servers know the change (an admin's UPDATE_AND_CREATE_TOPIC, which Apache's broker answers only
+/// after registering) waits for the first registration that started after the announcement.
+#[derive(Debug)]
+pub struct TopicChanges {
+    wake: Notify,
+    /// Announcements so far.
+    announced: AtomicU64,
+    /// The announcements the last finished registration attempt covered.
+    registered: watch::Sender<u64>,
+}
+
+impl Default for TopicChanges {
+    fn default() -> Self {
+        TopicChanges {
+            wake: Notify::new(),
+            announced: AtomicU64::new(0),
+            registered: watch::channel(0).0,
+        }
+    }
+}
+
+impl TopicChanges {
+    /// Announces a change already made to the topic table; returns its number for
+    /// [`Self::wait_registered`].
+    pub fn announce(&self) -> u64 {
+        let change = self.announced.fetch_add(1, Ordering::AcqRel) + 1;
+        self.wake.notify_one();
+        change
+    }
+
+    /// Waits until a registration attempt that covers `change` finished (whether every name
+    /// server accepted it or not, as Apache's broker goes on after a failed registration), or
+    /// until `timeout`. Returns whether one finished in time.
+    pub async fn wait_registered(&self, change: u64, timeout: Duration) -> bool {
+        let mut registered = self.registered.subscribe();
+        let finished = tokio::time::timeout(timeout, registered.wait_for(|r| *r >= change)).await;
+        matches!(finished, Ok(Ok(_)))
+    }
+
+    /// Resolves at the next announcement (or at once if one came since the last wait).
+    pub(crate) async fn announced(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Called by the registration loop before it reads the topic table: the announcements its
+    /// attempt will cover (each was announced after its change was made).
+    pub(crate) fn covered_by_next_attempt(&self) -> u64 {
+        self.announced.load(Ordering::Acquire)
+    }
+
+    /// Called by the registration loop when an attempt that covered `covered` finished.
+    pub(crate) fn attempt_finished(&self, covered: u64) {
+        self.registered.send_if_modified(|r| {
+            let newer = covered > *r;
+            if newer {
+                *r = covered;
+            }
+            newer
+        });
+    }
+}
 
 /// Who this broker is, as name servers know it.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use rmq_store::{MessageArrivingListener, MessageStore};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::ClientManager;
@@ -38,8 +38,8 @@ pub struct BrokerContext {
     pub arrivals: std::sync::Arc<Arrivals>,
     /// This broker's address as stored in message ids (`brokerIP1:listenPort`).
     pub store_host: SocketAddr,
-    /// Signalled when the topic table changed, so registration runs at once.
-    pub topics_changed: Notify,
+    /// Changes of the topic table, announced so that registration runs at once.
+    pub topic_changes: crate::registration::TopicChanges,
     /// When the broker started (runtime info).
     pub boot_time: SystemTime,
     /// Compiled SQL92 subscriptions.

@@ -141,7 +141,7 @@ fn ensure_retry_topic(ctx: &BrokerContext, name: &str) -> Result<(), CommandErro
             format!("cannot create the pop retry topic {name}: {e}"),
         )
     })?;
-    ctx.topics_changed.notify_one();
+    ctx.topic_changes.announce();
     Ok(())
 }
 

@@ -188,7 +188,18 @@ async fn update_and_create_topic(
         )
     })?;
     tracing::info!(topic = %h.topic, read = h.read_queue_nums, write = h.write_queue_nums, perm = h.perm, "topic created or updated by an admin");
-    ctx.topics_changed.notify_one();
+    // As Apache's broker, answer once the name servers were told: a tool that creates a topic
+    // and then reads its route (Apache's proxy checks it three times without pausing) must find
+    // it. A registration already under way may have read the table before the change, so this
+    // may wait for it and the next one.
+    let change = ctx.topic_changes.announce();
+    if !ctx
+        .topic_changes
+        .wait_registered(change, 2 * crate::registration::REGISTER_TIMEOUT)
+        .await
+    {
+        tracing::warn!(topic = %h.topic, "the name servers were not told of the topic in time; the next registration will");
+    }
     Ok(RemotingCommand::success())
 }
 
@@ -217,7 +228,7 @@ async fn delete_topic(
     ctx.offsets.remove_topic(&h.topic);
     if existed {
         tracing::info!(topic = %h.topic, "topic deleted by an admin");
-        ctx.topics_changed.notify_one();
+        ctx.topic_changes.announce();
     }
     Ok(RemotingCommand::success())
 }

@@ -83,7 +83,7 @@ async fn update_broker_config(
                 )
             })?;
         }
-        ctx.topics_changed.notify_one();
+        ctx.topic_changes.announce();
     }
     Ok(RemotingCommand::success())
 }

@@ -52,7 +52,9 @@ async fn heartbeat(
                     .get_or_create_retry_topic(&consumer.group_name, group.retry_queue_nums)
                 {
                     // Admin tools find a group's broker through its retry topic's route.
-                    Ok((_, true)) => ctx.topics_changed.notify_one(),
+                    Ok((_, true)) => {
+                        ctx.topic_changes.announce();
+                    }
                     Ok(_) => {}
                     Err(e) => {
                         tracing::warn!(group = %consumer.group_name, error = %e, "cannot create the retry topic")

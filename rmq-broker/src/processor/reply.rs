@@ -63,7 +63,7 @@ async fn send_reply(
         )
         .map_err(|why| refuse(ResponseCode::TOPIC_NOT_EXIST, why))?;
     if created {
-        ctx.topics_changed.notify_one();
+        ctx.topic_changes.announce();
     }
     let queue_id = writable_queue(&topic, header.queue_id, conn.peer_addr())?;
     let pushed = push(&ctx, &conn, &header, &req).await;

@@ -113,7 +113,7 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
                 )
             })?;
         if created {
-            ctx.topics_changed.notify_one();
+            ctx.topic_changes.announce();
         }
         topic
     } else {
@@ -132,7 +132,7 @@ async fn send(ctx: Arc<BrokerContext>, conn: Connection, req: RemotingCommand) -
             )
             .map_err(|why| refuse(ResponseCode::TOPIC_NOT_EXIST, why))?;
         if created {
-            ctx.topics_changed.notify_one();
+            ctx.topic_changes.announce();
         }
         topic
     };

@@ -54,7 +54,7 @@ pub(super) fn dead_letter_queue(
         )
     })?;
     if created {
-        ctx.topics_changed.notify_one();
+        ctx.topic_changes.announce();
     }
     Ok((topic.topic_name, 0))
 }
@@ -105,7 +105,7 @@ async fn send_back(
                 )
             })?;
         if created {
-            ctx.topics_changed.notify_one();
+            ctx.topic_changes.announce();
         }
         (
             topic.topic_name,

@@ -49,7 +49,9 @@ fn ensure_half_topic(ctx: &BrokerContext) {
         .topics
         .put(topic_settings(HALF_TOPIC, 1, perm::READ | perm::WRITE))
     {
-        Ok(_) => ctx.topics_changed.notify_one(),
+        Ok(_) => {
+            ctx.topic_changes.announce();
+        }
         Err(e) => tracing::warn!(error = %e, "cannot register the transaction half topic"),
     }
 }

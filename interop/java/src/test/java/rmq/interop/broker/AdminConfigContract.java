@@ -7,6 +7,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
@@ -16,8 +18,10 @@ import org.apache.commons.cli.PosixParser;
 import org.apache.rocketmq.client.exception.MQBrokerException;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.common.TopicConfig;
 import org.apache.rocketmq.common.message.MessageQueue;
 import org.apache.rocketmq.common.protocol.ResponseCode;
+import org.apache.rocketmq.common.protocol.route.TopicRouteData;
 import org.apache.rocketmq.srvutil.ServerUtil;
 import org.apache.rocketmq.tools.command.SubCommandException;
 import org.apache.rocketmq.tools.command.broker.UpdateBrokerConfigSubCommand;
@@ -38,7 +42,9 @@ import rmq.interop.harness.BrokerStack;
  * an allowed key takes effect at once (after {@code brokerPermission=4} the route is read-only
  * within seconds, after 6 writable again) and GET_BROKER_CONFIG reports it; a key
  * that reaches a process or a path is what Apache 4.9.7 accepts and rmq refuses (CVE-2023-33246;
- * listed as intended in known-differences.txt). Contract key: {@code admin-config}.
+ * listed as intended in known-differences.txt). And a topic an admin creates is in the name
+ * server's route by the time the broker answers, as Apache's proxy assumes when it creates its
+ * system topics (it reads the route back at once). Contract key: {@code admin-config}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -149,5 +155,25 @@ abstract class AdminConfigContract {
             assertTrue(refused.getErrorMessage().contains("filterServerNums ("), refused.getErrorMessage());
             assertEquals(ResponseCode.SUCCESS, sendCode(), "the refused request changed nothing");
         }
+    }
+
+    @Test
+    @Order(3)
+    void aCreatedTopicIsRoutedWhenTheCreateIsAnswered() throws Exception {
+        List<String> missing = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            String created = Clients.unique("Routed");
+            clients.admin.createAndUpdateTopicConfig(stack.brokerAddr(), new TopicConfig(created, 2, 2, 6));
+            // One read, no retry: what Apache's proxy does three times in a row, without pausing.
+            try {
+                TopicRouteData route = clients.admin.examineTopicRouteInfo(created);
+                if (route.getQueueDatas().isEmpty() || route.getQueueDatas().get(0).getWriteQueueNums() != 2) {
+                    missing.add(created + " (route " + route + ")");
+                }
+            } catch (Exception e) {
+                missing.add(created + " (" + e + ")");
+            }
+        }
+        assertEquals(List.of(), missing, "topics whose route the name server did not have right after the create");
     }
 }

@@ -197,7 +197,7 @@ impl IndexFile {
 
     /// After an abnormal stop (a killed process, or a power loss that kept some pages written
     /// since the last sync and lost others): keeps the entries of records below `safe`, the
-    /// checkpoint's offset (they were synced before it was written, and an entry is never
+    /// checkpoint's index offset (they were synced before it was written, and an entry is never
     /// rewritten), drops the later ones, and rebuilds the hash slots and the header from the kept
     /// entries, so that no slot points at a lost entry and every kept key stays reachable.
     /// Recovery indexes the records from there on again.
@@ -291,7 +291,7 @@ pub(crate) struct IndexService {
 
 impl IndexService {
     /// Loads the index files of `dir`. After an abnormal stop `abnormal_safe` is the checkpoint's
-    /// offset (0 without a checkpoint): the newest file keeps only the entries below it.
+    /// index offset (0 without a checkpoint): the newest file keeps only the entries below it.
     pub(crate) fn load(
         dir: &Path,
         slot_num: u32,

@@ -439,3 +439,50 @@ fn async_flush_still_syncs_each_interval_while_writeback_wakes_the_flusher() {
         (6 * interval).as_millis()
     );
 }
+
+/// The index is synced less often than the checkpoint is written: a checkpoint pass after some
+/// appends moves the consume queues' safe offset and leaves the index's where the last index
+/// sync put it (the open); an explicit flush syncs the index and moves both. Read from the
+/// checkpoint file's documented layout (`checkpoint.rs`): safe offset at 24, index offset at 32.
+#[test]
+fn the_index_is_synced_less_often_than_the_checkpoint_is_written() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let config = small_config(dir.path());
+    let pass = config.flush_interval_consume_queue;
+    let store = MessageStore::open(config).unwrap();
+    let checkpoint = || {
+        let b = std::fs::read(dir.path().join("checkpoint")).unwrap();
+        let at = |i: usize| i64::from_be_bytes(b[i..i + 8].try_into().unwrap());
+        (at(24), at(32))
+    };
+    assert_eq!(checkpoint(), (0, 0));
+    let rt = rt();
+    for i in 0..100 {
+        rt.block_on(store.put_message(msg(
+            "T1",
+            0,
+            b"indexed",
+            None,
+            None,
+            Some(&format!("u{i}")),
+        )))
+        .unwrap();
+    }
+    let end = store.max_phy_offset();
+    let deadline = std::time::Instant::now() + 50 * pass;
+    while checkpoint().0 < end && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        checkpoint(),
+        (end, 0),
+        "a checkpoint pass leaves the index's offset"
+    );
+    store.flush().unwrap();
+    assert_eq!(
+        checkpoint(),
+        (end, end),
+        "an explicit flush syncs the index"
+    );
+}

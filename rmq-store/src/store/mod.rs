@@ -83,8 +83,8 @@ struct Inner {
     sync_leader: Mutex<()>,
     /// One checkpoint writer at a time (the flush thread, `flush()`, shutdown): a sync of the
     /// index started by one must not be taken for the other's, nor an older checkpoint be
-    /// written over a newer one.
-    checkpoint_lock: Mutex<()>,
+    /// written over a newer one. It holds where the index was last synced.
+    checkpoint_lock: Mutex<flush::IndexSynced>,
     dispatched: AtomicI64,
     /// Records at or after this physical offset are (re)indexed by dispatch; records before it
     /// are already in the index, so recovery does not add them twice. The newest indexed record is
@@ -163,7 +163,7 @@ impl MessageStore {
             config.max_hash_slot_num,
             config.max_index_num,
             config.preallocate_files,
-            abnormal.then(|| cp.map_or(0, |c| c.safe_offset)),
+            abnormal.then(|| cp.map_or(0, |c| c.index_safe_offset)),
         )?;
         let queues = load_queues(&config)?;
         let (flushed_tx, _) = watch::channel(0i64);
@@ -180,7 +180,7 @@ impl MessageStore {
             written_tx,
             flush_request: (Mutex::default(), Condvar::new()),
             sync_leader: Mutex::new(()),
-            checkpoint_lock: Mutex::new(()),
+            checkpoint_lock: Mutex::default(),
             dispatched: AtomicI64::new(0),
             index_from: AtomicI64::new(0),
             shutdown: AtomicBool::new(false),
@@ -205,7 +205,7 @@ impl MessageStore {
         // What recovery scanned may still sit in the page cache only (a killed process leaves
         // it there): sync it, and what was re-dispatched, before a checkpoint vouches for it.
         inner.flush_commit_log()?;
-        inner.flush_queues_and_checkpoint()?;
+        inner.flush_queues_and_checkpoint(true)?;
         let inner = Arc::new(inner);
         inner.check_disk();
         let store = MessageStore {
@@ -493,7 +493,7 @@ impl MessageStore {
     /// Flushes everything now and writes the checkpoint.
     pub fn flush(&self) -> Result<()> {
         self.inner.flush_commit_log()?;
-        self.inner.flush_queues_and_checkpoint()
+        self.inner.flush_queues_and_checkpoint(true)
     }
 
     /// Runs one retention / disk-guard pass now (what `mqadmin deleteExpiredCommitLog` asks for):
@@ -523,7 +523,7 @@ impl MessageStore {
             return Ok(());
         }
         self.inner.flush_commit_log()?;
-        self.inner.flush_queues_and_checkpoint()?;
+        self.inner.flush_queues_and_checkpoint(true)?;
         let abort = self.inner.config.store_path_root_dir.join("abort");
         std::fs::remove_file(&abort).map_err(|e| StoreError::io(&abort, e))?;
         tracing::info!(

@@ -127,9 +127,10 @@ impl Inner {
         Ok(report)
     }
 
-    /// Where the scan starts: the file index and position of the checkpoint's safe offset when a
-    /// record (or the end of the data) begins there, else the start of that file, or of the
-    /// whole log when the checkpoint is missing, torn, or the queues are gone.
+    /// Where the scan starts: the file index and position of the checkpoint's safe offset (the
+    /// lower of its two, the index's being synced less often) when a record (or the end of the
+    /// data) begins there, else the start of that file, or of the whole log when the checkpoint
+    /// is missing, torn, or the queues are gone.
     ///
     /// Everything below `safe` is on disk and dispatched, its queues and index flushed before
     /// the checkpoint was written: after a clean stop and after a crash alike, the scan starts at
@@ -142,7 +143,14 @@ impl Inner {
             .unwrap_or_else(|p| p.into_inner())
             .is_empty();
         let safe = match cp {
-            Some(cp) if !no_queues => cp.safe_offset.max(0) as u64,
+            Some(cp) if !no_queues => {
+                let index_safe = if self.config.message_index_enable {
+                    cp.index_safe_offset
+                } else {
+                    cp.safe_offset
+                };
+                cp.safe_offset.min(index_safe).max(0) as u64
+            }
             Some(_) => 0,
             None => {
                 tracing::warn!("checkpoint missing or torn: scanning the whole commit log");

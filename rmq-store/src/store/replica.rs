@@ -93,6 +93,9 @@ impl Inner {
         self.commit_log.truncate(offset as u64)?;
         self.dispatched.fetch_min(offset, Ordering::AcqRel);
         self.index_from.fetch_min(offset, Ordering::AcqRel);
+        let mut index_synced = lock(&self.checkpoint_lock);
+        index_synced.safe_offset = index_synced.safe_offset.min(offset);
+        drop(index_synced);
         let mut report = crate::types::RecoveryReport::default();
         self.drop_all_queue_entries_above(offset, &mut report)?;
         self.flushed_tx.send_if_modified(|f| {

@@ -283,11 +283,33 @@ fn store_sync_one(dir: &Path, rt: &tokio::runtime::Runtime) -> Vec<Duration> {
     lat
 }
 
-/// (e) SYNC_FLUSH with `writers` concurrent tasks for `GROUP_TIME`: appends per second.
-fn store_sync_group(dir: &Path, rt: &tokio::runtime::Runtime, writers: usize) -> f64 {
+/// Bytes written so far to the block device holding `dir` (`/sys/dev/block/MAJ:MIN/stat`,
+/// sectors written), or None where that is not available (tmpfs, other systems).
+fn device_written_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let dev = std::fs::metadata(dir).ok()?.dev();
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    let stat = std::fs::read_to_string(format!("/sys/dev/block/{major}:{minor}/stat")).ok()?;
+    let sectors: u64 = stat.split_whitespace().nth(6)?.parse().ok()?;
+    Some(sectors * 512)
+}
+
+/// What one group-commit run measured.
+struct GroupRun {
+    /// Appends per second.
+    rate: f64,
+    /// Bytes the device wrote per append (None where it cannot be read): a 1 KiB append
+    /// should cost a few KiB, its page and the sync's metadata, whatever else runs.
+    written_per_append: Option<f64>,
+}
+
+/// (e) SYNC_FLUSH with `writers` concurrent tasks for `GROUP_TIME`: appends per second, and
+/// the disk bytes written per append.
+fn store_sync_group(dir: &Path, rt: &tokio::runtime::Runtime, writers: usize) -> GroupRun {
     let sub = tempfile::tempdir_in(dir).unwrap();
     let s = store(sub.path(), FlushDiskType::SyncFlush);
     let done = Arc::new(AtomicU64::new(0));
+    let written_before = device_written_bytes(sub.path());
     let t = Instant::now();
     let deadline = t + GROUP_TIME;
     rt.block_on(async {
@@ -307,9 +329,16 @@ fn store_sync_group(dir: &Path, rt: &tokio::runtime::Runtime, writers: usize) ->
             t.await.unwrap();
         }
     });
-    let rate = done.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64();
+    let appends = done.load(Ordering::Relaxed) as f64;
+    let rate = appends / t.elapsed().as_secs_f64();
+    let written_per_append = written_before
+        .zip(device_written_bytes(sub.path()))
+        .map(|(before, after)| after.saturating_sub(before) as f64 / appends.max(1.0));
     drop(s);
-    rate
+    GroupRun {
+        rate,
+        written_per_append,
+    }
 }
 
 fn main() {
@@ -329,6 +358,7 @@ fn main() {
     let mut one_p50 = Vec::new();
     let mut one_p99 = Vec::new();
     let mut g8 = Vec::new();
+    let mut g8_written = Vec::new();
     let mut g64 = Vec::new();
     let mut g1 = Vec::new();
     let mut ratio_async = Vec::new();
@@ -347,8 +377,10 @@ fn main() {
         raw_fresh_p50.push(percentile(&fresh, 0.5));
         let one = store_sync_one(dir.path(), &rt);
         g1.push(1e6 / (one.iter().map(|d| d.as_secs_f64() * 1e6).sum::<f64>() / one.len() as f64));
-        g8.push(store_sync_group(dir.path(), &rt, 8));
-        g64.push(store_sync_group(dir.path(), &rt, 64));
+        let run8 = store_sync_group(dir.path(), &rt, 8);
+        g8.push(run8.rate);
+        g8_written.extend(run8.written_per_append.map(|b| b / 1024.0));
+        g64.push(store_sync_group(dir.path(), &rt, 64).rate);
         ratio_async.push(c / a);
         ratio_sync.push(percentile(&one, 0.5) / percentile(&raw, 0.5));
         eprintln!(
@@ -371,7 +403,7 @@ fn main() {
             s.median, s.min, s.max
         )
     };
-    let lines = vec![
+    let mut lines = vec![
         format!(
             "directory {} on {}; {reps} repetitions; load average before {load_before}, after {}",
             dir.path().display(),
@@ -425,6 +457,13 @@ fn main() {
         row("(e) SYNC_FLUSH, 8 writers", g8, "appends/s"),
         row("(e) SYNC_FLUSH, 64 writers", g64, "appends/s"),
     ];
+    if !g8_written.is_empty() {
+        lines.push(row(
+            "(e) disk bytes written per 1 KiB SYNC_FLUSH append, 8 writers",
+            g8_written,
+            "KiB",
+        ));
+    }
     let mut out = OpenOptions::new()
         .create(true)
         .append(true)

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::mapped_file::{MappedFile, MappedFileQueue};
+use crate::mapped_file::{MappedFile, MappedFileQueue, Readahead};
 
 /// Bytes per entry.
 pub(crate) const CQ_ENTRY_SIZE: u64 = 20;
@@ -56,7 +56,7 @@ impl ConsumeQueue {
         preallocate: bool,
     ) -> Result<Self> {
         let dir = root.join(topic).join(queue_id.to_string());
-        let files = MappedFileQueue::load(&dir, file_size, preallocate)?;
+        let files = MappedFileQueue::load(&dir, file_size, preallocate, Readahead::OnlyWritten)?;
         Ok(ConsumeQueue {
             topic: topic.to_owned(),
             queue_id,

@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use rmq_remoting::message::java_string_hash_of;
 
 use crate::error::{Result, StoreError};
-use crate::mapped_file::MappedFile;
+use crate::mapped_file::{MappedFile, Readahead};
 
 const HEADER: u64 = 40;
 const SLOT: u64 = 4;
@@ -323,7 +323,7 @@ impl IndexService {
                 std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
                 continue;
             }
-            let file = MappedFile::open(&path, 0, size)?;
+            let file = MappedFile::open(&path, 0, size, Readahead::OnlyWritten)?;
             files.push(IndexFile {
                 file,
                 slot_num,
@@ -396,7 +396,7 @@ impl IndexService {
             path = self.dir.join(timestamp_name(ts));
         }
         let size = IndexFile::size(self.slot_num, self.index_num);
-        let file = MappedFile::create_at(&path, 0, size, self.preallocate)?;
+        let file = MappedFile::create_at(&path, 0, size, self.preallocate, Readahead::OnlyWritten)?;
         let f = IndexFile {
             file,
             slot_num: self.slot_num,

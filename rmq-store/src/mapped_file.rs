@@ -20,6 +20,23 @@ pub(crate) fn file_name(offset: u64) -> String {
     format!("{offset:020}")
 }
 
+/// How far the written part of a file must grow before its `MADV_RANDOM` advice is lifted
+/// ([`MappedFile::set_wrote`]): a multiple of every page size, and rare enough to cost nothing.
+const NORMAL_ADVICE_STEP: u64 = 4 << 20;
+
+/// Where the kernel may read ahead in a mapped file ([`MappedFile::set_wrote`] says why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Readahead {
+    /// Everywhere (the kernel's default): appends fault in large folios, few faults per MiB,
+    /// but a sync writes each dirty folio whole. For a file synced rarely relative to its
+    /// appends: the ASYNC_FLUSH commit log.
+    Everywhere,
+    /// Only where written: the unwritten part is `MADV_RANDOM`, so a fault there maps one page
+    /// and a sync writes only what changed. For files synced after every few appends: the
+    /// SYNC_FLUSH commit log, consume queues, index files.
+    OnlyWritten,
+}
+
 /// One mapped file.
 pub(crate) struct MappedFile {
     path: PathBuf,
@@ -31,6 +48,9 @@ pub(crate) struct MappedFile {
     wrote: AtomicU64,
     /// Bytes known durable (relative).
     flushed: AtomicU64,
+    /// Start of the range still advised `MADV_RANDOM` (the part not yet written, see
+    /// [`MappedFile::set_wrote`]); `size` when none is.
+    random_from: AtomicU64,
     /// Held across a sync and the move of `flushed` it allows, and by whoever lowers `flushed`
     /// (a truncation), so that a sync that read the old written position cannot raise `flushed`
     /// again after a truncation lowered it.
@@ -57,8 +77,15 @@ impl MappedFile {
         start: u64,
         size: u64,
         preallocate_blocks: bool,
+        readahead: Readahead,
     ) -> Result<Arc<Self>> {
-        Self::create_at(&dir.join(file_name(start)), start, size, preallocate_blocks)
+        Self::create_at(
+            &dir.join(file_name(start)),
+            start,
+            size,
+            preallocate_blocks,
+            readahead,
+        )
     }
 
     /// Creates a file of `size` bytes at `path` (named freely, e.g. index files).
@@ -67,6 +94,7 @@ impl MappedFile {
         start: u64,
         size: u64,
         preallocate_blocks: bool,
+        readahead: Readahead,
     ) -> Result<Arc<Self>> {
         let path = path.to_path_buf();
         let fail = |source| StoreError::CreateMappedFileFailed {
@@ -89,20 +117,29 @@ impl MappedFile {
             }
         }
         let map = MmapRaw::map_raw(&file).map_err(fail)?;
-        Ok(Arc::new(MappedFile {
-            path,
-            start,
-            size,
-            map,
-            file,
-            wrote: AtomicU64::new(0),
-            flushed: AtomicU64::new(0),
-            sync: Mutex::new(()),
-        }))
+        Ok(Arc::new(MappedFile::advised(
+            readahead,
+            MappedFile {
+                path,
+                start,
+                size,
+                map,
+                file,
+                wrote: AtomicU64::new(0),
+                flushed: AtomicU64::new(0),
+                random_from: AtomicU64::new(size),
+                sync: Mutex::new(()),
+            },
+        )))
     }
 
     /// Opens an existing file; `wrote` and `flushed` start at 0 until recovery sets them.
-    pub(crate) fn open(path: &Path, start: u64, size: u64) -> Result<Arc<Self>> {
+    pub(crate) fn open(
+        path: &Path,
+        start: u64,
+        size: u64,
+        readahead: Readahead,
+    ) -> Result<Arc<Self>> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -123,16 +160,31 @@ impl MappedFile {
             file.set_len(size).map_err(|e| StoreError::io(path, e))?;
         }
         let map = MmapRaw::map_raw(&file).map_err(|e| StoreError::io(path, e))?;
-        Ok(Arc::new(MappedFile {
-            path: path.to_path_buf(),
-            start,
-            size,
-            map,
-            file,
-            wrote: AtomicU64::new(0),
-            flushed: AtomicU64::new(0),
-            sync: Mutex::new(()),
-        }))
+        Ok(Arc::new(MappedFile::advised(
+            readahead,
+            MappedFile {
+                path: path.to_path_buf(),
+                start,
+                size,
+                map,
+                file,
+                wrote: AtomicU64::new(0),
+                flushed: AtomicU64::new(0),
+                random_from: AtomicU64::new(size),
+                sync: Mutex::new(()),
+            },
+        )))
+    }
+
+    /// With [`Readahead::OnlyWritten`], advises the whole of a freshly mapped file
+    /// `MADV_RANDOM`; setting the written position (appends, or recovery) lifts it from what is
+    /// written ([`Self::set_wrote`]).
+    fn advised(readahead: Readahead, file: Self) -> Self {
+        if readahead == Readahead::OnlyWritten {
+            file.advise(0, file.size, libc::MADV_RANDOM);
+            file.random_from.store(0, Ordering::Release);
+        }
+        file
     }
 
     pub(crate) fn start(&self) -> u64 {
@@ -147,8 +199,56 @@ impl MappedFile {
     pub(crate) fn wrote(&self) -> u64 {
         self.wrote.load(Ordering::Acquire)
     }
+    /// Publishes the written position. Once it passes a [`NORMAL_ADVICE_STEP`] boundary, the
+    /// written part of a [`Readahead::OnlyWritten`] file gets the kernel's readahead back.
+    ///
+    /// Why such a file is mapped `MADV_RANDOM` until it is written: on kernels whose page cache
+    /// uses large folios for the filesystem (ext4 since Linux 6.16, XFS since 5.18), the faults
+    /// of sequential appends into a mapping are served by readahead in ever larger folios, up to
+    /// megabytes, and a sync writes every dirty folio whole. A SYNC_FLUSH append of 1 KiB then
+    /// made its msync write hundreds of KiB (390 KiB per message with 8 senders on this
+    /// machine's 6.18 kernel), and each second's sync of a consume queue rewrote its tail folio.
+    /// Without readahead a fault allocates one page, and a sync writes the pages it touched.
+    /// Reads of written data (consumers catching up from the disk) keep their readahead. The
+    /// price is a fault per page: about 4x the appending CPU of large folios under ASYNC_FLUSH,
+    /// whose commit log is synced too rarely for the folios to matter and keeps them
+    /// (rmq-store/README.md, "Readahead advice").
     pub(crate) fn set_wrote(&self, pos: u64) {
-        self.wrote.store(pos.min(self.size), Ordering::Release);
+        let pos = pos.min(self.size);
+        self.wrote.store(pos, Ordering::Release);
+        let random_from = self.random_from.load(Ordering::Acquire);
+        let normal_to = if pos == self.size {
+            pos
+        } else {
+            pos / NORMAL_ADVICE_STEP * NORMAL_ADVICE_STEP
+        };
+        if normal_to > random_from
+            && self
+                .random_from
+                .compare_exchange(random_from, normal_to, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            self.advise(random_from, normal_to, libc::MADV_NORMAL);
+        }
+    }
+
+    /// `madvise` of `[from, to)` (page-aligned by the callers). Advice changes performance only,
+    /// so a refusal is logged and otherwise ignored.
+    fn advise(&self, from: u64, to: u64, advice: libc::c_int) {
+        let len = to.saturating_sub(from) as usize;
+        if len == 0 {
+            return;
+        }
+        // SAFETY: the range lies inside this file's live mapping; advice changes no contents.
+        let rc =
+            unsafe { libc::madvise(self.map.as_mut_ptr().add(from as usize).cast(), len, advice) };
+        if rc != 0 {
+            tracing::debug!(
+                "{}: madvise({advice}) of [{from}, {to}) refused: {}",
+                self.path.display(),
+                std::io::Error::last_os_error()
+            );
+        }
     }
     pub(crate) fn flushed(&self) -> u64 {
         self.flushed.load(Ordering::Acquire)
@@ -414,12 +514,18 @@ pub(crate) struct MappedFileQueue {
     dir: PathBuf,
     file_size: u64,
     preallocate: bool,
+    readahead: Readahead,
     files: RwLock<Vec<Arc<MappedFile>>>,
 }
 
 impl MappedFileQueue {
     /// Loads every 20-digit file in `dir` (creating `dir`); positions are set by recovery.
-    pub(crate) fn load(dir: &Path, file_size: u64, preallocate: bool) -> Result<Self> {
+    pub(crate) fn load(
+        dir: &Path,
+        file_size: u64,
+        preallocate: bool,
+        readahead: Readahead,
+    ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         let mut found = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))? {
@@ -455,12 +561,13 @@ impl MappedFileQueue {
                     file_size
                 );
             }
-            files.push(MappedFile::open(&path, start, file_size)?);
+            files.push(MappedFile::open(&path, start, file_size, readahead)?);
         }
         Ok(MappedFileQueue {
             dir: dir.to_path_buf(),
             file_size,
             preallocate,
+            readahead,
             files: RwLock::new(files),
         })
     }
@@ -555,7 +662,13 @@ impl MappedFileQueue {
                 }
                 None => offset - offset % self.file_size,
             };
-            let f = MappedFile::create(&self.dir, next_start, self.file_size, self.preallocate)?;
+            let f = MappedFile::create(
+                &self.dir,
+                next_start,
+                self.file_size,
+                self.preallocate,
+                self.readahead,
+            )?;
             files.push(f);
         }
     }
@@ -639,5 +752,62 @@ impl MappedFileQueue {
     /// Bytes of disk the files occupy (nominal size).
     pub(crate) fn disk_bytes(&self) -> u64 {
         self.read().len() as u64 * self.file_size
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// The `VmFlags` of the mappings that cover `[addr, addr + len)`, one per mapping (the kernel
+    /// splits a mapping where the advice changes), from `/proc/self/smaps`.
+    fn vm_flags(addr: usize, len: usize) -> Vec<String> {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut out = Vec::new();
+        let mut inside = false;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ') {
+                if let Some((a, b)) = range.split_once('-') {
+                    if let (Ok(a), Ok(b)) =
+                        (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+                    {
+                        inside = a < addr + len && b > addr;
+                        continue;
+                    }
+                }
+            }
+            if inside {
+                if let Some(flags) = line.strip_prefix("VmFlags:") {
+                    out.push(flags.trim().to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    fn random(flags: &str) -> bool {
+        flags.split(' ').any(|f| f == "rr")
+    }
+
+    #[test]
+    fn a_new_file_is_advised_random_until_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 3 * NORMAL_ADVICE_STEP;
+        let f = MappedFile::create(dir.path(), 0, size, true, Readahead::OnlyWritten).unwrap();
+        let base = f.base_ptr() as usize;
+        let all = |f: &MappedFile| vm_flags(base, f.size() as usize);
+        assert!(all(&f).iter().all(|v| random(v)), "{:?}", all(&f));
+        // Written up to the middle of the second step: the first step is normal again.
+        f.set_wrote(NORMAL_ADVICE_STEP + 4096);
+        let first = vm_flags(base, NORMAL_ADVICE_STEP as usize);
+        let rest = vm_flags(
+            base + NORMAL_ADVICE_STEP as usize,
+            (size - NORMAL_ADVICE_STEP) as usize,
+        );
+        assert!(first.iter().all(|v| !random(v)), "{first:?}");
+        assert!(rest.iter().all(|v| random(v)), "{rest:?}");
+        // A full file reads with readahead everywhere.
+        f.set_wrote(size);
+        assert!(all(&f).iter().all(|v| !random(v)), "{:?}", all(&f));
     }
 }

@@ -21,7 +21,7 @@ use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::error::{Result, StoreError};
 use crate::index::IndexService;
-use crate::mapped_file::{MappedFile, MappedFileQueue, SelectedBuffer};
+use crate::mapped_file::{MappedFile, MappedFileQueue, Readahead, SelectedBuffer};
 use crate::types::*;
 
 mod append;
@@ -153,10 +153,17 @@ impl MessageStore {
         write_durably(&abort_path, std::process::id().to_string().as_bytes())?;
 
         let (checkpoint, cp) = CheckpointFile::open(&root.join("checkpoint"))?;
+        // SYNC_FLUSH syncs after every group of appends: its file must not fault in large
+        // folios, which each sync would write whole (`Readahead`).
+        let readahead = match config.flush_disk_type {
+            FlushDiskType::SyncFlush => Readahead::OnlyWritten,
+            FlushDiskType::AsyncFlush => Readahead::Everywhere,
+        };
         let commit_log = MappedFileQueue::load(
             &config.commit_log_dir(),
             config.mapped_file_size_commit_log,
             config.preallocate_files,
+            readahead,
         )?;
         let index = IndexService::load(
             &config.index_dir(),

@@ -117,20 +117,7 @@ impl MappedFile {
             }
         }
         let map = MmapRaw::map_raw(&file).map_err(fail)?;
-        Ok(Arc::new(MappedFile::advised(
-            readahead,
-            MappedFile {
-                path,
-                start,
-                size,
-                map,
-                file,
-                wrote: AtomicU64::new(0),
-                flushed: AtomicU64::new(0),
-                random_from: AtomicU64::new(size),
-                sync: Mutex::new(()),
-            },
-        )))
+        Ok(Self::mapped(path, start, size, file, map, readahead))
     }
 
     /// Opens an existing file; `wrote` and `flushed` start at 0 until recovery sets them.
@@ -160,31 +147,43 @@ impl MappedFile {
             file.set_len(size).map_err(|e| StoreError::io(path, e))?;
         }
         let map = MmapRaw::map_raw(&file).map_err(|e| StoreError::io(path, e))?;
-        Ok(Arc::new(MappedFile::advised(
+        Ok(Self::mapped(
+            path.to_path_buf(),
+            start,
+            size,
+            file,
+            map,
             readahead,
-            MappedFile {
-                path: path.to_path_buf(),
-                start,
-                size,
-                map,
-                file,
-                wrote: AtomicU64::new(0),
-                flushed: AtomicU64::new(0),
-                random_from: AtomicU64::new(size),
-                sync: Mutex::new(()),
-            },
-        )))
+        ))
     }
 
-    /// With [`Readahead::OnlyWritten`], advises the whole of a freshly mapped file
-    /// `MADV_RANDOM`; setting the written position (appends, or recovery) lifts it from what is
-    /// written ([`Self::set_wrote`]).
-    fn advised(readahead: Readahead, file: Self) -> Self {
+    /// A freshly mapped file, nothing written or flushed yet. With [`Readahead::OnlyWritten`]
+    /// the whole mapping is advised `MADV_RANDOM`; setting the written position (appends, or
+    /// recovery) lifts it from what is written ([`Self::set_wrote`]).
+    fn mapped(
+        path: PathBuf,
+        start: u64,
+        size: u64,
+        file: File,
+        map: MmapRaw,
+        readahead: Readahead,
+    ) -> Arc<Self> {
+        let f = MappedFile {
+            path,
+            start,
+            size,
+            map,
+            file,
+            wrote: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
+            random_from: AtomicU64::new(size),
+            sync: Mutex::new(()),
+        };
         if readahead == Readahead::OnlyWritten {
-            file.advise(0, file.size, libc::MADV_RANDOM);
-            file.random_from.store(0, Ordering::Release);
+            f.advise(0, f.size, libc::MADV_RANDOM);
+            f.random_from.store(0, Ordering::Release);
         }
-        file
+        Arc::new(f)
     }
 
     pub(crate) fn start(&self) -> u64 {

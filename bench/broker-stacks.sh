@@ -52,9 +52,16 @@ stack_bench() {
   fi
   idle_rss=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$BROKER_PID/status")
   echo "== $impl $flush: broker $BROKER_ADDR (pid $BROKER_PID) ready in $READY_MS ms, idle RSS $idle_rss MiB" >&2
+  local written_before written_after
+  written_before="$(disk_written_bytes "$dir")"
   broker_bench "$impl-$flush" "$dir" "$NS_ADDR" "$BROKER_ADDR" "$BROKER_PID" \
     --floorSeconds "${FLOOR_SECS:-$(((SECS + 1) / 2))}"
+  written_after="$(disk_written_bytes "$dir")"
   results[-1]+=" ready_ms=$READY_MS idle_rss_mib=$idle_rss"
+  if [ -n "$written_before" ] && [ -n "$written_after" ]; then
+    # Everything the machine wrote to that disk meanwhile, the store's syncs above all.
+    echo "== $impl $flush: the disk wrote $(((written_after - written_before) / 1000000)) MB during the bench" >&2
+  fi
   stop "$BROKER_PID"
   stop "$NS_PID"
   rm -rf "$STORE"

@@ -119,6 +119,14 @@ broker_bench() {
   results+=("$(grep '^BENCH ' "$dir/bench.out")")
 }
 
+# disk_written_bytes DIR : bytes written so far to the block device holding DIR (sectors written in
+# /sys/dev/block/MAJ:MIN/stat), or nothing where that cannot be read (tmpfs, a container's overlay).
+disk_written_bytes() {
+  local dev
+  dev="$(stat -c '%Hd:%Ld' "$1" 2>/dev/null)" || return 0
+  awk '{printf "%.0f\n", $7 * 512}' "/sys/dev/block/$dev/stat" 2>/dev/null || true
+}
+
 # work_dir NAME : sets WORK to a new temporary directory; on exit every server `start`ed is
 # stopped and WORK removed (kept, and its path printed, with RMQ_KEEP_WORK=1).
 work_dir() {

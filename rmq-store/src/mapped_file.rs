@@ -761,24 +761,22 @@ mod tests {
     /// The `VmFlags` of the mappings that cover `[addr, addr + len)`, one per mapping (the kernel
     /// splits a mapping where the advice changes), from `/proc/self/smaps`.
     fn vm_flags(addr: usize, len: usize) -> Vec<String> {
+        // A mapping's block starts with a line "start-end perms ...", addresses in hex.
+        let range = |line: &str| {
+            let (a, b) = line.split_once(' ')?.0.split_once('-')?;
+            Some((
+                usize::from_str_radix(a, 16).ok()?,
+                usize::from_str_radix(b, 16).ok()?,
+            ))
+        };
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
         let mut out = Vec::new();
         let mut inside = false;
         for line in smaps.lines() {
-            if let Some((range, _)) = line.split_once(' ') {
-                if let Some((a, b)) = range.split_once('-') {
-                    if let (Ok(a), Ok(b)) =
-                        (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-                    {
-                        inside = a < addr + len && b > addr;
-                        continue;
-                    }
-                }
-            }
-            if inside {
-                if let Some(flags) = line.strip_prefix("VmFlags:") {
-                    out.push(flags.trim().to_owned());
-                }
+            if let Some((a, b)) = range(line) {
+                inside = a < addr + len && b > addr;
+            } else if let Some(flags) = line.strip_prefix("VmFlags:").filter(|_| inside) {
+                out.push(flags.trim().to_owned());
             }
         }
         out

@@ -143,14 +143,8 @@ impl Inner {
             .unwrap_or_else(|p| p.into_inner())
             .is_empty();
         let safe = match cp {
-            Some(cp) if !no_queues => {
-                let index_safe = if self.config.message_index_enable {
-                    cp.index_safe_offset
-                } else {
-                    cp.safe_offset
-                };
-                cp.safe_offset.min(index_safe).max(0) as u64
-            }
+            // Without an index the checkpoint writer keeps both offsets equal.
+            Some(cp) if !no_queues => cp.safe_offset.min(cp.index_safe_offset).max(0) as u64,
             Some(_) => 0,
             None => {
                 tracing::warn!("checkpoint missing or torn: scanning the whole commit log");

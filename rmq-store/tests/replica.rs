@@ -209,3 +209,61 @@ fn a_diverged_replica_truncates_to_the_common_point_and_follows_again() {
     assert_eq!(reopened.max_phy_offset(), master.max_phy_offset());
     assert_eq!(check_consistency(&reopened), 360);
 }
+
+/// A power loss right after a replica truncated and followed its new master: the checkpoint on
+/// disk must not still vouch for the dropped records' end. If it did, recovery would start
+/// scanning there, at a record of the new master when sizes line up, and never dispatch the
+/// records between the cut and that point again: their consume-queue entries, not yet synced,
+/// are gone with the power, so consumers would skip them.
+#[test]
+fn a_power_loss_after_a_truncation_keeps_the_new_masters_records_consumable() {
+    let m_dir = tempfile::tempdir().unwrap();
+    let s_dir = tempfile::tempdir().unwrap();
+    let handle = rmq_store::fault::install(s_dir.path(), rmq_store::fault::FaultPlan::default());
+    let master = master_with(m_dir.path(), 300);
+    // Queues and checkpoint are synced only when asked (flush, truncation); the commit log
+    // every 50 ms.
+    let cfg = StoreConfig {
+        flush_interval_consume_queue: std::time::Duration::from_secs(3600),
+        ..small_config(s_dir.path())
+    };
+    let slave = MessageStore::open(cfg.clone()).unwrap();
+    replicate(&master, &slave, 0);
+    let common = master.max_phy_offset();
+    let rt = rt();
+    // Stale records (of the same size as the new master's, so the old checkpoint's offset
+    // is a record boundary after the truncation), synced with a checkpoint past `common`.
+    for i in 0..50 {
+        rt.block_on(slave.put_message(msg("A", 0, b"stale", None, Some(&format!("s{i}")), None)))
+            .unwrap();
+    }
+    slave.flush().unwrap();
+    for i in 0..60 {
+        rt.block_on(master.put_message(msg("B", 2, b"fresh", None, Some(&format!("f{i}")), None)))
+            .unwrap();
+    }
+    slave.truncate_to(common).unwrap();
+    replicate(&master, &slave, common);
+    let end = master.max_phy_offset();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while slave.flushed_phy_offset() < end {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "commit log never flushed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    handle.crash();
+    slave.crash();
+    handle
+        .power_loss(rmq_store::fault::LossMode::AllUnsynced)
+        .unwrap();
+    let reopened = MessageStore::open(cfg).unwrap();
+    assert_eq!(reopened.max_phy_offset(), end);
+    assert_eq!(
+        reopened.max_offset_in_queue("B", 2),
+        master.max_offset_in_queue("B", 2),
+        "B/2 after the power loss"
+    );
+    assert_eq!(check_consistency(&reopened), 360);
+}

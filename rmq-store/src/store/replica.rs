@@ -43,7 +43,8 @@ impl MessageStore {
     /// follows a new master: what it holds past the last point it shares with that master was
     /// written by a deposed master and never acknowledged under `allAckInSyncStateSet`
     /// (`docs/replication.md`, "Failover"). `offset` must be a record boundary (an epoch's start
-    /// or a log end). Returns how many bytes were dropped.
+    /// or a log end). The checkpoint is rewritten below `offset` before this returns. Returns
+    /// how many bytes were dropped.
     pub fn truncate_to(&self, offset: i64) -> Result<i64> {
         self.inner
             .truncate_to(offset)
@@ -103,6 +104,11 @@ impl Inner {
             *f = (*f).min(offset);
             above
         });
+        // The checkpoint on disk may still vouch for the dropped records' end. Until it is
+        // rewritten, a power loss would have recovery start there, past the new master's
+        // records that will fill the gap, and never dispatch them again: write it now, under
+        // the writer lock, so nothing is appended past the cut before it.
+        self.flush_queues_and_checkpoint(false)?;
         self.publish_written(self.commit_log.max_offset() as i64);
         tracing::warn!(
             "replication: commit log truncated from {end} to {offset} ({} bytes, {} consume-queue entries) to match the master",

@@ -3,8 +3,11 @@
 //! into a fresh preallocated mapping + msync, to show the page-fault cost), (b) a raw 1 KiB
 //! append + fdatasync (p50/p99), (c) the store's ASYNC_FLUSH append rate with 1 KiB messages
 //! (including the final flush), (d) one SYNC_FLUSH writer's latency per append, (e) SYNC_FLUSH
-//! group commit with 8 and 64 writers. Prints a table with medians, spreads and the ratios
-//! (c)/(a) and (d)/(b) that issue 17 sets goals for.
+//! group commit with 8 and 64 writers, and the disk bytes written per append, (f) ASYNC_FLUSH at
+//! a steady rate below the store's limit: the disk bytes written per append, which is where
+//! the page cache's large folios show (a sync writes a folio whole, however little of it
+//! changed). Prints a table with medians, spreads and the ratios (c)/(a) and (d)/(b) that issue
+//! 17 sets goals for.
 //!
 //! `cargo bench -p rmq-store --bench disk_limit`. `RMQ_BENCH_DIR` picks the directory (default:
 //! the temp dir), `RMQ_BENCH_REPS` the repetitions of each measurement (default 5).
@@ -29,6 +32,11 @@ const SEQ_BYTES: usize = 512 * MIB;
 const SYNC_OPS: usize = 2000;
 /// Length of each group-commit repetition.
 const GROUP_TIME: Duration = Duration::from_secs(2);
+/// Length of each steady-rate ASYNC_FLUSH repetition: several flush intervals.
+const PACED_TIME: Duration = Duration::from_secs(5);
+/// The steady rates of (f), appends per second: a quiet broker, and about what one takes from
+/// the Java bench's 8 senders.
+const PACED_RATES: [u64; 2] = [1_000, 40_000];
 
 fn bench_dir() -> tempfile::TempDir {
     match std::env::var_os("RMQ_BENCH_DIR") {
@@ -341,6 +349,36 @@ fn store_sync_group(dir: &Path, rt: &tokio::runtime::Runtime, writers: usize) ->
     }
 }
 
+/// (f) ASYNC_FLUSH appends of 1 KiB at `rate` per second for `PACED_TIME` (in bursts every
+/// 10 ms), then a flush: the disk bytes written per append, in KiB (None where the device's
+/// counters cannot be read).
+fn store_async_paced(dir: &Path, rt: &tokio::runtime::Runtime, rate: u64) -> Option<f64> {
+    const TICK: Duration = Duration::from_millis(10);
+    let sub = tempfile::tempdir_in(dir).unwrap();
+    let s = store(sub.path(), FlushDiskType::AsyncFlush);
+    let written_before = device_written_bytes(sub.path());
+    let per_tick = rate * TICK.as_millis() as u64 / 1000;
+    let ticks = PACED_TIME.as_millis() as u64 / TICK.as_millis() as u64;
+    let start = Instant::now();
+    rt.block_on(async {
+        for tick in 0..ticks {
+            for i in 0..per_tick {
+                s.put_message(message(1024, tick * per_tick + i))
+                    .await
+                    .unwrap();
+            }
+            tokio::time::sleep_until((start + TICK * (tick as u32 + 1)).into()).await;
+        }
+    });
+    s.flush().unwrap();
+    let appends = (ticks * per_tick) as f64;
+    let after = device_written_bytes(sub.path());
+    drop(s);
+    written_before
+        .zip(after)
+        .map(|(before, after)| after.saturating_sub(before) as f64 / appends / 1024.0)
+}
+
 fn main() {
     let dir = bench_dir();
     let reps = reps();
@@ -363,6 +401,7 @@ fn main() {
     let mut g1 = Vec::new();
     let mut ratio_async = Vec::new();
     let mut ratio_sync = Vec::new();
+    let mut paced: Vec<Vec<f64>> = vec![Vec::new(); PACED_RATES.len()];
     for rep in 0..reps {
         // Interleaved, so that a change of load or disk speed hits every figure alike.
         let a = seq_write(dir.path());
@@ -381,6 +420,9 @@ fn main() {
         g8.push(run8.rate);
         g8_written.extend(run8.written_per_append.map(|b| b / 1024.0));
         g64.push(store_sync_group(dir.path(), &rt, 64).rate);
+        for (figures, rate) in paced.iter_mut().zip(PACED_RATES) {
+            figures.extend(store_async_paced(dir.path(), &rt, rate));
+        }
         ratio_async.push(c / a);
         ratio_sync.push(percentile(&one, 0.5) / percentile(&raw, 0.5));
         eprintln!(
@@ -463,6 +505,15 @@ fn main() {
             g8_written,
             "KiB",
         ));
+    }
+    for (figures, rate) in paced.into_iter().zip(PACED_RATES) {
+        if !figures.is_empty() {
+            lines.push(row(
+                &format!("(f) disk bytes written per 1 KiB ASYNC_FLUSH append, {rate} appends/s"),
+                figures,
+                "KiB",
+            ));
+        }
     }
     let mut out = OpenOptions::new()
         .create(true)

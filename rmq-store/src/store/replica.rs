@@ -94,9 +94,6 @@ impl Inner {
         self.commit_log.truncate(offset as u64)?;
         self.dispatched.fetch_min(offset, Ordering::AcqRel);
         self.index_from.fetch_min(offset, Ordering::AcqRel);
-        let mut index_synced = lock(&self.checkpoint_lock);
-        index_synced.safe_offset = index_synced.safe_offset.min(offset);
-        drop(index_synced);
         let mut report = crate::types::RecoveryReport::default();
         self.drop_all_queue_entries_above(offset, &mut report)?;
         self.flushed_tx.send_if_modified(|f| {
@@ -107,8 +104,9 @@ impl Inner {
         // The checkpoint on disk may still vouch for the dropped records' end. Until it is
         // rewritten, a power loss would have recovery start there, past the new master's
         // records that will fill the gap, and never dispatch them again: write it now, under
-        // the writer lock, so nothing is appended past the cut before it.
-        self.flush_queues_and_checkpoint(false)?;
+        // the writer lock, so nothing is appended past the cut before it. The index is synced
+        // with it, which also brings the index's own offset below the cut.
+        self.flush_queues_and_checkpoint(true)?;
         self.publish_written(self.commit_log.max_offset() as i64);
         tracing::warn!(
             "replication: commit log truncated from {end} to {offset} ({} bytes, {} consume-queue entries) to match the master",
